@@ -1,0 +1,43 @@
+# Keyward: `make run` builds and starts the server; `make test` runs every test.
+# Both install the Debian packages they need first (as root, or through sudo).
+
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+
+BUILD_PACKAGES := build-essential cmake ninja-build pkg-config \
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
+  libssl-dev libsodium-dev libsqlite3-dev libpq-dev libcli11-dev libfmt-dev zlib1g-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev
+TEST_PACKAGES := $(BUILD_PACKAGES) curl
+
+LISTEN ?= 127.0.0.1:8080
+DATA_DIR ?= ./var
+
+.PHONY: run test build deps test-deps format clean
+
+deps:
+	@scripts/install-packages $(BUILD_PACKAGES)
+
+test-deps:
+	@scripts/install-packages $(TEST_PACKAGES)
+
+build: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target keyward
+
+run: build
+	@echo "Starting Keyward on http://$(LISTEN) with SQLite in $(DATA_DIR)."
+	@echo "On the first start it prints the admin password; on later starts sign in with the"
+	@echo "password printed then (or start fresh: rm -rf $(DATA_DIR))."
+	./build/release/keyward serve --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+test: test-deps
+	cmake --preset ci >/dev/null
+	cmake --build --preset ci -j $(JOBS)
+	ctest --preset ci -j $(JOBS)
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf build

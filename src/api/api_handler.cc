@@ -1,0 +1,143 @@
+#include "api/api_handler.h"
+
+#include <boost/url/parse.hpp>
+#include <chrono>
+#include <memory>
+
+#include "api/credentials.h"
+#include "api/http_status.h"
+#include "api/json_io.h"
+#include "api/routes.h"
+#include "common/log.h"
+
+namespace keyward {
+namespace {
+
+namespace bh = http::beast_http;
+
+http::Response MakeResponse(const http::Request& request, int status,
+                            const boost::json::value& body) {
+  http::Response res{static_cast<bh::status>(status), request.version()};
+  res.keep_alive(request.keep_alive());
+  res.set(bh::field::cache_control, "no-store");
+  if (!body.is_null()) {
+    res.set(bh::field::content_type, "application/json");
+    res.body() = boost::json::serialize(body);
+    res.body() += '\n';
+  }
+  if (status == 401) res.set(bh::field::www_authenticate, "Bearer");
+  res.prepare_payload();
+  return res;
+}
+
+http::Response ErrorResponse(const http::Request& request, const Status& status) {
+  return MakeResponse(request, HttpStatusFor(status.code()),
+                      ErrorBody(StatusCodeName(status.code()), status.message()));
+}
+
+// The path's decoded segments and query, or nullopt when the target is not a valid origin-form.
+struct Target {
+  std::vector<std::string> segments;
+  QueryParams query;
+};
+
+std::optional<Target> ParseTarget(std::string_view target) {
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return std::nullopt;
+  Target out;
+  for (auto segment : url->segments()) out.segments.push_back(std::string(segment));
+  for (auto param : url->params()) out.query.emplace_back(param.key, param.value);
+  return out;
+}
+
+std::string PathOnly(std::string_view target) {
+  return std::string(target.substr(0, target.find('?')));
+}
+
+}  // namespace
+
+ApiHandler::ApiHandler(Services& services, WorkerPool& workers)
+    : services_(services), workers_(workers) {
+  AddApiRoutes(router_, services_);
+}
+
+void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::Responder respond) {
+  if (request.target() == "/healthz") {
+    respond(MakeResponse(request, 200, {{"status", "ok"}}));
+    return;
+  }
+  auto target = ParseTarget(request.target());
+  if (!target) {
+    respond(ErrorResponse(request, Status::InvalidArgument("malformed request target")));
+    return;
+  }
+  Router::Match match = router_.Find(request.method(), target->segments);
+  if (match.route == nullptr) {
+    if (match.path_known) {
+      http::Response res = MakeResponse(
+          request, 405, ErrorBody("invalid_argument", "method not allowed; use " + match.allow));
+      res.set(bh::field::allow, match.allow);
+      respond(std::move(res));
+    } else {
+      respond(ErrorResponse(request, Status::NotFound("no such route")));
+    }
+    return;
+  }
+  const std::uint64_t id = next_request_id_.fetch_add(1, std::memory_order_relaxed);
+  auto job = std::make_shared<std::tuple<http::Request, http::Peer, http::Responder, Target>>(
+      std::move(request), peer, std::move(respond), std::move(*target));
+  const Route* route = match.route;
+  bool queued =
+      workers_.TrySubmit([this, route, job, params = std::move(match.params), id]() mutable {
+        auto& [req, who, responder, tgt] = *job;
+        Run(*route, std::move(params), std::move(tgt.query), req, who, responder, id);
+      });
+  if (!queued) {
+    auto& [req, who, responder, tgt] = *job;
+    (void)who, (void)tgt;
+    responder(ErrorResponse(req, Status::Unavailable("server is busy; retry shortly")));
+  }
+}
+
+void ApiHandler::Run(const Route& route, std::vector<std::string> params, QueryParams query,
+                     http::Request& request, const http::Peer& peer, http::Responder& respond,
+                     std::uint64_t id) {
+  const auto started = std::chrono::steady_clock::now();
+  ApiCall call{request, peer, std::move(params), std::move(query), std::nullopt};
+  Result<Reply> reply = Status::Internal("not run");
+  if (route.access == Access::kSignedIn) {
+    auto credential = FindCredential(request);
+    auto principal = credential ? services_.authenticator.Authenticate(*credential)
+                                : Result<Principal>(InvalidCredential());
+    if (principal.ok()) {
+      call.principal = std::move(principal).value();
+      reply = route.fn(call);
+    } else {
+      reply = principal.status();
+    }
+  } else {
+    reply = route.fn(call);
+  }
+
+  http::Response res;
+  if (reply.ok()) {
+    res = MakeResponse(request, reply->status, reply->body);
+    for (const auto& [name, value] : reply->headers) res.insert(name, value);
+  } else {
+    const Status& s = reply.status();
+    res = ErrorResponse(request, s);
+    if (s.code() == StatusCode::kInternal || s.code() == StatusCode::kUnavailable) {
+      log::Error("request {:x}: {}", id, s.ToString());
+    }
+  }
+  res.set("X-Request-Id", fmt::format("{:x}", id));
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - started)
+                          .count();
+  log::Info("request {:x} {} {} {} {} {}us user={}", id, peer.address,
+            std::string(request.method_string()), PathOnly(request.target()), res.result_int(),
+            micros, call.principal ? call.principal->user.id : "-");
+  respond(std::move(res));
+}
+
+}  // namespace keyward

@@ -1,0 +1,41 @@
+// The transport's handler for the whole server: finds the route, authenticates the caller,
+// runs the route on the worker pool (handlers block on the store) and turns its Result into
+// an HTTP response. Errors become {"error": {"code", "message"}} with the status of
+// api/http_status.h; an error's detail() goes to the log with the request id, never to the
+// client. Every /api/v1 response is Cache-Control: no-store.
+//
+// Thread safe: Handle() is called on network threads and never blocks.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "api/router.h"
+#include "api/services.h"
+#include "common/worker_pool.h"
+#include "http/server.h"
+
+namespace keyward {
+
+class ApiHandler {
+ public:
+  // `services` and `workers` must outlive this object.
+  ApiHandler(Services& services, WorkerPool& workers);
+
+  void Handle(http::Request&& request, const http::Peer& peer, http::Responder respond);
+
+  const Router& router() const { return router_; }
+
+ private:
+  void Run(const Route& route, std::vector<std::string> params, QueryParams query,
+           http::Request& request, const http::Peer& peer, http::Responder& respond,
+           std::uint64_t id);
+
+  Services& services_;
+  WorkerPool& workers_;
+  Router router_;
+  std::atomic<std::uint64_t> next_request_id_{1};
+};
+
+}  // namespace keyward

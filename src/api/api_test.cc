@@ -1,0 +1,88 @@
+// Pure parts of the API layer: the Status → HTTP table, the key carriers, the router, JSON.
+#include <gtest/gtest.h>
+
+#include "api/credentials.h"
+#include "api/http_status.h"
+#include "api/json_io.h"
+#include "api/router.h"
+
+namespace keyward {
+namespace {
+
+namespace bh = http::beast_http;
+
+TEST(HttpStatusTest, OneRowPerCode) {
+  EXPECT_EQ(HttpStatusFor(StatusCode::kOk), 200);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kInvalidArgument), 400);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kUnauthenticated), 401);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kPermissionDenied), 403);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kNotFound), 404);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kAlreadyExists), 409);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kResourceExhausted), 429);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kInternal), 500);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kUnavailable), 503);
+}
+
+http::Request WithHeaders(std::vector<std::pair<std::string, std::string>> headers) {
+  http::Request req{bh::verb::get, "/", 11};
+  for (auto& [k, v] : headers) req.insert(k, v);
+  return req;
+}
+
+TEST(CredentialsTest, CarriersInOrder) {
+  EXPECT_EQ(FindCredential(WithHeaders({})), std::nullopt);
+  EXPECT_EQ(FindCredential(WithHeaders({{"Authorization", "Bearer kw_abc"}})), "kw_abc");
+  EXPECT_EQ(FindCredential(WithHeaders({{"Authorization", "bearer   kw_abc "}})), "kw_abc");
+  EXPECT_EQ(FindCredential(WithHeaders({{"Authorization", "kw_abc"}})), "kw_abc");
+  EXPECT_EQ(FindCredential(WithHeaders({{"apikey", "kw_abc"}})), "kw_abc");
+  EXPECT_EQ(FindCredential(WithHeaders({{"Authorization", "Bearer kw_one"}, {"apikey", "kw_two"}})),
+            "kw_one");
+  // Another scheme is a credential we do not accept, and no later carrier rescues it.
+  EXPECT_EQ(FindCredential(WithHeaders({{"Authorization", "Digest x"}, {"apikey", "kw_two"}})), "");
+}
+
+TEST(RouterTest, MatchesDecodedSegmentsAndReportsMethods) {
+  Router router;
+  int hit = 0;
+  router.Add(bh::verb::get, "/api/v1/users/{id}/apikeys/{name}", Access::kSignedIn,
+             [&](ApiCall&) -> Result<Reply> {
+               ++hit;
+               return Reply{};
+             });
+  router.Add(bh::verb::delete_, "/api/v1/users/{id}/apikeys/{name}", Access::kSignedIn,
+             [&](ApiCall&) -> Result<Reply> { return Reply{}; });
+  auto m = router.Find(bh::verb::get, {"api", "v1", "users", "me", "apikeys", "a b/c"});
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.params, (std::vector<std::string>{"me", "a b/c"}));
+  auto wrong = router.Find(bh::verb::post, {"api", "v1", "users", "me", "apikeys", "x"});
+  EXPECT_EQ(wrong.route, nullptr);
+  EXPECT_TRUE(wrong.path_known);
+  EXPECT_EQ(wrong.allow, "GET, DELETE");
+  auto none = router.Find(bh::verb::get, {"api", "v1", "users", "me", "apikeys", ""});
+  EXPECT_EQ(none.route, nullptr);
+  EXPECT_FALSE(none.path_known);
+}
+
+TEST(JsonIoTest, ParsesObjectsOnly) {
+  EXPECT_TRUE(ParseObject("application/json", R"({"a":"b"})").ok());
+  EXPECT_TRUE(ParseObject("application/json; charset=utf-8", R"({})").ok());
+  EXPECT_TRUE(ParseObject("", "").ok());
+  EXPECT_FALSE(ParseObject("text/plain", R"({})").ok());
+  EXPECT_FALSE(ParseObject("application/json", "[]").ok());
+  EXPECT_FALSE(ParseObject("application/json", R"({"a":1,"a":2})").ok());
+  EXPECT_FALSE(ParseObject("application/json", R"({"a":{"b":1,"b":2}})").ok());
+  EXPECT_FALSE(ParseObject("application/json", "{\"a\":\"\xff\"}").ok());
+  EXPECT_FALSE(ParseObject("application/json", std::string(10000, '[')).ok());
+}
+
+TEST(JsonIoTest, StringMembers) {
+  auto obj = ParseObject("application/json", R"({"s":"x","n":1,"z":null})").value();
+  EXPECT_EQ(OptionalString(obj, "s").value(), "x");
+  EXPECT_EQ(OptionalString(obj, "z").value(), std::nullopt);
+  EXPECT_EQ(OptionalString(obj, "missing").value(), std::nullopt);
+  EXPECT_FALSE(OptionalString(obj, "n").ok());
+  EXPECT_FALSE(RequiredString(obj, "missing").ok());
+}
+
+}  // namespace
+}  // namespace keyward

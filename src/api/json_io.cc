@@ -1,0 +1,133 @@
+#include "api/json_io.h"
+
+#include <boost/beast/core/string.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+#include <set>
+#include <vector>
+
+namespace keyward {
+namespace {
+
+// boost::json keeps the last of duplicate keys; a second pass with this handler finds them so
+// that they can be refused rather than guessed at.
+struct DuplicateFinder {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+  using ec_t = boost::system::error_code;
+  using sv = boost::json::string_view;
+
+  std::vector<std::set<std::string>> objects;
+  std::string key;
+  bool duplicate = false;
+
+  bool on_document_begin(ec_t&) { return true; }
+  bool on_document_end(ec_t&) { return true; }
+  bool on_object_begin(ec_t&) {
+    objects.emplace_back();
+    return true;
+  }
+  bool on_object_end(std::size_t, ec_t&) {
+    objects.pop_back();
+    return true;
+  }
+  bool on_array_begin(ec_t&) { return true; }
+  bool on_array_end(std::size_t, ec_t&) { return true; }
+  bool on_key_part(sv s, std::size_t, ec_t&) {
+    key.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(sv s, std::size_t, ec_t&) {
+    key.append(s.data(), s.size());
+    if (!objects.back().insert(std::move(key)).second) duplicate = true;
+    key.clear();
+    return true;
+  }
+  bool on_string_part(sv, std::size_t, ec_t&) { return true; }
+  bool on_string(sv, std::size_t, ec_t&) { return true; }
+  bool on_number_part(sv, ec_t&) { return true; }
+  bool on_int64(std::int64_t, sv, ec_t&) { return true; }
+  bool on_uint64(std::uint64_t, sv, ec_t&) { return true; }
+  bool on_double(double, sv, ec_t&) { return true; }
+  bool on_bool(bool, ec_t&) { return true; }
+  bool on_null(ec_t&) { return true; }
+  bool on_comment_part(sv, ec_t&) { return true; }
+  bool on_comment(sv, ec_t&) { return true; }
+};
+
+bool HasDuplicateKeys(std::string_view body, const boost::json::parse_options& options) {
+  boost::json::basic_parser<DuplicateFinder> parser(options);
+  boost::system::error_code ec;
+  parser.write_some(false, body.data(), body.size(), ec);
+  return ec || parser.handler().duplicate;
+}
+
+}  // namespace
+
+Result<boost::json::object> ParseObject(std::string_view content_type, std::string_view body) {
+  if (body.empty()) return boost::json::object();
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  if (!boost::beast::iequals(media, "application/json")) {
+    return Status::InvalidArgument("Content-Type must be application/json");
+  }
+  boost::json::parse_options options;
+  options.max_depth = 32;
+  boost::system::error_code ec;
+  boost::json::value value = boost::json::parse(body, ec, {}, options);
+  if (ec) return Status::InvalidArgument("request body is not valid JSON");
+  if (!value.is_object()) return Status::InvalidArgument("request body must be a JSON object");
+  if (HasDuplicateKeys(body, options)) {
+    return Status::InvalidArgument("request body has a duplicate key");
+  }
+  boost::json::object& obj = value.as_object();
+  return std::move(obj);
+}
+
+Result<std::optional<std::string>> OptionalString(const boost::json::object& obj,
+                                                  std::string_view name) {
+  auto it = obj.find(name);
+  if (it == obj.end() || it->value().is_null()) return std::optional<std::string>();
+  if (!it->value().is_string()) {
+    return Status::InvalidArgument("\"" + std::string(name) + "\" must be a string");
+  }
+  const auto& s = it->value().get_string();
+  return std::optional<std::string>(std::string(s.data(), s.size()));
+}
+
+Result<std::string> RequiredString(const boost::json::object& obj, std::string_view name) {
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> value, OptionalString(obj, name));
+  if (!value) return Status::InvalidArgument("\"" + std::string(name) + "\" is required");
+  return std::move(*value);
+}
+
+boost::json::value ErrorBody(std::string_view code, std::string_view message) {
+  return {{"error", {{"code", code}, {"message", message}}}};
+}
+
+boost::json::object UserJson(const User& user) {
+  boost::json::array tags;
+  for (const auto& tag : user.tags) tags.emplace_back(tag);
+  return {{"id", user.id},
+          {"name", user.name},
+          {"type", UserTypeName(user.type)},
+          {"tags", std::move(tags)},
+          {"created", FormatRfc3339(user.created_at)}};
+}
+
+boost::json::object KeyJson(const KeyView& key) {
+  boost::json::object out{{"name", key.name},
+                          {"type", KeyTypeName(key.type)},
+                          {"expiration", FormatRfc3339(key.expires_at)},
+                          {"created", FormatRfc3339(key.created_at)},
+                          {"token", key.token}};
+  if (key.last_used_at > 0) {
+    out["last_used"] = FormatRfc3339(key.last_used_at);
+  } else {
+    out["last_used"] = nullptr;
+  }
+  return out;
+}
+
+}  // namespace keyward

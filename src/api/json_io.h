@@ -1,0 +1,33 @@
+// JSON in and out of the API: request bodies, the error shape, users and keys.
+#pragma once
+
+#include <boost/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "core/user.h"
+#include "service/key_service.h"
+
+namespace keyward {
+
+// The body as a JSON object. InvalidArgument for a wrong Content-Type, invalid JSON, nesting
+// deeper than 32 levels, duplicate keys, or anything but an object. An empty body is {}.
+Result<boost::json::object> ParseObject(std::string_view content_type, std::string_view body);
+
+// The string member `name`: nullopt when absent or null; InvalidArgument when not a string.
+Result<std::optional<std::string>> OptionalString(const boost::json::object& obj,
+                                                  std::string_view name);
+// Like OptionalString, but InvalidArgument when absent.
+Result<std::string> RequiredString(const boost::json::object& obj, std::string_view name);
+
+// {"error": {"code": "...", "message": "..."}}
+boost::json::value ErrorBody(std::string_view code, std::string_view message);
+
+// {id, name, type, tags, created}
+boost::json::object UserJson(const User& user);
+// {name, type, expiration, created, last_used, token}
+boost::json::object KeyJson(const KeyView& key);
+
+}  // namespace keyward

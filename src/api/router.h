@@ -1,0 +1,71 @@
+// Routes: a method and a path pattern ("/api/v1/users/{id}/apikeys/{name}") to a handler.
+// Path segments are percent-decoded before matching, so names may hold any character.
+// Built once at start, then read-only: thread safe for concurrent Match().
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "http/server.h"
+#include "service/principal.h"
+
+namespace keyward {
+
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
+// What a handler sees of one request.
+struct ApiCall {
+  const http::Request& request;
+  const http::Peer& peer;
+  std::vector<std::string> params;     // decoded {placeholders}, in order
+  QueryParams query;                   // decoded query parameters
+  std::optional<Principal> principal;  // set for routes that need a signed-in caller
+
+  const Principal& caller() const { return *principal; }
+  bool QueryFlag(std::string_view name) const;  // "?name=true" or "?name=1"
+};
+
+// What a handler answers. A null body sends no body (204).
+struct Reply {
+  int status = 200;
+  boost::json::value body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+enum class Access { kPublic, kSignedIn };
+
+using RouteFn = std::function<Result<Reply>(ApiCall&)>;
+
+struct Route {
+  http::beast_http::verb method;
+  std::string pattern;
+  Access access;
+  RouteFn fn;
+  std::vector<std::string> segments;  // the pattern split at '/'
+};
+
+class Router {
+ public:
+  void Add(http::beast_http::verb method, std::string pattern, Access access, RouteFn fn);
+
+  struct Match {
+    const Route* route = nullptr;  // null: see path_known
+    bool path_known = false;       // some route has this path, with another method
+    std::string allow;             // methods of that path, for 405's Allow header
+    std::vector<std::string> params;
+  };
+  // `segments` are the decoded path segments of the request.
+  Match Find(http::beast_http::verb method, const std::vector<std::string>& segments) const;
+
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+}  // namespace keyward

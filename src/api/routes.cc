@@ -1,0 +1,151 @@
+#include "api/routes.h"
+
+#include "api/json_io.h"
+
+namespace keyward {
+namespace {
+
+using http::beast_http::verb;
+
+Reply Json(int status, boost::json::value body) { return Reply{status, std::move(body), {}}; }
+Reply NoContent() { return Reply{204, nullptr, {}}; }
+
+std::string_view ContentType(const ApiCall& call) {
+  auto it = call.request.find(http::beast_http::field::content_type);
+  return it == call.request.end() ? std::string_view() : std::string_view(it->value());
+}
+
+Result<boost::json::object> Body(const ApiCall& call) {
+  return ParseObject(ContentType(call), call.request.body());
+}
+
+std::string SessionCookie(std::string_view token, std::int64_t max_age) {
+  return "keyward_session=" + std::string(token) +
+         "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age);
+}
+
+Result<Reply> Login(Services& s, ApiCall& call) {
+  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call));
+  KW_ASSIGN_OR_RETURN(std::string username, RequiredString(body, "username"));
+  KW_ASSIGN_OR_RETURN(std::string password, RequiredString(body, "password"));
+  std::int64_t retry_after = 0;
+  auto signed_in = s.sessions.Login(username, password, call.peer.address, &retry_after);
+  if (!signed_in.ok()) {
+    if (retry_after > 0) {
+      Reply reply = Json(429, ErrorBody("resource_exhausted", signed_in.status().message()));
+      reply.headers.emplace_back("Retry-After", std::to_string(retry_after));
+      return reply;
+    }
+    return signed_in.status();
+  }
+  Reply reply = Json(
+      200, {{"token", signed_in->token}, {"expiration", FormatRfc3339(signed_in->expires_at)}});
+  reply.headers.emplace_back("Set-Cookie",
+                             SessionCookie(signed_in->token, s.options.session_validity));
+  return reply;
+}
+
+Result<Reply> Logout(Services& s, ApiCall& call) {
+  KW_RETURN_IF_ERROR(s.sessions.Logout(call.caller()));
+  Reply reply = NoContent();
+  reply.headers.emplace_back("Set-Cookie", SessionCookie("", 0));
+  return reply;
+}
+
+Result<Reply> GetMe(Services&, ApiCall& call) { return Json(200, UserJson(call.caller().user)); }
+
+Result<Reply> ListUsers(Services& s, ApiCall& call) {
+  KW_ASSIGN_OR_RETURN(std::vector<User> users, s.users.List(call.caller().user));
+  boost::json::array out;
+  for (const User& user : users) out.push_back(UserJson(user));
+  return Json(200, std::move(out));
+}
+
+Result<Reply> CreateUser(Services& s, ApiCall& call) {
+  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call));
+  NewUser in;
+  KW_ASSIGN_OR_RETURN(in.id, RequiredString(body, "id"));
+  KW_ASSIGN_OR_RETURN(in.name, RequiredString(body, "name"));
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> type, OptionalString(body, "type"));
+  in.type = type.value_or("person");
+  KW_ASSIGN_OR_RETURN(in.password, OptionalString(body, "password"));
+  KW_ASSIGN_OR_RETURN(User user, s.users.Create(call.caller().user, in));
+  return Json(201, UserJson(user));
+}
+
+Result<Reply> GetUser(Services& s, ApiCall& call) {
+  KW_ASSIGN_OR_RETURN(User user, s.users.Get(call.caller().user, call.params[0]));
+  return Json(200, UserJson(user));
+}
+
+Result<Reply> DeleteUser(Services& s, ApiCall& call) {
+  KW_RETURN_IF_ERROR(s.users.Delete(call.caller().user, call.params[0]));
+  return NoContent();
+}
+
+Result<Reply> AddTag(Services& s, ApiCall& call) {
+  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call));
+  KW_ASSIGN_OR_RETURN(std::string tag, RequiredString(body, "tag"));
+  KW_ASSIGN_OR_RETURN(User user, s.users.AddTag(call.caller().user, call.params[0], tag));
+  return Json(200, UserJson(user));
+}
+
+Result<Reply> RemoveTag(Services& s, ApiCall& call) {
+  KW_ASSIGN_OR_RETURN(User user,
+                      s.users.RemoveTag(call.caller().user, call.params[0], call.params[1]));
+  return Json(200, UserJson(user));
+}
+
+Result<Reply> ListKeys(Services& s, ApiCall& call) {
+  KW_ASSIGN_OR_RETURN(std::vector<KeyView> keys,
+                      s.keys.List(call.caller().user, call.params[0], call.QueryFlag("reveal")));
+  boost::json::array out;
+  for (const KeyView& key : keys) out.push_back(KeyJson(key));
+  return Json(200, std::move(out));
+}
+
+Result<Reply> CreateKey(Services& s, ApiCall& call) {
+  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call));
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> name, OptionalString(body, "name"));
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> duration, OptionalString(body, "duration"));
+  KW_ASSIGN_OR_RETURN(KeyView key,
+                      s.keys.Create(call.caller().user, call.params[0], name, duration));
+  boost::json::object out = KeyJson(key);
+  return Json(201, std::move(out));
+}
+
+Result<Reply> RevealKey(Services& s, ApiCall& call) {
+  KW_ASSIGN_OR_RETURN(std::string token,
+                      s.keys.Reveal(call.caller().user, call.params[0], call.params[1]));
+  return Json(200, {{"token", token}});
+}
+
+Result<Reply> DeleteKey(Services& s, ApiCall& call) {
+  KW_RETURN_IF_ERROR(s.keys.Delete(call.caller().user, call.params[0], call.params[1]));
+  return NoContent();
+}
+
+}  // namespace
+
+void AddApiRoutes(Router& router, Services& s) {
+  auto bind = [&s](Result<Reply> (*fn)(Services&, ApiCall&)) {
+    return [&s, fn](ApiCall& call) { return fn(s, call); };
+  };
+  const Access open = Access::kPublic;
+  const Access auth = Access::kSignedIn;
+  router.Add(verb::post, "/api/v1/login", open, bind(Login));
+  router.Add(verb::post, "/api/v1/logout", auth, bind(Logout));
+  router.Add(verb::get, "/api/v1/users/me", auth, bind(GetMe));
+  router.Add(verb::get, "/api/v1/users", auth, bind(ListUsers));
+  router.Add(verb::post, "/api/v1/users", auth, bind(CreateUser));
+  router.Add(verb::get, "/api/v1/users/{id}", auth, bind(GetUser));
+  router.Add(verb::delete_, "/api/v1/users/{id}", auth, bind(DeleteUser));
+  router.Add(verb::post, "/api/v1/users/{id}/tags", auth, bind(AddTag));
+  router.Add(verb::delete_, "/api/v1/users/{id}/tags/{tag}", auth, bind(RemoveTag));
+  router.Add(verb::get, "/api/v1/users/{id}/apikeys", auth, bind(ListKeys));
+  router.Add(verb::post, "/api/v1/users/{id}/apikeys", auth, bind(CreateKey));
+  router.Add(verb::delete_, "/api/v1/users/{id}/apikeys/{name}", auth, bind(DeleteKey));
+  router.Add(verb::get, "/api/v1/users/{id}/apikeys/{name}/token", auth, bind(RevealKey));
+}
+
+}  // namespace keyward

@@ -1,0 +1,20 @@
+// The service objects the API handlers call; owned by main, borrowed here.
+#pragma once
+
+#include "service/authenticator.h"
+#include "service/key_service.h"
+#include "service/options.h"
+#include "service/session_service.h"
+#include "service/user_service.h"
+
+namespace keyward {
+
+struct Services {
+  const ServiceOptions& options;
+  Authenticator& authenticator;
+  KeyService& keys;
+  UserService& users;
+  SessionService& sessions;
+};
+
+}  // namespace keyward

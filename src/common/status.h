@@ -1,0 +1,114 @@
+// Status and Result<T>: how every fallible call at a module boundary reports an error.
+//
+// The codes are the small canonical set of abseil's Status. Each maps one-to-one onto an HTTP
+// status (api/http_status.h) and a CLI exit code (cli/exit_code.h). A Status carries two texts:
+// `message()` is safe to show to any client; `detail()` is for the server log only and may name
+// internal causes (an SQLite error string, a path). Neither ever holds a secret.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace keyward {
+
+enum class StatusCode {
+  kOk = 0,
+  kInvalidArgument,    // the caller sent something malformed or out of range
+  kNotFound,           // the thing does not exist, or the caller may not know it exists
+  kAlreadyExists,      // a unique name or id is taken
+  kUnauthenticated,    // no credential, or one that is not valid
+  kPermissionDenied,   // a valid caller that may not do this
+  kResourceExhausted,  // rate limited, or a server limit reached
+  kUnavailable,        // a dependency (the store) cannot be reached; retrying may help
+  kInternal,           // a bug or an unexpected failure
+};
+
+// Stable lower-case name of a code, used in JSON errors: "invalid_argument", ...
+std::string_view StatusCodeName(StatusCode code);
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;  // OK
+  Status(StatusCode code, std::string message, std::string detail = {})
+      : code_(code), message_(std::move(message)), detail_(std::move(detail)) {}
+
+  static Status Ok() { return {}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
+  static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
+  static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
+  static Status Unauthenticated(std::string m) {
+    return {StatusCode::kUnauthenticated, std::move(m)};
+  }
+  static Status PermissionDenied(std::string m) {
+    return {StatusCode::kPermissionDenied, std::move(m)};
+  }
+  static Status ResourceExhausted(std::string m) {
+    return {StatusCode::kResourceExhausted, std::move(m)};
+  }
+  // `detail` is logged, never sent: callers put the underlying cause there.
+  static Status Unavailable(std::string m, std::string detail = {}) {
+    return {StatusCode::kUnavailable, std::move(m), std::move(detail)};
+  }
+  static Status Internal(std::string detail) {
+    return {StatusCode::kInternal, "internal error", std::move(detail)};
+  }
+
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+  const std::string& detail() const { return detail_; }
+  // "not_found: no such key (detail)" — for logs and test failure output.
+  std::string ToString() const;
+
+ private:
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
+  std::string detail_;
+};
+
+// Either a value or a non-OK Status.
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
+
+  bool ok() const { return std::holds_alternative<T>(v_); }
+  // OK when a value is held.
+  Status status() const { return ok() ? Status::Ok() : std::get<Status>(v_); }
+  T& value() & { return std::get<T>(v_); }
+  const T& value() const& { return std::get<T>(v_); }
+  T&& value() && { return std::get<T>(std::move(v_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+
+ private:
+  std::variant<T, Status> v_;
+};
+
+}  // namespace keyward
+
+#define KW_CONCAT_INNER(a, b) a##b
+#define KW_CONCAT(a, b) KW_CONCAT_INNER(a, b)
+
+// Returns the Status of `expr` from the enclosing function when it is not OK.
+#define KW_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::keyward::Status kw_status_ = (expr);   \
+    if (!kw_status_.ok()) return kw_status_; \
+  } while (0)
+
+// `KW_ASSIGN_OR_RETURN(auto x, MakeX());` declares x from a Result or returns its Status.
+#define KW_ASSIGN_OR_RETURN(lhs, expr) \
+  KW_ASSIGN_OR_RETURN_IMPL(KW_CONCAT(kw_result_, __LINE__), lhs, expr)
+#define KW_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                             \
+  if (!tmp.ok()) return tmp.status();            \
+  lhs = std::move(tmp).value()

@@ -1,0 +1,43 @@
+#include "common/status.h"
+
+#include <gtest/gtest.h>
+
+namespace keyward {
+namespace {
+
+Result<int> Half(int x) {
+  if (x % 2 != 0) return Status::InvalidArgument("odd");
+  return x / 2;
+}
+
+Result<int> Quarter(int x) {
+  KW_ASSIGN_OR_RETURN(int h, Half(x));
+  return Half(h);
+}
+
+TEST(StatusTest, DefaultIsOk) {
+  Status s;
+  EXPECT_TRUE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kOk);
+}
+
+TEST(StatusTest, InternalHidesDetailFromMessage) {
+  Status s = Status::Internal("disk I/O error at /var/x");
+  EXPECT_EQ(s.message(), "internal error");
+  EXPECT_EQ(s.detail(), "disk I/O error at /var/x");
+}
+
+TEST(StatusTest, AssignOrReturnPropagates) {
+  EXPECT_EQ(Quarter(8).value(), 2);
+  EXPECT_EQ(Quarter(6).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Quarter(3).status().message(), "odd");
+}
+
+TEST(StatusTest, CodeNamesAreStable) {
+  EXPECT_EQ(StatusCodeName(StatusCode::kNotFound), "not_found");
+  EXPECT_EQ(StatusCodeName(StatusCode::kAlreadyExists), "already_exists");
+  EXPECT_EQ(StatusCodeName(StatusCode::kUnauthenticated), "unauthenticated");
+}
+
+}  // namespace
+}  // namespace keyward

@@ -1,0 +1,114 @@
+#include "core/api_key.h"
+
+#include <openssl/sha.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <vector>
+
+#include "common/random.h"
+
+namespace keyward {
+namespace {
+
+constexpr std::string_view kBase62 =
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+bool IsBase62(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+}  // namespace
+
+Status ValidateKeyPrefix(std::string_view prefix) {
+  bool ok = !prefix.empty() && prefix.size() <= 16 &&
+            std::all_of(prefix.begin(), prefix.end(),
+                        [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
+  if (!ok) return Status::InvalidArgument("key prefix must be 1-16 characters of a-z or 0-9");
+  return Status::Ok();
+}
+
+std::string Base62Encode(std::string_view bytes, std::size_t width) {
+  // Big-endian base conversion by repeated division; inputs are at most 32 bytes.
+  std::vector<std::uint8_t> num(bytes.begin(), bytes.end());
+  std::string out;
+  out.reserve(width);
+  bool zero = false;
+  while (!zero) {
+    std::uint32_t rem = 0;
+    zero = true;
+    for (auto& d : num) {
+      std::uint32_t cur = (rem << 8) | d;
+      d = static_cast<std::uint8_t>(cur / 62);
+      rem = cur % 62;
+      if (d != 0) zero = false;
+    }
+    out.push_back(kBase62[rem]);
+  }
+  while (out.size() < width) out.push_back('0');
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+std::uint32_t Crc32(std::string_view data) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size()));
+  return static_cast<std::uint32_t>(crc);
+}
+
+namespace {
+
+std::string Checksum(std::string_view secret) {
+  std::uint32_t crc = Crc32(secret);
+  std::string be(4, '\0');
+  for (int i = 0; i < 4; ++i) be[i] = static_cast<char>((crc >> (24 - 8 * i)) & 0xFF);
+  return Base62Encode(be, kChecksumChars);
+}
+
+}  // namespace
+
+std::string GenerateKey(std::string_view prefix) {
+  std::string raw = RandomBytes(32);
+  std::string secret = Base62Encode(raw, kSecretChars);
+  SecureWipe(raw);
+  std::string key;
+  key.reserve(prefix.size() + 1 + kSecretChars + kChecksumChars);
+  key.append(prefix).push_back('_');
+  key.append(secret).append(Checksum(secret));
+  SecureWipe(secret);
+  return key;
+}
+
+bool IsWellFormedKey(std::string_view key, std::string_view prefix) {
+  if (key.size() != prefix.size() + 1 + kSecretChars + kChecksumChars) return false;
+  if (key.substr(0, prefix.size()) != prefix || key[prefix.size()] != '_') return false;
+  std::string_view body = key.substr(prefix.size() + 1);
+  bool chars_ok = true;
+  for (char c : body) chars_ok &= IsBase62(c);
+  if (!chars_ok) return false;
+  std::string expected = Checksum(body.substr(0, kSecretChars));
+  std::string_view got = body.substr(kSecretChars);
+  unsigned diff = 0;
+  for (std::size_t i = 0; i < kChecksumChars; ++i) {
+    diff |= static_cast<unsigned char>(expected[i] ^ got[i]);
+  }
+  return diff == 0;
+}
+
+std::string HashKey(std::string_view key) {
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest.data());
+  return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
+}
+
+std::string MaskKey(std::string_view key) {
+  auto sep = key.find('_');
+  std::string_view prefix = sep == std::string_view::npos ? "" : key.substr(0, sep + 1);
+  std::string_view rest = key.substr(prefix.size());
+  if (rest.size() < 12) return std::string(prefix) + "…";
+  return std::string(prefix) + std::string(rest.substr(0, 4)) + "…" +
+         std::string(rest.substr(rest.size() - 4));
+}
+
+}  // namespace keyward

@@ -1,0 +1,89 @@
+#include "core/master_key.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/random.h"
+
+namespace keyward {
+namespace {
+
+class MasterKeyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(InitCrypto());
+    dir_ = std::filesystem::temp_directory_path() / ("kw-mk-" + RandomString(8, "abcdef0123"));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(MasterKeyTest, SealOpenRoundTrip) {
+  MasterKey mk = MasterKey::FromBytes(RandomBytes(32));
+  std::string sealed = mk.Seal("kw_secret", "hash-a");
+  EXPECT_EQ(sealed.find("kw_secret"), std::string::npos);
+  auto opened = mk.Open(sealed, "hash-a");
+  ASSERT_TRUE(opened.ok());
+  EXPECT_EQ(*opened, "kw_secret");
+}
+
+TEST_F(MasterKeyTest, EveryFlippedByteIsRejected) {
+  MasterKey mk = MasterKey::FromBytes(RandomBytes(32));
+  std::string sealed = mk.Seal("kw_secret_value", "hash-a");
+  for (std::size_t i = 0; i < sealed.size(); ++i) {
+    std::string bad = sealed;
+    bad[i] = static_cast<char>(bad[i] ^ 0x01);
+    EXPECT_FALSE(mk.Open(bad, "hash-a").ok()) << "byte " << i;
+  }
+  EXPECT_FALSE(mk.Open(sealed.substr(0, 10), "hash-a").ok());
+}
+
+TEST_F(MasterKeyTest, CiphertextMovedToAnotherRowIsRejected) {
+  MasterKey mk = MasterKey::FromBytes(RandomBytes(32));
+  std::string sealed_a = mk.Seal("key-of-a", "hash-a");
+  auto moved = mk.Open(sealed_a, "hash-b");
+  ASSERT_FALSE(moved.ok());
+  EXPECT_EQ(moved.status().code(), StatusCode::kInternal);
+}
+
+TEST_F(MasterKeyTest, AnotherMasterKeyCannotOpen) {
+  MasterKey a = MasterKey::FromBytes(RandomBytes(32));
+  MasterKey b = MasterKey::FromBytes(RandomBytes(32));
+  EXPECT_FALSE(b.Open(a.Seal("x", "h"), "h").ok());
+}
+
+TEST_F(MasterKeyTest, FileIsCreatedOwnerOnlyAndReloads) {
+  std::string path = (dir_ / "master.key").string();
+  auto first = MasterKey::LoadOrCreate(path);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::string sealed = first->Seal("secret", "h");
+  auto second = MasterKey::LoadOrCreate(path);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->Open(sealed, "h").value(), "secret");
+}
+
+TEST_F(MasterKeyTest, RefusesAFileOthersCanRead) {
+  std::string path = (dir_ / "open.key").string();
+  std::ofstream(path) << std::string(64, 'a') << "\n";
+  ::chmod(path.c_str(), 0644);
+  auto r = MasterKey::LoadOrCreate(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(MasterKeyTest, RefusesMalformedFile) {
+  std::string path = (dir_ / "bad.key").string();
+  std::ofstream(path) << "not hex";
+  ::chmod(path.c_str(), 0600);
+  EXPECT_FALSE(MasterKey::LoadOrCreate(path).ok());
+}
+
+}  // namespace
+}  // namespace keyward

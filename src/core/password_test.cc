@@ -1,0 +1,33 @@
+#include "core/password.h"
+
+#include <gtest/gtest.h>
+
+#include "common/random.h"
+
+namespace keyward {
+namespace {
+
+TEST(PasswordTest, HashVerifies) {
+  ASSERT_TRUE(InitCrypto());
+  auto hash = HashPassword("correct horse battery");
+  ASSERT_TRUE(hash.ok());
+  EXPECT_TRUE(hash->starts_with("$argon2id$"));
+  EXPECT_EQ(hash->find("correct horse"), std::string::npos);
+  EXPECT_TRUE(VerifyPassword("correct horse battery", *hash));
+  EXPECT_FALSE(VerifyPassword("correct horse batterY", *hash));
+}
+
+TEST(PasswordTest, EmptyOrForeignHashNeverMatches) {
+  ASSERT_TRUE(InitCrypto());
+  EXPECT_FALSE(VerifyPassword("keyward-dummy-password", ""));
+  EXPECT_FALSE(VerifyPassword("x", "$2b$10$bcrypt"));
+}
+
+TEST(PasswordTest, Validation) {
+  EXPECT_FALSE(ValidatePassword("short").ok());
+  EXPECT_TRUE(ValidatePassword("longenough").ok());
+  EXPECT_FALSE(ValidatePassword(std::string(1025, 'a')).ok());
+}
+
+}  // namespace
+}  // namespace keyward

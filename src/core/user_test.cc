@@ -1,0 +1,55 @@
+#include "core/user.h"
+
+#include <gtest/gtest.h>
+
+#include "core/key_record.h"
+
+namespace keyward {
+namespace {
+
+TEST(UserTest, UserIds) {
+  EXPECT_TRUE(ValidateUserId("lakesearchapi").ok());
+  EXPECT_TRUE(ValidateUserId("a.b-c_9").ok());
+  EXPECT_FALSE(ValidateUserId("").ok());
+  EXPECT_FALSE(ValidateUserId("me").ok());
+  EXPECT_FALSE(ValidateUserId("Admin").ok());
+  EXPECT_FALSE(ValidateUserId("-x").ok());
+  EXPECT_FALSE(ValidateUserId("a/b").ok());
+  EXPECT_FALSE(ValidateUserId(std::string(65, 'a')).ok());
+}
+
+TEST(UserTest, Tags) {
+  EXPECT_TRUE(ValidateTag("roles:id:operator").ok());
+  EXPECT_FALSE(ValidateTag("has space").ok());
+  EXPECT_FALSE(ValidateTag("").ok());
+}
+
+TEST(UserTest, OperatorTag) {
+  User u;
+  EXPECT_FALSE(u.IsOperator());
+  u.tags = {"roles:id:data-dev", "roles:id:operator"};
+  EXPECT_TRUE(u.IsOperator());
+}
+
+TEST(UserTest, Utf8) {
+  EXPECT_TRUE(IsPrintableUtf8("plain"));
+  EXPECT_TRUE(IsPrintableUtf8("e\xCC\x81 \xF0\x9F\x94\x91 \xE2\x80\xAE"));  // combining, emoji, RLO
+  EXPECT_FALSE(IsPrintableUtf8("tab\there"));
+  EXPECT_FALSE(IsPrintableUtf8(std::string("nul\0x", 5)));
+  EXPECT_FALSE(IsPrintableUtf8("\xC0\xAF"));      // overlong '/'
+  EXPECT_FALSE(IsPrintableUtf8("\xED\xA0\x80"));  // surrogate
+  EXPECT_FALSE(IsPrintableUtf8("\xF0\x9F\x94"));  // truncated
+  EXPECT_FALSE(IsPrintableUtf8("\xC2\x85"));      // C1 control
+}
+
+TEST(UserTest, KeyNames) {
+  EXPECT_TRUE(ValidateKeyName("presto-driver").ok());
+  EXPECT_TRUE(ValidateKeyName("Robert'); DROP TABLE api_keys;--").ok());
+  EXPECT_FALSE(ValidateKeyName("").ok());
+  EXPECT_FALSE(ValidateKeyName("a/b").ok());
+  EXPECT_FALSE(ValidateKeyName(std::string(129, 'a')).ok());
+  EXPECT_TRUE(ValidateKeyName(std::string(128, 'a')).ok());
+}
+
+}  // namespace
+}  // namespace keyward

@@ -1,0 +1,97 @@
+// One HTTP/1.1 connection: reads one request at a time, hands it to the Handler, writes the
+// response, and loops while the connection is kept alive. Pipelined requests are answered in
+// order because the next request is parsed only after the previous response is written.
+//
+// Thread safety: a Session lives on its Worker's thread. Send() (the ResponseSink entry point
+// a Responder calls) may be called from any thread; every other member function must be called
+// on the worker thread.
+//
+// Ownership: owned through shared_ptr by whatever is in flight — its pending read or write, or
+// the Responder while the handler works. Its Worker lists it through `hook_` without owning
+// it. Every way a connection ends goes through Close() on the worker thread, which unlinks it.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/intrusive/list_hook.hpp>
+#include <memory>
+#include <optional>
+
+#include "http/coarse_clock.h"
+#include "http/server.h"
+
+namespace keyward::http {
+
+// A socket bound to an io_context's own executor: no type-erased executor on the hot path.
+using TcpSocket =
+    boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
+
+// The hook by which a Worker lists a Session; unlinks itself when the Session is destroyed.
+using SessionHook =
+    boost::intrusive::list_member_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+
+class Worker;
+
+class Session final : public detail::ResponseSink, public std::enable_shared_from_this<Session> {
+ public:
+  // Takes one of the server's connection slots (already counted by the listener) and gives it
+  // back when the connection closes.
+  Session(Worker& worker, TcpSocket socket);
+  ~Session() override;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Registers with the worker and starts reading the first request.
+  void Start();
+  // Closes the socket at once and unlinks; pending operations finish with operation_aborted.
+  // Idempotent.
+  void Close();
+  // Waiting for the first byte of a request, or draining after an error: at shutdown such a
+  // session is closed at once rather than given the grace period.
+  bool idle() const { return state_ == State::kWaiting || state_ == State::kLingering; }
+  // When the sweep closes this connection; max() while the handler works.
+  CoarseClock::time_point deadline() const { return deadline_; }
+
+  // detail::ResponseSink — any thread.
+  void Send(Response&& response) override;
+
+  SessionHook hook_;  // public for the Worker's intrusive list
+
+ private:
+  enum class State { kWaiting, kReading, kHandling, kWriting, kLingering, kClosed };
+  using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+
+  void ResetParser();
+  void ReadMore();
+  void OnRead(const boost::beast::error_code& ec, std::size_t bytes);
+  void Parse();
+  bool ExpectsContinue() const;
+  void SendContinue();
+  void OnRequest();
+  void OnResponse(Response&& response);
+  void FailRequest(const boost::beast::error_code& ec);
+  void Write(bool keep_alive, bool linger);
+  void OnWrite(const boost::beast::error_code& ec);
+  void Linger();
+  void NextRequest();
+  void ReleaseSlot();
+
+  Worker& worker_;
+  TcpSocket socket_;
+  boost::beast::flat_buffer buffer_;  // reused for every request of the connection
+  std::optional<Parser> parser_;      // a fresh one per request
+  Response response_;                 // the response being written
+  Peer peer_;
+  State state_ = State::kWaiting;
+  CoarseClock::time_point deadline_ = CoarseClock::time_point::max();
+  unsigned request_version_ = 11;
+  bool request_keep_alive_ = false;
+  bool keep_alive_ = false;  // after the response being written
+  bool linger_ = false;      // drain the socket after the response being written, then close
+  bool continue_sent_ = false;
+  bool holds_slot_ = true;
+};
+
+}  // namespace keyward::http

@@ -1,0 +1,47 @@
+#include "service/authenticator.h"
+
+#include "core/api_key.h"
+
+namespace keyward {
+
+Status InvalidCredential() {
+  return Status::Unauthenticated("missing, invalid, expired or revoked key");
+}
+
+Result<Principal> Authenticator::Authenticate(std::string_view token) const {
+  if (!IsWellFormedKey(token, options_.key_prefix)) return InvalidCredential();
+  Principal principal;
+  principal.token_hash = HashKey(token);
+  const UnixSeconds now = clock_.Now();
+  std::string user_id;
+
+  auto key = store_.FindKeyByHash(principal.token_hash);
+  if (key.ok()) {
+    principal.via = KeyType::kApiKey;
+    principal.key_name = key->name;
+    principal.expires_at = key->expires_at;
+    user_id = key->user_id;
+  } else if (key.status().code() == StatusCode::kNotFound) {
+    auto session = store_.FindSessionByHash(principal.token_hash);
+    if (!session.ok()) {
+      if (session.status().code() == StatusCode::kNotFound) return InvalidCredential();
+      return session.status();
+    }
+    principal.via = KeyType::kSession;
+    principal.expires_at = session->expires_at;
+    user_id = session->user_id;
+  } else {
+    return key.status();
+  }
+  if (principal.expires_at <= now) return InvalidCredential();
+
+  auto user = store_.GetUser(user_id);
+  if (!user.ok()) {
+    if (user.status().code() == StatusCode::kNotFound) return InvalidCredential();
+    return user.status();
+  }
+  principal.user = std::move(user).value();
+  return principal;
+}
+
+}  // namespace keyward

@@ -1,0 +1,177 @@
+// The service layer against a real SQLite store in a temporary folder, with a clock that
+// tests move by hand.
+#include <gtest/gtest.h>
+
+#include "common/random.h"
+#include "core/api_key.h"
+#include "service/authenticator.h"
+#include "service/key_service.h"
+#include "service/session_service.h"
+#include "service/user_service.h"
+#include "store/sqlite/sqlite_store.h"
+#include "store/store_test_util.h"
+
+namespace keyward {
+namespace {
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(InitCrypto());
+    auto store = OpenSqliteStore(dir_.File("keyward.db"));
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    master_ = std::make_unique<MasterKey>(MasterKey::FromBytes(RandomBytes(32)));
+    users_ = std::make_unique<UserService>(*store_, clock_);
+    auto boot = users_->Bootstrap(std::string("admin-password"));
+    ASSERT_TRUE(boot.ok());
+    admin_ = store_->GetUser("admin").value();
+    NewUser alice{"alice", "Alice", "person", std::string("alice-password")};
+    ASSERT_TRUE(users_->Create(admin_, alice).ok());
+    alice_ = store_->GetUser("alice").value();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<MasterKey> master_;
+  ServiceOptions options_;
+  ManualClock clock_{1'700'000'000};
+  std::unique_ptr<UserService> users_;
+  User admin_;
+  User alice_;
+};
+
+TEST_F(ServiceTest, CreateListRevealDelete) {
+  KeyService keys(*store_, master_.get(), options_, clock_);
+  auto created = keys.Create(alice_, "me", std::string_view("presto"), std::string_view("7d"));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_TRUE(IsWellFormedKey(created->token, "kw"));
+  EXPECT_EQ(created->expires_at, clock_.Now() + 7 * 86400);
+
+  auto masked = keys.List(alice_, "alice", false);
+  ASSERT_TRUE(masked.ok());
+  ASSERT_EQ(masked->size(), 1u);
+  EXPECT_EQ((*masked)[0].token, MaskKey(created->token));
+  auto revealed = keys.List(alice_, "me", true);
+  EXPECT_EQ((*revealed)[0].token, created->token);
+  EXPECT_EQ(keys.Reveal(alice_, "me", "presto").value(), created->token);
+
+  Authenticator auth(*store_, options_, clock_);
+  auto who = auth.Authenticate(created->token);
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(who->user.id, "alice");
+  EXPECT_EQ(who->key_name, "presto");
+
+  EXPECT_TRUE(keys.Delete(alice_, "me", "presto").ok());
+  EXPECT_EQ(auth.Authenticate(created->token).status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(keys.Delete(alice_, "me", "presto").code(), StatusCode::kNotFound);
+}
+
+TEST_F(ServiceTest, ExpiryIsCheckedAtAuthentication) {
+  KeyService keys(*store_, master_.get(), options_, clock_);
+  auto created = keys.Create(alice_, "me", std::nullopt, std::string_view("30m"));
+  ASSERT_TRUE(created.ok());
+  Authenticator auth(*store_, options_, clock_);
+  EXPECT_TRUE(auth.Authenticate(created->token).ok());
+  clock_.Advance(1799);
+  EXPECT_TRUE(auth.Authenticate(created->token).ok());
+  clock_.Advance(1);
+  EXPECT_EQ(auth.Authenticate(created->token).status().code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(ServiceTest, OthersKeysAreNotFoundOperatorsReachThem) {
+  KeyService keys(*store_, master_.get(), options_, clock_);
+  ASSERT_TRUE(keys.Create(admin_, "admin", std::string_view("ops"), std::nullopt).ok());
+  EXPECT_EQ(keys.List(alice_, "admin", false).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(keys.Reveal(alice_, "admin", "ops").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(keys.Delete(alice_, "admin", "ops").code(), StatusCode::kNotFound);
+  EXPECT_TRUE(keys.Create(admin_, "alice", std::string_view("for-alice"), std::nullopt).ok());
+  EXPECT_EQ(keys.List(alice_, "me", false)->size(), 1u);
+  EXPECT_EQ(keys.List(admin_, "ghost", false).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(ServiceTest, RevealOffKeepsNoCopy) {
+  options_.reveal = false;
+  KeyService keys(*store_, nullptr, options_, clock_);
+  auto created = keys.Create(alice_, "me", std::string_view("once"), std::nullopt);
+  ASSERT_TRUE(created.ok());
+  EXPECT_TRUE(store_->GetKey("alice", "once")->sealed.empty());
+  EXPECT_EQ(keys.Reveal(alice_, "me", "once").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ((*keys.List(alice_, "me", true))[0].token, MaskKey(created->token));
+}
+
+TEST_F(ServiceTest, SealedCopyMovedToAnotherRowDoesNotOpen) {
+  KeyService keys(*store_, master_.get(), options_, clock_);
+  ASSERT_TRUE(keys.Create(alice_, "me", std::string_view("a"), std::nullopt).ok());
+  ASSERT_TRUE(keys.Create(alice_, "me", std::string_view("b"), std::nullopt).ok());
+  KeyRecord a = store_->GetKey("alice", "a").value();
+  KeyRecord b = store_->GetKey("alice", "b").value();
+  ASSERT_TRUE(store_->DeleteKey("alice", "b").ok());
+  b.sealed = a.sealed;  // an attacker with database access swaps the ciphertexts
+  ASSERT_TRUE(store_->CreateKey(b).ok());
+  EXPECT_EQ(keys.Reveal(alice_, "me", "b").status().code(), StatusCode::kInternal);
+}
+
+TEST_F(ServiceTest, LoginLogoutAndThrottle) {
+  SessionService sessions(*store_, options_, clock_);
+  Authenticator auth(*store_, options_, clock_);
+  std::int64_t retry = 0;
+  auto in = sessions.Login("alice", "alice-password", "127.0.0.1", &retry);
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  EXPECT_EQ(in->expires_at, clock_.Now() + 12 * 3600);
+  auto who = auth.Authenticate(in->token);
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(who->via, KeyType::kSession);
+  EXPECT_TRUE(sessions.Logout(*who).ok());
+  EXPECT_FALSE(auth.Authenticate(in->token).ok());
+
+  auto wrong = sessions.Login("alice", "nope-nope", "127.0.0.1", &retry);
+  auto unknown = sessions.Login("nobody", "nope-nope", "127.0.0.1", &retry);
+  EXPECT_EQ(wrong.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(wrong.status().message(), unknown.status().message());
+  for (int i = 0; i < 4; ++i) (void)sessions.Login("alice", "nope-nope", "127.0.0.1", &retry);
+  auto throttled = sessions.Login("alice", "alice-password", "127.0.0.1", &retry);
+  EXPECT_EQ(throttled.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(retry, 2);
+  clock_.Advance(1);
+  EXPECT_FALSE(sessions.Login("alice", "alice-password", "127.0.0.1", &retry).ok());
+  clock_.Advance(1);
+  EXPECT_TRUE(sessions.Login("alice", "alice-password", "127.0.0.1", &retry).ok());
+}
+
+TEST_F(ServiceTest, SessionsExpire) {
+  SessionService sessions(*store_, options_, clock_);
+  Authenticator auth(*store_, options_, clock_);
+  auto in = sessions.Login("admin", "admin-password", "::1", nullptr);
+  ASSERT_TRUE(in.ok());
+  clock_.Advance(12 * 3600);
+  EXPECT_FALSE(auth.Authenticate(in->token).ok());
+}
+
+TEST_F(ServiceTest, BootstrapRunsOnceOnAnEmptyStore) {
+  auto again = users_->Bootstrap(std::nullopt);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->has_value());
+  EXPECT_TRUE(admin_.IsOperator());
+}
+
+TEST_F(ServiceTest, UserManagementNeedsTheOperatorRole) {
+  NewUser app{"svc", "Service", "application", std::nullopt};
+  EXPECT_EQ(users_->Create(alice_, app).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(users_->Create(admin_, app).ok());
+  EXPECT_EQ(users_->Create(admin_, app).status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(users_->AddTag(alice_, "alice", kOperatorTag).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_TRUE(users_->AddTag(admin_, "svc", "roles:id:data-dev").ok());
+  EXPECT_EQ(users_->RemoveTag(admin_, "me", kOperatorTag).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(users_->Delete(admin_, "admin").code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(users_->Delete(admin_, "svc").ok());
+  EXPECT_EQ(users_->Delete(admin_, "svc").code(), StatusCode::kNotFound);
+  NewUser app_with_password{"svc2", "S", "application", std::string("password123")};
+  EXPECT_EQ(users_->Create(admin_, app_with_password).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace keyward

@@ -1,0 +1,49 @@
+// Sign-in with a password, and sign-out.
+//
+// A wrong password, an unknown user and a user without a password all give the same
+// Unauthenticated status and take the same time (Argon2id runs against a dummy hash). Repeated
+// failures are throttled (LoginThrottle): ResourceExhausted, with the seconds to wait.
+// Blocking (Argon2id, store I/O): call from worker threads. Thread safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "service/login_throttle.h"
+#include "service/options.h"
+#include "service/principal.h"
+#include "store/store.h"
+
+namespace keyward {
+
+struct SignIn {
+  std::string token;  // a session key, usable as a Bearer key
+  UnixSeconds expires_at = 0;
+  std::string user_id;
+};
+
+class SessionService {
+ public:
+  SessionService(Store& store, const ServiceOptions& options, const Clock& clock)
+      : store_(store),
+        options_(options),
+        clock_(clock),
+        throttle_(options.login_free_failures, options.login_free_failures_per_address,
+                  options.login_max_backoff) {}
+
+  // `retry_after` is set to the seconds to wait when the answer is ResourceExhausted.
+  Result<SignIn> Login(std::string_view username, std::string_view password,
+                       std::string_view client_address, std::int64_t* retry_after);
+  // Revokes the session the caller presented. InvalidArgument when it was an API key.
+  Status Logout(const Principal& caller);
+
+ private:
+  Store& store_;
+  const ServiceOptions& options_;
+  const Clock& clock_;
+  LoginThrottle throttle_;
+};
+
+}  // namespace keyward

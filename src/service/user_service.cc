@@ -1,0 +1,119 @@
+#include "service/user_service.h"
+
+#include <algorithm>
+
+#include "common/random.h"
+#include "core/password.h"
+#include "core/policy.h"
+
+namespace keyward {
+namespace {
+
+Status NoSuchUser() { return Status::NotFound("no such user"); }
+
+Status MapNotFound(Status s) { return s.code() == StatusCode::kNotFound ? NoSuchUser() : s; }
+
+}  // namespace
+
+Result<User> UserService::Get(const User& caller, std::string_view id) const {
+  std::string target = ResolveUserId(caller, id);
+  if (target != caller.id) KW_RETURN_IF_ERROR(CheckOperator(caller));
+  auto user = store_.GetUser(target);
+  if (!user.ok()) return MapNotFound(user.status());
+  return user;
+}
+
+Result<std::vector<User>> UserService::List(const User& caller) const {
+  KW_RETURN_IF_ERROR(CheckOperator(caller));
+  return store_.ListUsers();
+}
+
+Result<User> UserService::Create(const User& caller, const NewUser& in) const {
+  KW_RETURN_IF_ERROR(CheckOperator(caller));
+  KW_RETURN_IF_ERROR(ValidateUserId(in.id));
+  KW_RETURN_IF_ERROR(ValidateUserName(in.name));
+  auto type = ParseUserType(in.type);
+  if (!type) return Status::InvalidArgument("user type must be \"person\" or \"application\"");
+  User user;
+  user.id = in.id;
+  user.name = in.name;
+  user.type = *type;
+  user.created_at = clock_.Now();
+  if (in.password) {
+    if (*type == UserType::kApplication) {
+      return Status::InvalidArgument("application users sign in with keys, not passwords");
+    }
+    KW_RETURN_IF_ERROR(ValidatePassword(*in.password));
+    KW_ASSIGN_OR_RETURN(user.password_hash, HashPassword(*in.password));
+  }
+  Status created = store_.CreateUser(user);
+  if (created.code() == StatusCode::kAlreadyExists) {
+    return Status::AlreadyExists("a user with id \"" + in.id + "\" already exists");
+  }
+  KW_RETURN_IF_ERROR(created);
+  return user;
+}
+
+Status UserService::Delete(const User& caller, std::string_view id) const {
+  KW_RETURN_IF_ERROR(CheckOperator(caller));
+  std::string target = ResolveUserId(caller, id);
+  if (target == caller.id) return Status::InvalidArgument("you cannot delete yourself");
+  return MapNotFound(store_.DeleteUser(target));
+}
+
+Result<User> UserService::AddTag(const User& caller, std::string_view id,
+                                 std::string_view tag) const {
+  KW_RETURN_IF_ERROR(CheckOperator(caller));
+  KW_RETURN_IF_ERROR(ValidateTag(tag));
+  std::string target = ResolveUserId(caller, id);
+  KW_RETURN_IF_ERROR(MapNotFound(store_.AddTag(target, tag)));
+  auto user = store_.GetUser(target);
+  if (!user.ok()) return MapNotFound(user.status());
+  return user;
+}
+
+Result<User> UserService::RemoveTag(const User& caller, std::string_view id,
+                                    std::string_view tag) const {
+  KW_RETURN_IF_ERROR(CheckOperator(caller));
+  std::string target = ResolveUserId(caller, id);
+  if (target == caller.id && tag == kOperatorTag) {
+    return Status::InvalidArgument("you cannot remove your own operator role");
+  }
+  Status removed = store_.RemoveTag(target, tag);
+  if (removed.code() == StatusCode::kNotFound) {
+    return Status::NotFound("no such user, or the user has no tag \"" + std::string(tag) + "\"");
+  }
+  KW_RETURN_IF_ERROR(removed);
+  auto user = store_.GetUser(target);
+  if (!user.ok()) return MapNotFound(user.status());
+  return user;
+}
+
+Result<std::optional<std::string>> UserService::Bootstrap(
+    std::optional<std::string> admin_password) const {
+  KW_ASSIGN_OR_RETURN(std::int64_t count, store_.CountUsers());
+  if (count > 0) return std::optional<std::string>();
+  std::string password;
+  bool generated = !admin_password.has_value();
+  if (generated) {
+    password = RandomString(24, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789");
+  } else {
+    password = std::move(*admin_password);
+    KW_RETURN_IF_ERROR(ValidatePassword(password));
+  }
+  User admin;
+  admin.id = "admin";
+  admin.name = "Administrator";
+  admin.type = UserType::kPerson;
+  admin.tags = {std::string(kOperatorTag)};
+  admin.created_at = clock_.Now();
+  KW_ASSIGN_OR_RETURN(admin.password_hash, HashPassword(password));
+  Status created = store_.CreateUser(admin);
+  // Another node bootstrapped at the same moment: theirs stands.
+  if (created.code() == StatusCode::kAlreadyExists) return std::optional<std::string>();
+  KW_RETURN_IF_ERROR(created);
+  if (!generated) SecureWipe(password);
+  return std::optional<std::string>(std::move(password));
+}
+
+}  // namespace keyward

@@ -1,0 +1,52 @@
+// Use cases for users and tags, and the first-start bootstrap of the admin.
+//
+// Managing users is for operators (PermissionDenied otherwise); anyone may read themselves.
+// Errors besides the store's: InvalidArgument for a bad id, name, type, tag or password.
+// Blocking (store I/O, Argon2id): call from worker threads. Thread safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "core/user.h"
+#include "store/store.h"
+
+namespace keyward {
+
+struct NewUser {
+  std::string id;
+  std::string name;
+  std::string type;                     // "person" | "application"
+  std::optional<std::string> password;  // lets a person sign in; applications use keys only
+};
+
+class UserService {
+ public:
+  UserService(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+
+  // Any user may read themselves; reading others needs the operator role.
+  Result<User> Get(const User& caller, std::string_view id) const;
+  Result<std::vector<User>> List(const User& caller) const;
+  Result<User> Create(const User& caller, const NewUser& user) const;
+  // Operators may not delete themselves (so the last one cannot lock everyone out).
+  Status Delete(const User& caller, std::string_view id) const;
+  // Both return the user as it is afterwards.
+  Result<User> AddTag(const User& caller, std::string_view id, std::string_view tag) const;
+  Result<User> RemoveTag(const User& caller, std::string_view id, std::string_view tag) const;
+
+  // On an empty store, creates user "admin" with the operator tag. The password is
+  // `admin_password` when given, or a fresh random one. Returns the password when one was
+  // generated (to be shown once), an empty string when the given one was used, and nullopt
+  // when the store already had users.
+  Result<std::optional<std::string>> Bootstrap(std::optional<std::string> admin_password) const;
+
+ private:
+  Store& store_;
+  const Clock& clock_;
+};
+
+}  // namespace keyward

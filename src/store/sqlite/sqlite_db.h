@@ -1,0 +1,130 @@
+// Thin RAII layer over the SQLite C API, used by the SQLite Store backend only.
+//
+// Connection owns one sqlite3* and a cache of its prepared statements; Statement borrows one of
+// them for one use; Transaction rolls back unless committed. Values are only ever bound as
+// parameters, never spliced into SQL text. Not thread safe: the owner serialises all use of a
+// Connection and of everything borrowed from it (SqliteStore holds a mutex around each call).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "common/status.h"
+
+namespace keyward::sqlite {
+
+// Creates the database file at `path` with mode 0600 whatever the umask, or, if it exists, sets
+// its mode to 0600 (logging a warning if it was readable by others). Works by name on an existing
+// file: closing a descriptor would drop the POSIX locks other connections of this process hold.
+// Unavailable if the file cannot be created or changed, or is not a regular file.
+Status CreateOwnerOnlyFile(const std::string& path);
+// Sets the mode of `path` to 0600 if the file exists (for the -wal and -shm files).
+Status TightenModeIfPresent(const std::string& path);
+
+// Maps an SQLite result code to a Status: a UNIQUE or PRIMARY KEY violation is AlreadyExists, a
+// FOREIGN KEY violation is NotFound (every foreign key in the schema names a user), BUSY and
+// LOCKED are Unavailable, anything else is Internal. detail() holds `what` and SQLite's message.
+Status ErrorStatus(int rc, std::string_view what, std::string_view sqlite_message);
+
+// A prepared statement borrowed from a Connection for one use; resets it and clears its
+// bindings when destroyed. Movable, not copyable.
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(Statement&& other) noexcept
+      : db_(other.db_),
+        stmt_(std::exchange(other.stmt_, nullptr)),
+        bind_error_(other.bind_error_) {}
+  Statement& operator=(Statement&&) = delete;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement();
+
+  // Parameters are numbered from 1. Errors are reported by the next Step() or Run().
+  void BindText(int index, std::string_view value);
+  void BindBlob(int index, std::string_view bytes);  // empty binds a zero-length blob, not NULL
+  void BindInt(int index, std::int64_t value);
+
+  // True when a row is available, false when done.
+  Result<bool> Step();
+  // Steps a statement that returns no rows.
+  Status Run();
+
+  // Columns are numbered from 0.
+  std::string ColumnText(int index) const;
+  std::string ColumnBlob(int index) const;
+  std::int64_t ColumnInt(int index) const;
+
+  // Rows changed by the last INSERT, UPDATE or DELETE on this connection.
+  std::int64_t Changes() const { return sqlite3_changes64(db_); }
+
+ private:
+  void NoteBindError(int rc);
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  int bind_error_ = SQLITE_OK;
+};
+
+// One open database connection.
+class Connection {
+ public:
+  // Opens an existing file read-write (never creates it: the caller does, to set its mode).
+  static Result<std::unique_ptr<Connection>> Open(const std::string& path,
+                                                  std::chrono::milliseconds busy_timeout);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  // The cached statement for `sql`, which must be a string literal: the cache is keyed by its
+  // address (equal literals may or may not share an entry; both are correct). Internal if it does
+  // not compile, or if it is already in use.
+  Result<Statement> Prepare(const char* sql);
+  // Runs trusted, constant SQL (pragmas, migration scripts); never pass values through here.
+  Status Exec(const char* sql, std::string_view what);
+  // The single-value result of a constant query such as "PRAGMA journal_mode".
+  Result<std::string> QueryText(const char* sql);
+
+  sqlite3* raw() { return db_; }
+
+ private:
+  struct StatementDeleter {
+    void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+  };
+  using StatementPtr = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
+
+  explicit Connection(sqlite3* db) : db_(db) {}
+
+  sqlite3* db_;  // owned; closed in the destructor after the statements are finalised
+  std::unordered_map<const char*, StatementPtr> statements_;
+};
+
+// BEGIN ... COMMIT; rolls back in the destructor unless Commit() succeeded.
+class Transaction {
+ public:
+  enum class Mode {
+    kRead,   // BEGIN (deferred): a consistent snapshot for several reads
+    kWrite,  // BEGIN IMMEDIATE: takes the write lock first, so later statements cannot get BUSY
+  };
+
+  explicit Transaction(Connection& connection) : connection_(connection) {}
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction();
+
+  Status Begin(Mode mode);
+  Status Commit();
+
+ private:
+  Connection& connection_;
+  bool open_ = false;
+};
+
+}  // namespace keyward::sqlite

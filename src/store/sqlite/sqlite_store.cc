@@ -1,0 +1,371 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <fmt/format.h>
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_migrations.h"
+
+namespace keyward {
+namespace {
+
+using sqlite::Connection;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+// Only string literals reach SQLite; every value is a bound parameter.
+#define KW_USER_COLUMNS "id, name, type, password_hash, created_at"
+#define KW_KEY_COLUMNS "user_id, name, hash, sealed, masked, created_at, expires_at, last_used_at"
+#define KW_SESSION_COLUMNS "user_id, hash, created_at, expires_at"
+
+constexpr char kInsertUser[] =
+    "INSERT INTO users (" KW_USER_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5)";
+constexpr char kGetUser[] = "SELECT " KW_USER_COLUMNS " FROM users WHERE id = ?1";
+constexpr char kListUsers[] = "SELECT " KW_USER_COLUMNS " FROM users ORDER BY id";
+constexpr char kDeleteUser[] = "DELETE FROM users WHERE id = ?1";
+constexpr char kSetPassword[] = "UPDATE users SET password_hash = ?2 WHERE id = ?1";
+constexpr char kCountUsers[] = "SELECT COUNT(*) FROM users";
+constexpr char kInsertTag[] =
+    "INSERT INTO user_tags (user_id, tag) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+constexpr char kDeleteTag[] = "DELETE FROM user_tags WHERE user_id = ?1 AND tag = ?2";
+constexpr char kUserTags[] = "SELECT tag FROM user_tags WHERE user_id = ?1 ORDER BY tag";
+constexpr char kAllTags[] = "SELECT user_id, tag FROM user_tags ORDER BY user_id, tag";
+
+constexpr char kInsertKey[] =
+    "INSERT INTO api_keys (" KW_KEY_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr char kListKeys[] =
+    "SELECT " KW_KEY_COLUMNS " FROM api_keys WHERE user_id = ?1 ORDER BY created_at, name";
+constexpr char kGetKey[] =
+    "SELECT " KW_KEY_COLUMNS " FROM api_keys WHERE user_id = ?1 AND name = ?2";
+constexpr char kDeleteKey[] = "DELETE FROM api_keys WHERE user_id = ?1 AND name = ?2";
+constexpr char kFindKey[] = "SELECT " KW_KEY_COLUMNS " FROM api_keys WHERE hash = ?1";
+constexpr char kTouchKey[] =
+    "UPDATE api_keys SET last_used_at = ?2 WHERE hash = ?1 AND last_used_at < ?2";
+
+constexpr char kInsertSession[] =
+    "INSERT INTO sessions (" KW_SESSION_COLUMNS ") VALUES (?1, ?2, ?3, ?4)";
+constexpr char kFindSession[] = "SELECT " KW_SESSION_COLUMNS " FROM sessions WHERE hash = ?1";
+constexpr char kDeleteSession[] = "DELETE FROM sessions WHERE hash = ?1";
+constexpr char kDeleteExpired[] = "DELETE FROM sessions WHERE expires_at < ?1";
+
+#undef KW_USER_COLUMNS
+#undef KW_KEY_COLUMNS
+#undef KW_SESSION_COLUMNS
+
+// Gives an error of `code` a message that names what was taken or missing.
+Status Reword(Status status, StatusCode code, std::string message) {
+  if (status.code() != code) return status;
+  return {code, std::move(message), status.detail()};
+}
+
+Result<User> ReadUser(const Statement& row) {
+  User user;
+  user.id = row.ColumnText(0);
+  user.name = row.ColumnText(1);
+  std::optional<UserType> type = ParseUserType(row.ColumnText(2));
+  if (!type) return Status::Internal("user has an unknown type");
+  user.type = *type;
+  user.password_hash = row.ColumnText(3);
+  user.created_at = row.ColumnInt(4);
+  return user;
+}
+
+KeyRecord ReadKey(const Statement& row) {
+  KeyRecord key;
+  key.user_id = row.ColumnText(0);
+  key.name = row.ColumnText(1);
+  key.hash = row.ColumnBlob(2);
+  key.sealed = row.ColumnBlob(3);
+  key.masked = row.ColumnText(4);
+  key.created_at = row.ColumnInt(5);
+  key.expires_at = row.ColumnInt(6);
+  key.last_used_at = row.ColumnInt(7);
+  return key;
+}
+
+SessionRecord ReadSession(const Statement& row) {
+  SessionRecord session;
+  session.user_id = row.ColumnText(0);
+  session.hash = row.ColumnBlob(1);
+  session.created_at = row.ColumnInt(2);
+  session.expires_at = row.ColumnInt(3);
+  return session;
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(std::unique_ptr<Connection> db) : db_(std::move(db)) {}
+
+  Status CreateUser(const User& user) override {
+    std::lock_guard lock(mu_);
+    Transaction transaction(*db_);
+    KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kWrite));
+    {
+      KW_ASSIGN_OR_RETURN(Statement insert, db_->Prepare(kInsertUser));
+      insert.BindText(1, user.id);
+      insert.BindText(2, user.name);
+      insert.BindText(3, UserTypeName(user.type));
+      insert.BindText(4, user.password_hash);
+      insert.BindInt(5, user.created_at);
+      KW_RETURN_IF_ERROR(
+          Reword(insert.Run(), StatusCode::kAlreadyExists, "a user with this id already exists"));
+    }
+    for (const std::string& tag : user.tags) KW_RETURN_IF_ERROR(InsertTag(user.id, tag));
+    return transaction.Commit();
+  }
+
+  Result<User> GetUser(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    Transaction transaction(*db_);
+    KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kRead));
+    User user;
+    {
+      KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kGetUser));
+      select.BindText(1, id);
+      KW_ASSIGN_OR_RETURN(bool found, select.Step());
+      if (!found) return Status::NotFound("user not found");
+      KW_ASSIGN_OR_RETURN(user, ReadUser(select));
+    }
+    KW_ASSIGN_OR_RETURN(Statement tags, db_->Prepare(kUserTags));
+    tags.BindText(1, id);
+    while (true) {
+      KW_ASSIGN_OR_RETURN(bool row, tags.Step());
+      if (!row) break;
+      user.tags.push_back(tags.ColumnText(0));
+    }
+    return user;  // the read transaction ends in the destructor
+  }
+
+  Result<std::vector<User>> ListUsers() override {
+    std::lock_guard lock(mu_);
+    Transaction transaction(*db_);
+    KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kRead));
+    std::vector<User> users;
+    std::unordered_map<std::string, std::size_t> index;
+    {
+      KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kListUsers));
+      while (true) {
+        KW_ASSIGN_OR_RETURN(bool row, select.Step());
+        if (!row) break;
+        KW_ASSIGN_OR_RETURN(User user, ReadUser(select));
+        index.emplace(user.id, users.size());
+        users.push_back(std::move(user));
+      }
+    }
+    KW_ASSIGN_OR_RETURN(Statement tags, db_->Prepare(kAllTags));
+    while (true) {
+      KW_ASSIGN_OR_RETURN(bool row, tags.Step());
+      if (!row) break;
+      auto it = index.find(tags.ColumnText(0));
+      if (it != index.end()) users[it->second].tags.push_back(tags.ColumnText(1));
+    }
+    return users;
+  }
+
+  Status DeleteUser(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    return RunChange(kDeleteUser, "user not found", [&](Statement& s) { s.BindText(1, id); });
+  }
+
+  Status SetPasswordHash(std::string_view id, std::string_view password_hash) override {
+    std::lock_guard lock(mu_);
+    return RunChange(kSetPassword, "user not found", [&](Statement& s) {
+      s.BindText(1, id);
+      s.BindText(2, password_hash);
+    });
+  }
+
+  Status AddTag(std::string_view id, std::string_view tag) override {
+    std::lock_guard lock(mu_);
+    return InsertTag(id, tag);
+  }
+
+  Status RemoveTag(std::string_view id, std::string_view tag) override {
+    std::lock_guard lock(mu_);
+    return RunChange(kDeleteTag, "user or tag not found", [&](Statement& s) {
+      s.BindText(1, id);
+      s.BindText(2, tag);
+    });
+  }
+
+  Result<std::int64_t> CountUsers() override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kCountUsers));
+    KW_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) return Status::Internal("COUNT returned no row");
+    return select.ColumnInt(0);
+  }
+
+  Status CreateKey(const KeyRecord& key) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Statement insert, db_->Prepare(kInsertKey));
+    insert.BindText(1, key.user_id);
+    insert.BindText(2, key.name);
+    insert.BindBlob(3, key.hash);
+    insert.BindBlob(4, key.sealed);
+    insert.BindText(5, key.masked);
+    insert.BindInt(6, key.created_at);
+    insert.BindInt(7, key.expires_at);
+    insert.BindInt(8, key.last_used_at);
+    // A missing user fails the foreign key (NotFound); a taken name, the UNIQUE constraint.
+    return Reword(insert.Run(), StatusCode::kAlreadyExists, "a key with this name already exists");
+  }
+
+  Result<std::vector<KeyRecord>> ListKeys(std::string_view user_id) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kListKeys));
+    select.BindText(1, user_id);
+    std::vector<KeyRecord> keys;
+    while (true) {
+      KW_ASSIGN_OR_RETURN(bool row, select.Step());
+      if (!row) break;
+      keys.push_back(ReadKey(select));
+    }
+    return keys;
+  }
+
+  Result<KeyRecord> GetKey(std::string_view user_id, std::string_view name) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kGetKey));
+    select.BindText(1, user_id);
+    select.BindText(2, name);
+    KW_ASSIGN_OR_RETURN(bool found, select.Step());
+    if (!found) return Status::NotFound("key not found");
+    return ReadKey(select);
+  }
+
+  Status DeleteKey(std::string_view user_id, std::string_view name) override {
+    std::lock_guard lock(mu_);
+    return RunChange(kDeleteKey, "key not found", [&](Statement& s) {
+      s.BindText(1, user_id);
+      s.BindText(2, name);
+    });
+  }
+
+  Result<KeyRecord> FindKeyByHash(std::string_view hash) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kFindKey));
+    select.BindBlob(1, hash);
+    KW_ASSIGN_OR_RETURN(bool found, select.Step());
+    if (!found) return Status::NotFound("key not found");
+    return ReadKey(select);
+  }
+
+  Status TouchKeys(const std::vector<std::pair<std::string, UnixSeconds>>& used) override {
+    if (used.empty()) return Status::Ok();
+    std::lock_guard lock(mu_);
+    Transaction transaction(*db_);
+    KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kWrite));
+    for (const auto& [hash, when] : used) {
+      KW_ASSIGN_OR_RETURN(Statement update, db_->Prepare(kTouchKey));
+      update.BindBlob(1, hash);
+      update.BindInt(2, when);
+      KW_RETURN_IF_ERROR(update.Run());
+    }
+    return transaction.Commit();
+  }
+
+  Status CreateSession(const SessionRecord& session) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Statement insert, db_->Prepare(kInsertSession));
+    insert.BindText(1, session.user_id);
+    insert.BindBlob(2, session.hash);
+    insert.BindInt(3, session.created_at);
+    insert.BindInt(4, session.expires_at);
+    return Reword(insert.Run(), StatusCode::kAlreadyExists, "the session already exists");
+  }
+
+  Result<SessionRecord> FindSessionByHash(std::string_view hash) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kFindSession));
+    select.BindBlob(1, hash);
+    KW_ASSIGN_OR_RETURN(bool found, select.Step());
+    if (!found) return Status::NotFound("session not found");
+    return ReadSession(select);
+  }
+
+  Status DeleteSession(std::string_view hash) override {
+    std::lock_guard lock(mu_);
+    return RunChange(kDeleteSession, "session not found",
+                     [&](Statement& s) { s.BindBlob(1, hash); });
+  }
+
+  Result<std::int64_t> DeleteExpiredSessions(UnixSeconds now) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Statement remove, db_->Prepare(kDeleteExpired));
+    remove.BindInt(1, now);
+    KW_RETURN_IF_ERROR(remove.Run());
+    return remove.Changes();
+  }
+
+  Result<std::string> Pragma(const char* sql) {
+    std::lock_guard lock(mu_);
+    return db_->QueryText(sql);
+  }
+
+ private:
+  // Caller holds mu_. OK if the user has the tag already; NotFound if the user is absent.
+  Status InsertTag(std::string_view id, std::string_view tag) {
+    KW_ASSIGN_OR_RETURN(Statement insert, db_->Prepare(kInsertTag));
+    insert.BindText(1, id);
+    insert.BindText(2, tag);
+    return insert.Run();
+  }
+
+  // Caller holds mu_. Runs a single-statement UPDATE or DELETE; NotFound if no row changed.
+  template <typename Bind>
+  Status RunChange(const char* sql, const char* not_found, Bind bind) {
+    KW_ASSIGN_OR_RETURN(Statement statement, db_->Prepare(sql));
+    bind(statement);
+    KW_RETURN_IF_ERROR(statement.Run());
+    if (statement.Changes() == 0) return Status::NotFound(not_found);
+    return Status::Ok();
+  }
+
+  std::mutex mu_;  // guards db_, its cached statements and every call into SQLite
+  std::unique_ptr<Connection> db_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
+                                               const SqliteStoreOptions& options) {
+  KW_RETURN_IF_ERROR(sqlite::CreateOwnerOnlyFile(path));
+  KW_ASSIGN_OR_RETURN(std::unique_ptr<Connection> db, Connection::Open(path, options.busy_timeout));
+  KW_ASSIGN_OR_RETURN(std::string mode, db->QueryText("PRAGMA journal_mode = WAL"));
+  if (mode != "wal") {
+    return Status::Internal(
+        fmt::format("{}: journal_mode is {}, WAL is not available", path, mode));
+  }
+  // Per connection: a commit reaches the disk before it returns, and ON DELETE CASCADE works.
+  KW_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous = FULL", "set synchronous"));
+  KW_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys = ON", "enable foreign keys"));
+  KW_RETURN_IF_ERROR(sqlite::ApplyMigrations(*db, sqlite::SqliteMigrations(), Clock::System()));
+  // SQLite creates them with the database's mode; this also fixes ones left by older versions.
+  KW_RETURN_IF_ERROR(sqlite::TightenModeIfPresent(path + "-wal"));
+  KW_RETURN_IF_ERROR(sqlite::TightenModeIfPresent(path + "-shm"));
+  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(db)));
+}
+
+Result<std::string> SqlitePragmaForTesting(Store& store, std::string_view name) {
+  static const std::unordered_map<std::string_view, const char*> kAllowed = {
+      {"journal_mode", "PRAGMA journal_mode"},
+      {"synchronous", "PRAGMA synchronous"},
+      {"foreign_keys", "PRAGMA foreign_keys"},
+      {"busy_timeout", "PRAGMA busy_timeout"},
+  };
+  auto* sqlite_store = dynamic_cast<SqliteStore*>(&store);
+  auto it = kAllowed.find(name);
+  if (sqlite_store == nullptr || it == kAllowed.end()) {
+    return Status::InvalidArgument("not an SQLite store or not an allowed pragma");
+  }
+  return sqlite_store->Pragma(it->second);
+}
+
+}  // namespace keyward

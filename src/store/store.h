@@ -1,0 +1,68 @@
+// Store: everything Keyward keeps, behind one interface with two backends (SQLite, PostgreSQL).
+//
+// Every method is atomic: it happens completely or not at all, and when it returns OK the
+// change is durable. Methods block (disk or network I/O): call them from worker threads only.
+// Implementations are thread safe. Errors:
+//   NotFound       the user, key or session does not exist
+//   AlreadyExists  a user id, or a key name for that user, is taken
+//   Unavailable    the database cannot be reached or is busy beyond its timeout
+//   Internal       anything else (detail() holds the backend's message)
+// No backend type appears in this header.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "core/key_record.h"
+#include "core/user.h"
+
+namespace keyward {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- users ---
+  // `user.tags` are stored too. AlreadyExists if the id is taken.
+  virtual Status CreateUser(const User& user) = 0;
+  // The user with its tags (sorted). NotFound if absent.
+  virtual Result<User> GetUser(std::string_view id) = 0;
+  // All users with their tags, ordered by id.
+  virtual Result<std::vector<User>> ListUsers() = 0;
+  // Deletes the user with its tags, keys and sessions. NotFound if absent.
+  virtual Status DeleteUser(std::string_view id) = 0;
+  virtual Status SetPasswordHash(std::string_view id, std::string_view password_hash) = 0;
+  // Adding a tag the user has is OK (no change). NotFound if the user is absent.
+  virtual Status AddTag(std::string_view id, std::string_view tag) = 0;
+  // NotFound if the user is absent or does not have the tag.
+  virtual Status RemoveTag(std::string_view id, std::string_view tag) = 0;
+  virtual Result<std::int64_t> CountUsers() = 0;
+
+  // --- API keys ---
+  // NotFound if the user is absent; AlreadyExists if the user has a key of that name.
+  virtual Status CreateKey(const KeyRecord& key) = 0;
+  // The user's keys ordered by creation time (then name). Expired keys are included.
+  virtual Result<std::vector<KeyRecord>> ListKeys(std::string_view user_id) = 0;
+  virtual Result<KeyRecord> GetKey(std::string_view user_id, std::string_view name) = 0;
+  virtual Status DeleteKey(std::string_view user_id, std::string_view name) = 0;
+  // `hash` is the 32-byte SHA-256 of the key.
+  virtual Result<KeyRecord> FindKeyByHash(std::string_view hash) = 0;
+  // Sets last_used_at for many keys at once (by hash) in one transaction; unknown hashes are
+  // skipped. Called in batches, never per request.
+  virtual Status TouchKeys(const std::vector<std::pair<std::string, UnixSeconds>>& used) = 0;
+
+  // --- sessions ---
+  // NotFound if the user is absent.
+  virtual Status CreateSession(const SessionRecord& session) = 0;
+  virtual Result<SessionRecord> FindSessionByHash(std::string_view hash) = 0;
+  virtual Status DeleteSession(std::string_view hash) = 0;
+  // Removes sessions that expired before `now`; returns how many.
+  virtual Result<std::int64_t> DeleteExpiredSessions(UnixSeconds now) = 0;
+};
+
+}  // namespace keyward

@@ -1,0 +1,455 @@
+// The Store contract (store.h), run against every backend: SQLite always, and PostgreSQL when a
+// factory for it is listed in Backends(). A backend passes only if it passes all of it.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/sqlite/sqlite_store.h"
+#include "store/store.h"
+#include "store/store_test_util.h"
+
+namespace keyward {
+namespace {
+
+struct Backend {
+  std::string name;
+  // Opens an empty store; `dir` is a fresh temporary folder the backend may use.
+  std::function<Result<std::unique_ptr<Store>>(const std::string& dir)> open;
+};
+
+void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
+
+std::vector<Backend> Backends() {
+  std::vector<Backend> backends;
+  backends.push_back(
+      {"Sqlite", [](const std::string& dir) { return OpenSqliteStore(dir + "/keyward.db"); }});
+  // The PostgreSQL backend joins here when KEYWARD_TEST_PG_URL is set; its factory must give
+  // every test an empty database (e.g. a fresh schema).
+  return backends;
+}
+
+// 32 bytes, like a SHA-256, made distinct by `n` and full of NUL bytes.
+std::string Hash(int n) {
+  std::string hash(32, '\0');
+  hash[1] = static_cast<char>(n & 0xff);
+  hash[2] = static_cast<char>((n >> 8) & 0xff);
+  hash[31] = '\x01';
+  return hash;
+}
+
+User MakeUser(const std::string& id, std::vector<std::string> tags = {}) {
+  User user;
+  user.id = id;
+  user.name = "Name of " + id;
+  user.type = UserType::kPerson;
+  user.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";
+  user.tags = std::move(tags);
+  user.created_at = 1'700'000'000;
+  return user;
+}
+
+KeyRecord MakeKey(const std::string& user_id, const std::string& name, int n,
+                  UnixSeconds created_at = 1'700'000'100) {
+  KeyRecord key;
+  key.user_id = user_id;
+  key.name = name;
+  key.hash = Hash(n);
+  key.sealed = std::string("\x00nonce\xff", 7) + name;
+  key.masked = "kw_AbCd…9xYz";
+  key.created_at = created_at;
+  key.expires_at = created_at + 86'400;
+  return key;
+}
+
+SessionRecord MakeSession(const std::string& user_id, int n, UnixSeconds expires_at) {
+  return {
+      .user_id = user_id, .hash = Hash(n), .created_at = 1'700'000'000, .expires_at = expires_at};
+}
+
+std::vector<std::string> KeyNames(const std::vector<KeyRecord>& keys) {
+  std::vector<std::string> names;
+  for (const KeyRecord& key : keys) names.push_back(key.name);
+  return names;
+}
+
+void ExpectSameKey(const KeyRecord& got, const KeyRecord& want) {
+  EXPECT_EQ(got.user_id, want.user_id);
+  EXPECT_EQ(got.name, want.name);
+  EXPECT_EQ(got.hash, want.hash);
+  EXPECT_EQ(got.sealed, want.sealed);
+  EXPECT_EQ(got.masked, want.masked);
+  EXPECT_EQ(got.created_at, want.created_at);
+  EXPECT_EQ(got.expires_at, want.expires_at);
+  EXPECT_EQ(got.last_used_at, want.last_used_at);
+}
+
+class StoreConformanceTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    KW_ASSERT_OK_AND_ASSIGN(store_, GetParam().open(dir_.path()));
+    ASSERT_NE(store_, nullptr);
+  }
+
+  TempDir dir_;  // outlives store_
+  std::unique_ptr<Store> store_;
+};
+
+// --- users ---
+
+TEST_P(StoreConformanceTest, CreateUserThenGetReturnsEveryFieldWithSortedTags) {
+  User user = MakeUser("alice", {"team:b", "roles:id:operator", "team:a"});
+  user.type = UserType::kApplication;
+  KW_ASSERT_OK(store_->CreateUser(user));
+  KW_ASSERT_OK_AND_ASSIGN(User got, store_->GetUser("alice"));
+  EXPECT_EQ(got.id, "alice");
+  EXPECT_EQ(got.name, user.name);
+  EXPECT_EQ(got.type, UserType::kApplication);
+  EXPECT_EQ(got.password_hash, user.password_hash);
+  EXPECT_EQ(got.created_at, user.created_at);
+  EXPECT_EQ(got.tags, (std::vector<std::string>{"roles:id:operator", "team:a", "team:b"}));
+}
+
+TEST_P(StoreConformanceTest, GetMissingUserIsNotFound) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  KW_EXPECT_CODE(store_->GetUser("bob"), StatusCode::kNotFound);
+  KW_EXPECT_CODE(store_->GetUser(""), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, TakenUserIdIsAlreadyExistsAndKeepsTheFirst) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice", {"a"})));
+  User second = MakeUser("alice", {"b"});
+  second.name = "Impostor";
+  KW_EXPECT_CODE(store_->CreateUser(second), StatusCode::kAlreadyExists);
+  KW_ASSERT_OK_AND_ASSIGN(User got, store_->GetUser("alice"));
+  EXPECT_EQ(got.name, "Name of alice");
+  EXPECT_EQ(got.tags, std::vector<std::string>{"a"});  // the failed create left no tag behind
+}
+
+TEST_P(StoreConformanceTest, ListUsersIsOrderedByIdWithTheirTags) {
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<User> empty, store_->ListUsers());
+  EXPECT_TRUE(empty.empty());
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("carol", {"z", "c"})));
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("bob", {"b"})));
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<User> users, store_->ListUsers());
+  ASSERT_EQ(users.size(), 3u);
+  EXPECT_EQ(users[0].id, "alice");
+  EXPECT_TRUE(users[0].tags.empty());
+  EXPECT_EQ(users[1].id, "bob");
+  EXPECT_EQ(users[1].tags, std::vector<std::string>{"b"});
+  EXPECT_EQ(users[2].id, "carol");
+  EXPECT_EQ(users[2].tags, (std::vector<std::string>{"c", "z"}));
+  EXPECT_EQ(users[2].name, "Name of carol");
+}
+
+TEST_P(StoreConformanceTest, CountUsersFollowsCreatesAndDeletes) {
+  KW_ASSERT_OK_AND_ASSIGN(std::int64_t none, store_->CountUsers());
+  EXPECT_EQ(none, 0);
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("bob")));
+  KW_ASSERT_OK_AND_ASSIGN(std::int64_t two, store_->CountUsers());
+  EXPECT_EQ(two, 2);
+  KW_ASSERT_OK(store_->DeleteUser("alice"));
+  KW_ASSERT_OK_AND_ASSIGN(std::int64_t one, store_->CountUsers());
+  EXPECT_EQ(one, 1);
+}
+
+TEST_P(StoreConformanceTest, DeleteMissingUserIsNotFound) {
+  KW_EXPECT_CODE(store_->DeleteUser("ghost"), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, DeleteUserCascadesToTagsKeysAndSessions) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice", {"t1", "t2"})));
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("bob", {"t1"})));
+  KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "k", 1)));
+  KW_ASSERT_OK(store_->CreateKey(MakeKey("bob", "k", 2)));
+  KW_ASSERT_OK(store_->CreateSession(MakeSession("alice", 3, 2'000'000'000)));
+  KW_ASSERT_OK(store_->CreateSession(MakeSession("bob", 4, 2'000'000'000)));
+
+  KW_ASSERT_OK(store_->DeleteUser("alice"));
+  KW_EXPECT_CODE(store_->GetUser("alice"), StatusCode::kNotFound);
+  KW_EXPECT_CODE(store_->FindKeyByHash(Hash(1)), StatusCode::kNotFound);
+  KW_EXPECT_CODE(store_->GetKey("alice", "k"), StatusCode::kNotFound);
+  KW_EXPECT_CODE(store_->FindSessionByHash(Hash(3)), StatusCode::kNotFound);
+  // A user created again under the same id starts with nothing.
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  KW_ASSERT_OK_AND_ASSIGN(User again, store_->GetUser("alice"));
+  EXPECT_TRUE(again.tags.empty());
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyRecord> keys, store_->ListKeys("alice"));
+  EXPECT_TRUE(keys.empty());
+  // Bob keeps everything.
+  KW_ASSERT_OK_AND_ASSIGN(User bob, store_->GetUser("bob"));
+  EXPECT_EQ(bob.tags, std::vector<std::string>{"t1"});
+  KW_EXPECT_OK(store_->FindKeyByHash(Hash(2)).status());
+  KW_EXPECT_OK(store_->FindSessionByHash(Hash(4)).status());
+}
+
+TEST_P(StoreConformanceTest, SetPasswordHashReplacesItAndNeedsTheUser) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  KW_ASSERT_OK(store_->SetPasswordHash("alice", "$argon2id$new"));
+  KW_ASSERT_OK_AND_ASSIGN(User got, store_->GetUser("alice"));
+  EXPECT_EQ(got.password_hash, "$argon2id$new");
+  KW_ASSERT_OK(store_->SetPasswordHash("alice", ""));  // no password sign-in
+  KW_ASSERT_OK_AND_ASSIGN(User cleared, store_->GetUser("alice"));
+  EXPECT_EQ(cleared.password_hash, "");
+  KW_EXPECT_CODE(store_->SetPasswordHash("ghost", "x"), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, AddTagIsIdempotentAndTagsComeBackSorted) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice", {"m"})));
+  KW_ASSERT_OK(store_->AddTag("alice", "z"));
+  KW_ASSERT_OK(store_->AddTag("alice", "a"));
+  KW_ASSERT_OK(store_->AddTag("alice", "m"));  // already there: OK, no change
+  KW_ASSERT_OK_AND_ASSIGN(User got, store_->GetUser("alice"));
+  EXPECT_EQ(got.tags, (std::vector<std::string>{"a", "m", "z"}));
+}
+
+TEST_P(StoreConformanceTest, AddTagForMissingUserIsNotFound) {
+  KW_EXPECT_CODE(store_->AddTag("ghost", "t"), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, RemoveTagRemovesOnlyThatTag) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice", {"a", "b"})));
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("bob", {"a"})));
+  KW_ASSERT_OK(store_->RemoveTag("alice", "a"));
+  KW_ASSERT_OK_AND_ASSIGN(User alice, store_->GetUser("alice"));
+  EXPECT_EQ(alice.tags, std::vector<std::string>{"b"});
+  KW_ASSERT_OK_AND_ASSIGN(User bob, store_->GetUser("bob"));
+  EXPECT_EQ(bob.tags, std::vector<std::string>{"a"});
+}
+
+TEST_P(StoreConformanceTest, RemoveMissingTagOrFromMissingUserIsNotFound) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice", {"a"})));
+  KW_EXPECT_CODE(store_->RemoveTag("alice", "nope"), StatusCode::kNotFound);
+  KW_EXPECT_CODE(store_->RemoveTag("ghost", "a"), StatusCode::kNotFound);
+  KW_ASSERT_OK(store_->RemoveTag("alice", "a"));
+  KW_EXPECT_CODE(store_->RemoveTag("alice", "a"), StatusCode::kNotFound);
+}
+
+// --- API keys ---
+
+TEST_P(StoreConformanceTest, CreateKeyThenGetAndFindReturnEveryField) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  KeyRecord key = MakeKey("alice", "ci", 1);
+  key.last_used_at = 1'700'000'200;
+  KW_ASSERT_OK(store_->CreateKey(key));
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord by_name, store_->GetKey("alice", "ci"));
+  ExpectSameKey(by_name, key);
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord by_hash, store_->FindKeyByHash(key.hash));
+  ExpectSameKey(by_hash, key);
+}
+
+TEST_P(StoreConformanceTest, KeyWithoutSealedValueKeepsItEmpty) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  KeyRecord key = MakeKey("alice", "once", 1);
+  key.sealed.clear();  // reveal is off
+  KW_ASSERT_OK(store_->CreateKey(key));
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord got, store_->GetKey("alice", "once"));
+  ExpectSameKey(got, key);
+}
+
+TEST_P(StoreConformanceTest, ListKeysIsOrderedByCreationThenNameAndIncludesExpired) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("bob")));
+  KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "b", 1, 200)));
+  KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "z", 2, 100)));  // long expired
+  KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "a", 3, 200)));
+  KW_ASSERT_OK(store_->CreateKey(MakeKey("bob", "bobs", 4, 150)));
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyRecord> keys, store_->ListKeys("alice"));
+  EXPECT_EQ(KeyNames(keys), (std::vector<std::string>{"z", "a", "b"}));
+  ASSERT_EQ(keys.size(), 3u);
+  ExpectSameKey(keys[1], MakeKey("alice", "a", 3, 200));
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyRecord> none, store_->ListKeys("carol"));
+  EXPECT_TRUE(none.empty());
+}
+
+TEST_P(StoreConformanceTest, TakenKeyNameIsAlreadyExistsForTheSameUserOnly) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("bob")));
+  KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "ci", 1)));
+  KW_EXPECT_CODE(store_->CreateKey(MakeKey("alice", "ci", 2)), StatusCode::kAlreadyExists);
+  KW_EXPECT_CODE(store_->FindKeyByHash(Hash(2)), StatusCode::kNotFound);  // nothing half-written
+  KW_ASSERT_OK(store_->CreateKey(MakeKey("bob", "ci", 3)));
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord alices, store_->GetKey("alice", "ci"));
+  EXPECT_EQ(alices.hash, Hash(1));
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord bobs, store_->GetKey("bob", "ci"));
+  EXPECT_EQ(bobs.hash, Hash(3));
+}
+
+TEST_P(StoreConformanceTest, CreateKeyForMissingUserIsNotFound) {
+  KW_EXPECT_CODE(store_->CreateKey(MakeKey("ghost", "ci", 1)), StatusCode::kNotFound);
+  KW_EXPECT_CODE(store_->FindKeyByHash(Hash(1)), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, GetMissingKeyIsNotFound) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("bob")));
+  KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "ci", 1)));
+  KW_EXPECT_CODE(store_->GetKey("alice", "other"), StatusCode::kNotFound);
+  KW_EXPECT_CODE(store_->GetKey("bob", "ci"), StatusCode::kNotFound);  // alice's, not bob's
+  KW_EXPECT_CODE(store_->FindKeyByHash(Hash(9)), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, DeleteKeyRemovesItAndFreesItsName) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "ci", 1)));
+  KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "keep", 2)));
+  KW_ASSERT_OK(store_->DeleteKey("alice", "ci"));
+  KW_EXPECT_CODE(store_->GetKey("alice", "ci"), StatusCode::kNotFound);
+  KW_EXPECT_CODE(store_->FindKeyByHash(Hash(1)), StatusCode::kNotFound);
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyRecord> keys, store_->ListKeys("alice"));
+  EXPECT_EQ(KeyNames(keys), std::vector<std::string>{"keep"});
+  KW_EXPECT_OK(store_->CreateKey(MakeKey("alice", "ci", 3)));
+}
+
+TEST_P(StoreConformanceTest, DeleteMissingKeyIsNotFound) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("bob")));
+  KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "ci", 1)));
+  KW_EXPECT_CODE(store_->DeleteKey("alice", "other"), StatusCode::kNotFound);
+  KW_EXPECT_CODE(store_->DeleteKey("bob", "ci"), StatusCode::kNotFound);
+  KW_EXPECT_CODE(store_->DeleteKey("ghost", "ci"), StatusCode::kNotFound);
+  KW_EXPECT_OK(store_->GetKey("alice", "ci").status());
+}
+
+TEST_P(StoreConformanceTest, TouchKeysUpdatesABatchAndSkipsUnknownHashes) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  for (int i = 1; i <= 3; ++i) {
+    KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "k" + std::to_string(i), i)));
+  }
+  KW_ASSERT_OK(
+      store_->TouchKeys({{Hash(1), 1'800'000'001}, {Hash(99), 5}, {Hash(2), 1'800'000'002}}));
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord k1, store_->FindKeyByHash(Hash(1)));
+  EXPECT_EQ(k1.last_used_at, 1'800'000'001);
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord k2, store_->FindKeyByHash(Hash(2)));
+  EXPECT_EQ(k2.last_used_at, 1'800'000'002);
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord k3, store_->FindKeyByHash(Hash(3)));
+  EXPECT_EQ(k3.last_used_at, 0);  // not in the batch
+  KW_EXPECT_CODE(store_->FindKeyByHash(Hash(99)), StatusCode::kNotFound);
+  KW_EXPECT_OK(store_->TouchKeys({}));
+}
+
+TEST_P(StoreConformanceTest, TouchKeysNeverMovesLastUsedBackwards) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "k", 1)));
+  KW_ASSERT_OK(store_->TouchKeys({{Hash(1), 2000}}));
+  KW_ASSERT_OK(store_->TouchKeys({{Hash(1), 1500}}));  // an older batch arriving late
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord key, store_->GetKey("alice", "k"));
+  EXPECT_EQ(key.last_used_at, 2000);
+}
+
+// --- sessions ---
+
+TEST_P(StoreConformanceTest, CreateSessionThenFindReturnsEveryField) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  SessionRecord session = MakeSession("alice", 1, 1'700'003'600);
+  KW_ASSERT_OK(store_->CreateSession(session));
+  KW_ASSERT_OK_AND_ASSIGN(SessionRecord got, store_->FindSessionByHash(session.hash));
+  EXPECT_EQ(got.user_id, "alice");
+  EXPECT_EQ(got.hash, session.hash);
+  EXPECT_EQ(got.created_at, session.created_at);
+  EXPECT_EQ(got.expires_at, session.expires_at);
+  KW_EXPECT_CODE(store_->FindKeyByHash(session.hash), StatusCode::kNotFound);  // not a key
+}
+
+TEST_P(StoreConformanceTest, CreateSessionForMissingUserIsNotFound) {
+  KW_EXPECT_CODE(store_->CreateSession(MakeSession("ghost", 1, 2'000'000'000)),
+                 StatusCode::kNotFound);
+  KW_EXPECT_CODE(store_->FindSessionByHash(Hash(1)), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, DeleteSessionRemovesItOnce) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  KW_ASSERT_OK(store_->CreateSession(MakeSession("alice", 1, 2'000'000'000)));
+  KW_ASSERT_OK(store_->CreateSession(MakeSession("alice", 2, 2'000'000'000)));
+  KW_ASSERT_OK(store_->DeleteSession(Hash(1)));
+  KW_EXPECT_CODE(store_->FindSessionByHash(Hash(1)), StatusCode::kNotFound);
+  KW_EXPECT_CODE(store_->DeleteSession(Hash(1)), StatusCode::kNotFound);
+  KW_EXPECT_OK(store_->FindSessionByHash(Hash(2)).status());
+}
+
+TEST_P(StoreConformanceTest, DeleteExpiredSessionsRemovesOnlyThoseExpiredBeforeNow) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  KW_ASSERT_OK(store_->CreateSession(MakeSession("alice", 1, 100)));
+  KW_ASSERT_OK(store_->CreateSession(MakeSession("alice", 2, 150)));
+  KW_ASSERT_OK(store_->CreateSession(MakeSession("alice", 3, 200)));  // expires at `now`
+  KW_ASSERT_OK(store_->CreateSession(MakeSession("alice", 4, 300)));
+  KW_ASSERT_OK_AND_ASSIGN(std::int64_t removed, store_->DeleteExpiredSessions(200));
+  EXPECT_EQ(removed, 2);
+  KW_EXPECT_CODE(store_->FindSessionByHash(Hash(1)), StatusCode::kNotFound);
+  KW_EXPECT_CODE(store_->FindSessionByHash(Hash(2)), StatusCode::kNotFound);
+  KW_EXPECT_OK(store_->FindSessionByHash(Hash(3)).status());
+  KW_EXPECT_OK(store_->FindSessionByHash(Hash(4)).status());
+  KW_ASSERT_OK_AND_ASSIGN(std::int64_t again, store_->DeleteExpiredSessions(200));
+  EXPECT_EQ(again, 0);
+}
+
+// --- values are data, byte for byte ---
+
+TEST_P(StoreConformanceTest, UnicodeAndSqlMetacharactersRoundTripByteForByte) {
+  const std::string hostile = "Robert'); DROP TABLE api_keys;--";
+  const std::string id = "o'brien\";--";
+  User user = MakeUser(id, {"x' OR '1'='1", "%_\\"});
+  user.name = "Zoë Ωμέγα 名前 🔑🚀 " + hostile;
+  KW_ASSERT_OK(store_->CreateUser(user));
+  KeyRecord key = MakeKey(id, "клю́ч 🗝️ " + hostile, 1);
+  key.masked = "kw_Ab\"Cd…9x'Yz";
+  KW_ASSERT_OK(store_->CreateKey(key));
+
+  KW_ASSERT_OK_AND_ASSIGN(User got, store_->GetUser(id));
+  EXPECT_EQ(got.id, id);
+  EXPECT_EQ(got.name, user.name);
+  EXPECT_EQ(got.tags, (std::vector<std::string>{"%_\\", "x' OR '1'='1"}));
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord by_name, store_->GetKey(id, key.name));
+  ExpectSameKey(by_name, key);
+  // The tables are all still there, and a LIKE-pattern name matches nothing else.
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyRecord> keys, store_->ListKeys(id));
+  EXPECT_EQ(KeyNames(keys), std::vector<std::string>{key.name});
+  KW_EXPECT_CODE(store_->GetKey(id, "%"), StatusCode::kNotFound);
+  KW_EXPECT_CODE(store_->RemoveTag(id, "%"), StatusCode::kNotFound);
+  KW_ASSERT_OK(store_->DeleteKey(id, key.name));
+  KW_ASSERT_OK(store_->DeleteUser(id));
+}
+
+TEST_P(StoreConformanceTest, BinaryValuesWithNulBytesRoundTrip) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  std::string all_bytes;
+  for (int b = 0; b < 256; ++b) all_bytes.push_back(static_cast<char>(b));
+  // Two hashes equal up to a NUL and different after it: a store that stopped at the NUL would
+  // confuse them.
+  std::string first(32, '\0');
+  std::string second(32, '\0');
+  second[31] = '\xff';
+  KeyRecord a = MakeKey("alice", "a", 0);
+  a.hash = first;
+  a.sealed = all_bytes;
+  KeyRecord b = MakeKey("alice", "b", 0);
+  b.hash = second;
+  b.sealed = std::string(3, '\0');
+  KW_ASSERT_OK(store_->CreateKey(a));
+  KW_ASSERT_OK(store_->CreateKey(b));
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord got_a, store_->FindKeyByHash(first));
+  ExpectSameKey(got_a, a);
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord got_b, store_->FindKeyByHash(second));
+  ExpectSameKey(got_b, b);
+  KW_EXPECT_CODE(store_->FindKeyByHash(std::string(31, '\0')), StatusCode::kNotFound);
+
+  SessionRecord session = MakeSession("alice", 0, 2'000'000'000);
+  session.hash = first;  // sessions are kept apart from keys
+  KW_ASSERT_OK(store_->CreateSession(session));
+  KW_ASSERT_OK_AND_ASSIGN(SessionRecord got_session, store_->FindSessionByHash(first));
+  EXPECT_EQ(got_session.hash, first);
+  KW_EXPECT_CODE(store_->FindSessionByHash(second), StatusCode::kNotFound);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreConformanceTest, ::testing::ValuesIn(Backends()),
+                         [](const ::testing::TestParamInfo<Backend>& param_info) {
+                           return param_info.param.name;
+                         });
+
+}  // namespace
+}  // namespace keyward

@@ -1,0 +1,75 @@
+// Test helpers shared by the store tests: a temporary folder and Status assertions.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <ostream>
+#include <string>
+
+#include "common/status.h"
+
+namespace keyward {
+
+// gtest prints a StatusCode by its name.
+inline void PrintTo(StatusCode code, std::ostream* os) { *os << StatusCodeName(code); }
+
+// A fresh folder under $TMPDIR (or /tmp), removed with its contents when destroyed.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "kw_store_XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed for " << pattern;
+    path_ = pattern;
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace keyward
+
+#define KW_EXPECT_OK(expr)                       \
+  do {                                           \
+    ::keyward::Status kw_s_ = (expr);            \
+    EXPECT_TRUE(kw_s_.ok()) << kw_s_.ToString(); \
+  } while (0)
+
+#define KW_ASSERT_OK(expr)                       \
+  do {                                           \
+    ::keyward::Status kw_s_ = (expr);            \
+    ASSERT_TRUE(kw_s_.ok()) << kw_s_.ToString(); \
+  } while (0)
+
+// The status (of a Status or a Result) has `code`.
+#define KW_EXPECT_CODE(expr, want_code)                                   \
+  do {                                                                    \
+    ::keyward::Status kw_s_ = ::keyward::test_internal::ToStatus((expr)); \
+    EXPECT_EQ(kw_s_.code(), (want_code)) << kw_s_.ToString();             \
+  } while (0)
+
+// Declares `lhs` from a Result, failing the test (and returning) if it is an error.
+#define KW_ASSERT_OK_AND_ASSIGN(lhs, expr) \
+  KW_ASSERT_OK_AND_ASSIGN_IMPL(KW_CONCAT(kw_test_result_, __LINE__), lhs, expr)
+#define KW_ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                                 \
+  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString();  \
+  lhs = std::move(tmp).value()
+
+namespace keyward::test_internal {
+inline Status ToStatus(Status s) { return s; }
+template <typename T>
+Status ToStatus(const Result<T>& r) {
+  return r.status();
+}
+}  // namespace keyward::test_internal

@@ -1,0 +1,82 @@
+// Test harness: runs the real `keyward` binary and talks HTTP to it.
+//
+// A ServerProcess starts `keyward serve` on 127.0.0.1 port 0 with a fresh temporary data dir,
+// its stdout and stderr in a log file there, and waits for the "listening on" line. Every
+// secret a test creates can be recorded with RememberSecret(); ExpectNoSecretsIn() then proves
+// that none of them reached a file (the log, the database, its WAL).
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace keyward::testing {
+
+inline constexpr const char* kAdminPassword = "admin-password-for-tests";
+
+struct HttpResult {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  boost::json::value Json() const;
+  std::string Header(const std::string& lower_name) const;
+};
+
+// One request on a fresh connection. `headers` are sent as given.
+HttpResult Call(std::uint16_t port, const std::string& method, const std::string& target,
+                const std::string& body = "",
+                const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+class ServerProcess {
+ public:
+  // Starts a server with a new data dir (or `data_dir`, which the caller owns, when not empty)
+  // and `extra_args`.
+  // The admin password is kAdminPassword unless `env` sets KEYWARD_ADMIN_PASSWORD.
+  static std::unique_ptr<ServerProcess> Start(std::vector<std::string> extra_args = {},
+                                              std::string data_dir = "",
+                                              std::map<std::string, std::string> env = {});
+  ~ServerProcess();
+
+  std::uint16_t port() const { return port_; }
+  const std::string& data_dir() const { return data_dir_; }
+  const std::string& log_path() const { return log_path_; }
+  std::string Log() const;
+
+  // SIGTERM and wait; returns the exit status.
+  int Stop();
+  // SIGKILL and wait.
+  void Kill();
+
+  // Signs in and returns the session token.
+  std::string Login(const std::string& user, const std::string& password) const;
+  // Request with `Authorization: Bearer <token>`; JSON body when `json` is not null.
+  HttpResult As(const std::string& token, const std::string& method, const std::string& target,
+                const boost::json::value& json = nullptr) const;
+
+ private:
+  ServerProcess() = default;
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+  std::string data_dir_;
+  std::string log_path_;
+  std::string root_;  // holds the log, and the data dir unless one was given
+};
+
+// A new empty private folder under /tmp; removed by the caller.
+std::string MakeTempDir();
+void RemoveTree(const std::string& path);
+
+std::string ReadFile(const std::string& path);
+
+// Secrets recorded here are looked for by ExpectNoSecretsIn.
+void RememberSecret(const std::string& secret);
+const std::vector<std::string>& RememberedSecrets();
+// Fails the current test for every remembered secret found in any of `files`.
+void ExpectNoSecretsIn(const std::vector<std::string>& files);
+
+}  // namespace keyward::testing
