@@ -29,7 +29,7 @@ run: build
 	@echo "Starting Keyward on http://$(LISTEN) with SQLite in $(DATA_DIR)."
 	@echo "On the first start it prints the admin password; on later starts sign in with the"
 	@echo "password printed then (or start fresh: rm -rf $(DATA_DIR))."
-	./build/release/keyward serve --listen $(LISTEN) --data-dir $(DATA_DIR)
+	./build/release/src/keyward serve --listen $(LISTEN) --data-dir $(DATA_DIR)
 
 test: test-deps
 	cmake --preset ci >/dev/null

@@ -2,6 +2,7 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/json/basic_parser_impl.hpp>
+#include <fmt/format.h>
 #include <set>
 #include <vector>
 
@@ -90,7 +91,7 @@ Result<std::optional<std::string>> OptionalString(const boost::json::object& obj
   auto it = obj.find(name);
   if (it == obj.end() || it->value().is_null()) return std::optional<std::string>();
   if (!it->value().is_string()) {
-    return Status::InvalidArgument("\"" + std::string(name) + "\" must be a string");
+    return Status::InvalidArgument(fmt::format("\"{}\" must be a string", name));
   }
   const auto& s = it->value().get_string();
   return std::optional<std::string>(std::string(s.data(), s.size()));
@@ -98,7 +99,7 @@ Result<std::optional<std::string>> OptionalString(const boost::json::object& obj
 
 Result<std::string> RequiredString(const boost::json::object& obj, std::string_view name) {
   KW_ASSIGN_OR_RETURN(std::optional<std::string> value, OptionalString(obj, name));
-  if (!value) return Status::InvalidArgument("\"" + std::string(name) + "\" is required");
+  if (!value) return Status::InvalidArgument(fmt::format("\"{}\" is required", name));
   return std::move(*value);
 }
 
