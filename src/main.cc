@@ -1,21 +1,48 @@
 // keyward: the server (`keyward serve`) and the command line client, in one binary.
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <string>
 
+#include "cli/client_commands.h"
+#include "cli/output.h"
 #include "cli/serve_command.h"
+
+namespace {
+
+// "keyward user apikey delete": the command line's deepest subcommand parsed so far.
+std::string CommandPath(const CLI::App* app) {
+  std::string path = app->get_name();
+  for (const CLI::App* sub = app; !sub->get_subcommands().empty();) {
+    sub = sub->get_subcommands().front();
+    path += " " + sub->get_name();
+  }
+  return path;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Keyward: API keys and tokens, self-hosted", "keyward"};
   app.require_subcommand(1);
   int exit_code = 0;
   keyward::AddServeCommand(app, &exit_code);
+  keyward::AddLoginCommands(app, &exit_code);
+  keyward::AddUserCommands(app, &exit_code);
   app.add_subcommand("version", "Print the version")->callback([] {
     std::cout << "keyward " << KEYWARD_VERSION << "\n";
   });
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors: one line and exit code 2, like every other error of the CLI.
+    std::cerr << keyward::ErrorLine(std::string(e.what()) + "; see " + CommandPath(&app) +
+                                    " --help")
+              << std::endl;
+    return 2;
   }
   return exit_code;
 }

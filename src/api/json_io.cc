@@ -1,8 +1,9 @@
 #include "api/json_io.h"
 
+#include <fmt/format.h>
+
 #include <boost/beast/core/string.hpp>
 #include <boost/json/basic_parser_impl.hpp>
-#include <fmt/format.h>
 #include <set>
 #include <vector>
 

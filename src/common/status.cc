@@ -26,6 +26,16 @@ std::string_view StatusCodeName(StatusCode code) {
   return "internal";
 }
 
+StatusCode StatusCodeFromName(std::string_view name) {
+  for (auto code :
+       {StatusCode::kOk, StatusCode::kInvalidArgument, StatusCode::kNotFound,
+        StatusCode::kAlreadyExists, StatusCode::kUnauthenticated, StatusCode::kPermissionDenied,
+        StatusCode::kResourceExhausted, StatusCode::kUnavailable}) {
+    if (StatusCodeName(code) == name) return code;
+  }
+  return StatusCode::kInternal;
+}
+
 std::string Status::ToString() const {
   std::string s(StatusCodeName(code_));
   if (!message_.empty()) s += ": " + message_;

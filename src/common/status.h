@@ -28,6 +28,8 @@ enum class StatusCode {
 
 // Stable lower-case name of a code, used in JSON errors: "invalid_argument", ...
 std::string_view StatusCodeName(StatusCode code);
+// The code of a name StatusCodeName gives; kInternal for any other text.
+StatusCode StatusCodeFromName(std::string_view name);
 
 class [[nodiscard]] Status {
  public:

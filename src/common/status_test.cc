@@ -39,5 +39,13 @@ TEST(StatusTest, CodeNamesAreStable) {
   EXPECT_EQ(StatusCodeName(StatusCode::kUnauthenticated), "unauthenticated");
 }
 
+TEST(StatusTest, CodeNamesRoundTrip) {
+  for (int c = 0; c <= static_cast<int>(StatusCode::kInternal); ++c) {
+    auto code = static_cast<StatusCode>(c);
+    EXPECT_EQ(StatusCodeFromName(StatusCodeName(code)), code);
+  }
+  EXPECT_EQ(StatusCodeFromName("nonsense"), StatusCode::kInternal);
+}
+
 }  // namespace
 }  // namespace keyward

@@ -71,6 +71,64 @@ HttpResult Call(std::uint16_t port, const std::string& method, const std::string
   return out;
 }
 
+ProcessResult RunProcess(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& env, const std::string& input) {
+  ProcessResult result;
+  int in_pipe[2], out_pipe[2], err_pipe[2];
+  if (::pipe(in_pipe) != 0 || ::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) return result;
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in_pipe[0], STDIN_FILENO);
+    ::dup2(out_pipe[1], STDOUT_FILENO);
+    ::dup2(err_pipe[1], STDERR_FILENO);
+    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) {
+      ::close(fd);
+    }
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(in_pipe[0]);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  // Inputs are small: write all, then read both outputs to the end on two threads.
+  if (!input.empty()) {
+    [[maybe_unused]] auto n = ::write(in_pipe[1], input.data(), input.size());
+  }
+  ::close(in_pipe[1]);
+  auto drain = [](int fd, std::string* out) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) out->append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+  };
+  std::thread err_reader(drain, err_pipe[0], &result.err);
+  std::thread killer([pid] {
+    for (int i = 0; i < 600; ++i) {
+      if (::kill(pid, 0) != 0) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ::kill(pid, SIGKILL);
+  });
+  drain(out_pipe[0], &result.out);
+  err_reader.join();
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  killer.join();
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+ProcessResult RunKeyward(const std::vector<std::string>& args,
+                         const std::map<std::string, std::string>& env, const std::string& input) {
+  std::vector<std::string> argv = {KEYWARD_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv, env, input);
+}
+
 std::string MakeTempDir() {
   std::string templ = (std::filesystem::temp_directory_path() / "keyward-it-XXXXXX").string();
   char* made = ::mkdtemp(templ.data());

@@ -67,6 +67,23 @@ class ServerProcess {
   std::string root_;  // holds the log, and the data dir unless one was given
 };
 
+struct ProcessResult {
+  int exit_code = -1;  // -1 when killed by a signal
+  std::string out;     // standard output
+  std::string err;     // standard error
+};
+
+// Runs `argv` with `env` added to this process's environment and `input` on standard input,
+// and waits for it (at most 60 s, then SIGKILL).
+ProcessResult RunProcess(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& env = {},
+                         const std::string& input = "");
+
+// Runs the keyward binary with `args`.
+ProcessResult RunKeyward(const std::vector<std::string>& args,
+                         const std::map<std::string, std::string>& env = {},
+                         const std::string& input = "");
+
 // A new empty private folder under /tmp; removed by the caller.
 std::string MakeTempDir();
 void RemoveTree(const std::string& path);

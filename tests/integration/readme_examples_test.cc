@@ -4,9 +4,12 @@
 // them at its own server and sign-in.
 #include <gtest/gtest.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
+#include <filesystem>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "harness.h"
@@ -46,16 +49,17 @@ std::vector<std::string> Commands(const std::string& block) {
   return out;
 }
 
-std::pair<int, std::string> RunShell(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen(
-      ("bash -c '" + std::regex_replace(command, std::regex("'"), "'\\''") + "'").c_str(), "r");
-  if (pipe == nullptr) return {-1, ""};
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-  int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+// Runs one example with bash, `keyward` on PATH, and the given environment.
+ProcessResult RunShell(const std::string& command, std::map<std::string, std::string> env = {}) {
+  std::string bin_dir = std::filesystem::path(KEYWARD_BINARY).parent_path().string();
+  env["PATH"] = bin_dir + ":" + std::getenv("PATH");
+  return RunProcess({"bash", "-c", command}, env);
+}
+
+// The example with the documented server address pointed at the test's server.
+std::string Localize(const std::string& command, std::uint16_t port) {
+  return std::regex_replace(command, std::regex("http://127\\.0\\.0\\.1:8080"),
+                            "http://127.0.0.1:" + std::to_string(port));
 }
 
 TEST(ReadmeExamples, UsingTheApiRunsAsWritten) {
@@ -65,14 +69,13 @@ TEST(ReadmeExamples, UsingTheApiRunsAsWritten) {
   auto server = ServerProcess::Start();
   std::string session = server->Login("admin", kAdminPassword);
   ::setenv("SESSION", session.c_str(), 1);
-  const std::string base = "http://127.0.0.1:" + std::to_string(server->port());
   int ran = 0;
   for (const auto& block : blocks) {
     for (std::string command : Commands(block)) {
-      command = std::regex_replace(command, std::regex("http://127\\.0\\.0\\.1:8080"), base);
+      command = Localize(command, server->port());
       command = std::regex_replace(command, std::regex("\"PASSWORD\""),
                                    std::string("\"") + kAdminPassword + "\"");
-      auto [code, output] = RunShell(command);
+      auto [code, output, err] = RunShell(command);
       ++ran;
       EXPECT_EQ(code, 0) << command << "\n" << output;
       if (command.find("-X DELETE") != std::string::npos) {
@@ -92,6 +95,51 @@ TEST(ReadmeExamples, UsingTheApiRunsAsWritten) {
   EXPECT_GE(ran, 6);
   server->Stop();
   ExpectNoSecretsIn({server->log_path()});
+}
+
+TEST(ReadmeExamples, CommandLineRunsAsWritten) {
+  std::string readme = ReadFile(std::string(KEYWARD_SOURCE_DIR) + "/README.md");
+  std::vector<std::string> blocks = ShellBlocks(readme, "Command line");
+  ASSERT_GE(blocks.size(), 4u) << "README lost its command line examples";
+  auto server = ServerProcess::Start();
+  std::string home = MakeTempDir();
+  // $KEY in the examples: an API key of the admin's, made for the test.
+  std::string session = server->Login("admin", kAdminPassword);
+  HttpResult key = server->As(session, "POST", "/api/v1/users/me/apikeys", {{"name", "for-ci"}});
+  ASSERT_EQ(key.status, 201);
+  std::string api_key(key.Json().at("token").as_string());
+  RememberSecret(api_key);
+  std::map<std::string, std::string> env = {
+      {"HOME", home},         {"XDG_CONFIG_HOME", ""},      {"KEYWARD_SERVER", ""},
+      {"KEYWARD_APIKEY", ""}, {"PASSWORD", kAdminPassword}, {"KEY", api_key}};
+  std::set<std::string> commands_seen;
+  for (const auto& block : blocks) {
+    for (const std::string& example : Commands(block)) {
+      ProcessResult r = RunShell(Localize(example, server->port()), env);
+      EXPECT_EQ(r.exit_code, 0) << example << "\n" << r.err;
+      std::smatch m;
+      if (std::regex_search(example, m, std::regex("keyward ((user (apikey |tag )?)?[a-z]+)"))) {
+        commands_seen.insert(m[1]);
+      }
+      if (example.find("-o json") != std::string::npos) {
+        boost::system::error_code ec;
+        boost::json::parse(r.out, ec);
+        EXPECT_FALSE(ec) << example << " printed " << r.out;
+      }
+      if (example.find("apikey get -i lakesearchapi") != std::string::npos) {
+        EXPECT_NE(r.out.find("lakesearch_app_api"), std::string::npos) << r.out;
+      }
+    }
+  }
+  // Every command of the CLI has an example.
+  for (const char* command :
+       {"login", "logout", "version", "user get", "user create", "user delete", "user tag add",
+        "user tag delete", "user apikey get", "user apikey create", "user apikey delete"}) {
+    EXPECT_TRUE(commands_seen.count(command)) << "README has no example of keyward " << command;
+  }
+  server->Stop();
+  ExpectNoSecretsIn({server->log_path()});
+  RemoveTree(home);
 }
 
 }  // namespace

@@ -1,0 +1,13 @@
+// The client subcommands of `keyward`: they talk HTTP to a Keyward server.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace keyward {
+
+// login, logout
+void AddLoginCommands(CLI::App& app, int* exit_code);
+// user get|create|delete, user tag add|delete, user apikey get|create|delete
+void AddUserCommands(CLI::App& app, int* exit_code);
+
+}  // namespace keyward

@@ -1,0 +1,128 @@
+#include "cli/http_client.h"
+
+#include <curl/curl.h>
+
+#include <boost/json.hpp>
+
+namespace keyward {
+namespace {
+
+std::size_t Append(char* data, std::size_t size, std::size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// The server's error body as a Status, or one made from the HTTP status.
+Status ErrorFromReply(long http_status, const std::string& body) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  if (!ec && v.is_object()) {
+    const auto* err = v.as_object().if_contains("error");
+    if (err != nullptr && err->is_object()) {
+      const auto* code = err->as_object().if_contains("code");
+      const auto* message = err->as_object().if_contains("message");
+      if (code != nullptr && code->is_string() && message != nullptr && message->is_string()) {
+        return Status(StatusCodeFromName(code->as_string()), std::string(message->as_string()));
+      }
+    }
+  }
+  switch (http_status) {
+    case 400:
+      return Status::InvalidArgument("the server refused the request (400)");
+    case 401:
+      return Status::Unauthenticated("not signed in, or the key is not valid");
+    case 403:
+      return Status::PermissionDenied("permission denied");
+    case 404:
+      return Status::NotFound("not found");
+    case 409:
+      return Status::AlreadyExists("already exists");
+    case 429:
+      return Status::ResourceExhausted("rate limited; try again later");
+    case 502:
+    case 503:
+    case 504:
+      return Status::Unavailable("the server is unavailable (" + std::to_string(http_status) + ")");
+    default:
+      return Status::Internal("unexpected answer " + std::to_string(http_status));
+  }
+}
+
+}  // namespace
+
+HttpClient::HttpClient(std::string server, std::string token, std::string ca_file)
+    : server_(std::move(server)), token_(std::move(token)), ca_file_(std::move(ca_file)) {
+  while (!server_.empty() && server_.back() == '/') server_.pop_back();
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  curl_ = curl_easy_init();
+}
+
+HttpClient::~HttpClient() {
+  if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
+
+std::string HttpClient::Escape(std::string_view text) {
+  char* escaped =
+      curl_easy_escape(static_cast<CURL*>(curl_), text.data(), static_cast<int>(text.size()));
+  std::string out(escaped != nullptr ? escaped : "");
+  curl_free(escaped);
+  return out;
+}
+
+Result<boost::json::value> HttpClient::Call(std::string_view method, const std::string& path,
+                                            const boost::json::value& body) {
+  auto* curl = static_cast<CURL*>(curl_);
+  if (curl == nullptr) return Status::Internal("libcurl failed to initialise");
+  if (!server_.starts_with("http://") && !server_.starts_with("https://")) {
+    return Status::InvalidArgument("server URL \"" + server_ +
+                                   "\" must start with http:// or https://");
+  }
+  curl_easy_reset(curl);
+  const std::string url = server_ + path;
+  const std::string method_text(method);
+  std::string payload = body.is_null() ? "" : boost::json::serialize(body);
+  std::string reply;
+  char error[CURL_ERROR_SIZE] = {};
+
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, "Accept: application/json");
+  std::string auth = "Authorization: Bearer " + token_;
+  if (!token_.empty()) headers = curl_slist_append(headers, auth.c_str());
+  if (!body.is_null()) headers = curl_slist_append(headers, "Content-Type: application/json");
+
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method_text.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  if (!body.is_null()) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(curl, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+  if (!ca_file_.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file_.c_str());
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+
+  CURLcode rc = curl_easy_perform(curl);
+  curl_slist_free_all(headers);
+  if (rc != CURLE_OK) {
+    std::string why = error[0] != '\0' ? error : curl_easy_strerror(rc);
+    return Status::Unavailable("cannot reach " + server_ + ": " + why);
+  }
+  long http_status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
+  if (http_status < 200 || http_status >= 300) return ErrorFromReply(http_status, reply);
+  if (http_status == 204 || reply.empty()) return boost::json::value(nullptr);
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(reply, ec);
+  if (ec) return Status::Internal("the server at " + server_ + " did not answer with JSON");
+  return v;
+}
+
+}  // namespace keyward

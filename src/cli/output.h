@@ -1,0 +1,33 @@
+// What the CLI prints: progress and error lines on stderr in the DataOS style
+// ("INFO[0000] 🔑 user apikey get..."), and tables, JSON or YAML on stdout.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keyward {
+
+enum class OutputFormat { kTable, kJson, kYaml };
+
+// "INFO[0000] message" / "ERRO[0000] message"; the number is whole seconds since the process
+// started, four digits.
+std::string InfoLine(std::string_view message);
+std::string ErrorLine(std::string_view message);
+
+// A table as the DataOS CLI prints it: centred headers, a dashed rule, left-aligned cells, and
+// columns padded to their widest cell and joined by '|'. Rows with fewer cells are padded.
+std::string RenderTable(const std::vector<std::string>& headers,
+                        const std::vector<std::vector<std::string>>& rows);
+
+// Pretty JSON, two-space indent, one trailing newline.
+std::string RenderJson(const boost::json::value& value);
+// YAML of the same value (strings quoted where YAML would misread them), one trailing newline.
+std::string RenderYaml(const boost::json::value& value);
+
+// Number of characters a terminal shows for `text` (UTF-8 code points).
+std::size_t DisplayWidth(std::string_view text);
+
+}  // namespace keyward

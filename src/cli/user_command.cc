@@ -1,0 +1,223 @@
+// keyward user get|create|delete, user tag add|delete, user apikey get|create|delete
+#include <iostream>
+
+#include "cli/client_commands.h"
+#include "cli/command.h"
+#include "core/duration.h"
+
+namespace keyward {
+namespace {
+
+namespace json = boost::json;
+
+struct UserFlags {
+  ClientFlags client;
+  std::string id;      // -i: the user acted on; empty means the caller
+  std::string name;    // -n
+  std::string type;    // -t (user create)
+  std::string new_id;  // -u (user create)
+  std::string tag;     // -t (tag add|delete)
+  std::string duration;
+  std::string output = "table";
+};
+
+std::string Str(const json::value& v, std::string_view key) {
+  const auto* field = v.as_object().if_contains(key);
+  return field != nullptr && field->is_string() ? std::string(field->as_string()) : "";
+}
+
+std::string UserPath(Session& s, const std::string& id) {
+  return "/api/v1/users/" + (id.empty() ? std::string("me") : s.http->Escape(id));
+}
+
+void Print(const json::value& value, OutputFormat format, const std::vector<std::string>& headers,
+           const std::function<std::vector<std::string>(const json::value&)>& row) {
+  if (format == OutputFormat::kJson) {
+    std::cout << RenderJson(value);
+  } else if (format == OutputFormat::kYaml) {
+    std::cout << RenderYaml(value);
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    if (value.is_array()) {
+      for (const auto& item : value.as_array()) rows.push_back(row(item));
+    } else {
+      rows.push_back(row(value));
+    }
+    std::cout << RenderTable(headers, rows);
+  }
+  std::cout.flush();
+}
+
+void PrintKeys(const json::value& keys, OutputFormat format) {
+  Print(keys, format, {"TOKEN", "TYPE", "EXPIRATION", "NAME"}, [](const json::value& k) {
+    return std::vector<std::string>{Str(k, "token"), Str(k, "type"), Str(k, "expiration"),
+                                    Str(k, "name")};
+  });
+}
+
+void PrintUsers(const json::value& users, OutputFormat format) {
+  Print(users, format, {"NAME", "ID", "TYPE", "TAGS"}, [](const json::value& u) {
+    std::string tags;
+    for (const auto& tag : u.at("tags").as_array()) {
+      if (!tags.empty()) tags += ", ";
+      tags += std::string(tag.as_string());
+    }
+    return std::vector<std::string>{Str(u, "name"), Str(u, "id"), Str(u, "type"), tags};
+  });
+}
+
+Status ApikeyGet(const UserFlags& f) {
+  KW_ASSIGN_OR_RETURN(Session s, OpenSession(f.client));
+  KW_ASSIGN_OR_RETURN(json::value keys,
+                      s.http->Call("GET", UserPath(s, f.id) + "/apikeys?reveal=true"));
+  PrintKeys(keys, ParseOutputFormat(f.output));
+  return Status::Ok();
+}
+
+Status ApikeyCreate(const UserFlags& f) {
+  json::object body;
+  if (!f.name.empty()) body["name"] = f.name;
+  if (!f.duration.empty()) {
+    KW_RETURN_IF_ERROR(ParseDuration(f.duration).status());
+    body["duration"] = f.duration;
+  }
+  KW_ASSIGN_OR_RETURN(Session s, OpenSession(f.client));
+  KW_ASSIGN_OR_RETURN(json::value key, s.http->Call("POST", UserPath(s, f.id) + "/apikeys", body));
+  PrintKeys(key, ParseOutputFormat(f.output));
+  return Status::Ok();
+}
+
+Status ApikeyDelete(const UserFlags& f) {
+  KW_ASSIGN_OR_RETURN(Session s, OpenSession(f.client));
+  return s.http->Call("DELETE", UserPath(s, f.id) + "/apikeys/" + s.http->Escape(f.name)).status();
+}
+
+Status UserGet(const UserFlags& f) {
+  KW_ASSIGN_OR_RETURN(Session s, OpenSession(f.client));
+  KW_ASSIGN_OR_RETURN(json::value user, s.http->Call("GET", UserPath(s, f.id)));
+  PrintUsers(user, ParseOutputFormat(f.output));
+  return Status::Ok();
+}
+
+Status UserCreate(const UserFlags& f) {
+  KW_ASSIGN_OR_RETURN(Session s, OpenSession(f.client));
+  json::value body = {{"id", f.new_id}, {"name", f.name}, {"type", f.type}};
+  KW_ASSIGN_OR_RETURN(json::value user, s.http->Call("POST", "/api/v1/users", body));
+  PrintUsers(user, ParseOutputFormat(f.output));
+  return Status::Ok();
+}
+
+Status UserDelete(const UserFlags& f) {
+  KW_ASSIGN_OR_RETURN(Session s, OpenSession(f.client));
+  return s.http->Call("DELETE", UserPath(s, f.id)).status();
+}
+
+Status TagAdd(const UserFlags& f) {
+  KW_ASSIGN_OR_RETURN(Session s, OpenSession(f.client));
+  KW_ASSIGN_OR_RETURN(json::value user, s.http->Call("POST", UserPath(s, f.id) + "/tags",
+                                                     json::value{{"tag", f.tag}}));
+  PrintUsers(user, ParseOutputFormat(f.output));
+  return Status::Ok();
+}
+
+Status TagDelete(const UserFlags& f) {
+  KW_ASSIGN_OR_RETURN(Session s, OpenSession(f.client));
+  KW_ASSIGN_OR_RETURN(json::value user,
+                      s.http->Call("DELETE", UserPath(s, f.id) + "/tags/" + s.http->Escape(f.tag)));
+  PrintUsers(user, ParseOutputFormat(f.output));
+  return Status::Ok();
+}
+
+// Adds one leaf command that runs `body` under `title`.
+CLI::App* Leaf(CLI::App* parent, const std::string& name, const std::string& help,
+               const std::string& title, int* exit_code, std::shared_ptr<UserFlags> flags,
+               Status (*body)(const UserFlags&)) {
+  CLI::App* cmd = parent->add_subcommand(name, help);
+  AddClientFlags(cmd, flags->client);
+  cmd->callback([=] {
+    bool quiet = flags->output != "table";
+    *exit_code = RunCommand(title, quiet, [&] { return body(*flags); });
+  });
+  return cmd;
+}
+
+void AddOutput(CLI::App* cmd, UserFlags& f) {
+  cmd->add_option("-o,--output", f.output, "table, json or yaml")
+      ->check(CLI::IsMember({"table", "json", "yaml"}))
+      ->capture_default_str();
+}
+
+void AddApikeyCommands(CLI::App* user, int* exit_code) {
+  CLI::App* apikey = user->add_subcommand("apikey", "List, create and delete API keys");
+  apikey->require_subcommand(1);
+
+  auto get = std::make_shared<UserFlags>();
+  CLI::App* g = Leaf(apikey, "get", "List API keys with their tokens", "user apikey get", exit_code,
+                     get, ApikeyGet);
+  g->add_option("-i,--id", get->id, "whose keys (operators only for others; default: yours)");
+  AddOutput(g, *get);
+
+  auto create = std::make_shared<UserFlags>();
+  CLI::App* c = Leaf(apikey, "create", "Create an API key and print it", "user apikey create",
+                     exit_code, create, ApikeyCreate);
+  c->add_option("-n,--name", create->name, "key name (default: token_ and random characters)");
+  c->add_option("-d,--duration", create->duration,
+                "validity such as 30m, 24h, 7d or 9999h (default: the server's, 24h)");
+  c->add_option("-i,--id", create->id, "for which user (operators only for others)");
+  AddOutput(c, *create);
+
+  auto del = std::make_shared<UserFlags>();
+  CLI::App* d = Leaf(apikey, "delete", "Delete an API key; it stops working at once",
+                     "user apikey delete", exit_code, del, ApikeyDelete);
+  d->add_option("-n,--name", del->name, "name of the key to delete")->required();
+  d->add_option("-i,--id", del->id, "whose key (operators only for others)");
+}
+
+void AddTagCommands(CLI::App* user, int* exit_code) {
+  CLI::App* tag = user->add_subcommand("tag", "Add and remove tags (roles) of users; operators");
+  tag->require_subcommand(1);
+  auto add = std::make_shared<UserFlags>();
+  CLI::App* a = Leaf(tag, "add", "Tag a user, e.g. -t roles:id:data-dev", "user tag add", exit_code,
+                     add, TagAdd);
+  a->add_option("-i,--id", add->id, "user id")->required();
+  a->add_option("-t,--tag", add->tag, "tag to add")->required();
+  auto del = std::make_shared<UserFlags>();
+  CLI::App* d =
+      Leaf(tag, "delete", "Remove a tag from a user", "user tag delete", exit_code, del, TagDelete);
+  d->add_option("-i,--id", del->id, "user id")->required();
+  d->add_option("-t,--tag", del->tag, "tag to remove")->required();
+}
+
+}  // namespace
+
+void AddUserCommands(CLI::App& app, int* exit_code) {
+  CLI::App* user = app.add_subcommand("user", "Users, their tags and their API keys");
+  user->require_subcommand(1);
+
+  auto get = std::make_shared<UserFlags>();
+  CLI::App* g =
+      Leaf(user, "get", "Show a user (default: yourself)", "user get", exit_code, get, UserGet);
+  g->add_option("-i,--id", get->id, "user id (operators only for others)");
+  AddOutput(g, *get);
+
+  auto create = std::make_shared<UserFlags>();
+  CLI::App* c = Leaf(user, "create", "Create a user; operators", "user create", exit_code, create,
+                     UserCreate);
+  c->add_option("-n,--name", create->name, "display name")->required();
+  c->add_option("-t,--type", create->type, "person or application")
+      ->required()
+      ->check(CLI::IsMember({"person", "application"}));
+  c->add_option("-u,--user-id", create->new_id, "the new user's id, e.g. lakesearchapi")
+      ->required();
+  AddOutput(c, *create);
+
+  auto del = std::make_shared<UserFlags>();
+  CLI::App* d = Leaf(user, "delete", "Delete a user with all their keys; operators", "user delete",
+                     exit_code, del, UserDelete);
+  d->add_option("-i,--id", del->id, "user id")->required();
+
+  AddTagCommands(user, exit_code);
+  AddApikeyCommands(user, exit_code);
+}
+
+}  // namespace keyward
