@@ -9,12 +9,12 @@ BUILD_PACKAGES := build-essential cmake ninja-build pkg-config \
   libssl-dev libsodium-dev libsqlite3-dev libpq-dev libcli11-dev libfmt-dev zlib1g-dev \
   libcurl4-openssl-dev libyaml-cpp-dev \
   libgtest-dev libgmock-dev libbenchmark-dev
-TEST_PACKAGES := $(BUILD_PACKAGES) curl
+TEST_PACKAGES := $(BUILD_PACKAGES) curl nginx-light
 
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= ./var
 
-.PHONY: run test build deps test-deps format clean
+.PHONY: run test build deps test-deps format clean bench
 
 deps:
 	@scripts/install-packages $(BUILD_PACKAGES)
@@ -36,6 +36,11 @@ test: test-deps
 	cmake --preset ci >/dev/null
 	cmake --build --preset ci -j $(JOBS)
 	ctest --preset ci -j $(JOBS)
+
+# Not part of `test`: builds a release binary and benchmarks /auth against nginx (minutes; see
+# bench/README.md). BENCH_SECONDS, BENCH_ROUNDS and the other BENCH_* variables pass through.
+bench: deps
+	bench/run.sh
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -57,18 +57,43 @@ std::string PathOnly(std::string_view target) {
 }  // namespace
 
 ApiHandler::ApiHandler(Services& services, WorkerPool& workers)
-    : services_(services), workers_(workers) {
+    : services_(services),
+      workers_(workers),
+      forward_auth_(services.authenticator, workers, services.metrics, services.allow_query_key) {
   AddApiRoutes(router_, services_);
 }
 
+void ApiHandler::Send(http::Responder& respond, http::Response&& response, RouteLabel route,
+                      std::chrono::steady_clock::time_point started) {
+  services_.metrics.CountRequest(route, response.result_int(),
+                                 std::chrono::steady_clock::now() - started);
+  respond(std::move(response));
+}
+
 void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::Responder respond) {
-  if (request.target() == "/healthz") {
-    respond(MakeResponse(request, 200, {{"status", "ok"}}));
+  const auto started = std::chrono::steady_clock::now();
+  const std::string_view raw_target(request.target());
+  if (IsForwardAuthPath(raw_target)) {
+    forward_auth_.Handle(std::move(request), std::move(respond), started);
+    return;
+  }
+  if (raw_target == "/healthz") {
+    Send(respond, MakeResponse(request, 200, {{"status", "ok"}}), RouteLabel::kHealthz, started);
+    return;
+  }
+  if (raw_target == "/metrics" && request.method() == bh::verb::get) {
+    http::Response res{bh::status::ok, request.version()};
+    res.keep_alive(request.keep_alive());
+    res.set(bh::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.body() = services_.metrics.Render(services_.cache);
+    res.prepare_payload();
+    Send(respond, std::move(res), RouteLabel::kMetrics, started);
     return;
   }
   auto target = ParseTarget(request.target());
   if (!target) {
-    respond(ErrorResponse(request, Status::InvalidArgument("malformed request target")));
+    Send(respond, ErrorResponse(request, Status::InvalidArgument("malformed request target")),
+         RouteLabel::kOther, started);
     return;
   }
   Router::Match match = router_.Find(request.method(), target->segments);
@@ -77,9 +102,10 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
       http::Response res = MakeResponse(
           request, 405, ErrorBody("invalid_argument", "method not allowed; use " + match.allow));
       res.set(bh::field::allow, match.allow);
-      respond(std::move(res));
+      Send(respond, std::move(res), RouteLabel::kOther, started);
     } else {
-      respond(ErrorResponse(request, Status::NotFound("no such route")));
+      Send(respond, ErrorResponse(request, Status::NotFound("no such route")), RouteLabel::kOther,
+           started);
     }
     return;
   }
@@ -87,26 +113,27 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
   auto job = std::make_shared<std::tuple<http::Request, http::Peer, http::Responder, Target>>(
       std::move(request), peer, std::move(respond), std::move(*target));
   const Route* route = match.route;
-  bool queued =
-      workers_.TrySubmit([this, route, job, params = std::move(match.params), id]() mutable {
+  bool queued = workers_.TrySubmit(
+      [this, route, job, params = std::move(match.params), id, started]() mutable {
         auto& [req, who, responder, tgt] = *job;
-        Run(*route, std::move(params), std::move(tgt.query), req, who, responder, id);
+        Run(*route, std::move(params), std::move(tgt.query), req, who, responder, id, started);
       });
   if (!queued) {
     auto& [req, who, responder, tgt] = *job;
     (void)who, (void)tgt;
-    responder(ErrorResponse(req, Status::Unavailable("server is busy; retry shortly")));
+    Send(responder, ErrorResponse(req, Status::Unavailable("server is busy; retry shortly")),
+         RouteLabel::kApi, started);
   }
 }
 
 void ApiHandler::Run(const Route& route, std::vector<std::string> params, QueryParams query,
                      http::Request& request, const http::Peer& peer, http::Responder& respond,
-                     std::uint64_t id) {
-  const auto started = std::chrono::steady_clock::now();
+                     std::uint64_t id, std::chrono::steady_clock::time_point started) {
   ApiCall call{request, peer, std::move(params), std::move(query), std::nullopt};
   Result<Reply> reply = Status::Internal("not run");
   if (route.access == Access::kSignedIn) {
-    auto credential = FindCredential(request);
+    std::string scratch;
+    auto credential = FindCredential(request, services_.allow_query_key, scratch);
     auto principal = credential ? services_.authenticator.Authenticate(*credential)
                                 : Result<Principal>(InvalidCredential());
     if (principal.ok()) {
@@ -137,7 +164,8 @@ void ApiHandler::Run(const Route& route, std::vector<std::string> params, QueryP
   log::Info("request {:x} {} {} {} {} {}us user={}", id, peer.address,
             std::string(request.method_string()), PathOnly(request.target()), res.result_int(),
             micros, call.principal ? call.principal->user.id : "-");
-  respond(std::move(res));
+  Send(respond, std::move(res),
+       route.pattern == "/api/v1/authorize" ? RouteLabel::kAuthorize : RouteLabel::kApi, started);
 }
 
 }  // namespace keyward

@@ -1,16 +1,21 @@
-// The transport's handler for the whole server: finds the route, authenticates the caller,
-// runs the route on the worker pool (handlers block on the store) and turns its Result into
-// an HTTP response. Errors become {"error": {"code", "message"}} with the status of
-// api/http_status.h; an error's detail() goes to the log with the request id, never to the
-// client. Every /api/v1 response is Cache-Control: no-store.
+// The transport's handler for the whole server.
+//
+// /auth (forward authentication) and /healthz are answered on the network thread when they
+// can be; /metrics too. /api/v1 routes are found, their caller authenticated and the route run
+// on the worker pool (handlers block on the store), and the Result turned into an HTTP
+// response: errors become {"error": {"code", "message"}} with the status of api/http_status.h;
+// an error's detail() goes to the log with the request id, never to the client. Every /api/v1
+// response is Cache-Control: no-store.
 //
 // Thread safe: Handle() is called on network threads and never blocks.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 
+#include "api/forward_auth.h"
 #include "api/router.h"
 #include "api/services.h"
 #include "common/worker_pool.h"
@@ -30,10 +35,13 @@ class ApiHandler {
  private:
   void Run(const Route& route, std::vector<std::string> params, QueryParams query,
            http::Request& request, const http::Peer& peer, http::Responder& respond,
-           std::uint64_t id);
+           std::uint64_t id, std::chrono::steady_clock::time_point started);
+  void Send(http::Responder& respond, http::Response&& response, RouteLabel route,
+            std::chrono::steady_clock::time_point started);
 
   Services& services_;
   WorkerPool& workers_;
+  ForwardAuth forward_auth_;
   Router router_;
   std::atomic<std::uint64_t> next_request_id_{1};
 };

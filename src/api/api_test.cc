@@ -29,16 +29,36 @@ http::Request WithHeaders(std::vector<std::pair<std::string, std::string>> heade
   return req;
 }
 
-TEST(CredentialsTest, CarriersInOrder) {
-  EXPECT_EQ(FindCredential(WithHeaders({})), std::nullopt);
-  EXPECT_EQ(FindCredential(WithHeaders({{"Authorization", "Bearer kw_abc"}})), "kw_abc");
-  EXPECT_EQ(FindCredential(WithHeaders({{"Authorization", "bearer   kw_abc "}})), "kw_abc");
-  EXPECT_EQ(FindCredential(WithHeaders({{"Authorization", "kw_abc"}})), "kw_abc");
-  EXPECT_EQ(FindCredential(WithHeaders({{"apikey", "kw_abc"}})), "kw_abc");
-  EXPECT_EQ(FindCredential(WithHeaders({{"Authorization", "Bearer kw_one"}, {"apikey", "kw_two"}})),
-            "kw_one");
+// The credential FindCredential picks, as a string ("<none>" when there is none).
+std::string Carried(std::vector<std::pair<std::string, std::string>> headers,
+                    bool allow_query = false, std::string target = "/") {
+  http::Request req = WithHeaders(std::move(headers));
+  req.target(target);
+  std::string scratch;
+  auto found = FindCredential(req, allow_query, scratch);
+  return found ? std::string(*found) : "<none>";
+}
+
+TEST(CredentialsTest, EveryCarrier) {
+  EXPECT_EQ(Carried({}), "<none>");
+  EXPECT_EQ(Carried({{"Authorization", "Bearer kw_abc"}}), "kw_abc");
+  EXPECT_EQ(Carried({{"Authorization", "bearer   kw_abc "}}), "kw_abc");
+  EXPECT_EQ(Carried({{"Authorization", "kw_abc"}}), "kw_abc");
+  // base64("presto:kw_abc")
+  EXPECT_EQ(Carried({{"Authorization", "Basic cHJlc3RvOmt3X2FiYw=="}}), "kw_abc");
+  EXPECT_EQ(Carried({{"Authorization", "Basic !!!"}}), "");
+  EXPECT_EQ(Carried({{"Authorization", "Basic bm9jb2xvbg=="}}), "");  // "nocolon"
+  EXPECT_EQ(Carried({{"apikey", "kw_abc"}}), "kw_abc");
+  EXPECT_EQ(Carried({}, false, "/auth?apikey=kw_q"), "<none>");
+  EXPECT_EQ(Carried({}, true, "/auth?x=1&apikey=kw_q"), "kw_q");
+  EXPECT_EQ(Carried({}, true, "/auth?x=1"), "<none>");
+}
+
+TEST(CredentialsTest, PrecedenceFirstCarrierDecides) {
+  EXPECT_EQ(Carried({{"Authorization", "Bearer kw_one"}, {"apikey", "kw_two"}}), "kw_one");
+  EXPECT_EQ(Carried({{"apikey", "kw_two"}}, true, "/auth?apikey=kw_q"), "kw_two");
   // Another scheme is a credential we do not accept, and no later carrier rescues it.
-  EXPECT_EQ(FindCredential(WithHeaders({{"Authorization", "Digest x"}, {"apikey", "kw_two"}})), "");
+  EXPECT_EQ(Carried({{"Authorization", "Digest x"}, {"apikey", "kw_two"}}), "");
 }
 
 TEST(RouterTest, MatchesDecodedSegmentsAndReportsMethods) {

@@ -1,5 +1,7 @@
 #include "api/credentials.h"
 
+#include <sodium.h>
+
 #include <boost/beast/core/string.hpp>
 
 namespace keyward {
@@ -11,20 +13,52 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+// The password of "Basic base64(user:password)", decoded into `scratch`.
+std::string_view BasicPassword(std::string_view encoded, std::string& scratch) {
+  scratch.resize(encoded.size());
+  std::size_t len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(scratch.data()), scratch.size(),
+                        encoded.data(), encoded.size(), nullptr, &len, nullptr,
+                        sodium_base64_VARIANT_ORIGINAL) != 0) {
+    return {};
+  }
+  std::string_view decoded(scratch.data(), len);
+  auto colon = decoded.find(':');
+  return colon == std::string_view::npos ? std::string_view() : decoded.substr(colon + 1);
+}
+
+std::optional<std::string_view> QueryKey(std::string_view target) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    if (pair.starts_with("apikey=")) return pair.substr(7);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
-std::optional<std::string_view> FindCredential(const http::Request& request) {
+std::optional<std::string_view> FindCredential(const http::Request& request, bool allow_query,
+                                               std::string& scratch) {
   auto auth = request.find(http::beast_http::field::authorization);
   if (auth != request.end()) {
-    std::string_view value = Trim(auth->value());
+    std::string_view value = Trim(std::string_view(auth->value()));
     auto space = value.find(' ');
     if (space == std::string_view::npos) return value;  // a bare key (or garbage)
     std::string_view scheme = value.substr(0, space);
-    if (boost::beast::iequals(scheme, "Bearer")) return Trim(value.substr(space + 1));
+    std::string_view rest = Trim(value.substr(space + 1));
+    if (boost::beast::iequals(scheme, "Bearer")) return rest;
+    if (boost::beast::iequals(scheme, "Basic")) return BasicPassword(rest, scratch);
     return std::string_view();  // another scheme: presented, but not a key we accept
   }
   auto apikey = request.find("apikey");
-  if (apikey != request.end()) return Trim(apikey->value());
+  if (apikey != request.end()) return Trim(std::string_view(apikey->value()));
+  if (allow_query) return QueryKey(std::string_view(request.target()));
   return std::nullopt;
 }
 

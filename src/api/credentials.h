@@ -1,19 +1,24 @@
 // Where a request may carry a key, in the documented order of precedence:
-//   1. Authorization: Bearer <key>   (scheme case-insensitive, one or more spaces)
-//   2. Authorization: <key>          (a bare key, no scheme)
-//   3. apikey: <key>
+//   1. Authorization: Bearer <key>         (scheme case-insensitive)
+//   2. Authorization: <key>                (a bare key, no scheme)
+//   3. Authorization: Basic base64(user:key)  (SQL engine drivers send user:apikey)
+//   4. apikey: <key>
+//   5. ?apikey=<key>                       (only when the server allows it)
 // The first carrier present decides: a malformed Authorization header is not rescued by a
 // later carrier. Pure; thread safe.
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "http/server.h"
 
 namespace keyward {
 
-// The presented key, or nullopt when the request carries none. The view points into `request`.
-std::optional<std::string_view> FindCredential(const http::Request& request);
+// The presented key, or nullopt when the request carries none; an empty view when a carrier
+// is present but holds nothing usable. The view points into `request` or into `scratch`.
+std::optional<std::string_view> FindCredential(const http::Request& request, bool allow_query,
+                                               std::string& scratch);
 
 }  // namespace keyward

@@ -52,6 +52,27 @@ Result<Reply> Logout(Services& s, ApiCall& call) {
   return reply;
 }
 
+// The DataOS authorize call: is this key valid, and whose is it?
+Result<Reply> Authorize(Services& s, ApiCall& call) {
+  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call));
+  KW_ASSIGN_OR_RETURN(std::string token, RequiredString(body, "token"));
+  auto principal = s.authenticator.Authenticate(token);
+  if (!principal.ok()) {
+    if (principal.status().code() != StatusCode::kUnauthenticated) {
+      s.metrics.CountVerification(VerifyOutcome::kError);
+      return principal.status();
+    }
+    s.metrics.CountVerification(VerifyOutcome::kInvalid);
+    return Json(200, {{"allow", false}, {"valid", false}, {"result", nullptr}});
+  }
+  s.metrics.CountVerification(VerifyOutcome::kValid);
+  boost::json::array tags;
+  for (const auto& tag : principal->user.tags) tags.emplace_back(tag);
+  return Json(200, {{"allow", true},
+                    {"valid", true},
+                    {"result", {{"id", principal->user.id}, {"tags", std::move(tags)}}}});
+}
+
 Result<Reply> GetMe(Services&, ApiCall& call) { return Json(200, UserJson(call.caller().user)); }
 
 Result<Reply> ListUsers(Services& s, ApiCall& call) {
@@ -135,6 +156,7 @@ void AddApiRoutes(Router& router, Services& s) {
   const Access auth = Access::kSignedIn;
   router.Add(verb::post, "/api/v1/login", open, bind(Login));
   router.Add(verb::post, "/api/v1/logout", auth, bind(Logout));
+  router.Add(verb::post, "/api/v1/authorize", auth, bind(Authorize));
   router.Add(verb::get, "/api/v1/users/me", auth, bind(GetMe));
   router.Add(verb::get, "/api/v1/users", auth, bind(ListUsers));
   router.Add(verb::post, "/api/v1/users", auth, bind(CreateUser));

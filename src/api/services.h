@@ -1,6 +1,7 @@
 // The service objects the API handlers call; owned by main, borrowed here.
 #pragma once
 
+#include "api/metrics.h"
 #include "service/authenticator.h"
 #include "service/key_service.h"
 #include "service/options.h"
@@ -15,6 +16,9 @@ struct Services {
   KeyService& keys;
   UserService& users;
   SessionService& sessions;
+  Metrics& metrics;
+  KeyCache* cache;               // may be null
+  bool allow_query_key = false;  // accept ?apikey= (keys then reach URLs and access logs)
 };
 
 }  // namespace keyward

@@ -22,6 +22,7 @@
 #include "core/duration.h"
 #include "core/master_key.h"
 #include "http/server.h"
+#include "service/last_used_writer.h"
 #include "store/store_factory.h"
 
 namespace keyward {
@@ -37,6 +38,10 @@ struct ServeFlags {
   std::string max_validity = "9999h";
   std::string session_validity = "12h";
   bool reveal = true;
+  std::string cache_ttl = "5s";
+  std::size_t cache_size = 1'000'000;
+  std::string last_used_interval = "5s";
+  bool allow_query_key = false;
   int threads = 0;
   int workers = 0;
   std::string log_level = "info";
@@ -94,6 +99,14 @@ void PrintAdminBanner(const std::string& password, const std::string& listen) {
 }
 
 int Serve(const ServeFlags& flags) {
+  // Before any thread starts, so that every thread inherits the mask and only the waiter
+  // thread receives these signals.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR2);  // used to wake the waiter when the server stops on its own
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   if (flags.log_level == "debug") log::SetLevel(log::Level::kDebug);
   if (flags.log_level == "warn") log::SetLevel(log::Level::kWarn);
   if (!InitCrypto()) {
@@ -124,12 +137,23 @@ int Serve(const ServeFlags& flags) {
   auto store = OpenStore(StoreOptions{flags.data_dir, flags.db});
   if (!store.ok()) return fail(store.status());
 
+  auto cache_ttl = ParseDuration(flags.cache_ttl);
+  if (!cache_ttl.ok()) return fail(cache_ttl.status());
+  auto last_used_interval = ParseDuration(flags.last_used_interval);
+  if (!last_used_interval.ok()) return fail(last_used_interval.status());
+
   const Clock& clock = Clock::System();
-  Authenticator authenticator(**store, *options, clock);
-  KeyService keys(**store, master_key ? &*master_key : nullptr, *options, clock);
-  UserService users(**store, clock);
-  SessionService sessions(**store, *options, clock);
-  Services services{*options, authenticator, keys, users, sessions};
+  KeyCache cache(KeyCacheOptions{.max_entries = flags.cache_size,
+                                 .max_negative = std::max<std::size_t>(flags.cache_size / 10, 1024),
+                                 .ttl = *cache_ttl});
+  LastUsedWriter last_used(cache, **store, std::chrono::seconds(*last_used_interval));
+  Metrics metrics;
+  Authenticator authenticator(**store, *options, clock, &cache);
+  KeyService keys(**store, master_key ? &*master_key : nullptr, *options, clock, &cache);
+  UserService users(**store, clock, &cache);
+  SessionService sessions(**store, *options, clock, &cache);
+  Services services{*options, authenticator, keys,   users,
+                    sessions, metrics,       &cache, flags.allow_query_key};
 
   std::optional<std::string> admin_password;
   if (const char* env = std::getenv("KEYWARD_ADMIN_PASSWORD"); env && *env) admin_password = env;
@@ -142,12 +166,6 @@ int Serve(const ServeFlags& flags) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = flags.threads > 0 ? flags.threads : cores;
   const int worker_threads = flags.workers > 0 ? flags.workers : std::max(4, 2 * cores);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGUSR2);  // used to wake the waiter when the server stops on its own
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   WorkerPool workers(worker_threads, 4096);
   ApiHandler api(services, workers);
@@ -170,6 +188,7 @@ int Serve(const ServeFlags& flags) {
   pthread_kill(waiter.native_handle(), SIGUSR2);
   waiter.join();
   workers.Join();
+  last_used.Stop();
   log::Info("keyward stopped");
   return 0;
 }
@@ -197,6 +216,15 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       "validity of a sign-in session");
   opt("--reveal", flags->reveal, "KEYWARD_REVEAL",
       "keep keys encrypted so owners can reveal them later (false: hash only, shown once)");
+  opt("--cache-ttl", flags->cache_ttl, "KEYWARD_CACHE_TTL",
+      "longest time a verified key is trusted from memory before the store is read again");
+  opt("--cache-size", flags->cache_size, "KEYWARD_CACHE_SIZE",
+      "verified keys kept in memory (a tenth as many unknown keys are remembered too)");
+  opt("--last-used-interval", flags->last_used_interval, "KEYWARD_LAST_USED_INTERVAL",
+      "how often keys' last-used times are written to the store, in one batch");
+  cmd->add_flag("--allow-query-key", flags->allow_query_key,
+                "accept a key in a ?apikey= query parameter (it then appears in URLs and logs)")
+      ->envname("KEYWARD_ALLOW_QUERY_KEY");
   opt("--threads", flags->threads, "KEYWARD_THREADS", "network threads (0: one per core)");
   opt("--workers", flags->workers, "KEYWARD_WORKERS",
       "worker threads for store and password work (0: 2 per core, at least 4)");

@@ -1,7 +1,5 @@
 #include "service/authenticator.h"
 
-#include "core/api_key.h"
-
 namespace keyward {
 
 Status InvalidCredential() {
@@ -10,11 +8,33 @@ Status InvalidCredential() {
 
 Result<Principal> Authenticator::Authenticate(std::string_view token) const {
   if (!IsWellFormedKey(token, options_.key_prefix)) return InvalidCredential();
-  Principal principal;
-  principal.token_hash = HashKey(token);
+  std::string hash = HashKey(token);
   const UnixSeconds now = clock_.Now();
-  std::string user_id;
+  if (cache_ == nullptr) return Load(std::move(hash), now);
 
+  Principal cached;
+  switch (cache_->Find(hash, now, [&](const CacheEntry& e) { cached = e.principal; })) {
+    case KeyCache::Outcome::kValid:
+      return cached;
+    case KeyCache::Outcome::kInvalid:
+      return InvalidCredential();
+    case KeyCache::Outcome::kMiss:
+      break;
+  }
+  const std::uint64_t generation = cache_->Generation();
+  auto loaded = Load(hash, now);
+  if (loaded.ok()) {
+    cache_->Insert(*loaded, now, generation);
+  } else if (loaded.status().code() == StatusCode::kUnauthenticated) {
+    cache_->InsertUnknown(hash, now, generation);
+  }
+  return loaded;
+}
+
+Result<Principal> Authenticator::Load(std::string hash, UnixSeconds now) const {
+  Principal principal;
+  principal.token_hash = std::move(hash);
+  std::string user_id;
   auto key = store_.FindKeyByHash(principal.token_hash);
   if (key.ok()) {
     principal.via = KeyType::kApiKey;

@@ -1,15 +1,17 @@
-// Turns a presented key or session token into a Principal.
+// Turns a presented key or session token into a Principal: the hot path of Keyward.
 //
-// Order: format and checksum (no I/O) → SHA-256 → API key by hash → session by hash → the
-// owner with tags. Unknown, expired, revoked and malformed credentials all give the same
-// Unauthenticated status, so the answer tells nothing about which it was. Store failures give
-// Unavailable. Blocking (store I/O): call from worker threads. Thread safe.
+// Order: format and checksum (no I/O) → SHA-256 → the verification cache → on a miss, the API
+// key by hash, else the session by hash, then the owner with tags, and the answer is cached
+// (unknown keys too). Unknown, expired, revoked and malformed credentials all give the same
+// Unauthenticated status. Store failures give Unavailable and are never cached. Thread safe.
 #pragma once
 
 #include <string_view>
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "core/api_key.h"
+#include "service/key_cache.h"
 #include "service/options.h"
 #include "service/principal.h"
 #include "store/store.h"
@@ -18,15 +20,29 @@ namespace keyward {
 
 class Authenticator {
  public:
-  Authenticator(Store& store, const ServiceOptions& options, const Clock& clock)
-      : store_(store), options_(options), clock_(clock) {}
+  // `cache` may be null (every call then reads the store).
+  Authenticator(Store& store, const ServiceOptions& options, const Clock& clock, KeyCache* cache)
+      : store_(store), options_(options), clock_(clock), cache_(cache) {}
 
+  // The full verification. Blocking on a cache miss: call from worker threads.
   Result<Principal> Authenticate(std::string_view token) const;
 
+  // Never blocks: answers from the checksum and the cache alone. kValid calls
+  // `on_valid(const CacheEntry&)`; kMiss means Authenticate() must decide, on a worker.
+  template <typename F>
+  KeyCache::Outcome TryCached(std::string_view token, F&& on_valid) const {
+    if (!IsWellFormedKey(token, options_.key_prefix)) return KeyCache::Outcome::kInvalid;
+    if (cache_ == nullptr) return KeyCache::Outcome::kMiss;
+    return cache_->Find(HashKey(token), clock_.Now(), std::forward<F>(on_valid));
+  }
+
  private:
+  Result<Principal> Load(std::string hash, UnixSeconds now) const;
+
   Store& store_;
   const ServiceOptions& options_;
   const Clock& clock_;
+  KeyCache* cache_;
 };
 
 // The one Unauthenticated status every rejected credential gets.

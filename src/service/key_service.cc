@@ -111,7 +111,13 @@ Status KeyService::Delete(const User& caller, std::string_view user_id,
                           std::string_view name) const {
   std::string target = ResolveUserId(caller, user_id);
   KW_RETURN_IF_ERROR(CheckKeyAccess(caller, target));
+  auto record = store_.GetKey(target, name);
+  if (!record.ok()) {
+    return record.status().code() == StatusCode::kNotFound ? KeyNotFound() : record.status();
+  }
   Status deleted = store_.DeleteKey(target, name);
+  // Whatever the store says, the key must not stay valid in this node's cache.
+  if (cache_ != nullptr) cache_->Erase(record->hash);
   if (deleted.code() == StatusCode::kNotFound) return KeyNotFound();
   return deleted;
 }

@@ -17,6 +17,7 @@
 #include "core/key_record.h"
 #include "core/master_key.h"
 #include "core/user.h"
+#include "service/key_cache.h"
 #include "service/options.h"
 #include "store/store.h"
 
@@ -34,10 +35,11 @@ struct KeyView {
 
 class KeyService {
  public:
-  // `master_key` may be null only when options.reveal is false.
+  // `master_key` may be null only when options.reveal is false. `cache` (may be null) is told
+  // of every deleted key before Delete returns.
   KeyService(Store& store, const MasterKey* master_key, const ServiceOptions& options,
-             const Clock& clock)
-      : store_(store), master_key_(master_key), options_(options), clock_(clock) {}
+             const Clock& clock, KeyCache* cache)
+      : store_(store), master_key_(master_key), options_(options), clock_(clock), cache_(cache) {}
 
   // `name` defaults to "token_" + 19 random characters; `duration` (e.g. "24h") to the
   // server's default validity. The returned view holds the full key.
@@ -60,6 +62,7 @@ class KeyService {
   const MasterKey* master_key_;
   const ServiceOptions& options_;
   const Clock& clock_;
+  KeyCache* cache_;
 };
 
 }  // namespace keyward

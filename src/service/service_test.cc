@@ -6,6 +6,7 @@
 #include "core/api_key.h"
 #include "service/authenticator.h"
 #include "service/key_service.h"
+#include "service/last_used_writer.h"
 #include "service/session_service.h"
 #include "service/user_service.h"
 #include "store/sqlite/sqlite_store.h"
@@ -22,7 +23,7 @@ class ServiceTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
     master_ = std::make_unique<MasterKey>(MasterKey::FromBytes(RandomBytes(32)));
-    users_ = std::make_unique<UserService>(*store_, clock_);
+    users_ = std::make_unique<UserService>(*store_, clock_, &cache_);
     auto boot = users_->Bootstrap(std::string("admin-password"));
     ASSERT_TRUE(boot.ok());
     admin_ = store_->GetUser("admin").value();
@@ -35,6 +36,7 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
   std::unique_ptr<MasterKey> master_;
   ServiceOptions options_;
+  KeyCache cache_;
   ManualClock clock_{1'700'000'000};
   std::unique_ptr<UserService> users_;
   User admin_;
@@ -42,7 +44,7 @@ class ServiceTest : public ::testing::Test {
 };
 
 TEST_F(ServiceTest, CreateListRevealDelete) {
-  KeyService keys(*store_, master_.get(), options_, clock_);
+  KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
   auto created = keys.Create(alice_, "me", std::string_view("presto"), std::string_view("7d"));
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   EXPECT_TRUE(IsWellFormedKey(created->token, "kw"));
@@ -56,7 +58,7 @@ TEST_F(ServiceTest, CreateListRevealDelete) {
   EXPECT_EQ((*revealed)[0].token, created->token);
   EXPECT_EQ(keys.Reveal(alice_, "me", "presto").value(), created->token);
 
-  Authenticator auth(*store_, options_, clock_);
+  Authenticator auth(*store_, options_, clock_, &cache_);
   auto who = auth.Authenticate(created->token);
   ASSERT_TRUE(who.ok());
   EXPECT_EQ(who->user.id, "alice");
@@ -68,10 +70,10 @@ TEST_F(ServiceTest, CreateListRevealDelete) {
 }
 
 TEST_F(ServiceTest, ExpiryIsCheckedAtAuthentication) {
-  KeyService keys(*store_, master_.get(), options_, clock_);
+  KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
   auto created = keys.Create(alice_, "me", std::nullopt, std::string_view("30m"));
   ASSERT_TRUE(created.ok());
-  Authenticator auth(*store_, options_, clock_);
+  Authenticator auth(*store_, options_, clock_, &cache_);
   EXPECT_TRUE(auth.Authenticate(created->token).ok());
   clock_.Advance(1799);
   EXPECT_TRUE(auth.Authenticate(created->token).ok());
@@ -80,7 +82,7 @@ TEST_F(ServiceTest, ExpiryIsCheckedAtAuthentication) {
 }
 
 TEST_F(ServiceTest, OthersKeysAreNotFoundOperatorsReachThem) {
-  KeyService keys(*store_, master_.get(), options_, clock_);
+  KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
   ASSERT_TRUE(keys.Create(admin_, "admin", std::string_view("ops"), std::nullopt).ok());
   EXPECT_EQ(keys.List(alice_, "admin", false).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(keys.Reveal(alice_, "admin", "ops").status().code(), StatusCode::kNotFound);
@@ -92,7 +94,7 @@ TEST_F(ServiceTest, OthersKeysAreNotFoundOperatorsReachThem) {
 
 TEST_F(ServiceTest, RevealOffKeepsNoCopy) {
   options_.reveal = false;
-  KeyService keys(*store_, nullptr, options_, clock_);
+  KeyService keys(*store_, nullptr, options_, clock_, &cache_);
   auto created = keys.Create(alice_, "me", std::string_view("once"), std::nullopt);
   ASSERT_TRUE(created.ok());
   EXPECT_TRUE(store_->GetKey("alice", "once")->sealed.empty());
@@ -101,7 +103,7 @@ TEST_F(ServiceTest, RevealOffKeepsNoCopy) {
 }
 
 TEST_F(ServiceTest, SealedCopyMovedToAnotherRowDoesNotOpen) {
-  KeyService keys(*store_, master_.get(), options_, clock_);
+  KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
   ASSERT_TRUE(keys.Create(alice_, "me", std::string_view("a"), std::nullopt).ok());
   ASSERT_TRUE(keys.Create(alice_, "me", std::string_view("b"), std::nullopt).ok());
   KeyRecord a = store_->GetKey("alice", "a").value();
@@ -113,8 +115,8 @@ TEST_F(ServiceTest, SealedCopyMovedToAnotherRowDoesNotOpen) {
 }
 
 TEST_F(ServiceTest, LoginLogoutAndThrottle) {
-  SessionService sessions(*store_, options_, clock_);
-  Authenticator auth(*store_, options_, clock_);
+  SessionService sessions(*store_, options_, clock_, &cache_);
+  Authenticator auth(*store_, options_, clock_, &cache_);
   std::int64_t retry = 0;
   auto in = sessions.Login("alice", "alice-password", "127.0.0.1", &retry);
   ASSERT_TRUE(in.ok()) << in.status().ToString();
@@ -140,8 +142,8 @@ TEST_F(ServiceTest, LoginLogoutAndThrottle) {
 }
 
 TEST_F(ServiceTest, SessionsExpire) {
-  SessionService sessions(*store_, options_, clock_);
-  Authenticator auth(*store_, options_, clock_);
+  SessionService sessions(*store_, options_, clock_, &cache_);
+  Authenticator auth(*store_, options_, clock_, &cache_);
   auto in = sessions.Login("admin", "admin-password", "::1", nullptr);
   ASSERT_TRUE(in.ok());
   clock_.Advance(12 * 3600);
@@ -171,6 +173,39 @@ TEST_F(ServiceTest, UserManagementNeedsTheOperatorRole) {
   NewUser app_with_password{"svc2", "S", "application", std::string("password123")};
   EXPECT_EQ(users_->Create(admin_, app_with_password).status().code(),
             StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace keyward
+
+namespace keyward {
+namespace {
+
+TEST_F(ServiceTest, CachedIdentitiesFollowTagChangesAndUserDeletion) {
+  KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
+  Authenticator auth(*store_, options_, clock_, &cache_);
+  auto created = keys.Create(admin_, "alice", std::string_view("k"), std::nullopt);
+  ASSERT_TRUE(created.ok());
+  ASSERT_TRUE(auth.Authenticate(created->token).ok());  // now cached
+  EXPECT_EQ(cache_.size(), 1u);
+  ASSERT_TRUE(users_->AddTag(admin_, "alice", "roles:id:data-dev").ok());
+  auto after_tag = auth.Authenticate(created->token);
+  ASSERT_TRUE(after_tag.ok());
+  EXPECT_EQ(after_tag->user.tags, std::vector<std::string>{"roles:id:data-dev"});
+  ASSERT_TRUE(users_->Delete(admin_, "alice").ok());
+  EXPECT_EQ(auth.Authenticate(created->token).status().code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(ServiceTest, LastUsedIsWrittenInBatches) {
+  KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
+  Authenticator auth(*store_, options_, clock_, &cache_);
+  auto created = keys.Create(alice_, "me", std::string_view("used"), std::nullopt);
+  ASSERT_TRUE(created.ok());
+  LastUsedWriter writer(cache_, *store_, std::chrono::hours(1));
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(auth.Authenticate(created->token).ok());
+  EXPECT_EQ(store_->GetKey("alice", "used")->last_used_at, 0) << "written per request";
+  EXPECT_EQ(writer.Flush(), 1u);
+  EXPECT_EQ(store_->GetKey("alice", "used")->last_used_at, clock_.Now());
 }
 
 }  // namespace

@@ -56,6 +56,7 @@ Status SessionService::Logout(const Principal& caller) {
     return Status::InvalidArgument("sign-out needs a session token; delete API keys instead");
   }
   Status deleted = store_.DeleteSession(caller.token_hash);
+  if (cache_ != nullptr) cache_->Erase(caller.token_hash);
   if (deleted.code() == StatusCode::kNotFound) return Status::Ok();  // already gone
   return deleted;
 }

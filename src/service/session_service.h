@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "service/key_cache.h"
 #include "service/login_throttle.h"
 #include "service/options.h"
 #include "service/principal.h"
@@ -26,10 +27,12 @@ struct SignIn {
 
 class SessionService {
  public:
-  SessionService(Store& store, const ServiceOptions& options, const Clock& clock)
+  // `cache` (may be null) forgets a session when it is signed out.
+  SessionService(Store& store, const ServiceOptions& options, const Clock& clock, KeyCache* cache)
       : store_(store),
         options_(options),
         clock_(clock),
+        cache_(cache),
         throttle_(options.login_free_failures, options.login_free_failures_per_address,
                   options.login_max_backoff) {}
 
@@ -43,6 +46,7 @@ class SessionService {
   Store& store_;
   const ServiceOptions& options_;
   const Clock& clock_;
+  KeyCache* cache_;
   LoginThrottle throttle_;
 };
 

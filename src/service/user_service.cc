@@ -58,7 +58,9 @@ Status UserService::Delete(const User& caller, std::string_view id) const {
   KW_RETURN_IF_ERROR(CheckOperator(caller));
   std::string target = ResolveUserId(caller, id);
   if (target == caller.id) return Status::InvalidArgument("you cannot delete yourself");
-  return MapNotFound(store_.DeleteUser(target));
+  Status deleted = store_.DeleteUser(target);
+  Forget(target);
+  return MapNotFound(deleted);
 }
 
 Result<User> UserService::AddTag(const User& caller, std::string_view id,
@@ -66,7 +68,9 @@ Result<User> UserService::AddTag(const User& caller, std::string_view id,
   KW_RETURN_IF_ERROR(CheckOperator(caller));
   KW_RETURN_IF_ERROR(ValidateTag(tag));
   std::string target = ResolveUserId(caller, id);
-  KW_RETURN_IF_ERROR(MapNotFound(store_.AddTag(target, tag)));
+  Status added = store_.AddTag(target, tag);
+  Forget(target);
+  KW_RETURN_IF_ERROR(MapNotFound(added));
   auto user = store_.GetUser(target);
   if (!user.ok()) return MapNotFound(user.status());
   return user;
@@ -80,6 +84,7 @@ Result<User> UserService::RemoveTag(const User& caller, std::string_view id,
     return Status::InvalidArgument("you cannot remove your own operator role");
   }
   Status removed = store_.RemoveTag(target, tag);
+  Forget(target);
   if (removed.code() == StatusCode::kNotFound) {
     return Status::NotFound("no such user, or the user has no tag \"" + std::string(tag) + "\"");
   }

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "core/user.h"
+#include "service/key_cache.h"
 #include "store/store.h"
 
 namespace keyward {
@@ -26,7 +27,9 @@ struct NewUser {
 
 class UserService {
  public:
-  UserService(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+  // `cache` (may be null) forgets a user's keys when the user is deleted or their tags change.
+  UserService(Store& store, const Clock& clock, KeyCache* cache)
+      : store_(store), clock_(clock), cache_(cache) {}
 
   // Any user may read themselves; reading others needs the operator role.
   Result<User> Get(const User& caller, std::string_view id) const;
@@ -45,8 +48,13 @@ class UserService {
   Result<std::optional<std::string>> Bootstrap(std::optional<std::string> admin_password) const;
 
  private:
+  void Forget(std::string_view user_id) const {
+    if (cache_ != nullptr) cache_->EraseUser(user_id);
+  }
+
   Store& store_;
   const Clock& clock_;
+  KeyCache* cache_;
 };
 
 }  // namespace keyward

@@ -27,7 +27,8 @@ struct HttpResult {
   std::string Header(const std::string& lower_name) const;
 };
 
-// One request on a fresh connection. `headers` are sent as given.
+// One request on a fresh connection. `headers` are sent as given. A response to HEAD is read
+// without a body.
 HttpResult Call(std::uint16_t port, const std::string& method, const std::string& target,
                 const std::string& body = "",
                 const std::vector<std::pair<std::string, std::string>>& headers = {});

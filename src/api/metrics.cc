@@ -1,0 +1,92 @@
+#include "api/metrics.h"
+
+#include <fmt/format.h>
+
+namespace keyward {
+namespace {
+
+constexpr const char* kRouteNames[] = {"auth",    "authorize", "api",  "healthz",
+                                       "metrics", "web",       "other"};
+constexpr const char* kOutcomeNames[] = {"valid", "invalid", "error"};
+
+}  // namespace
+
+void Metrics::CountRequest(RouteLabel route, int status, std::chrono::nanoseconds took) {
+  RouteCounters& r = routes_[static_cast<std::size_t>(route)];
+  std::size_t s = kStatuses.size();  // "other"
+  for (std::size_t i = 0; i < kStatuses.size(); ++i) {
+    if (kStatuses[i] == status) {
+      s = i;
+      break;
+    }
+  }
+  r.by_status[s].fetch_add(1, std::memory_order_relaxed);
+  const double seconds = std::chrono::duration<double>(took).count();
+  std::size_t b = 0;
+  while (b < kBuckets.size() && seconds > kBuckets[b]) ++b;
+  r.buckets[b].fetch_add(1, std::memory_order_relaxed);
+  r.nanos.fetch_add(static_cast<std::uint64_t>(took.count()), std::memory_order_relaxed);
+}
+
+void Metrics::CountVerification(VerifyOutcome outcome) {
+  verifications_[static_cast<std::size_t>(outcome)].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string Metrics::Render(const KeyCache* cache) const {
+  std::string out;
+  out += "# HELP keyward_http_requests_total HTTP requests answered, by route and status.\n";
+  out += "# TYPE keyward_http_requests_total counter\n";
+  for (std::size_t r = 0; r < kRoutes; ++r) {
+    for (std::size_t s = 0; s < kStatuses.size(); ++s) {
+      std::uint64_t n = routes_[r].by_status[s].load(std::memory_order_relaxed);
+      if (n == 0) continue;
+      out += fmt::format("keyward_http_requests_total{{route=\"{}\",code=\"{}\"}} {}\n",
+                         kRouteNames[r], kStatuses[s], n);
+    }
+    std::uint64_t other = routes_[r].by_status.back().load(std::memory_order_relaxed);
+    if (other > 0) {
+      out += fmt::format("keyward_http_requests_total{{route=\"{}\",code=\"other\"}} {}\n",
+                         kRouteNames[r], other);
+    }
+  }
+  out += "# HELP keyward_http_request_duration_seconds Time spent handling a request.\n";
+  out += "# TYPE keyward_http_request_duration_seconds histogram\n";
+  for (std::size_t r = 0; r < kRoutes; ++r) {
+    std::uint64_t cumulative = 0;
+    for (std::size_t b = 0; b <= kBuckets.size(); ++b) {
+      cumulative += routes_[r].buckets[b].load(std::memory_order_relaxed);
+      std::string le = b < kBuckets.size() ? fmt::format("{}", kBuckets[b]) : "+Inf";
+      out +=
+          fmt::format("keyward_http_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}\n",
+                      kRouteNames[r], le, cumulative);
+    }
+    out += fmt::format("keyward_http_request_duration_seconds_sum{{route=\"{}\"}} {:.9f}\n",
+                       kRouteNames[r],
+                       static_cast<double>(routes_[r].nanos.load(std::memory_order_relaxed)) / 1e9);
+    out += fmt::format("keyward_http_request_duration_seconds_count{{route=\"{}\"}} {}\n",
+                       kRouteNames[r], cumulative);
+  }
+  out += "# HELP keyward_verifications_total Keys verified, by outcome.\n";
+  out += "# TYPE keyward_verifications_total counter\n";
+  for (std::size_t o = 0; o < verifications_.size(); ++o) {
+    out += fmt::format("keyward_verifications_total{{outcome=\"{}\"}} {}\n", kOutcomeNames[o],
+                       verifications_[o].load(std::memory_order_relaxed));
+  }
+  if (cache != nullptr) {
+    out += "# HELP keyward_cache_hits_total Verifications answered by the cache.\n";
+    out += "# TYPE keyward_cache_hits_total counter\n";
+    out += fmt::format("keyward_cache_hits_total {}\n", cache->hits());
+    out += "# HELP keyward_cache_negative_hits_total Unknown keys answered by the cache.\n";
+    out += "# TYPE keyward_cache_negative_hits_total counter\n";
+    out += fmt::format("keyward_cache_negative_hits_total {}\n", cache->negative_hits());
+    out += "# HELP keyward_cache_misses_total Verifications that read the store.\n";
+    out += "# TYPE keyward_cache_misses_total counter\n";
+    out += fmt::format("keyward_cache_misses_total {}\n", cache->misses());
+    out += "# HELP keyward_cache_entries Verified keys in the cache.\n";
+    out += "# TYPE keyward_cache_entries gauge\n";
+    out += fmt::format("keyward_cache_entries {}\n", cache->size());
+  }
+  return out;
+}
+
+}  // namespace keyward

@@ -1,0 +1,124 @@
+#include "service/key_cache.h"
+
+#include <algorithm>
+
+namespace keyward {
+namespace {
+
+std::string JoinTags(const std::vector<std::string>& tags) {
+  std::string out;
+  for (const auto& tag : tags) {
+    if (!out.empty()) out += ',';
+    out += tag;
+  }
+  return out;
+}
+
+}  // namespace
+
+KeyCache::KeyCache(KeyCacheOptions options)
+    : options_(options),
+      per_shard_max_(std::max<std::size_t>(1, options.max_entries / kShards)),
+      per_shard_max_negative_(std::max<std::size_t>(1, options.max_negative / kShards)) {}
+
+bool KeyCache::ToHash(std::string_view bytes, Hash* out) {
+  if (bytes.size() != out->size()) return false;
+  std::memcpy(out->data(), bytes.data(), out->size());
+  return true;
+}
+
+void KeyCache::MarkUsed(Shard& shard, const std::shared_ptr<const CacheEntry>& entry,
+                        UnixSeconds now) const {
+  if (entry->last_used.load(std::memory_order_relaxed) >= now) return;
+  entry->last_used.store(now, std::memory_order_relaxed);
+  if (entry->marked.exchange(true, std::memory_order_acq_rel)) return;
+  std::lock_guard lock(shard.used_mu);
+  shard.used.push_back(entry);
+}
+
+void KeyCache::Insert(const Principal& principal, UnixSeconds now, std::uint64_t generation) {
+  Hash h;
+  if (!ToHash(principal.token_hash, &h)) return;
+  auto entry = std::make_shared<CacheEntry>();
+  entry->principal = principal;
+  entry->tags_header = JoinTags(principal.user.tags);
+  entry->cached_at = now;
+  Shard& shard = ShardOf(h);
+  std::unique_lock lock(shard.mu);
+  if (generation_.load(std::memory_order_acquire) != generation) return;
+  if (shard.entries.size() >= per_shard_max_ && !shard.entries.contains(h)) {
+    shard.entries.erase(shard.entries.begin());
+  }
+  shard.unknown.erase(h);
+  // The lookup that fills the cache is a use of the key too.
+  if (principal.via == KeyType::kApiKey) MarkUsed(shard, entry, now);
+  shard.entries.insert_or_assign(h, std::move(entry));
+}
+
+void KeyCache::InsertUnknown(std::string_view hash, UnixSeconds now, std::uint64_t generation) {
+  Hash h;
+  if (!ToHash(hash, &h)) return;
+  Shard& shard = ShardOf(h);
+  std::unique_lock lock(shard.mu);
+  if (generation_.load(std::memory_order_acquire) != generation) return;
+  if (shard.unknown.size() >= per_shard_max_negative_ && !shard.unknown.contains(h)) {
+    shard.unknown.erase(shard.unknown.begin());
+  }
+  shard.unknown.insert_or_assign(h, now);
+}
+
+void KeyCache::Erase(std::string_view hash) {
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  Hash h;
+  if (!ToHash(hash, &h)) return;
+  Shard& shard = ShardOf(h);
+  std::unique_lock lock(shard.mu);
+  shard.entries.erase(h);
+  shard.unknown.erase(h);
+}
+
+void KeyCache::EraseUser(std::string_view user_id) {
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  for (Shard& shard : shards_) {
+    std::unique_lock lock(shard.mu);
+    std::erase_if(shard.entries,
+                  [&](const auto& kv) { return kv.second->principal.user.id == user_id; });
+  }
+}
+
+void KeyCache::Clear() {
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  for (Shard& shard : shards_) {
+    std::unique_lock lock(shard.mu);
+    shard.entries.clear();
+    shard.unknown.clear();
+  }
+}
+
+std::vector<std::pair<std::string, UnixSeconds>> KeyCache::TakeUsed() {
+  std::vector<std::pair<std::string, UnixSeconds>> out;
+  for (Shard& shard : shards_) {
+    std::vector<std::shared_ptr<const CacheEntry>> used;
+    {
+      std::lock_guard lock(shard.used_mu);
+      used.swap(shard.used);
+    }
+    for (const auto& entry : used) {
+      entry->marked.store(false, std::memory_order_release);
+      out.emplace_back(entry->principal.token_hash,
+                       entry->last_used.load(std::memory_order_relaxed));
+    }
+  }
+  return out;
+}
+
+std::size_t KeyCache::size() const {
+  std::size_t n = 0;
+  for (const Shard& shard : shards_) {
+    std::shared_lock lock(shard.mu);
+    n += shard.entries.size();
+  }
+  return n;
+}
+
+}  // namespace keyward

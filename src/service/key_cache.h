@@ -1,0 +1,139 @@
+// The verification cache: SHA-256 of a key → who it belongs to, for the hot path.
+//
+// Built for many concurrent readers: 64 shards, each a hash map under a shared_mutex, so
+// lookups on different threads rarely meet. Bounded: at most `max_entries` verified keys and
+// `max_negative` unknown ones (garbage cannot flood memory or the store); a full shard drops an
+// arbitrary entry. Every entry also ages out after `ttl` seconds, a safety net should an
+// invalidation ever be missed; a key's own expiry is checked on every hit.
+//
+// Invalidation is immediate and race-free: Erase/EraseUser/Clear bump a generation counter
+// before they drop entries, and Insert is skipped when the generation moved since the caller
+// started its store read, so a lookup that raced a delete cannot put the deleted key back.
+//
+// Last-used times: each hit on an API key marks it (at most once per second per key); TakeUsed
+// hands the marked keys to the batch writer. Thread safe.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "service/principal.h"
+
+namespace keyward {
+
+struct KeyCacheOptions {
+  std::size_t max_entries = 1'000'000;  // verified keys and sessions kept
+  std::size_t max_negative = 100'000;   // unknown keys remembered as unknown
+  std::int64_t ttl = 5;                 // seconds an entry may be used before a store re-read
+};
+
+// What the cache keeps of one verified key. Immutable but for the last-used marks.
+struct CacheEntry {
+  Principal principal;
+  std::string tags_header;  // the user's tags joined by ","
+  UnixSeconds cached_at = 0;
+  mutable std::atomic<UnixSeconds> last_used{0};
+  mutable std::atomic<bool> marked{false};
+};
+
+class KeyCache {
+ public:
+  enum class Outcome { kMiss, kValid, kInvalid };
+
+  explicit KeyCache(KeyCacheOptions options = {});
+
+  // Looks `hash` (32 bytes) up. On kValid, calls `on_valid(const CacheEntry&)` while the entry
+  // is pinned (keep it short) and marks the key used at `now`.
+  template <typename F>
+  Outcome Find(std::string_view hash, UnixSeconds now, F&& on_valid) const;
+
+  // The generation to pass to Insert: read it before reading the store.
+  std::uint64_t Generation() const { return generation_.load(std::memory_order_acquire); }
+  // Caches a verified key, unless an invalidation happened since `generation` was read.
+  void Insert(const Principal& principal, UnixSeconds now, std::uint64_t generation);
+  // Remembers that `hash` is not a key, under the same rule.
+  void InsertUnknown(std::string_view hash, UnixSeconds now, std::uint64_t generation);
+
+  // Drops one key or session, everything of one user, or everything.
+  void Erase(std::string_view hash);
+  void EraseUser(std::string_view user_id);
+  void Clear();
+
+  // API keys used since the last call, with their last-used time.
+  std::vector<std::pair<std::string, UnixSeconds>> TakeUsed();
+
+  std::size_t size() const;
+  std::uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
+  std::uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
+  std::uint64_t negative_hits() const { return negative_hits_.load(std::memory_order_relaxed); }
+
+ private:
+  static constexpr std::size_t kShards = 64;
+  using Hash = std::array<unsigned char, 32>;
+  struct HashHasher {
+    std::size_t operator()(const Hash& h) const {
+      std::size_t v;
+      std::memcpy(&v, h.data(), sizeof v);  // SHA-256 bytes are uniform already
+      return v;
+    }
+  };
+  struct Shard {
+    mutable std::shared_mutex mu;
+    std::unordered_map<Hash, std::shared_ptr<const CacheEntry>, HashHasher> entries;  // mu
+    std::unordered_map<Hash, UnixSeconds, HashHasher> unknown;  // mu; value: when cached
+    mutable std::mutex used_mu;
+    mutable std::vector<std::shared_ptr<const CacheEntry>> used;  // used_mu
+  };
+
+  static bool ToHash(std::string_view bytes, Hash* out);
+  Shard& ShardOf(const Hash& h) const { return shards_[h[8] % kShards]; }
+  void MarkUsed(Shard& shard, const std::shared_ptr<const CacheEntry>& entry,
+                UnixSeconds now) const;
+
+  const KeyCacheOptions options_;
+  const std::size_t per_shard_max_;
+  const std::size_t per_shard_max_negative_;
+  mutable std::array<Shard, kShards> shards_;
+  std::atomic<std::uint64_t> generation_{0};
+  mutable std::atomic<std::uint64_t> hits_{0};
+  mutable std::atomic<std::uint64_t> misses_{0};
+  mutable std::atomic<std::uint64_t> negative_hits_{0};
+};
+
+template <typename F>
+KeyCache::Outcome KeyCache::Find(std::string_view hash, UnixSeconds now, F&& on_valid) const {
+  Hash h;
+  if (!ToHash(hash, &h)) return Outcome::kInvalid;
+  Shard& shard = ShardOf(h);
+  std::shared_lock lock(shard.mu);
+  if (auto it = shard.entries.find(h); it != shard.entries.end()) {
+    const CacheEntry& entry = *it->second;
+    if (entry.cached_at + options_.ttl > now) {
+      hits_.fetch_add(1, std::memory_order_relaxed);
+      if (entry.principal.expires_at <= now) return Outcome::kInvalid;
+      if (entry.principal.via == KeyType::kApiKey) MarkUsed(shard, it->second, now);
+      on_valid(entry);
+      return Outcome::kValid;
+    }
+  } else if (auto un = shard.unknown.find(h); un != shard.unknown.end()) {
+    if (un->second + options_.ttl > now) {
+      negative_hits_.fetch_add(1, std::memory_order_relaxed);
+      return Outcome::kInvalid;
+    }
+  }
+  misses_.fetch_add(1, std::memory_order_relaxed);
+  return Outcome::kMiss;
+}
+
+}  // namespace keyward

@@ -1,0 +1,149 @@
+#include "service/key_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "common/random.h"
+#include "core/api_key.h"
+
+namespace keyward {
+namespace {
+
+Principal MakePrincipal(const std::string& user, const std::string& hash, UnixSeconds expires) {
+  Principal p;
+  p.user.id = user;
+  p.user.tags = {"a", "b"};
+  p.token_hash = hash;
+  p.key_name = "k";
+  p.expires_at = expires;
+  return p;
+}
+
+std::string NewHash() { return HashKey(RandomBytes(16)); }
+
+class KeyCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(InitCrypto()); }
+};
+
+TEST_F(KeyCacheTest, HitMissAndTagsHeader) {
+  KeyCache cache;
+  std::string h = NewHash();
+  EXPECT_EQ(cache.Find(h, 100, [](const CacheEntry&) {}), KeyCache::Outcome::kMiss);
+  cache.Insert(MakePrincipal("alice", h, 1000), 100, cache.Generation());
+  std::string user, tags;
+  EXPECT_EQ(cache.Find(h, 101,
+                       [&](const CacheEntry& e) {
+                         user = e.principal.user.id;
+                         tags = e.tags_header;
+                       }),
+            KeyCache::Outcome::kValid);
+  EXPECT_EQ(user, "alice");
+  EXPECT_EQ(tags, "a,b");
+  EXPECT_EQ(cache.hits(), 1u);
+  EXPECT_EQ(cache.misses(), 1u);
+}
+
+TEST_F(KeyCacheTest, ExpiryIsCheckedOnEveryHit) {
+  KeyCache cache;
+  std::string h = NewHash();
+  cache.Insert(MakePrincipal("alice", h, 102), 100, cache.Generation());
+  EXPECT_EQ(cache.Find(h, 101, [](const CacheEntry&) {}), KeyCache::Outcome::kValid);
+  EXPECT_EQ(cache.Find(h, 102, [](const CacheEntry&) {}), KeyCache::Outcome::kInvalid);
+}
+
+TEST_F(KeyCacheTest, EntriesAgeOutAfterTheTtl) {
+  KeyCache cache({.max_entries = 100, .max_negative = 100, .ttl = 5});
+  std::string h = NewHash(), u = NewHash();
+  cache.Insert(MakePrincipal("alice", h, 10'000), 100, cache.Generation());
+  cache.InsertUnknown(u, 100, cache.Generation());
+  EXPECT_EQ(cache.Find(h, 104, [](const CacheEntry&) {}), KeyCache::Outcome::kValid);
+  EXPECT_EQ(cache.Find(u, 104, [](const CacheEntry&) {}), KeyCache::Outcome::kInvalid);
+  EXPECT_EQ(cache.Find(h, 105, [](const CacheEntry&) {}), KeyCache::Outcome::kMiss);
+  EXPECT_EQ(cache.Find(u, 105, [](const CacheEntry&) {}), KeyCache::Outcome::kMiss);
+}
+
+TEST_F(KeyCacheTest, InvalidationWinsARacingInsert) {
+  KeyCache cache;
+  std::string h = NewHash();
+  std::uint64_t before = cache.Generation();  // a lookup starts its store read
+  cache.Erase(h);                             // the key is deleted meanwhile
+  cache.Insert(MakePrincipal("alice", h, 10'000), 100, before);
+  EXPECT_EQ(cache.Find(h, 100, [](const CacheEntry&) {}), KeyCache::Outcome::kMiss);
+  cache.InsertUnknown(h, 100, before);
+  EXPECT_EQ(cache.Find(h, 100, [](const CacheEntry&) {}), KeyCache::Outcome::kMiss);
+}
+
+TEST_F(KeyCacheTest, EraseUserDropsOnlyThatUser) {
+  KeyCache cache;
+  std::string a1 = NewHash(), a2 = NewHash(), b = NewHash();
+  cache.Insert(MakePrincipal("alice", a1, 10'000), 100, cache.Generation());
+  cache.Insert(MakePrincipal("alice", a2, 10'000), 100, cache.Generation());
+  cache.Insert(MakePrincipal("bob", b, 10'000), 100, cache.Generation());
+  cache.EraseUser("alice");
+  EXPECT_EQ(cache.Find(a1, 100, [](const CacheEntry&) {}), KeyCache::Outcome::kMiss);
+  EXPECT_EQ(cache.Find(a2, 100, [](const CacheEntry&) {}), KeyCache::Outcome::kMiss);
+  EXPECT_EQ(cache.Find(b, 100, [](const CacheEntry&) {}), KeyCache::Outcome::kValid);
+  EXPECT_EQ(cache.size(), 1u);
+  cache.Clear();
+  EXPECT_EQ(cache.size(), 0u);
+}
+
+TEST_F(KeyCacheTest, BoundedInMemory) {
+  KeyCache cache({.max_entries = 640, .max_negative = 640, .ttl = 5});
+  for (int i = 0; i < 10'000; ++i) {
+    cache.Insert(MakePrincipal("u", NewHash(), 10'000), 100, cache.Generation());
+    cache.InsertUnknown(NewHash(), 100, cache.Generation());
+  }
+  EXPECT_LE(cache.size(), 640u);
+  EXPECT_GE(cache.size(), 500u);
+}
+
+TEST_F(KeyCacheTest, UsedKeysAreBatchedOncePerSecond) {
+  KeyCache cache;
+  std::string h = NewHash();
+  cache.Insert(MakePrincipal("alice", h, 10'000), 100, cache.Generation());
+  for (int i = 0; i < 1000; ++i) (void)cache.Find(h, 101, [](const CacheEntry&) {});
+  auto used = cache.TakeUsed();
+  ASSERT_EQ(used.size(), 1u);
+  EXPECT_EQ(used[0].first, h);
+  EXPECT_EQ(used[0].second, 101);
+  EXPECT_TRUE(cache.TakeUsed().empty());
+  (void)cache.Find(h, 107, [](const CacheEntry&) {});
+  // ttl 5 s has passed since 100: a miss, no mark. Re-insert and use again.
+  cache.Insert(MakePrincipal("alice", h, 10'000), 107, cache.Generation());
+  used = cache.TakeUsed();
+  ASSERT_EQ(used.size(), 1u);
+  EXPECT_EQ(used[0].second, 107);
+}
+
+TEST_F(KeyCacheTest, ConcurrentReadersAndInvalidations) {
+  KeyCache cache;
+  std::vector<std::string> hashes;
+  for (int i = 0; i < 256; ++i) {
+    hashes.push_back(NewHash());
+    cache.Insert(MakePrincipal("u" + std::to_string(i % 8), hashes.back(), 10'000), 100,
+                 cache.Generation());
+  }
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&] {
+      std::size_t i = 0;
+      while (!stop) (void)cache.Find(hashes[i++ % hashes.size()], 101, [](const CacheEntry&) {});
+    });
+  }
+  for (int i = 0; i < 200; ++i) {
+    cache.EraseUser("u" + std::to_string(i % 8));
+    cache.Insert(MakePrincipal("u1", hashes[static_cast<std::size_t>(i)], 10'000), 101,
+                 cache.Generation());
+    (void)cache.TakeUsed();
+  }
+  stop = true;
+  for (auto& r : readers) r.join();
+  EXPECT_LE(cache.size(), 256u);
+}
+
+}  // namespace
+}  // namespace keyward
