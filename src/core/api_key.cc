@@ -19,6 +19,13 @@ bool IsBase62(char c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
+// The digit value of a base62 character (which IsBase62 accepted).
+std::uint64_t Base62Value(char c) {
+  if (c <= '9') return static_cast<std::uint64_t>(c - '0');
+  if (c <= 'Z') return static_cast<std::uint64_t>(c - 'A' + 10);
+  return static_cast<std::uint64_t>(c - 'a' + 36);
+}
+
 }  // namespace
 
 Status ValidateKeyPrefix(std::string_view prefix) {
@@ -87,19 +94,23 @@ bool IsWellFormedKey(std::string_view key, std::string_view prefix) {
   bool chars_ok = true;
   for (char c : body) chars_ok &= IsBase62(c);
   if (!chars_ok) return false;
-  std::string expected = Checksum(body.substr(0, kSecretChars));
-  std::string_view got = body.substr(kSecretChars);
-  unsigned diff = 0;
-  for (std::size_t i = 0; i < kChecksumChars; ++i) {
-    diff |= static_cast<unsigned char>(expected[i] ^ got[i]);
-  }
-  return diff == 0;
+  // Decode the 6 checksum characters (at most 62^6 < 2^36) and compare with the CRC: no
+  // allocation, which matters on the hot path.
+  std::uint64_t got = 0;
+  for (char c : body.substr(kSecretChars)) got = got * 62 + Base62Value(c);
+  return got == Crc32(body.substr(0, kSecretChars));
+}
+
+KeyHash HashKeyFast(std::string_view key) {
+  KeyHash digest{};
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+         reinterpret_cast<unsigned char*>(digest.data()));
+  return digest;
 }
 
 std::string HashKey(std::string_view key) {
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest.data());
-  return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
+  KeyHash digest = HashKeyFast(key);
+  return std::string(digest.data(), digest.size());
 }
 
 std::string MaskKey(std::string_view key) {

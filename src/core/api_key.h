@@ -9,6 +9,7 @@
 // functions, thread safe.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -32,6 +33,9 @@ bool IsWellFormedKey(std::string_view key, std::string_view prefix);
 
 // SHA-256 of the key, 32 raw bytes: the lookup handle the store keeps.
 std::string HashKey(std::string_view key);
+// The same into a caller's buffer, without allocating (the hot path).
+using KeyHash = std::array<char, 32>;
+KeyHash HashKeyFast(std::string_view key);
 
 // "kw_AbCd…9xYz": prefix, first 4 and last 4 characters after it. Safe to show and log.
 std::string MaskKey(std::string_view key);

@@ -48,6 +48,20 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
   }
 }
 
+TEST_F(ServerTest, HeadResponsesCarryNoBody) {
+  StartServer();
+  Client client = Connect();
+  // If the HEAD answer carried its body, those bytes would be read as the start of the next
+  // response and the GET would not parse.
+  client.SendRaw(RawRequest("HEAD", "/h") + RawRequest("GET", "/b"));
+  Response head;
+  ASSERT_FALSE(client.ReadHead(head));
+  EXPECT_EQ(head[beast::http::field::content_length], "8");  // what a GET would carry
+  Response get;
+  ASSERT_FALSE(client.Read(get));
+  EXPECT_EQ(get.body(), "GET /b ");
+}
+
 TEST_F(ServerTest, HandlerMayAnswerFromAnotherThreadWithoutADeadline) {
   // The handler takes longer than every timeout: a connection waiting on it is not swept.
   StartServer(ShortLimits());

@@ -83,11 +83,13 @@ class Session final : public detail::ResponseSink, public std::enable_shared_fro
   boost::beast::flat_buffer buffer_;  // reused for every request of the connection
   std::optional<Parser> parser_;      // a fresh one per request
   Response response_;                 // the response being written
+  std::string out_;                   // response_ serialized; capacity reused across requests
   Peer peer_;
   State state_ = State::kWaiting;
   CoarseClock::time_point deadline_ = CoarseClock::time_point::max();
   unsigned request_version_ = 11;
   bool request_keep_alive_ = false;
+  bool request_is_head_ = false;
   bool keep_alive_ = false;  // after the response being written
   bool linger_ = false;      // drain the socket after the response being written, then close
   bool continue_sent_ = false;

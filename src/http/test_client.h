@@ -15,6 +15,7 @@
 #include <boost/beast/http/read.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,6 +59,17 @@ class Client {
     return RunFor(timeout, [&](auto handler) {
       beast::http::async_read(socket_, buffer_, response, std::move(handler));
     });
+  }
+
+  // Reads the next response to a HEAD request: its headers only, as HTTP says.
+  beast::error_code ReadHead(Response& response, milliseconds timeout = kIoTimeout) {
+    auto parser = std::make_shared<beast::http::response_parser<beast::http::string_body>>();
+    parser->skip(true);
+    beast::error_code ec = RunFor(timeout, [&](auto handler) {
+      beast::http::async_read(socket_, buffer_, *parser, std::move(handler));
+    });
+    response = parser->release();
+    return ec;
   }
 
   // Sends a request and reads its response, failing the test on a transport error.

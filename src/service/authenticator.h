@@ -33,7 +33,9 @@ class Authenticator {
   KeyCache::Outcome TryCached(std::string_view token, F&& on_valid) const {
     if (!IsWellFormedKey(token, options_.key_prefix)) return KeyCache::Outcome::kInvalid;
     if (cache_ == nullptr) return KeyCache::Outcome::kMiss;
-    return cache_->Find(HashKey(token), clock_.Now(), std::forward<F>(on_valid));
+    const KeyHash hash = HashKeyFast(token);
+    return cache_->Find(std::string_view(hash.data(), hash.size()), clock_.Now(),
+                        std::forward<F>(on_valid));
   }
 
  private:
