@@ -105,14 +105,7 @@ class ForwardAuthTest : public ::testing::Test {
 
   std::string CreateKey(const std::string& user, const std::string& name,
                         const std::string& duration = "24h") {
-    HttpResult r = server_->As(admin_, "POST", "/api/v1/users/" + user + "/apikeys",
-                               {{"name", name}, {"duration", duration}});
-    EXPECT_EQ(r.status, 201) << r.body;
-    if (r.status != 201) return "";
-    std::string token(r.Json().at("token").as_string());
-    RememberSecret(token);
-    last_expiration_ = std::string(r.Json().at("expiration").as_string());
-    return token;
+    return server_->NewKey(admin_, user, name, duration, &last_expiration_);
   }
 
   // One request to /auth; whatever it is, the answer is 200, 401 or 403.

@@ -124,6 +124,23 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
   return result;
 }
 
+pid_t Spawn(std::vector<std::string> args, const std::string& log_path,
+            const std::map<std::string, std::string>& env) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
 ProcessResult RunKeyward(const std::vector<std::string>& args,
                          const std::map<std::string, std::string>& env, const std::string& input) {
   std::vector<std::string> argv = {KEYWARD_BINARY};
@@ -163,18 +180,7 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(std::vector<std::string> ext
   std::vector<std::string> args = {KEYWARD_BINARY, "serve",      "--listen",  "127.0.0.1:0",
                                    "--data-dir",   p->data_dir_, "--threads", "2"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int fd = ::open(p->log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    ::dup2(fd, STDOUT_FILENO);
-    ::dup2(fd, STDERR_FILENO);
-    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  pid_t pid = Spawn(args, p->log_path_, env);
   p->pid_ = pid;
   const std::regex listening("listening on http://127\\.0\\.0\\.1:([0-9]+)");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -230,6 +236,20 @@ std::string ServerProcess::Login(const std::string& user, const std::string& pas
   RememberSecret(token);
   RememberSecret(password);
   return token;
+}
+
+std::string ServerProcess::NewKey(const std::string& token, const std::string& user,
+                                  const std::string& name, const std::string& duration,
+                                  std::string* expiration) const {
+  HttpResult r = As(token, "POST", "/api/v1/users/" + user + "/apikeys",
+                    {{"name", name}, {"duration", duration}});
+  EXPECT_EQ(r.status, 201) << r.body;
+  if (r.status != 201) return "";
+  boost::json::value key = r.Json();
+  std::string created(key.at("token").as_string());
+  RememberSecret(created);
+  if (expiration != nullptr) *expiration = std::string(key.at("expiration").as_string());
+  return created;
 }
 
 HttpResult ServerProcess::As(const std::string& token, const std::string& method,

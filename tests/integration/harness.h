@@ -55,6 +55,11 @@ class ServerProcess {
 
   // Signs in and returns the session token.
   std::string Login(const std::string& user, const std::string& password) const;
+  // A new API key of `user`, made with the rights of `token`, remembered as a secret; fails
+  // the test (and returns "") unless the server answers 201. `expiration`, when given,
+  // receives the key's RFC 3339 expiration.
+  std::string NewKey(const std::string& token, const std::string& user, const std::string& name,
+                     const std::string& duration = "24h", std::string* expiration = nullptr) const;
   // Request with `Authorization: Bearer <token>`; JSON body when `json` is not null.
   HttpResult As(const std::string& token, const std::string& method, const std::string& target,
                 const boost::json::value& json = nullptr) const;
@@ -79,6 +84,11 @@ struct ProcessResult {
 ProcessResult RunProcess(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env = {},
                          const std::string& input = "");
+
+// Starts `args` in the background with standard output and error appended to `log_path` and
+// `env` added to the environment; returns its pid.
+pid_t Spawn(std::vector<std::string> args, const std::string& log_path,
+            const std::map<std::string, std::string>& env = {});
 
 // Runs the keyward binary with `args`.
 ProcessResult RunKeyward(const std::vector<std::string>& args,

@@ -120,17 +120,7 @@ class Nginx {
     std::vector<std::string> args = {binary,          "-p", d + "/", "-c", d + "/nginx.conf", "-e",
                                      d + "/error.log"};
     std::string out_path = d + "/stderr.log";
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      ::dup2(fd, STDOUT_FILENO);
-      ::dup2(fd, STDERR_FILENO);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
+    pid_t pid = Spawn(args, out_path);
     n->pid_ = pid;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (std::chrono::steady_clock::now() < deadline) {
@@ -260,14 +250,7 @@ class NginxTest : public ::testing::Test {
   // Creates a key for `user` (as admin) and returns it.
   std::string CreateKey(const std::string& user, const std::string& name,
                         const std::string& duration = "24h") {
-    HttpResult r = keyward_->As(admin_, "POST", "/api/v1/users/" + user + "/apikeys",
-                                {{"name", name}, {"duration", duration}});
-    EXPECT_EQ(r.status, 201) << r.body;
-    if (r.status != 201) return "";
-    std::string token(r.Json().at("token").as_string());
-    RememberSecret(token);
-    last_expiration_ = std::string(r.Json().at("expiration").as_string());
-    return token;
+    return keyward_->NewKey(admin_, user, name, duration, &last_expiration_);
   }
 
   // The tags of `user` as /auth sends them: joined by ",".

@@ -60,14 +60,7 @@ class VerifyTest : public ::testing::Test {
     server_->Stop();
     ExpectNoSecretsIn({server_->log_path()});
   }
-  std::string NewKey(const std::string& name, const std::string& duration = "1h") {
-    HttpResult r = server_->As(admin_, "POST", "/api/v1/users/me/apikeys",
-                               {{"name", name}, {"duration", duration}});
-    EXPECT_EQ(r.status, 201) << r.body;
-    std::string token(r.Json().at("token").as_string());
-    RememberSecret(token);
-    return token;
-  }
+  std::string NewKey(const std::string& name) { return server_->NewKey(admin_, "me", name); }
   std::unique_ptr<ServerProcess> server_;
   std::string admin_;
 };
