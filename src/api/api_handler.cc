@@ -90,6 +90,12 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
     Send(respond, std::move(res), RouteLabel::kMetrics, started);
     return;
   }
+  if (services_.web_assets != nullptr && !raw_target.starts_with("/api/")) {
+    if (auto file = http::ServeStatic(request, *services_.web_assets)) {
+      Send(respond, std::move(*file), RouteLabel::kWeb, started);
+      return;
+    }
+  }
   auto target = ParseTarget(request.target());
   if (!target) {
     Send(respond, ErrorResponse(request, Status::InvalidArgument("malformed request target")),
@@ -126,22 +132,31 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
   }
 }
 
+Result<Reply> ApiHandler::Authenticated(const Route& route, ApiCall& call,
+                                        const http::Request& request) {
+  std::string scratch;
+  auto credential = FindCredential(request, services_.allow_query_key, scratch);
+  const bool by_cookie = !credential;
+  if (by_cookie) credential = FindSessionCookie(request);
+  if (!credential) return InvalidCredential();
+  // A browser sends the cookie with any request to this site, even one a hostile page
+  // started; only our own UI sends the CSRF header.
+  if (by_cookie && !PassesCsrfCheck(request)) {
+    return Status::PermissionDenied("cross-site request refused: missing CSRF header");
+  }
+  KW_ASSIGN_OR_RETURN(call.principal, services_.authenticator.Authenticate(*credential));
+  return route.fn(call);
+}
+
 void ApiHandler::Run(const Route& route, std::vector<std::string> params, QueryParams query,
                      http::Request& request, const http::Peer& peer, http::Responder& respond,
                      std::uint64_t id, std::chrono::steady_clock::time_point started) {
   ApiCall call{request, peer, std::move(params), std::move(query), std::nullopt};
   Result<Reply> reply = Status::Internal("not run");
   if (route.access == Access::kSignedIn) {
-    std::string scratch;
-    auto credential = FindCredential(request, services_.allow_query_key, scratch);
-    auto principal = credential ? services_.authenticator.Authenticate(*credential)
-                                : Result<Principal>(InvalidCredential());
-    if (principal.ok()) {
-      call.principal = std::move(principal).value();
-      reply = route.fn(call);
-    } else {
-      reply = principal.status();
-    }
+    reply = Authenticated(route, call, request);
+  } else if (!IsSameOriginOrUnknown(request)) {
+    reply = Status::PermissionDenied("cross-site request refused");
   } else {
     reply = route.fn(call);
   }

@@ -36,6 +36,9 @@ class ApiHandler {
   void Run(const Route& route, std::vector<std::string> params, QueryParams query,
            http::Request& request, const http::Peer& peer, http::Responder& respond,
            std::uint64_t id, std::chrono::steady_clock::time_point started);
+  // Finds the caller's credential (a key, or the session cookie with the CSRF check),
+  // authenticates it and runs the route.
+  Result<Reply> Authenticated(const Route& route, ApiCall& call, const http::Request& request);
   void Send(http::Responder& respond, http::Response&& response, RouteLabel route,
             std::chrono::steady_clock::time_point started);
 

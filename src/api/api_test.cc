@@ -106,3 +106,37 @@ TEST(JsonIoTest, StringMembers) {
 
 }  // namespace
 }  // namespace keyward
+
+namespace keyward {
+namespace {
+
+http::Request Browser(http::beast_http::verb method,
+                      std::vector<std::pair<std::string, std::string>> headers) {
+  http::Request req = WithHeaders(std::move(headers));
+  req.method(method);
+  req.set(http::beast_http::field::host, "127.0.0.1:8080");
+  return req;
+}
+
+TEST(BrowserSessionTest, CookieIsFoundAmongOthers) {
+  EXPECT_EQ(FindSessionCookie(WithHeaders({{"Cookie", "a=1; keyward_session=kw_x; b=2"}})), "kw_x");
+  EXPECT_EQ(FindSessionCookie(WithHeaders({{"Cookie", "a=1"}})), std::nullopt);
+  EXPECT_EQ(FindSessionCookie(WithHeaders({})), std::nullopt);
+}
+
+TEST(BrowserSessionTest, CsrfNeedsTheHeaderAndOurOrigin) {
+  using bh::verb;
+  EXPECT_TRUE(PassesCsrfCheck(Browser(verb::get, {})));
+  EXPECT_FALSE(PassesCsrfCheck(Browser(verb::post, {})));
+  EXPECT_TRUE(PassesCsrfCheck(Browser(verb::post, {{"X-Keyward-CSRF", "1"}})));
+  EXPECT_TRUE(PassesCsrfCheck(
+      Browser(verb::delete_, {{"X-Keyward-CSRF", "1"}, {"Origin", "http://127.0.0.1:8080"}})));
+  EXPECT_FALSE(PassesCsrfCheck(
+      Browser(verb::post, {{"X-Keyward-CSRF", "1"}, {"Origin", "http://127.0.0.1:9999"}})));
+  EXPECT_FALSE(PassesCsrfCheck(
+      Browser(verb::post, {{"X-Keyward-CSRF", "1"}, {"Origin", "http://evil.example"}})));
+  EXPECT_FALSE(IsSameOriginOrUnknown(Browser(verb::post, {{"Origin", "null"}})));
+}
+
+}  // namespace
+}  // namespace keyward

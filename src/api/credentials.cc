@@ -62,4 +62,40 @@ std::optional<std::string_view> FindCredential(const http::Request& request, boo
   return std::nullopt;
 }
 
+std::optional<std::string_view> FindSessionCookie(const http::Request& request) {
+  constexpr std::string_view kName = "keyward_session=";
+  for (auto it = request.find(http::beast_http::field::cookie); it != request.end(); ++it) {
+    if (it->name() != http::beast_http::field::cookie) break;
+    std::string_view cookies(it->value());
+    while (!cookies.empty()) {
+      auto end = cookies.find(';');
+      std::string_view pair = Trim(cookies.substr(0, end));
+      if (pair.starts_with(kName)) return pair.substr(kName.size());
+      if (end == std::string_view::npos) break;
+      cookies.remove_prefix(end + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+bool IsSameOriginOrUnknown(const http::Request& request) {
+  auto origin = request.find(http::beast_http::field::origin);
+  if (origin == request.end()) return true;
+  std::string_view value(origin->value());
+  std::string_view host(request[http::beast_http::field::host]);
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (value.starts_with(scheme) && value.substr(scheme.size()) == host && !host.empty()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool PassesCsrfCheck(const http::Request& request) {
+  using http::beast_http::verb;
+  const verb method = request.method();
+  if (method == verb::get || method == verb::head || method == verb::options) return true;
+  return request.find("X-Keyward-CSRF") != request.end() && IsSameOriginOrUnknown(request);
+}
+
 }  // namespace keyward

@@ -21,4 +21,15 @@ namespace keyward {
 std::optional<std::string_view> FindCredential(const http::Request& request, bool allow_query,
                                                std::string& scratch);
 
+// The browser session: the value of the `keyward_session` cookie, or nullopt.
+std::optional<std::string_view> FindSessionCookie(const http::Request& request);
+
+// The CSRF defence for a request authenticated by the session cookie: a state-changing method
+// (anything but GET, HEAD, OPTIONS) must carry the X-Keyward-CSRF header, which a cross-site
+// form cannot send, and, when the browser sent an Origin, it must be this server's own.
+bool PassesCsrfCheck(const http::Request& request);
+
+// False when the request carries an Origin header naming another site than its Host.
+bool IsSameOriginOrUnknown(const http::Request& request);
+
 }  // namespace keyward

@@ -73,6 +73,14 @@ Result<Reply> Authorize(Services& s, ApiCall& call) {
                     {"result", {{"id", principal->user.id}, {"tags", std::move(tags)}}}});
 }
 
+// What a client (the web UI) needs to know of this server's settings.
+Result<Reply> GetSettings(Services& s, ApiCall&) {
+  return Json(200, {{"default_validity_seconds", s.options.default_validity},
+                    {"max_validity_seconds", s.options.max_validity},
+                    {"reveal", s.options.reveal},
+                    {"key_prefix", s.options.key_prefix}});
+}
+
 Result<Reply> GetMe(Services&, ApiCall& call) { return Json(200, UserJson(call.caller().user)); }
 
 Result<Reply> ListUsers(Services& s, ApiCall& call) {
@@ -156,6 +164,7 @@ void AddApiRoutes(Router& router, Services& s) {
   const Access auth = Access::kSignedIn;
   router.Add(verb::post, "/api/v1/login", open, bind(Login));
   router.Add(verb::post, "/api/v1/logout", auth, bind(Logout));
+  router.Add(verb::get, "/api/v1/settings", open, bind(GetSettings));
   router.Add(verb::post, "/api/v1/authorize", auth, bind(Authorize));
   router.Add(verb::get, "/api/v1/users/me", auth, bind(GetMe));
   router.Add(verb::get, "/api/v1/users", auth, bind(ListUsers));

@@ -24,6 +24,7 @@
 #include "http/server.h"
 #include "service/last_used_writer.h"
 #include "store/store_factory.h"
+#include "web/web_assets.h"
 
 namespace keyward {
 namespace {
@@ -91,7 +92,7 @@ void PrintAdminBanner(const std::string& password, const std::string& listen) {
   std::cout << "\nKeyward created the first user, an operator:\n"
             << "  user:     admin\n"
             << "  password: " << password << "   (shown once: store it now)\n\n"
-            << "Sign in:\n"
+            << "Sign in at http://" << listen << "/ in a browser, or with curl:\n"
             << "  curl -s -X POST http://" << listen << "/api/v1/login \\\n"
             << "    -H 'Content-Type: application/json' \\\n"
             << "    -d '{\"username\":\"admin\",\"password\":\"" << password << "\"}'\n"
@@ -152,8 +153,15 @@ int Serve(const ServeFlags& flags) {
   KeyService keys(**store, master_key ? &*master_key : nullptr, *options, clock, &cache);
   UserService users(**store, clock, &cache);
   SessionService sessions(**store, *options, clock, &cache);
-  Services services{*options, authenticator, keys,   users,
-                    sessions, metrics,       &cache, flags.allow_query_key};
+  Services services{.options = *options,
+                    .authenticator = authenticator,
+                    .keys = keys,
+                    .users = users,
+                    .sessions = sessions,
+                    .metrics = metrics,
+                    .cache = &cache,
+                    .allow_query_key = flags.allow_query_key,
+                    .web_assets = &WebAssets()};
 
   std::optional<std::string> admin_password;
   if (const char* env = std::getenv("KEYWARD_ADMIN_PASSWORD"); env && *env) admin_password = env;

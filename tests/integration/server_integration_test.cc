@@ -516,3 +516,52 @@ TEST(ServerShutdown, SigtermExitsCleanly) {
 
 }  // namespace
 }  // namespace keyward::testing
+
+namespace keyward::testing {
+namespace {
+
+TEST(ServerWeb, UiIsServedWithAStrictPolicy) {
+  auto server = ServerProcess::Start();
+  HttpResult index = Call(server->port(), "GET", "/");
+  ASSERT_EQ(index.status, 200);
+  EXPECT_NE(index.body.find("/assets/app.js"), std::string::npos);
+  std::string csp = index.Header("content-security-policy");
+  EXPECT_NE(csp.find("script-src 'self'"), std::string::npos) << csp;
+  EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos) << csp;
+  EXPECT_EQ(index.Header("x-frame-options"), "DENY");
+  EXPECT_EQ(Call(server->port(), "GET", "/assets/app.js").Header("content-type"),
+            "text/javascript; charset=utf-8");
+  EXPECT_EQ(Call(server->port(), "GET", "/assets/../master.key").status, 404);
+  EXPECT_EQ(Call(server->port(), "GET", "/api/v1/settings").Json().at("max_validity_seconds"),
+            9999 * 3600);
+  server->Stop();
+}
+
+TEST(ServerWeb, CookieSessionsNeedTheCsrfHeaderToChangeThings) {
+  auto server = ServerProcess::Start();
+  std::string session = server->Login("admin", kAdminPassword);
+  const std::string cookie = "keyward_session=" + session;
+  const std::string body = R"({"name":"via-cookie"})";
+  EXPECT_EQ(Call(server->port(), "GET", "/api/v1/users/me", "", {{"Cookie", cookie}}).status, 200);
+  EXPECT_EQ(
+      Call(server->port(), "POST", "/api/v1/users/me/apikeys", body, {{"Cookie", cookie}}).status,
+      403);
+  EXPECT_EQ(Call(server->port(), "POST", "/api/v1/users/me/apikeys", body,
+                 {{"Cookie", cookie}, {"X-Keyward-CSRF", "1"}, {"Origin", "http://evil.example"}})
+                .status,
+            403);
+  HttpResult ok = Call(server->port(), "POST", "/api/v1/users/me/apikeys", body,
+                       {{"Cookie", cookie}, {"X-Keyward-CSRF", "1"}});
+  ASSERT_EQ(ok.status, 201);
+  RememberSecret(std::string(ok.Json().at("token").as_string()));
+  // Sign-in from another site's page is refused too (login CSRF).
+  EXPECT_EQ(Call(server->port(), "POST", "/api/v1/login", R"({"username":"admin","password":"x"})",
+                 {{"Origin", "http://evil.example"}})
+                .status,
+            403);
+  server->Stop();
+  ExpectNoSecretsIn({server->log_path()});
+}
+
+}  // namespace
+}  // namespace keyward::testing
