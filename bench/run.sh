@@ -1,0 +1,428 @@
+#!/usr/bin/env bash
+# Benchmarks Keyward's forward-auth endpoint /auth against nginx `return 200` on the same machine.
+#
+# Builds a release binary, seeds two data folders (10,000 and 1,000,000 keys), starts Keyward on
+# each and nginx, every server pinned to one core (BENCH_SERVER_CPU), and runs wrk pinned to
+# another (BENCH_CLIENT_CPU) in interleaved rounds:
+#   hit   /auth with a valid key, rotating over 1,000 keys: served from the cache
+#   miss  /auth with every key sent once, on a freshly started server: served from the store
+# and prints req/s, p50 and p99 (medians over the rounds) and the ratio to nginx. See
+# bench/README.md. Everything listens on 127.0.0.1; everything started here is stopped, and the
+# temporary folder removed, when the script exits.
+#
+# Settings (environment):
+#   BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONNECTIONS=64 BENCH_WRK_THREADS=1 BENCH_WARMUP_SECONDS=2
+#   BENCH_SERVER_CPU=0 BENCH_CLIENT_CPU=1 BENCH_SMALL_KEYS=10000 BENCH_LARGE_KEYS=1000000
+#   BENCH_HIT_KEYS=1000 BENCH_KEYWARD_THREADS=1
+#   BENCH_KEYWARD_ARGS="--log-level warn"   extra flags for `keyward serve`
+#   BENCH_BUILD_DIR=build/…                 build there (Release) instead of the release preset
+#   BENCH_SKIP_BUILD=1                      use the binaries already in the build folder
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+SECS=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+CONNS=${BENCH_CONNECTIONS:-64}
+WRK_THREADS=${BENCH_WRK_THREADS:-1}
+WARMUP=${BENCH_WARMUP_SECONDS:-2}
+SERVER_CPU=${BENCH_SERVER_CPU:-0}
+CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
+SMALL_KEYS=${BENCH_SMALL_KEYS:-10000}
+LARGE_KEYS=${BENCH_LARGE_KEYS:-1000000}
+HIT_KEYS=${BENCH_HIT_KEYS:-1000}
+KW_THREADS=${BENCH_KEYWARD_THREADS:-1}
+KW_ARGS=${BENCH_KEYWARD_ARGS:---log-level warn}
+BUILD_DIR=${BENCH_BUILD_DIR:-build/release}
+
+for v in SECS ROUNDS CONNS WRK_THREADS WARMUP SERVER_CPU CLIENT_CPU SMALL_KEYS LARGE_KEYS \
+  HIT_KEYS KW_THREADS; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || { echo "run.sh: $v must be a whole number, not '${!v}'" >&2; exit 2; }
+done
+((SECS > 0 && ROUNDS > 0 && CONNS >= WRK_THREADS && WRK_THREADS > 0 && SMALL_KEYS > 0)) ||
+  { echo "run.sh: seconds, rounds, threads and key counts must be positive" >&2; exit 2; }
+((LARGE_KEYS >= SMALL_KEYS)) || { echo "run.sh: BENCH_LARGE_KEYS < BENCH_SMALL_KEYS" >&2; exit 2; }
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "run.sh: $*"; exit 1; }
+
+# --- tools and build ---------------------------------------------------------------------------
+
+"$ROOT/scripts/install-packages" wrk nginx-light curl
+for tool in wrk nginx curl taskset timeout; do
+  command -v "$tool" >/dev/null || die "$tool is not installed"
+done
+NGINX=$(command -v nginx)
+HZ=$(getconf CLK_TCK)
+CPUS=$(nproc --all)
+if ((SERVER_CPU >= CPUS || CLIENT_CPU >= CPUS)); then
+  die "needs CPUs $SERVER_CPU and $CLIENT_CPU, this machine has $CPUS (set BENCH_*_CPU)"
+fi
+((SERVER_CPU != CLIENT_CPU)) || log "run.sh: warning: server and wrk share CPU $SERVER_CPU"
+
+if [[ -z ${BENCH_SKIP_BUILD:-} ]]; then
+  if [[ -n ${BENCH_BUILD_DIR:-} ]]; then
+    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$BUILD_DIR" --target keyward keyward_seed_keys verify_benchmark
+  else
+    cmake --preset release >/dev/null
+    cmake --build --preset release --target keyward keyward_seed_keys verify_benchmark
+  fi
+fi
+KEYWARD=$ROOT/$BUILD_DIR/src/keyward
+SEED=$ROOT/$BUILD_DIR/bench/keyward_seed_keys
+[[ -x $KEYWARD && -x $SEED ]] || die "no keyward or keyward_seed_keys in $BUILD_DIR"
+
+# --- processes and clean-up --------------------------------------------------------------------
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/keyward-bench.XXXXXX")
+declare -A PID=() PORT=() DATA=()
+
+stop() {  # stop NAME: SIGTERM, then SIGKILL after 10 s
+  local name=$1 pid=${PID[$1]:-}
+  [[ -n $pid ]] || return 0
+  unset "PID[$name]"
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  log "run.sh: $name did not stop within 10 s; killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  for name in "${!PID[@]}"; do stop "$name"; done
+  rm -rf "$TMP"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {  # a TCP port nothing on 127.0.0.1 listens on (good enough for a benchmark)
+  local port
+  for _ in $(seq 200); do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  die "no free port found"
+}
+
+wait_http() {  # wait_http NAME URL: until the server answers, for at most 30 s
+  local name=$1 url=$2
+  for _ in $(seq 300); do
+    kill -0 "${PID[$name]}" 2>/dev/null || { tail -n 20 "$TMP/$name.log" >&2; die "$name exited"; }
+    curl -s -o /dev/null --max-time 1 "$url" && return 0
+    sleep 0.1
+  done
+  tail -n 20 "$TMP/$name.log" >&2
+  die "$name did not answer at $url within 30 s"
+}
+
+start_keyward() {  # start_keyward NAME: on DATA[NAME], port PORT[NAME], pinned to SERVER_CPU
+  local name=$1
+  # shellcheck disable=SC2086  # KW_ARGS is a list of flags
+  KEYWARD_ADMIN_PASSWORD=$ADMIN_PASSWORD taskset -c "$SERVER_CPU" "$KEYWARD" serve \
+    --listen "127.0.0.1:${PORT[$name]}" --data-dir "${DATA[$name]}" --threads "$KW_THREADS" \
+    $KW_ARGS >>"$TMP/$name.log" 2>&1 &
+  PID[$name]=$!
+  wait_http "$name" "http://127.0.0.1:${PORT[$name]}/healthz"
+}
+
+start_nginx() {
+  mkdir -p "$TMP/nginx"
+  cat >"$TMP/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  # nginx closes a keep-alive connection after 1,000 requests by default; Keyward does not.
+  keepalive_requests 1000000000;
+  client_body_temp_path $TMP/nginx/body;
+  proxy_temp_path $TMP/nginx/proxy;
+  fastcgi_temp_path $TMP/nginx/fastcgi;
+  uwsgi_temp_path $TMP/nginx/uwsgi;
+  scgi_temp_path $TMP/nginx/scgi;
+  server {
+    listen 127.0.0.1:${PORT[nginx]};
+    location / { return 200; }
+  }
+}
+EOF
+  # shellcheck disable=SC2094  # nginx's error log and its stderr go to the same file
+  taskset -c "$SERVER_CPU" "$NGINX" -e "$TMP/nginx.log" -p "$TMP/nginx" \
+    -c "$TMP/nginx/nginx.conf" >>"$TMP/nginx.log" 2>&1 &
+  PID[nginx]=$!
+  wait_http nginx "http://127.0.0.1:${PORT[nginx]}/"
+}
+
+seed() {  # seed NAME COUNT KEYS_FILE: with the server stopped
+  log "Seeding $2 keys into ${DATA[$1]}"
+  timeout --foreground 900 "$SEED" --data-dir "${DATA[$1]}" --count "$2" --out "$3" \
+    2>>"$TMP/$1.log" ||
+    { tail -n 5 "$TMP/$1.log" >&2; die "seeding $1 failed"; }
+  tail -n 1 "$TMP/$1.log" >&2
+}
+
+# --- wrk runs and their numbers ----------------------------------------------------------------
+
+RESULTS=$TMP/results.tsv  # scenario round req/s p50_ms p99_ms errors note
+: >"$RESULTS"
+
+to_ms() {  # wrk's "123.45us" / "1.20ms" / "2.00s" / "1.00m" -> milliseconds
+  awk -v t="$1" 'BEGIN {
+    n = t + 0; u = t; sub(/^[0-9.]+/, "", u)
+    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+    else if (u != "ms") n = -1
+    printf "%.3f", n }'
+}
+
+# CPU time (clock ticks) of the two benchmark CPUs, "busy total": busy is user + nice + system +
+# steal; idle, iowait and interrupt time are left out of busy (interrupts are charged to no task).
+cpu_ticks() {
+  awk -v a="cpu$SERVER_CPU" -v b="cpu$CLIENT_CPU" '$1 == a || ($1 == b && a != b) {
+      busy += $2 + $3 + $4 + $9; for (i = 2; i <= 9; i++) total += $i }
+    END { print busy, total }' /proc/stat
+}
+
+# Clock ticks used by a server: the process (all its threads) and its children (nginx's worker).
+server_ticks() {
+  local pid=$1 p sum=0 t
+  for p in "$pid" $(pgrep -P "$pid" || true); do
+    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+    sum=$((sum + t))
+  done
+  echo "$sum"
+}
+
+# Clock ticks used by this shell's finished children (the wrk runs), from `times`. Call it in this
+# shell, not in $(…): a subshell starts counting its children from zero. Sets CHILD_TICKS.
+child_ticks() {
+  times >"$TMP/times"
+  CHILD_TICKS=$(awk -v hz="$HZ" 'NR == 2 {
+    s = 0; for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); s += t[1] * 60 + t[2] }
+    printf "%d", s * hz + 0.5 }' "$TMP/times")
+}
+
+# wrk_run SCENARIO ROUND SERVER URL [SCRIPT ARGS...]: one bounded wrk run against the server
+# PID[SERVER]; its numbers go to RESULTS. "other" is the share of the two CPUs' time that went to
+# neither the server nor wrk while it ran: other processes (a build, tests) competing for them.
+wrk_run() {
+  local scenario=$1 round=$2 server=$3 url=$4 out="$TMP/wrk-$1-$2.txt"
+  shift 4
+  local script=() args=()
+  if (($# > 0)); then script=(-s "$1"); shift; fi
+  if (($# > 0)); then args=(-- "$@"); fi
+  local cpu0 srv0 kid0 cpu1 srv1 kid1
+  cpu0=$(cpu_ticks)
+  srv0=$(server_ticks "${PID[$server]}")
+  child_ticks
+  kid0=$CHILD_TICKS
+  timeout --foreground $((SECS + 60)) taskset -c "$CLIENT_CPU" wrk -t"$WRK_THREADS" -c"$CONNS" \
+    -d"${SECS}s" --latency "${script[@]}" "$url" "${args[@]}" >"$out" 2>&1 ||
+    { cat "$out" >&2; die "wrk failed for $scenario"; }
+  cpu1=$(cpu_ticks)
+  srv1=$(server_ticks "${PID[$server]}")
+  child_ticks
+  kid1=$CHILD_TICKS
+  local other
+  other=$(awk -v c0="$cpu0" -v c1="$cpu1" -v ours=$((srv1 - srv0 + kid1 - kid0)) 'BEGIN {
+      split(c0, a, " "); split(c1, b, " "); busy = b[1] - a[1]; total = b[2] - a[2]
+      o = total > 0 ? 100 * (busy - ours) / total : 0
+      printf "%.0f", (o < 0 ? 0 : o) }')
+  local rps p50 p99 non2xx sockerr note requests
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+  requests=$(awk '$2 == "requests" && $3 == "in" {print $1}' "$out")
+  p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
+  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
+  sockerr=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
+  note=$(grep -o 'WRAPPED' "$out" || true)
+  [[ -n $rps && -n $p50 && -n $p99 && -n $requests ]] ||
+    { cat "$out" >&2; die "cannot read wrk's output"; }
+  local errors=$((${non2xx:-0} + ${sockerr:-0}))
+  # The server's share of its core, and its CPU time per answered request: when the server's core
+  # is not saturated, wrk (the client) set the pace, and only CPU per request compares servers.
+  local busy us_per_req
+  busy=$(awk -v t=$((srv1 - srv0)) -v hz="$HZ" -v s="$SECS" \
+    'BEGIN {printf "%.0f", 100 * t / hz / s}')
+  us_per_req=$(awk -v t=$((srv1 - srv0)) -v hz="$HZ" -v n="$requests" \
+    'BEGIN {printf "%.2f", (n > 0 ? 1e6 * t / hz / n : 0)}')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$round" "$rps" "$p50" "$p99" \
+    "$errors" "${note:--}" "$other" "$busy" "$us_per_req" >>"$RESULTS"
+  log "$(printf '  round %s  %-10s %7.0f req/s  p50 %6.3f ms  p99 %7.3f ms  server %3d%% CPU,' \
+    "$round" "$scenario" "$rps" "$p50" "$p99" "$busy")$(printf ' %5.2f us/req  other %2d%%%s%s' \
+    "$us_per_req" "$other" "$( ((errors == 0)) || echo "  $errors errors/non-2xx")" \
+    "$([[ -z $note ]] || echo "  (keys ran out: WRAPPED)")")"
+}
+
+warm_up() {  # warm_up URL [SCRIPT ARGS...]: a short unrecorded run
+  local url=$1
+  shift
+  local script=() args=()
+  if (($# > 0)); then script=(-s "$1"); shift; fi
+  if (($# > 0)); then args=(-- "$@"); fi
+  timeout --foreground $((WARMUP + 60)) taskset -c "$CLIENT_CPU" wrk -t"$WRK_THREADS" -c"$CONNS" \
+    -d"${WARMUP}s" "${script[@]}" "$url" "${args[@]}" >/dev/null 2>&1 || die "warm-up failed: $url"
+}
+
+median() {  # median SCENARIO COLUMN (3 req/s, 4 p50, 5 p99) over the rounds
+  awk -F'\t' -v s="$1" -v c="$2" '$1 == s {print $c}' "$RESULTS" | sort -g |
+    awk '{v[NR] = $1} END {
+      if (NR == 0) { print "nan"; exit }
+      if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# --- servers -----------------------------------------------------------------------------------
+
+ADMIN_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+for name in small large nginx; do PORT[$name]=$(free_port); done
+# Two ports drawn at random may collide; draw again until all three differ.
+while [[ ${PORT[small]} == "${PORT[large]}" || ${PORT[nginx]} == "${PORT[small]}" ||
+  ${PORT[nginx]} == "${PORT[large]}" ]]; do
+  PORT[large]=$(free_port)
+  PORT[nginx]=$(free_port)
+done
+DATA[small]=$TMP/data-small
+DATA[large]=$TMP/data-large
+KEYS_SMALL=$TMP/keys-small.txt
+KEYS_LARGE=$TMP/keys-large.txt
+
+# Each data folder is created by a first start (admin user, master key), then seeded stopped.
+for name in small large; do
+  mkdir -m 700 "${DATA[$name]}"
+  start_keyward "$name"
+  stop "$name"
+done
+seed small "$SMALL_KEYS" "$KEYS_SMALL"
+seed large "$LARGE_KEYS" "$KEYS_LARGE"
+start_keyward small
+start_keyward large
+start_nginx
+
+URL_NGINX="http://127.0.0.1:${PORT[nginx]}/"
+URL_SMALL="http://127.0.0.1:${PORT[small]}/auth"
+URL_LARGE="http://127.0.0.1:${PORT[large]}/auth"
+
+# /auth must exist and tell a valid key from a missing one, or the numbers mean nothing.
+check_auth() {  # check_auth URL KEYS_FILE
+  local url=$1 keys=$2 code headers
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url")
+  [[ $code == 401 ]] || die "$url without a key answered $code, not 401 (is /auth built yet?)"
+  headers=$(curl -s -o /dev/null -D - --max-time 5 -H "Authorization: Bearer $(head -n 1 "$keys")" \
+    "$url")
+  code=$(head -n 1 <<<"$headers" | awk '{print $2}')
+  [[ $code == 200 ]] || die "$url with a seeded key answered ${code:-nothing}, not 200"
+  grep -qi '^X-Keyward-User: admin' <<<"$headers" || die "$url: no X-Keyward-User: admin header"
+}
+check_auth "$URL_SMALL" "$KEYS_SMALL"
+check_auth "$URL_LARGE" "$KEYS_LARGE"
+
+log ""
+log "Servers on CPU $SERVER_CPU (Keyward --threads $KW_THREADS $KW_ARGS; nginx 1 worker);"
+log "wrk -t$WRK_THREADS -c$CONNS -d${SECS}s on CPU $CLIENT_CPU; $ROUNDS rounds, interleaved."
+
+# --- cache hits: nginx, 10k and 1M stored keys, interleaved ------------------------------------
+
+log "Cache hits (rotating over $HIT_KEYS keys):"
+warm_up "$URL_NGINX"
+warm_up "$URL_SMALL" bench/auth.lua "$KEYS_SMALL" "$HIT_KEYS"
+warm_up "$URL_LARGE" bench/auth.lua "$KEYS_LARGE" "$HIT_KEYS"
+for ((r = 1; r <= ROUNDS; r++)); do
+  wrk_run nginx "$r" nginx "$URL_NGINX"
+  wrk_run hit-small "$r" small "$URL_SMALL" bench/auth.lua "$KEYS_SMALL" "$HIT_KEYS"
+  wrk_run hit-large "$r" large "$URL_LARGE" bench/auth.lua "$KEYS_LARGE" "$HIT_KEYS"
+done
+
+# --- cache misses: every key once, from a cold start, 1M stored keys ---------------------------
+
+# The 10k folder holds too few keys for a run of any length, so misses run on the large one; each
+# round restarts the server so its cache starts empty, and sends the keys from the first on. The
+# restart comes first: stopping writes the last-used times still pending, which would otherwise
+# compete with the nginx run for the CPU and the disk.
+stop small
+log "Cache misses (each key once, server restarted before each round):"
+for ((r = ROUNDS + 1; r <= 2 * ROUNDS; r++)); do
+  stop large
+  start_keyward large
+  wrk_run nginx "$r" nginx "$URL_NGINX"
+  wrk_run miss-large "$r" large "$URL_LARGE" bench/miss.lua "$KEYS_LARGE" "$WRK_THREADS" 0
+done
+
+# --- the table ---------------------------------------------------------------------------------
+
+NGINX_RPS=$(median nginx 3)
+NGINX_US=$(median nginx 10)
+row() {  # row LABEL STORED SCENARIO: medians over the scenario's rounds
+  local label=$1 stored=$2 scenario=$3 rps p50 p99 busy us errors notes other
+  rps=$(median "$scenario" 3)
+  p50=$(median "$scenario" 4)
+  p99=$(median "$scenario" 5)
+  busy=$(median "$scenario" 9)
+  us=$(median "$scenario" 10)
+  errors=$(awk -F'\t' -v s="$scenario" '$1 == s {n += $6} END {print n + 0}' "$RESULTS")
+  notes=$(awk -F'\t' -v s="$scenario" '$1 == s && $7 != "-" {print "keys wrapped"; exit}' \
+    "$RESULTS")
+  ((errors == 0)) || notes="${notes:+$notes, }$errors errors or non-2xx"
+  other=$(awk -F'\t' -v s="$scenario" '$1 == s && $8 > m {m = $8} END {print m + 0}' "$RESULTS")
+  printf '%-22s %9s %8.0f %7.3f %8.3f %6.2f %5.0f%% %7.2f %6.2f %5s%s\n' "$label" "$stored" \
+    "$rps" "$p50" "$p99" "$(awk -v a="$rps" -v b="$NGINX_RPS" 'BEGIN {print a / b}')" "$busy" \
+    "$us" "$(awk -v a="$us" -v b="$NGINX_US" 'BEGIN {print (b > 0 ? a / b : 0)}')" "$other%" \
+    "${notes:+  $notes}"
+}
+
+echo
+echo "Keyward /auth vs nginx 'return 200': medians of $ROUNDS rounds of ${SECS} s each" \
+  "(nginx: $((2 * ROUNDS)) rounds, interleaved with both phases)"
+echo "servers on CPU $SERVER_CPU, wrk -t$WRK_THREADS -c$CONNS on CPU $CLIENT_CPU;" \
+  "$CPUS CPUs, Linux $(uname -r)"
+echo
+printf '%-22s %9s %8s %7s %8s %6s %6s %7s %6s %5s\n' scenario "keys" "req/s" "p50 ms" \
+  "p99 ms" "/nginx" "server" "CPU us" "/nginx" other
+printf '%-22s %9s %8s %7s %8s %6s %6s %7s %6s %5s\n' "" "stored" "" "" "" "req/s" "CPU" \
+  "per req" "CPU" CPU
+printf '%-22s %9s %8s %7s %8s %6s %6s %7s %6s %5s\n' ---------------------- --------- -------- \
+  ------- -------- ------ ------ ------- ------ -----
+row "nginx return 200" - nginx
+row "/auth hit" "$SMALL_KEYS" hit-small
+row "/auth hit" "$LARGE_KEYS" hit-large
+row "/auth miss" "$LARGE_KEYS" miss-large
+echo
+echo "hit: $HIT_KEYS keys in rotation, served from the cache; miss: each key sent once to a freshly"
+echo "started server, so looked up in the store. req/s /nginx: the ratio of req/s; CPU /nginx:"
+echo "the server's CPU time per request over nginx's (lower is better; 1.25 = 25% more CPU)."
+echo "server CPU below ~95% means wrk, not the server, set the pace: then compare CPU per request."
+echo "other CPU: the largest share of the two CPUs' time, in any round, used by processes other"
+echo "than the server and wrk. Above a few percent something else competed for the CPUs: rerun on"
+echo "a quiet machine before trusting the numbers."
+NOISY=$(awk -F'\t' '$8 > 5 {n++} END {print n + 0}' "$RESULTS")
+((NOISY == 0)) ||
+  echo "WARNING: $NOISY of $(wc -l <"$RESULTS") runs had more than 5% other CPU use."
+echo
+echo "Targets (reported, not asserted):"
+awk -v s="$(median hit-small 3)" -v l="$(median hit-large 3)" -v n="$NGINX_RPS" \
+  -v p="$(median hit-small 5)" -v c="$CONNS" -v sk="$SMALL_KEYS" -v lk="$LARGE_KEYS" 'BEGIN {
+    f = "  %-44s %8s  %-9s %s\n"
+    printf f, sprintf("/auth hit, %d keys: req/s vs nginx", sk), sprintf("%.2f", s / n),
+      ">= 0.80", (s / n >= 0.80 ? "met" : "MISSED")
+    printf f, sprintf("/auth hit, %d keys: p99 at %d connections", sk, c),
+      sprintf("%.3f ms", p), "<= 1 ms", (p <= 1.0 ? "met" : "MISSED")
+    printf f, sprintf("/auth hit: req/s with %d vs %d keys", lk, sk), sprintf("%.2f", l / s),
+      ">= 0.90", (l / s >= 0.90 ? "met" : "MISSED")
+  }'
+
+echo
+echo "In-process verification (Google Benchmark, bench/verify_benchmark.cc, pinned to CPU $SERVER_CPU):"
+taskset -c "$SERVER_CPU" "$ROOT/$BUILD_DIR/bench/verify_benchmark" --benchmark_min_time=1 \
+  2>/dev/null | grep -E '^(Benchmark|-|BM_)'

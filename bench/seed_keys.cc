@@ -1,0 +1,233 @@
+// keyward_seed_keys: fills a Keyward data folder with many API keys, for the benchmarks.
+//
+//   keyward_seed_keys --data-dir DIR --count N --out keys.txt [--user admin] [--prefix kw]
+//                     [--first 0] [--validity-days 30]
+//
+// Opens the store the normal way first, so its migrations run and the file modes are Keyward's,
+// and creates the user if it does not exist yet (without a password: start the server once
+// before seeding if you want to sign in as that user). Then inserts N keys named
+// "bench-<first>" … "bench-<first+N-1>" with the sqlite3 C API in one transaction, on a
+// connection of its own with synchronous=OFF (so a million keys take seconds, not hours), and
+// writes every key, one per line, to the output file (mode 0600).
+//
+// Keys are stored as the server stores them (SHA-256 hash, masked form) but without the sealed
+// copy, so they verify and list but cannot be revealed. Run it while the server is stopped, so the
+// benchmark starts from a server whose cache has seen none of the keys.
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/random.h"
+#include "common/status.h"
+#include "core/api_key.h"
+#include "core/user.h"
+#include "store/store.h"
+#include "store/store_factory.h"
+
+namespace keyward::bench {
+namespace {
+
+constexpr std::string_view kDatabaseFile = "keyward.db";
+constexpr std::int64_t kSecondsPerDay = 24 * 60 * 60;
+
+struct Flags {
+  std::string data_dir;
+  std::int64_t count = 0;
+  std::string out;
+  std::string user = "admin";
+  std::string prefix = "kw";
+  std::int64_t first = 0;
+  std::int64_t validity_days = 30;
+};
+
+// Exit codes: 1 for a usage or setup error, 2 for a database error.
+int Fail(std::string_view message) {
+  std::cerr << "keyward_seed_keys: " << message << "\n";
+  return 1;
+}
+
+// The user the keys belong to: created (no password, no tags) when missing.
+Status EnsureUser(Store& store, const std::string& id) {
+  Result<User> existing = store.GetUser(id);
+  if (existing.ok()) return Status::Ok();
+  if (existing.status().code() != StatusCode::kNotFound) return existing.status();
+  User user;
+  user.id = id;
+  user.name = id;
+  user.type = UserType::kPerson;
+  user.created_at = Clock::System().Now();
+  if (id == "admin") user.tags = {std::string(kOperatorTag)};
+  std::cerr << "keyward_seed_keys: user " << id
+            << " did not exist; created it without a password\n";
+  return store.CreateUser(user);
+}
+
+// A file only its owner may read, truncated. -1 with errno set on failure.
+int OpenOwnerOnly(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  if (::fchmod(fd, 0600) != 0) {
+    int saved = errno;
+    ::close(fd);
+    errno = saved;
+    return -1;
+  }
+  return fd;
+}
+
+bool WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+// The sqlite3 handles, closed in the right order whatever happens.
+struct Db {
+  sqlite3* db = nullptr;
+  sqlite3_stmt* insert = nullptr;
+  ~Db() {
+    sqlite3_finalize(insert);
+    sqlite3_close(db);
+  }
+  bool Exec(const char* sql) {
+    char* error = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &error) == SQLITE_OK) return true;
+    std::cerr << "keyward_seed_keys: " << sql << ": " << (error ? error : "?") << "\n";
+    sqlite3_free(error);
+    return false;
+  }
+  int Report(std::string_view what) {
+    std::cerr << "keyward_seed_keys: " << what << ": " << sqlite3_errmsg(db) << "\n";
+    return 2;
+  }
+};
+
+int Seed(const Flags& flags) {
+  if (!InitCrypto()) return Fail("cannot initialise libsodium");
+  if (flags.count < 0) return Fail("--count must not be negative");
+  if (flags.first < 0) return Fail("--first must not be negative");
+  if (Status s = ValidateKeyPrefix(flags.prefix); !s.ok()) return Fail(s.message());
+  if (Status s = ValidateUserId(flags.user); !s.ok()) return Fail(s.message());
+
+  std::error_code error;
+  std::filesystem::create_directories(flags.data_dir, error);
+  if (error) return Fail("cannot create " + flags.data_dir + ": " + error.message());
+  ::chmod(flags.data_dir.c_str(), 0700);
+  {
+    // Migrations, file modes and the user, through Keyward's own code; closed again before the
+    // bulk connection opens so nothing else holds the database.
+    Result<std::unique_ptr<Store>> store = OpenStore(StoreOptions{flags.data_dir, ""});
+    if (!store.ok()) return Fail(store.status().ToString());
+    if (Status s = EnsureUser(**store, flags.user); !s.ok()) return Fail(s.ToString());
+  }
+
+  int out = OpenOwnerOnly(flags.out);
+  if (out < 0) return Fail("cannot create " + flags.out + ": " + std::strerror(errno));
+  struct CloseOnExit {
+    int fd;
+    ~CloseOnExit() { ::close(fd); }
+  } close_out{out};
+
+  const std::string path = (std::filesystem::path(flags.data_dir) / kDatabaseFile).string();
+  Db db;
+  if (sqlite3_open_v2(path.c_str(), &db.db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    return db.Report("open " + path);
+  }
+  sqlite3_busy_timeout(db.db, 10000);
+  // synchronous and cache_size are per connection: the server's own connection keeps FULL.
+  if (!db.Exec("PRAGMA synchronous = OFF") || !db.Exec("PRAGMA cache_size = -524288") ||
+      !db.Exec("PRAGMA foreign_keys = ON")) {
+    return 2;
+  }
+  constexpr char kInsert[] =
+      "INSERT INTO api_keys (user_id, name, hash, sealed, masked, created_at, expires_at, "
+      "last_used_at) VALUES (?1, ?2, ?3, x'', ?4, ?5, ?6, 0)";
+  if (sqlite3_prepare_v3(db.db, kInsert, -1, SQLITE_PREPARE_PERSISTENT, &db.insert, nullptr) !=
+      SQLITE_OK) {
+    return db.Report("prepare insert");
+  }
+
+  const auto started = std::chrono::steady_clock::now();
+  const UnixSeconds now = Clock::System().Now();
+  const UnixSeconds expires = now + flags.validity_days * kSecondsPerDay;
+  if (!db.Exec("BEGIN IMMEDIATE")) return 2;
+  std::string buffer;
+  buffer.reserve(1 << 20);
+  for (std::int64_t i = 0; i < flags.count; ++i) {
+    const std::string key = GenerateKey(flags.prefix);
+    const std::string hash = HashKey(key);
+    const std::string masked = MaskKey(key);
+    const std::string name = "bench-" + std::to_string(flags.first + i);
+    sqlite3_bind_text(db.insert, 1, flags.user.data(), static_cast<int>(flags.user.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_text(db.insert, 2, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
+    sqlite3_bind_blob(db.insert, 3, hash.data(), static_cast<int>(hash.size()), SQLITE_STATIC);
+    sqlite3_bind_text(db.insert, 4, masked.data(), static_cast<int>(masked.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(db.insert, 5, now);
+    sqlite3_bind_int64(db.insert, 6, expires);
+    int rc = sqlite3_step(db.insert);
+    sqlite3_reset(db.insert);
+    if (rc != SQLITE_DONE) {
+      db.Report("insert " + name);
+      db.Exec("ROLLBACK");
+      return 2;
+    }
+    buffer.append(key).push_back('\n');
+    if (buffer.size() >= (1 << 20) - 128) {
+      if (!WriteAll(out, buffer)) return Fail(flags.out + ": " + std::strerror(errno));
+      buffer.clear();
+    }
+  }
+  if (!WriteAll(out, buffer)) return Fail(flags.out + ": " + std::strerror(errno));
+  // The keys file is complete before the keys exist, never the other way round.
+  if (::fsync(out) != 0) return Fail(flags.out + ": " + std::strerror(errno));
+  if (!db.Exec("COMMIT")) return 2;
+  // Folds the WAL back into the database so the server starts from a compact file.
+  if (!db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")) return 2;
+
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::cerr << "keyward_seed_keys: " << flags.count << " keys for user " << flags.user << " in "
+            << seconds << " s -> " << flags.out << "\n";
+  return 0;
+}
+
+}  // namespace
+}  // namespace keyward::bench
+
+int main(int argc, char** argv) {
+  keyward::bench::Flags flags;
+  CLI::App app{"Seeds a Keyward data folder with API keys for the benchmarks."};
+  app.add_option("--data-dir", flags.data_dir, "Keyward data folder")->required();
+  app.add_option("--count", flags.count, "number of keys to insert")->required();
+  app.add_option("--out", flags.out, "file that receives the keys, one per line (mode 0600)")
+      ->required();
+  app.add_option("--user", flags.user, "owner of the keys")->capture_default_str();
+  app.add_option("--prefix", flags.prefix, "key prefix (the server's --key-prefix)")
+      ->capture_default_str();
+  app.add_option("--first", flags.first, "number of the first key name: bench-<first>")
+      ->capture_default_str();
+  app.add_option("--validity-days", flags.validity_days, "days until the keys expire")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  return keyward::bench::Seed(flags);
+}
