@@ -9,7 +9,7 @@ BUILD_PACKAGES := build-essential cmake ninja-build pkg-config \
   libssl-dev libsodium-dev libsqlite3-dev libpq-dev libcli11-dev libfmt-dev zlib1g-dev \
   libcurl4-openssl-dev libyaml-cpp-dev \
   libgtest-dev libgmock-dev libbenchmark-dev
-TEST_PACKAGES := $(BUILD_PACKAGES) curl nginx-light chromium
+TEST_PACKAGES := $(BUILD_PACKAGES) curl nginx-light chromium postgresql
 
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= ./var
@@ -36,7 +36,7 @@ test: test-deps
 	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
 	cmake --preset ci >/dev/null
 	cmake --build --preset ci -j $(JOBS)
-	ctest --preset ci -j $(JOBS)
+	scripts/with-postgres ctest --preset ci -j $(JOBS)
 
 # Not part of `test`: builds a release binary and benchmarks /auth against nginx (minutes; see
 # bench/README.md). BENCH_SECONDS, BENCH_ROUNDS and the other BENCH_* variables pass through.

@@ -124,6 +124,11 @@ int Serve(const ServeFlags& flags) {
     if (Status s = PrepareDataDir(flags.data_dir); !s.ok()) return fail(s);
   }
   std::optional<MasterKey> master_key;
+  if (options->reveal && !flags.db.empty() && flags.master_key_file.empty()) {
+    return fail(Status::InvalidArgument(
+        "with --db every node must use the same master key: give it with --master-key-file "
+        "(created if missing), or run with --reveal=false"));
+  }
   if (options->reveal) {
     std::string path = flags.master_key_file.empty()
                            ? (std::filesystem::path(flags.data_dir) / "master.key").string()
@@ -135,18 +140,24 @@ int Serve(const ServeFlags& flags) {
     if (!loaded.ok()) return fail(loaded.status());
     master_key.emplace(std::move(loaded).value());
   }
-  auto store = OpenStore(StoreOptions{flags.data_dir, flags.db});
-  if (!store.ok()) return fail(store.status());
-
   auto cache_ttl = ParseDuration(flags.cache_ttl);
   if (!cache_ttl.ok()) return fail(cache_ttl.status());
   auto last_used_interval = ParseDuration(flags.last_used_interval);
   if (!last_used_interval.ok()) return fail(last_used_interval.status());
-
-  const Clock& clock = Clock::System();
+  // Declared before the store, so that it outlives the store's event thread.
   KeyCache cache(KeyCacheOptions{.max_entries = flags.cache_size,
                                  .max_negative = std::max<std::size_t>(flags.cache_size / 10, 1024),
                                  .ttl = *cache_ttl});
+
+  auto store = OpenStore(StoreOptions{flags.data_dir, flags.db});
+  if (!store.ok()) return fail(store.status());
+  // Keys revoked and users changed on other nodes leave this node's cache at once.
+  (*store)->Subscribe(
+      StoreEvents{.key_revoked = [&cache](std::string_view hash) { cache.Erase(hash); },
+                  .user_changed = [&cache](std::string_view user_id) { cache.EraseUser(user_id); },
+                  .resync = [&cache] { cache.Clear(); }});
+
+  const Clock& clock = Clock::System();
   LastUsedWriter last_used(cache, **store, std::chrono::seconds(*last_used_interval));
   Metrics metrics;
   Authenticator authenticator(**store, *options, clock, &cache);

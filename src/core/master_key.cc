@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "common/random.h"
 
@@ -47,8 +48,11 @@ Result<std::string> Decode(std::string text) {
   return raw;
 }
 
-Result<std::string> CreateKeyFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+// Writes a fresh key to a temporary file, then links it into place, so that a reader never
+// sees a half-written file. nullopt when another process created `path` first: read theirs.
+Result<std::optional<std::string>> CreateKeyFile(const std::string& path) {
+  const std::string tmp = path + ".tmp-" + RandomString(12, "abcdefghijklmnopqrstuvwxyz0123456789");
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     return Status::Internal("create master key file " + path + ": " + std::strerror(errno));
   }
@@ -62,11 +66,13 @@ Result<std::string> CreateKeyFile(const std::string& path) {
             ::fsync(fd) == 0;
   ::close(fd);
   SecureWipe(hex);
-  if (!ok) {
-    SecureWipe(raw);
-    return Status::Internal("write master key file " + path);
-  }
-  return raw;
+  const bool linked = ok && ::link(tmp.c_str(), path.c_str()) == 0;
+  const int link_errno = errno;
+  ::unlink(tmp.c_str());
+  if (linked) return std::optional<std::string>(std::move(raw));
+  SecureWipe(raw);
+  if (ok && link_errno == EEXIST) return std::optional<std::string>();
+  return Status::Internal("write master key file " + path);
 }
 
 }  // namespace
@@ -74,8 +80,9 @@ Result<std::string> CreateKeyFile(const std::string& path) {
 Result<MasterKey> MasterKey::LoadOrCreate(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT) {
-    KW_ASSIGN_OR_RETURN(std::string raw, CreateKeyFile(path));
-    return MasterKey(std::move(raw));
+    KW_ASSIGN_OR_RETURN(std::optional<std::string> raw, CreateKeyFile(path));
+    if (raw) return MasterKey(std::move(*raw));
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // another node made it first
   }
   if (fd < 0) return Status::Internal("open master key file " + path + ": " + std::strerror(errno));
   struct stat st {};

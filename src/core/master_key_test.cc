@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "common/random.h"
 
@@ -67,6 +69,30 @@ TEST_F(MasterKeyTest, FileIsCreatedOwnerOnlyAndReloads) {
   auto second = MasterKey::LoadOrCreate(path);
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->Open(sealed, "h").value(), "secret");
+}
+
+TEST_F(MasterKeyTest, NodesCreatingTheFileTogetherAgree) {
+  std::string path = (dir_ / "shared.key").string();
+  for (int round = 0; round < 20; ++round) {
+    std::filesystem::remove(path);
+    std::vector<std::thread> nodes;
+    std::vector<std::string> sealed(4);
+    std::vector<bool> ok(4);
+    for (int i = 0; i < 4; ++i) {
+      nodes.emplace_back([&, i] {
+        auto key = MasterKey::LoadOrCreate(path);
+        ok[i] = key.ok();
+        if (key.ok()) sealed[i] = key->Seal("x", "h");
+      });
+    }
+    for (auto& t : nodes) t.join();
+    auto reread = MasterKey::LoadOrCreate(path);
+    ASSERT_TRUE(reread.ok());
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_TRUE(ok[i]) << "round " << round << " node " << i;
+      EXPECT_TRUE(reread->Open(sealed[i], "h").ok()) << "node " << i << " used another key";
+    }
+  }
 }
 
 TEST_F(MasterKeyTest, RefusesAFileOthersCanRead) {

@@ -10,6 +10,7 @@
 // No backend type appears in this header.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,6 +23,14 @@
 #include "core/user.h"
 
 namespace keyward {
+
+// Changes other nodes made, for this node's caches. Callbacks run on a store thread, one at a
+// time; they must be quick and must not call back into the store that runs them.
+struct StoreEvents {
+  std::function<void(std::string_view hash)> key_revoked;      // a key or session deleted
+  std::function<void(std::string_view user_id)> user_changed;  // user deleted or tags changed
+  std::function<void()> resync;  // events may have been missed: drop everything cached
+};
 
 class Store {
  public:
@@ -63,6 +72,15 @@ class Store {
   virtual Status DeleteSession(std::string_view hash) = 0;
   // Removes sessions that expired before `now`; returns how many.
   virtual Result<std::int64_t> DeleteExpiredSessions(UnixSeconds now) = 0;
+
+  // --- several nodes ---
+  // Starts delivering `events` for the changes any node makes to the shared database (a node
+  // hears its own too); a second call replaces the first. Once it returns, later changes are
+  // heard, or resync() is called when some may have been missed (the backend lost its
+  // connection, or could not listen yet). Empty callbacks are skipped. Delivery stops before the
+  // store's destructor returns. Never fails: a backend that cannot listen keeps retrying.
+  // The default, for single-node backends (SQLite), does nothing.
+  virtual void Subscribe(StoreEvents /*events*/) {}  // SQLite: one node, nothing to hear
 };
 
 }  // namespace keyward

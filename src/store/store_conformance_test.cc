@@ -1,5 +1,7 @@
-// The Store contract (store.h), run against every backend: SQLite always, and PostgreSQL when a
-// factory for it is listed in Backends(). A backend passes only if it passes all of it.
+// The Store contract (store.h), run against every backend: SQLite always, and PostgreSQL on the
+// server KEYWARD_TEST_PG_URL names (skipped without it; `make test` always provides one), each
+// test on a database of its own. A backend passes only if it passes all of it, error codes
+// included.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -8,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "store/postgres/pg_test_util.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 #include "store/store_test_util.h"
@@ -17,18 +21,30 @@ namespace {
 
 struct Backend {
   std::string name;
-  // Opens an empty store; `dir` is a fresh temporary folder the backend may use.
-  std::function<Result<std::unique_ptr<Store>>(const std::string& dir)> open;
+  // Opens an empty store. `dir` is a fresh temporary folder the backend may use; `keep`
+  // receives what must outlive the store (PostgreSQL: its temporary database).
+  std::function<Result<std::unique_ptr<Store>>(const std::string& dir, std::shared_ptr<void>& keep)>
+      open;
+  // The backend needs the test PostgreSQL server: skip when KEYWARD_TEST_PG_URL is unset.
+  bool needs_postgres = false;
 };
 
 void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
 
 std::vector<Backend> Backends() {
   std::vector<Backend> backends;
+  backends.push_back({"Sqlite", [](const std::string& dir, std::shared_ptr<void>&) {
+                        return OpenSqliteStore(dir + "/keyward.db");
+                      }});
   backends.push_back(
-      {"Sqlite", [](const std::string& dir) { return OpenSqliteStore(dir + "/keyward.db"); }});
-  // The PostgreSQL backend joins here when KEYWARD_TEST_PG_URL is set; its factory must give
-  // every test an empty database (e.g. a fresh schema).
+      {"Postgres",
+       [](const std::string&, std::shared_ptr<void>& keep) -> Result<std::unique_ptr<Store>> {
+         auto database = std::make_shared<pg::TempDatabase>();
+         KW_RETURN_IF_ERROR(database->status());
+         keep = database;
+         return OpenPostgresStore(database->url());
+       },
+       /*needs_postgres=*/true});
   return backends;
 }
 
@@ -90,11 +106,15 @@ void ExpectSameKey(const KeyRecord& got, const KeyRecord& want) {
 class StoreConformanceTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    KW_ASSERT_OK_AND_ASSIGN(store_, GetParam().open(dir_.path()));
+    if (GetParam().needs_postgres && pg::TestServerUrl().empty()) {
+      GTEST_SKIP() << "KEYWARD_TEST_PG_URL is not set (scripts/with-postgres sets it)";
+    }
+    KW_ASSERT_OK_AND_ASSIGN(store_, GetParam().open(dir_.path(), keep_));
     ASSERT_NE(store_, nullptr);
   }
 
-  TempDir dir_;  // outlives store_
+  TempDir dir_;                 // outlives store_
+  std::shared_ptr<void> keep_;  // outlives store_
   std::unique_ptr<Store> store_;
 };
 
@@ -444,6 +464,24 @@ TEST_P(StoreConformanceTest, BinaryValuesWithNulBytesRoundTrip) {
   KW_ASSERT_OK_AND_ASSIGN(SessionRecord got_session, store_->FindSessionByHash(first));
   EXPECT_EQ(got_session.hash, first);
   KW_EXPECT_CODE(store_->FindSessionByHash(second), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, TextThatIsNotUtf8OrHoldsNulMatchesNothing) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice", {"t"})));
+  KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "ci", 1)));
+  for (const std::string& bad : {std::string("alice\xff"), std::string("alice\0", 6),
+                                 std::string("\xc3"), std::string("ci\0", 3)}) {
+    SCOPED_TRACE(testing::PrintToString(bad));
+    KW_EXPECT_CODE(store_->GetUser(bad), StatusCode::kNotFound);
+    KW_EXPECT_CODE(store_->GetKey("alice", bad), StatusCode::kNotFound);
+    KW_EXPECT_CODE(store_->GetKey(bad, "ci"), StatusCode::kNotFound);
+    KW_EXPECT_CODE(store_->DeleteKey("alice", bad), StatusCode::kNotFound);
+    KW_EXPECT_CODE(store_->RemoveTag("alice", bad), StatusCode::kNotFound);
+    KW_EXPECT_CODE(store_->DeleteUser(bad), StatusCode::kNotFound);
+    KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyRecord> none, store_->ListKeys(bad));
+    EXPECT_TRUE(none.empty());
+  }
+  KW_EXPECT_OK(store_->GetKey("alice", "ci").status());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformanceTest, ::testing::ValuesIn(Backends()),

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstddef>
 #include <filesystem>
+#include <string>
 #include <string_view>
 #include <system_error>
 
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace keyward {
@@ -25,10 +28,15 @@ bool HasScheme(std::string_view url, std::string_view scheme) {
 }  // namespace
 
 Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options) {
-  // The URL may carry a password: none of the messages below quotes it.
+  // The URL may carry a password: none of the messages below quotes it, nor does the backend.
   if (!options.db_url.empty()) {
     if (HasScheme(options.db_url, "postgresql://") || HasScheme(options.db_url, "postgres://")) {
-      return Status::InvalidArgument("PostgreSQL support is not built yet");
+      // libpq knows the schemes in lower case only.
+      std::string url = options.db_url;
+      std::size_t scheme_end = url.find("://");
+      std::transform(url.begin(), url.begin() + static_cast<std::ptrdiff_t>(scheme_end),
+                     url.begin(), [](unsigned char c) { return std::tolower(c); });
+      return OpenPostgresStore(url);  // data_dir holds no database then
     }
     return Status::InvalidArgument("unsupported --db URL; use postgresql://…");
   }

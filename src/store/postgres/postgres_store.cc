@@ -1,0 +1,399 @@
+#include "store/postgres/postgres_store.h"
+
+#include <algorithm>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/postgres/pg_connection.h"
+#include "store/postgres/pg_listener.h"
+#include "store/postgres/pg_pool.h"
+#include "store/postgres/postgres_migrations.h"
+
+namespace keyward {
+namespace {
+
+using pg::Connection;
+using pg::Params;
+using pg::Rows;
+
+// Only string literals reach PostgreSQL; every value is a parameter. Deletes and tag changes
+// NOTIFY in the same statement, hence the same transaction: other nodes hear of a change only
+// once it is committed, and always when it is. Payloads are described in pg_listener.h.
+#define KW_USER_COLUMNS "u.id, u.name, u.type, u.password_hash, u.created_at"
+#define KW_KEY_COLUMNS "user_id, name, hash, sealed, masked, created_at, expires_at, last_used_at"
+#define KW_SESSION_COLUMNS "user_id, hash, created_at, expires_at"
+#define KW_NOTIFY "SELECT pg_notify('keyward_invalidate', "
+
+constexpr char kInsertUser[] =
+    "INSERT INTO users (id, name, type, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)";
+constexpr char kGetUser[] = "SELECT " KW_USER_COLUMNS
+                            ", t.tag FROM users u LEFT JOIN user_tags t ON t.user_id = u.id"
+                            " WHERE u.id = $1 ORDER BY t.tag";
+constexpr char kListUsers[] = "SELECT " KW_USER_COLUMNS
+                              ", t.tag FROM users u LEFT JOIN user_tags t ON t.user_id = u.id"
+                              " ORDER BY u.id, t.tag";
+constexpr char kDeleteUser[] =
+    "WITH gone AS (DELETE FROM users WHERE id = $1 RETURNING id) " KW_NOTIFY
+    "'u:' || id) FROM gone";
+constexpr char kSetPassword[] = "UPDATE users SET password_hash = $2 WHERE id = $1";
+constexpr char kCountUsers[] = "SELECT COUNT(*) FROM users";
+constexpr char kInsertTag[] =
+    "INSERT INTO user_tags (user_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+constexpr char kAddTag[] =
+    "WITH added AS (INSERT INTO user_tags (user_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+    " RETURNING user_id) " KW_NOTIFY "'u:' || user_id) FROM added";
+constexpr char kRemoveTag[] =
+    "WITH gone AS (DELETE FROM user_tags WHERE user_id = $1 AND tag = $2 RETURNING "
+    "user_id) " KW_NOTIFY "'u:' || user_id) FROM gone";
+
+constexpr char kInsertKey[] =
+    "INSERT INTO api_keys (" KW_KEY_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+constexpr char kListKeys[] =
+    "SELECT " KW_KEY_COLUMNS " FROM api_keys WHERE user_id = $1 ORDER BY created_at, name";
+constexpr char kGetKey[] =
+    "SELECT " KW_KEY_COLUMNS " FROM api_keys WHERE user_id = $1 AND name = $2";
+constexpr char kFindKey[] = "SELECT " KW_KEY_COLUMNS " FROM api_keys WHERE hash = $1";
+constexpr char kDeleteKey[] =
+    "WITH gone AS (DELETE FROM api_keys WHERE user_id = $1 AND name = $2 RETURNING hash) " KW_NOTIFY
+    "'k:' || encode(hash, 'hex')) FROM gone";
+constexpr char kTouchKey[] =
+    "UPDATE api_keys SET last_used_at = $2 WHERE hash = $1 AND last_used_at < $2";
+
+constexpr char kInsertSession[] =
+    "INSERT INTO sessions (" KW_SESSION_COLUMNS ") VALUES ($1, $2, $3, $4)";
+constexpr char kFindSession[] = "SELECT " KW_SESSION_COLUMNS " FROM sessions WHERE hash = $1";
+constexpr char kDeleteSession[] =
+    "WITH gone AS (DELETE FROM sessions WHERE hash = $1 RETURNING hash) " KW_NOTIFY
+    "'k:' || encode(hash, 'hex')) FROM gone";
+constexpr char kDeleteExpired[] = "DELETE FROM sessions WHERE expires_at < $1";
+
+#undef KW_USER_COLUMNS
+#undef KW_KEY_COLUMNS
+#undef KW_SESSION_COLUMNS
+#undef KW_NOTIFY
+
+// Gives an error of `code` a message that names what was taken or missing.
+Status Reword(Status status, StatusCode code, std::string message) {
+  if (status.code() != code) return status;
+  return {code, std::move(message), status.detail()};
+}
+
+// The user columns of row `r` (tags are added by the caller).
+Result<User> ReadUser(const Rows& rows, int r) {
+  User user;
+  user.id = rows.Bytes(r, 0);
+  user.name = rows.Bytes(r, 1);
+  std::optional<UserType> type = ParseUserType(rows.Bytes(r, 2));
+  if (!type) return Status::Internal("user has an unknown type");
+  user.type = *type;
+  user.password_hash = rows.Bytes(r, 3);
+  user.created_at = rows.Int(r, 4);
+  return user;
+}
+
+KeyRecord ReadKey(const Rows& rows, int r) {
+  KeyRecord key;
+  key.user_id = rows.Bytes(r, 0);
+  key.name = rows.Bytes(r, 1);
+  key.hash = rows.Bytes(r, 2);
+  key.sealed = rows.Bytes(r, 3);
+  key.masked = rows.Bytes(r, 4);
+  key.created_at = rows.Int(r, 5);
+  key.expires_at = rows.Int(r, 6);
+  key.last_used_at = rows.Int(r, 7);
+  return key;
+}
+
+Params KeyParams(const KeyRecord& key) {
+  Params params;
+  params.Text(key.user_id).Text(key.name).Bytes(key.hash).Bytes(key.sealed).Text(key.masked);
+  params.Int(key.created_at).Int(key.expires_at).Int(key.last_used_at);
+  return params;
+}
+
+class PostgresStore final : public Store {
+ public:
+  PostgresStore(std::string url, const PostgresStoreOptions& options)
+      : url_(std::move(url)),
+        options_(options),
+        pool_(url_, {.size = options.pool_size,
+                     .acquire_timeout = options.acquire_timeout,
+                     .connect = MakeConnectOptions("keyward")}) {}
+
+  ~PostgresStore() override {
+    std::lock_guard lock(listener_mu_);
+    listener_.reset();  // joins its thread before the pool goes
+  }
+
+  Status Migrate() {
+    KW_ASSIGN_OR_RETURN(pg::Pool::Lease lease, pool_.Acquire());
+    return pg::ApplyMigrations(*lease, pg::PostgresMigrations(), Clock::System());
+  }
+
+  Status CreateUser(const User& user) override {
+    return Write([&](Connection& conn) -> Status {
+      Params insert;
+      insert.Text(user.id).Text(user.name).Text(UserTypeName(user.type));
+      insert.Text(user.password_hash).Int(user.created_at);
+      KW_RETURN_IF_ERROR(Reword(conn.Prepared(kInsertUser, insert).status(),
+                                StatusCode::kAlreadyExists, "a user with this id already exists"));
+      for (const std::string& tag : user.tags) {
+        KW_RETURN_IF_ERROR(conn.Prepared(kInsertTag, Params().Text(user.id).Text(tag)).status());
+      }
+      return Status::Ok();
+    });
+  }
+
+  Result<User> GetUser(std::string_view id) override {
+    std::optional<User> user;
+    KW_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+      KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kGetUser, Params().Text(id)));
+      if (rows.size() == 0) return Status::NotFound("user not found");
+      KW_ASSIGN_OR_RETURN(user, ReadUser(rows, 0));
+      for (int r = 0; r < rows.size(); ++r) {
+        if (!rows.IsNull(r, 5)) user->tags.push_back(rows.Bytes(r, 5));
+      }
+      return Status::Ok();
+    }));
+    return std::move(*user);
+  }
+
+  Result<std::vector<User>> ListUsers() override {
+    std::vector<User> users;
+    KW_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+      users.clear();
+      KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kListUsers));
+      for (int r = 0; r < rows.size(); ++r) {
+        if (users.empty() || users.back().id != rows.Bytes(r, 0)) {
+          KW_ASSIGN_OR_RETURN(User user, ReadUser(rows, r));
+          users.push_back(std::move(user));
+        }
+        if (!rows.IsNull(r, 5)) users.back().tags.push_back(rows.Bytes(r, 5));
+      }
+      return Status::Ok();
+    }));
+    return users;
+  }
+
+  Status DeleteUser(std::string_view id) override {
+    return WriteOne(kDeleteUser, Params().Text(id), "user not found");
+  }
+
+  Status SetPasswordHash(std::string_view id, std::string_view password_hash) override {
+    return Write([&](Connection& conn) -> Status {
+      KW_ASSIGN_OR_RETURN(Rows rows,
+                          conn.Prepared(kSetPassword, Params().Text(id).Text(password_hash)));
+      return rows.Affected() == 0 ? Status::NotFound("user not found") : Status::Ok();
+    });
+  }
+
+  Status AddTag(std::string_view id, std::string_view tag) override {
+    // A missing user fails the foreign key: NotFound.
+    return Write([&](Connection& conn) -> Status {
+      return conn.Prepared(kAddTag, Params().Text(id).Text(tag)).status();
+    });
+  }
+
+  Status RemoveTag(std::string_view id, std::string_view tag) override {
+    return WriteOne(kRemoveTag, Params().Text(id).Text(tag), "user or tag not found");
+  }
+
+  Result<std::int64_t> CountUsers() override {
+    std::int64_t count = 0;
+    KW_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+      KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kCountUsers));
+      if (rows.size() != 1) return Status::Internal("COUNT returned no row");
+      count = rows.Int(0, 0);
+      return Status::Ok();
+    }));
+    return count;
+  }
+
+  Status CreateKey(const KeyRecord& key) override {
+    // A missing user fails the foreign key (NotFound); a taken name, the UNIQUE constraint.
+    return Write([&](Connection& conn) -> Status {
+      return Reword(conn.Prepared(kInsertKey, KeyParams(key)).status(), StatusCode::kAlreadyExists,
+                    "a key with this name already exists");
+    });
+  }
+
+  Result<std::vector<KeyRecord>> ListKeys(std::string_view user_id) override {
+    std::vector<KeyRecord> keys;
+    Status status = Read([&](Connection& conn) -> Status {
+      KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kListKeys, Params().Text(user_id)));
+      keys.clear();
+      for (int r = 0; r < rows.size(); ++r) keys.push_back(ReadKey(rows, r));
+      return Status::Ok();
+    });
+    // NotFound: an id no row can hold (pg_connection.h), so no user has it and no key either.
+    if (status.code() == StatusCode::kNotFound) return std::vector<KeyRecord>{};
+    KW_RETURN_IF_ERROR(status);
+    return keys;
+  }
+
+  Result<KeyRecord> GetKey(std::string_view user_id, std::string_view name) override {
+    return ReadOneKey(kGetKey, Params().Text(user_id).Text(name));
+  }
+
+  Status DeleteKey(std::string_view user_id, std::string_view name) override {
+    return WriteOne(kDeleteKey, Params().Text(user_id).Text(name), "key not found");
+  }
+
+  Result<KeyRecord> FindKeyByHash(std::string_view hash) override {
+    return ReadOneKey(kFindKey, Params().Bytes(hash));
+  }
+
+  Status TouchKeys(const std::vector<std::pair<std::string, UnixSeconds>>& used) override {
+    if (used.empty()) return Status::Ok();
+    // The same order on every node, so two batches touching the same keys cannot deadlock.
+    std::vector<const std::pair<std::string, UnixSeconds>*> sorted;
+    sorted.reserve(used.size());
+    for (const auto& entry : used) sorted.push_back(&entry);
+    std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return *a < *b; });
+    return Write([&](Connection& conn) -> Status {
+      for (const auto* entry : sorted) {
+        KW_RETURN_IF_ERROR(
+            conn.Prepared(kTouchKey, Params().Bytes(entry->first).Int(entry->second)).status());
+      }
+      return Status::Ok();
+    });
+  }
+
+  Status CreateSession(const SessionRecord& session) override {
+    return Write([&](Connection& conn) -> Status {
+      Params insert;
+      insert.Text(session.user_id).Bytes(session.hash).Int(session.created_at);
+      insert.Int(session.expires_at);
+      return Reword(conn.Prepared(kInsertSession, insert).status(), StatusCode::kAlreadyExists,
+                    "the session already exists");
+    });
+  }
+
+  Result<SessionRecord> FindSessionByHash(std::string_view hash) override {
+    SessionRecord session;
+    KW_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+      KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kFindSession, Params().Bytes(hash)));
+      if (rows.size() == 0) return Status::NotFound("session not found");
+      session.user_id = rows.Bytes(0, 0);
+      session.hash = rows.Bytes(0, 1);
+      session.created_at = rows.Int(0, 2);
+      session.expires_at = rows.Int(0, 3);
+      return Status::Ok();
+    }));
+    return session;
+  }
+
+  Status DeleteSession(std::string_view hash) override {
+    return WriteOne(kDeleteSession, Params().Bytes(hash), "session not found");
+  }
+
+  Result<std::int64_t> DeleteExpiredSessions(UnixSeconds now) override {
+    std::int64_t removed = 0;
+    KW_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
+      KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kDeleteExpired, Params().Int(now)));
+      removed = rows.Affected();
+      return Status::Ok();
+    }));
+    return removed;
+  }
+
+  void Subscribe(StoreEvents events) override {
+    std::lock_guard lock(listener_mu_);
+    listener_.reset();  // a second call replaces the first
+    listener_ = std::make_unique<pg::Listener>(
+        url_, std::move(events),
+        pg::ListenerOptions{.connect = MakeConnectOptions("keyward-listener"),
+                            .retry_min = options_.listen_retry_min,
+                            .retry_max = options_.listen_retry_max});
+    // Changes made once Subscribe returns are heard (unless the server is down: then the
+    // listener calls resync() when it gets through).
+    listener_->WaitUntilListening(options_.connect_timeout + std::chrono::seconds(1));
+  }
+
+ private:
+  pg::ConnectOptions MakeConnectOptions(std::string application_name) const {
+    return {.connect_timeout = options_.connect_timeout,
+            .statement_timeout = options_.statement_timeout,
+            .application_name = std::move(application_name)};
+  }
+
+  // Runs `read`, a single statement, on a borrowed connection. If that connection turns out
+  // lost (it sat idle through a server restart), the others are discarded and `read` runs once
+  // more on a new one.
+  template <typename Fn>
+  Status Read(Fn&& read) {
+    for (int attempt = 1;; ++attempt) {
+      KW_ASSIGN_OR_RETURN(pg::Pool::Lease lease, pool_.Acquire());
+      Status status = read(*lease);
+      if (status.ok() || lease->ok()) return status;
+      pool_.DiscardIdle();
+      if (attempt > 1 || !lease.reused()) return status;
+    }
+  }
+
+  // Runs `write` in BEGIN ... COMMIT (ROLLBACK if it fails). A connection found lost before
+  // COMMIT was sent means nothing was committed, so it is retried once, as in Read; a
+  // connection lost during COMMIT leaves the outcome unknown: Unavailable, no retry.
+  template <typename Fn>
+  Status Write(Fn&& write) {
+    for (int attempt = 1;; ++attempt) {
+      KW_ASSIGN_OR_RETURN(pg::Pool::Lease lease, pool_.Acquire());
+      Status status = lease->Script("BEGIN", "begin");
+      if (status.ok()) status = write(*lease);
+      if (status.ok()) return lease->Script("COMMIT", "commit");
+      if (lease->ok()) {
+        // A connection left inside a transaction is closed by the pool, so this cannot leak.
+        (void)lease->Script("ROLLBACK", "rollback");
+        return status;
+      }
+      pool_.DiscardIdle();
+      if (attempt > 1 || !lease.reused()) return status;
+    }
+  }
+
+  // A write of one statement that returns a row per changed row; NotFound when none changed.
+  Status WriteOne(const char* sql, const Params& params, const char* not_found) {
+    return Write([&](Connection& conn) -> Status {
+      KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(sql, params));
+      return rows.size() == 0 ? Status::NotFound(not_found) : Status::Ok();
+    });
+  }
+
+  Result<KeyRecord> ReadOneKey(const char* sql, const Params& params) {
+    KeyRecord key;
+    KW_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+      KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(sql, params));
+      if (rows.size() == 0) return Status::NotFound("key not found");
+      key = ReadKey(rows, 0);
+      return Status::Ok();
+    }));
+    return key;
+  }
+
+  const std::string url_;  // may hold a password: never logged
+  const PostgresStoreOptions options_;
+  pg::Pool pool_;
+  std::mutex listener_mu_;
+  std::unique_ptr<pg::Listener> listener_;  // guarded by listener_mu_; null until Subscribe
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url,
+                                                 const PostgresStoreOptions& options) {
+  // Checked here so a typo is a configuration error, not an outage. libpq's message may quote
+  // the URL, so it is dropped.
+  char* error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &error);
+  if (error != nullptr) PQfreemem(error);
+  if (parsed == nullptr) return Status::InvalidArgument("the PostgreSQL URL is not valid");
+  PQconninfoFree(parsed);
+  auto store = std::make_unique<PostgresStore>(url, options);
+  KW_RETURN_IF_ERROR(store->Migrate());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace keyward
