@@ -1,5 +1,8 @@
 #include "service/last_used_writer.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include "common/log.h"
 
 namespace keyward {
@@ -17,6 +20,8 @@ std::size_t LastUsedWriter::Flush() {
 }
 
 void LastUsedWriter::Loop() {
+  // Bookkeeping, never urgent: on a busy core the threads answering requests go first.
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
   std::unique_lock lock(mu_);
   while (!stopping_) {
     wake_.wait_for(lock, interval_, [this] { return stopping_; });
