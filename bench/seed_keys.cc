@@ -188,6 +188,10 @@ int Seed(const Flags& flags) {
     sqlite3_reset(db.insert);
     if (rc != SQLITE_DONE) {
       db.Report("insert " + name);
+      if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+        std::cerr
+            << "keyward_seed_keys: names bench-<n> are taken; use --first to go on from them\n";
+      }
       db.Exec("ROLLBACK");
       return 2;
     }
