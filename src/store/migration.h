@@ -5,7 +5,13 @@
 // in order, one transaction each, skipping versions its schema_migrations table already records.
 #pragma once
 
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <span>
 #include <string_view>
+
+#include "common/status.h"
 
 namespace keyward {
 
@@ -14,5 +20,16 @@ struct Migration {
   std::string_view name;  // the part after "__", without ".sql"
   std::string_view sql;   // the file's text, one or more statements, no BEGIN/COMMIT
 };
+
+// Internal when the database records a schema version newer than any of `migrations`: an
+// older build must not run on a schema it does not know.
+inline Status CheckSchemaNotNewer(std::int64_t recorded, std::span<const Migration> migrations) {
+  const int known = migrations.empty() ? 0 : migrations.back().version;
+  if (recorded <= known) return Status::Ok();
+  return Status::Internal(
+      fmt::format("the database has schema version {} but this build knows only up to {}; use a "
+                  "newer keyward",
+                  recorded, known));
+}
 
 }  // namespace keyward

@@ -77,13 +77,7 @@ Status ApplyLocked(Connection& connection, std::span<const Migration> migrations
   KW_RETURN_IF_ERROR(connection.Script(kCreateTable, "create schema_migrations"));
   KW_ASSIGN_OR_RETURN(Rows max, connection.Query(kMaxVersion));
   std::int64_t recorded = max.size() == 1 ? max.Int(0, 0) : 0;
-  int known = migrations.empty() ? 0 : migrations.back().version;
-  if (recorded > known) {
-    return Status::Internal(fmt::format(
-        "the database has schema version {} but this build knows only up to {}; use a newer "
-        "keyward",
-        recorded, known));
-  }
+  KW_RETURN_IF_ERROR(CheckSchemaNotNewer(recorded, migrations));
   for (const Migration& migration : migrations) {
     KW_ASSIGN_OR_RETURN(bool applied, ApplyOne(connection, migration, clock));
     if (applied) {

@@ -58,13 +58,7 @@ Status ApplyMigrations(Connection& connection, std::span<const Migration> migrat
                        const Clock& clock) {
   KW_RETURN_IF_ERROR(connection.Exec(kCreateTable, "create schema_migrations"));
   KW_ASSIGN_OR_RETURN(std::int64_t recorded, MaxVersion(connection));
-  int known = migrations.empty() ? 0 : migrations.back().version;
-  if (recorded > known) {
-    return Status::Internal(fmt::format(
-        "the database has schema version {} but this build knows only up to {}; use a newer "
-        "keyward",
-        recorded, known));
-  }
+  KW_RETURN_IF_ERROR(CheckSchemaNotNewer(recorded, migrations));
   for (const Migration& migration : migrations) {
     // Statements that fail (any code) are reported as Internal except a busy database.
     Result<bool> applied = ApplyOne(connection, migration, clock);
