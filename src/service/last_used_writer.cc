@@ -3,6 +3,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <iterator>
+#include <vector>
+
 #include "common/log.h"
 
 namespace keyward {
@@ -12,9 +16,17 @@ LastUsedWriter::LastUsedWriter(KeyCache& cache, Store& store, std::chrono::milli
 
 std::size_t LastUsedWriter::Flush() {
   auto batch = cache_.TakeUsed();
-  if (batch.empty()) return 0;
-  if (Status s = store_.TouchKeys(batch); !s.ok()) {
-    log::Warn("could not record last-used times of {} keys: {}", batch.size(), s.ToString());
+  // Small transactions: a store with one connection serves key lookups between them, instead
+  // of making every cache miss wait for one write of a whole busy interval's keys.
+  constexpr std::size_t kChunk = 256;
+  for (std::size_t begin = 0; begin < batch.size(); begin += kChunk) {
+    const std::size_t end = std::min(batch.size(), begin + kChunk);
+    std::vector<std::pair<std::string, UnixSeconds>> chunk(
+        std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(begin)),
+        std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(end)));
+    if (Status s = store_.TouchKeys(chunk); !s.ok()) {
+      log::Warn("could not record last-used times of {} keys: {}", chunk.size(), s.ToString());
+    }
   }
   return batch.size();
 }

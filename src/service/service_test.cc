@@ -210,3 +210,29 @@ TEST_F(ServiceTest, LastUsedIsWrittenInBatches) {
 
 }  // namespace
 }  // namespace keyward
+
+namespace keyward {
+namespace {
+
+TEST_F(ServiceTest, LastUsedBatchesLargerThanAChunkAreWrittenWhole) {
+  KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
+  Authenticator auth(*store_, options_, clock_, &cache_);
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 300; ++i) {  // more than one chunk of 256
+    auto created = keys.Create(alice_, "me", "k" + std::to_string(i), std::nullopt);
+    ASSERT_TRUE(created.ok());
+    tokens.push_back(created->token);
+  }
+  for (const auto& token : tokens) ASSERT_TRUE(auth.Authenticate(token).ok());
+  LastUsedWriter writer(cache_, *store_, std::chrono::hours(1));
+  EXPECT_EQ(writer.Flush(), 300u);
+  auto listed = store_->ListKeys("alice");
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 300u);
+  for (const KeyRecord& key : *listed) {
+    EXPECT_EQ(key.last_used_at, clock_.Now()) << key.name;
+  }
+}
+
+}  // namespace
+}  // namespace keyward
