@@ -232,9 +232,7 @@ TEST_F(ForwardAuthTest, QueryKeyWithAllowQueryKey) {
 }
 
 TEST_F(ForwardAuthTest, BadKeysAreAll401) {
-  std::string typo = app_key_;
-  char& c = typo[std::string("kw_").size() + 10];
-  c = c == 'A' ? 'B' : 'A';
+  const std::string typo = WithTypo(app_key_);  // the checksum no longer matches
   const std::vector<std::pair<std::string, Headers>> refused = {
       {"no key", {}},
       {"empty Authorization", {{"Authorization", ""}}},

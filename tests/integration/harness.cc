@@ -148,6 +148,12 @@ ProcessResult RunKeyward(const std::vector<std::string>& args,
   return RunProcess(argv, env, input);
 }
 
+std::string WithTypo(std::string key) {
+  char& c = key[std::string("kw_").size() + 10];
+  c = c == 'A' ? 'B' : 'A';
+  return key;
+}
+
 std::string MakeTempDir() {
   std::string templ = (std::filesystem::temp_directory_path() / "keyward-it-XXXXXX").string();
   char* made = ::mkdtemp(templ.data());

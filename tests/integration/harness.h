@@ -95,6 +95,9 @@ ProcessResult RunKeyward(const std::vector<std::string>& args,
                          const std::map<std::string, std::string>& env = {},
                          const std::string& input = "");
 
+// `key` with one character of its secret changed, so that its checksum no longer matches.
+std::string WithTypo(std::string key);
+
 // A new empty private folder under /tmp; removed by the caller.
 std::string MakeTempDir();
 void RemoveTree(const std::string& path);

@@ -332,10 +332,7 @@ TEST_F(NginxTest, ValidKeyReachesTheServiceWithItsUserAndTags) {
 TEST_F(NginxTest, MissingAndBadKeysAreRefusedBeforeTheService) {
   std::string key = CreateKey("me", "to-damage");
   ASSERT_FALSE(key.empty());
-  // One character of the secret changed: the checksum no longer matches.
-  std::string typo = key;
-  char& c = typo[std::string("kw_").size() + 10];
-  c = c == 'A' ? 'B' : 'A';
+  const std::string typo = WithTypo(key);  // the checksum no longer matches
   const std::vector<std::pair<std::string, Headers>> refused = {
       {"no key", {}},
       {"garbage", {{"Authorization", "Bearer not-a-key"}}},
