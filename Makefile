@@ -9,12 +9,12 @@ BUILD_PACKAGES := build-essential cmake ninja-build pkg-config \
   libssl-dev libsodium-dev libsqlite3-dev libpq-dev libcli11-dev libfmt-dev zlib1g-dev \
   libcurl4-openssl-dev libyaml-cpp-dev \
   libgtest-dev libgmock-dev libbenchmark-dev
-TEST_PACKAGES := $(BUILD_PACKAGES) curl nginx-light chromium postgresql
+TEST_PACKAGES := $(BUILD_PACKAGES) curl nginx-light chromium postgresql openssl sqlite3
 
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= ./var
 
-.PHONY: run test build deps test-deps format clean bench
+.PHONY: run test build deps test-deps format clean bench soak fuzz api-docs
 
 deps:
 	@scripts/install-packages $(BUILD_PACKAGES)
@@ -32,16 +32,50 @@ run: build
 	@echo "password printed then (or start fresh: rm -rf $(DATA_DIR))."
 	./build/release/src/keyward serve --listen $(LISTEN) --data-dir $(DATA_DIR)
 
+# Builds with a CMake preset and runs its tests against a throw-away PostgreSQL: $(1) the
+# preset, $(2) more ctest arguments.
+define build_and_test
+	cmake --preset $(1) >/dev/null
+	cmake --build --preset $(1) -j $(JOBS)
+	scripts/with-postgres ctest --preset $(1) -j $(JOBS) $(2)
+endef
+
+# Every test on the optimised build, then the unit and integration tests again built with
+# AddressSanitizer + UndefinedBehaviorSanitizer and with ThreadSanitizer (any report fails the
+# run). The browser test runs once, on the first.
 test: test-deps
 	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
-	cmake --preset ci >/dev/null
-	cmake --build --preset ci -j $(JOBS)
-	scripts/with-postgres ctest --preset ci -j $(JOBS)
+	$(call build_and_test,ci)
+	$(call build_and_test,asan,-E '^e2e_ui')
+	$(call build_and_test,tsan,-E '^e2e_ui')
 
 # Not part of `test`: builds a release binary and benchmarks /auth against nginx (minutes; see
 # bench/README.md). BENCH_SECONDS, BENCH_ROUNDS and the other BENCH_* variables pass through.
 bench: deps
 	bench/run.sh
+
+# Not part of `test`: the crash durability test (SIGKILL while 64 clients create and delete
+# keys, then a restart) for SOAK_ROUNDS rounds instead of 5 (minutes; prints each round).
+SOAK_ROUNDS ?= 50
+soak: deps
+	cmake --preset ci >/dev/null
+	cmake --build --preset ci -j $(JOBS) --target crash_durability_test
+	KEYWARD_CRASH_ROUNDS=$(SOAK_ROUNDS) build/ci/tests/integration/crash_durability_test
+
+# Not part of `test` (which replays the seed corpora): builds the fuzz targets with clang and
+# libFuzzer (+ASan, UBSan) in build/fuzz and runs each for FUZZ_SECONDS (default 60), printing
+# executions and crashes per target (see fuzz/README.md). FUZZ_TARGETS picks a subset.
+fuzz: deps
+	@scripts/install-packages clang libclang-rt-14-dev
+	FUZZ_SECONDS="$(FUZZ_SECONDS)" FUZZ_TARGETS="$(FUZZ_TARGETS)" JOBS="$(JOBS)" fuzz/run.sh
+
+# Renders the reference part of docs/api.md from src/api/openapi.json (the API's OpenAPI
+# document, also served at /api/v1/openapi.json). A unit test fails until this has been run
+# after a change to the document.
+api-docs: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target keyward_api_docs
+	build/release/src/api/keyward_api_docs src/api/openapi.json docs/api.md
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   keyward::AddServeCommand(app, &exit_code);
   keyward::AddLoginCommands(app, &exit_code);
   keyward::AddUserCommands(app, &exit_code);
+  keyward::AddAuditCommands(app, &exit_code);
   app.add_subcommand("version", "Print the version")->callback([] {
     std::cout << "keyward " << KEYWARD_VERSION << "\n";
   });

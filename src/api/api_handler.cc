@@ -54,6 +54,19 @@ std::string PathOnly(std::string_view target) {
   return std::string(target.substr(0, target.find('?')));
 }
 
+// Runs a route whose caller may call it. The API speaks JSON: a body of another type (or of
+// none named) gets 415 Unsupported Media Type before the route sees it.
+Result<Reply> RunRoute(const Route& route, ApiCall& call) {
+  const http::Request& request = call.request;
+  if (!request.body().empty()) {
+    auto type = request.find(bh::field::content_type);
+    if (type == request.end() || !IsJsonMediaType(std::string_view(type->value()))) {
+      return Reply{415, ErrorBody("invalid_argument", "Content-Type must be application/json"), {}};
+    }
+  }
+  return route.fn(call);
+}
+
 }  // namespace
 
 ApiHandler::ApiHandler(Services& services, WorkerPool& workers)
@@ -77,11 +90,21 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
     forward_auth_.Handle(std::move(request), std::move(respond), started);
     return;
   }
-  if (raw_target == "/healthz") {
-    Send(respond, MakeResponse(request, 200, {{"status", "ok"}}), RouteLabel::kHealthz, started);
-    return;
-  }
-  if (raw_target == "/metrics" && request.method() == bh::verb::get) {
+  // A probe may add a query ("/healthz?probe=1"); the path decides, as for every route.
+  const std::string_view raw_path = raw_target.substr(0, raw_target.find('?'));
+  if (raw_path == "/healthz" || raw_path == "/metrics") {
+    const RouteLabel label = raw_path == "/healthz" ? RouteLabel::kHealthz : RouteLabel::kMetrics;
+    if (request.method() != bh::verb::get && request.method() != bh::verb::head) {
+      http::Response res =
+          MakeResponse(request, 405, ErrorBody("invalid_argument", "method not allowed; use GET"));
+      res.set(bh::field::allow, "GET, HEAD");
+      Send(respond, std::move(res), label, started);
+      return;
+    }
+    if (label == RouteLabel::kHealthz) {
+      Send(respond, MakeResponse(request, 200, {{"status", "ok"}}), label, started);
+      return;
+    }
     http::Response res{bh::status::ok, request.version()};
     res.keep_alive(request.keep_alive());
     res.set(bh::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
@@ -145,7 +168,8 @@ Result<Reply> ApiHandler::Authenticated(const Route& route, ApiCall& call,
     return Status::PermissionDenied("cross-site request refused: missing CSRF header");
   }
   KW_ASSIGN_OR_RETURN(call.principal, services_.authenticator.Authenticate(*credential));
-  return route.fn(call);
+  call.principal->client_address = call.peer.address;  // for the audit log
+  return RunRoute(route, call);
 }
 
 void ApiHandler::Run(const Route& route, std::vector<std::string> params, QueryParams query,
@@ -158,7 +182,7 @@ void ApiHandler::Run(const Route& route, std::vector<std::string> params, QueryP
   } else if (!IsSameOriginOrUnknown(request)) {
     reply = Status::PermissionDenied("cross-site request refused");
   } else {
-    reply = route.fn(call);
+    reply = RunRoute(route, call);
   }
 
   http::Response res;

@@ -77,7 +77,10 @@ TEST(RouterTest, MatchesDecodedSegmentsAndReportsMethods) {
   auto wrong = router.Find(bh::verb::post, {"api", "v1", "users", "me", "apikeys", "x"});
   EXPECT_EQ(wrong.route, nullptr);
   EXPECT_TRUE(wrong.path_known);
-  EXPECT_EQ(wrong.allow, "GET, DELETE");
+  EXPECT_EQ(wrong.allow, "GET, HEAD, DELETE");
+  auto head = router.Find(bh::verb::head, {"api", "v1", "users", "me", "apikeys", "x"});
+  ASSERT_NE(head.route, nullptr);
+  EXPECT_EQ(head.route->method, bh::verb::get);
   auto none = router.Find(bh::verb::get, {"api", "v1", "users", "me", "apikeys", ""});
   EXPECT_EQ(none.route, nullptr);
   EXPECT_FALSE(none.path_known);

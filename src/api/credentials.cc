@@ -47,6 +47,8 @@ std::optional<std::string_view> FindCredential(const http::Request& request, boo
                                                std::string& scratch) {
   auto auth = request.find(http::beast_http::field::authorization);
   if (auth != request.end()) {
+    // A singleton field (RFC 9110 §5.3): of two, neither is the credential.
+    if (request.count(http::beast_http::field::authorization) > 1) return std::string_view();
     std::string_view value = Trim(std::string_view(auth->value()));
     auto space = value.find(' ');
     if (space == std::string_view::npos) return value;  // a bare key (or garbage)
@@ -57,7 +59,10 @@ std::optional<std::string_view> FindCredential(const http::Request& request, boo
     return std::string_view();  // another scheme: presented, but not a key we accept
   }
   auto apikey = request.find("apikey");
-  if (apikey != request.end()) return Trim(std::string_view(apikey->value()));
+  if (apikey != request.end()) {
+    if (request.count("apikey") > 1) return std::string_view();
+    return Trim(std::string_view(apikey->value()));
+  }
   if (allow_query) return QueryKey(std::string_view(request.target()));
   return std::nullopt;
 }

@@ -5,7 +5,8 @@
 //   4. apikey: <key>
 //   5. ?apikey=<key>                       (only when the server allows it)
 // The first carrier present decides: a malformed Authorization header is not rescued by a
-// later carrier. Pure; thread safe.
+// later carrier, and a repeated one (two Authorization or two apikey fields) holds nothing
+// usable. Pure; thread safe.
 #pragma once
 
 #include <optional>

@@ -67,11 +67,15 @@ bool HasDuplicateKeys(std::string_view body, const boost::json::parse_options& o
 
 }  // namespace
 
+bool IsJsonMediaType(std::string_view content_type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+  return boost::beast::iequals(media, "application/json");
+}
+
 Result<boost::json::object> ParseObject(std::string_view content_type, std::string_view body) {
   if (body.empty()) return boost::json::object();
-  std::string_view media = content_type.substr(0, content_type.find(';'));
-  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  if (!boost::beast::iequals(media, "application/json")) {
+  if (!IsJsonMediaType(content_type)) {
     return Status::InvalidArgument("Content-Type must be application/json");
   }
   boost::json::parse_options options;
@@ -130,6 +134,14 @@ boost::json::object KeyJson(const KeyView& key) {
     out["last_used"] = nullptr;
   }
   return out;
+}
+
+boost::json::object AuditEventJson(const AuditEvent& event) {
+  return {{"id", event.id},           {"time", FormatRfc3339(event.time)},
+          {"actor", event.actor},     {"action", AuditActionName(event.action)},
+          {"user", event.user},       {"target", event.target},
+          {"address", event.address}, {"outcome", event.success ? "success" : "failure"},
+          {"reason", event.reason}};
 }
 
 }  // namespace keyward

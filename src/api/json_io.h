@@ -7,10 +7,14 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "core/audit_event.h"
 #include "core/user.h"
 #include "service/key_service.h"
 
 namespace keyward {
+
+// True for "application/json", in any case, with or without parameters ("; charset=utf-8").
+bool IsJsonMediaType(std::string_view content_type);
 
 // The body as a JSON object. InvalidArgument for a wrong Content-Type, invalid JSON, nesting
 // deeper than 32 levels, duplicate keys, or anything but an object. An empty body is {}.
@@ -29,5 +33,7 @@ boost::json::value ErrorBody(std::string_view code, std::string_view message);
 boost::json::object UserJson(const User& user);
 // {name, type, expiration, created, last_used, token}
 boost::json::object KeyJson(const KeyView& key);
+// {id, time, actor, action, user, target, address, outcome, reason}
+boost::json::object AuditEventJson(const AuditEvent& event);
 
 }  // namespace keyward

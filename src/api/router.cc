@@ -54,7 +54,9 @@ Router::Match Router::Find(http::beast_http::verb method,
   std::vector<std::string> params;
   for (const Route& route : routes_) {
     if (!Matches(route, segments, &params)) continue;
-    if (route.method == method) {
+    // HEAD is GET without the body (RFC 9110 §9.3.2); the transport drops the body.
+    if (route.method == method ||
+        (method == http::beast_http::verb::head && route.method == http::beast_http::verb::get)) {
       match.route = &route;
       match.params = std::move(params);
       return match;
@@ -62,6 +64,7 @@ Router::Match Router::Find(http::beast_http::verb method,
     match.path_known = true;
     if (!match.allow.empty()) match.allow += ", ";
     match.allow += std::string(http::beast_http::to_string(route.method));
+    if (route.method == http::beast_http::verb::get) match.allow += ", HEAD";
   }
   return match;
 }

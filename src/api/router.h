@@ -59,7 +59,7 @@ class Router {
     std::string allow;             // methods of that path, for 405's Allow header
     std::vector<std::string> params;
   };
-  // `segments` are the decoded path segments of the request.
+  // `segments` are the decoded path segments of the request. HEAD finds the GET route.
   Match Find(http::beast_http::verb method, const std::vector<std::string>& segments) const;
 
   const std::vector<Route>& routes() const { return routes_; }

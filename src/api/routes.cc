@@ -1,6 +1,7 @@
 #include "api/routes.h"
 
 #include "api/json_io.h"
+#include "api/openapi.h"
 
 namespace keyward {
 namespace {
@@ -19,9 +20,10 @@ Result<boost::json::object> Body(const ApiCall& call) {
   return ParseObject(ContentType(call), call.request.body());
 }
 
-std::string SessionCookie(std::string_view token, std::int64_t max_age) {
-  return "keyward_session=" + std::string(token) +
-         "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age);
+// Secure over HTTPS only: a browser would not send a Secure cookie back over plain HTTP.
+std::string SessionCookie(const Services& s, std::string_view token, std::int64_t max_age) {
+  return "keyward_session=" + std::string(token) + "; Path=/; HttpOnly; SameSite=Strict" +
+         (s.secure_cookie ? "; Secure" : "") + "; Max-Age=" + std::to_string(max_age);
 }
 
 Result<Reply> Login(Services& s, ApiCall& call) {
@@ -41,14 +43,14 @@ Result<Reply> Login(Services& s, ApiCall& call) {
   Reply reply = Json(
       200, {{"token", signed_in->token}, {"expiration", FormatRfc3339(signed_in->expires_at)}});
   reply.headers.emplace_back("Set-Cookie",
-                             SessionCookie(signed_in->token, s.options.session_validity));
+                             SessionCookie(s, signed_in->token, s.options.session_validity));
   return reply;
 }
 
 Result<Reply> Logout(Services& s, ApiCall& call) {
   KW_RETURN_IF_ERROR(s.sessions.Logout(call.caller()));
   Reply reply = NoContent();
-  reply.headers.emplace_back("Set-Cookie", SessionCookie("", 0));
+  reply.headers.emplace_back("Set-Cookie", SessionCookie(s, "", 0));
   return reply;
 }
 
@@ -71,6 +73,13 @@ Result<Reply> Authorize(Services& s, ApiCall& call) {
   return Json(200, {{"allow", true},
                     {"valid", true},
                     {"result", {{"id", principal->user.id}, {"tags", std::move(tags)}}}});
+}
+
+// This API's OpenAPI document, as built into the binary (src/api/openapi.json).
+Result<Reply> GetOpenApi(Services&, ApiCall&) {
+  const boost::json::value& doc = openapi::Document();
+  if (doc.is_null()) return Status::Internal("the embedded OpenAPI document is not valid JSON");
+  return Json(200, doc);
 }
 
 // What a client (the web UI) needs to know of this server's settings.
@@ -98,7 +107,7 @@ Result<Reply> CreateUser(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(std::optional<std::string> type, OptionalString(body, "type"));
   in.type = type.value_or("person");
   KW_ASSIGN_OR_RETURN(in.password, OptionalString(body, "password"));
-  KW_ASSIGN_OR_RETURN(User user, s.users.Create(call.caller().user, in));
+  KW_ASSIGN_OR_RETURN(User user, s.users.Create(call.caller(), in));
   return Json(201, UserJson(user));
 }
 
@@ -108,26 +117,25 @@ Result<Reply> GetUser(Services& s, ApiCall& call) {
 }
 
 Result<Reply> DeleteUser(Services& s, ApiCall& call) {
-  KW_RETURN_IF_ERROR(s.users.Delete(call.caller().user, call.params[0]));
+  KW_RETURN_IF_ERROR(s.users.Delete(call.caller(), call.params[0]));
   return NoContent();
 }
 
 Result<Reply> AddTag(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call));
   KW_ASSIGN_OR_RETURN(std::string tag, RequiredString(body, "tag"));
-  KW_ASSIGN_OR_RETURN(User user, s.users.AddTag(call.caller().user, call.params[0], tag));
+  KW_ASSIGN_OR_RETURN(User user, s.users.AddTag(call.caller(), call.params[0], tag));
   return Json(200, UserJson(user));
 }
 
 Result<Reply> RemoveTag(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(User user,
-                      s.users.RemoveTag(call.caller().user, call.params[0], call.params[1]));
+  KW_ASSIGN_OR_RETURN(User user, s.users.RemoveTag(call.caller(), call.params[0], call.params[1]));
   return Json(200, UserJson(user));
 }
 
 Result<Reply> ListKeys(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(std::vector<KeyView> keys,
-                      s.keys.List(call.caller().user, call.params[0], call.QueryFlag("reveal")));
+                      s.keys.List(call.caller(), call.params[0], call.QueryFlag("reveal")));
   boost::json::array out;
   for (const KeyView& key : keys) out.push_back(KeyJson(key));
   return Json(200, std::move(out));
@@ -137,21 +145,48 @@ Result<Reply> CreateKey(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call));
   KW_ASSIGN_OR_RETURN(std::optional<std::string> name, OptionalString(body, "name"));
   KW_ASSIGN_OR_RETURN(std::optional<std::string> duration, OptionalString(body, "duration"));
-  KW_ASSIGN_OR_RETURN(KeyView key,
-                      s.keys.Create(call.caller().user, call.params[0], name, duration));
+  KW_ASSIGN_OR_RETURN(KeyView key, s.keys.Create(call.caller(), call.params[0], name, duration));
   boost::json::object out = KeyJson(key);
   return Json(201, std::move(out));
 }
 
 Result<Reply> RevealKey(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(std::string token,
-                      s.keys.Reveal(call.caller().user, call.params[0], call.params[1]));
+                      s.keys.Reveal(call.caller(), call.params[0], call.params[1]));
   return Json(200, {{"token", token}});
 }
 
 Result<Reply> DeleteKey(Services& s, ApiCall& call) {
-  KW_RETURN_IF_ERROR(s.keys.Delete(call.caller().user, call.params[0], call.params[1]));
+  KW_RETURN_IF_ERROR(s.keys.Delete(call.caller(), call.params[0], call.params[1]));
   return NoContent();
+}
+
+// A query parameter given at most once: nullopt when absent, InvalidArgument when repeated.
+Result<std::optional<std::string>> QueryParam(const ApiCall& call, std::string_view name) {
+  std::optional<std::string> value;
+  for (const auto& [key, text] : call.query) {
+    if (key != name) continue;
+    if (value)
+      return Status::InvalidArgument("query parameter " + std::string(name) + " is repeated");
+    value = text;
+  }
+  return value;
+}
+
+// GET /audit?user=&since=&until=&limit=: the audit log, newest first.
+Result<Reply> GetAudit(Services& s, ApiCall& call) {
+  if (s.audit == nullptr) return Status::Unavailable("this server keeps no audit log");
+  AuditQuery query;
+  KW_ASSIGN_OR_RETURN(query.user, QueryParam(call, "user"));
+  KW_ASSIGN_OR_RETURN(query.since, QueryParam(call, "since"));
+  KW_ASSIGN_OR_RETURN(query.until, QueryParam(call, "until"));
+  KW_ASSIGN_OR_RETURN(query.limit, QueryParam(call, "limit"));
+  KW_ASSIGN_OR_RETURN(AuditFilter filter, ParseAuditQuery(query));
+  KW_ASSIGN_OR_RETURN(std::vector<AuditEvent> events,
+                      s.audit->List(call.caller().user, std::move(filter)));
+  boost::json::array out;
+  for (const AuditEvent& event : events) out.push_back(AuditEventJson(event));
+  return Json(200, {{"events", std::move(out)}});
 }
 
 }  // namespace
@@ -165,6 +200,7 @@ void AddApiRoutes(Router& router, Services& s) {
   router.Add(verb::post, "/api/v1/login", open, bind(Login));
   router.Add(verb::post, "/api/v1/logout", auth, bind(Logout));
   router.Add(verb::get, "/api/v1/settings", open, bind(GetSettings));
+  router.Add(verb::get, "/api/v1/openapi.json", open, bind(GetOpenApi));
   router.Add(verb::post, "/api/v1/authorize", auth, bind(Authorize));
   router.Add(verb::get, "/api/v1/users/me", auth, bind(GetMe));
   router.Add(verb::get, "/api/v1/users", auth, bind(ListUsers));
@@ -177,6 +213,7 @@ void AddApiRoutes(Router& router, Services& s) {
   router.Add(verb::post, "/api/v1/users/{id}/apikeys", auth, bind(CreateKey));
   router.Add(verb::delete_, "/api/v1/users/{id}/apikeys/{name}", auth, bind(DeleteKey));
   router.Add(verb::get, "/api/v1/users/{id}/apikeys/{name}/token", auth, bind(RevealKey));
+  router.Add(verb::get, "/api/v1/audit", auth, bind(GetAudit));
 }
 
 }  // namespace keyward

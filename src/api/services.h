@@ -5,6 +5,7 @@
 
 #include "api/metrics.h"
 #include "http/static_files.h"
+#include "service/audit_log.h"
 #include "service/authenticator.h"
 #include "service/key_service.h"
 #include "service/options.h"
@@ -22,7 +23,9 @@ struct Services {
   Metrics& metrics;
   KeyCache* cache;               // may be null
   bool allow_query_key = false;  // accept ?apikey= (keys then reach URLs and access logs)
+  bool secure_cookie = false;    // the session cookie is Secure: the server speaks HTTPS
   const std::vector<http::StaticFile>* web_assets = nullptr;  // the UI, served at /
+  const AuditLog* audit = nullptr;  // GET /api/v1/audit; null: that route answers 503
 };
 
 }  // namespace keyward

@@ -9,5 +9,7 @@ namespace keyward {
 void AddLoginCommands(CLI::App& app, int* exit_code);
 // user get|create|delete, user tag add|delete, user apikey get|create|delete
 void AddUserCommands(CLI::App& app, int* exit_code);
+// audit get
+void AddAuditCommands(CLI::App& app, int* exit_code);
 
 }  // namespace keyward

@@ -1,8 +1,13 @@
 #include "cli/http_client.h"
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include <boost/json.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 namespace keyward {
 namespace {
@@ -48,6 +53,34 @@ Status ErrorFromReply(long http_status, const std::string& body) {
   }
 }
 
+// libcurl's hook into each TLS connection's OpenSSL context, after it has loaded the system's
+// CA certificates: adds those of the --ca-file (`path`) to them.
+CURLcode AddCaFile(CURL*, void* ssl_ctx, void* path) {
+  X509_STORE* store = SSL_CTX_get_cert_store(static_cast<SSL_CTX*>(ssl_ctx));
+  if (X509_STORE_load_file(store, static_cast<const std::string*>(path)->c_str()) != 1) {
+    return CURLE_SSL_CACERT_BADFILE;
+  }
+  return CURLE_OK;
+}
+
+// A failed transfer as a Status: a certificate the CLI does not trust gets a hint.
+Status TransferError(const std::string& server, CURLcode rc, const char* error,
+                     const std::string& ca_file) {
+  const std::string why = error[0] != '\0' ? error : curl_easy_strerror(rc);
+  if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+    return Status::Unavailable(
+        "cannot reach " + server + ": its TLS certificate is not trusted (" + why + "); " +
+        (ca_file.empty() ? "if a private CA signed it, give that CA with --ca-file"
+                         : "it must be valid for the host name of the URL and signed by a CA "
+                           "of the system or of --ca-file " +
+                               ca_file));
+  }
+  if (rc == CURLE_SSL_CACERT_BADFILE && !ca_file.empty()) {
+    return Status::InvalidArgument("--ca-file " + ca_file + " holds no PEM certificate");
+  }
+  return Status::Unavailable("cannot reach " + server + ": " + why);
+}
+
 }  // namespace
 
 HttpClient::HttpClient(std::string server, std::string token, std::string ca_file)
@@ -77,6 +110,14 @@ Result<boost::json::value> HttpClient::Call(std::string_view method, const std::
     return Status::InvalidArgument("server URL \"" + server_ +
                                    "\" must start with http:// or https://");
   }
+  if (!ca_file_.empty()) {
+    std::FILE* file = std::fopen(ca_file_.c_str(), "r");
+    if (file == nullptr) {
+      return Status::InvalidArgument("cannot read --ca-file " + ca_file_ + ": " +
+                                     std::strerror(errno));
+    }
+    std::fclose(file);
+  }
   curl_easy_reset(curl);
   const std::string url = server_ + path;
   const std::string method_text(method);
@@ -103,18 +144,22 @@ Result<boost::json::value> HttpClient::Call(std::string_view method, const std::
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  // Certificates and host names are always checked (libcurl's defaults, made explicit).
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(curl, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
-  if (!ca_file_.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file_.c_str());
+  if (!ca_file_.empty()) {
+    // Added to the system's CAs, not in their place (CURLOPT_CAINFO would replace the bundle).
+    // The store is this connection's own, not one cached for other connections.
+    curl_easy_setopt(curl, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+    curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, AddCaFile);
+    curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, &ca_file_);
+  }
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 
   CURLcode rc = curl_easy_perform(curl);
   curl_slist_free_all(headers);
-  if (rc != CURLE_OK) {
-    std::string why = error[0] != '\0' ? error : curl_easy_strerror(rc);
-    return Status::Unavailable("cannot reach " + server_ + ": " + why);
-  }
+  if (rc != CURLE_OK) return TransferError(server_, rc, error, ca_file_);
   long http_status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
   if (http_status < 200 || http_status >= 300) return ErrorFromReply(http_status, reply);

@@ -1,8 +1,10 @@
 // A small blocking HTTP client on libcurl for the CLI: JSON requests to one Keyward server.
 //
-// TLS certificates and host names are checked by default; `ca_file` adds a private CA. Errors:
-// Unavailable when the server cannot be reached (naming the URL tried); otherwise the server's
-// {"error": {"code", "message"}} turned back into a Status. Not thread safe.
+// TLS certificates and host names are always checked (TLS 1.2 at least); `ca_file` adds the
+// CAs of a PEM file to the system's trusted ones (it does not replace them). Errors:
+// Unavailable when the server cannot be reached or its certificate is not trusted (naming the
+// URL tried); InvalidArgument when `ca_file` cannot be read or holds no certificate; otherwise
+// the server's {"error": {"code", "message"}} turned back into a Status. Not thread safe.
 #pragma once
 
 #include <boost/json/value.hpp>

@@ -1,11 +1,14 @@
 #include "cli/serve_command.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -43,6 +46,11 @@ struct ServeFlags {
   std::size_t cache_size = 1'000'000;
   std::string last_used_interval = "5s";
   bool allow_query_key = false;
+  std::string header_timeout = "10s";
+  std::string idle_timeout = "60s";
+  std::size_t max_connections = 10'000;
+  std::string tls_cert;
+  std::string tls_key;
   int threads = 0;
   int workers = 0;
   std::string log_level = "info";
@@ -76,6 +84,52 @@ Result<ServiceOptions> MakeOptions(const ServeFlags& f) {
   return o;
 }
 
+// The transport's limits that flags may change; the others keep http::Limits' defaults.
+Result<http::Limits> MakeLimits(const ServeFlags& f) {
+  http::Limits limits;
+  KW_ASSIGN_OR_RETURN(const std::int64_t header_timeout, ParseDuration(f.header_timeout));
+  KW_ASSIGN_OR_RETURN(const std::int64_t idle_timeout, ParseDuration(f.idle_timeout));
+  if (f.max_connections == 0) {
+    return Status::InvalidArgument("--max-connections must be at least 1");
+  }
+  limits.header_timeout = std::chrono::seconds(header_timeout);
+  limits.idle_timeout = std::chrono::seconds(idle_timeout);
+  limits.max_connections = f.max_connections;
+  return limits;
+}
+
+// The certificate to serve HTTPS with, or nullopt for plain HTTP.
+Result<std::optional<http::TlsFiles>> MakeTlsFiles(const ServeFlags& f) {
+  if (f.tls_cert.empty() && f.tls_key.empty()) return std::optional<http::TlsFiles>();
+  if (f.tls_cert.empty() || f.tls_key.empty()) {
+    return Status::InvalidArgument(
+        "--tls-cert and --tls-key go together: give both (HTTPS) or neither (plain HTTP)");
+  }
+  return std::optional<http::TlsFiles>(http::TlsFiles{.cert_chain = f.tls_cert, .key = f.tls_key});
+}
+
+// Each connection takes a file descriptor, and the usual soft limit (1024) is far below the
+// connection limit: raise it to the hard limit, as much as the process may have.
+void RaiseFileLimit(std::size_t max_connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur != limit.rlim_max) {
+    const rlim_t wanted = limit.rlim_max;
+    limit.rlim_cur = wanted;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      log::Warn("cannot raise the open file limit to {}: {}", wanted, std::strerror(errno));
+      ::getrlimit(RLIMIT_NOFILE, &limit);
+    }
+  }
+  // Some descriptors go to the database, the listener and the log.
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < max_connections + 64) {
+    log::Warn(
+        "the open file limit ({}) is below --max-connections ({}): the server runs out of "
+        "file descriptors first",
+        limit.rlim_cur, max_connections);
+  }
+}
+
 // Blocks SIGINT and SIGTERM in every thread started after this, and returns a thread that
 // waits for either and calls `on_signal`.
 std::thread SignalWaiter(sigset_t set, std::function<void()> on_signal) {
@@ -88,15 +142,37 @@ std::thread SignalWaiter(sigset_t set, std::function<void()> on_signal) {
   });
 }
 
-void PrintAdminBanner(const std::string& password, const std::string& listen) {
-  std::cout << "\nKeyward created the first user, an operator:\n"
-            << "  user:     admin\n"
-            << "  password: " << password << "   (shown once: store it now)\n\n"
-            << "Sign in at http://" << listen << "/ in a browser, or with curl:\n"
-            << "  curl -s -X POST http://" << listen << "/api/v1/login \\\n"
-            << "    -H 'Content-Type: application/json' \\\n"
-            << "    -d '{\"username\":\"admin\",\"password\":\"" << password << "\"}'\n"
+// Shows the generated password of the first user. On a terminal it is printed once. Anywhere
+// else (a service manager's journal, a log file) printing it would put a secret in a log, so
+// it goes to <data dir>/initial-admin-password instead, readable by the server's user only.
+Status ShowAdminPassword(const std::string& password, const std::string& url,
+                         const std::string& data_dir) {
+  const std::string sign_in = "curl -s -X POST " + url +
+                              "/api/v1/login -H 'Content-Type: application/json' \\\n"
+                              "    -d '{\"username\":\"admin\",\"password\":\"";
+  if (::isatty(STDOUT_FILENO) == 1) {
+    std::cout << "\nKeyward created the first user, an operator:\n"
+              << "  user:     admin\n"
+              << "  password: " << password << "   (shown once: store it now)\n\n"
+              << "Sign in at " << url << "/ in a browser, or with curl:\n"
+              << "  " << sign_in << password << "\"}'\n"
+              << std::endl;
+    return Status::Ok();
+  }
+  KW_RETURN_IF_ERROR(PrepareDataDir(data_dir));
+  const std::string path = (std::filesystem::path(data_dir) / "initial-admin-password").string();
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::Internal("cannot write " + path + ": " + std::strerror(errno));
+  const std::string line = password + "\n";
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  if (!written) return Status::Internal("cannot write " + path);
+  std::cout << "\nKeyward created the first user, an operator: admin. Its password is in\n"
+            << "  " << path << "   (this user only; delete it once stored)\n\n"
+            << "Sign in at " << url << "/ in a browser, or with curl:\n"
+            << "  " << sign_in << "'\"$(cat " << path << ")\"'\"}'\n"
             << std::endl;
+  return Status::Ok();
 }
 
 int Serve(const ServeFlags& flags) {
@@ -120,6 +196,11 @@ int Serve(const ServeFlags& flags) {
   };
   auto options = MakeOptions(flags);
   if (!options.ok()) return fail(options.status());
+  auto limits = MakeLimits(flags);
+  if (!limits.ok()) return fail(limits.status());
+  auto tls = MakeTlsFiles(flags);
+  if (!tls.ok()) return fail(tls.status());
+  RaiseFileLimit(limits->max_connections);
   if (flags.db.empty()) {
     if (Status s = PrepareDataDir(flags.data_dir); !s.ok()) return fail(s);
   }
@@ -161,9 +242,10 @@ int Serve(const ServeFlags& flags) {
   LastUsedWriter last_used(cache, **store, std::chrono::seconds(*last_used_interval));
   Metrics metrics;
   Authenticator authenticator(**store, *options, clock, &cache);
-  KeyService keys(**store, master_key ? &*master_key : nullptr, *options, clock, &cache);
-  UserService users(**store, clock, &cache);
-  SessionService sessions(**store, *options, clock, &cache);
+  AuditLog audit(**store, clock);
+  KeyService keys(**store, master_key ? &*master_key : nullptr, *options, clock, &cache, &audit);
+  UserService users(**store, clock, &cache, &audit);
+  SessionService sessions(**store, *options, clock, &cache, &audit);
   Services services{.options = *options,
                     .authenticator = authenticator,
                     .keys = keys,
@@ -172,7 +254,28 @@ int Serve(const ServeFlags& flags) {
                     .metrics = metrics,
                     .cache = &cache,
                     .allow_query_key = flags.allow_query_key,
-                    .web_assets = &WebAssets()};
+                    .secure_cookie = tls->has_value(),
+                    .web_assets = &WebAssets(),
+                    .audit = &audit};
+
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = flags.threads > 0 ? flags.threads : cores;
+  const int worker_threads = flags.workers > 0 ? flags.workers : std::max(4, 2 * cores);
+
+  WorkerPool workers(worker_threads, 4096);
+  ApiHandler api(services, workers);
+  http::Server server(
+      *limits,
+      [&api](http::Request&& req, const http::Peer& peer, http::Responder r) {
+        api.Handle(std::move(req), peer, std::move(r));
+      },
+      threads);
+  // The certificate and the port before the first user: a generated password is shown only
+  // once the server can start.
+  if (tls->has_value()) {
+    if (Status s = server.EnableTls(**tls); !s.ok()) return fail(s);
+  }
+  if (Status s = server.Listen(flags.listen); !s.ok()) return fail(s);
 
   std::optional<std::string> admin_password;
   if (const char* env = std::getenv("KEYWARD_ADMIN_PASSWORD"); env && *env) admin_password = env;
@@ -182,24 +285,14 @@ int Serve(const ServeFlags& flags) {
     return fail(pruned.status());
   }
 
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int threads = flags.threads > 0 ? flags.threads : cores;
-  const int worker_threads = flags.workers > 0 ? flags.workers : std::max(4, 2 * cores);
-
-  WorkerPool workers(worker_threads, 4096);
-  ApiHandler api(services, workers);
-  http::Server server(
-      http::Limits{},
-      [&api](http::Request&& req, const http::Peer& peer, http::Responder r) {
-        api.Handle(std::move(req), peer, std::move(r));
-      },
-      threads);
-  if (Status s = server.Listen(flags.listen); !s.ok()) return fail(s);
-  std::string host = flags.listen.substr(0, flags.listen.rfind(':'));
-  std::string bound = host + ":" + std::to_string(server.port());
-  if (bootstrap->has_value() && !(*bootstrap)->empty()) PrintAdminBanner(**bootstrap, bound);
-  log::Info("keyward {} listening on http://{} (store: {}, {} network threads, {} workers)",
-            KEYWARD_VERSION, bound, flags.db.empty() ? "sqlite in " + flags.data_dir : "postgresql",
+  const std::string host = flags.listen.substr(0, flags.listen.rfind(':'));
+  const std::string url =
+      (tls->has_value() ? "https://" : "http://") + host + ":" + std::to_string(server.port());
+  if (bootstrap->has_value() && !(*bootstrap)->empty()) {
+    if (Status s = ShowAdminPassword(**bootstrap, url, flags.data_dir); !s.ok()) return fail(s);
+  }
+  log::Info("keyward {} listening on {} (store: {}, {} network threads, {} workers)",
+            KEYWARD_VERSION, url, flags.db.empty() ? "sqlite in " + flags.data_dir : "postgresql",
             threads, worker_threads);
 
   std::thread waiter = SignalWaiter(set, [&server] { server.Stop(); });
@@ -244,6 +337,17 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--allow-query-key", flags->allow_query_key,
                 "accept a key in a ?apikey= query parameter (it then appears in URLs and logs)")
       ->envname("KEYWARD_ALLOW_QUERY_KEY");
+  opt("--header-timeout", flags->header_timeout, "KEYWARD_HEADER_TIMEOUT",
+      "a client must send a request's headers and body within this; slower ones are cut off");
+  opt("--idle-timeout", flags->idle_timeout, "KEYWARD_IDLE_TIMEOUT",
+      "a kept-alive connection with no new request for this long is closed");
+  opt("--max-connections", flags->max_connections, "KEYWARD_MAX_CONNECTIONS",
+      "open connections at most; further ones are accepted and closed at once");
+  opt("--tls-cert", flags->tls_cert, "KEYWARD_TLS_CERT",
+      "PEM certificate chain (server certificate first): serve HTTPS only, TLS 1.2 and 1.3; "
+      "needs --tls-key");
+  opt("--tls-key", flags->tls_key, "KEYWARD_TLS_KEY",
+      "PEM private key of --tls-cert (not encrypted)");
   opt("--threads", flags->threads, "KEYWARD_THREADS", "network threads (0: one per core)");
   opt("--workers", flags->workers, "KEYWARD_WORKERS",
       "worker threads for store and password work (0: 2 per core, at least 4)");

@@ -14,6 +14,7 @@ Status ValidateKeyName(std::string_view name) {
   if (!IsPrintableUtf8(name) || name.find('/') != std::string_view::npos) {
     return Status::InvalidArgument("key name must be UTF-8 text without control characters or '/'");
   }
+  if (name == "." || name == "..") return Status::InvalidArgument("key name must not be . or ..");
   return Status::Ok();
 }
 

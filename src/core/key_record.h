@@ -34,7 +34,9 @@ struct SessionRecord {
   UnixSeconds expires_at = 0;
 };
 
-// Key names: 1-128 bytes of valid UTF-8 without control characters and without '/'.
+// Key names: 1-128 bytes of valid UTF-8 without control characters and without '/', and not
+// "." or "..": a name must be reachable as a URL path segment, which clients and proxies
+// resolve those two away (RFC 3986 §5.2.4).
 Status ValidateKeyName(std::string_view name);
 
 }  // namespace keyward

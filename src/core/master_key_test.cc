@@ -77,7 +77,8 @@ TEST_F(MasterKeyTest, NodesCreatingTheFileTogetherAgree) {
     std::filesystem::remove(path);
     std::vector<std::thread> nodes;
     std::vector<std::string> sealed(4);
-    std::vector<bool> ok(4);
+    // Not vector<bool>: its elements share bytes, so threads setting them would race.
+    std::vector<char> ok(4, 0);
     for (int i = 0; i < 4; ++i) {
       nodes.emplace_back([&, i] {
         auto key = MasterKey::LoadOrCreate(path);

@@ -45,9 +45,10 @@ Status ValidateTag(std::string_view tag) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' ||
            c == '.' || c == '_' || c == '-';
   };
-  if (tag.empty() || tag.size() > 128 || !std::all_of(tag.begin(), tag.end(), ok_char)) {
+  if (tag.empty() || tag.size() > 128 || !std::all_of(tag.begin(), tag.end(), ok_char) ||
+      tag == "." || tag == "..") {
     return Status::InvalidArgument(
-        "tag must be 1-128 characters of A-Z, a-z, 0-9, ':', '.', '_' or '-'");
+        "tag must be 1-128 characters of A-Z, a-z, 0-9, ':', '.', '_' or '-', and not . or ..");
   }
   return Status::Ok();
 }

@@ -34,7 +34,7 @@ struct User {
 Status ValidateUserId(std::string_view id);
 // Display names: 1-128 bytes of valid UTF-8 without control characters.
 Status ValidateUserName(std::string_view name);
-// Tags: 1-128 characters of [A-Za-z0-9:._-].
+// Tags: 1-128 characters of [A-Za-z0-9:._-], not "." or ".." (a tag is a URL path segment).
 Status ValidateTag(std::string_view tag);
 
 // True if `text` is valid UTF-8 (no overlongs, no surrogates) without C0/C1 control characters.

@@ -22,6 +22,9 @@ TEST(UserTest, Tags) {
   EXPECT_TRUE(ValidateTag("roles:id:operator").ok());
   EXPECT_FALSE(ValidateTag("has space").ok());
   EXPECT_FALSE(ValidateTag("").ok());
+  EXPECT_FALSE(ValidateTag(".").ok());
+  EXPECT_FALSE(ValidateTag("..").ok());
+  EXPECT_TRUE(ValidateTag("...").ok());
 }
 
 TEST(UserTest, OperatorTag) {
@@ -49,6 +52,9 @@ TEST(UserTest, KeyNames) {
   EXPECT_FALSE(ValidateKeyName("a/b").ok());
   EXPECT_FALSE(ValidateKeyName(std::string(129, 'a')).ok());
   EXPECT_TRUE(ValidateKeyName(std::string(128, 'a')).ok());
+  EXPECT_FALSE(ValidateKeyName(".").ok());
+  EXPECT_FALSE(ValidateKeyName("..").ok());
+  EXPECT_TRUE(ValidateKeyName("...").ok());
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <charconv>
 #include <memory>
@@ -90,7 +89,8 @@ Status Listener::Listen(const std::string& host_port) {
     acceptor_.close(ignored);
     return Status::Unavailable(fmt::format("cannot listen on {}", host_port), ec.message());
   }
-  log::Info("http: listening on {}:{}", endpoint.address().to_string(), port_);
+  log::Info("http: listening on {}:{}{}", endpoint.address().to_string(), port_,
+            tls_ != nullptr ? " (TLS)" : "");
   return Status::Ok();
 }
 
@@ -134,10 +134,8 @@ void Listener::Admit(TcpSocket socket, Worker& worker) {
                limits_.max_connections);
     return;
   }
-  // The session now holds the slot counted above. Creating it here and starting it on its own
-  // thread keeps the accept loop short; with one thread, dispatch runs it inline.
-  auto session = std::make_shared<Session>(worker, std::move(socket));
-  asio::dispatch(worker.context(), [session = std::move(session)] { session->Start(); });
+  // The session now holds the slot counted above.
+  StartSession(worker, std::move(socket), tls_);
 }
 
 void Listener::BackOff(const boost::system::error_code& ec) {

@@ -1,6 +1,7 @@
 // Accepts TCP connections and deals them round-robin to the workers, each new socket already
-// bound to its worker's io_context. Never stops on an accept error: it logs it, backs off when
-// file descriptors or memory run out, and goes on.
+// bound to its worker's io_context, as a plain HTTP session or, after UseTls, a TLS one.
+// Never stops on an accept error: it logs it, backs off when file descriptors or memory run
+// out, and goes on.
 //
 // Thread safety: Listen() and port() are for the owning thread before Run(); Start() may be
 // called from any thread (it posts to the acceptor's context); Close() and the accept loop run
@@ -39,6 +40,9 @@ class Listener {
   // malformed address or a second call, Unavailable when it cannot be bound.
   Status Listen(const std::string& host_port);
   std::uint16_t port() const { return port_; }
+  // Before Start: serve every connection over TLS with `tls`, which outlives the listener and
+  // its connections.
+  void UseTls(boost::asio::ssl::context* tls) { tls_ = tls; }
 
   // Starts the accept loop, if Listen succeeded and Stop has not closed the acceptor.
   void Start();
@@ -66,6 +70,7 @@ class Listener {
   std::atomic<std::size_t>& connections_;
   Acceptor acceptor_;
   Timer backoff_timer_;
+  boost::asio::ssl::context* tls_ = nullptr;  // not owned; null: plain HTTP
   std::size_t next_worker_ = 0;
   std::uint16_t port_ = 0;
 };

@@ -12,6 +12,7 @@
 #include "http/coarse_clock.h"
 #include "http/error_response.h"
 #include "http/listener.h"
+#include "http/tls.h"
 #include "http/worker.h"
 
 namespace keyward::http {
@@ -75,6 +76,11 @@ class Server::Impl {
     for (auto& worker : workers_) worker.reset();
   }
 
+  Status EnableTls(const TlsFiles& files) {
+    KW_ASSIGN_OR_RETURN(tls_, MakeTlsContext(files));
+    listener_->UseTls(tls_.get());
+    return Status::Ok();
+  }
   Status Listen(const std::string& host_port) { return listener_->Listen(host_port); }
   std::uint16_t port() const { return listener_->port(); }
 
@@ -105,6 +111,7 @@ class Server::Impl {
   const Handler handler_;
   std::atomic<std::size_t> connections_{0};
   std::atomic<bool> stop_requested_{false};
+  std::unique_ptr<boost::asio::ssl::context> tls_;  // null: plain HTTP; outlives the sessions
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Listener> listener_;
 };
@@ -113,6 +120,8 @@ Server::Server(Limits limits, Handler handler, int threads)
     : impl_(std::make_unique<Impl>(limits, std::move(handler), threads)) {}
 
 Server::~Server() = default;
+
+Status Server::EnableTls(const TlsFiles& files) { return impl_->EnableTls(files); }
 
 Status Server::Listen(const std::string& host_port) { return impl_->Listen(host_port); }
 

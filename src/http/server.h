@@ -29,14 +29,23 @@ using Response = beast_http::response<beast_http::string_body>;
 
 // Every limit of the transport, in one place. Defaults suit a key service: small requests.
 struct Limits {
-  std::size_t max_header_bytes = 16 * 1024;          // request line + headers; over it: 431
+  std::size_t max_header_bytes = 16 * 1024;          // request line + headers; over it: 431, or 414
+                                                     // when the request line alone is over it
   std::size_t max_body_bytes = 64 * 1024;            // over it: 413
-  std::chrono::milliseconds header_timeout{10'000};  // first byte to end of headers and body
+  std::chrono::milliseconds header_timeout{10'000};  // first byte to end of headers and body;
+                                                     // also accept to first byte (TLS: the
+                                                     // handshake)
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{10'000};   // sending one response
   std::chrono::milliseconds sweep_interval{250};     // how often timeouts are checked
   std::chrono::milliseconds shutdown_grace{5'000};   // in-flight requests may finish in this
   std::size_t max_connections = 10'000;  // further connections are accepted and closed at once
+};
+
+// A server certificate for TLS: PEM files.
+struct TlsFiles {
+  std::string cert_chain;  // the server's certificate first, then any intermediate CAs
+  std::string key;         // its private key, not encrypted
 };
 
 // Who sent a request.
@@ -74,7 +83,8 @@ class Responder {
 };
 
 // Called once per complete, well-formed request. The transport has already answered malformed
-// requests (400), oversize headers (431) and bodies (413) itself.
+// or ambiguously framed requests (400), oversize request lines (414), headers (431) and bodies
+// (413) itself.
 using Handler = std::function<void(Request&& request, const Peer& peer, Responder respond)>;
 
 class Server {
@@ -84,6 +94,12 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
+  // Before Listen: every connection speaks TLS (HTTPS only; see http/tls.h for the versions and
+  // ciphers). The handshake counts against `header_timeout`; a client that fails it (plain
+  // HTTP, an old protocol version) is disconnected without an answer. InvalidArgument, naming
+  // the file, when a file cannot be read, holds no certificate or key, or the key does not
+  // belong to the certificate.
+  Status EnableTls(const TlsFiles& files);
   // Binds "host:port" (port 0 picks a free one). InvalidArgument for a bad address,
   // Unavailable when the port cannot be bound.
   Status Listen(const std::string& host_port);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/string.hpp>
@@ -78,31 +79,84 @@ void Serialize(const Response& response, bool with_body, std::string& out) {
   if (with_body) out += response.body();
 }
 
+// RFC 9112 §5.2: a header line that starts with a space or tab continues the one before
+// (obs-fold). Beast joins such lines; we refuse them, as a proxy in front may not join them.
+// `header` is header-section bytes the parser has taken: whole lines only.
+bool HasObsFold(std::string_view header) {
+  for (std::size_t at = header.find('\n'); at != std::string_view::npos && at + 1 < header.size();
+       at = header.find('\n', at + 1)) {
+    if (header[at + 1] == ' ' || header[at + 1] == '\t') return true;
+  }
+  return false;
+}
+
+// A line end other than CRLF in a header section that has not ended yet. Beast refuses these
+// where it parses, but after a partial read it first waits for a CRLF CRLF that may never come.
+// `pending` starts at a line start.
+bool HasBareLineEnd(std::string_view pending) {
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    if (pending[i] == '\n' && (i == 0 || pending[i - 1] != '\r')) return true;
+    if (pending[i] == '\r' && i + 1 < pending.size() && pending[i + 1] != '\n') return true;
+  }
+  return false;
+}
+
+// The framing rules of RFC 9112 that Beast leaves to the server. The only transfer coding read
+// is a plain `chunked`: with another final coding Beast reads no body at all, and proxies
+// disagree on parameters or on codings before it, so the body's length would be uncertain
+// (§6.1, §6.3, §7); on HTTP/1.0 any Transfer-Encoding makes it so. An HTTP/1.1 request has
+// exactly one Host (§3.2).
+beast::error_code CheckFraming(const Request& request) {
+  const bool http11 = request.version() >= 11;
+  const auto coding = request.find(beast_http::field::transfer_encoding);
+  if (coding != request.end() && (!http11 || !beast::iequals(coding->value(), "chunked"))) {
+    return beast_http::error::bad_transfer_encoding;
+  }
+  if (http11 && request.count(beast_http::field::host) != 1) return beast_http::error::bad_field;
+  return {};
+}
+
+// At the header limit, before the request line was parsed: is the request line alone over the
+// limit (414, RFC 9112 §3) rather than the header section (431)? `pending` is what is buffered.
+bool RequestLineTooLong(const Request& partial, std::string_view pending, std::size_t limit) {
+  if (!partial.target().empty()) return false;  // the request line was parsed: it fit
+  return pending.substr(0, limit).find('\n') == std::string_view::npos;
+}
+
+std::string_view View(asio::const_buffer buffer) {
+  return {static_cast<const char*>(buffer.data()), buffer.size()};
+}
+
 }  // namespace
 
-Session::Session(Worker& worker, TcpSocket socket) : worker_(worker), socket_(std::move(socket)) {}
+template <typename Stream>
+Session<Stream>::Session(Worker& worker, Stream stream)
+    : worker_(worker), stream_(std::move(stream)) {}
 
-Session::~Session() {
+template <typename Stream>
+Session<Stream>::~Session() {
   // Normally Close() already ran on the worker thread. Only when the io_context is destroyed
   // with this session's handlers still queued does that not happen.
   ReleaseSlot();
 }
 
-void Session::ReleaseSlot() {
+template <typename Stream>
+void Session<Stream>::ReleaseSlot() {
   if (!holds_slot_) return;
   holds_slot_ = false;
   worker_.connections().fetch_sub(1, std::memory_order_relaxed);
 }
 
-void Session::Start() {
+template <typename Stream>
+void Session<Stream>::Start() {
   worker_.Add(*this);
   if (worker_.stopping()) {
     Close();
     return;
   }
   beast::error_code ec;
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-  const auto endpoint = socket_.remote_endpoint(ec);
+  socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  const auto endpoint = socket().remote_endpoint(ec);
   if (ec) {  // the peer is already gone
     Close();
     return;
@@ -111,18 +165,39 @@ void Session::Start() {
   peer_.port = endpoint.port();
   buffer_.reserve(kInitialBufferBytes);
   ResetParser();
-  // Waiting for the first request counts against the header timeout, not the idle one.
+  // Waiting for the first request counts against the header timeout, not the idle one. So
+  // does the TLS handshake: the deadline is not moved when it ends.
   state_ = State::kWaiting;
   deadline_ = CoarseClock::now() + worker_.limits().header_timeout;
+  if constexpr (kTls) {
+    stream_.async_handshake(asio::ssl::stream_base::server,
+                            [self = this->shared_from_this()](const beast::error_code& hs_ec) {
+                              self->OnHandshake(hs_ec);
+                            });
+  } else {
+    ReadMore();
+  }
+}
+
+template <typename Stream>
+void Session<Stream>::OnHandshake(const beast::error_code& ec) {
+  if (state_ == State::kClosed) return;
+  if (ec) {  // plain HTTP, an old protocol, no common cipher, or the client gave up
+    log::Debug("http: TLS handshake with {}:{} failed: {}", peer_.address, peer_.port,
+               ec.message());
+    Close();
+    return;
+  }
   ReadMore();
 }
 
-void Session::Close() {
+template <typename Stream>
+void Session<Stream>::Close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   deadline_ = CoarseClock::time_point::max();
   beast::error_code ignored;
-  socket_.close(ignored);
+  socket().close(ignored);
   ReleaseSlot();
   if (hook_.is_linked()) {
     hook_.unlink();
@@ -130,7 +205,8 @@ void Session::Close() {
   }
 }
 
-void Session::ResetParser() {
+template <typename Stream>
+void Session<Stream>::ResetParser() {
   const Limits& limits = worker_.limits();
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(
@@ -139,16 +215,18 @@ void Session::ResetParser() {
   continue_sent_ = false;
 }
 
-void Session::ReadMore() {
+template <typename Stream>
+void Session<Stream>::ReadMore() {
   const std::size_t size = beast::read_size(buffer_, kMaxReadBytes);
-  socket_.async_read_some(
+  stream_.async_read_some(
       buffer_.prepare(size),
-      [self = shared_from_this()](const beast::error_code& ec, std::size_t bytes) {
+      [self = this->shared_from_this()](const beast::error_code& ec, std::size_t bytes) {
         self->OnRead(ec, bytes);
       });
 }
 
-void Session::OnRead(const beast::error_code& ec, std::size_t bytes) {
+template <typename Stream>
+void Session<Stream>::OnRead(const beast::error_code& ec, std::size_t bytes) {
   if (state_ == State::kClosed) return;
   if (ec) {  // end of stream, reset, or aborted: nothing left to answer
     Close();
@@ -167,11 +245,23 @@ void Session::OnRead(const beast::error_code& ec, std::size_t bytes) {
   Parse();
 }
 
-void Session::Parse() {
+template <typename Stream>
+void Session<Stream>::Parse() {
   Parser& parser = *parser_;
   while (buffer_.size() > 0) {
     beast::error_code ec;
-    const std::size_t used = parser.put(buffer_.data(), ec);
+    const bool in_header = !parser.is_header_done();
+    const std::string_view input = View(buffer_.data());
+    const std::size_t used = parser.put(asio::buffer(input.data(), input.size()), ec);
+    if (in_header && (!ec || ec == beast_http::error::need_more)) {
+      if (HasObsFold(input.substr(0, used))) {
+        ec = beast_http::error::bad_value;
+      } else if (ec) {
+        if (HasBareLineEnd(input.substr(used))) ec = beast_http::error::bad_line_ending;
+      } else if (parser.is_header_done()) {
+        ec = CheckFraming(parser.get());
+      }
+    }
     buffer_.consume(used);
     if (ec == beast_http::error::need_more) break;
     if (ec) {
@@ -191,16 +281,18 @@ void Session::Parse() {
   ReadMore();
 }
 
-bool Session::ExpectsContinue() const {
+template <typename Stream>
+bool Session<Stream>::ExpectsContinue() const {
   const Request& request = parser_->get();
   return request.version() >= 11 &&
          beast::iequals(request[beast_http::field::expect], "100-continue");
 }
 
-void Session::SendContinue() {
+template <typename Stream>
+void Session<Stream>::SendContinue() {
   continue_sent_ = true;
-  asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
-                    [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+  asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                    [self = this->shared_from_this()](const beast::error_code& ec, std::size_t) {
                       if (self->state_ == State::kClosed) return;
                       if (ec) {
                         self->Close();
@@ -210,7 +302,8 @@ void Session::SendContinue() {
                     });
 }
 
-void Session::OnRequest() {
+template <typename Stream>
+void Session<Stream>::OnRequest() {
   const Request& request = parser_->get();
   request_version_ = request.version();
   request_keep_alive_ = request.keep_alive();
@@ -220,7 +313,7 @@ void Session::OnRequest() {
   // The boundary: nothing the handler throws goes further. If it threw before answering, the
   // Responder it was given has been destroyed on the way out, which answers 500.
   try {
-    worker_.handler()(parser_->release(), peer_, Responder(shared_from_this()));
+    worker_.handler()(parser_->release(), peer_, Responder(this->shared_from_this()));
   } catch (const std::exception& e) {
     log::Error("http: handler threw: {}", e.what());
   } catch (...) {
@@ -228,15 +321,17 @@ void Session::OnRequest() {
   }
 }
 
-void Session::Send(Response&& response) {
+template <typename Stream>
+void Session<Stream>::Send(Response&& response) {
   // Runs inline when called on this session's own thread, else hops there.
-  asio::dispatch(socket_.get_executor(),
-                 [self = shared_from_this(), r = std::move(response)]() mutable {
+  asio::dispatch(stream_.get_executor(),
+                 [self = this->shared_from_this(), r = std::move(response)]() mutable {
                    self->OnResponse(std::move(r));
                  });
 }
 
-void Session::OnResponse(Response&& response) {
+template <typename Stream>
+void Session<Stream>::OnResponse(Response&& response) {
   if (state_ != State::kHandling) return;  // closed meanwhile: timeout or shutdown
   // A handler may ask for the connection to close (`Connection: close`); it cannot keep open
   // one the client or the shutdown closes.
@@ -254,11 +349,17 @@ void Session::OnResponse(Response&& response) {
   Write(keep_alive, /*linger=*/false);
 }
 
-void Session::FailRequest(const beast::error_code& ec) {
+template <typename Stream>
+void Session<Stream>::FailRequest(const beast::error_code& ec) {
   beast_http::status status = beast_http::status::bad_request;
   StatusCode code = StatusCode::kInvalidArgument;
   std::string_view message = "malformed request";
-  if (ec == beast_http::error::header_limit || ec == beast_http::error::buffer_overflow) {
+  if ((ec == beast_http::error::header_limit || ec == beast_http::error::buffer_overflow) &&
+      RequestLineTooLong(parser_->get(), View(buffer_.data()), worker_.limits().max_header_bytes)) {
+    status = beast_http::status::uri_too_long;
+    code = StatusCode::kResourceExhausted;
+    message = "request target too long";
+  } else if (ec == beast_http::error::header_limit || ec == beast_http::error::buffer_overflow) {
     status = beast_http::status::request_header_fields_too_large;
     code = StatusCode::kResourceExhausted;
     message = "request headers too large";
@@ -273,18 +374,21 @@ void Session::FailRequest(const beast::error_code& ec) {
   Write(/*keep_alive=*/false, /*linger=*/true);
 }
 
-void Session::Write(bool keep_alive, bool linger) {
+template <typename Stream>
+void Session<Stream>::Write(bool keep_alive, bool linger) {
   keep_alive_ = keep_alive;
   linger_ = linger;
   state_ = State::kWriting;
   deadline_ = CoarseClock::now() + worker_.limits().write_timeout;
   Serialize(response_, !request_is_head_, out_);
-  asio::async_write(
-      socket_, asio::buffer(out_),
-      [self = shared_from_this()](const beast::error_code& ec, std::size_t) { self->OnWrite(ec); });
+  asio::async_write(stream_, asio::buffer(out_),
+                    [self = this->shared_from_this()](const beast::error_code& ec, std::size_t) {
+                      self->OnWrite(ec);
+                    });
 }
 
-void Session::OnWrite(const beast::error_code& ec) {
+template <typename Stream>
+void Session<Stream>::OnWrite(const beast::error_code& ec) {
   if (state_ == State::kClosed) return;
   response_ = Response();  // do not keep a body around while idle
   if (out_.capacity() > kMaxKeptOutputBytes) std::string().swap(out_);
@@ -297,24 +401,37 @@ void Session::OnWrite(const beast::error_code& ec) {
     return;
   }
   if (!keep_alive_ || worker_.stopping()) {
-    beast::error_code ignored;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-    Close();
+    if constexpr (kTls) {
+      Linger();  // close_notify first
+    } else {
+      beast::error_code ignored;
+      socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+      Close();
+    }
     return;
   }
   NextRequest();
 }
 
-void Session::Linger() {
-  beast::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+template <typename Stream>
+void Session<Stream>::Linger() {
   state_ = State::kLingering;
   deadline_ = CoarseClock::now() + kLingerTime;
   buffer_.clear();
-  ReadMore();
+  if constexpr (kTls) {
+    // Sends close_notify, then waits for the client's close_notify or end of stream; a client
+    // that sends neither is cut off by the sweep, after kLingerTime.
+    stream_.async_shutdown(
+        [self = this->shared_from_this()](const beast::error_code&) { self->Close(); });
+  } else {
+    beast::error_code ignored;
+    socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    ReadMore();
+  }
 }
 
-void Session::NextRequest() {
+template <typename Stream>
+void Session<Stream>::NextRequest() {
   ResetParser();
   if (buffer_.size() > 0) {  // a pipelined request is already here
     state_ = State::kReading;
@@ -326,5 +443,20 @@ void Session::NextRequest() {
   deadline_ = CoarseClock::now() + worker_.limits().idle_timeout;
   ReadMore();
 }
+
+void StartSession(Worker& worker, TcpSocket socket, asio::ssl::context* tls) {
+  // Creating the session here and starting it on its own thread keeps the accept loop short;
+  // with one thread, dispatch runs it inline.
+  if (tls != nullptr) {
+    auto session = std::make_shared<Session<TlsStream>>(worker, TlsStream(std::move(socket), *tls));
+    asio::dispatch(worker.context(), [session = std::move(session)] { session->Start(); });
+    return;
+  }
+  auto session = std::make_shared<Session<TcpSocket>>(worker, std::move(socket));
+  asio::dispatch(worker.context(), [session = std::move(session)] { session->Start(); });
+}
+
+template class Session<TcpSocket>;
+template class Session<TlsStream>;
 
 }  // namespace keyward::http

@@ -2,6 +2,12 @@
 // response, and loops while the connection is kept alive. Pipelined requests are answered in
 // order because the next request is parsed only after the previous response is written.
 //
+// Over TLS the handshake comes first, within the header timeout; a failed handshake closes
+// the connection without an answer. A connection the server ends (a response with
+// `Connection: close`, an error answer) sends close_notify and waits for the client's, or its
+// end of stream, for at most a second; a timeout, a shutdown or an error closes the socket
+// without close_notify.
+//
 // Thread safety: a Session lives on its Worker's thread. Send() (the ResponseSink entry point
 // a Responder calls) may be called from any thread; every other member function must be called
 // on the worker thread.
@@ -13,11 +19,14 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/intrusive/list_hook.hpp>
 #include <memory>
 #include <optional>
+#include <type_traits>
 
 #include "http/coarse_clock.h"
 #include "http/server.h"
@@ -27,6 +36,8 @@ namespace keyward::http {
 // A socket bound to an io_context's own executor: no type-erased executor on the hot path.
 using TcpSocket =
     boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
+// The same socket under TLS.
+using TlsStream = boost::asio::ssl::stream<TcpSocket>;
 
 // The hook by which a Worker lists a Session; unlinks itself when the Session is destroyed.
 using SessionHook =
@@ -34,35 +45,62 @@ using SessionHook =
 
 class Worker;
 
-class Session final : public detail::ResponseSink, public std::enable_shared_from_this<Session> {
- public:
-  // Takes one of the server's connection slots (already counted by the listener) and gives it
-  // back when the connection closes.
-  Session(Worker& worker, TcpSocket socket);
-  ~Session() override;
-  Session(const Session&) = delete;
-  Session& operator=(const Session&) = delete;
+// Starts serving a connection the listener accepted for `worker`: plain HTTP, or HTTPS when
+// `tls` is not null (it must outlive the connection). Takes one of the server's connection
+// slots (already counted by the listener) and gives it back when the connection closes. Any
+// thread; the session starts on the worker's.
+void StartSession(Worker& worker, TcpSocket socket, boost::asio::ssl::context* tls);
 
-  // Registers with the worker and starts reading the first request.
-  void Start();
+// What a Worker sees of a session, whatever its stream: the sweep's deadline and Close().
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+
   // Closes the socket at once and unlinks; pending operations finish with operation_aborted.
-  // Idempotent.
-  void Close();
-  // Waiting for the first byte of a request, or draining after an error: at shutdown such a
-  // session is closed at once rather than given the grace period.
+  // Idempotent. Worker thread only.
+  virtual void Close() = 0;
+  // Waiting for the first byte of a request (TLS: or in the handshake), or draining after an
+  // error: at shutdown such a session is closed at once rather than given the grace period.
   bool idle() const { return state_ == State::kWaiting || state_ == State::kLingering; }
   // When the sweep closes this connection; max() while the handler works.
   CoarseClock::time_point deadline() const { return deadline_; }
 
+  SessionHook hook_;  // public for the Worker's intrusive list
+
+ protected:
+  enum class State { kWaiting, kReading, kHandling, kWriting, kLingering, kClosed };
+
+  State state_ = State::kWaiting;
+  CoarseClock::time_point deadline_ = CoarseClock::time_point::max();
+};
+
+// One connection over `Stream`, TcpSocket or TlsStream. A template rather than a stream behind
+// an interface, so that plain HTTP pays for TLS with nothing, not even a virtual call per read
+// or write. Defined and instantiated for those two in session.cc.
+template <typename Stream>
+class Session final : public SessionBase,
+                      public detail::ResponseSink,
+                      public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, TcpSocket>;
+
+  Session(Worker& worker, Stream stream);
+  ~Session() override;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Registers with the worker; with TLS does the handshake; then reads the first request.
+  void Start();
+  void Close() override;
+
   // detail::ResponseSink — any thread.
   void Send(Response&& response) override;
 
-  SessionHook hook_;  // public for the Worker's intrusive list
-
  private:
-  enum class State { kWaiting, kReading, kHandling, kWriting, kLingering, kClosed };
   using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
+  auto& socket() { return stream_.lowest_layer(); }
+  void OnHandshake(const boost::beast::error_code& ec);
   void ResetParser();
   void ReadMore();
   void OnRead(const boost::beast::error_code& ec, std::size_t bytes);
@@ -79,14 +117,12 @@ class Session final : public detail::ResponseSink, public std::enable_shared_fro
   void ReleaseSlot();
 
   Worker& worker_;
-  TcpSocket socket_;
+  Stream stream_;
   boost::beast::flat_buffer buffer_;  // reused for every request of the connection
   std::optional<Parser> parser_;      // a fresh one per request
   Response response_;                 // the response being written
   std::string out_;                   // response_ serialized; capacity reused across requests
   Peer peer_;
-  State state_ = State::kWaiting;
-  CoarseClock::time_point deadline_ = CoarseClock::time_point::max();
   unsigned request_version_ = 11;
   bool request_keep_alive_ = false;
   bool request_is_head_ = false;

@@ -34,7 +34,7 @@ void Worker::BeginShutdown(CoarseClock::time_point deadline) {
   stopping_ = true;
   shutdown_deadline_ = deadline;
   for (auto it = sessions_.begin(); it != sessions_.end();) {
-    Session& session = *it++;  // Close() unlinks `session` only
+    SessionBase& session = *it++;  // Close() unlinks `session` only
     if (session.idle()) session.Close();
   }
   if (sessions_.empty()) Finish();
@@ -52,7 +52,7 @@ void Worker::Sweep() {
   const CoarseClock::time_point now = CoarseClock::now();
   const bool past_grace = stopping_ && now >= shutdown_deadline_;
   for (auto it = sessions_.begin(); it != sessions_.end();) {
-    Session& session = *it++;  // Close() unlinks `session` only
+    SessionBase& session = *it++;  // Close() unlinks `session` only
     if (past_grace || session.deadline() <= now) session.Close();
   }
   ArmSweep();

@@ -44,7 +44,7 @@ class Worker {
   void Shutdown(CoarseClock::time_point deadline);
 
   // Worker thread only.
-  void Add(Session& session) { sessions_.push_back(session); }
+  void Add(SessionBase& session) { sessions_.push_back(session); }
   // A session calls this once it has closed and unlinked itself.
   void OnSessionClosed() {
     if (stopping_ && sessions_.empty()) Finish();
@@ -52,10 +52,9 @@ class Worker {
   bool stopping() const { return stopping_; }
 
  private:
-  using SessionList =
-      boost::intrusive::list<Session,
-                             boost::intrusive::member_hook<Session, SessionHook, &Session::hook_>,
-                             boost::intrusive::constant_time_size<false>>;
+  using SessionList = boost::intrusive::list<
+      SessionBase, boost::intrusive::member_hook<SessionBase, SessionHook, &SessionBase::hook_>,
+      boost::intrusive::constant_time_size<false>>;
   using Timer =
       boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                         boost::asio::wait_traits<std::chrono::steady_clock>,

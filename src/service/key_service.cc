@@ -32,13 +32,48 @@ Result<std::string> KeyService::Open(const KeyRecord& record) const {
   return master_key_->Open(record.sealed, record.hash);
 }
 
-Result<KeyView> KeyService::Create(const User& caller, std::string_view user_id,
+void KeyService::Audited(AuditAction action, const Caller& caller, std::string_view target_user,
+                         std::string_view key_name, const Status& outcome) const {
+  if (audit_ == nullptr) return;
+  audit_->RecordAfter({.action = action,
+                       .actor = caller.user.id,
+                       .user = target_user,
+                       .target = key_name,
+                       .address = caller.address},
+                      outcome);
+}
+
+Status KeyService::RecordReveal(const Caller& caller, std::string_view target_user,
+                                std::string_view key_name) const {
+  if (audit_ == nullptr) return Status::Ok();
+  Status recorded = audit_->Record({.action = AuditAction::kKeyReveal,
+                                    .actor = caller.user.id,
+                                    .user = target_user,
+                                    .target = key_name,
+                                    .address = caller.address},
+                                   Status::Ok());
+  if (recorded.ok()) return recorded;
+  // Fail closed: a key is never shown without a record of it. The store's error is detail,
+  // for the log.
+  return Status::Unavailable(
+      "the key cannot be revealed now: the audit log cannot record it; try again later",
+      recorded.ToString());
+}
+
+Result<KeyView> KeyService::Create(const Caller& caller, std::string_view user_id,
                                    std::optional<std::string_view> name,
                                    std::optional<std::string_view> duration) const {
-  std::string target = ResolveUserId(caller, user_id);
-  KW_RETURN_IF_ERROR(CheckKeyAccess(caller, target));
-
+  std::string target = ResolveUserId(caller.user, user_id);
   std::string key_name = name ? std::string(*name) : "token_" + RandomString(19, kNameAlphabet);
+  Result<KeyView> created = CreateKey(caller.user, target, key_name, duration);
+  Audited(AuditAction::kKeyCreate, caller, target, key_name, created.status());
+  return created;
+}
+
+Result<KeyView> KeyService::CreateKey(const User& caller, const std::string& target,
+                                      const std::string& key_name,
+                                      std::optional<std::string_view> duration) const {
+  KW_RETURN_IF_ERROR(CheckKeyAccess(caller, target));
   KW_RETURN_IF_ERROR(ValidateKeyName(key_name));
 
   std::int64_t validity = options_.default_validity;
@@ -75,30 +110,71 @@ Result<KeyView> KeyService::Create(const User& caller, std::string_view user_id,
   return view;
 }
 
-Result<std::vector<KeyView>> KeyService::List(const User& caller, std::string_view user_id,
+Result<std::vector<KeyView>> KeyService::List(const Caller& caller, std::string_view user_id,
                                               bool reveal) const {
-  std::string target = ResolveUserId(caller, user_id);
-  KW_RETURN_IF_ERROR(CheckKeyAccess(caller, target));
+  std::string target = ResolveUserId(caller.user, user_id);
+  const bool revealing = reveal && options_.reveal;
+  // A refused reveal is on record; a plain listing is not an event.
+  auto refused = [&](const Status& status, std::string_view key_name) {
+    if (revealing) Audited(AuditAction::kKeyReveal, caller, target, key_name, status);
+    return status;
+  };
+  if (Status access = CheckKeyAccess(caller.user, target); !access.ok()) return refused(access, "");
   // A missing user and a user without keys must not look alike to an operator.
   auto user = store_.GetUser(target);
-  if (!user.ok())
-    return user.status().code() == StatusCode::kNotFound ? KeyNotFound() : user.status();
-  KW_ASSIGN_OR_RETURN(std::vector<KeyRecord> records, store_.ListKeys(target));
+  if (!user.ok()) {
+    return refused(user.status().code() == StatusCode::kNotFound ? KeyNotFound() : user.status(),
+                   "");
+  }
+  auto records = store_.ListKeys(target);
+  if (!records.ok()) return refused(records.status(), "");
   std::vector<KeyView> views;
-  views.reserve(records.size());
-  for (const KeyRecord& record : records) {
+  views.reserve(records->size());
+  auto wipe = [&views] {
+    for (KeyView& view : views) SecureWipe(view.token);
+  };
+  for (const KeyRecord& record : *records) {
     KeyView view = ToView(record);
-    if (reveal && options_.reveal) {
-      KW_ASSIGN_OR_RETURN(view.token, Open(record));
+    if (revealing) {
+      auto token = Open(record);
+      if (!token.ok()) {
+        wipe();
+        return refused(token.status(), record.name);
+      }
+      view.token = std::move(token).value();
     }
     views.push_back(std::move(view));
+  }
+  // Every key shown is on record before any is returned. Should one record fail, those written
+  // before it stay: the log may then name a reveal that returned nothing, never the reverse.
+  if (revealing) {
+    for (const KeyView& view : views) {
+      if (Status recorded = RecordReveal(caller, target, view.name); !recorded.ok()) {
+        wipe();
+        return recorded;
+      }
+    }
   }
   return views;
 }
 
-Result<std::string> KeyService::Reveal(const User& caller, std::string_view user_id,
+Result<std::string> KeyService::Reveal(const Caller& caller, std::string_view user_id,
                                        std::string_view name) const {
-  std::string target = ResolveUserId(caller, user_id);
+  std::string target = ResolveUserId(caller.user, user_id);
+  Result<std::string> token = RevealKey(caller.user, target, name);
+  if (!token.ok()) {
+    Audited(AuditAction::kKeyReveal, caller, target, name, token.status());
+    return token;
+  }
+  if (Status recorded = RecordReveal(caller, target, name); !recorded.ok()) {
+    SecureWipe(*token);
+    return recorded;
+  }
+  return token;
+}
+
+Result<std::string> KeyService::RevealKey(const User& caller, const std::string& target,
+                                          std::string_view name) const {
   KW_RETURN_IF_ERROR(CheckKeyAccess(caller, target));
   auto record = store_.GetKey(target, name);
   if (!record.ok()) {
@@ -107,9 +183,16 @@ Result<std::string> KeyService::Reveal(const User& caller, std::string_view user
   return Open(*record);
 }
 
-Status KeyService::Delete(const User& caller, std::string_view user_id,
+Status KeyService::Delete(const Caller& caller, std::string_view user_id,
                           std::string_view name) const {
-  std::string target = ResolveUserId(caller, user_id);
+  std::string target = ResolveUserId(caller.user, user_id);
+  Status deleted = DeleteKey(caller.user, target, name);
+  Audited(AuditAction::kKeyDelete, caller, target, name, deleted);
+  return deleted;
+}
+
+Status KeyService::DeleteKey(const User& caller, const std::string& target,
+                             std::string_view name) const {
   KW_RETURN_IF_ERROR(CheckKeyAccess(caller, target));
   auto record = store_.GetKey(target, name);
   if (!record.ok()) {

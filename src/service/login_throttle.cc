@@ -4,8 +4,8 @@
 
 namespace keyward {
 
-std::int64_t LoginThrottle::RetryAfter(std::string_view name, std::string_view address,
-                                       UnixSeconds now) {
+std::int64_t LoginThrottle::Admit(std::string_view name, std::string_view address,
+                                  UnixSeconds now) {
   std::lock_guard lock(mu_);
   UnixSeconds until = 0;
   if (auto it = by_name_.find(std::string(name)); it != by_name_.end()) {
@@ -14,13 +14,16 @@ std::int64_t LoginThrottle::RetryAfter(std::string_view name, std::string_view a
   if (auto it = by_address_.find(std::string(address)); it != by_address_.end()) {
     until = std::max(until, it->second.locked_until);
   }
-  return until > now ? until - now : 0;
+  if (until > now) return until - now;
+  Fail(by_name_, name, free_per_name_, now);
+  Fail(by_address_, address, free_per_address_, now);
+  return 0;
 }
 
-void LoginThrottle::Fail(std::unordered_map<std::string, Entry>& map, std::string key,
+void LoginThrottle::Fail(std::unordered_map<std::string, Entry>& map, std::string_view key,
                          int free_failures, UnixSeconds now) {
   if (map.size() >= kMaxEntries) Prune(map, now);
-  Entry& e = map[std::move(key)];
+  Entry& e = map[std::string(key)];
   ++e.failures;
   // The failure that uses up the free ones locks for 1 s, the next for 2 s, then 4 s, ...
   int over = e.failures - free_failures;
@@ -39,16 +42,25 @@ void LoginThrottle::Prune(std::unordered_map<std::string, Entry>& map, UnixSecon
   if (map.size() >= kMaxEntries) map.clear();
 }
 
-void LoginThrottle::RecordFailure(std::string_view name, std::string_view address,
-                                  UnixSeconds now) {
-  std::lock_guard lock(mu_);
-  Fail(by_name_, std::string(name), free_per_name_, now);
-  Fail(by_address_, std::string(address), free_per_address_, now);
+void LoginThrottle::TakeBack(std::unordered_map<std::string, Entry>& map, std::string_view key,
+                             int free_failures) {
+  auto it = map.find(std::string(key));
+  if (it == map.end()) return;
+  Entry& e = it->second;
+  if (--e.failures < free_failures) e.locked_until = 0;
+  if (e.failures <= 0) map.erase(it);
 }
 
-void LoginThrottle::RecordSuccess(std::string_view name) {
+void LoginThrottle::RecordSuccess(std::string_view name, std::string_view address) {
   std::lock_guard lock(mu_);
   by_name_.erase(std::string(name));
+  TakeBack(by_address_, address, free_per_address_);
+}
+
+void LoginThrottle::Release(std::string_view name, std::string_view address) {
+  std::lock_guard lock(mu_);
+  TakeBack(by_name_, name, free_per_name_);
+  TakeBack(by_address_, address, free_per_address_);
 }
 
 }  // namespace keyward

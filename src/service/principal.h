@@ -1,7 +1,8 @@
-// Who is calling: the user behind a verified key or session.
+// Who is calling: the user behind a verified key or session, and from where.
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "common/clock.h"
 #include "core/key_record.h"
@@ -15,6 +16,21 @@ struct Principal {
   std::string key_name;        // the API key's name; empty for a session
   std::string token_hash;      // SHA-256 of the presented key or session token
   UnixSeconds expires_at = 0;  // of that key or session
+  std::string client_address;  // the client's IP address; set by the API handler
+};
+
+// The caller of an audited use case (service/audit_log.h): the user it acts for and the client
+// address the audit log records. A view: it borrows the User (or Principal) it was made from
+// and must not outlive it. Made implicitly from a Principal (a request: the address is known)
+// or from a User (work outside a request, such as start-up, tools and tests: no address).
+struct Caller {
+  Caller(const Principal& principal)  // NOLINT(google-explicit-constructor): a view of it
+      : user(principal.user), address(principal.client_address) {}
+  Caller(const User& caller_user)  // NOLINT(google-explicit-constructor): a view of it
+      : user(caller_user) {}
+
+  const User& user;
+  std::string_view address;
 };
 
 }  // namespace keyward

@@ -12,8 +12,25 @@ Status WrongCredentials() { return Status::Unauthenticated("wrong username or pa
 
 Result<SignIn> SessionService::Login(std::string_view username, std::string_view password,
                                      std::string_view client_address, std::int64_t* retry_after) {
+  Result<SignIn> signed_in = SignInOnce(username, password, client_address, retry_after);
+  if (audit_ != nullptr) {
+    // The name tried is both actor and user: on success it is the user's id. The same record,
+    // at the same cost, whether the user exists or not.
+    audit_->RecordAfter({.action = AuditAction::kSignIn,
+                         .actor = username,
+                         .user = username,
+                         .target = "",
+                         .address = client_address},
+                        signed_in.status());
+  }
+  return signed_in;
+}
+
+Result<SignIn> SessionService::SignInOnce(std::string_view username, std::string_view password,
+                                          std::string_view client_address,
+                                          std::int64_t* retry_after) {
   const UnixSeconds now = clock_.Now();
-  if (std::int64_t wait = throttle_.RetryAfter(username, client_address, now); wait > 0) {
+  if (std::int64_t wait = throttle_.Admit(username, client_address, now); wait > 0) {
     if (retry_after != nullptr) *retry_after = wait;
     return Status::ResourceExhausted("too many failed sign-ins; try again in " +
                                      std::to_string(wait) + " s");
@@ -26,15 +43,14 @@ Result<SignIn> SessionService::Login(std::string_view username, std::string_view
       hash = user->password_hash;
       user_id = user->id;
     } else if (user.status().code() != StatusCode::kNotFound) {
+      throttle_.Release(username, client_address);
       return user.status();
     }
   }
   // Always runs Argon2id, against a dummy hash when there is no user or no password.
-  if (!VerifyPassword(password, hash) || user_id.empty()) {
-    throttle_.RecordFailure(username, client_address, now);
-    return WrongCredentials();
-  }
-  throttle_.RecordSuccess(username);
+  // The attempt already counts as a failure (Admit); only a success takes it back.
+  if (!VerifyPassword(password, hash) || user_id.empty()) return WrongCredentials();
+  throttle_.RecordSuccess(username, client_address);
 
   SignIn out;
   out.token = GenerateKey(options_.key_prefix);

@@ -2,7 +2,9 @@
 //
 // A wrong password, an unknown user and a user without a password all give the same
 // Unauthenticated status and take the same time (Argon2id runs against a dummy hash). Repeated
-// failures are throttled (LoginThrottle): ResourceExhausted, with the seconds to wait.
+// failures are throttled (LoginThrottle): ResourceExhausted, with the seconds to wait. Every
+// sign-in, successful, failed or throttled, is recorded in the audit log (service/audit_log.h)
+// once answered; sign-out is not.
 // Blocking (Argon2id, store I/O): call from worker threads. Thread safe.
 #pragma once
 
@@ -11,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "service/audit_log.h"
 #include "service/key_cache.h"
 #include "service/login_throttle.h"
 #include "service/options.h"
@@ -27,12 +30,15 @@ struct SignIn {
 
 class SessionService {
  public:
-  // `cache` (may be null) forgets a session when it is signed out.
-  SessionService(Store& store, const ServiceOptions& options, const Clock& clock, KeyCache* cache)
+  // `cache` (may be null) forgets a session when it is signed out. `audit` (may be null only
+  // where nothing needs recording: tests, benchmarks) records the sign-ins.
+  SessionService(Store& store, const ServiceOptions& options, const Clock& clock, KeyCache* cache,
+                 const AuditLog* audit = nullptr)
       : store_(store),
         options_(options),
         clock_(clock),
         cache_(cache),
+        audit_(audit),
         throttle_(options.login_free_failures, options.login_free_failures_per_address,
                   options.login_max_backoff) {}
 
@@ -43,10 +49,14 @@ class SessionService {
   Status Logout(const Principal& caller);
 
  private:
+  Result<SignIn> SignInOnce(std::string_view username, std::string_view password,
+                            std::string_view client_address, std::int64_t* retry_after);
+
   Store& store_;
   const ServiceOptions& options_;
   const Clock& clock_;
   KeyCache* cache_;
+  const AuditLog* audit_;
   LoginThrottle throttle_;
 };
 

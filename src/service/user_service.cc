@@ -28,7 +28,24 @@ Result<std::vector<User>> UserService::List(const User& caller) const {
   return store_.ListUsers();
 }
 
-Result<User> UserService::Create(const User& caller, const NewUser& in) const {
+void UserService::Audited(AuditAction action, const Caller& caller, std::string_view target_user,
+                          std::string_view target, const Status& outcome) const {
+  if (audit_ == nullptr) return;
+  audit_->RecordAfter({.action = action,
+                       .actor = caller.user.id,
+                       .user = target_user,
+                       .target = target,
+                       .address = caller.address},
+                      outcome);
+}
+
+Result<User> UserService::Create(const Caller& caller, const NewUser& in) const {
+  Result<User> created = CreateUser(caller.user, in);
+  Audited(AuditAction::kUserCreate, caller, in.id, "", created.status());
+  return created;
+}
+
+Result<User> UserService::CreateUser(const User& caller, const NewUser& in) const {
   KW_RETURN_IF_ERROR(CheckOperator(caller));
   KW_RETURN_IF_ERROR(ValidateUserId(in.id));
   KW_RETURN_IF_ERROR(ValidateUserName(in.name));
@@ -54,20 +71,33 @@ Result<User> UserService::Create(const User& caller, const NewUser& in) const {
   return user;
 }
 
-Status UserService::Delete(const User& caller, std::string_view id) const {
+Status UserService::Delete(const Caller& caller, std::string_view id) const {
+  std::string target = ResolveUserId(caller.user, id);
+  Status deleted = DeleteUser(caller.user, target);
+  Audited(AuditAction::kUserDelete, caller, target, "", deleted);
+  return deleted;
+}
+
+Status UserService::DeleteUser(const User& caller, const std::string& target) const {
   KW_RETURN_IF_ERROR(CheckOperator(caller));
-  std::string target = ResolveUserId(caller, id);
   if (target == caller.id) return Status::InvalidArgument("you cannot delete yourself");
   Status deleted = store_.DeleteUser(target);
   Forget(target);
   return MapNotFound(deleted);
 }
 
-Result<User> UserService::AddTag(const User& caller, std::string_view id,
+Result<User> UserService::AddTag(const Caller& caller, std::string_view id,
                                  std::string_view tag) const {
+  std::string target = ResolveUserId(caller.user, id);
+  Result<User> tagged = AddUserTag(caller.user, target, tag);
+  Audited(AuditAction::kTagAdd, caller, target, tag, tagged.status());
+  return tagged;
+}
+
+Result<User> UserService::AddUserTag(const User& caller, const std::string& target,
+                                     std::string_view tag) const {
   KW_RETURN_IF_ERROR(CheckOperator(caller));
   KW_RETURN_IF_ERROR(ValidateTag(tag));
-  std::string target = ResolveUserId(caller, id);
   Status added = store_.AddTag(target, tag);
   Forget(target);
   KW_RETURN_IF_ERROR(MapNotFound(added));
@@ -76,10 +106,17 @@ Result<User> UserService::AddTag(const User& caller, std::string_view id,
   return user;
 }
 
-Result<User> UserService::RemoveTag(const User& caller, std::string_view id,
+Result<User> UserService::RemoveTag(const Caller& caller, std::string_view id,
                                     std::string_view tag) const {
+  std::string target = ResolveUserId(caller.user, id);
+  Result<User> untagged = RemoveUserTag(caller.user, target, tag);
+  Audited(AuditAction::kTagDelete, caller, target, tag, untagged.status());
+  return untagged;
+}
+
+Result<User> UserService::RemoveUserTag(const User& caller, const std::string& target,
+                                        std::string_view tag) const {
   KW_RETURN_IF_ERROR(CheckOperator(caller));
-  std::string target = ResolveUserId(caller, id);
   if (target == caller.id && tag == kOperatorTag) {
     return Status::InvalidArgument("you cannot remove your own operator role");
   }

@@ -2,7 +2,9 @@
 //
 // Managing users is for operators (PermissionDenied otherwise); anyone may read themselves.
 // Errors besides the store's: InvalidArgument for a bad id, name, type, tag or password.
-// Blocking (store I/O, Argon2id): call from worker threads. Thread safe.
+// Create, Delete, AddTag and RemoveTag are recorded in the audit log (service/audit_log.h) once
+// done, failures too; Bootstrap is not (no one calls it). Blocking (store I/O, Argon2id): call
+// from worker threads. Thread safe.
 #pragma once
 
 #include <optional>
@@ -13,7 +15,9 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "core/user.h"
+#include "service/audit_log.h"
 #include "service/key_cache.h"
+#include "service/principal.h"
 #include "store/store.h"
 
 namespace keyward {
@@ -28,18 +32,20 @@ struct NewUser {
 class UserService {
  public:
   // `cache` (may be null) forgets a user's keys when the user is deleted or their tags change.
-  UserService(Store& store, const Clock& clock, KeyCache* cache)
-      : store_(store), clock_(clock), cache_(cache) {}
+  // `audit` (may be null only where nothing needs recording: tests, benchmarks) records the
+  // changes.
+  UserService(Store& store, const Clock& clock, KeyCache* cache, const AuditLog* audit = nullptr)
+      : store_(store), clock_(clock), cache_(cache), audit_(audit) {}
 
   // Any user may read themselves; reading others needs the operator role.
   Result<User> Get(const User& caller, std::string_view id) const;
   Result<std::vector<User>> List(const User& caller) const;
-  Result<User> Create(const User& caller, const NewUser& user) const;
+  Result<User> Create(const Caller& caller, const NewUser& user) const;
   // Operators may not delete themselves (so the last one cannot lock everyone out).
-  Status Delete(const User& caller, std::string_view id) const;
+  Status Delete(const Caller& caller, std::string_view id) const;
   // Both return the user as it is afterwards.
-  Result<User> AddTag(const User& caller, std::string_view id, std::string_view tag) const;
-  Result<User> RemoveTag(const User& caller, std::string_view id, std::string_view tag) const;
+  Result<User> AddTag(const Caller& caller, std::string_view id, std::string_view tag) const;
+  Result<User> RemoveTag(const Caller& caller, std::string_view id, std::string_view tag) const;
 
   // On an empty store, creates user "admin" with the operator tag. The password is
   // `admin_password` when given, or a fresh random one. Returns the password when one was
@@ -51,10 +57,20 @@ class UserService {
   void Forget(std::string_view user_id) const {
     if (cache_ != nullptr) cache_->EraseUser(user_id);
   }
+  Result<User> CreateUser(const User& caller, const NewUser& user) const;
+  Status DeleteUser(const User& caller, const std::string& target) const;
+  Result<User> AddUserTag(const User& caller, const std::string& target,
+                          std::string_view tag) const;
+  Result<User> RemoveUserTag(const User& caller, const std::string& target,
+                             std::string_view tag) const;
+  // Records a done (or failed) change; a failure to record is only logged.
+  void Audited(AuditAction action, const Caller& caller, std::string_view target_user,
+               std::string_view target, const Status& outcome) const;
 
   Store& store_;
   const Clock& clock_;
   KeyCache* cache_;
+  const AuditLog* audit_;
 };
 
 }  // namespace keyward

@@ -19,6 +19,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "core/audit_event.h"
 #include "core/key_record.h"
 #include "core/user.h"
 
@@ -72,6 +73,14 @@ class Store {
   virtual Status DeleteSession(std::string_view hash) = 0;
   // Removes sessions that expired before `now`; returns how many.
   virtual Result<std::int64_t> DeleteExpiredSessions(UnixSeconds now) = 0;
+
+  // --- audit log ---
+  // Appends `event` (its id is ignored) and returns the id the store gave it; later events get
+  // larger ids. On an error (Unavailable, Internal) nothing is appended.
+  virtual Result<std::int64_t> AppendAudit(const AuditEvent& event) = 0;
+  // The events `filter` selects, newest first (time, then id, descending), at most
+  // filter.limit of them. Events outlive the users they name.
+  virtual Result<std::vector<AuditEvent>> ListAudit(const AuditFilter& filter) = 0;
 
   // --- several nodes ---
   // Starts delivering `events` for the changes any node makes to the shared database (a node

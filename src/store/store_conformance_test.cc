@@ -484,6 +484,172 @@ TEST_P(StoreConformanceTest, TextThatIsNotUtf8OrHoldsNulMatchesNothing) {
   KW_EXPECT_OK(store_->GetKey("alice", "ci").status());
 }
 
+// --- audit log ---
+
+AuditEvent MakeAudit(UnixSeconds time, const std::string& actor, AuditAction action,
+                     const std::string& user, const std::string& target = "") {
+  AuditEvent event;
+  event.time = time;
+  event.actor = actor;
+  event.action = action;
+  event.user = user;
+  event.target = target;
+  event.address = "127.0.0.1";
+  event.success = true;
+  return event;
+}
+
+std::vector<std::int64_t> AuditIds(const std::vector<AuditEvent>& events) {
+  std::vector<std::int64_t> ids;
+  for (const AuditEvent& event : events) ids.push_back(event.id);
+  return ids;
+}
+
+TEST_P(StoreConformanceTest, AppendAuditThenListReturnsEveryField) {
+  AuditEvent event = MakeAudit(1'700'000'000, "admin", AuditAction::kKeyReveal, "alice", "ci");
+  event.address = "2001:db8::1";
+  event.success = false;
+  event.reason = "no such user or key";
+  KW_ASSERT_OK_AND_ASSIGN(std::int64_t id, store_->AppendAudit(event));
+  EXPECT_GT(id, 0);
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<AuditEvent> events, store_->ListAudit({}));
+  ASSERT_EQ(events.size(), 1u);
+  const AuditEvent& got = events[0];
+  EXPECT_EQ(got.id, id);
+  EXPECT_EQ(got.time, event.time);
+  EXPECT_EQ(got.actor, "admin");
+  EXPECT_EQ(got.action, AuditAction::kKeyReveal);
+  EXPECT_EQ(got.user, "alice");
+  EXPECT_EQ(got.target, "ci");
+  EXPECT_EQ(got.address, "2001:db8::1");
+  EXPECT_FALSE(got.success);
+  EXPECT_EQ(got.reason, "no such user or key");
+}
+
+TEST_P(StoreConformanceTest, EveryAuditActionRoundTrips) {
+  const AuditAction actions[] = {AuditAction::kSignIn,     AuditAction::kKeyCreate,
+                                 AuditAction::kKeyReveal,  AuditAction::kKeyDelete,
+                                 AuditAction::kUserCreate, AuditAction::kUserDelete,
+                                 AuditAction::kTagAdd,     AuditAction::kTagDelete};
+  UnixSeconds time = 1'700'000'000;
+  for (AuditAction action : actions) {
+    KW_ASSERT_OK(store_->AppendAudit(MakeAudit(time++, "admin", action, "alice")).status());
+  }
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<AuditEvent> events, store_->ListAudit({}));
+  ASSERT_EQ(events.size(), std::size(actions));
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].action, actions[std::size(actions) - 1 - i]);  // newest first
+    EXPECT_TRUE(events[i].success);
+    EXPECT_EQ(events[i].reason, "");
+  }
+}
+
+TEST_P(StoreConformanceTest, AuditIdsIncreaseAndListIsNewestFirstThenByIdDescending) {
+  KW_ASSERT_OK_AND_ASSIGN(std::int64_t a,
+                          store_->AppendAudit(MakeAudit(200, "u", AuditAction::kSignIn, "u")));
+  KW_ASSERT_OK_AND_ASSIGN(std::int64_t b,
+                          store_->AppendAudit(MakeAudit(100, "u", AuditAction::kSignIn, "u")));
+  KW_ASSERT_OK_AND_ASSIGN(std::int64_t c,
+                          store_->AppendAudit(MakeAudit(200, "u", AuditAction::kSignIn, "u")));
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<AuditEvent> events, store_->ListAudit({}));
+  // Time descending; among equal times the later appended first; an event appended later with an
+  // earlier time (another node's clock) sorts by its time.
+  EXPECT_EQ(AuditIds(events), (std::vector<std::int64_t>{c, a, b}));
+}
+
+TEST_P(StoreConformanceTest, ListAuditOfAUserMatchesActorOrUser) {
+  KW_ASSERT_OK(
+      store_->AppendAudit(MakeAudit(1, "admin", AuditAction::kUserCreate, "alice")).status());
+  KW_ASSERT_OK(
+      store_->AppendAudit(MakeAudit(2, "alice", AuditAction::kKeyCreate, "alice", "k")).status());
+  KW_ASSERT_OK(
+      store_->AppendAudit(MakeAudit(3, "alice", AuditAction::kKeyReveal, "bob", "x")).status());
+  KW_ASSERT_OK(
+      store_->AppendAudit(MakeAudit(4, "admin", AuditAction::kTagAdd, "bob", "t")).status());
+  KW_ASSERT_OK(
+      store_->AppendAudit(MakeAudit(5, "alicia", AuditAction::kSignIn, "alicia")).status());
+  AuditFilter alice;
+  alice.user = "alice";
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<AuditEvent> of_alice, store_->ListAudit(alice));
+  ASSERT_EQ(of_alice.size(), 3u);
+  EXPECT_EQ(of_alice[0].time, 3);
+  EXPECT_EQ(of_alice[1].time, 2);
+  EXPECT_EQ(of_alice[2].time, 1);
+  AuditFilter bob;
+  bob.user = "bob";
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<AuditEvent> of_bob, store_->ListAudit(bob));
+  ASSERT_EQ(of_bob.size(), 2u);
+  EXPECT_EQ(of_bob[0].action, AuditAction::kTagAdd);
+  EXPECT_EQ(of_bob[1].actor, "alice");
+  AuditFilter nobody;
+  nobody.user = "al%";  // data, not a pattern
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<AuditEvent> none, store_->ListAudit(nobody));
+  EXPECT_TRUE(none.empty());
+}
+
+TEST_P(StoreConformanceTest, ListAuditTimeBoundsAreInclusiveAndLimitKeepsTheNewest) {
+  for (UnixSeconds t = 10; t <= 50; t += 10) {
+    KW_ASSERT_OK(store_->AppendAudit(MakeAudit(t, "u", AuditAction::kSignIn, "u")).status());
+  }
+  AuditFilter window;
+  window.since = 20;
+  window.until = 40;
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<AuditEvent> in_window, store_->ListAudit(window));
+  ASSERT_EQ(in_window.size(), 3u);
+  EXPECT_EQ(in_window.front().time, 40);
+  EXPECT_EQ(in_window.back().time, 20);
+
+  AuditFilter newest;
+  newest.limit = 2;
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<AuditEvent> two, store_->ListAudit(newest));
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[0].time, 50);
+  EXPECT_EQ(two[1].time, 40);
+
+  AuditFilter empty_window;
+  empty_window.since = 41;
+  empty_window.until = 49;
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<AuditEvent> none, store_->ListAudit(empty_window));
+  EXPECT_TRUE(none.empty());
+}
+
+TEST_P(StoreConformanceTest, AuditEventsOutliveTheUserTheyName) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  KW_ASSERT_OK(
+      store_->AppendAudit(MakeAudit(1, "alice", AuditAction::kKeyCreate, "alice", "k")).status());
+  KW_ASSERT_OK(store_->DeleteUser("alice"));
+  KW_ASSERT_OK(
+      store_->AppendAudit(MakeAudit(2, "admin", AuditAction::kUserDelete, "alice")).status());
+  AuditFilter alice;
+  alice.user = "alice";
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<AuditEvent> events, store_->ListAudit(alice));
+  EXPECT_EQ(events.size(), 2u);
+}
+
+TEST_P(StoreConformanceTest, AuditTextRoundTripsByteForByteAndOddFiltersMatchNothing) {
+  AuditEvent event = MakeAudit(1, "o'brien\";--", AuditAction::kKeyDelete, "o'brien\";--",
+                               "клю́ч 🗝️ Robert'); DROP TABLE audit_events;--");
+  event.success = false;
+  event.reason = "a \"quoted\" reason: 100%";
+  KW_ASSERT_OK(store_->AppendAudit(event).status());
+  AuditFilter of_user;
+  of_user.user = event.actor;
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<AuditEvent> events, store_->ListAudit(of_user));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].actor, event.actor);
+  EXPECT_EQ(events[0].user, event.user);
+  EXPECT_EQ(events[0].target, event.target);
+  EXPECT_EQ(events[0].reason, event.reason);
+  for (const std::string& bad : {std::string("o\xff"), std::string("o\0", 2)}) {
+    AuditFilter filter;
+    filter.user = bad;
+    KW_ASSERT_OK_AND_ASSIGN(std::vector<AuditEvent> none, store_->ListAudit(filter));
+    EXPECT_TRUE(none.empty());
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformanceTest, ::testing::ValuesIn(Backends()),
                          [](const ::testing::TestParamInfo<Backend>& param_info) {
                            return param_info.param.name;

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { appendFileSync, createWriteStream, mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -17,16 +17,32 @@ const ADMIN_PASSWORD = 'admin-password-for-e2e';
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, 'out');
 const binary = process.env.KEYWARD_BINARY;
+// Under ctest, KEYWARD_TEST_ARTIFACTS names the folder the secrets scan of the integration
+// suite reads after all tests: the server's data dir and log stay there, and every password,
+// session token and key this file sees is recorded there (hex, one per line).
+const artifacts = process.env.KEYWARD_TEST_ARTIFACTS;
 let server; let base; let dataDir; let browser;
 
+function rememberSecret(secret) {
+  if (!artifacts || !secret) return;
+  mkdirSync(join(artifacts, 'secrets'), { recursive: true });
+  appendFileSync(join(artifacts, 'secrets', `e2e-${process.pid}.hex`),
+    Buffer.from(secret).toString('hex') + '\n');
+}
+
 function startKeyward() {
-  dataDir = mkdtempSync(join(tmpdir(), 'keyward-e2e-'));
+  const parent = artifacts ? join(artifacts, 'files') : tmpdir();
+  mkdirSync(parent, { recursive: true });
+  dataDir = mkdtempSync(join(parent, 'keyward-e2e-'));
+  rememberSecret(ADMIN_PASSWORD);
   const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--data-dir', join(dataDir, 'data')],
     { env: { ...process.env, KEYWARD_ADMIN_PASSWORD: ADMIN_PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logFile = createWriteStream(join(dataDir, 'server.log'));
   return new Promise((resolve, reject) => {
     let log = '';
     const timer = setTimeout(() => reject(new Error(`keyward did not start:\n${log}`)), 15000);
     const onData = (chunk) => {
+      logFile.write(chunk);
       log += chunk;
       const m = log.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
       if (m) { clearTimeout(timer); resolve({ child, url: m[1] }); }
@@ -52,7 +68,10 @@ async function login(user, password) {
     body: JSON.stringify({ username: user, password }),
   });
   assert.equal(res.status, 200);
-  return (await res.json()).token;
+  rememberSecret(password);
+  const { token } = await res.json();
+  rememberSecret(token);
+  return token;
 }
 
 async function newPage(viewport = { width: 1280, height: 800 }) {
@@ -88,7 +107,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.kill('SIGTERM');
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  if (dataDir && !artifacts) rmSync(dataDir, { recursive: true, force: true });
 });
 
 test('admin adds presto-driver for 7 days, reveals, copies, uses and deletes it', async () => {
@@ -123,6 +142,7 @@ test('admin adds presto-driver for 7 days, reveals, copies, uses and deletes it'
   const shown = await row.locator('button.token').textContent();
   const session = await login('admin', ADMIN_PASSWORD);
   const fromApi = await apiAs(session, 'GET', '/api/v1/users/me/apikeys/presto-driver/token');
+  rememberSecret(fromApi.json.token);
   assert.equal(shown, fromApi.json.token, 'the eye shows the key the API returns');
   await page.screenshot({ path: join(outDir, 'tokens-with-key-1280.png') });
 
@@ -177,6 +197,7 @@ test('a non-operator sees no Users page and is refused when opening it', async (
   const admin = await login('admin', ADMIN_PASSWORD);
   const created = await apiAs(admin, 'POST', '/api/v1/users',
     { id: 'dana', name: 'Dana', type: 'person', password: 'dana-password-1' });
+  rememberSecret('dana-password-1');
   assert.equal(created.status, 201);
   const page = await newPage();
   await signIn(page, 'dana', 'dana-password-1');

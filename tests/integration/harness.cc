@@ -4,17 +4,19 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -36,11 +38,90 @@ std::string HttpResult::Header(const std::string& lower_name) const {
   return it == headers.end() ? "" : it->second;
 }
 
+namespace {
+
+// `value` with every string member named "token" (a key or a session token) replaced, so that
+// no secret reaches the recorded responses.
+void RedactTokens(boost::json::value& value) {
+  if (value.is_array()) {
+    for (auto& item : value.as_array()) RedactTokens(item);
+  } else if (value.is_object()) {
+    for (auto& [key, member] : value.as_object()) {
+      if (key == "token" && member.is_string()) {
+        member = "(redacted)";
+      } else {
+        RedactTokens(member);
+      }
+    }
+  }
+}
+
+// `target` with the value of an apikey= query parameter replaced.
+std::string RedactQueryKey(std::string target) {
+  for (std::size_t at = target.find("apikey="); at != std::string::npos;
+       at = target.find("apikey=", at + 1)) {
+    if (at == 0 || (target[at - 1] != '?' && target[at - 1] != '&')) continue;
+    const std::size_t start = at + 7;
+    const std::size_t end = std::min(target.find('&', start), target.size());
+    target.replace(start, end - start, "(redacted)");
+  }
+  return target;
+}
+
+// For openapi_conformance_test, which runs after the whole suite: one JSON line per response
+// in <artifacts>/responses/<pid>.jsonl, {method, target, status, content_type, body_bytes,
+// server (the header, when there is one)} and the body itself when it is JSON of at most 256 KiB
+// (tokens redacted, and a key in the target's query), or body_not_json when it claims to be
+// JSON and is not.
+void RecordResponse(const std::string& method, const std::string& target, const HttpResult& r) {
+  const std::string artifacts = ArtifactsDir();
+  if (artifacts.empty()) return;
+  boost::json::object line{{"method", method},
+                           {"target", RedactQueryKey(target)},
+                           {"status", r.status},
+                           {"content_type", r.Header("content-type")},
+                           {"body_bytes", r.body.size()}};
+  // Keyward sends no Server header; another server a test talks to (nginx) does.
+  if (const std::string server = r.Header("server"); !server.empty()) line["server"] = server;
+  const std::string type = r.Header("content-type");
+  if (type.rfind("application/json", 0) == 0 && !r.body.empty() && r.body.size() <= 256 * 1024) {
+    boost::system::error_code ec;
+    boost::json::value body = boost::json::parse(r.body, ec);
+    if (ec) {
+      line["body_not_json"] = true;
+    } else {
+      RedactTokens(body);
+      line["body"] = std::move(body);
+    }
+  }
+  static std::mutex mu;
+  std::lock_guard lock(mu);
+  static std::ofstream out = [&] {
+    std::filesystem::create_directories(artifacts + "/responses");
+    return std::ofstream(artifacts + "/responses/" + std::to_string(::getpid()) + ".jsonl",
+                         std::ios::app);
+  }();
+  out << boost::json::serialize(line) << '\n';
+  out.flush();
+}
+
+}  // namespace
+
 HttpResult Call(std::uint16_t port, const std::string& method, const std::string& target,
                 const std::string& body,
                 const std::vector<std::pair<std::string, std::string>>& headers) {
+  return CallFrom("", port, method, target, body, headers);
+}
+
+HttpResult CallFrom(const std::string& source_address, std::uint16_t port,
+                    const std::string& method, const std::string& target, const std::string& body,
+                    const std::vector<std::pair<std::string, std::string>>& headers) {
   asio::io_context ioc;
   asio::ip::tcp::socket socket(ioc);
+  if (!source_address.empty()) {
+    socket.open(asio::ip::tcp::v4());
+    socket.bind({asio::ip::make_address(source_address), 0});
+  }
   socket.connect({asio::ip::make_address("127.0.0.1"), port});
   bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
   req.set(bhttp::field::host, "127.0.0.1");
@@ -70,6 +151,7 @@ HttpResult Call(std::uint16_t port, const std::string& method, const std::string
   }
   boost::system::error_code ec;
   socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  RecordResponse(method, target, out);
   return out;
 }
 
@@ -148,20 +230,59 @@ ProcessResult RunKeyward(const std::vector<std::string>& args,
   return RunProcess(argv, env, input);
 }
 
+std::string Base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()),
+                                static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
 std::string WithTypo(std::string key) {
   char& c = key[std::string("kw_").size() + 10];
   c = c == 'A' ? 'B' : 'A';
   return key;
 }
 
+std::string ArtifactsDir() {
+  const char* dir = std::getenv("KEYWARD_TEST_ARTIFACTS");
+  return dir == nullptr ? "" : dir;
+}
+
+namespace {
+
+// Where MakeTempDir creates folders: under the artifacts folder when there is one, so that
+// the secrets scan at the end of the suite reads every log and database the tests made.
+std::filesystem::path TempBase() {
+  const std::string artifacts = ArtifactsDir();
+  if (artifacts.empty()) return std::filesystem::temp_directory_path();
+  std::filesystem::path base = std::filesystem::path(artifacts) / "files";
+  std::filesystem::create_directories(base);
+  return base;
+}
+
+bool IsUnder(const std::filesystem::path& path, const std::filesystem::path& base) {
+  auto p = path.lexically_normal().string();
+  auto b = base.lexically_normal().string();
+  return p.size() > b.size() && p.compare(0, b.size(), b) == 0 && p[b.size()] == '/';
+}
+
+}  // namespace
+
 std::string MakeTempDir() {
-  std::string templ = (std::filesystem::temp_directory_path() / "keyward-it-XXXXXX").string();
+  std::string templ = (TempBase() / "keyward-it-XXXXXX").string();
   char* made = ::mkdtemp(templ.data());
   if (made == nullptr) throw std::runtime_error("mkdtemp failed");
   return templ;
 }
 
 void RemoveTree(const std::string& path) {
+  // Kept for the secrets scan; the artifacts folder is emptied when the next run starts.
+  if (const std::string artifacts = ArtifactsDir();
+      !artifacts.empty() && IsUnder(std::filesystem::absolute(path), artifacts + "/files")) {
+    return;
+  }
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
 }
@@ -172,6 +293,25 @@ std::string ReadFile(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
+
+namespace {
+
+// The port of the server's "listening on http(s)://127.0.0.1:PORT" line, 0 when not there yet.
+// (Not std::regex: constructing one on several threads at once races inside libstdc++'s
+// locale, which ThreadSanitizer rightly reports when tests start servers in parallel.)
+std::uint16_t ListeningPort(const std::string& log) {
+  for (const char* prefix : {"listening on http://127.0.0.1:", "listening on https://127.0.0.1:"}) {
+    const auto at = log.find(prefix);
+    if (at == std::string::npos) continue;
+    const auto digits = at + std::string_view(prefix).size();
+    const auto end = log.find_first_not_of("0123456789", digits);
+    if (end == std::string::npos || end == digits) return 0;  // the line is still being written
+    return static_cast<std::uint16_t>(std::stoi(log.substr(digits, end - digits)));
+  }
+  return 0;
+}
+
+}  // namespace
 
 std::unique_ptr<ServerProcess> ServerProcess::Start(std::vector<std::string> extra_args,
                                                     std::string data_dir,
@@ -188,13 +328,11 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(std::vector<std::string> ext
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_t pid = Spawn(args, p->log_path_, env);
   p->pid_ = pid;
-  const std::regex listening("listening on http://127\\.0\\.0\\.1:([0-9]+)");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
-    std::smatch m;
     std::string log = p->Log();
-    if (std::regex_search(log, m, listening)) {
-      p->port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+    if (std::uint16_t port = ListeningPort(log); port != 0) {
+      p->port_ = port;
       return p;
     }
     int status = 0;
@@ -210,8 +348,20 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(std::vector<std::string> ext
 }
 
 ServerProcess::~ServerProcess() {
-  if (pid_ > 0) Kill();
+  // A graceful stop, so that a sanitizer build runs its exit checks (leaks) too.
+  if (pid_ > 0) Stop();
   RemoveTree(root_);
+}
+
+void ServerProcess::ExpectNoSanitizerReports() const {
+  const std::string log = Log();
+  for (const char* marker : {"AddressSanitizer", "LeakSanitizer", "ThreadSanitizer",
+                             "UndefinedBehaviorSanitizer", "runtime error:"}) {
+    const auto at = log.find(marker);
+    EXPECT_EQ(at, std::string::npos)
+        << "the server reported a sanitizer error:\n"
+        << log.substr(at == std::string::npos ? 0 : (at > 200 ? at - 200 : 0), 4000);
+  }
 }
 
 std::string ServerProcess::Log() const { return ReadFile(log_path_); }
@@ -220,8 +370,19 @@ int ServerProcess::Stop() {
   if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);
   int status = 0;
-  ::waitpid(pid_, &status, 0);
+  // Shutdown takes at most the grace period (5 s) plus a sanitizer's exit checks.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (::waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << "keyward did not stop within 60 s of SIGTERM";
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   pid_ = -1;
+  ExpectNoSanitizerReports();
   return status;
 }
 
@@ -231,6 +392,7 @@ void ServerProcess::Kill() {
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
+  ExpectNoSanitizerReports();
 }
 
 std::string ServerProcess::Login(const std::string& user, const std::string& password) const {
@@ -270,8 +432,20 @@ std::vector<std::string> g_secrets;
 }  // namespace
 
 void RememberSecret(const std::string& secret) {
+  if (secret.empty()) return;
   std::lock_guard lock(g_secrets_mu);
-  if (!secret.empty()) g_secrets.push_back(secret);
+  g_secrets.push_back(secret);
+  // For the scan after the whole suite: hex, one per line, a file per test process.
+  if (const std::string artifacts = ArtifactsDir(); !artifacts.empty()) {
+    static const std::string path = [&] {
+      std::filesystem::create_directories(artifacts + "/secrets");
+      return artifacts + "/secrets/" + std::to_string(::getpid()) + ".hex";
+    }();
+    std::ofstream out(path, std::ios::app);
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (unsigned char c : secret) out << kHex[c >> 4] << kHex[c & 15];
+    out << '\n';
+  }
 }
 
 const std::vector<std::string>& RememberedSecrets() { return g_secrets; }

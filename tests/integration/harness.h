@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace keyward::testing {
@@ -33,6 +34,13 @@ HttpResult Call(std::uint16_t port, const std::string& method, const std::string
                 const std::string& body = "",
                 const std::vector<std::pair<std::string, std::string>>& headers = {});
 
+// The same, on a connection from `source_address` (any of 127.0.0.0/8 reaches the server), so
+// that a test can play clients at different addresses.
+HttpResult CallFrom(const std::string& source_address, std::uint16_t port,
+                    const std::string& method, const std::string& target,
+                    const std::string& body = "",
+                    const std::vector<std::pair<std::string, std::string>>& headers = {});
+
 class ServerProcess {
  public:
   // Starts a server with a new data dir (or `data_dir`, which the caller owns, when not empty)
@@ -48,10 +56,14 @@ class ServerProcess {
   const std::string& log_path() const { return log_path_; }
   std::string Log() const;
 
-  // SIGTERM and wait; returns the exit status.
+  // SIGTERM and wait; returns the exit status. The destructor does this when still running.
   int Stop();
   // SIGKILL and wait.
   void Kill();
+  // Fails the test when the log holds a report of AddressSanitizer, LeakSanitizer,
+  // UndefinedBehaviorSanitizer or ThreadSanitizer (the asan and tsan builds of `make test`).
+  // Stop() and Kill() check this.
+  void ExpectNoSanitizerReports() const;
 
   // Signs in and returns the session token.
   std::string Login(const std::string& user, const std::string& password) const;
@@ -95,10 +107,19 @@ ProcessResult RunKeyward(const std::vector<std::string>& args,
                          const std::map<std::string, std::string>& env = {},
                          const std::string& input = "");
 
+// Standard base64 with padding (HTTP Basic credentials).
+std::string Base64(std::string_view in);
+
 // `key` with one character of its secret changed, so that its checksum no longer matches.
 std::string WithTypo(std::string key);
 
-// A new empty private folder under /tmp; removed by the caller.
+// $KEYWARD_TEST_ARTIFACTS (ctest sets it for the integration suite), or "" when unset. When
+// set, MakeTempDir creates folders under <it>/files and RemoveTree leaves them there, and
+// RememberSecret writes every secret to <it>/secrets/, for the secrets scan that runs after
+// the whole suite (secrets_scan_test).
+std::string ArtifactsDir();
+
+// A new empty private folder under /tmp (or the artifacts folder); removed by the caller.
 std::string MakeTempDir();
 void RemoveTree(const std::string& path);
 

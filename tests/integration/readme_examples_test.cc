@@ -118,7 +118,8 @@ TEST(ReadmeExamples, CommandLineRunsAsWritten) {
       ProcessResult r = RunShell(Localize(example, server->port()), env);
       EXPECT_EQ(r.exit_code, 0) << example << "\n" << r.err;
       std::smatch m;
-      if (std::regex_search(example, m, std::regex("keyward ((user (apikey |tag )?)?[a-z]+)"))) {
+      if (std::regex_search(example, m,
+                            std::regex("keyward ((user (apikey |tag )?|audit )?[a-z]+)"))) {
         commands_seen.insert(m[1]);
       }
       if (example.find("-o json") != std::string::npos) {
@@ -132,9 +133,9 @@ TEST(ReadmeExamples, CommandLineRunsAsWritten) {
     }
   }
   // Every command of the CLI has an example.
-  for (const char* command :
-       {"login", "logout", "version", "user get", "user create", "user delete", "user tag add",
-        "user tag delete", "user apikey get", "user apikey create", "user apikey delete"}) {
+  for (const char* command : {"login", "logout", "version", "user get", "user create",
+                              "user delete", "user tag add", "user tag delete", "user apikey get",
+                              "user apikey create", "user apikey delete", "audit get"}) {
     EXPECT_TRUE(commands_seen.count(command)) << "README has no example of keyward " << command;
   }
   server->Stop();

@@ -70,10 +70,23 @@ constexpr char kDeleteSession[] =
     "'k:' || encode(hash, 'hex')) FROM gone";
 constexpr char kDeleteExpired[] = "DELETE FROM sessions WHERE expires_at < $1";
 
+#define KW_AUDIT_COLUMNS "id, occurred_at, actor, action, user_id, target, address, outcome, reason"
+constexpr char kInsertAudit[] =
+    "INSERT INTO audit_events (occurred_at, actor, action, user_id, target, address, outcome,"
+    " reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+constexpr char kListAudit[] = "SELECT " KW_AUDIT_COLUMNS
+                              " FROM audit_events WHERE occurred_at BETWEEN $1 AND $2"
+                              " ORDER BY occurred_at DESC, id DESC LIMIT $3";
+constexpr char kListAuditOfUser[] =
+    "SELECT " KW_AUDIT_COLUMNS
+    " FROM audit_events WHERE (actor = $4 OR user_id = $4) AND occurred_at BETWEEN $1 AND $2"
+    " ORDER BY occurred_at DESC, id DESC LIMIT $3";
+
 #undef KW_USER_COLUMNS
 #undef KW_KEY_COLUMNS
 #undef KW_SESSION_COLUMNS
 #undef KW_NOTIFY
+#undef KW_AUDIT_COLUMNS
 
 // Gives an error of `code` a message that names what was taken or missing.
 Status Reword(Status status, StatusCode code, std::string message) {
@@ -105,6 +118,22 @@ KeyRecord ReadKey(const Rows& rows, int r) {
   key.expires_at = rows.Int(r, 6);
   key.last_used_at = rows.Int(r, 7);
   return key;
+}
+
+Result<AuditEvent> ReadAudit(const Rows& rows, int r) {
+  AuditEvent event;
+  event.id = rows.Int(r, 0);
+  event.time = rows.Int(r, 1);
+  event.actor = rows.Bytes(r, 2);
+  std::optional<AuditAction> action = ParseAuditAction(rows.Bytes(r, 3));
+  if (!action) return Status::Internal("audit event has an unknown action");
+  event.action = *action;
+  event.user = rows.Bytes(r, 4);
+  event.target = rows.Bytes(r, 5);
+  event.address = rows.Bytes(r, 6);
+  event.success = rows.Bytes(r, 7) == "success";
+  event.reason = rows.Bytes(r, 8);
+  return event;
 }
 
 Params KeyParams(const KeyRecord& key) {
@@ -298,6 +327,43 @@ class PostgresStore final : public Store {
       return Status::Ok();
     }));
     return removed;
+  }
+
+  Result<std::int64_t> AppendAudit(const AuditEvent& event) override {
+    std::int64_t id = 0;
+    KW_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
+      Params insert;
+      insert.Int(event.time).Text(event.actor).Text(AuditActionName(event.action));
+      insert.Text(event.user).Text(event.target).Text(event.address);
+      insert.Text(event.success ? "success" : "failure").Text(event.reason);
+      KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kInsertAudit, insert));
+      if (rows.size() != 1) return Status::Internal("INSERT ... RETURNING returned no row");
+      id = rows.Int(0, 0);
+      return Status::Ok();
+    }));
+    return id;
+  }
+
+  Result<std::vector<AuditEvent>> ListAudit(const AuditFilter& filter) override {
+    std::vector<AuditEvent> events;
+    const bool of_user = !filter.user.empty();
+    Params params;
+    params.Int(filter.since).Int(filter.until).Int(filter.limit);
+    if (of_user) params.Text(filter.user);
+    Status status = Read([&](Connection& conn) -> Status {
+      KW_ASSIGN_OR_RETURN(Rows rows,
+                          conn.Prepared(of_user ? kListAuditOfUser : kListAudit, params));
+      events.clear();
+      for (int r = 0; r < rows.size(); ++r) {
+        KW_ASSIGN_OR_RETURN(AuditEvent event, ReadAudit(rows, r));
+        events.push_back(std::move(event));
+      }
+      return Status::Ok();
+    });
+    // NotFound: an id no row can hold (pg_connection.h), so no event names it.
+    if (status.code() == StatusCode::kNotFound) return std::vector<AuditEvent>{};
+    KW_RETURN_IF_ERROR(status);
+    return events;
   }
 
   void Subscribe(StoreEvents events) override {

@@ -54,9 +54,22 @@ constexpr char kFindSession[] = "SELECT " KW_SESSION_COLUMNS " FROM sessions WHE
 constexpr char kDeleteSession[] = "DELETE FROM sessions WHERE hash = ?1";
 constexpr char kDeleteExpired[] = "DELETE FROM sessions WHERE expires_at < ?1";
 
+#define KW_AUDIT_COLUMNS "id, occurred_at, actor, action, user_id, target, address, outcome, reason"
+constexpr char kInsertAudit[] =
+    "INSERT INTO audit_events (occurred_at, actor, action, user_id, target, address, outcome,"
+    " reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id";
+constexpr char kListAudit[] = "SELECT " KW_AUDIT_COLUMNS
+                              " FROM audit_events WHERE occurred_at BETWEEN ?1 AND ?2"
+                              " ORDER BY occurred_at DESC, id DESC LIMIT ?3";
+constexpr char kListAuditOfUser[] =
+    "SELECT " KW_AUDIT_COLUMNS
+    " FROM audit_events WHERE (actor = ?4 OR user_id = ?4) AND occurred_at BETWEEN ?1 AND ?2"
+    " ORDER BY occurred_at DESC, id DESC LIMIT ?3";
+
 #undef KW_USER_COLUMNS
 #undef KW_KEY_COLUMNS
 #undef KW_SESSION_COLUMNS
+#undef KW_AUDIT_COLUMNS
 
 // Gives an error of `code` a message that names what was taken or missing.
 Status Reword(Status status, StatusCode code, std::string message) {
@@ -87,6 +100,22 @@ KeyRecord ReadKey(const Statement& row) {
   key.expires_at = row.ColumnInt(6);
   key.last_used_at = row.ColumnInt(7);
   return key;
+}
+
+Result<AuditEvent> ReadAudit(const Statement& row) {
+  AuditEvent event;
+  event.id = row.ColumnInt(0);
+  event.time = row.ColumnInt(1);
+  event.actor = row.ColumnText(2);
+  std::optional<AuditAction> action = ParseAuditAction(row.ColumnText(3));
+  if (!action) return Status::Internal("audit event has an unknown action");
+  event.action = *action;
+  event.user = row.ColumnText(4);
+  event.target = row.ColumnText(5);
+  event.address = row.ColumnText(6);
+  event.success = row.ColumnText(7) == "success";
+  event.reason = row.ColumnText(8);
+  return event;
 }
 
 SessionRecord ReadSession(const Statement& row) {
@@ -302,6 +331,44 @@ class SqliteStore final : public Store {
     remove.BindInt(1, now);
     KW_RETURN_IF_ERROR(remove.Run());
     return remove.Changes();
+  }
+
+  Result<std::int64_t> AppendAudit(const AuditEvent& event) override {
+    std::lock_guard lock(mu_);
+    KW_ASSIGN_OR_RETURN(Statement insert, db_->Prepare(kInsertAudit));
+    insert.BindInt(1, event.time);
+    insert.BindText(2, event.actor);
+    insert.BindText(3, AuditActionName(event.action));
+    insert.BindText(4, event.user);
+    insert.BindText(5, event.target);
+    insert.BindText(6, event.address);
+    insert.BindText(7, event.success ? "success" : "failure");
+    insert.BindText(8, event.reason);
+    KW_ASSIGN_OR_RETURN(bool row, insert.Step());
+    if (!row) return Status::Internal("INSERT ... RETURNING returned no row");
+    std::int64_t id = insert.ColumnInt(0);
+    // Steps past the row so the statement completes (and the autocommit commits) now.
+    KW_ASSIGN_OR_RETURN(bool more, insert.Step());
+    if (more) return Status::Internal("INSERT ... RETURNING returned two rows");
+    return id;
+  }
+
+  Result<std::vector<AuditEvent>> ListAudit(const AuditFilter& filter) override {
+    std::lock_guard lock(mu_);
+    const bool of_user = !filter.user.empty();
+    KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(of_user ? kListAuditOfUser : kListAudit));
+    select.BindInt(1, filter.since);
+    select.BindInt(2, filter.until);
+    select.BindInt(3, filter.limit);
+    if (of_user) select.BindText(4, filter.user);
+    std::vector<AuditEvent> events;
+    while (true) {
+      KW_ASSIGN_OR_RETURN(bool row, select.Step());
+      if (!row) break;
+      KW_ASSIGN_OR_RETURN(AuditEvent event, ReadAudit(select));
+      events.push_back(std::move(event));
+    }
+    return events;
   }
 
   Result<std::string> Pragma(const char* sql) {

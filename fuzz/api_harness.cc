@@ -1,0 +1,176 @@
+#include "fuzz/api_harness.h"
+
+#include <stdlib.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <system_error>
+#include <utility>
+
+#include "common/log.h"
+#include "common/random.h"
+#include "core/api_key.h"
+#include "store/store_factory.h"
+#include "web/web_assets.h"
+
+namespace keyward::fuzz {
+namespace {
+
+[[noreturn]] void Die(std::string_view what, const Status& status) {
+  std::fprintf(stderr, "api harness: %.*s: %s\n", static_cast<int>(what.size()), what.data(),
+               status.ToString().c_str());
+  std::abort();
+}
+
+std::unique_ptr<Store> OpenOrDie(const std::string& dir) {
+  auto store = OpenStore(StoreOptions{.data_dir = dir, .db_url = ""});
+  if (!store.ok()) Die("cannot open the store", store.status());
+  return std::move(store).value();
+}
+
+// Receives the one response of one request, from whichever thread the handler answers on.
+class Sink final : public http::detail::ResponseSink {
+ public:
+  void Send(http::Response&& response) override {
+    std::lock_guard lock(mu_);
+    response_ = std::move(response);
+    done_.notify_all();
+  }
+
+  std::optional<http::Response> Wait(std::chrono::seconds timeout) {
+    std::unique_lock lock(mu_);
+    done_.wait_for(lock, timeout, [this] { return response_.has_value(); });
+    return std::move(response_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable done_;
+  std::optional<http::Response> response_;  // guarded by mu_
+};
+
+}  // namespace
+
+TempDir::TempDir() {
+  std::error_code ec;
+  std::string pattern = (std::filesystem::temp_directory_path(ec) / "keyward-fuzz-XXXXXX").string();
+  if (ec || ::mkdtemp(pattern.data()) == nullptr) {
+    std::perror("api harness: cannot create a temporary folder");
+    std::abort();
+  }
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+ApiHarness::ApiHarness()
+    : master_key_(MasterKey::FromBytes(RandomBytes(MasterKey::kBytes))),
+      cache_(KeyCacheOptions{.max_entries = 10'000, .max_negative = 1'000, .ttl = 5}),
+      store_(OpenOrDie(dir_.path())),
+      last_used_(cache_, *store_, std::chrono::milliseconds(100)),
+      authenticator_(*store_, options_, Clock::System(), &cache_),
+      keys_(*store_, &master_key_, options_, Clock::System(), &cache_),
+      users_(*store_, Clock::System(), &cache_),
+      sessions_(*store_, options_, Clock::System(), &cache_),
+      services_{.options = options_,
+                .authenticator = authenticator_,
+                .keys = keys_,
+                .users = users_,
+                .sessions = sessions_,
+                .metrics = metrics_,
+                .cache = &cache_,
+                .allow_query_key = false,
+                .web_assets = &WebAssets()},
+      workers_(2, 64),
+      api_(services_, workers_),
+      root_{.id = "fuzz-root",
+            .name = "fuzz root",
+            .type = UserType::kPerson,
+            .password_hash = "",
+            .tags = {std::string(kOperatorTag)}} {
+  RepairFixtures();
+}
+
+ApiHarness::~ApiHarness() {
+  workers_.Join();
+  last_used_.Stop();
+}
+
+std::optional<http::Response> ApiHarness::Handle(http::Request&& request,
+                                                 std::chrono::seconds timeout) {
+  auto sink = std::make_shared<Sink>();
+  api_.Handle(std::move(request), http::Peer{.address = "127.0.0.1", .port = 40000},
+              http::Responder(sink));
+  return sink->Wait(timeout);
+}
+
+bool ApiHarness::FixturesIntact() const {
+  if (fixtures_.admin_key.empty()) return false;
+  auto admin = authenticator_.Authenticate(fixtures_.admin_key);
+  auto session = authenticator_.Authenticate(fixtures_.admin_session);
+  auto alice = authenticator_.Authenticate(fixtures_.alice_key);
+  return admin.ok() && admin->user.id == "admin" && admin->user.IsOperator() && session.ok() &&
+         session->via == KeyType::kSession && session->user.id == "admin" && alice.ok() &&
+         alice->user.id == "alice" && !alice->user.IsOperator();
+}
+
+void ApiHarness::RepairFixtures() {
+  if (FixturesIntact()) return;
+  if (Status s = EnsureUser("admin", true, std::string(kAdminPassword)); !s.ok()) {
+    Die("cannot restore admin", s);
+  }
+  if (Status s = EnsureUser("alice", false, std::nullopt); !s.ok()) Die("cannot restore alice", s);
+  auto admin_key = FreshKey("admin", "fuzz-admin");
+  auto alice_key = FreshKey("alice", "fuzz-alice");
+  auto session = FreshSession("admin");
+  if (!admin_key.ok()) Die("cannot make admin's key", admin_key.status());
+  if (!alice_key.ok()) Die("cannot make alice's key", alice_key.status());
+  if (!session.ok()) Die("cannot make admin's session", session.status());
+  fixtures_ = Fixtures{.admin_key = std::move(admin_key).value(),
+                       .admin_session = std::move(session).value(),
+                       .alice_key = std::move(alice_key).value()};
+  if (!FixturesIntact()) Die("fixtures", Status::Internal("still broken after a repair"));
+}
+
+Status ApiHarness::EnsureUser(const std::string& id, bool operator_role,
+                              const std::optional<std::string>& password) {
+  auto user = users_.Get(root_, id);
+  if (!user.ok()) {
+    if (user.status().code() != StatusCode::kNotFound) return user.status();
+    NewUser in{.id = id, .name = id, .type = "person", .password = password};
+    KW_RETURN_IF_ERROR(users_.Create(root_, in).status());
+    user = users_.Get(root_, id);
+    if (!user.ok()) return user.status();
+  }
+  if (operator_role && !user->IsOperator()) {
+    return users_.AddTag(root_, id, kOperatorTag).status();
+  }
+  if (!operator_role && user->IsOperator()) {
+    return users_.RemoveTag(root_, id, kOperatorTag).status();
+  }
+  return Status::Ok();
+}
+
+Result<std::string> ApiHarness::FreshKey(const std::string& user_id, const std::string& name) {
+  Status gone = keys_.Delete(root_, user_id, name);
+  if (!gone.ok() && gone.code() != StatusCode::kNotFound) return gone;
+  KW_ASSIGN_OR_RETURN(KeyView key, keys_.Create(root_, user_id, name, "9999h"));
+  return std::move(key.token);
+}
+
+Result<std::string> ApiHarness::FreshSession(const std::string& user_id) {
+  std::string token = GenerateKey(options_.key_prefix);
+  const UnixSeconds now = Clock::System().Now();
+  KW_RETURN_IF_ERROR(store_->CreateSession(SessionRecord{.user_id = user_id,
+                                                         .hash = HashKey(token),
+                                                         .created_at = now,
+                                                         .expires_at = now + 12 * 3600}));
+  return token;
+}
+
+}  // namespace keyward::fuzz

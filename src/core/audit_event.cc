@@ -1,0 +1,36 @@
+#include "core/audit_event.h"
+
+#include <array>
+#include <utility>
+
+namespace keyward {
+namespace {
+
+constexpr std::array<std::pair<AuditAction, std::string_view>, 8> kNames = {{
+    {AuditAction::kSignIn, "signin"},
+    {AuditAction::kKeyCreate, "key.create"},
+    {AuditAction::kKeyReveal, "key.reveal"},
+    {AuditAction::kKeyDelete, "key.delete"},
+    {AuditAction::kUserCreate, "user.create"},
+    {AuditAction::kUserDelete, "user.delete"},
+    {AuditAction::kTagAdd, "tag.add"},
+    {AuditAction::kTagDelete, "tag.delete"},
+}};
+
+}  // namespace
+
+std::string_view AuditActionName(AuditAction action) {
+  for (const auto& [value, name] : kNames) {
+    if (value == action) return name;
+  }
+  return "unknown";
+}
+
+std::optional<AuditAction> ParseAuditAction(std::string_view name) {
+  for (const auto& [value, text] : kNames) {
+    if (text == name) return value;
+  }
+  return std::nullopt;
+}
+
+}  // namespace keyward

@@ -1,0 +1,56 @@
+// The audit log's records: who did what to whom, from where, when, and how it ended.
+//
+// An event never holds a key, a password or a token, nor a hash of one: only names and ids.
+// Value types and pure functions; thread safe.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+
+namespace keyward {
+
+// What was attempted. Nothing else is recorded (listing keys, say, is not an event; listing
+// them with ?reveal=true is one key.reveal per key shown).
+enum class AuditAction {
+  kSignIn,      // "signin": a password sign-in, throttled refusals included
+  kKeyCreate,   // "key.create"
+  kKeyReveal,   // "key.reveal": a key shown in full after its creation
+  kKeyDelete,   // "key.delete"
+  kUserCreate,  // "user.create"
+  kUserDelete,  // "user.delete"
+  kTagAdd,      // "tag.add"
+  kTagDelete,   // "tag.delete"
+};
+
+std::string_view AuditActionName(AuditAction action);
+std::optional<AuditAction> ParseAuditAction(std::string_view name);
+
+struct AuditEvent {
+  std::int64_t id = 0;  // assigned by the store, increasing; ignored when appending
+  UnixSeconds time = 0;
+  std::string actor;  // the caller's user id; at sign-in, the user name tried
+  AuditAction action = AuditAction::kSignIn;
+  std::string user;     // the user whose account, key or tags the action concerns
+  std::string target;   // the key name or the tag; empty for other actions
+  std::string address;  // the client's IP address
+  bool success = false;
+  std::string reason;  // a short reason on failure; empty on success
+};
+
+// Which events ListAudit returns: newest first (time, then id, descending).
+struct AuditFilter {
+  // Empty: everyone's. Otherwise the events whose actor or user is this id.
+  std::string user;
+  // Inclusive bounds on the event's time.
+  UnixSeconds since = std::numeric_limits<UnixSeconds>::min();
+  UnixSeconds until = std::numeric_limits<UnixSeconds>::max();
+  // At most this many events (1-1000).
+  int limit = 100;
+};
+
+}  // namespace keyward
