@@ -5,6 +5,8 @@
 #include <regex>
 #include <set>
 
+#include "api/path_template.h"
+
 namespace keyward::openapi {
 namespace {
 
@@ -241,29 +243,13 @@ class Validator {
 
 // --- paths --------------------------------------------------------------------------------------
 
-std::vector<std::string> Segments(std::string_view path) {
-  std::vector<std::string> out;
-  std::size_t start = 1;
-  while (start <= path.size()) {
-    std::size_t end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    out.emplace_back(path.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
-bool IsPlaceholder(std::string_view segment) {
-  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
-}
-
 // The number of literal segments when `path` matches `segments`, or -1.
 int MatchPath(std::string_view path, const std::vector<std::string>& segments) {
-  const std::vector<std::string> parts = Segments(path);
+  const std::vector<std::string> parts = SplitPathTemplate(path);
   if (parts.size() != segments.size()) return -1;
   int literals = 0;
   for (std::size_t i = 0; i < parts.size(); ++i) {
-    if (IsPlaceholder(parts[i])) {
+    if (IsPathParameter(parts[i])) {
       if (segments[i].empty()) return -1;
     } else if (parts[i] == segments[i]) {
       ++literals;

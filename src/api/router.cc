@@ -1,30 +1,16 @@
 #include "api/router.h"
 
+#include "api/path_template.h"
+
 namespace keyward {
 namespace {
-
-std::vector<std::string> Split(const std::string& pattern) {
-  std::vector<std::string> out;
-  std::size_t start = 1;
-  while (start <= pattern.size()) {
-    std::size_t end = pattern.find('/', start);
-    if (end == std::string::npos) end = pattern.size();
-    out.push_back(pattern.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
-bool IsPlaceholder(const std::string& segment) {
-  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
-}
 
 bool Matches(const Route& route, const std::vector<std::string>& segments,
              std::vector<std::string>* params) {
   if (route.segments.size() != segments.size()) return false;
   params->clear();
   for (std::size_t i = 0; i < segments.size(); ++i) {
-    if (IsPlaceholder(route.segments[i])) {
+    if (IsPathParameter(route.segments[i])) {
       if (segments[i].empty()) return false;
       params->push_back(segments[i]);
     } else if (route.segments[i] != segments[i]) {
@@ -44,7 +30,7 @@ bool ApiCall::QueryFlag(std::string_view name) const {
 }
 
 void Router::Add(http::beast_http::verb method, std::string pattern, Access access, RouteFn fn) {
-  Route route{method, pattern, access, std::move(fn), Split(pattern)};
+  Route route{method, pattern, access, std::move(fn), SplitPathTemplate(pattern)};
   routes_.push_back(std::move(route));
 }
 
