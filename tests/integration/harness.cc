@@ -2,9 +2,9 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <algorithm>
