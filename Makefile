@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 
-BUILD_PACKAGES := build-essential cmake ninja-build pkg-config \
+BUILD_PACKAGES := build-essential cmake ninja-build pkg-config ccache \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
   libssl-dev libsodium-dev libsqlite3-dev libpq-dev libcli11-dev libfmt-dev zlib1g-dev \
   libcurl4-openssl-dev libyaml-cpp-dev \
