@@ -27,7 +27,8 @@ Status ErrorFromReply(long http_status, const std::string& body) {
       const auto* code = err->as_object().if_contains("code");
       const auto* message = err->as_object().if_contains("message");
       if (code != nullptr && code->is_string() && message != nullptr && message->is_string()) {
-        return Status(StatusCodeFromName(code->as_string()), std::string(message->as_string()));
+        return Status(StatusCodeFromName(code->as_string()).value_or(StatusCode::kInternal),
+                      std::string(message->as_string()));
       }
     }
   }

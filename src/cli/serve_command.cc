@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "api/api_handler.h"
+#include "common/cpus.h"
 #include "common/log.h"
 #include "common/random.h"
 #include "common/worker_pool.h"
@@ -258,8 +259,13 @@ int Serve(const ServeFlags& flags) {
                     .web_assets = &WebAssets(),
                     .audit = &audit};
 
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Network threads default to the CPUs this process may use (taskset, a container's limit):
+  // more threads than CPUs only make them take turns, which costs /auth its tail latency.
+  const UsableCpus usable = CountUsableCpus();
+  const int cores = usable.count;
   const int threads = flags.threads > 0 ? flags.threads : cores;
+  const std::string threads_why =
+      flags.threads > 0 ? std::string("--threads") : "one per usable CPU: " + usable.reason;
   const int worker_threads = flags.workers > 0 ? flags.workers : std::max(4, 2 * cores);
 
   WorkerPool workers(worker_threads, 4096);
@@ -291,9 +297,9 @@ int Serve(const ServeFlags& flags) {
   if (bootstrap->has_value() && !(*bootstrap)->empty()) {
     if (Status s = ShowAdminPassword(**bootstrap, url, flags.data_dir); !s.ok()) return fail(s);
   }
-  log::Info("keyward {} listening on {} (store: {}, {} network threads, {} workers)",
+  log::Info("keyward {} listening on {} (store: {}, {} network threads ({}), {} workers)",
             KEYWARD_VERSION, url, flags.db.empty() ? "sqlite in " + flags.data_dir : "postgresql",
-            threads, worker_threads);
+            threads, threads_why, worker_threads);
 
   std::thread waiter = SignalWaiter(set, [&server] { server.Stop(); });
   server.Run();
@@ -348,7 +354,8 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       "needs --tls-key");
   opt("--tls-key", flags->tls_key, "KEYWARD_TLS_KEY",
       "PEM private key of --tls-cert (not encrypted)");
-  opt("--threads", flags->threads, "KEYWARD_THREADS", "network threads (0: one per core)");
+  opt("--threads", flags->threads, "KEYWARD_THREADS",
+      "network threads (0: one per CPU this process may use, after taskset and cgroup cpu.max)");
   opt("--workers", flags->workers, "KEYWARD_WORKERS",
       "worker threads for store and password work (0: 2 per core, at least 4)");
   opt("--log-level", flags->log_level, "KEYWARD_LOG_LEVEL", "debug, info or warn")

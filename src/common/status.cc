@@ -1,5 +1,8 @@
 #include "common/status.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace keyward {
 
 std::string_view StatusCodeName(StatusCode code) {
@@ -26,14 +29,12 @@ std::string_view StatusCodeName(StatusCode code) {
   return "internal";
 }
 
-StatusCode StatusCodeFromName(std::string_view name) {
-  for (auto code :
-       {StatusCode::kOk, StatusCode::kInvalidArgument, StatusCode::kNotFound,
-        StatusCode::kAlreadyExists, StatusCode::kUnauthenticated, StatusCode::kPermissionDenied,
-        StatusCode::kResourceExhausted, StatusCode::kUnavailable}) {
+std::optional<StatusCode> StatusCodeFromName(std::string_view name) {
+  for (int c = 0; c <= static_cast<int>(StatusCode::kInternal); ++c) {
+    const auto code = static_cast<StatusCode>(c);
     if (StatusCodeName(code) == name) return code;
   }
-  return StatusCode::kInternal;
+  return std::nullopt;
 }
 
 std::string Status::ToString() const {
@@ -42,5 +43,14 @@ std::string Status::ToString() const {
   if (!detail_.empty()) s += " (" + detail_ + ")";
   return s;
 }
+
+namespace detail {
+
+void ResultMisuse(const char* what, const Status& status) {
+  std::fprintf(stderr, "keyward: %s: %s\n", what, status.ToString().c_str());
+  std::abort();
+}
+
+}  // namespace detail
 
 }  // namespace keyward

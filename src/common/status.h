@@ -28,8 +28,8 @@ enum class StatusCode {
 
 // Stable lower-case name of a code, used in JSON errors: "invalid_argument", ...
 std::string_view StatusCodeName(StatusCode code);
-// The code of a name StatusCodeName gives; kInternal for any other text.
-StatusCode StatusCodeFromName(std::string_view name);
+// The code of a name StatusCodeName gives; nullopt for any other text.
+std::optional<StatusCode> StatusCodeFromName(std::string_view name);
 
 class [[nodiscard]] Status {
  public:
@@ -73,26 +73,49 @@ class [[nodiscard]] Status {
   std::string detail_;
 };
 
-// Either a value or a non-OK Status.
+namespace detail {
+// Prints "<what>: <status>" to stderr and aborts: a Result used against its contract is a bug,
+// and a clear message beats std::bad_variant_access.
+[[noreturn]] void ResultMisuse(const char* what, const Status& status);
+}  // namespace detail
+
+// Either a value or a non-OK Status. Made from an OK Status it holds Internal instead (there is
+// no value to give), so that `ok()` never lies; value() on an error aborts, saying which error.
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor): by design
+  Result(Status status)                      // NOLINT(google-explicit-constructor): by design
+      : v_(status.ok() ? Status::Internal("a Result was made from an OK Status")
+                       : std::move(status)) {}
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   // OK when a value is held.
   Status status() const { return ok() ? Status::Ok() : std::get<Status>(v_); }
-  T& value() & { return std::get<T>(v_); }
-  const T& value() const& { return std::get<T>(v_); }
+  T& value() & {
+    Check();
+    return std::get<T>(v_);
+  }
+  const T& value() const& {
+    Check();
+    return std::get<T>(v_);
+  }
   // By value, so that `for (auto& x : F().value())` does not dangle.
-  T value() && { return std::get<T>(std::move(v_)); }
+  T value() && {
+    Check();
+    return std::get<T>(std::move(v_));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
  private:
+  void Check() const {
+    if (!ok())
+      detail::ResultMisuse("value() of a Result that holds an error", std::get<Status>(v_));
+  }
+
   std::variant<T, Status> v_;
 };
 

@@ -42,9 +42,27 @@ TEST(StatusTest, CodeNamesAreStable) {
 TEST(StatusTest, CodeNamesRoundTrip) {
   for (int c = 0; c <= static_cast<int>(StatusCode::kInternal); ++c) {
     auto code = static_cast<StatusCode>(c);
-    EXPECT_EQ(StatusCodeFromName(StatusCodeName(code)), code);
+    EXPECT_EQ(StatusCodeFromName(StatusCodeName(code)), code) << StatusCodeName(code);
   }
-  EXPECT_EQ(StatusCodeFromName("nonsense"), StatusCode::kInternal);
+  // Unknown text is no code at all, so the round trip above cannot pass by falling back.
+  EXPECT_EQ(StatusCodeFromName("nonsense"), std::nullopt);
+  EXPECT_EQ(StatusCodeFromName(""), std::nullopt);
+}
+
+TEST(StatusTest, AResultMadeFromAnOkStatusIsAnError) {
+  const Result<int> r{Status::Ok()};
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(r.status().detail(), "a Result was made from an OK Status");
+}
+
+TEST(StatusDeathTest, ValueOfAnErrorSaysWhichError) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH((void)Half(3).value(),
+               "value\\(\\) of a Result that holds an error: "
+               "invalid_argument: odd");
+  const Result<int> error = Half(5);
+  EXPECT_DEATH((void)*error, "invalid_argument: odd");
 }
 
 }  // namespace

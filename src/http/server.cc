@@ -95,6 +95,8 @@ class Server::Impl {
     for (auto& thread : threads) thread.join();
   }
 
+  std::size_t connections() const { return connections_.load(std::memory_order_relaxed); }
+
   void Stop() {
     if (stop_requested_.exchange(true)) return;
     const CoarseClock::time_point deadline = CoarseClock::now() + limits_.shutdown_grace;
@@ -126,6 +128,8 @@ Status Server::EnableTls(const TlsFiles& files) { return impl_->EnableTls(files)
 Status Server::Listen(const std::string& host_port) { return impl_->Listen(host_port); }
 
 std::uint16_t Server::port() const { return impl_->port(); }
+
+std::size_t Server::connections() const { return impl_->connections(); }
 
 void Server::Run() { impl_->Run(); }
 

@@ -105,6 +105,8 @@ class Server {
   Status Listen(const std::string& host_port);
   // The bound port, after Listen.
   std::uint16_t port() const;
+  // Connections open now (each holds one of `max_connections` until it is closed); any thread.
+  std::size_t connections() const;
   // Serves until Stop(); returns when every thread has finished. Runs `threads - 1` threads of
   // its own and uses the calling one as the last. Call at most once.
   void Run();

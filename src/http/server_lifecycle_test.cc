@@ -48,7 +48,11 @@ TEST_F(ServerTest, WriteTimeoutClosesAClientThatDoesNotRead) {
   StartServer(ShortLimits());
   Client client = Connect();
   client.SendRaw(RawRequest("GET", "/big"));
-  std::this_thread::sleep_for(800ms);  // the socket buffers fill and the write stalls
+  // The client reads nothing, so the socket buffers fill and the 64 MiB write stalls until the
+  // sweep closes the connection. Waiting on the server's own count, not on a fixed sleep, keeps
+  // this right on a slow (sanitizer) build: reading first would let the write go on.
+  ASSERT_TRUE(Eventually([&] { return server_->connections() == 1; }));  // accepted
+  ASSERT_TRUE(Eventually([&] { return server_->connections() == 0; }, 10s));
   std::size_t bytes = 0;
   EXPECT_TRUE(client.WaitClosed(kIoTimeout, &bytes));
   EXPECT_LT(bytes, std::size_t{64} << 20);

@@ -1,6 +1,7 @@
 // Drives every /api/v1 route of the real server: keys, users, tags, sign-in, authorization,
 // durability across kill -9, and what reaches disk and the log.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -514,6 +515,27 @@ TEST(ServerBootstrap, GeneratedAdminPasswordGoesToAPrivateFileAndWorks) {
   EXPECT_FALSE(again->Login("admin", password).empty());
   again->Stop();
   RemoveTree(data_dir);
+}
+
+// What `taskset -c 0 keyward serve` does: the server inherits a one-CPU affinity mask (set here
+// on the test's own thread around the start, as taskset sets it before exec).
+TEST(ServerThreads, DefaultNetworkThreadsFollowTheAffinityMask) {
+  cpu_set_t before;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(before), &before), 0);
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(0, &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  auto pinned = ServerProcess::Start();
+  ASSERT_EQ(sched_setaffinity(0, sizeof(before), &before), 0);
+  const std::string pinned_log = pinned->Log();
+  EXPECT_NE(pinned_log.find("1 network threads (one per usable CPU: 1 CPUs in the affinity mask"),
+            std::string::npos)
+      << pinned_log;
+
+  auto flagged = ServerProcess::Start({"--threads", "3"});
+  const std::string flagged_log = flagged->Log();
+  EXPECT_NE(flagged_log.find("3 network threads (--threads)"), std::string::npos) << flagged_log;
 }
 
 TEST(ServerShutdown, SigtermExitsCleanly) {
