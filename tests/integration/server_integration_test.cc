@@ -1,8 +1,9 @@
 // Drives every /api/v1 route of the real server: keys, users, tags, sign-in, authorization,
 // durability across kill -9, and what reaches disk and the log.
 #include <gtest/gtest.h>
-#include <sched.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <filesystem>
@@ -517,25 +518,34 @@ TEST(ServerBootstrap, GeneratedAdminPasswordGoesToAPrivateFileAndWorks) {
   RemoveTree(data_dir);
 }
 
-// What `taskset -c 0 keyward serve` does: the server inherits a one-CPU affinity mask (set here
-// on the test's own thread around the start, as taskset sets it before exec).
+// `taskset -c 0 keyward serve` with no --threads, as a container limited to one CPU runs it: one
+// network thread, and the start-up line says why. (ServerProcess::Start passes --threads 2.)
 TEST(ServerThreads, DefaultNetworkThreadsFollowTheAffinityMask) {
-  cpu_set_t before;
-  ASSERT_EQ(sched_getaffinity(0, sizeof(before), &before), 0);
-  cpu_set_t one;
-  CPU_ZERO(&one);
-  CPU_SET(0, &one);
-  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
-  auto pinned = ServerProcess::Start();
-  ASSERT_EQ(sched_setaffinity(0, sizeof(before), &before), 0);
-  const std::string pinned_log = pinned->Log();
-  EXPECT_NE(pinned_log.find("1 network threads (one per usable CPU: 1 CPUs in the affinity mask"),
+  const std::string root = MakeTempDir();
+  const std::string log_path = root + "/server.log";
+  const pid_t pid = Spawn({"/usr/bin/taskset", "-c", "0", KEYWARD_BINARY, "serve", "--listen",
+                           "127.0.0.1:0", "--data-dir", root + "/data"},
+                          log_path, {{"KEYWARD_ADMIN_PASSWORD", kAdminPassword}});
+  ASSERT_GT(pid, 0);
+  std::string log;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (log.find(" network threads ") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    log = ReadFile(log_path);
+  }
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
+  EXPECT_NE(log.find(" 1 network threads (one per usable CPU: 1 CPUs in the affinity mask"),
             std::string::npos)
-      << pinned_log;
+      << log;
+  RemoveTree(root);
 
-  auto flagged = ServerProcess::Start({"--threads", "3"});
+  auto flagged = ServerProcess::Start();  // with --threads 2
   const std::string flagged_log = flagged->Log();
-  EXPECT_NE(flagged_log.find("3 network threads (--threads)"), std::string::npos) << flagged_log;
+  EXPECT_NE(flagged_log.find(" 2 network threads (--threads)"), std::string::npos) << flagged_log;
 }
 
 TEST(ServerShutdown, SigtermExitsCleanly) {
