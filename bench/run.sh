@@ -13,7 +13,7 @@
 # Settings (environment):
 #   BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONNECTIONS=64 BENCH_WRK_THREADS=1 BENCH_WARMUP_SECONDS=2
 #   BENCH_SERVER_CPU=0 BENCH_CLIENT_CPU=1 BENCH_SMALL_KEYS=10000 BENCH_LARGE_KEYS=1000000
-#   BENCH_HIT_KEYS=1000 BENCH_KEYWARD_THREADS=1
+#   BENCH_HIT_KEYS=1000 BENCH_KEYWARD_THREADS=0   (0: the server's default, one per usable CPU)
 #   BENCH_KEYWARD_ARGS="--log-level warn"   extra flags for `keyward serve`
 #   BENCH_BUILD_DIR=build/…                 build there (Release) instead of the release preset
 #   BENCH_SKIP_BUILD=1                      use the binaries already in the build folder
@@ -32,7 +32,7 @@ CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
 SMALL_KEYS=${BENCH_SMALL_KEYS:-10000}
 LARGE_KEYS=${BENCH_LARGE_KEYS:-1000000}
 HIT_KEYS=${BENCH_HIT_KEYS:-1000}
-KW_THREADS=${BENCH_KEYWARD_THREADS:-1}
+KW_THREADS=${BENCH_KEYWARD_THREADS:-0}
 KW_ARGS=${BENCH_KEYWARD_ARGS:---log-level warn}
 BUILD_DIR=${BENCH_BUILD_DIR:-build/release}
 
@@ -330,7 +330,7 @@ check_auth "$URL_SMALL" "$KEYS_SMALL"
 check_auth "$URL_LARGE" "$KEYS_LARGE"
 
 log ""
-log "Servers on CPU $SERVER_CPU (Keyward --threads $KW_THREADS $KW_ARGS; nginx 1 worker);"
+log "Servers on CPU $SERVER_CPU (Keyward --threads $KW_THREADS (0: its default) $KW_ARGS; nginx 1 worker);"
 log "wrk -t$WRK_THREADS -c$CONNS -d${SECS}s on CPU $CLIENT_CPU; $ROUNDS rounds, interleaved."
 
 # --- cache hits: nginx, 10k and 1M stored keys, interleaved ------------------------------------
