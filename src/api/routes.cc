@@ -2,6 +2,7 @@
 
 #include "api/json_io.h"
 #include "api/openapi.h"
+#include "core/policy.h"
 
 namespace keyward {
 namespace {
@@ -90,7 +91,13 @@ Result<Reply> GetSettings(Services& s, ApiCall&) {
                     {"key_prefix", s.options.key_prefix}});
 }
 
-Result<Reply> GetMe(Services&, ApiCall& call) { return Json(200, UserJson(call.caller().user)); }
+// The caller, and what the caller may do: the UI shows the Users page by `can_manage_users`.
+Result<Reply> GetMe(Services&, ApiCall& call) {
+  const User& me = call.caller().user;
+  boost::json::object out = UserJson(me);
+  out["can_manage_users"] = CanManageUsers(me);
+  return Json(200, std::move(out));
+}
 
 Result<Reply> ListUsers(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(std::vector<User> users, s.users.List(call.caller().user));

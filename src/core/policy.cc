@@ -12,8 +12,10 @@ Status CheckKeyAccess(const User& caller, std::string_view target_id) {
 }
 
 Status CheckOperator(const User& caller) {
-  if (caller.IsOperator()) return Status::Ok();
+  if (CanManageUsers(caller)) return Status::Ok();
   return Status::PermissionDenied("this needs the operator role (tag roles:id:operator)");
 }
+
+bool CanManageUsers(const User& caller) { return caller.IsOperator(); }
 
 }  // namespace keyward

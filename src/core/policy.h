@@ -23,4 +23,8 @@ Status CheckKeyAccess(const User& caller, std::string_view target_id);
 // OK, or PermissionDenied when `caller` is not an operator.
 Status CheckOperator(const User& caller);
 
+// True when `caller` may manage users (create them, tag them, reach their keys): exactly when
+// CheckOperator(caller) is OK. Clients (the web UI) shape themselves by it, never by the tags.
+bool CanManageUsers(const User& caller);
+
 }  // namespace keyward

@@ -27,8 +27,10 @@ TEST(PolicyTest, OperatorsReachEveryone) {
   User op = MakeUser("admin", {std::string(kOperatorTag)});
   EXPECT_TRUE(CheckKeyAccess(op, "bob").ok());
   EXPECT_TRUE(CheckOperator(op).ok());
-  EXPECT_EQ(CheckOperator(MakeUser("bob", {"roles:id:data-dev"})).code(),
-            StatusCode::kPermissionDenied);
+  EXPECT_TRUE(CanManageUsers(op));
+  User bob = MakeUser("bob", {"roles:id:data-dev", "roles:id:operators"});
+  EXPECT_EQ(CheckOperator(bob).code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE(CanManageUsers(bob));
 }
 
 }  // namespace

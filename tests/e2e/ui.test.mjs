@@ -22,6 +22,8 @@ const binary = process.env.KEYWARD_BINARY;
 // session token and key this file sees is recorded there (hex, one per line).
 const artifacts = process.env.KEYWARD_TEST_ARTIFACTS;
 let server; let base; let dataDir; let browser;
+// A second server, started by the test that needs it: --reveal=false --default-validity=36h.
+let noReveal;
 
 function rememberSecret(secret) {
   if (!artifacts || !secret) return;
@@ -30,14 +32,16 @@ function rememberSecret(secret) {
     Buffer.from(secret).toString('hex') + '\n');
 }
 
-function startKeyward() {
+// Starts keyward with `extraArgs` in a new temporary folder: {child, url, dir}.
+function startKeyward(extraArgs = []) {
   const parent = artifacts ? join(artifacts, 'files') : tmpdir();
   mkdirSync(parent, { recursive: true });
-  dataDir = mkdtempSync(join(parent, 'keyward-e2e-'));
+  const dir = mkdtempSync(join(parent, 'keyward-e2e-'));
   rememberSecret(ADMIN_PASSWORD);
-  const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--data-dir', join(dataDir, 'data')],
+  const child = spawn(binary,
+    ['serve', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data'), ...extraArgs],
     { env: { ...process.env, KEYWARD_ADMIN_PASSWORD: ADMIN_PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logFile = createWriteStream(join(dataDir, 'server.log'));
+  const logFile = createWriteStream(join(dir, 'server.log'));
   return new Promise((resolve, reject) => {
     let log = '';
     const timer = setTimeout(() => reject(new Error(`keyward did not start:\n${log}`)), 15000);
@@ -45,7 +49,7 @@ function startKeyward() {
       logFile.write(chunk);
       log += chunk;
       const m = log.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) { clearTimeout(timer); resolve({ child, url: m[1] }); }
+      if (m) { clearTimeout(timer); resolve({ child, url: m[1], dir }); }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
@@ -53,8 +57,8 @@ function startKeyward() {
   });
 }
 
-async function apiAs(token, method, path, body) {
-  const res = await fetch(base + path, {
+async function apiAs(token, method, path, body, origin = base) {
+  const res = await fetch(origin + path, {
     method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -62,8 +66,8 @@ async function apiAs(token, method, path, body) {
   return { status: res.status, json: text ? JSON.parse(text) : null };
 }
 
-async function login(user, password) {
-  const res = await fetch(`${base}/api/v1/login`, {
+async function login(user, password, origin = base) {
+  const res = await fetch(`${origin}/api/v1/login`, {
     method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ username: user, password }),
   });
@@ -74,17 +78,17 @@ async function login(user, password) {
   return token;
 }
 
-async function newPage(viewport = { width: 1280, height: 800 }) {
+async function newPage(viewport = { width: 1280, height: 800 }, origin = base) {
   const context = await browser.newContext({ viewport });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
   const page = await context.newPage();
   page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') console.error('browser console:', m.text()); });
   return page;
 }
 
-async function signIn(page, user, password) {
-  await page.goto(base + '/');
+async function signIn(page, user, password, origin = base) {
+  await page.goto(origin + '/');
   await page.getByLabel('Username').fill(user);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -97,6 +101,7 @@ before(async () => {
   const started = await startKeyward();
   server = started.child;
   base = started.url;
+  dataDir = started.dir;
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -107,7 +112,9 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.kill('SIGTERM');
+  noReveal?.child.kill('SIGTERM');
   if (dataDir && !artifacts) rmSync(dataDir, { recursive: true, force: true });
+  if (noReveal && !artifacts) rmSync(noReveal.dir, { recursive: true, force: true });
 });
 
 test('admin adds presto-driver for 7 days, reveals, copies, uses and deletes it', async () => {
@@ -163,15 +170,42 @@ test('admin adds presto-driver for 7 days, reveals, copies, uses and deletes it'
   await page.context().close();
 });
 
-test('screens at 375 px wide', async () => {
+// The lines a block's text takes: the distinct tops of its text's boxes.
+function textLines(locator) {
+  return locator.evaluate((el) => {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+  });
+}
+
+test('screens at 375 px wide: each key is a card and its key wraps in three lines at most', async () => {
+  const admin = await login('admin', ADMIN_PASSWORD);
+  const made = await apiAs(admin, 'POST', '/api/v1/users/me/apikeys', { name: 'narrow-key' });
+  assert.equal(made.status, 201);
+  rememberSecret(made.json.token);
   const page = await newPage({ width: 375, height: 800 });
   await page.goto(base + '/');
   await page.getByLabel('Username').waitFor();
   await page.screenshot({ path: join(outDir, 'signin-375.png') });
   await signIn(page, 'admin', ADMIN_PASSWORD);
   await page.goto(base + '/#/profile/tokens');
-  await page.getByRole('button', { name: '+ Add API Key' }).waitFor();
-  await page.screenshot({ path: join(outDir, 'tokens-375.png') });
+  const row = page.locator('tr[data-key="narrow-key"]');
+  await row.getByRole('button', { name: 'Show key narrow-key' }).click();
+  await row.getByRole('button', { name: 'Hide key narrow-key' }).waitFor();
+  const token = row.locator('button.token');
+  assert.equal(await token.textContent(), made.json.token);
+  for (const [what, el] of [['card', row], ['key', token]]) {
+    const box = await el.boundingBox();
+    assert.ok(box.width >= 0.8 * 375, `the ${what} is ${box.width}px wide, under 80 % of 375`);
+  }
+  const lines = await textLines(token);
+  assert.ok(lines >= 1 && lines <= 3, `the key takes ${lines} lines`);
+  for (const label of ['Type', 'Expiration', 'Created', 'Last used']) {
+    const shown = await row.locator(`td[data-label="${label}"]`).isVisible();
+    assert.ok(shown, `the card shows ${label}`);
+  }
+  await page.screenshot({ path: join(outDir, 'tokens-375.png'), fullPage: true });
   await page.getByRole('button', { name: '+ Add API Key' }).click();
   await page.getByRole('dialog', { name: 'Add API Key' }).waitFor();
   await page.screenshot({ path: join(outDir, 'add-key-375.png') });
@@ -238,8 +272,9 @@ test('the add-key flow works by keyboard alone', async () => {
   await page.keyboard.press('Enter');
   await page.getByRole('dialog', { name: 'Add API Key' }).waitFor();
   await page.keyboard.type('keyboard-key');   // the name field has focus
-  await page.keyboard.press('Tab');           // validity period
-  await page.keyboard.press('ArrowDown');     // 7 days → 30 days
+  await page.keyboard.press('Tab');           // validity period: the server's default, 1 day
+  await page.keyboard.press('ArrowDown');     // → 7 days
+  await page.keyboard.press('ArrowDown');     // → 30 days
   await page.keyboard.press('Tab');
   await page.keyboard.press('Tab');           // Save
   await page.keyboard.press('Enter');
@@ -271,5 +306,187 @@ test('a cross-site form POST carrying only the cookie is refused', async () => {
   const admin = await login('admin', ADMIN_PASSWORD);
   const keys = await apiAs(admin, 'GET', '/api/v1/users/me/apikeys');
   assert.equal(keys.json.filter((k) => k.name === 'planted').length, 0, 'no key was created');
+  await page.context().close();
+});
+
+test('the Add API Key dialog defaults to the server default; counted phrases are singular at 1', async () => {
+  const settings = await (await fetch(`${base}/api/v1/settings`)).json();
+  const defaultHours = settings.default_validity_seconds / 3600;
+  const page = await newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(base + '/#/profile/tokens');
+  await page.getByRole('button', { name: '+ Add API Key' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add API Key' });
+  const validity = dialog.getByLabel('Validity period');
+  assert.equal(await validity.inputValue(), `${defaultHours}h`);
+  assert.equal(await validity.locator('option:checked').textContent(), '1 day (default)');
+  await dialog.getByLabel('Name').fill('default-validity');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  const row = page.locator('tr[data-key="default-validity"]');
+  await row.waitFor();
+  const expiration = await row.locator('[data-expiration]').getAttribute('data-expiration');
+  const ahead = (Date.parse(expiration) - Date.now()) / 1000;
+  assert.ok(Math.abs(ahead - settings.default_validity_seconds) < 60, `expires ${ahead} s ahead`);
+  assert.equal(await row.locator('td[data-label="Expiration"] small').textContent(), 'in 1 day');
+  // Created and Last used are shown; a key never used says so.
+  assert.match(await row.locator('td[data-label="Created"]').textContent(), /^\d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+  assert.equal(await row.locator('td[data-label="Last used"]').textContent(), 'never');
+
+  await page.getByRole('button', { name: '+ Add API Key' }).click();
+  await dialog.getByLabel('Name').fill('one-hour');
+  await dialog.getByLabel('Validity period').selectOption({ label: '1 hour' });
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  const hourRow = page.locator('tr[data-key="one-hour"]');
+  await hourRow.waitFor();
+  assert.equal(await hourRow.locator('td[data-label="Expiration"] small').textContent(), 'in 1 hour');
+  const text = await page.locator('main').innerText();
+  assert.doesNotMatch(text, /\b1 (second|minute|hour|day|API key)s\b/);
+  await page.context().close();
+});
+
+test('a custom validity that is not a whole number of hours within the maximum is refused', async () => {
+  const settings = await (await fetch(`${base}/api/v1/settings`)).json();
+  const maxHours = Math.floor(settings.max_validity_seconds / 3600);
+  const page = await newPage();
+  const posted = [];
+  page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/apikeys')) posted.push(r.postDataJSON()); });
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(base + '/#/profile/tokens');
+  await page.getByRole('button', { name: '+ Add API Key' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add API Key' });
+  await dialog.getByLabel('Name').fill('custom-hours');
+  await dialog.getByLabel('Validity period').selectOption({ label: 'Custom (hours)' });
+  const hours = dialog.getByLabel(/^Hours/);
+  for (const bad of ['', '2.5', '0', '-3', '1e2', String(maxHours + 1)]) {
+    await hours.fill(bad);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.getByText(`Enter a whole number of hours from 1 to ${maxHours}.`).waitFor();
+    assert.equal(await hours.getAttribute('aria-invalid'), 'true', `"${bad}" is marked invalid`);
+    assert.ok(await dialog.isVisible(), `"${bad}" keeps the dialog open`);
+  }
+  await page.screenshot({ path: join(outDir, 'add-key-custom-refused-1280.png') });
+  assert.deepEqual(posted, [], 'nothing was sent');
+  await hours.fill('3');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await page.locator('tr[data-key="custom-hours"]').waitFor();
+  assert.deepEqual(posted, [{ name: 'custom-hours', duration: '3h' }]);
+  await page.context().close();
+});
+
+test('the profile tabs follow the WAI-ARIA tabs pattern, keyboard included', async () => {
+  const page = await newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(base + '/#/profile');
+  const details = page.getByRole('tab', { name: 'Details' });
+  const tokens = page.getByRole('tab', { name: 'Tokens' });
+  await details.waitFor();
+  assert.equal(await page.getByRole('tablist', { name: 'Profile' }).count(), 1);
+  const expectSelected = async (on, off, hash) => {
+    assert.equal(await on.getAttribute('aria-selected'), 'true');
+    assert.equal(await off.getAttribute('aria-selected'), 'false');
+    assert.equal(await on.getAttribute('tabindex'), '0');
+    assert.equal(await off.getAttribute('tabindex'), '-1');
+    assert.ok(await on.evaluate((el) => el === document.activeElement), 'the selected tab has focus');
+    const panel = page.locator(`#${await on.getAttribute('aria-controls')}`);
+    assert.equal(await panel.getAttribute('role'), 'tabpanel');
+    assert.equal(await panel.getAttribute('aria-labelledby'), await on.getAttribute('id'));
+    assert.ok(await panel.isVisible());
+    assert.ok(!await page.locator(`#${await off.getAttribute('aria-controls')}`).isVisible());
+    assert.equal(new URL(page.url()).hash, hash);
+  };
+  await details.focus();
+  await page.keyboard.press('ArrowRight');
+  await expectSelected(tokens, details, '#/profile/tokens');
+  await page.getByRole('button', { name: '+ Add API Key' }).waitFor();
+  await page.keyboard.press('ArrowRight');   // wraps
+  await expectSelected(details, tokens, '#/profile');
+  await page.keyboard.press('ArrowLeft');    // wraps
+  await expectSelected(tokens, details, '#/profile/tokens');
+  await page.keyboard.press('Home');
+  await expectSelected(details, tokens, '#/profile');
+  await page.keyboard.press('End');
+  await expectSelected(tokens, details, '#/profile/tokens');
+  // Tab leaves the tab list for the panel: only the selected tab is a tab stop.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), await tokens.getAttribute('aria-controls'));
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Shift+Tab');
+  assert.notEqual(await page.evaluate(() => document.activeElement.getAttribute('role')), 'tab');
+  await page.context().close();
+});
+
+test('the Users page follows the server: not a look-alike tag, but the operator role', async () => {
+  const admin = await login('admin', ADMIN_PASSWORD);
+  const created = await apiAs(admin, 'POST', '/api/v1/users',
+    { id: 'erin', name: 'Erin', type: 'person', password: 'erin-password-1' });
+  rememberSecret('erin-password-1');
+  assert.equal(created.status, 201);
+  for (const tag of ['roles:id:operators', 'roles:id:data-dev']) {
+    assert.equal((await apiAs(admin, 'POST', '/api/v1/users/erin/tags', { tag })).status, 200);
+  }
+  // The UI does not decide by itself who is an operator: no script it serves names the tag.
+  for (const file of ['app.js', 'keys.js', 'ui.js']) {
+    const source = await (await fetch(`${base}/assets/${file}`)).text();
+    assert.ok(source.length > 0 && !source.includes('roles:id:operator'), `${file} reads no tags`);
+  }
+  const page = await newPage();
+  await signIn(page, 'erin', 'erin-password-1');
+  const me = await page.evaluate(async () => (await fetch('/api/v1/users/me')).json());
+  assert.equal(me.can_manage_users, false);
+  assert.equal(await page.getByRole('link', { name: 'Users', exact: true }).isVisible(), false);
+  assert.equal(await page.getByRole('link', { name: 'Manage users' }).count(), 0);
+
+  const tagged = await apiAs(admin, 'POST', '/api/v1/users/erin/tags', { tag: 'roles:id:operator' });
+  assert.equal(tagged.status, 200);
+  await page.reload();
+  await page.getByRole('heading', { name: /Welcome/ }).waitFor();
+  await page.getByRole('link', { name: 'Manage users' }).waitFor();
+  await page.getByRole('link', { name: 'Users', exact: true }).click();
+  await page.locator('tr[data-user="erin"]').waitFor();
+  await page.getByLabel('User ID').fill('erin-app');
+  await page.getByLabel('Name', { exact: true }).fill('Erin app');
+  await page.getByRole('button', { name: 'Create user' }).click();
+  await page.getByText('User created', { exact: true }).waitFor();
+  await page.locator('tr[data-user="erin-app"]').waitFor();
+  await page.context().close();
+});
+
+test('with --reveal=false: no eye, nothing masked to copy, and the new key is shown once', async () => {
+  noReveal = await startKeyward(['--reveal=false', '--default-validity=36h']);
+  const origin = noReveal.url;
+  const settings = await (await fetch(`${origin}/api/v1/settings`)).json();
+  assert.equal(settings.reveal, false);
+  const page = await newPage({ width: 1280, height: 800 }, origin);
+  await signIn(page, 'admin', ADMIN_PASSWORD, origin);
+  await page.getByText('This server shows each key once').waitFor();
+  await page.goto(origin + '/#/profile/tokens');
+  await page.getByRole('button', { name: '+ Add API Key' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add API Key' });
+  // 36 hours is no preset: the server's default is added to the choices, and chosen.
+  assert.equal(await dialog.getByLabel('Validity period').inputValue(), '36h');
+  assert.equal(await dialog.locator('option:checked').textContent(), '36 hours (default)');
+  await dialog.getByLabel('Name').fill('once');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  const banner = page.locator('[data-created-banner]');
+  await banner.waitFor();
+  assert.match(await banner.textContent(), /shown only now: copy it now/);
+  const full = await banner.locator('button.token').textContent();
+  rememberSecret(full);
+  const row = page.locator('tr[data-key="once"]');
+  await row.waitFor();
+  assert.equal(await row.locator('td[data-label="Expiration"] small').textContent(), 'in 36 hours');
+  await page.screenshot({ path: join(outDir, 'tokens-no-reveal-1280.png') });
+  assert.equal(await page.getByRole('button', { name: /^Show key/ }).count(), 0, 'no eye icon');
+  assert.equal(await row.getByRole('button').count(), 1, 'the delete button only');
+  assert.match(await row.locator('.token').textContent(), /^kw_.{4}….{4}$/);
+  const reveals = [];
+  page.on('request', (r) => { if (r.url().endsWith('/token')) reveals.push(r.url()); });
+  await row.locator('.token').click();
+  await banner.locator('button.token').click();
+  await page.getByText('Copied', { exact: true }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), full);
+  assert.deepEqual(reveals, [], 'the page never asks for a reveal');
+  const auth = await fetch(`${origin}/auth`, { headers: { Authorization: `Bearer ${full}` } });
+  assert.equal(auth.status, 200);
   await page.context().close();
 });

@@ -199,8 +199,10 @@ std::string ErrorOf(const json::object& record) {
   return CheckRecord(openapi::Document(), record).error;
 }
 
+// GET /users/me: a User and what the caller may do.
 constexpr const char* kUser =
-    R"({"id":"alice","name":"Alice","type":"person","tags":[],"created":"2023-08-10T23:00:00Z"})";
+    R"({"id":"alice","name":"Alice","type":"person","tags":[],"created":"2023-08-10T23:00:00Z",)"
+    R"("can_manage_users":false})";
 constexpr const char* kError = R"({"error":{"code":"not_found","message":"no such route"}})";
 
 TEST(ConformanceCheckTest, AcceptsWhatTheDocumentSays) {
@@ -230,7 +232,8 @@ TEST(ConformanceCheckTest, RefusesWhatTheDocumentDoesNotSay) {
             "200 body: $[0]");
   EXPECT_EQ(ErrorOf(Record("GET", "/api/v1/users/me", 200,
                            R"({"id":"a","name":"A","type":"person","tags":[],)"
-                           R"("created":"2023-08-10T23:00:00Z","password":"x"})")),
+                           R"("created":"2023-08-10T23:00:00Z","can_manage_users":true,)"
+                           R"("password":"x"})")),
             "200 body: $.password: not a documented member");
   // A status the operation does not document, a body where none is, none where one is.
   EXPECT_EQ(ErrorOf(Record("GET", "/api/v1/users/me", 409, kError)),

@@ -119,6 +119,7 @@ TEST_F(ServerTest, KeyLifecycleCreateListRevealDelete) {
   HttpResult me = server_->As(token, "GET", "/api/v1/users/me");
   ASSERT_EQ(me.status, 200);
   EXPECT_EQ(me.Json().at("id").as_string(), "admin");
+  EXPECT_EQ(me.Json().at("can_manage_users"), json::value(true));
 
   EXPECT_EQ(server_->As(admin_, "DELETE", "/api/v1/users/me/apikeys/presto").status, 204);
   json::value after = server_->As(admin_, "GET", "/api/v1/users/me/apikeys").Json();
@@ -187,8 +188,10 @@ TEST_F(ServerTest, UsersCannotReachEachOthersKeys) {
   // Alice still has her key.
   EXPECT_EQ(server_->As(alice, "GET", "/api/v1/users/me/apikeys/alice-key/token").status, 200);
 
-  // Operator routes: 403 for a non-operator.
+  // Operator routes: 403 for a non-operator, who is told so by /users/me.
   EXPECT_EQ(server_->As(bob, "GET", "/api/v1/users").status, 403);
+  EXPECT_EQ(server_->As(bob, "GET", "/api/v1/users/me").Json().at("can_manage_users"),
+            json::value(false));
   EXPECT_EQ(server_
                 ->As(bob, "POST", "/api/v1/users",
                      {{"id", "mallory"}, {"name", "m"}, {"type", "application"}})

@@ -1,0 +1,184 @@
+// Keyward web UI: a user's API keys (list, reveal, copy, delete) and the Add API Key dialog.
+// What the page offers follows the server's GET /settings: without `reveal`, a key is shown
+// once, when created, and the list has no eye icon and nothing to copy.
+
+import {
+  api, confirmDialog, copy, eyeIcon, eyeOffIcon, formatTime, h, plural, toast, trashIcon,
+  validityLabel,
+} from './ui.js';
+
+// A cell whose content is one block, labelled for the card layout of narrow screens.
+function cell(label, cls, ...content) {
+  return h('td', { 'data-label': label, class: cls }, h('div', {}, ...content));
+}
+
+function timeCell(label, attr, iso, cls) {
+  const t = formatTime(iso);
+  return cell(label, cls, h('span', { [attr]: iso, title: iso }, t.text), h('br'),
+    h('small', { class: 'muted' }, t.rel));
+}
+
+// The banner over the list right after a key is made: the only place the full key is shown
+// when the server keeps no copy.
+function createdBanner(key, reveal) {
+  return h('div', { class: 'new-key', 'data-created-banner': '' },
+    h('strong', {}, `Key “${key.name}” created. `),
+    reveal
+      ? h('span', { class: 'muted' }, 'Click the key to copy it. The eye icon in the list shows it again later.')
+      : h('span', {}, h('strong', {}, 'This key is shown only now: copy it now. '),
+        h('span', { class: 'muted' }, 'This server keeps no copy, so it cannot be shown again.')),
+    h('div', { class: 'mt' },
+      h('button', { class: 'token', 'data-new-key': '', 'aria-label': `Copy the new key ${key.name}`, title: 'Click to copy', onclick: () => copy(key.token) }, key.token)));
+}
+
+// One key as a table row (a card on narrow screens). `reveal(name)` fetches the full key.
+function keyRow(k, canReveal, reveal, remove) {
+  let tokenCell;
+  if (canReveal) {
+    let shown = false;
+    const tokenButton = h('button', { class: 'token', title: 'Click to copy the key', 'aria-label': `Copy key ${k.name}` }, k.token);
+    tokenButton.addEventListener('click', async () => {
+      try { await copy(shown ? tokenButton.textContent : await reveal(k.name)); }
+      catch (e) { toast(e.message); }
+    });
+    const eye = h('button', { class: 'icon eye', 'aria-label': `Show key ${k.name}`, 'aria-pressed': 'false', title: 'Show the full key' }, eyeIcon());
+    eye.addEventListener('click', async () => {
+      try {
+        shown = !shown;
+        tokenButton.textContent = shown ? await reveal(k.name) : k.token;
+        eye.replaceChildren(shown ? eyeOffIcon() : eyeIcon());
+        eye.setAttribute('aria-pressed', String(shown));
+        eye.setAttribute('aria-label', `${shown ? 'Hide' : 'Show'} key ${k.name}`);
+      } catch (e) { shown = false; toast(e.message); }
+    });
+    tokenCell = cell('Key', 'k-token', h('div', { class: 'token-line' }, tokenButton, eye));
+  } else {
+    tokenCell = cell('Key', 'k-token', h('span', {
+      class: 'token masked', title: 'This server keeps no copy of keys: each was shown only when it was made',
+    }, k.token));
+  }
+  const del = h('button', { class: 'icon', 'aria-label': `Delete key ${k.name}`, title: 'Delete' }, trashIcon());
+  del.addEventListener('click', () => remove(k.name));
+  const expired = formatTime(k.expiration).past;
+  return h('tr', { 'data-key': k.name },
+    h('td', { class: 'k-name' }, k.name),
+    cell('Type', '', k.type),
+    timeCell('Expiration', 'data-expiration', k.expiration, expired ? 'expired' : ''),
+    timeCell('Created', 'data-created', k.created, ''),
+    k.last_used ? timeCell('Last used', 'data-last-used', k.last_used, '')
+      : cell('Last used', '', h('span', { 'data-last-used': '', class: 'muted' }, 'never')),
+    tokenCell,
+    h('td', { class: 'k-del' }, del));
+}
+
+// The keys of `userId` ("me" or an id), in `panel`; `owner` is that user when not the caller.
+export async function tokensPanel(panel, userId, owner, settings) {
+  const base = `/users/${encodeURIComponent(userId)}/apikeys`;
+  const list = h('div', { class: 'table-wrap' });
+  const fresh = h('div', { 'aria-live': 'polite' });
+  const add = h('button', { class: 'primary', id: 'add-key', onclick: () => addKeyDialog(base, settings, async (key) => {
+    fresh.replaceChildren(createdBanner(key, settings.reveal));
+    await refresh();
+  }) }, '+ Add API Key');
+  panel.replaceChildren(
+    h('div', { class: 'row mb' },
+      h('h2', { class: 'flush' }, owner ? `Tokens of ${owner.name}` : 'Tokens'),
+      h('span', { class: 'spacer' }), add),
+    fresh, list);
+
+  async function reveal(name) {
+    const data = await api('GET', `${base}/${encodeURIComponent(name)}/token`);
+    return data.token;
+  }
+
+  async function remove(name) {
+    if (!await confirmDialog('Delete API key', `Delete “${name}”? Anything using it stops working at once.`, 'Delete')) return;
+    try { await api('DELETE', `${base}/${encodeURIComponent(name)}`); toast('Deleted'); await refresh(); }
+    catch (e) { toast(e.message); }
+  }
+
+  async function refresh() {
+    let keys;
+    try { keys = await api('GET', base); } catch (e) { list.replaceChildren(h('p', { class: 'error' }, e.message)); return; }
+    if (!keys.length) { list.replaceChildren(h('p', { class: 'empty' }, 'No API keys yet.')); return; }
+    const head = ['Name', 'Type', 'Expiration', 'Created', 'Last used', 'Key'].map((t) => h('th', { scope: 'col' }, t));
+    list.replaceChildren(h('table', { class: 'keys' },
+      h('caption', { class: 'visually-hidden' }, `${plural(keys.length, 'API key')}`),
+      h('thead', {}, h('tr', {}, head, h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Delete')))),
+      h('tbody', {}, keys.map((k) => keyRow(k, settings.reveal, reveal, remove)))));
+  }
+  await refresh();
+}
+
+// The validity choices: presets, the server's default (marked) and nothing over the maximum
+// selectable. Values are durations the server reads ("24h", "90s").
+function validityOptions(settings) {
+  const def = settings.default_validity_seconds;
+  const max = settings.max_validity_seconds;
+  const presets = [3600, 86400, 7 * 86400, 30 * 86400, 90 * 86400, 365 * 86400];
+  const all = [...new Set([...presets, def])].sort((a, b) => a - b);
+  return all.map((s) => {
+    const over = s > max;
+    const label = validityLabel(s) + (s === def ? ' (default)' : '') + (over ? ' (over the maximum)' : '');
+    return h('option', { value: s % 3600 === 0 ? `${s / 3600}h` : `${s}s`, disabled: over, selected: s === def }, label);
+  });
+}
+
+// Whole hours from 1 to `max` in `text`, or null: never NaN, never a fraction.
+export function parseHours(text, max) {
+  const t = text.trim();
+  if (!/^[0-9]{1,7}$/.test(t)) return null;
+  const n = Number(t);
+  return n >= 1 && n <= max ? n : null;
+}
+
+function addKeyDialog(base, settings, onCreated) {
+  const maxHours = Math.floor(settings.max_validity_seconds / 3600);
+  const name = h('input', { id: 'key-name', name: 'name', maxlength: '128', placeholder: 'e.g. presto-driver', autocomplete: 'off' });
+  const validity = h('select', { id: 'key-validity', name: 'validity' },
+    validityOptions(settings), h('option', { value: 'custom' }, 'Custom (hours)'));
+  const hoursError = h('p', { class: 'error field-error', id: 'key-hours-error', 'aria-live': 'polite' });
+  const hours = h('input', {
+    id: 'key-hours', name: 'hours', type: 'number', inputmode: 'numeric', min: '1', max: String(maxHours),
+    step: '1', value: '24', 'aria-describedby': 'key-hours-error',
+  });
+  hours.addEventListener('input', () => { hoursError.textContent = ''; hours.removeAttribute('aria-invalid'); });
+  const custom = h('div', { hidden: true }, h('label', { for: 'key-hours' }, `Hours (1 to ${maxHours})`), hours, hoursError);
+  validity.addEventListener('change', () => { custom.hidden = validity.value !== 'custom'; });
+  const error = h('p', { class: 'error', role: 'alert' });
+  const form = h('form', { novalidate: true },
+    h('h2', { id: 'add-title' }, 'Add API Key'),
+    h('label', { for: 'key-name' }, 'Name'), name,
+    h('p', { class: 'muted hint' }, 'Leave empty for a generated name.'),
+    h('label', { for: 'key-validity' }, 'Validity period'), validity, custom,
+    error,
+    h('div', { class: 'row mt' }, h('span', { class: 'spacer' }),
+      h('button', { type: 'button', class: 'secondary', onclick: () => dlg.close() }, 'Cancel'),
+      h('button', { type: 'submit', class: 'primary' }, 'Save')));
+  const dlg = h('dialog', { 'aria-labelledby': 'add-title' }, form);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    let duration = validity.value;
+    if (duration === 'custom') {
+      const n = parseHours(hours.value, maxHours);
+      if (n === null) {
+        hoursError.textContent = `Enter a whole number of hours from 1 to ${maxHours}.`;
+        hours.setAttribute('aria-invalid', 'true');
+        hours.focus();
+        return;
+      }
+      duration = `${n}h`;
+    }
+    const body = { duration };
+    if (name.value.trim()) body.name = name.value.trim();
+    try {
+      const key = await api('POST', base, body);
+      dlg.close();
+      await onCreated(key);
+    } catch (e) { error.textContent = e.message; }
+  });
+  dlg.addEventListener('close', () => dlg.remove());
+  document.body.append(dlg);
+  dlg.showModal();
+  name.focus();
+}
