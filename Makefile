@@ -75,7 +75,7 @@ fuzz: deps
 api-docs: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS) --target keyward_api_docs
-	build/release/src/api/keyward_api_docs src/api/openapi.json docs/api.md
+	build/release/src/tools/keyward_api_docs src/api/openapi.json docs/api.md
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

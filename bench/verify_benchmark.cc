@@ -5,7 +5,8 @@
 //   BM_RejectChecksum   a random string: refused by the checksum alone
 //   BM_RejectUnknown    a well-formed key that does not exist: the negative cache
 //
-// The store is a real SQLite database in a temporary folder; the cache is warm before timing
+// The store is a real SQLite database in a temporary folder, under the service graph
+// `keyward serve` runs (app/service_graph.h, default Config); the cache is warm before timing
 // starts, so the store is not touched while timing.
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
@@ -13,42 +14,47 @@
 #include <filesystem>
 #include <memory>
 
+#include "app/service_graph.h"
 #include "common/random.h"
 #include "core/api_key.h"
-#include "service/authenticator.h"
-#include "service/key_service.h"
-#include "service/user_service.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace keyward {
 namespace {
 
+// A temporary folder, removed last.
+struct TempFolder {
+  std::string path;
+  TempFolder() {
+    std::string templ = (std::filesystem::temp_directory_path() / "kw-bench-XXXXXX").string();
+    path = ::mkdtemp(templ.data());
+  }
+  ~TempFolder() { std::filesystem::remove_all(path); }
+};
+
+std::unique_ptr<Store> OpenBenchStore(const std::string& dir) {
+  InitCrypto();
+  return std::move(OpenSqliteStore(dir + "/keyward.db")).value();
+}
+
 struct World {
-  std::string dir;
-  std::unique_ptr<Store> store;
-  ServiceOptions options;
-  KeyCache cache;
-  std::unique_ptr<Authenticator> auth;
+  TempFolder dir;
+  ServiceGraph graph;
+  const Authenticator* auth;
   std::string token;
   std::string unknown;
 
-  World() {
-    InitCrypto();
-    std::string templ = (std::filesystem::temp_directory_path() / "kw-bench-XXXXXX").string();
-    dir = ::mkdtemp(templ.data());
-    store = std::move(OpenSqliteStore(dir + "/keyward.db")).value();
-    UserService users(*store, Clock::System(), &cache);
-    (void)users.Bootstrap(std::string("bench-password"));
-    User admin = store->GetUser("admin").value();
-    MasterKey master = MasterKey::FromBytes(RandomBytes(32));
-    KeyService keys(*store, &master, options, Clock::System(), &cache);
-    token = keys.Create(admin, "me", std::string_view("bench"), std::nullopt)->token;
+  World()
+      : graph(Config(), OpenBenchStore(dir.path), MasterKey::FromBytes(RandomBytes(32)),
+              Clock::System()),
+        auth(&graph.authenticator()) {
+    (void)graph.users().Bootstrap(std::string("bench-password"));
+    User admin = graph.store().GetUser("admin").value();
+    token = graph.keys().Create(admin, "me", std::string_view("bench"), std::nullopt)->token;
     unknown = GenerateKey("kw");
-    auth = std::make_unique<Authenticator>(*store, options, Clock::System(), &cache);
     (void)auth->Authenticate(token);
     (void)auth->Authenticate(unknown);
   }
-  ~World() { std::filesystem::remove_all(dir); }
 };
 
 World& TheWorld() {

@@ -13,7 +13,6 @@
 #include "common/random.h"
 #include "core/api_key.h"
 #include "store/store_factory.h"
-#include "web/web_assets.h"
 
 namespace keyward::fuzz {
 namespace {
@@ -22,6 +21,16 @@ namespace {
   std::fprintf(stderr, "api harness: %.*s: %s\n", static_cast<int>(what.size()), what.data(),
                status.ToString().c_str());
   std::abort();
+}
+
+// Small and quick: the fuzz loop sends one request at a time.
+Config HarnessConfig() {
+  Config config;
+  config.cache = KeyCacheOptions{.max_entries = 10'000, .max_negative = 1'000, .ttl = 5};
+  config.last_used_interval = std::chrono::milliseconds(100);
+  config.blocking_threads = 2;
+  config.blocking_queue = 64;
+  return config;
 }
 
 std::unique_ptr<Store> OpenOrDie(const std::string& dir) {
@@ -69,25 +78,8 @@ TempDir::~TempDir() {
 }
 
 ApiHarness::ApiHarness()
-    : master_key_(MasterKey::FromBytes(RandomBytes(MasterKey::kBytes))),
-      cache_(KeyCacheOptions{.max_entries = 10'000, .max_negative = 1'000, .ttl = 5}),
-      store_(OpenOrDie(dir_.path())),
-      last_used_(cache_, *store_, std::chrono::milliseconds(100)),
-      authenticator_(*store_, options_, Clock::System(), &cache_),
-      keys_(*store_, &master_key_, options_, Clock::System(), &cache_),
-      users_(*store_, Clock::System(), &cache_),
-      sessions_(*store_, options_, Clock::System(), &cache_),
-      services_{.options = options_,
-                .authenticator = authenticator_,
-                .keys = keys_,
-                .users = users_,
-                .sessions = sessions_,
-                .metrics = metrics_,
-                .cache = &cache_,
-                .allow_query_key = false,
-                .web_assets = &WebAssets()},
-      workers_(2, 64),
-      api_(services_, workers_),
+    : graph_(HarnessConfig(), OpenOrDie(dir_.path()),
+             MasterKey::FromBytes(RandomBytes(MasterKey::kBytes)), Clock::System()),
       root_{.id = "fuzz-root",
             .name = "fuzz root",
             .type = UserType::kPerson,
@@ -96,24 +88,21 @@ ApiHarness::ApiHarness()
   RepairFixtures();
 }
 
-ApiHarness::~ApiHarness() {
-  workers_.Join();
-  last_used_.Stop();
-}
+ApiHarness::~ApiHarness() { graph_.Stop(); }
 
 std::optional<http::Response> ApiHarness::Handle(http::Request&& request,
                                                  std::chrono::seconds timeout) {
   auto sink = std::make_shared<Sink>();
-  api_.Handle(std::move(request), http::Peer{.address = "127.0.0.1", .port = 40000},
-              http::Responder(sink));
+  graph_.api().Handle(std::move(request), http::Peer{.address = "127.0.0.1", .port = 40000},
+                      http::Responder(sink));
   return sink->Wait(timeout);
 }
 
 bool ApiHarness::FixturesIntact() const {
   if (fixtures_.admin_key.empty()) return false;
-  auto admin = authenticator_.Authenticate(fixtures_.admin_key);
-  auto session = authenticator_.Authenticate(fixtures_.admin_session);
-  auto alice = authenticator_.Authenticate(fixtures_.alice_key);
+  auto admin = graph_.authenticator().Authenticate(fixtures_.admin_key);
+  auto session = graph_.authenticator().Authenticate(fixtures_.admin_session);
+  auto alice = graph_.authenticator().Authenticate(fixtures_.alice_key);
   return admin.ok() && admin->user.id == "admin" && admin->user.IsOperator() && session.ok() &&
          session->via == KeyType::kSession && session->user.id == "admin" && alice.ok() &&
          alice->user.id == "alice" && !alice->user.IsOperator();
@@ -139,37 +128,37 @@ void ApiHarness::RepairFixtures() {
 
 Status ApiHarness::EnsureUser(const std::string& id, bool operator_role,
                               const std::optional<std::string>& password) {
-  auto user = users_.Get(root_, id);
+  auto user = graph_.users().Get(root_, id);
   if (!user.ok()) {
     if (user.status().code() != StatusCode::kNotFound) return user.status();
     NewUser in{.id = id, .name = id, .type = "person", .password = password};
-    KW_RETURN_IF_ERROR(users_.Create(root_, in).status());
-    user = users_.Get(root_, id);
+    KW_RETURN_IF_ERROR(graph_.users().Create(root_, in).status());
+    user = graph_.users().Get(root_, id);
     if (!user.ok()) return user.status();
   }
   if (operator_role && !user->IsOperator()) {
-    return users_.AddTag(root_, id, kOperatorTag).status();
+    return graph_.users().AddTag(root_, id, kOperatorTag).status();
   }
   if (!operator_role && user->IsOperator()) {
-    return users_.RemoveTag(root_, id, kOperatorTag).status();
+    return graph_.users().RemoveTag(root_, id, kOperatorTag).status();
   }
   return Status::Ok();
 }
 
 Result<std::string> ApiHarness::FreshKey(const std::string& user_id, const std::string& name) {
-  Status gone = keys_.Delete(root_, user_id, name);
+  Status gone = graph_.keys().Delete(root_, user_id, name);
   if (!gone.ok() && gone.code() != StatusCode::kNotFound) return gone;
-  KW_ASSIGN_OR_RETURN(KeyView key, keys_.Create(root_, user_id, name, "9999h"));
+  KW_ASSIGN_OR_RETURN(KeyView key, graph_.keys().Create(root_, user_id, name, "9999h"));
   return std::move(key.token);
 }
 
 Result<std::string> ApiHarness::FreshSession(const std::string& user_id) {
-  std::string token = GenerateKey(options_.key_prefix);
+  std::string token = GenerateKey(graph_.options().key_prefix);
   const UnixSeconds now = Clock::System().Now();
-  KW_RETURN_IF_ERROR(store_->CreateSession(SessionRecord{.user_id = user_id,
-                                                         .hash = HashKey(token),
-                                                         .created_at = now,
-                                                         .expires_at = now + 12 * 3600}));
+  KW_RETURN_IF_ERROR(graph_.store().CreateSession(SessionRecord{.user_id = user_id,
+                                                                .hash = HashKey(token),
+                                                                .created_at = now,
+                                                                .expires_at = now + 12 * 3600}));
   return token;
 }
 

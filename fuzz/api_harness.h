@@ -1,7 +1,7 @@
-// The server of the api_request fuzz target: ApiHandler with the real services, wired as
-// `keyward serve` wires them (cli/serve_command.cc), on a SQLite store in a fresh temporary
-// folder, without the network transport. Built once per process; the folder is removed when
-// the process exits normally.
+// The server of the api_request fuzz target: the service graph `keyward serve` runs
+// (app/service_graph.h, built from a Config as app/app.cc builds it), on a SQLite store in a
+// fresh temporary folder, without the network transport. Built once per process; the folder is
+// removed when the process exits normally.
 //
 // Fixtures a request may name by placeholder: the operator "admin" (password
 // kAdminPassword) with an API key and a session, and the user "alice" (not an operator) with
@@ -17,20 +17,8 @@
 #include <optional>
 #include <string>
 
-#include "api/api_handler.h"
-#include "api/metrics.h"
-#include "api/services.h"
-#include "common/worker_pool.h"
-#include "core/master_key.h"
+#include "app/service_graph.h"
 #include "http/server.h"
-#include "service/authenticator.h"
-#include "service/key_cache.h"
-#include "service/key_service.h"
-#include "service/last_used_writer.h"
-#include "service/options.h"
-#include "service/session_service.h"
-#include "service/user_service.h"
-#include "store/store.h"
 
 namespace keyward::fuzz {
 
@@ -80,19 +68,7 @@ class ApiHarness {
   Result<std::string> FreshSession(const std::string& user_id);
 
   TempDir dir_;  // first in, last out
-  ServiceOptions options_;
-  MasterKey master_key_;
-  KeyCache cache_;
-  std::unique_ptr<Store> store_;
-  LastUsedWriter last_used_;
-  Metrics metrics_;
-  Authenticator authenticator_;
-  KeyService keys_;
-  UserService users_;
-  SessionService sessions_;
-  Services services_;
-  WorkerPool workers_;
-  ApiHandler api_;
+  ServiceGraph graph_;
   User root_;  // an operator that exists only here, the caller of the repairs
   Fixtures fixtures_;
 };

@@ -3,9 +3,9 @@
 #include <iostream>
 #include <string>
 
+#include "app/serve_command.h"
 #include "cli/client_commands.h"
 #include "cli/output.h"
-#include "cli/serve_command.h"
 
 namespace {
 

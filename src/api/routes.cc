@@ -1,7 +1,7 @@
 #include "api/routes.h"
 
 #include "api/json_io.h"
-#include "api/openapi.h"
+#include "api/openapi_document.h"
 #include "core/policy.h"
 
 namespace keyward {

@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-#include "api/openapi.h"
+#include "tools/openapi.h"
 #include "harness.h"
 
 namespace keyward::testing {

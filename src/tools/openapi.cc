@@ -1,4 +1,4 @@
-#include "api/openapi.h"
+#include "tools/openapi.h"
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -261,15 +261,6 @@ int MatchPath(std::string_view path, const std::vector<std::string>& segments) {
 }
 
 }  // namespace
-
-const boost::json::value& Document() {
-  static const json::value parsed = [] {
-    boost::system::error_code ec;
-    json::value v = json::parse(DocumentText(), ec);
-    return ec ? json::value() : v;
-  }();
-  return parsed;
-}
 
 const json::value* ResolveRef(const json::value& doc, std::string_view ref) {
   if (!ref.starts_with('#')) return nullptr;

@@ -1,9 +1,9 @@
-// The API's OpenAPI 3 document: src/api/openapi.json, embedded at build time
-// (embed_openapi.cmake) and served at GET /api/v1/openapi.json. Also what the tests and the
-// docs generator do with it: resolve local $refs, find the documented operation of a request,
+// What the tests and the docs generator do with the API's OpenAPI document
+// (api/openapi_document.h): resolve local $refs, find the documented operation of a request,
 // and validate a JSON value against a schema, for the subset of JSON Schema the document uses.
+// Not linked into the server (kw_openapi_tools: tests and keyward_api_docs only).
 //
-// Pure functions over a parsed document; thread safe. Document() parses once, on first use.
+// Pure functions over a parsed document; thread safe.
 #pragma once
 
 #include <boost/json/value.hpp>
@@ -12,12 +12,9 @@
 #include <string_view>
 #include <vector>
 
-namespace keyward::openapi {
+#include "api/openapi_document.h"
 
-// The text of src/api/openapi.json as built into this binary.
-std::string_view DocumentText();
-// DocumentText() parsed; null if it is not valid JSON (a unit test makes sure it is).
-const boost::json::value& Document();
+namespace keyward::openapi {
 
 // The value a local reference ("#/components/schemas/User") names, or nullptr. JSON Pointer
 // escapes (~0, ~1) are decoded.

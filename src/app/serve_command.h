@@ -1,8 +1,8 @@
-// `keyward serve`: flags (each also read from KEYWARD_<FLAG>), start-up and shutdown.
+// `keyward serve`: flags (app/serve_flags.h) onto a Config, the composition root (app/app.h),
+// the first user's password, the start-up line, and shutdown on SIGINT or SIGTERM.
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <functional>
 
 namespace keyward {
 

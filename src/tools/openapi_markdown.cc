@@ -1,11 +1,11 @@
-#include "api/openapi_markdown.h"
+#include "tools/openapi_markdown.h"
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <sstream>
 #include <vector>
 
-#include "api/openapi.h"
+#include "tools/openapi.h"
 
 namespace keyward::openapi {
 namespace {

@@ -1,7 +1,7 @@
 // The OpenAPI document (src/api/openapi.json) against the router the server really builds, its
 // own consistency ($refs, schema keywords, parameters), the schema validator the conformance
 // test relies on, and docs/api.md being what the document renders to.
-#include "api/openapi.h"
+#include "tools/openapi.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <set>
 #include <sstream>
 
-#include "api/openapi_markdown.h"
+#include "tools/openapi_markdown.h"
 #include "api/routes.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store_test_util.h"

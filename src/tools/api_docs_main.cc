@@ -6,7 +6,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "api/openapi_markdown.h"
+#include "tools/openapi_markdown.h"
 
 namespace {
 

@@ -1,0 +1,119 @@
+#include "app/app.h"
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <utility>
+
+#include "common/cpus.h"
+#include "common/log.h"
+#include "store/store_factory.h"
+
+namespace keyward {
+namespace {
+
+// Each connection takes a file descriptor, and the usual soft limit (1024) is far below the
+// connection limit: raise it to the hard limit, as much as the process may have.
+void RaiseFileLimit(std::size_t max_connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur != limit.rlim_max) {
+    const rlim_t wanted = limit.rlim_max;
+    limit.rlim_cur = wanted;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      log::Warn("cannot raise the open file limit to {}: {}", wanted, std::strerror(errno));
+      ::getrlimit(RLIMIT_NOFILE, &limit);
+    }
+  }
+  // Some descriptors go to the database, the listener and the log.
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < max_connections + 64) {
+    log::Warn(
+        "the open file limit ({}) is below --max-connections ({}): the server runs out of "
+        "file descriptors first",
+        limit.rlim_cur, max_connections);
+  }
+}
+
+// The master key when keys can be revealed: --master-key-file, or <data dir>/master.key.
+Result<std::optional<MasterKey>> LoadMasterKey(const Config& config) {
+  if (!config.service.reveal) return std::optional<MasterKey>();
+  std::string path = config.master_key_file;
+  if (path.empty()) {
+    KW_RETURN_IF_ERROR(PrepareDataDir(config.data_dir));
+    path = (std::filesystem::path(config.data_dir) / "master.key").string();
+  }
+  KW_ASSIGN_OR_RETURN(MasterKey key, MasterKey::LoadOrCreate(path));
+  return std::optional<MasterKey>(std::move(key));
+}
+
+}  // namespace
+
+Status PrepareDataDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Status::Internal("cannot create data dir " + dir + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument("--data-dir " + dir + " is not a directory");
+  }
+  if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0) {
+    return Status::Internal("cannot make data dir " + dir + " private: " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+App::App(Key, const Config& config, const Clock& clock, const ThreadCounts& threads)
+    : config_(config), clock_(clock), threads_(threads) {}
+
+App::~App() = default;
+
+Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock& clock) {
+  KW_RETURN_IF_ERROR(Validate(config));
+  RaiseFileLimit(config.limits.max_connections);
+  if (config.db.empty()) KW_RETURN_IF_ERROR(PrepareDataDir(config.data_dir));
+  KW_ASSIGN_OR_RETURN(std::optional<MasterKey> master_key, LoadMasterKey(config));
+  KW_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
+                      OpenStore(StoreOptions{.data_dir = config.data_dir, .db_url = config.db}));
+
+  auto app = std::make_unique<App>(Key{}, config, clock, ResolveThreads(config, CountUsableCpus()));
+  app->graph_ =
+      std::make_unique<ServiceGraph>(config, std::move(store), std::move(master_key), clock);
+  ApiHandler& api = app->graph_->api();
+  app->server_ = std::make_unique<http::Server>(
+      config.limits,
+      [&api](http::Request&& req, const http::Peer& peer, http::Responder r) {
+        api.Handle(std::move(req), peer, std::move(r));
+      },
+      app->threads_.network);
+  if (!config.tls_cert.empty()) {
+    KW_RETURN_IF_ERROR(app->server_->EnableTls(
+        http::TlsFiles{.cert_chain = config.tls_cert, .key = config.tls_key}));
+  }
+  KW_RETURN_IF_ERROR(app->server_->Listen(config.listen));
+  return app;
+}
+
+Result<std::optional<std::string>> App::Bootstrap(std::optional<std::string> admin_password) {
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> generated,
+                      graph_->users().Bootstrap(std::move(admin_password)));
+  KW_RETURN_IF_ERROR(graph_->store().DeleteExpiredSessions(clock_.Now()).status());
+  return generated;
+}
+
+std::string App::url() const {
+  const std::string host = config_.listen.substr(0, config_.listen.rfind(':'));
+  return (config_.tls_cert.empty() ? "http://" : "https://") + host + ":" +
+         std::to_string(server_->port());
+}
+
+void App::Run() {
+  server_->Run();
+  graph_->Stop();
+}
+
+void App::Stop() { server_->Stop(); }
+
+}  // namespace keyward

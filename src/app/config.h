@@ -1,0 +1,68 @@
+// Everything `keyward serve` can be told, typed, each default in one place: the fields of the
+// service layer, the cache and the transport keep theirs in their own structs
+// (service/options.h, service/key_cache.h, http/server.h); the fields here are the server's
+// own. `keyward serve` fills it from flags and KEYWARD_* variables (app/serve_flags.h); the
+// composition root (app/app.h) builds the server from it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "common/cpus.h"
+#include "common/status.h"
+#include "http/server.h"
+#include "service/key_cache.h"
+#include "service/options.h"
+
+namespace keyward {
+
+struct Config {
+  // host:port to listen on; port 0 picks a free one.
+  std::string listen = "127.0.0.1:8080";
+  // Folder of the SQLite database and the default master key file; created mode 0700.
+  std::string data_dir = "./var";
+  // postgresql://… to keep the store in PostgreSQL; empty: SQLite in `data_dir`.
+  std::string db;
+  // The master key file; empty: <data_dir>/master.key. Created mode 0600 if missing.
+  std::string master_key_file;
+  // Key prefix, validities, reveal, sign-in throttling.
+  ServiceOptions service;
+  // The verification cache: its size and how long an entry is trusted.
+  KeyCacheOptions cache;
+  // How often keys' last-used times are written to the store, in one batch.
+  std::chrono::milliseconds last_used_interval{5'000};
+  // Accept a key in a ?apikey= query parameter (keys then reach URLs and access logs).
+  bool allow_query_key = false;
+  // Every limit of the transport: sizes, timeouts, connections.
+  http::Limits limits;
+  // PEM certificate chain and its private key: both set, HTTPS only; both empty, plain HTTP.
+  std::string tls_cert;
+  std::string tls_key;
+  // Threads running the network (one io_context each); 0: one per CPU this process may use.
+  int network_threads = 0;
+  // Threads for blocking work, the store and password hashing; 0: 2 per usable CPU, at least 4.
+  int blocking_threads = 0;
+  // Tasks the blocking pool holds (queued and running) before it refuses more with 503.
+  std::size_t blocking_queue = 4096;
+  // "debug", "info" or "warn".
+  std::string log_level = "info";
+};
+
+// OK, or InvalidArgument naming the flag when `config` cannot be served: a bad key prefix, a
+// default validity longer than the maximum, no connection allowed, half a TLS configuration,
+// several nodes (`db`) without a shared master key while keys can be revealed.
+Status Validate(const Config& config);
+
+// The thread counts of `config` once 0 (automatic) is resolved against the CPUs this process
+// may use: network threads one per CPU (more would only take turns, which costs /auth its tail
+// latency), blocking threads 2 per CPU and at least 4.
+struct ThreadCounts {
+  int network = 1;
+  int blocking = 4;
+  // For the start-up line: "one per usable CPU: <why>", or empty when `config` set the count.
+  std::string network_reason;
+};
+ThreadCounts ResolveThreads(const Config& config, const UsableCpus& cpus);
+
+}  // namespace keyward

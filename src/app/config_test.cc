@@ -1,0 +1,128 @@
+// Config: its validation, thread counts, and the `keyward serve` flags that fill it.
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "app/serve_flags.h"
+
+namespace keyward {
+namespace {
+
+// Parses `args` (after "serve") into a Config the way `keyward serve` does.
+Config Parse(std::vector<std::string> args, std::string* threads_flag = nullptr) {
+  CLI::App app;
+  Config config;
+  CLI::App* cmd = app.add_subcommand("serve");
+  AddServeFlags(cmd, config);
+  args.insert(args.begin(), "serve");
+  std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
+  app.parse(args);
+  if (threads_flag != nullptr) *threads_flag = NetworkThreadsFlag(cmd);
+  return config;
+}
+
+TEST(ServeFlags, DefaultsAreConfigDefaults) {
+  const Config parsed = Parse({});
+  const Config defaults;
+  EXPECT_EQ(parsed.service.default_validity, 24 * 3600);
+  EXPECT_EQ(parsed.service.max_validity, defaults.service.max_validity);
+  EXPECT_EQ(parsed.limits.idle_timeout, defaults.limits.idle_timeout);
+  EXPECT_EQ(parsed.cache.max_negative, defaults.cache.max_negative);
+  EXPECT_EQ(parsed.network_threads, 0);
+}
+
+TEST(ServeFlags, DurationsBecomeTyped) {
+  const Config c = Parse({"--default-validity", "1d12h", "--header-timeout", "2s", "--idle-timeout",
+                          "4s", "--cache-ttl", "1m", "--last-used-interval", "90s"});
+  EXPECT_EQ(c.service.default_validity, 36 * 3600);
+  EXPECT_EQ(c.limits.header_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c.limits.idle_timeout, std::chrono::seconds(4));
+  EXPECT_EQ(c.cache.ttl, 60);
+  EXPECT_EQ(c.last_used_interval, std::chrono::seconds(90));
+}
+
+TEST(ServeFlags, BadDurationIsAUsageError) {
+  EXPECT_THROW(Parse({"--max-validity", "3x"}), CLI::ValidationError);
+  EXPECT_THROW(Parse({"--idle-timeout", "0s"}), CLI::ValidationError);
+}
+
+TEST(ServeFlags, CacheSizeSetsTheNegativeCacheToo) {
+  EXPECT_EQ(Parse({"--cache-size", "50000"}).cache.max_negative, 5000u);
+  EXPECT_EQ(Parse({"--cache-size", "100"}).cache.max_negative, 1024u);
+}
+
+TEST(ServeFlags, OldAndNewThreadNames) {
+  std::string flag;
+  EXPECT_EQ(Parse({"--threads", "3"}, &flag).network_threads, 3);
+  EXPECT_EQ(flag, "--threads");
+  EXPECT_EQ(Parse({"--network-threads", "2"}, &flag).network_threads, 2);
+  EXPECT_EQ(flag, "--network-threads");
+  EXPECT_EQ(Parse({"--workers", "7"}).blocking_threads, 7);
+  EXPECT_EQ(Parse({"--blocking-threads", "5"}).blocking_threads, 5);
+  // Both names: the new one wins, whatever the order.
+  EXPECT_EQ(Parse({"--network-threads", "2", "--threads", "3"}).network_threads, 2);
+  EXPECT_EQ(Parse({"--blocking-threads", "5", "--workers", "7"}).blocking_threads, 5);
+}
+
+TEST(ServeFlags, OldAndNewThreadVariables) {
+  ::setenv("KEYWARD_THREADS", "5", 1);
+  ::setenv("KEYWARD_WORKERS", "9", 1);
+  Config old_names = Parse({});
+  ::setenv("KEYWARD_NETWORK_THREADS", "2", 1);
+  ::setenv("KEYWARD_BLOCKING_THREADS", "6", 1);
+  Config both = Parse({});
+  for (const char* name : {"KEYWARD_THREADS", "KEYWARD_WORKERS", "KEYWARD_NETWORK_THREADS",
+                           "KEYWARD_BLOCKING_THREADS"}) {
+    ::unsetenv(name);
+  }
+  EXPECT_EQ(old_names.network_threads, 5);
+  EXPECT_EQ(old_names.blocking_threads, 9);
+  EXPECT_EQ(both.network_threads, 2);
+  EXPECT_EQ(both.blocking_threads, 6);
+}
+
+TEST(ConfigValidate, NamesTheFlag) {
+  EXPECT_TRUE(Validate(Config()).ok());
+  Config longer_default;
+  longer_default.service.default_validity = longer_default.service.max_validity + 1;
+  EXPECT_EQ(Validate(longer_default).message(), "--default-validity is longer than --max-validity");
+  Config half_tls;
+  half_tls.tls_cert = "cert.pem";
+  EXPECT_EQ(Validate(half_tls).code(), StatusCode::kInvalidArgument);
+  Config cluster;
+  cluster.db = "postgresql://db/keyward";
+  EXPECT_EQ(Validate(cluster).code(), StatusCode::kInvalidArgument);
+  cluster.master_key_file = "/etc/keyward/master.key";
+  EXPECT_TRUE(Validate(cluster).ok());
+  Config no_connections;
+  no_connections.limits.max_connections = 0;
+  EXPECT_EQ(Validate(no_connections).code(), StatusCode::kInvalidArgument);
+  Config bad_prefix;
+  bad_prefix.service.key_prefix = "Bad!";
+  EXPECT_EQ(Validate(bad_prefix).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ResolveThreads, ZeroMeansFromTheCpus) {
+  const UsableCpus cpus{.count = 3, .reason = "3 CPUs in the affinity mask"};
+  ThreadCounts automatic = ResolveThreads(Config(), cpus);
+  EXPECT_EQ(automatic.network, 3);
+  EXPECT_EQ(automatic.blocking, 6);
+  EXPECT_EQ(automatic.network_reason, "one per usable CPU: 3 CPUs in the affinity mask");
+  EXPECT_EQ(ResolveThreads(Config(), UsableCpus{.count = 1, .reason = ""}).blocking, 4);
+  Config given;
+  given.network_threads = 2;
+  given.blocking_threads = 1;
+  ThreadCounts set = ResolveThreads(given, cpus);
+  EXPECT_EQ(set.network, 2);
+  EXPECT_EQ(set.blocking, 1);
+  EXPECT_TRUE(set.network_reason.empty());
+}
+
+}  // namespace
+}  // namespace keyward

@@ -1,0 +1,136 @@
+#include "app/serve_flags.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+
+#include "core/duration.h"
+
+namespace keyward {
+namespace {
+
+// A validator that accepts what ParseDuration reads, with its message otherwise.
+CLI::Validator DurationCheck() {
+  return CLI::Validator(
+      [](std::string& text) {
+        auto seconds = ParseDuration(text);
+        return seconds.ok() ? std::string() : seconds.status().message();
+      },
+      "", "DURATION");
+}
+
+// A duration flag for a field in seconds; --help shows the field's default ("24h").
+CLI::Option* AddDuration(CLI::App* cmd, const char* name, std::int64_t& seconds, const char* env,
+                         const char* help) {
+  return cmd
+      ->add_option_function<std::string>(
+          name, [&seconds](const std::string& text) { seconds = ParseDuration(text).value(); },
+          help)
+      ->check(DurationCheck())
+      ->type_name("DURATION")
+      ->envname(env)
+      ->default_str(FormatDuration(seconds));
+}
+
+// The same for a field in milliseconds, given in whole seconds or more.
+CLI::Option* AddDuration(CLI::App* cmd, const char* name, std::chrono::milliseconds& duration,
+                         const char* env, const char* help) {
+  return cmd
+      ->add_option_function<std::string>(
+          name,
+          [&duration](const std::string& text) {
+            duration = std::chrono::seconds(ParseDuration(text).value());
+          },
+          help)
+      ->check(DurationCheck())
+      ->type_name("DURATION")
+      ->envname(env)
+      ->default_str(
+          FormatDuration(std::chrono::duration_cast<std::chrono::seconds>(duration).count()));
+}
+
+template <typename T>
+CLI::Option* AddValue(CLI::App* cmd, const char* name, T& value, const char* env,
+                      const char* help) {
+  return cmd->add_option(name, value, help)->envname(env)->capture_default_str();
+}
+
+void AddStoreFlags(CLI::App* cmd, Config& c) {
+  AddValue(cmd, "--listen", c.listen, "KEYWARD_LISTEN", "host:port to listen on");
+  AddValue(cmd, "--data-dir", c.data_dir, "KEYWARD_DATA_DIR",
+           "folder for the SQLite database and the master key (created mode 0700)");
+  AddValue(cmd, "--db", c.db, "KEYWARD_DB", "postgresql://… to keep the store in PostgreSQL");
+  AddValue(cmd, "--master-key-file", c.master_key_file, "KEYWARD_MASTER_KEY_FILE",
+           "master key file (default <data-dir>/master.key; created mode 0600 if missing)");
+}
+
+void AddKeyFlags(CLI::App* cmd, Config& c) {
+  AddValue(cmd, "--key-prefix", c.service.key_prefix, "KEYWARD_KEY_PREFIX",
+           "prefix of new keys: <prefix>_…");
+  AddDuration(cmd, "--default-validity", c.service.default_validity, "KEYWARD_DEFAULT_VALIDITY",
+              "validity of a key created without -d");
+  AddDuration(cmd, "--max-validity", c.service.max_validity, "KEYWARD_MAX_VALIDITY",
+              "longest validity a key may be given");
+  AddDuration(cmd, "--session-validity", c.service.session_validity, "KEYWARD_SESSION_VALIDITY",
+              "validity of a sign-in session");
+  AddValue(cmd, "--reveal", c.service.reveal, "KEYWARD_REVEAL",
+           "keep keys encrypted so owners can reveal them later (false: hash only, shown once)");
+  AddDuration(cmd, "--cache-ttl", c.cache.ttl, "KEYWARD_CACHE_TTL",
+              "longest time a verified key is trusted from memory before the store is read again");
+  // A tenth as many unknown keys as known ones, and at least 1024.
+  cmd->add_option_function<std::size_t>(
+         "--cache-size",
+         [&c](std::size_t size) {
+           c.cache.max_entries = size;
+           c.cache.max_negative = std::max<std::size_t>(size / 10, 1024);
+         },
+         "verified keys kept in memory (a tenth as many unknown keys are remembered too)")
+      ->envname("KEYWARD_CACHE_SIZE")
+      ->default_str(std::to_string(c.cache.max_entries));
+  AddDuration(cmd, "--last-used-interval", c.last_used_interval, "KEYWARD_LAST_USED_INTERVAL",
+              "how often keys' last-used times are written to the store, in one batch");
+  cmd->add_flag("--allow-query-key", c.allow_query_key,
+                "accept a key in a ?apikey= query parameter (it then appears in URLs and logs)")
+      ->envname("KEYWARD_ALLOW_QUERY_KEY");
+}
+
+void AddTransportFlags(CLI::App* cmd, Config& c) {
+  AddDuration(cmd, "--header-timeout", c.limits.header_timeout, "KEYWARD_HEADER_TIMEOUT",
+              "a client must send a request's headers and body within this; slower ones are cut "
+              "off");
+  AddDuration(cmd, "--idle-timeout", c.limits.idle_timeout, "KEYWARD_IDLE_TIMEOUT",
+              "a kept-alive connection with no new request for this long is closed");
+  AddValue(cmd, "--max-connections", c.limits.max_connections, "KEYWARD_MAX_CONNECTIONS",
+           "open connections at most; further ones are accepted and closed at once");
+  AddValue(cmd, "--tls-cert", c.tls_cert, "KEYWARD_TLS_CERT",
+           "PEM certificate chain (server certificate first): serve HTTPS only, TLS 1.2 and 1.3; "
+           "needs --tls-key");
+  AddValue(cmd, "--tls-key", c.tls_key, "KEYWARD_TLS_KEY",
+           "PEM private key of --tls-cert (not encrypted)");
+  // The old names first and hidden: options are applied in the order they were added, so the
+  // new name wins when both are given.
+  AddValue(cmd, "--threads", c.network_threads, "KEYWARD_THREADS", "")->group("");
+  AddValue(cmd, "--workers", c.blocking_threads, "KEYWARD_WORKERS", "")->group("");
+  AddValue(cmd, "--network-threads", c.network_threads, "KEYWARD_NETWORK_THREADS",
+           "network threads (0: one per CPU this process may use, after taskset and cgroup "
+           "cpu.max; old name --threads)");
+  AddValue(cmd, "--blocking-threads", c.blocking_threads, "KEYWARD_BLOCKING_THREADS",
+           "threads for blocking work, the store and password hashing (0: 2 per usable CPU, at "
+           "least 4; old name --workers)");
+  AddValue(cmd, "--log-level", c.log_level, "KEYWARD_LOG_LEVEL", "debug, info or warn")
+      ->check(CLI::IsMember({"debug", "info", "warn"}));
+}
+
+}  // namespace
+
+void AddServeFlags(CLI::App* cmd, Config& config) {
+  AddStoreFlags(cmd, config);
+  AddKeyFlags(cmd, config);
+  AddTransportFlags(cmd, config);
+}
+
+std::string NetworkThreadsFlag(const CLI::App* cmd) {
+  return cmd->get_option("--network-threads")->count() > 0 ? "--network-threads" : "--threads";
+}
+
+}  // namespace keyward

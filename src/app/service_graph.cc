@@ -1,0 +1,50 @@
+#include "app/service_graph.h"
+
+#include <string_view>
+#include <utility>
+
+#include "common/cpus.h"
+#include "web/web_assets.h"
+
+namespace keyward {
+
+ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
+                           std::optional<MasterKey> master_key, const Clock& clock)
+    : options_(config.service),
+      master_key_(std::move(master_key)),
+      cache_(config.cache),
+      store_(std::move(store)),
+      last_used_(cache_, *store_, config.last_used_interval),
+      authenticator_(*store_, options_, clock, &cache_),
+      audit_(*store_, clock),
+      keys_(*store_, master_key_ ? &*master_key_ : nullptr, options_, clock, &cache_, &audit_),
+      users_(*store_, clock, &cache_, &audit_),
+      sessions_(*store_, options_, clock, &cache_, &audit_),
+      services_{.options = options_,
+                .authenticator = authenticator_,
+                .keys = keys_,
+                .users = users_,
+                .sessions = sessions_,
+                .metrics = metrics_,
+                .cache = &cache_,
+                .allow_query_key = config.allow_query_key,
+                .secure_cookie = !config.tls_cert.empty(),
+                .web_assets = &WebAssets(),
+                .audit = &audit_},
+      blocking_threads_(ResolveThreads(config, CountUsableCpus()).blocking),
+      workers_(blocking_threads_, config.blocking_queue),
+      api_(services_, workers_) {
+  store_->Subscribe(
+      StoreEvents{.key_revoked = [this](std::string_view hash) { cache_.Erase(hash); },
+                  .user_changed = [this](std::string_view user_id) { cache_.EraseUser(user_id); },
+                  .resync = [this] { cache_.Clear(); }});
+}
+
+ServiceGraph::~ServiceGraph() { Stop(); }
+
+void ServiceGraph::Stop() {
+  workers_.Join();
+  last_used_.Stop();
+}
+
+}  // namespace keyward

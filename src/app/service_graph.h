@@ -1,0 +1,78 @@
+// The server without its network: over one store, the verification cache, the services, the
+// blocking pool and the API handler, wired from a Config. What `keyward serve` runs behind its
+// listener (app/app.h), and what the fuzz harness and the benchmarks drive directly, so that
+// all three run the same object graph.
+//
+// Lifetimes: the graph owns the store and subscribes the cache to its events (keys revoked and
+// users changed on other nodes leave the cache at once); the cache outlives the store's event
+// thread. Not copyable or movable: the services hold references into it. The accessors are
+// thread safe as the objects they return are.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "api/api_handler.h"
+#include "api/metrics.h"
+#include "api/services.h"
+#include "app/config.h"
+#include "common/clock.h"
+#include "common/worker_pool.h"
+#include "core/master_key.h"
+#include "service/audit_log.h"
+#include "service/authenticator.h"
+#include "service/key_cache.h"
+#include "service/key_service.h"
+#include "service/last_used_writer.h"
+#include "service/session_service.h"
+#include "service/user_service.h"
+#include "store/store.h"
+
+namespace keyward {
+
+class ServiceGraph {
+ public:
+  // `store` must not be null. Without a master key (nullopt) keys cannot be revealed; give one
+  // when `config.service.reveal` is on. `clock` must outlive the graph. Starts the last-used
+  // writer's thread and the blocking pool (Config::blocking_threads, resolved as
+  // ResolveThreads says).
+  ServiceGraph(const Config& config, std::unique_ptr<Store> store,
+               std::optional<MasterKey> master_key, const Clock& clock);
+  // Calls Stop().
+  ~ServiceGraph();
+  ServiceGraph(const ServiceGraph&) = delete;
+  ServiceGraph& operator=(const ServiceGraph&) = delete;
+
+  // Waits for the blocking pool's tasks, then writes the last last-used times. No request may be
+  // handled after. Idempotent.
+  void Stop();
+
+  Store& store() { return *store_; }
+  KeyCache& cache() { return cache_; }
+  const Authenticator& authenticator() const { return authenticator_; }
+  KeyService& keys() { return keys_; }
+  UserService& users() { return users_; }
+  SessionService& sessions() { return sessions_; }
+  ApiHandler& api() { return api_; }
+  const ServiceOptions& options() const { return options_; }
+  int blocking_threads() const { return blocking_threads_; }
+
+ private:
+  const ServiceOptions options_;
+  std::optional<MasterKey> master_key_;
+  KeyCache cache_;  // before the store: outlives its event thread
+  std::unique_ptr<Store> store_;
+  LastUsedWriter last_used_;
+  Metrics metrics_;
+  Authenticator authenticator_;
+  AuditLog audit_;
+  KeyService keys_;
+  UserService users_;
+  SessionService sessions_;
+  Services services_;
+  const int blocking_threads_;
+  WorkerPool workers_;
+  ApiHandler api_;
+};
+
+}  // namespace keyward
