@@ -108,10 +108,6 @@ Result<std::string> RequiredString(const boost::json::object& obj, std::string_v
   return std::move(*value);
 }
 
-boost::json::value ErrorBody(std::string_view code, std::string_view message) {
-  return {{"error", {{"code", code}, {"message", message}}}};
-}
-
 boost::json::object UserJson(const User& user) {
   boost::json::array tags;
   for (const auto& tag : user.tags) tags.emplace_back(tag);
