@@ -53,6 +53,15 @@ Status ValidateTag(std::string_view tag) {
   return Status::Ok();
 }
 
+std::string JoinTags(const std::vector<std::string>& tags) {
+  std::string out;
+  for (const auto& tag : tags) {
+    if (!out.empty()) out += ',';
+    out += tag;
+  }
+  return out;
+}
+
 bool IsPrintableUtf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {

@@ -57,5 +57,11 @@ TEST(UserTest, KeyNames) {
   EXPECT_TRUE(ValidateKeyName("...").ok());
 }
 
+TEST(UserTest, JoinTagsKeepsTheirOrder) {
+  EXPECT_EQ(JoinTags({}), "");
+  EXPECT_EQ(JoinTags({"ops"}), "ops");
+  EXPECT_EQ(JoinTags({"roles:id:data-dev", "ops", "a.b"}), "roles:id:data-dev,ops,a.b");
+}
+
 }  // namespace
 }  // namespace keyward
