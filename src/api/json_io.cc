@@ -136,7 +136,7 @@ boost::json::object AuditEventJson(const AuditEvent& event) {
   return {{"id", event.id},           {"time", FormatRfc3339(event.time)},
           {"actor", event.actor},     {"action", AuditActionName(event.action)},
           {"user", event.user},       {"target", event.target},
-          {"address", event.address}, {"outcome", event.success ? "success" : "failure"},
+          {"address", event.address}, {"outcome", AuditOutcomeName(event.success)},
           {"reason", event.reason}};
 }
 

@@ -96,7 +96,7 @@ void AuditLog::RecordAfter(const AuditRecord& record, const Status& outcome) con
   // The action is done and stands; only its record is missing. The event's cleaned names and
   // the store's error: neither ever holds a secret.
   log::Warn("audit: could not record {} by {} of user {} ({}): {}", AuditActionName(event.action),
-            event.actor, event.user, event.success ? "success" : "failure", recorded.ToString());
+            event.actor, event.user, AuditOutcomeName(event.success), recorded.ToString());
 }
 
 Result<std::vector<AuditEvent>> AuditLog::List(const User& caller, AuditFilter filter) const {
