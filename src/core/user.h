@@ -42,5 +42,7 @@ std::string JoinTags(const std::vector<std::string>& tags);
 
 // True if `text` is valid UTF-8 (no overlongs, no surrogates) without C0/C1 control characters.
 bool IsPrintableUtf8(std::string_view text);
+// True if `text` is valid UTF-8 (as above) without NUL: what a store's text column can hold.
+bool IsUtf8Text(std::string_view text);
 
 }  // namespace keyward

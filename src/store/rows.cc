@@ -55,6 +55,11 @@ Result<AuditEvent> ReadAudit(const RowReader& row) {
   return event;
 }
 
+Status InvalidText(std::string detail) {
+  return {StatusCode::kInvalidArgument, "text must be UTF-8 without NUL characters",
+          std::move(detail)};
+}
+
 Status Reword(Status status, StatusCode code, std::string message) {
   if (status.code() != code) return status;
   return {code, std::move(message), status.detail()};

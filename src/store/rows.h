@@ -41,6 +41,10 @@ SessionRecord ReadSession(const RowReader& row);
 // KW_ROW_AUDIT_COLUMNS. Internal for an unknown action.
 Result<AuditEvent> ReadAudit(const RowReader& row);
 
+// The InvalidArgument both backends give for a text argument that is not valid UTF-8 or holds
+// NUL (!IsUtf8Text): no row can hold it, and a lookup by it is a mistake, not a miss.
+Status InvalidText(std::string detail);
+
 // An error of `code` gets `message`, which names what was taken or missing (its detail stays);
 // any other status is returned as it is.
 Status Reword(Status status, StatusCode code, std::string message);

@@ -212,15 +212,12 @@ class PostgresStore final : public Store {
 
   Result<std::vector<KeyRecord>> ListKeys(std::string_view user_id) override {
     std::vector<KeyRecord> keys;
-    Status status = Read([&](Connection& conn) -> Status {
+    KW_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
       KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kListKeys, Params().Text(user_id)));
       keys.clear();
       for (int r = 0; r < rows.size(); ++r) keys.push_back(ReadKey(ResultRow(rows, r)));
       return Status::Ok();
-    });
-    // NotFound: an id no row can hold (pg_connection.h), so no user has it and no key either.
-    if (status.code() == StatusCode::kNotFound) return std::vector<KeyRecord>{};
-    KW_RETURN_IF_ERROR(status);
+    }));
     return keys;
   }
 
@@ -320,8 +317,6 @@ class PostgresStore final : public Store {
       }
       return Status::Ok();
     });
-    // NotFound: an id no row can hold (pg_connection.h), so no event names it.
-    if (status.code() == StatusCode::kNotFound) return std::vector<AuditEvent>{};
     KW_RETURN_IF_ERROR(status);
     return events;
   }
