@@ -9,6 +9,7 @@
 #include "api/json_io.h"
 #include "api/routes.h"
 #include "common/log.h"
+#include "http/error_response.h"
 
 namespace keyward {
 namespace {
@@ -32,7 +33,7 @@ http::Response MakeResponse(const http::Request& request, int status,
 
 http::Response ErrorResponse(const http::Request& request, const Status& status) {
   return MakeResponse(request, HttpStatusFor(status.code()),
-                      ErrorBody(StatusCodeName(status.code()), status.message()));
+                      http::ErrorBody(StatusCodeName(status.code()), status.message()));
 }
 
 // The path's decoded segments and query, or nullopt when the target is not a valid origin-form.
@@ -61,7 +62,8 @@ Result<Reply> RunRoute(const Route& route, ApiCall& call) {
   if (!request.body().empty()) {
     auto type = request.find(bh::field::content_type);
     if (type == request.end() || !IsJsonMediaType(std::string_view(type->value()))) {
-      return Reply{415, ErrorBody("invalid_argument", "Content-Type must be application/json"), {}};
+      return Reply{
+          415, http::ErrorBody("invalid_argument", "Content-Type must be application/json"), {}};
     }
   }
   return route.fn(call);
@@ -95,8 +97,8 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
   if (raw_path == "/healthz" || raw_path == "/metrics") {
     const RouteLabel label = raw_path == "/healthz" ? RouteLabel::kHealthz : RouteLabel::kMetrics;
     if (request.method() != bh::verb::get && request.method() != bh::verb::head) {
-      http::Response res =
-          MakeResponse(request, 405, ErrorBody("invalid_argument", "method not allowed; use GET"));
+      http::Response res = MakeResponse(
+          request, 405, http::ErrorBody("invalid_argument", "method not allowed; use GET"));
       res.set(bh::field::allow, "GET, HEAD");
       Send(respond, std::move(res), label, started);
       return;
@@ -129,7 +131,8 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
   if (match.route == nullptr) {
     if (match.path_known) {
       http::Response res = MakeResponse(
-          request, 405, ErrorBody("invalid_argument", "method not allowed; use " + match.allow));
+          request, 405,
+          http::ErrorBody("invalid_argument", "method not allowed; use " + match.allow));
       res.set(bh::field::allow, match.allow);
       Send(respond, std::move(res), RouteLabel::kOther, started);
     } else {

@@ -1,42 +1,61 @@
 #include "api/forward_auth.h"
 
+#include <boost/json/serialize.hpp>
 #include <memory>
 
 #include "api/credentials.h"
 #include "common/log.h"
+#include "http/error_response.h"
 
 namespace keyward {
 namespace {
 
 namespace bh = http::beast_http;
 
-constexpr std::string_view kDeniedBody =
-    R"({"error":{"code":"unauthenticated","message":"missing, invalid, expired or revoked key"}})"
-    "\n";
-constexpr std::string_view kFailedBody =
-    R"({"error":{"code":"unavailable","message":"the key could not be verified; retry shortly"}})"
-    "\n";
-
-http::Response Allowed(unsigned version, bool keep_alive, std::string_view user,
-                       std::string_view tags, std::string_view key_name) {
-  http::Response res{bh::status::ok, version};
-  res.set("X-Keyward-User", user);
-  res.set("X-Keyward-Tags", tags);
-  res.set("X-Keyward-Key-Name", key_name);
-  res.content_length(0);
-  res.keep_alive(keep_alive);
-  return res;
+// The bodies of a refusal, built once.
+const std::string& RefusalBody(VerifyOutcome outcome) {
+  static const std::string denied =
+      boost::json::serialize(http::ErrorBody(StatusCodeName(StatusCode::kUnauthenticated),
+                                             "missing, invalid, expired or revoked key")) +
+      "\n";
+  static const std::string failed =
+      boost::json::serialize(http::ErrorBody(StatusCodeName(StatusCode::kUnavailable),
+                                             "the key could not be verified; retry shortly")) +
+      "\n";
+  return outcome == VerifyOutcome::kInvalid ? denied : failed;
 }
 
-http::Response Refused(unsigned version, bool keep_alive, bh::status status,
-                       std::string_view body) {
-  http::Response res{status, version};
-  if (status == bh::status::unauthorized) res.set(bh::field::www_authenticate, "Bearer");
+// The one /auth decision, for the cache and the store alike. kValid allows (200 with the
+// identity of `principal`, whose tags joined are `tags`); kInvalid refuses with 401 and
+// WWW-Authenticate: Bearer; kError refuses with 403, never a status nginx would make a 500 of.
+// `principal` is read only for kValid. Copies nothing but the header values and the body.
+http::Response Answer(unsigned version, bool keep_alive, VerifyOutcome outcome,
+                      const Principal* principal, std::string_view tags) {
+  if (outcome == VerifyOutcome::kValid) {
+    http::Response res{bh::status::ok, version};
+    res.set("X-Keyward-User", principal->user.id);
+    res.set("X-Keyward-Tags", tags);
+    res.set("X-Keyward-Key-Name", principal->key_name);
+    res.content_length(0);
+    res.keep_alive(keep_alive);
+    return res;
+  }
+  const bool denied = outcome == VerifyOutcome::kInvalid;
+  http::Response res{denied ? bh::status::unauthorized : bh::status::forbidden, version};
+  if (denied) res.set(bh::field::www_authenticate, "Bearer");
   res.set(bh::field::content_type, "application/json");
+  const std::string& body = RefusalBody(outcome);
   res.body() = body;
   res.content_length(body.size());
   res.keep_alive(keep_alive);
   return res;
+}
+
+// How a full verification ended.
+VerifyOutcome OutcomeOf(const Status& status) {
+  if (status.ok()) return VerifyOutcome::kValid;
+  return status.code() == StatusCode::kUnauthenticated ? VerifyOutcome::kInvalid
+                                                       : VerifyOutcome::kError;
 }
 
 }  // namespace
@@ -61,21 +80,20 @@ void ForwardAuth::Handle(http::Request&& request, http::Responder respond,
   std::string scratch;
   auto credential = FindCredential(request, allow_query_key_, scratch);
   if (!credential || credential->empty()) {
-    Finish(respond, Refused(version, keep_alive, bh::status::unauthorized, kDeniedBody),
+    Finish(respond, Answer(version, keep_alive, VerifyOutcome::kInvalid, nullptr, {}),
            VerifyOutcome::kInvalid, started);
     return;
   }
   http::Response allowed;
-  auto outcome = authenticator_.TryCached(*credential, [&](const CacheEntry& e) {
-    allowed =
-        Allowed(version, keep_alive, e.principal.user.id, e.tags_header, e.principal.key_name);
+  auto cached = authenticator_.TryCached(*credential, [&](const CacheEntry& e) {
+    allowed = Answer(version, keep_alive, VerifyOutcome::kValid, &e.principal, e.tags_header);
   });
-  if (outcome == KeyCache::Outcome::kValid) {
+  if (cached == KeyCache::Outcome::kValid) {
     Finish(respond, std::move(allowed), VerifyOutcome::kValid, started);
     return;
   }
-  if (outcome == KeyCache::Outcome::kInvalid) {
-    Finish(respond, Refused(version, keep_alive, bh::status::unauthorized, kDeniedBody),
+  if (cached == KeyCache::Outcome::kInvalid) {
+    Finish(respond, Answer(version, keep_alive, VerifyOutcome::kInvalid, nullptr, {}),
            VerifyOutcome::kInvalid, started);
     return;
   }
@@ -85,23 +103,18 @@ void ForwardAuth::Handle(http::Request&& request, http::Responder respond,
   bool queued = workers_.TrySubmit([this, job, version, keep_alive, started] {
     auto& [token, responder] = *job;
     auto principal = authenticator_.Authenticate(token);
-    if (principal.ok()) {
-      std::string tags;
-      for (const auto& tag : principal->user.tags) tags += (tags.empty() ? "" : ",") + tag;
-      Finish(responder, Allowed(version, keep_alive, principal->user.id, tags, principal->key_name),
-             VerifyOutcome::kValid, started);
-    } else if (principal.status().code() == StatusCode::kUnauthenticated) {
-      Finish(responder, Refused(version, keep_alive, bh::status::unauthorized, kDeniedBody),
-             VerifyOutcome::kInvalid, started);
-    } else {
+    const VerifyOutcome outcome = OutcomeOf(principal.status());
+    if (outcome == VerifyOutcome::kError) {
       log::Error("/auth could not verify a key: {}", principal.status().ToString());
-      Finish(responder, Refused(version, keep_alive, bh::status::forbidden, kFailedBody),
-             VerifyOutcome::kError, started);
     }
+    const std::string tags = principal.ok() ? JoinTags(principal->user.tags) : std::string();
+    Finish(responder,
+           Answer(version, keep_alive, outcome, principal.ok() ? &*principal : nullptr, tags),
+           outcome, started);
   });
   if (!queued) {
     auto& [token, responder] = *job;
-    Finish(responder, Refused(version, keep_alive, bh::status::forbidden, kFailedBody),
+    Finish(responder, Answer(version, keep_alive, VerifyOutcome::kError, nullptr, {}),
            VerifyOutcome::kError, started);
   }
 }

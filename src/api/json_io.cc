@@ -108,10 +108,6 @@ Result<std::string> RequiredString(const boost::json::object& obj, std::string_v
   return std::move(*value);
 }
 
-boost::json::value ErrorBody(std::string_view code, std::string_view message) {
-  return {{"error", {{"code", code}, {"message", message}}}};
-}
-
 boost::json::object UserJson(const User& user) {
   boost::json::array tags;
   for (const auto& tag : user.tags) tags.emplace_back(tag);
@@ -140,7 +136,7 @@ boost::json::object AuditEventJson(const AuditEvent& event) {
   return {{"id", event.id},           {"time", FormatRfc3339(event.time)},
           {"actor", event.actor},     {"action", AuditActionName(event.action)},
           {"user", event.user},       {"target", event.target},
-          {"address", event.address}, {"outcome", event.success ? "success" : "failure"},
+          {"address", event.address}, {"outcome", AuditOutcomeName(event.success)},
           {"reason", event.reason}};
 }
 

@@ -1,4 +1,5 @@
-// JSON in and out of the API: request bodies, the error shape, users and keys.
+// JSON in and out of the API: request bodies, users, keys and audit events (the error shape is
+// http::ErrorBody).
 #pragma once
 
 #include <boost/json.hpp>
@@ -25,9 +26,6 @@ Result<std::optional<std::string>> OptionalString(const boost::json::object& obj
                                                   std::string_view name);
 // Like OptionalString, but InvalidArgument when absent.
 Result<std::string> RequiredString(const boost::json::object& obj, std::string_view name);
-
-// {"error": {"code": "...", "message": "..."}}
-boost::json::value ErrorBody(std::string_view code, std::string_view message);
 
 // {id, name, type, tags, created}
 boost::json::object UserJson(const User& user);

@@ -3,6 +3,7 @@
 #include "api/json_io.h"
 #include "api/openapi_document.h"
 #include "core/policy.h"
+#include "http/error_response.h"
 
 namespace keyward {
 namespace {
@@ -35,7 +36,7 @@ Result<Reply> Login(Services& s, ApiCall& call) {
   auto signed_in = s.sessions.Login(username, password, call.peer.address, &retry_after);
   if (!signed_in.ok()) {
     if (retry_after > 0) {
-      Reply reply = Json(429, ErrorBody("resource_exhausted", signed_in.status().message()));
+      Reply reply = Json(429, http::ErrorBody("resource_exhausted", signed_in.status().message()));
       reply.headers.emplace_back("Retry-After", std::to_string(retry_after));
       return reply;
     }

@@ -33,9 +33,15 @@ class ManualClock final : public Clock {
   std::atomic<UnixSeconds> now_;
 };
 
-// "2023-08-10T23:00:00Z"
+// The one RFC 3339 writer and reader of Keyward.
+
+// `t` in UTC, to the second: "2023-08-10T23:00:00Z".
 std::string FormatRfc3339(UnixSeconds t);
-// Parses the form FormatRfc3339 writes (and a trailing "+00:00"); nullopt otherwise.
+
+// An RFC 3339 date-time (section 5.6): YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), with
+// 'T' and 'Z' in either case. Every field must be in range (month 1-12, a day the month has,
+// hour 0-23, minute 0-59, second 0-60, offset hours 0-23 and minutes 0-59). The fraction is
+// dropped; a leap second (:60) counts as the next second. nullopt for anything else.
 std::optional<UnixSeconds> ParseRfc3339(std::string_view text);
 
 }  // namespace keyward

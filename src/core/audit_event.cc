@@ -33,4 +33,6 @@ std::optional<AuditAction> ParseAuditAction(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view AuditOutcomeName(bool success) { return success ? "success" : "failure"; }
+
 }  // namespace keyward

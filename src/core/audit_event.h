@@ -30,6 +30,9 @@ enum class AuditAction {
 std::string_view AuditActionName(AuditAction action);
 std::optional<AuditAction> ParseAuditAction(std::string_view name);
 
+// How an event ended, as stored, logged and sent: "success" or "failure".
+std::string_view AuditOutcomeName(bool success);
+
 struct AuditEvent {
   std::int64_t id = 0;  // assigned by the store, increasing; ignored when appending
   UnixSeconds time = 0;

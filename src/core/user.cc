@@ -53,7 +53,20 @@ Status ValidateTag(std::string_view tag) {
   return Status::Ok();
 }
 
-bool IsPrintableUtf8(std::string_view s) {
+std::string JoinTags(const std::vector<std::string>& tags) {
+  std::string out;
+  for (const auto& tag : tags) {
+    if (!out.empty()) out += ',';
+    out += tag;
+  }
+  return out;
+}
+
+namespace {
+
+// Valid UTF-8 (no overlongs, no surrogates); with `printable`, without C0/C1 control characters
+// too, and otherwise without NUL only.
+bool IsUtf8(std::string_view s, bool printable) {
   std::size_t i = 0;
   while (i < s.size()) {
     auto c = static_cast<unsigned char>(s[i]);
@@ -82,10 +95,16 @@ bool IsPrintableUtf8(std::string_view s) {
     }
     static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
     if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) return false;
+    if (cp == 0 || (printable && (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)))) return false;
     i += len;
   }
   return true;
 }
+
+}  // namespace
+
+bool IsPrintableUtf8(std::string_view s) { return IsUtf8(s, true); }
+
+bool IsUtf8Text(std::string_view s) { return IsUtf8(s, false); }
 
 }  // namespace keyward

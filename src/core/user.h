@@ -37,7 +37,12 @@ Status ValidateUserName(std::string_view name);
 // Tags: 1-128 characters of [A-Za-z0-9:._-], not "." or ".." (a tag is a URL path segment).
 Status ValidateTag(std::string_view tag);
 
+// The tags joined by ",", in their order: the X-Keyward-Tags header value of /auth.
+std::string JoinTags(const std::vector<std::string>& tags);
+
 // True if `text` is valid UTF-8 (no overlongs, no surrogates) without C0/C1 control characters.
 bool IsPrintableUtf8(std::string_view text);
+// True if `text` is valid UTF-8 (as above) without NUL: what a store's text column can hold.
+bool IsUtf8Text(std::string_view text);
 
 }  // namespace keyward

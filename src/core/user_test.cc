@@ -57,5 +57,22 @@ TEST(UserTest, KeyNames) {
   EXPECT_TRUE(ValidateKeyName("...").ok());
 }
 
+TEST(UserTest, Utf8TextIsWhatAStoreCanHold) {
+  EXPECT_TRUE(IsUtf8Text(""));
+  EXPECT_TRUE(IsUtf8Text("caf\xC3\xA9"));
+  EXPECT_TRUE(IsUtf8Text("tab\tand C1 \xC2\x85"));  // controls are text, unlike IsPrintableUtf8
+  EXPECT_FALSE(IsUtf8Text(std::string("a\0b", 3)));
+  EXPECT_FALSE(IsUtf8Text("\xFF"));
+  EXPECT_FALSE(IsUtf8Text("\xC0\xAF"));      // overlong '/'
+  EXPECT_FALSE(IsUtf8Text("\xED\xA0\x80"));  // surrogate
+  EXPECT_FALSE(IsUtf8Text("\xF0\x9F\x94"));  // truncated
+}
+
+TEST(UserTest, JoinTagsKeepsTheirOrder) {
+  EXPECT_EQ(JoinTags({}), "");
+  EXPECT_EQ(JoinTags({"ops"}), "ops");
+  EXPECT_EQ(JoinTags({"roles:id:data-dev", "ops", "a.b"}), "roles:id:data-dev,ops,a.b");
+}
+
 }  // namespace
 }  // namespace keyward

@@ -1,9 +1,9 @@
 #include "service/audit_log.h"
 
 #include <charconv>
-#include <cstdint>
 #include <utility>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "core/policy.h"
 
@@ -30,74 +30,8 @@ std::string CleanUserName(std::string_view name) {
   return ValidateUserId(name).ok() ? std::string(name) : std::string(kInvalidUserName);
 }
 
-// Digits only, exactly `width` of them, at text[pos...].
-bool Digits(std::string_view text, std::size_t pos, std::size_t width, int& out) {
-  if (pos + width > text.size()) return false;
-  int value = 0;
-  for (std::size_t i = pos; i < pos + width; ++i) {
-    if (text[i] < '0' || text[i] > '9') return false;
-    value = value * 10 + (text[i] - '0');
-  }
-  out = value;
-  return true;
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-std::int64_t DaysFromCivil(std::int64_t y, int m, int d) {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const std::int64_t yoe = y - era * 400;
-  const std::int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-int DaysInMonth(int year, int month) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  return month == 2 && leap ? 29 : kDays[month - 1];
-}
-
-// RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), 'T' and 'Z' in either
-// case. The fraction is dropped; a leap second counts as the next second.
-std::optional<UnixSeconds> ParseTime(std::string_view text) {
-  int year, month, day, hour, minute, second;
-  if (!Digits(text, 0, 4, year) || text.size() < 19 || text[4] != '-' ||
-      !Digits(text, 5, 2, month) || text[7] != '-' || !Digits(text, 8, 2, day) ||
-      (text[10] != 'T' && text[10] != 't') || !Digits(text, 11, 2, hour) || text[13] != ':' ||
-      !Digits(text, 14, 2, minute) || text[16] != ':' || !Digits(text, 17, 2, second)) {
-    return std::nullopt;
-  }
-  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) || hour > 23 ||
-      minute > 59 || second > 60) {
-    return std::nullopt;
-  }
-  std::size_t pos = 19;
-  if (pos < text.size() && text[pos] == '.') {
-    ++pos;
-    const std::size_t digits = pos;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
-    if (pos == digits) return std::nullopt;
-  }
-  std::int64_t offset = 0;
-  std::string_view zone = text.substr(pos);
-  if (zone == "Z" || zone == "z") {
-    offset = 0;
-  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':') {
-    int oh, om;
-    if (!Digits(zone, 1, 2, oh) || !Digits(zone, 4, 2, om) || oh > 23 || om > 59) {
-      return std::nullopt;
-    }
-    offset = (zone[0] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-  } else {
-    return std::nullopt;
-  }
-  const std::int64_t days = DaysFromCivil(year, month, day);
-  return days * 86400 + hour * 3600 + minute * 60 + second - offset;
-}
-
 Result<UnixSeconds> TimeParameter(std::string_view name, std::string_view text) {
-  std::optional<UnixSeconds> t = ParseTime(text);
+  std::optional<UnixSeconds> t = ParseRfc3339(text);
   if (!t) {
     return Status::InvalidArgument(std::string(name) +
                                    " must be an RFC 3339 time such as 2023-08-10T23:00:00Z");
@@ -162,7 +96,7 @@ void AuditLog::RecordAfter(const AuditRecord& record, const Status& outcome) con
   // The action is done and stands; only its record is missing. The event's cleaned names and
   // the store's error: neither ever holds a secret.
   log::Warn("audit: could not record {} by {} of user {} ({}): {}", AuditActionName(event.action),
-            event.actor, event.user, event.success ? "success" : "failure", recorded.ToString());
+            event.actor, event.user, AuditOutcomeName(event.success), recorded.ToString());
 }
 
 Result<std::vector<AuditEvent>> AuditLog::List(const User& caller, AuditFilter filter) const {

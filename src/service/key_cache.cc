@@ -3,18 +3,6 @@
 #include <algorithm>
 
 namespace keyward {
-namespace {
-
-std::string JoinTags(const std::vector<std::string>& tags) {
-  std::string out;
-  for (const auto& tag : tags) {
-    if (!out.empty()) out += ',';
-    out += tag;
-  }
-  return out;
-}
-
-}  // namespace
 
 KeyCache::KeyCache(KeyCacheOptions options)
     : options_(options),

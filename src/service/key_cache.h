@@ -41,7 +41,7 @@ struct KeyCacheOptions {
 // What the cache keeps of one verified key. Immutable but for the last-used marks.
 struct CacheEntry {
   Principal principal;
-  std::string tags_header;  // the user's tags joined by ","
+  std::string tags_header;  // JoinTags(principal.user.tags)
   UnixSeconds cached_at = 0;
   mutable std::atomic<UnixSeconds> last_used{0};
   mutable std::atomic<bool> marked{false};

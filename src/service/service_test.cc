@@ -92,6 +92,20 @@ TEST_F(ServiceTest, OthersKeysAreNotFoundOperatorsReachThem) {
   EXPECT_EQ(keys.List(admin_, "ghost", false).status().code(), StatusCode::kNotFound);
 }
 
+// An id or name that is not UTF-8 (or holds NUL) is refused as such: never an empty list, and
+// never NotFound as if it were only a miss.
+TEST_F(ServiceTest, TextThatIsNotUtf8IsInvalidArgumentNotAnEmptyList) {
+  KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
+  for (const std::string& bad : {std::string("alice\xff"), std::string("ali\0ce", 6)}) {
+    SCOPED_TRACE(testing::PrintToString(bad));
+    KW_EXPECT_CODE(keys.List(admin_, bad, false), StatusCode::kInvalidArgument);
+    KW_EXPECT_CODE(keys.Reveal(admin_, bad, "ci"), StatusCode::kInvalidArgument);
+    KW_EXPECT_CODE(keys.Delete(admin_, "alice", bad), StatusCode::kInvalidArgument);
+    KW_EXPECT_CODE(users_->Get(admin_, bad), StatusCode::kInvalidArgument);
+    KW_EXPECT_CODE(users_->Delete(admin_, bad), StatusCode::kInvalidArgument);
+  }
+}
+
 TEST_F(ServiceTest, RevealOffKeepsNoCopy) {
   options_.reveal = false;
   KeyService keys(*store_, nullptr, options_, clock_, &cache_);

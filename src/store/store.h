@@ -5,6 +5,9 @@
 // Implementations are thread safe. Errors:
 //   NotFound       the user, key or session does not exist
 //   AlreadyExists  a user id, or a key name for that user, is taken
+//   InvalidArgument  a text argument (id, name, tag, ...) is not valid UTF-8 or holds NUL: no
+//                  row can hold it (store/rows.h InvalidText), so lookups by it are refused,
+//                  never answered NotFound or with an empty list
 //   Unavailable    the database cannot be reached or is busy beyond its timeout
 //   Internal       anything else (detail() holds the backend's message)
 // No backend type appears in this header.

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <regex>
 #include <set>
 
 #include "api/path_template.h"
+#include "common/clock.h"
 
 namespace keyward::openapi {
 namespace {
@@ -90,11 +90,7 @@ void WalkForSchemas(const json::value& v, const std::string& where, std::vector<
 
 // --- validation ---------------------------------------------------------------------------------
 
-bool IsRfc3339(std::string_view text) {
-  static const std::regex pattern(
-      R"(^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$)");
-  return std::regex_match(text.begin(), text.end(), pattern);
-}
+bool IsRfc3339(std::string_view text) { return ParseRfc3339(text).has_value(); }
 
 std::size_t CodePoints(std::string_view s) {
   return static_cast<std::size_t>(

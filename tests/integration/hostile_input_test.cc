@@ -545,14 +545,15 @@ std::vector<Case> SizeAndShapeCases() {
   const std::vector<TargetRow> gets = {
       {"dot-dot user id", "/api/v1/users/%2e%2e", 404},
       {"traversal in a user id", "/api/v1/users/..%2Fadmin", 404},
-      {"NUL in a user id", "/api/v1/users/admin%00", 404},
+      // Text no store can hold (NUL, not UTF-8) is a bad request, not a missing user.
+      {"NUL in a user id", "/api/v1/users/admin%00", 400},
       {"SQL in a user id", "/api/v1/users/admin'%20OR%20'1'%3D'1", 404},
       {"LIKE wildcard user id", "/api/v1/users/%25", 404},
       {"LIKE single-character user id", "/api/v1/users/_", 404},
       {"emoji user id", "/api/v1/users/%F0%9F%94%91", 404},
       {"right-to-left override user id", "/api/v1/users/%E2%80%AEnimda", 404},
-      {"invalid UTF-8 user id", "/api/v1/users/%C0%AF", 404},
-      {"byte FF user id", "/api/v1/users/%ff", 404},
+      {"invalid UTF-8 user id", "/api/v1/users/%C0%AF", 400},
+      {"byte FF user id", "/api/v1/users/%ff", 400},
       {"LIKE wildcard key name", "/api/v1/users/me/apikeys/%25/token", 404},
       {"LIKE single-character key name", "/api/v1/users/me/apikeys/_/token", 404},
       {"slash in a key name", "/api/v1/users/me/apikeys/%2F/token", 404},

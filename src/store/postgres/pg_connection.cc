@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "store/rows.h"
 
 namespace keyward::pg {
 namespace {
@@ -102,9 +103,7 @@ Status ErrorStatus(PGconn* conn, const PGresult* result, std::string_view what) 
                                    state.empty() ? std::string_view("none") : state);
   if (state == "23505") return {StatusCode::kAlreadyExists, "already exists", std::move(detail)};
   if (state == "23503") return {StatusCode::kNotFound, "user not found", std::move(detail)};
-  if (state == "22021" || state == "22P05") {
-    return {StatusCode::kNotFound, "not found", std::move(detail)};
-  }
+  if (state == "22021" || state == "22P05") return InvalidText(std::move(detail));
   if (PQstatus(conn) != CONNECTION_OK || IsConnectionState(state) ||
       (result == nullptr && state.empty())) {
     return Status::Unavailable(kUnavailableMessage, std::move(detail));

@@ -1,6 +1,7 @@
 #include "store/postgres/pg_listener.h"
 
 #include <poll.h>
+#include <sodium.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,22 +15,15 @@ namespace {
 
 constexpr int kPollMillis = 100;
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
+// The bytes of an even number of hex digits (either case); nullopt for anything else.
 std::optional<std::string> DecodeHex(std::string_view hex) {
   if (hex.size() % 2 != 0) return std::nullopt;
-  std::string bytes;
-  bytes.reserve(hex.size() / 2);
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    int high = HexDigit(hex[i]);
-    int low = HexDigit(hex[i + 1]);
-    if (high < 0 || low < 0) return std::nullopt;
-    bytes.push_back(static_cast<char>(high * 16 + low));
+  std::string bytes(hex.size() / 2, '\0');
+  std::size_t length = 0;
+  if (sodium_hex2bin(reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(), hex.data(),
+                     hex.size(), nullptr, &length, nullptr) != 0 ||
+      length != bytes.size()) {
+    return std::nullopt;
   }
   return bytes;
 }
@@ -100,7 +94,7 @@ void Listener::Run() {
 }
 
 bool Listener::Serve(Connection& conn, bool missed) {
-  Result<Rows> listen = conn.Query("LISTEN keyward_invalidate");
+  Result<Rows> listen = conn.Query((std::string("LISTEN ") + kInvalidateChannel).c_str());
   if (!listen.ok()) {
     log::Debug("store: {}", listen.status().ToString());
     return false;

@@ -11,21 +11,21 @@
 #include "store/postgres/pg_listener.h"
 #include "store/postgres/pg_pool.h"
 #include "store/postgres/postgres_migrations.h"
+#include "store/rows.h"
 
 namespace keyward {
 namespace {
 
 using pg::Connection;
+using pg::kInvalidateChannel;
 using pg::Params;
 using pg::Rows;
 
 // Only string literals reach PostgreSQL; every value is a parameter. Deletes and tag changes
 // NOTIFY in the same statement, hence the same transaction: other nodes hear of a change only
-// once it is committed, and always when it is. Payloads are described in pg_listener.h.
-#define KW_USER_COLUMNS "u.id, u.name, u.type, u.password_hash, u.created_at"
-#define KW_KEY_COLUMNS "user_id, name, hash, sealed, masked, created_at, expires_at, last_used_at"
-#define KW_SESSION_COLUMNS "user_id, hash, created_at, expires_at"
-#define KW_NOTIFY "SELECT pg_notify('keyward_invalidate', "
+// once it is committed, and always when it is. The channel, kInvalidateChannel, is the last
+// parameter of those statements; payloads are described in pg_listener.h.
+#define KW_USER_COLUMNS KW_ROW_USER_COLUMNS("u.")
 
 constexpr char kInsertUser[] =
     "INSERT INTO users (id, name, type, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)";
@@ -36,105 +36,65 @@ constexpr char kListUsers[] = "SELECT " KW_USER_COLUMNS
                               ", t.tag FROM users u LEFT JOIN user_tags t ON t.user_id = u.id"
                               " ORDER BY u.id, t.tag";
 constexpr char kDeleteUser[] =
-    "WITH gone AS (DELETE FROM users WHERE id = $1 RETURNING id) " KW_NOTIFY
-    "'u:' || id) FROM gone";
+    "WITH gone AS (DELETE FROM users WHERE id = $1 RETURNING id)"
+    " SELECT pg_notify($2, 'u:' || id) FROM gone";
 constexpr char kSetPassword[] = "UPDATE users SET password_hash = $2 WHERE id = $1";
 constexpr char kCountUsers[] = "SELECT COUNT(*) FROM users";
 constexpr char kInsertTag[] =
     "INSERT INTO user_tags (user_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 constexpr char kAddTag[] =
     "WITH added AS (INSERT INTO user_tags (user_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-    " RETURNING user_id) " KW_NOTIFY "'u:' || user_id) FROM added";
+    " RETURNING user_id) SELECT pg_notify($3, 'u:' || user_id) FROM added";
 constexpr char kRemoveTag[] =
-    "WITH gone AS (DELETE FROM user_tags WHERE user_id = $1 AND tag = $2 RETURNING "
-    "user_id) " KW_NOTIFY "'u:' || user_id) FROM gone";
+    "WITH gone AS (DELETE FROM user_tags WHERE user_id = $1 AND tag = $2 RETURNING user_id)"
+    " SELECT pg_notify($3, 'u:' || user_id) FROM gone";
 
 constexpr char kInsertKey[] =
-    "INSERT INTO api_keys (" KW_KEY_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    "INSERT INTO api_keys (" KW_ROW_KEY_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 constexpr char kListKeys[] =
-    "SELECT " KW_KEY_COLUMNS " FROM api_keys WHERE user_id = $1 ORDER BY created_at, name";
+    "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE user_id = $1 ORDER BY created_at, name";
 constexpr char kGetKey[] =
-    "SELECT " KW_KEY_COLUMNS " FROM api_keys WHERE user_id = $1 AND name = $2";
-constexpr char kFindKey[] = "SELECT " KW_KEY_COLUMNS " FROM api_keys WHERE hash = $1";
+    "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE user_id = $1 AND name = $2";
+constexpr char kFindKey[] = "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE hash = $1";
 constexpr char kDeleteKey[] =
-    "WITH gone AS (DELETE FROM api_keys WHERE user_id = $1 AND name = $2 RETURNING hash) " KW_NOTIFY
-    "'k:' || encode(hash, 'hex')) FROM gone";
+    "WITH gone AS (DELETE FROM api_keys WHERE user_id = $1 AND name = $2 RETURNING hash)"
+    " SELECT pg_notify($3, 'k:' || encode(hash, 'hex')) FROM gone";
 constexpr char kTouchKey[] =
     "UPDATE api_keys SET last_used_at = $2 WHERE hash = $1 AND last_used_at < $2";
 
 constexpr char kInsertSession[] =
-    "INSERT INTO sessions (" KW_SESSION_COLUMNS ") VALUES ($1, $2, $3, $4)";
-constexpr char kFindSession[] = "SELECT " KW_SESSION_COLUMNS " FROM sessions WHERE hash = $1";
+    "INSERT INTO sessions (" KW_ROW_SESSION_COLUMNS ") VALUES ($1, $2, $3, $4)";
+constexpr char kFindSession[] = "SELECT " KW_ROW_SESSION_COLUMNS " FROM sessions WHERE hash = $1";
 constexpr char kDeleteSession[] =
-    "WITH gone AS (DELETE FROM sessions WHERE hash = $1 RETURNING hash) " KW_NOTIFY
-    "'k:' || encode(hash, 'hex')) FROM gone";
+    "WITH gone AS (DELETE FROM sessions WHERE hash = $1 RETURNING hash)"
+    " SELECT pg_notify($2, 'k:' || encode(hash, 'hex')) FROM gone";
 constexpr char kDeleteExpired[] = "DELETE FROM sessions WHERE expires_at < $1";
 
-#define KW_AUDIT_COLUMNS "id, occurred_at, actor, action, user_id, target, address, outcome, reason"
 constexpr char kInsertAudit[] =
     "INSERT INTO audit_events (occurred_at, actor, action, user_id, target, address, outcome,"
     " reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
-constexpr char kListAudit[] = "SELECT " KW_AUDIT_COLUMNS
+constexpr char kListAudit[] = "SELECT " KW_ROW_AUDIT_COLUMNS
                               " FROM audit_events WHERE occurred_at BETWEEN $1 AND $2"
                               " ORDER BY occurred_at DESC, id DESC LIMIT $3";
 constexpr char kListAuditOfUser[] =
-    "SELECT " KW_AUDIT_COLUMNS
+    "SELECT " KW_ROW_AUDIT_COLUMNS
     " FROM audit_events WHERE (actor = $4 OR user_id = $4) AND occurred_at BETWEEN $1 AND $2"
     " ORDER BY occurred_at DESC, id DESC LIMIT $3";
 
 #undef KW_USER_COLUMNS
-#undef KW_KEY_COLUMNS
-#undef KW_SESSION_COLUMNS
-#undef KW_NOTIFY
-#undef KW_AUDIT_COLUMNS
 
-// Gives an error of `code` a message that names what was taken or missing.
-Status Reword(Status status, StatusCode code, std::string message) {
-  if (status.code() != code) return status;
-  return {code, std::move(message), status.detail()};
-}
+// Row `r` of a result.
+class ResultRow final : public RowReader {
+ public:
+  ResultRow(const Rows& rows, int r) : rows_(rows), r_(r) {}
+  std::string Text(int column) const override { return rows_.Bytes(r_, column); }
+  std::string Blob(int column) const override { return rows_.Bytes(r_, column); }
+  std::int64_t Int(int column) const override { return rows_.Int(r_, column); }
 
-// The user columns of row `r` (tags are added by the caller).
-Result<User> ReadUser(const Rows& rows, int r) {
-  User user;
-  user.id = rows.Bytes(r, 0);
-  user.name = rows.Bytes(r, 1);
-  std::optional<UserType> type = ParseUserType(rows.Bytes(r, 2));
-  if (!type) return Status::Internal("user has an unknown type");
-  user.type = *type;
-  user.password_hash = rows.Bytes(r, 3);
-  user.created_at = rows.Int(r, 4);
-  return user;
-}
-
-KeyRecord ReadKey(const Rows& rows, int r) {
-  KeyRecord key;
-  key.user_id = rows.Bytes(r, 0);
-  key.name = rows.Bytes(r, 1);
-  key.hash = rows.Bytes(r, 2);
-  key.sealed = rows.Bytes(r, 3);
-  key.masked = rows.Bytes(r, 4);
-  key.created_at = rows.Int(r, 5);
-  key.expires_at = rows.Int(r, 6);
-  key.last_used_at = rows.Int(r, 7);
-  return key;
-}
-
-Result<AuditEvent> ReadAudit(const Rows& rows, int r) {
-  AuditEvent event;
-  event.id = rows.Int(r, 0);
-  event.time = rows.Int(r, 1);
-  event.actor = rows.Bytes(r, 2);
-  std::optional<AuditAction> action = ParseAuditAction(rows.Bytes(r, 3));
-  if (!action) return Status::Internal("audit event has an unknown action");
-  event.action = *action;
-  event.user = rows.Bytes(r, 4);
-  event.target = rows.Bytes(r, 5);
-  event.address = rows.Bytes(r, 6);
-  event.success = rows.Bytes(r, 7) == "success";
-  event.reason = rows.Bytes(r, 8);
-  return event;
-}
+ private:
+  const Rows& rows_;
+  int r_;
+};
 
 Params KeyParams(const KeyRecord& key) {
   Params params;
@@ -181,7 +141,7 @@ class PostgresStore final : public Store {
     KW_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
       KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kGetUser, Params().Text(id)));
       if (rows.size() == 0) return Status::NotFound("user not found");
-      KW_ASSIGN_OR_RETURN(user, ReadUser(rows, 0));
+      KW_ASSIGN_OR_RETURN(user, ReadUser(ResultRow(rows, 0)));
       for (int r = 0; r < rows.size(); ++r) {
         if (!rows.IsNull(r, 5)) user->tags.push_back(rows.Bytes(r, 5));
       }
@@ -197,7 +157,7 @@ class PostgresStore final : public Store {
       KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kListUsers));
       for (int r = 0; r < rows.size(); ++r) {
         if (users.empty() || users.back().id != rows.Bytes(r, 0)) {
-          KW_ASSIGN_OR_RETURN(User user, ReadUser(rows, r));
+          KW_ASSIGN_OR_RETURN(User user, ReadUser(ResultRow(rows, r)));
           users.push_back(std::move(user));
         }
         if (!rows.IsNull(r, 5)) users.back().tags.push_back(rows.Bytes(r, 5));
@@ -208,7 +168,7 @@ class PostgresStore final : public Store {
   }
 
   Status DeleteUser(std::string_view id) override {
-    return WriteOne(kDeleteUser, Params().Text(id), "user not found");
+    return WriteOne(kDeleteUser, Params().Text(id).Text(kInvalidateChannel), "user not found");
   }
 
   Status SetPasswordHash(std::string_view id, std::string_view password_hash) override {
@@ -222,12 +182,13 @@ class PostgresStore final : public Store {
   Status AddTag(std::string_view id, std::string_view tag) override {
     // A missing user fails the foreign key: NotFound.
     return Write([&](Connection& conn) -> Status {
-      return conn.Prepared(kAddTag, Params().Text(id).Text(tag)).status();
+      return conn.Prepared(kAddTag, Params().Text(id).Text(tag).Text(kInvalidateChannel)).status();
     });
   }
 
   Status RemoveTag(std::string_view id, std::string_view tag) override {
-    return WriteOne(kRemoveTag, Params().Text(id).Text(tag), "user or tag not found");
+    return WriteOne(kRemoveTag, Params().Text(id).Text(tag).Text(kInvalidateChannel),
+                    "user or tag not found");
   }
 
   Result<std::int64_t> CountUsers() override {
@@ -251,15 +212,12 @@ class PostgresStore final : public Store {
 
   Result<std::vector<KeyRecord>> ListKeys(std::string_view user_id) override {
     std::vector<KeyRecord> keys;
-    Status status = Read([&](Connection& conn) -> Status {
+    KW_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
       KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kListKeys, Params().Text(user_id)));
       keys.clear();
-      for (int r = 0; r < rows.size(); ++r) keys.push_back(ReadKey(rows, r));
+      for (int r = 0; r < rows.size(); ++r) keys.push_back(ReadKey(ResultRow(rows, r)));
       return Status::Ok();
-    });
-    // NotFound: an id no row can hold (pg_connection.h), so no user has it and no key either.
-    if (status.code() == StatusCode::kNotFound) return std::vector<KeyRecord>{};
-    KW_RETURN_IF_ERROR(status);
+    }));
     return keys;
   }
 
@@ -268,7 +226,8 @@ class PostgresStore final : public Store {
   }
 
   Status DeleteKey(std::string_view user_id, std::string_view name) override {
-    return WriteOne(kDeleteKey, Params().Text(user_id).Text(name), "key not found");
+    return WriteOne(kDeleteKey, Params().Text(user_id).Text(name).Text(kInvalidateChannel),
+                    "key not found");
   }
 
   Result<KeyRecord> FindKeyByHash(std::string_view hash) override {
@@ -306,17 +265,15 @@ class PostgresStore final : public Store {
     KW_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
       KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kFindSession, Params().Bytes(hash)));
       if (rows.size() == 0) return Status::NotFound("session not found");
-      session.user_id = rows.Bytes(0, 0);
-      session.hash = rows.Bytes(0, 1);
-      session.created_at = rows.Int(0, 2);
-      session.expires_at = rows.Int(0, 3);
+      session = ReadSession(ResultRow(rows, 0));
       return Status::Ok();
     }));
     return session;
   }
 
   Status DeleteSession(std::string_view hash) override {
-    return WriteOne(kDeleteSession, Params().Bytes(hash), "session not found");
+    return WriteOne(kDeleteSession, Params().Bytes(hash).Text(kInvalidateChannel),
+                    "session not found");
   }
 
   Result<std::int64_t> DeleteExpiredSessions(UnixSeconds now) override {
@@ -335,7 +292,7 @@ class PostgresStore final : public Store {
       Params insert;
       insert.Int(event.time).Text(event.actor).Text(AuditActionName(event.action));
       insert.Text(event.user).Text(event.target).Text(event.address);
-      insert.Text(event.success ? "success" : "failure").Text(event.reason);
+      insert.Text(AuditOutcomeName(event.success)).Text(event.reason);
       KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kInsertAudit, insert));
       if (rows.size() != 1) return Status::Internal("INSERT ... RETURNING returned no row");
       id = rows.Int(0, 0);
@@ -355,13 +312,11 @@ class PostgresStore final : public Store {
                           conn.Prepared(of_user ? kListAuditOfUser : kListAudit, params));
       events.clear();
       for (int r = 0; r < rows.size(); ++r) {
-        KW_ASSIGN_OR_RETURN(AuditEvent event, ReadAudit(rows, r));
+        KW_ASSIGN_OR_RETURN(AuditEvent event, ReadAudit(ResultRow(rows, r)));
         events.push_back(std::move(event));
       }
       return Status::Ok();
     });
-    // NotFound: an id no row can hold (pg_connection.h), so no event names it.
-    if (status.code() == StatusCode::kNotFound) return std::vector<AuditEvent>{};
     KW_RETURN_IF_ERROR(status);
     return events;
   }
@@ -433,7 +388,7 @@ class PostgresStore final : public Store {
     KW_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
       KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(sql, params));
       if (rows.size() == 0) return Status::NotFound("key not found");
-      key = ReadKey(rows, 0);
+      key = ReadKey(ResultRow(rows, 0));
       return Status::Ok();
     }));
     return key;

@@ -9,6 +9,8 @@
 #include <system_error>
 
 #include "common/log.h"
+#include "core/user.h"
+#include "store/rows.h"
 
 namespace keyward::sqlite {
 namespace {
@@ -81,6 +83,7 @@ void Statement::NoteBindError(int rc) {
 }
 
 void Statement::BindText(int index, std::string_view value) {
+  if (!IsUtf8Text(value)) invalid_text_ = true;
   // A non-null pointer even for an empty view, so the value is '' and never NULL.
   const char* data = value.empty() ? "" : value.data();
   NoteBindError(
@@ -100,6 +103,7 @@ void Statement::BindInt(int index, std::int64_t value) {
 }
 
 Result<bool> Statement::Step() {
+  if (invalid_text_) return InvalidText(fmt::format("bind: {}", sqlite3_sql(stmt_)));
   if (bind_error_ != SQLITE_OK) {
     return ErrorStatus(bind_error_, "bind", sqlite3_errstr(bind_error_));
   }

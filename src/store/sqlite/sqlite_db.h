@@ -41,13 +41,15 @@ class Statement {
   Statement(Statement&& other) noexcept
       : db_(other.db_),
         stmt_(std::exchange(other.stmt_, nullptr)),
-        bind_error_(other.bind_error_) {}
+        bind_error_(other.bind_error_),
+        invalid_text_(other.invalid_text_) {}
   Statement& operator=(Statement&&) = delete;
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
   ~Statement();
 
-  // Parameters are numbered from 1. Errors are reported by the next Step() or Run().
+  // Parameters are numbered from 1. Errors are reported by the next Step() or Run(): text that
+  // is not valid UTF-8 or holds NUL as InvalidText() (store/rows.h).
   void BindText(int index, std::string_view value);
   void BindBlob(int index, std::string_view bytes);  // empty binds a zero-length blob, not NULL
   void BindInt(int index, std::int64_t value);
@@ -71,6 +73,7 @@ class Statement {
   sqlite3* db_;
   sqlite3_stmt* stmt_;
   int bind_error_ = SQLITE_OK;
+  bool invalid_text_ = false;
 };
 
 // One open database connection.

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/rows.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_migrations.h"
 
@@ -20,9 +21,7 @@ using sqlite::Statement;
 using sqlite::Transaction;
 
 // Only string literals reach SQLite; every value is a bound parameter.
-#define KW_USER_COLUMNS "id, name, type, password_hash, created_at"
-#define KW_KEY_COLUMNS "user_id, name, hash, sealed, masked, created_at, expires_at, last_used_at"
-#define KW_SESSION_COLUMNS "user_id, hash, created_at, expires_at"
+#define KW_USER_COLUMNS KW_ROW_USER_COLUMNS("")
 
 constexpr char kInsertUser[] =
     "INSERT INTO users (" KW_USER_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -38,94 +37,46 @@ constexpr char kUserTags[] = "SELECT tag FROM user_tags WHERE user_id = ?1 ORDER
 constexpr char kAllTags[] = "SELECT user_id, tag FROM user_tags ORDER BY user_id, tag";
 
 constexpr char kInsertKey[] =
-    "INSERT INTO api_keys (" KW_KEY_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    "INSERT INTO api_keys (" KW_ROW_KEY_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 constexpr char kListKeys[] =
-    "SELECT " KW_KEY_COLUMNS " FROM api_keys WHERE user_id = ?1 ORDER BY created_at, name";
+    "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE user_id = ?1 ORDER BY created_at, name";
 constexpr char kGetKey[] =
-    "SELECT " KW_KEY_COLUMNS " FROM api_keys WHERE user_id = ?1 AND name = ?2";
+    "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE user_id = ?1 AND name = ?2";
 constexpr char kDeleteKey[] = "DELETE FROM api_keys WHERE user_id = ?1 AND name = ?2";
-constexpr char kFindKey[] = "SELECT " KW_KEY_COLUMNS " FROM api_keys WHERE hash = ?1";
+constexpr char kFindKey[] = "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE hash = ?1";
 constexpr char kTouchKey[] =
     "UPDATE api_keys SET last_used_at = ?2 WHERE hash = ?1 AND last_used_at < ?2";
 
 constexpr char kInsertSession[] =
-    "INSERT INTO sessions (" KW_SESSION_COLUMNS ") VALUES (?1, ?2, ?3, ?4)";
-constexpr char kFindSession[] = "SELECT " KW_SESSION_COLUMNS " FROM sessions WHERE hash = ?1";
+    "INSERT INTO sessions (" KW_ROW_SESSION_COLUMNS ") VALUES (?1, ?2, ?3, ?4)";
+constexpr char kFindSession[] = "SELECT " KW_ROW_SESSION_COLUMNS " FROM sessions WHERE hash = ?1";
 constexpr char kDeleteSession[] = "DELETE FROM sessions WHERE hash = ?1";
 constexpr char kDeleteExpired[] = "DELETE FROM sessions WHERE expires_at < ?1";
 
-#define KW_AUDIT_COLUMNS "id, occurred_at, actor, action, user_id, target, address, outcome, reason"
 constexpr char kInsertAudit[] =
     "INSERT INTO audit_events (occurred_at, actor, action, user_id, target, address, outcome,"
     " reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id";
-constexpr char kListAudit[] = "SELECT " KW_AUDIT_COLUMNS
+constexpr char kListAudit[] = "SELECT " KW_ROW_AUDIT_COLUMNS
                               " FROM audit_events WHERE occurred_at BETWEEN ?1 AND ?2"
                               " ORDER BY occurred_at DESC, id DESC LIMIT ?3";
 constexpr char kListAuditOfUser[] =
-    "SELECT " KW_AUDIT_COLUMNS
+    "SELECT " KW_ROW_AUDIT_COLUMNS
     " FROM audit_events WHERE (actor = ?4 OR user_id = ?4) AND occurred_at BETWEEN ?1 AND ?2"
     " ORDER BY occurred_at DESC, id DESC LIMIT ?3";
 
 #undef KW_USER_COLUMNS
-#undef KW_KEY_COLUMNS
-#undef KW_SESSION_COLUMNS
-#undef KW_AUDIT_COLUMNS
 
-// Gives an error of `code` a message that names what was taken or missing.
-Status Reword(Status status, StatusCode code, std::string message) {
-  if (status.code() != code) return status;
-  return {code, std::move(message), status.detail()};
-}
+// A row of a stepped statement.
+class StatementRow final : public RowReader {
+ public:
+  explicit StatementRow(const Statement& statement) : statement_(statement) {}
+  std::string Text(int column) const override { return statement_.ColumnText(column); }
+  std::string Blob(int column) const override { return statement_.ColumnBlob(column); }
+  std::int64_t Int(int column) const override { return statement_.ColumnInt(column); }
 
-Result<User> ReadUser(const Statement& row) {
-  User user;
-  user.id = row.ColumnText(0);
-  user.name = row.ColumnText(1);
-  std::optional<UserType> type = ParseUserType(row.ColumnText(2));
-  if (!type) return Status::Internal("user has an unknown type");
-  user.type = *type;
-  user.password_hash = row.ColumnText(3);
-  user.created_at = row.ColumnInt(4);
-  return user;
-}
-
-KeyRecord ReadKey(const Statement& row) {
-  KeyRecord key;
-  key.user_id = row.ColumnText(0);
-  key.name = row.ColumnText(1);
-  key.hash = row.ColumnBlob(2);
-  key.sealed = row.ColumnBlob(3);
-  key.masked = row.ColumnText(4);
-  key.created_at = row.ColumnInt(5);
-  key.expires_at = row.ColumnInt(6);
-  key.last_used_at = row.ColumnInt(7);
-  return key;
-}
-
-Result<AuditEvent> ReadAudit(const Statement& row) {
-  AuditEvent event;
-  event.id = row.ColumnInt(0);
-  event.time = row.ColumnInt(1);
-  event.actor = row.ColumnText(2);
-  std::optional<AuditAction> action = ParseAuditAction(row.ColumnText(3));
-  if (!action) return Status::Internal("audit event has an unknown action");
-  event.action = *action;
-  event.user = row.ColumnText(4);
-  event.target = row.ColumnText(5);
-  event.address = row.ColumnText(6);
-  event.success = row.ColumnText(7) == "success";
-  event.reason = row.ColumnText(8);
-  return event;
-}
-
-SessionRecord ReadSession(const Statement& row) {
-  SessionRecord session;
-  session.user_id = row.ColumnText(0);
-  session.hash = row.ColumnBlob(1);
-  session.created_at = row.ColumnInt(2);
-  session.expires_at = row.ColumnInt(3);
-  return session;
-}
+ private:
+  const Statement& statement_;
+};
 
 class SqliteStore final : public Store {
  public:
@@ -159,7 +110,7 @@ class SqliteStore final : public Store {
       select.BindText(1, id);
       KW_ASSIGN_OR_RETURN(bool found, select.Step());
       if (!found) return Status::NotFound("user not found");
-      KW_ASSIGN_OR_RETURN(user, ReadUser(select));
+      KW_ASSIGN_OR_RETURN(user, ReadUser(StatementRow(select)));
     }
     KW_ASSIGN_OR_RETURN(Statement tags, db_->Prepare(kUserTags));
     tags.BindText(1, id);
@@ -182,7 +133,7 @@ class SqliteStore final : public Store {
       while (true) {
         KW_ASSIGN_OR_RETURN(bool row, select.Step());
         if (!row) break;
-        KW_ASSIGN_OR_RETURN(User user, ReadUser(select));
+        KW_ASSIGN_OR_RETURN(User user, ReadUser(StatementRow(select)));
         index.emplace(user.id, users.size());
         users.push_back(std::move(user));
       }
@@ -254,7 +205,7 @@ class SqliteStore final : public Store {
     while (true) {
       KW_ASSIGN_OR_RETURN(bool row, select.Step());
       if (!row) break;
-      keys.push_back(ReadKey(select));
+      keys.push_back(ReadKey(StatementRow(select)));
     }
     return keys;
   }
@@ -266,7 +217,7 @@ class SqliteStore final : public Store {
     select.BindText(2, name);
     KW_ASSIGN_OR_RETURN(bool found, select.Step());
     if (!found) return Status::NotFound("key not found");
-    return ReadKey(select);
+    return ReadKey(StatementRow(select));
   }
 
   Status DeleteKey(std::string_view user_id, std::string_view name) override {
@@ -283,7 +234,7 @@ class SqliteStore final : public Store {
     select.BindBlob(1, hash);
     KW_ASSIGN_OR_RETURN(bool found, select.Step());
     if (!found) return Status::NotFound("key not found");
-    return ReadKey(select);
+    return ReadKey(StatementRow(select));
   }
 
   Status TouchKeys(const std::vector<std::pair<std::string, UnixSeconds>>& used) override {
@@ -316,7 +267,7 @@ class SqliteStore final : public Store {
     select.BindBlob(1, hash);
     KW_ASSIGN_OR_RETURN(bool found, select.Step());
     if (!found) return Status::NotFound("session not found");
-    return ReadSession(select);
+    return ReadSession(StatementRow(select));
   }
 
   Status DeleteSession(std::string_view hash) override {
@@ -342,7 +293,7 @@ class SqliteStore final : public Store {
     insert.BindText(4, event.user);
     insert.BindText(5, event.target);
     insert.BindText(6, event.address);
-    insert.BindText(7, event.success ? "success" : "failure");
+    insert.BindText(7, AuditOutcomeName(event.success));
     insert.BindText(8, event.reason);
     KW_ASSIGN_OR_RETURN(bool row, insert.Step());
     if (!row) return Status::Internal("INSERT ... RETURNING returned no row");
@@ -365,7 +316,7 @@ class SqliteStore final : public Store {
     while (true) {
       KW_ASSIGN_OR_RETURN(bool row, select.Step());
       if (!row) break;
-      KW_ASSIGN_OR_RETURN(AuditEvent event, ReadAudit(select));
+      KW_ASSIGN_OR_RETURN(AuditEvent event, ReadAudit(StatementRow(select)));
       events.push_back(std::move(event));
     }
     return events;

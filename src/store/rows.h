@@ -1,0 +1,52 @@
+// What the SQLite and PostgreSQL backends share in reading rows: one mapping from the columns of
+// their SELECTs to records, and one way to reword a constraint's error.
+//
+// Pure functions; thread safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+#include "core/audit_event.h"
+#include "core/key_record.h"
+#include "core/user.h"
+
+namespace keyward {
+
+// One result row of a backend, read by 0-based column index. Values are copied out.
+class RowReader {
+ public:
+  virtual ~RowReader() = default;
+  virtual std::string Text(int column) const = 0;
+  virtual std::string Blob(int column) const = 0;
+  virtual std::int64_t Int(int column) const = 0;
+};
+
+// The columns each Read function below expects, in its order: both backends' SELECTs name them
+// with these (string literals only; KW_ROW_USER_COLUMNS takes a table prefix such as "u.").
+#define KW_ROW_USER_COLUMNS(t) t "id, " t "name, " t "type, " t "password_hash, " t "created_at"
+#define KW_ROW_KEY_COLUMNS \
+  "user_id, name, hash, sealed, masked, created_at, expires_at, last_used_at"
+#define KW_ROW_SESSION_COLUMNS "user_id, hash, created_at, expires_at"
+#define KW_ROW_AUDIT_COLUMNS \
+  "id, occurred_at, actor, action, user_id, target, address, outcome, reason"
+
+// KW_ROW_USER_COLUMNS. Internal for an unknown type. The tags are left to the caller.
+Result<User> ReadUser(const RowReader& row);
+// KW_ROW_KEY_COLUMNS.
+KeyRecord ReadKey(const RowReader& row);
+// KW_ROW_SESSION_COLUMNS.
+SessionRecord ReadSession(const RowReader& row);
+// KW_ROW_AUDIT_COLUMNS. Internal for an unknown action.
+Result<AuditEvent> ReadAudit(const RowReader& row);
+
+// The InvalidArgument both backends give for a text argument that is not valid UTF-8 or holds
+// NUL (!IsUtf8Text): no row can hold it, and a lookup by it is a mistake, not a miss.
+Status InvalidText(std::string detail);
+
+// An error of `code` gets `message`, which names what was taken or missing (its detail stays);
+// any other status is returned as it is.
+Status Reword(Status status, StatusCode code, std::string message);
+
+}  // namespace keyward
