@@ -28,6 +28,7 @@
 #include "core/password.h"
 #include "core/user.h"
 #include "fuzz/fuzz_check.h"
+#include "http/error_response.h"
 
 namespace keyward {
 namespace {
@@ -135,7 +136,7 @@ void CheckPasswordNotEchoed(const std::string& password) {
 // Any string the body held survives ErrorBody and serialisation.
 void CheckErrorBody(const std::optional<std::string>& text) {
   if (!text) return;
-  json::value back = Reparse(ErrorBody("invalid_argument", *text));
+  json::value back = Reparse(http::ErrorBody("invalid_argument", *text));
   FUZZ_CHECK(back.at("error").at("message").as_string() == *text);
 }
 
