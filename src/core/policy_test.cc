@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/status_matchers.h"
+
 namespace keyward {
 namespace {
 
@@ -19,14 +21,14 @@ TEST(PolicyTest, MeResolvesToTheCaller) {
 
 TEST(PolicyTest, OwnersReachTheirKeysOthersGetNotFound) {
   User alice = MakeUser("alice");
-  EXPECT_TRUE(CheckKeyAccess(alice, "alice").ok());
+  EXPECT_THAT(CheckKeyAccess(alice, "alice"), IsOk());
   EXPECT_EQ(CheckKeyAccess(alice, "bob").code(), StatusCode::kNotFound);
 }
 
 TEST(PolicyTest, OperatorsReachEveryone) {
   User op = MakeUser("admin", {std::string(kOperatorTag)});
-  EXPECT_TRUE(CheckKeyAccess(op, "bob").ok());
-  EXPECT_TRUE(CheckOperator(op).ok());
+  EXPECT_THAT(CheckKeyAccess(op, "bob"), IsOk());
+  EXPECT_THAT(CheckOperator(op), IsOk());
   EXPECT_EQ(CheckOperator(MakeUser("bob", {"roles:id:data-dev"})).code(),
             StatusCode::kPermissionDenied);
 }

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/status_matchers.h"
 #include "store/postgres/pg_test_util.h"
 #include "store/postgres/postgres_migrations.h"
 #include "store/store_test_util.h"
@@ -83,7 +84,7 @@ std::int64_t OtherBackends(TempDatabase& db, const char* where = "TRUE") {
                         " AND pid <> pg_backend_pid() AND ") +
                     where;
   Result<Rows> rows = db.Query(sql.c_str());
-  EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_THAT(rows, IsOk());
   return rows.ok() ? rows->Int(0, 0) : -1;
 }
 
@@ -95,7 +96,7 @@ int TerminateBackends(TempDatabase& db, const char* where) {
                         " WHERE datname = current_database() AND pid <> pg_backend_pid() AND ") +
                     where;
   Result<Rows> pids = db.Query(sql.c_str());
-  EXPECT_TRUE(pids.ok()) << pids.status().ToString();
+  EXPECT_THAT(pids, IsOk());
   if (!pids.ok()) return 0;
   for (int r = 0; r < pids->size(); ++r) {
     Params pid = Params().Int(pids->Int(r, 0));
@@ -155,7 +156,8 @@ TEST(PostgresStoreTest, NodesOpeningTogetherMigrateExactlyOnce) {
     EXPECT_EQ(rows.Int(r, 1), 1) << "version " << rows.Int(r, 0) << " applied more than once";
   }
   // Every node works on the one schema.
-  ASSERT_TRUE(opened[0].ok() && opened[kNodes - 1].ok());
+  ASSERT_THAT(opened[0], IsOk());
+  ASSERT_THAT(opened[kNodes - 1], IsOk());
   KW_ASSERT_OK((*opened[0])->CreateUser(MakeUser("alice")));
   KW_EXPECT_OK((*opened[kNodes - 1])->GetUser("alice").status());
 }
