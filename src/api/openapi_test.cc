@@ -81,6 +81,19 @@ TEST_F(RealRouter, EveryRouteIsDocumented) {
   }
 }
 
+// "security": [] exactly for the public routes; tests/integration walk the served document to
+// reach every route that needs a credential.
+TEST_F(RealRouter, DocumentedSecurityIsTheRoutesAccess) {
+  for (const Route& route : router_.routes()) {
+    const std::string method = Lower(http::beast_http::to_string(route.method));
+    if (!Documented(route.pattern, method)) continue;  // EveryRouteIsDocumented says so
+    const json::value& op = Paths().at(route.pattern).at(method);
+    ASSERT_TRUE(op.as_object().contains("security")) << method << " " << route.pattern;
+    EXPECT_EQ(op.at("security").as_array().empty(), route.access == Access::kPublic)
+        << method << " " << route.pattern;
+  }
+}
+
 TEST_F(RealRouter, EveryDocumentedApiOperationIsARoute) {
   int operations = 0;
   for (const auto& [path, item] : Paths()) {
