@@ -1,15 +1,17 @@
 // A test world for ApiHandler without sockets: the real services on a SQLite store in a
-// temporary folder, wired as fuzz/api_harness.cc wires them, and a way to send one request and
-// wait for its response.
+// temporary folder (in memory where possible), wired as fuzz/api_harness.cc wires them, and a way
+// to send one request and wait for its response.
 //
 // Users: "admin" (operator), "alice" and "bob" (plain users; alice has the tag "team:x"), each
 // with an API key named "<id>-key" whose token is in `tokens`. Not thread safe: one test thread.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,7 +34,6 @@
 #include "service/session_service.h"
 #include "service/user_service.h"
 #include "store/sqlite/sqlite_store.h"
-#include "store/store_test_util.h"
 
 namespace keyward {
 
@@ -40,7 +41,7 @@ namespace keyward {
 struct Answer {
   http::Response response;
   std::thread::id sent_on;
-  bool before_handle_returned = false;  // sent from inside Handle(), on the caller's thread
+  bool before_handle_returned = false;  // sent before Handle() returned (a worker may be as quick)
 
   int status() const { return response.result_int(); }
   std::string header(http::beast_http::field f) const {
@@ -72,6 +73,32 @@ class CapturingSink final : public http::detail::ResponseSink {
   std::condition_variable done_;
   bool handle_returned_ = false;  // guarded by mu_
   std::optional<Answer> answer_;  // guarded by mu_
+};
+
+// A fresh folder in memory (/dev/shm) when there is one, else under $TMPDIR; removed with its
+// contents when destroyed. SQLite commits with synchronous=FULL: on a disk, the fsyncs of
+// setting up a world would take most of these tests' time, and they are not what is tested.
+class MemoryTempDir {
+ public:
+  MemoryTempDir() {
+    std::error_code ec;
+    const std::filesystem::path base = std::filesystem::is_directory("/dev/shm", ec)
+                                           ? std::filesystem::path("/dev/shm")
+                                           : std::filesystem::temp_directory_path();
+    std::string pattern = (base / "kw_api_XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed for " << pattern;
+    path_ = pattern;
+  }
+  MemoryTempDir(const MemoryTempDir&) = delete;
+  MemoryTempDir& operator=(const MemoryTempDir&) = delete;
+  ~MemoryTempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
 };
 
 class ApiWorld {
@@ -128,13 +155,13 @@ class ApiWorld {
   std::map<std::string, std::string> tokens;  // user id → API key
 
  private:
-  static std::unique_ptr<Store> Open(const TempDir& dir) {
+  static std::unique_ptr<Store> Open(const MemoryTempDir& dir) {
     auto store = OpenSqliteStore(dir.File("keyward.db"));
     EXPECT_THAT(store, IsOk());
     return store.ok() ? std::move(store).value() : nullptr;
   }
 
-  TempDir dir_;  // first in, last out
+  MemoryTempDir dir_;  // first in, last out
   ServiceOptions options_;
   MasterKey master_key_;
   KeyCache cache_;
