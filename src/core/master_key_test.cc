@@ -50,7 +50,7 @@ TEST_F(MasterKeyTest, CiphertextMovedToAnotherRowIsRejected) {
   std::string sealed_a = mk.Seal("key-of-a", "hash-a");
   auto moved = mk.Open(sealed_a, "hash-b");
   ASSERT_FALSE(moved.ok());
-  EXPECT_EQ(moved.status().code(), StatusCode::kInternal);
+  EXPECT_THAT(moved, StatusIs(StatusCode::kInternal));
 }
 
 TEST_F(MasterKeyTest, AnotherMasterKeyCannotOpen) {
@@ -103,7 +103,7 @@ TEST_F(MasterKeyTest, RefusesAFileOthersCanRead) {
   ::chmod(path.c_str(), 0644);
   auto r = MasterKey::LoadOrCreate(path);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(r, StatusIs(StatusCode::kInvalidArgument));
 }
 
 TEST_F(MasterKeyTest, RefusesMalformedFile) {

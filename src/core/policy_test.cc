@@ -22,7 +22,7 @@ TEST(PolicyTest, MeResolvesToTheCaller) {
 TEST(PolicyTest, OwnersReachTheirKeysOthersGetNotFound) {
   User alice = MakeUser("alice");
   EXPECT_THAT(CheckKeyAccess(alice, "alice"), IsOk());
-  EXPECT_EQ(CheckKeyAccess(alice, "bob").code(), StatusCode::kNotFound);
+  EXPECT_THAT(CheckKeyAccess(alice, "bob"), StatusIs(StatusCode::kNotFound));
 }
 
 TEST(PolicyTest, OperatorsReachEveryone) {

@@ -170,7 +170,7 @@ TEST(ServerListenTest, RejectsMalformedAddresses) {
       Limits{}, [](Request&&, const Peer&, Responder) {}, 1);
   for (const char* bad : {"", "nonsense", "127.0.0.1", "127.0.0.1:", "127.0.0.1:http",
                           "127.0.0.1:65536", "1.2.3.4.5:80", "::1:80", "[::1:80", "[::1]80"}) {
-    EXPECT_EQ(server.Listen(bad).code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(server.Listen(bad), StatusIs(StatusCode::kInvalidArgument)) << bad;
   }
 }
 
@@ -182,7 +182,7 @@ TEST(ServerListenTest, PortInUseIsUnavailable) {
       Limits{}, [](Request&&, const Peer&, Responder) {}, 1);
   EXPECT_EQ(second.Listen(fmt::format("127.0.0.1:{}", first.port())).code(),
             StatusCode::kUnavailable);
-  EXPECT_EQ(first.Listen("127.0.0.1:0").code(), StatusCode::kInvalidArgument);  // twice
+  EXPECT_THAT(first.Listen("127.0.0.1:0"), StatusIs(StatusCode::kInvalidArgument));  // twice
 }
 
 TEST_F(ServerTest, ServesIpv6Loopback) {

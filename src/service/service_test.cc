@@ -66,8 +66,8 @@ TEST_F(ServiceTest, CreateListRevealDelete) {
   EXPECT_EQ(who->key_name, "presto");
 
   EXPECT_THAT(keys.Delete(alice_, "me", "presto"), IsOk());
-  EXPECT_EQ(auth.Authenticate(created->token).status().code(), StatusCode::kUnauthenticated);
-  EXPECT_EQ(keys.Delete(alice_, "me", "presto").code(), StatusCode::kNotFound);
+  EXPECT_THAT(auth.Authenticate(created->token), StatusIs(StatusCode::kUnauthenticated));
+  EXPECT_THAT(keys.Delete(alice_, "me", "presto"), StatusIs(StatusCode::kNotFound));
 }
 
 TEST_F(ServiceTest, ExpiryIsCheckedAtAuthentication) {
@@ -79,18 +79,18 @@ TEST_F(ServiceTest, ExpiryIsCheckedAtAuthentication) {
   clock_.Advance(1799);
   EXPECT_THAT(auth.Authenticate(created->token), IsOk());
   clock_.Advance(1);
-  EXPECT_EQ(auth.Authenticate(created->token).status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(auth.Authenticate(created->token), StatusIs(StatusCode::kUnauthenticated));
 }
 
 TEST_F(ServiceTest, OthersKeysAreNotFoundOperatorsReachThem) {
   KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
   ASSERT_THAT(keys.Create(admin_, "admin", std::string_view("ops"), std::nullopt), IsOk());
-  EXPECT_EQ(keys.List(alice_, "admin", false).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(keys.Reveal(alice_, "admin", "ops").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(keys.Delete(alice_, "admin", "ops").code(), StatusCode::kNotFound);
+  EXPECT_THAT(keys.List(alice_, "admin", false), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(keys.Reveal(alice_, "admin", "ops"), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(keys.Delete(alice_, "admin", "ops"), StatusIs(StatusCode::kNotFound));
   EXPECT_THAT(keys.Create(admin_, "alice", std::string_view("for-alice"), std::nullopt), IsOk());
   EXPECT_EQ(keys.List(alice_, "me", false)->size(), 1u);
-  EXPECT_EQ(keys.List(admin_, "ghost", false).status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(keys.List(admin_, "ghost", false), StatusIs(StatusCode::kNotFound));
 }
 
 TEST_F(ServiceTest, RevealOffKeepsNoCopy) {
@@ -99,7 +99,7 @@ TEST_F(ServiceTest, RevealOffKeepsNoCopy) {
   auto created = keys.Create(alice_, "me", std::string_view("once"), std::nullopt);
   ASSERT_THAT(created, IsOk());
   EXPECT_TRUE(store_->GetKey("alice", "once")->sealed.empty());
-  EXPECT_EQ(keys.Reveal(alice_, "me", "once").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(keys.Reveal(alice_, "me", "once"), StatusIs(StatusCode::kPermissionDenied));
   EXPECT_EQ((*keys.List(alice_, "me", true))[0].token, MaskKey(created->token));
 }
 
@@ -112,7 +112,7 @@ TEST_F(ServiceTest, SealedCopyMovedToAnotherRowDoesNotOpen) {
   ASSERT_THAT(store_->DeleteKey("alice", "b"), IsOk());
   b.sealed = a.sealed;  // an attacker with database access swaps the ciphertexts
   ASSERT_THAT(store_->CreateKey(b), IsOk());
-  EXPECT_EQ(keys.Reveal(alice_, "me", "b").status().code(), StatusCode::kInternal);
+  EXPECT_THAT(keys.Reveal(alice_, "me", "b"), StatusIs(StatusCode::kInternal));
 }
 
 TEST_F(ServiceTest, LoginLogoutAndThrottle) {
@@ -130,11 +130,11 @@ TEST_F(ServiceTest, LoginLogoutAndThrottle) {
 
   auto wrong = sessions.Login("alice", "nope-nope", "127.0.0.1", &retry);
   auto unknown = sessions.Login("nobody", "nope-nope", "127.0.0.1", &retry);
-  EXPECT_EQ(wrong.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(wrong, StatusIs(StatusCode::kUnauthenticated));
   EXPECT_EQ(wrong.status().message(), unknown.status().message());
   for (int i = 0; i < 4; ++i) (void)sessions.Login("alice", "nope-nope", "127.0.0.1", &retry);
   auto throttled = sessions.Login("alice", "alice-password", "127.0.0.1", &retry);
-  EXPECT_EQ(throttled.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_THAT(throttled, StatusIs(StatusCode::kResourceExhausted));
   EXPECT_EQ(retry, 2);
   clock_.Advance(1);
   EXPECT_FALSE(sessions.Login("alice", "alice-password", "127.0.0.1", &retry).ok());
@@ -160,17 +160,17 @@ TEST_F(ServiceTest, BootstrapRunsOnceOnAnEmptyStore) {
 
 TEST_F(ServiceTest, UserManagementNeedsTheOperatorRole) {
   NewUser app{"svc", "Service", "application", std::nullopt};
-  EXPECT_EQ(users_->Create(alice_, app).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(users_->Create(alice_, app), StatusIs(StatusCode::kPermissionDenied));
   EXPECT_THAT(users_->Create(admin_, app), IsOk());
-  EXPECT_EQ(users_->Create(admin_, app).status().code(), StatusCode::kAlreadyExists);
+  EXPECT_THAT(users_->Create(admin_, app), StatusIs(StatusCode::kAlreadyExists));
   EXPECT_EQ(users_->AddTag(alice_, "alice", kOperatorTag).status().code(),
             StatusCode::kPermissionDenied);
   EXPECT_THAT(users_->AddTag(admin_, "svc", "roles:id:data-dev"), IsOk());
   EXPECT_EQ(users_->RemoveTag(admin_, "me", kOperatorTag).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(users_->Delete(admin_, "admin").code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(users_->Delete(admin_, "admin"), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(users_->Delete(admin_, "svc"), IsOk());
-  EXPECT_EQ(users_->Delete(admin_, "svc").code(), StatusCode::kNotFound);
+  EXPECT_THAT(users_->Delete(admin_, "svc"), StatusIs(StatusCode::kNotFound));
   NewUser app_with_password{"svc2", "S", "application", std::string("password123")};
   EXPECT_EQ(users_->Create(admin_, app_with_password).status().code(),
             StatusCode::kInvalidArgument);
@@ -194,7 +194,7 @@ TEST_F(ServiceTest, CachedIdentitiesFollowTagChangesAndUserDeletion) {
   ASSERT_THAT(after_tag, IsOk());
   EXPECT_EQ(after_tag->user.tags, std::vector<std::string>{"roles:id:data-dev"});
   ASSERT_THAT(users_->Delete(admin_, "alice"), IsOk());
-  EXPECT_EQ(auth.Authenticate(created->token).status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(auth.Authenticate(created->token), StatusIs(StatusCode::kUnauthenticated));
 }
 
 TEST_F(ServiceTest, LastUsedIsWrittenInBatches) {

@@ -118,14 +118,14 @@ TEST(PostgresStoreTest, UnreachableServerIsUnavailableFastWithoutEchoingThePassw
   Clock::time_point start = Clock::now();
   Result<std::unique_ptr<Store>> store = OpenPostgresStore(url);
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(3));
-  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(store, StatusIs(StatusCode::kUnavailable));
   EXPECT_EQ(store.status().message(), "the database is unavailable");
   EXPECT_EQ(store.status().ToString().find("s3cr3tPW"), std::string::npos);
 }
 
 TEST(PostgresStoreTest, MalformedUrlIsInvalidArgument) {
   Result<std::unique_ptr<Store>> store = OpenPostgresStore("postgresql://kw:s3cr3tPW@[::1/x");
-  EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(store, StatusIs(StatusCode::kInvalidArgument));
   EXPECT_EQ(store.status().ToString().find("s3cr3tPW"), std::string::npos);
 }
 
@@ -290,7 +290,7 @@ TEST(PostgresStoreTest, AFullPoolMakesCallsWaitThenFailWithUnavailable) {
   Result<User> user = store->GetUser("alice");
   EXPECT_GE(Clock::now() - start, milliseconds(250));
   EXPECT_LT(Clock::now() - start, milliseconds(3000));
-  EXPECT_EQ(user.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(user, StatusIs(StatusCode::kUnavailable));
   lock.Release();
   writer.join();
   KW_EXPECT_OK(blocked);
@@ -311,7 +311,7 @@ TEST(PostgresStoreTest, AStatementOverTheTimeoutIsUnavailableAndChangesNothing) 
     Clock::time_point start = Clock::now();
     Status status = store->SetPasswordHash("alice", "new");
     EXPECT_LT(Clock::now() - start, milliseconds(3000));
-    EXPECT_EQ(status.code(), StatusCode::kUnavailable) << status.ToString();
+    EXPECT_THAT(status, StatusIs(StatusCode::kUnavailable));
     EXPECT_EQ(status.message(), "the database is busy, try again");
   }
   KW_ASSERT_OK_AND_ASSIGN(User got, store->GetUser("alice"));
