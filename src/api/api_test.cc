@@ -5,11 +5,13 @@
 #include "api/http_status.h"
 #include "api/json_io.h"
 #include "api/router.h"
+#include "common/status_matchers.h"
 
 namespace keyward {
 namespace {
 
 namespace bh = http::beast_http;
+using ::testing::HasSubstr;
 
 TEST(HttpStatusTest, OneRowPerCode) {
   EXPECT_EQ(HttpStatusFor(StatusCode::kOk), 200);
@@ -87,15 +89,33 @@ TEST(RouterTest, MatchesDecodedSegmentsAndReportsMethods) {
 }
 
 TEST(JsonIoTest, ParsesObjectsOnly) {
-  EXPECT_TRUE(ParseObject("application/json", R"({"a":"b"})").ok());
-  EXPECT_TRUE(ParseObject("application/json; charset=utf-8", R"({})").ok());
-  EXPECT_TRUE(ParseObject("", "").ok());
-  EXPECT_FALSE(ParseObject("text/plain", R"({})").ok());
-  EXPECT_FALSE(ParseObject("application/json", "[]").ok());
-  EXPECT_FALSE(ParseObject("application/json", R"({"a":1,"a":2})").ok());
-  EXPECT_FALSE(ParseObject("application/json", R"({"a":{"b":1,"b":2}})").ok());
-  EXPECT_FALSE(ParseObject("application/json", "{\"a\":\"\xff\"}").ok());
-  EXPECT_FALSE(ParseObject("application/json", std::string(10000, '[')).ok());
+  constexpr StatusCode kInvalid = StatusCode::kInvalidArgument;
+  EXPECT_THAT(ParseObject("application/json", R"({"a":"b"})"), IsOk());
+  EXPECT_THAT(ParseObject("application/json; charset=utf-8", R"({})"), IsOk());
+  EXPECT_THAT(ParseObject("", ""), IsOk());
+  EXPECT_THAT(ParseObject("text/plain", R"({})"), StatusIs(kInvalid, HasSubstr("Content-Type")));
+  EXPECT_THAT(ParseObject("application/json", "[]"), StatusIs(kInvalid, HasSubstr("object")));
+  EXPECT_THAT(ParseObject("application/json", R"({"a":1,"a":2})"),
+              StatusIs(kInvalid, HasSubstr("duplicate")));
+  EXPECT_THAT(ParseObject("application/json", R"({"a":{"b":1,"b":2}})"),
+              StatusIs(kInvalid, HasSubstr("duplicate")));
+  EXPECT_THAT(ParseObject("application/json", "{\"a\":\"\xff\"}"),
+              StatusIs(kInvalid, HasSubstr("not valid JSON")));
+}
+
+// A valid JSON object nested `depth` levels deep: {"a":[[...]]}.
+std::string NestedObject(int depth) {
+  return "{\"a\":" + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";
+}
+
+// Valid JSON, so that only the depth limit (32 levels, json_io.h) can refuse it.
+TEST(JsonIoTest, NestingLimitIs32Levels) {
+  ASSERT_EQ(NestedObject(3), R"({"a":[[]]})");
+  EXPECT_THAT(ParseObject("application/json", NestedObject(32)), IsOk());
+  EXPECT_THAT(ParseObject("application/json", NestedObject(33)),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("not valid JSON")));
+  EXPECT_THAT(ParseObject("application/json", NestedObject(100'000)),
+              StatusIs(StatusCode::kInvalidArgument));
 }
 
 TEST(JsonIoTest, StringMembers) {
@@ -103,8 +123,10 @@ TEST(JsonIoTest, StringMembers) {
   EXPECT_EQ(OptionalString(obj, "s").value(), "x");
   EXPECT_EQ(OptionalString(obj, "z").value(), std::nullopt);
   EXPECT_EQ(OptionalString(obj, "missing").value(), std::nullopt);
-  EXPECT_FALSE(OptionalString(obj, "n").ok());
-  EXPECT_FALSE(RequiredString(obj, "missing").ok());
+  EXPECT_THAT(OptionalString(obj, "n"),
+              StatusIs(StatusCode::kInvalidArgument, "\"n\" must be a string"));
+  EXPECT_THAT(RequiredString(obj, "missing"),
+              StatusIs(StatusCode::kInvalidArgument, "\"missing\" is required"));
 }
 
 }  // namespace

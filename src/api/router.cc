@@ -20,6 +20,16 @@ bool Matches(const Route& route, const std::vector<std::string>& segments,
   return true;
 }
 
+// Adds `method` (GET with HEAD) to the ", "-separated list `allow`, unless it is there: a path
+// may match several patterns ("/users/me" and "/users/{id}") that share a method.
+void AddAllowed(std::string& allow, http::beast_http::verb method) {
+  std::string name(http::beast_http::to_string(method));
+  if (method == http::beast_http::verb::get) name += ", HEAD";
+  if ((", " + allow + ", ").find(", " + name + ", ") != std::string::npos) return;
+  if (!allow.empty()) allow += ", ";
+  allow += name;
+}
+
 }  // namespace
 
 bool ApiCall::QueryFlag(std::string_view name) const {
@@ -48,9 +58,7 @@ Router::Match Router::Find(http::beast_http::verb method,
       return match;
     }
     match.path_known = true;
-    if (!match.allow.empty()) match.allow += ", ";
-    match.allow += std::string(http::beast_http::to_string(route.method));
-    if (route.method == http::beast_http::verb::get) match.allow += ", HEAD";
+    AddAllowed(match.allow, route.method);
   }
   return match;
 }

@@ -11,6 +11,7 @@
 #include "cli/config.h"
 #include "cli/exit_code.h"
 #include "cli/output.h"
+#include "common/status_matchers.h"
 
 namespace keyward {
 namespace {
@@ -86,19 +87,19 @@ TEST_F(ConfigTest, PathHonoursXdgConfigHome) {
 
 TEST_F(ConfigTest, SavedOwnerOnlyAndLoadsBack) {
   std::string path = dir_ + "/sub/config";
-  ASSERT_TRUE(SaveConfig(path, {"http://127.0.0.1:1", "kw_token"}).ok());
+  ASSERT_THAT(SaveConfig(path, {"http://127.0.0.1:1", "kw_token"}), IsOk());
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   auto loaded = LoadConfig(path);
-  ASSERT_TRUE(loaded.ok());
+  ASSERT_THAT(loaded, IsOk());
   EXPECT_EQ(loaded->server, "http://127.0.0.1:1");
   EXPECT_EQ(loaded->token, "kw_token");
 }
 
 TEST_F(ConfigTest, MissingFileIsEmptyReadableFileIsRefused) {
   auto missing = LoadConfig(dir_ + "/none");
-  ASSERT_TRUE(missing.ok());
+  ASSERT_THAT(missing, IsOk());
   EXPECT_TRUE(missing->token.empty());
   std::string path = dir_ + "/config";
   std::ofstream(path) << R"({"server":"http://a","token":"t"})";
@@ -107,7 +108,7 @@ TEST_F(ConfigTest, MissingFileIsEmptyReadableFileIsRefused) {
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("chmod 600"), std::string::npos);
   ::chmod(path.c_str(), 0600);
-  EXPECT_TRUE(LoadConfig(path).ok());
+  EXPECT_THAT(LoadConfig(path), IsOk());
   std::ofstream(path) << "not json";
   EXPECT_FALSE(LoadConfig(path).ok());
 }

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/random.h"
+#include "common/status_matchers.h"
 
 namespace keyward {
 namespace {
@@ -57,7 +58,7 @@ TEST_F(ApiKeyTest, RejectsWrongPrefixLengthAndCharacters) {
 }
 
 TEST_F(ApiKeyTest, CustomPrefix) {
-  ASSERT_TRUE(ValidateKeyPrefix("acme2").ok());
+  ASSERT_THAT(ValidateKeyPrefix("acme2"), IsOk());
   std::string key = GenerateKey("acme2");
   EXPECT_TRUE(IsWellFormedKey(key, "acme2"));
   EXPECT_FALSE(IsWellFormedKey(key, "kw"));

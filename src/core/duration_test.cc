@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/status_matchers.h"
+
 namespace keyward {
 namespace {
 
@@ -20,7 +22,7 @@ TEST(DurationTest, RejectsMalformedInput) {
     auto r = ParseDuration(bad);
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {
-      EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
+      EXPECT_THAT(r, StatusIs(StatusCode::kInvalidArgument)) << bad;
     }
   }
 }

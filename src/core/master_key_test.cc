@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/random.h"
+#include "common/status_matchers.h"
 
 namespace keyward {
 namespace {
@@ -29,7 +30,7 @@ TEST_F(MasterKeyTest, SealOpenRoundTrip) {
   std::string sealed = mk.Seal("kw_secret", "hash-a");
   EXPECT_EQ(sealed.find("kw_secret"), std::string::npos);
   auto opened = mk.Open(sealed, "hash-a");
-  ASSERT_TRUE(opened.ok());
+  ASSERT_THAT(opened, IsOk());
   EXPECT_EQ(*opened, "kw_secret");
 }
 
@@ -49,7 +50,7 @@ TEST_F(MasterKeyTest, CiphertextMovedToAnotherRowIsRejected) {
   std::string sealed_a = mk.Seal("key-of-a", "hash-a");
   auto moved = mk.Open(sealed_a, "hash-b");
   ASSERT_FALSE(moved.ok());
-  EXPECT_EQ(moved.status().code(), StatusCode::kInternal);
+  EXPECT_THAT(moved, StatusIs(StatusCode::kInternal));
 }
 
 TEST_F(MasterKeyTest, AnotherMasterKeyCannotOpen) {
@@ -61,13 +62,13 @@ TEST_F(MasterKeyTest, AnotherMasterKeyCannotOpen) {
 TEST_F(MasterKeyTest, FileIsCreatedOwnerOnlyAndReloads) {
   std::string path = (dir_ / "master.key").string();
   auto first = MasterKey::LoadOrCreate(path);
-  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_THAT(first, IsOk());
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   std::string sealed = first->Seal("secret", "h");
   auto second = MasterKey::LoadOrCreate(path);
-  ASSERT_TRUE(second.ok());
+  ASSERT_THAT(second, IsOk());
   EXPECT_EQ(second->Open(sealed, "h").value(), "secret");
 }
 
@@ -88,10 +89,10 @@ TEST_F(MasterKeyTest, NodesCreatingTheFileTogetherAgree) {
     }
     for (auto& t : nodes) t.join();
     auto reread = MasterKey::LoadOrCreate(path);
-    ASSERT_TRUE(reread.ok());
+    ASSERT_THAT(reread, IsOk());
     for (int i = 0; i < 4; ++i) {
       ASSERT_TRUE(ok[i]) << "round " << round << " node " << i;
-      EXPECT_TRUE(reread->Open(sealed[i], "h").ok()) << "node " << i << " used another key";
+      EXPECT_THAT(reread->Open(sealed[i], "h"), IsOk()) << "node " << i << " used another key";
     }
   }
 }
@@ -102,7 +103,7 @@ TEST_F(MasterKeyTest, RefusesAFileOthersCanRead) {
   ::chmod(path.c_str(), 0644);
   auto r = MasterKey::LoadOrCreate(path);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(r, StatusIs(StatusCode::kInvalidArgument));
 }
 
 TEST_F(MasterKeyTest, RefusesMalformedFile) {

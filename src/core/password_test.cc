@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/random.h"
+#include "common/status_matchers.h"
 
 namespace keyward {
 namespace {
@@ -10,7 +11,7 @@ namespace {
 TEST(PasswordTest, HashVerifies) {
   ASSERT_TRUE(InitCrypto());
   auto hash = HashPassword("correct horse battery");
-  ASSERT_TRUE(hash.ok());
+  ASSERT_THAT(hash, IsOk());
   EXPECT_TRUE(hash->starts_with("$argon2id$"));
   EXPECT_EQ(hash->find("correct horse"), std::string::npos);
   EXPECT_TRUE(VerifyPassword("correct horse battery", *hash));
@@ -25,7 +26,7 @@ TEST(PasswordTest, EmptyOrForeignHashNeverMatches) {
 
 TEST(PasswordTest, Validation) {
   EXPECT_FALSE(ValidatePassword("short").ok());
-  EXPECT_TRUE(ValidatePassword("longenough").ok());
+  EXPECT_THAT(ValidatePassword("longenough"), IsOk());
   EXPECT_FALSE(ValidatePassword(std::string(1025, 'a')).ok());
 }
 

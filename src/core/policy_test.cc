@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/status_matchers.h"
+
 namespace keyward {
 namespace {
 
@@ -19,17 +21,17 @@ TEST(PolicyTest, MeResolvesToTheCaller) {
 
 TEST(PolicyTest, OwnersReachTheirKeysOthersGetNotFound) {
   User alice = MakeUser("alice");
-  EXPECT_TRUE(CheckKeyAccess(alice, "alice").ok());
-  EXPECT_EQ(CheckKeyAccess(alice, "bob").code(), StatusCode::kNotFound);
+  EXPECT_THAT(CheckKeyAccess(alice, "alice"), IsOk());
+  EXPECT_THAT(CheckKeyAccess(alice, "bob"), StatusIs(StatusCode::kNotFound));
 }
 
 TEST(PolicyTest, OperatorsReachEveryone) {
   User op = MakeUser("admin", {std::string(kOperatorTag)});
-  EXPECT_TRUE(CheckKeyAccess(op, "bob").ok());
-  EXPECT_TRUE(CheckOperator(op).ok());
+  EXPECT_THAT(CheckKeyAccess(op, "bob"), IsOk());
+  EXPECT_THAT(CheckOperator(op), IsOk());
   EXPECT_TRUE(CanManageUsers(op));
   User bob = MakeUser("bob", {"roles:id:data-dev", "roles:id:operators"});
-  EXPECT_EQ(CheckOperator(bob).code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(CheckOperator(bob), StatusIs(StatusCode::kPermissionDenied));
   EXPECT_FALSE(CanManageUsers(bob));
 }
 

@@ -2,14 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include "common/status_matchers.h"
 #include "core/key_record.h"
 
 namespace keyward {
 namespace {
 
 TEST(UserTest, UserIds) {
-  EXPECT_TRUE(ValidateUserId("lakesearchapi").ok());
-  EXPECT_TRUE(ValidateUserId("a.b-c_9").ok());
+  EXPECT_THAT(ValidateUserId("lakesearchapi"), IsOk());
+  EXPECT_THAT(ValidateUserId("a.b-c_9"), IsOk());
   EXPECT_FALSE(ValidateUserId("").ok());
   EXPECT_FALSE(ValidateUserId("me").ok());
   EXPECT_FALSE(ValidateUserId("Admin").ok());
@@ -19,12 +20,12 @@ TEST(UserTest, UserIds) {
 }
 
 TEST(UserTest, Tags) {
-  EXPECT_TRUE(ValidateTag("roles:id:operator").ok());
+  EXPECT_THAT(ValidateTag("roles:id:operator"), IsOk());
   EXPECT_FALSE(ValidateTag("has space").ok());
   EXPECT_FALSE(ValidateTag("").ok());
   EXPECT_FALSE(ValidateTag(".").ok());
   EXPECT_FALSE(ValidateTag("..").ok());
-  EXPECT_TRUE(ValidateTag("...").ok());
+  EXPECT_THAT(ValidateTag("..."), IsOk());
 }
 
 TEST(UserTest, OperatorTag) {
@@ -46,15 +47,15 @@ TEST(UserTest, Utf8) {
 }
 
 TEST(UserTest, KeyNames) {
-  EXPECT_TRUE(ValidateKeyName("presto-driver").ok());
-  EXPECT_TRUE(ValidateKeyName("Robert'); DROP TABLE api_keys;--").ok());
+  EXPECT_THAT(ValidateKeyName("presto-driver"), IsOk());
+  EXPECT_THAT(ValidateKeyName("Robert'); DROP TABLE api_keys;--"), IsOk());
   EXPECT_FALSE(ValidateKeyName("").ok());
   EXPECT_FALSE(ValidateKeyName("a/b").ok());
   EXPECT_FALSE(ValidateKeyName(std::string(129, 'a')).ok());
-  EXPECT_TRUE(ValidateKeyName(std::string(128, 'a')).ok());
+  EXPECT_THAT(ValidateKeyName(std::string(128, 'a')), IsOk());
   EXPECT_FALSE(ValidateKeyName(".").ok());
   EXPECT_FALSE(ValidateKeyName("..").ok());
-  EXPECT_TRUE(ValidateKeyName("...").ok());
+  EXPECT_THAT(ValidateKeyName("..."), IsOk());
 }
 
 TEST(UserTest, Utf8TextIsWhatAStoreCanHold) {

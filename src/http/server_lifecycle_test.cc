@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/status_matchers.h"
 #include "http/server.h"
 #include "http/server_test_fixture.h"
 #include "http/test_client.h"
@@ -154,7 +155,7 @@ TEST_F(ServerTest, StopReturnsPromptlyWithIdleConnections) {
 TEST_F(ServerTest, StopBeforeRunMakesRunReturn) {
   server_ = std::make_unique<Server>(
       Limits{}, [](Request&&, const Peer&, Responder) {}, 2);
-  ASSERT_TRUE(server_->Listen("127.0.0.1:0").ok());
+  ASSERT_THAT(server_->Listen("127.0.0.1:0"), IsOk());
   server_->Stop();
   run_done_ = run_returned_.get_future();
   runner_ = std::thread([this] {
@@ -169,19 +170,19 @@ TEST(ServerListenTest, RejectsMalformedAddresses) {
       Limits{}, [](Request&&, const Peer&, Responder) {}, 1);
   for (const char* bad : {"", "nonsense", "127.0.0.1", "127.0.0.1:", "127.0.0.1:http",
                           "127.0.0.1:65536", "1.2.3.4.5:80", "::1:80", "[::1:80", "[::1]80"}) {
-    EXPECT_EQ(server.Listen(bad).code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(server.Listen(bad), StatusIs(StatusCode::kInvalidArgument)) << bad;
   }
 }
 
 TEST(ServerListenTest, PortInUseIsUnavailable) {
   Server first(
       Limits{}, [](Request&&, const Peer&, Responder) {}, 1);
-  ASSERT_TRUE(first.Listen("127.0.0.1:0").ok());
+  ASSERT_THAT(first.Listen("127.0.0.1:0"), IsOk());
   Server second(
       Limits{}, [](Request&&, const Peer&, Responder) {}, 1);
   EXPECT_EQ(second.Listen(fmt::format("127.0.0.1:{}", first.port())).code(),
             StatusCode::kUnavailable);
-  EXPECT_EQ(first.Listen("127.0.0.1:0").code(), StatusCode::kInvalidArgument);  // twice
+  EXPECT_THAT(first.Listen("127.0.0.1:0"), StatusIs(StatusCode::kInvalidArgument));  // twice
 }
 
 TEST_F(ServerTest, ServesIpv6Loopback) {
@@ -193,7 +194,7 @@ TEST_F(ServerTest, ServesIpv6Loopback) {
       1);
   const Status status = server_->Listen("[::1]:0");
   if (status.code() == StatusCode::kUnavailable) GTEST_SKIP() << "no IPv6: " << status.ToString();
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_THAT(status, IsOk());
   run_done_ = run_returned_.get_future();
   runner_ = std::thread([this] {
     server_->Run();

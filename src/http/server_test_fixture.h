@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/status_matchers.h"
 #include "http/server.h"
 #include "http/test_client.h"
 
@@ -57,7 +58,7 @@ class ServerTest : public ::testing::Test {
         },
         threads);
     const Status status = server_->Listen("127.0.0.1:0");
-    ASSERT_TRUE(status.ok()) << status.ToString();
+    ASSERT_THAT(status, IsOk());
     ASSERT_NE(server_->port(), 0);
     run_done_ = run_returned_.get_future();
     runner_ = std::thread([this] {

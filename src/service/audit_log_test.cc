@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/random.h"
+#include "common/status_matchers.h"
 #include "core/api_key.h"
 #include "service/key_service.h"
 #include "service/session_service.h"
@@ -62,7 +63,7 @@ class AuditLogTest : public ::testing::Test {
     AuditFilter all;
     all.limit = kMaxAuditLimit;
     auto events = store_->ListAudit(all);
-    EXPECT_TRUE(events.ok()) << events.status().ToString();
+    EXPECT_THAT(events, IsOk());
     std::vector<AuditEvent> out = events.ok() ? *events : std::vector<AuditEvent>{};
     std::reverse(out.begin(), out.end());
     return out;
@@ -119,7 +120,7 @@ class AuditLogTest : public ::testing::Test {
 
 TEST_F(AuditLogTest, KeyUseCasesAreRecordedWithActorUserTargetAddressAndOutcome) {
   auto created = keys_->Create(alice_, "me", std::string_view("ci"), std::nullopt);
-  ASSERT_TRUE(created.ok());
+  ASSERT_THAT(created, IsOk());
   RememberKey(created->token);
   clock_.Advance(1);
   KW_ASSERT_OK(keys_->Reveal(alice_, "me", "ci").status());
@@ -150,7 +151,7 @@ TEST_F(AuditLogTest, KeyUseCasesAreRecordedWithActorUserTargetAddressAndOutcome)
 
 TEST_F(AuditLogTest, ADefaultKeyNameIsRecordedAsGenerated) {
   auto created = keys_->Create(alice_, "me", std::nullopt, std::nullopt);
-  ASSERT_TRUE(created.ok());
+  ASSERT_THAT(created, IsOk());
   RememberKey(created->token);
   EXPECT_EQ(Events().back().target, created->name);
 }
@@ -158,7 +159,7 @@ TEST_F(AuditLogTest, ADefaultKeyNameIsRecordedAsGenerated) {
 TEST_F(AuditLogTest, ListingWithRevealRecordsEachKeyShown) {
   for (const char* name : {"a", "b"}) {
     auto created = keys_->Create(alice_, "me", std::string_view(name), std::nullopt);
-    ASSERT_TRUE(created.ok());
+    ASSERT_THAT(created, IsOk());
     RememberKey(created->token);
   }
   KW_ASSERT_OK(keys_->List(alice_, "me", true).status());
@@ -194,7 +195,7 @@ TEST_F(AuditLogTest, UserAndTagChangesAreRecorded) {
 TEST_F(AuditLogTest, SignInsAreRecordedAndNeverTheirPasswords) {
   std::int64_t retry = 0;
   auto in = sessions_->Login("alice", kAlicePassword, "10.0.0.3", &retry);
-  ASSERT_TRUE(in.ok());
+  ASSERT_THAT(in, IsOk());
   RememberKey(in->token);
   EXPECT_FALSE(sessions_->Login("alice", "wrong-password-1", "10.0.0.3", &retry).ok());
   EXPECT_FALSE(sessions_->Login("ghost", "wrong-password-2", "10.0.0.3", &retry).ok());
@@ -230,7 +231,7 @@ TEST_F(AuditLogTest, SignInsAreRecordedAndNeverTheirPasswords) {
 
 TEST_F(AuditLogTest, ARevealThatCannotBeRecordedFailsClosedAndOtherActionsStand) {
   auto created = keys_->Create(alice_, "me", std::string_view("ci"), std::nullopt);
-  ASSERT_TRUE(created.ok());
+  ASSERT_THAT(created, IsOk());
   RememberKey(created->token);
   BlockAuditWrites();
 
@@ -242,13 +243,13 @@ TEST_F(AuditLogTest, ARevealThatCannotBeRecordedFailsClosedAndOtherActionsStand)
   KW_ASSERT_OK(keys_->List(alice_, "me", false).status());  // masked: nothing to record
   // Done even though their records are missing (a warning goes to the log).
   auto other = keys_->Create(alice_, "me", std::string_view("other"), std::nullopt);
-  ASSERT_TRUE(other.ok());
+  ASSERT_THAT(other, IsOk());
   RememberKey(other->token);
   KW_ASSERT_OK(keys_->Delete(alice_, "me", "other"));
 
   UnblockAuditWrites();
   auto again = keys_->Reveal(alice_, "me", "ci");
-  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  ASSERT_THAT(again, IsOk());
   EXPECT_EQ(*again, created->token);
   std::vector<std::string> lines = Lines();
   ASSERT_EQ(lines.size(), 3u);  // user.create, key.create ci, then the reveal that worked
@@ -271,7 +272,7 @@ TEST_F(AuditLogTest, OddTextIsCleanedBeforeItIsStored) {
 
 TEST_F(AuditLogTest, OperatorsReadEveryoneOthersOnlyTheirOwn) {
   auto created = keys_->Create(alice_, "me", std::string_view("ci"), std::nullopt);
-  ASSERT_TRUE(created.ok());
+  ASSERT_THAT(created, IsOk());
   RememberKey(created->token);
   KW_ASSERT_OK(users_->Create(admin_, NewUser{"bob", "Bob", "person", std::nullopt}).status());
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/random.h"
+#include "common/status_matchers.h"
 #include "core/api_key.h"
 #include "service/authenticator.h"
 #include "service/key_service.h"
@@ -20,15 +21,15 @@ class ServiceTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(InitCrypto());
     auto store = OpenSqliteStore(dir_.File("keyward.db"));
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_THAT(store, IsOk());
     store_ = std::move(store).value();
     master_ = std::make_unique<MasterKey>(MasterKey::FromBytes(RandomBytes(32)));
     users_ = std::make_unique<UserService>(*store_, clock_, &cache_);
     auto boot = users_->Bootstrap(std::string("admin-password"));
-    ASSERT_TRUE(boot.ok());
+    ASSERT_THAT(boot, IsOk());
     admin_ = store_->GetUser("admin").value();
     NewUser alice{"alice", "Alice", "person", std::string("alice-password")};
-    ASSERT_TRUE(users_->Create(admin_, alice).ok());
+    ASSERT_THAT(users_->Create(admin_, alice), IsOk());
     alice_ = store_->GetUser("alice").value();
   }
 
@@ -46,12 +47,12 @@ class ServiceTest : public ::testing::Test {
 TEST_F(ServiceTest, CreateListRevealDelete) {
   KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
   auto created = keys.Create(alice_, "me", std::string_view("presto"), std::string_view("7d"));
-  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  ASSERT_THAT(created, IsOk());
   EXPECT_TRUE(IsWellFormedKey(created->token, "kw"));
   EXPECT_EQ(created->expires_at, clock_.Now() + 7 * 86400);
 
   auto masked = keys.List(alice_, "alice", false);
-  ASSERT_TRUE(masked.ok());
+  ASSERT_THAT(masked, IsOk());
   ASSERT_EQ(masked->size(), 1u);
   EXPECT_EQ((*masked)[0].token, MaskKey(created->token));
   auto revealed = keys.List(alice_, "me", true);
@@ -60,36 +61,36 @@ TEST_F(ServiceTest, CreateListRevealDelete) {
 
   Authenticator auth(*store_, options_, clock_, &cache_);
   auto who = auth.Authenticate(created->token);
-  ASSERT_TRUE(who.ok());
+  ASSERT_THAT(who, IsOk());
   EXPECT_EQ(who->user.id, "alice");
   EXPECT_EQ(who->key_name, "presto");
 
-  EXPECT_TRUE(keys.Delete(alice_, "me", "presto").ok());
-  EXPECT_EQ(auth.Authenticate(created->token).status().code(), StatusCode::kUnauthenticated);
-  EXPECT_EQ(keys.Delete(alice_, "me", "presto").code(), StatusCode::kNotFound);
+  EXPECT_THAT(keys.Delete(alice_, "me", "presto"), IsOk());
+  EXPECT_THAT(auth.Authenticate(created->token), StatusIs(StatusCode::kUnauthenticated));
+  EXPECT_THAT(keys.Delete(alice_, "me", "presto"), StatusIs(StatusCode::kNotFound));
 }
 
 TEST_F(ServiceTest, ExpiryIsCheckedAtAuthentication) {
   KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
   auto created = keys.Create(alice_, "me", std::nullopt, std::string_view("30m"));
-  ASSERT_TRUE(created.ok());
+  ASSERT_THAT(created, IsOk());
   Authenticator auth(*store_, options_, clock_, &cache_);
-  EXPECT_TRUE(auth.Authenticate(created->token).ok());
+  EXPECT_THAT(auth.Authenticate(created->token), IsOk());
   clock_.Advance(1799);
-  EXPECT_TRUE(auth.Authenticate(created->token).ok());
+  EXPECT_THAT(auth.Authenticate(created->token), IsOk());
   clock_.Advance(1);
-  EXPECT_EQ(auth.Authenticate(created->token).status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(auth.Authenticate(created->token), StatusIs(StatusCode::kUnauthenticated));
 }
 
 TEST_F(ServiceTest, OthersKeysAreNotFoundOperatorsReachThem) {
   KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
-  ASSERT_TRUE(keys.Create(admin_, "admin", std::string_view("ops"), std::nullopt).ok());
-  EXPECT_EQ(keys.List(alice_, "admin", false).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(keys.Reveal(alice_, "admin", "ops").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(keys.Delete(alice_, "admin", "ops").code(), StatusCode::kNotFound);
-  EXPECT_TRUE(keys.Create(admin_, "alice", std::string_view("for-alice"), std::nullopt).ok());
+  ASSERT_THAT(keys.Create(admin_, "admin", std::string_view("ops"), std::nullopt), IsOk());
+  EXPECT_THAT(keys.List(alice_, "admin", false), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(keys.Reveal(alice_, "admin", "ops"), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(keys.Delete(alice_, "admin", "ops"), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(keys.Create(admin_, "alice", std::string_view("for-alice"), std::nullopt), IsOk());
   EXPECT_EQ(keys.List(alice_, "me", false)->size(), 1u);
-  EXPECT_EQ(keys.List(admin_, "ghost", false).status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(keys.List(admin_, "ghost", false), StatusIs(StatusCode::kNotFound));
 }
 
 // An id or name that is not UTF-8 (or holds NUL) is refused as such: never an empty list, and
@@ -110,22 +111,22 @@ TEST_F(ServiceTest, RevealOffKeepsNoCopy) {
   options_.reveal = false;
   KeyService keys(*store_, nullptr, options_, clock_, &cache_);
   auto created = keys.Create(alice_, "me", std::string_view("once"), std::nullopt);
-  ASSERT_TRUE(created.ok());
+  ASSERT_THAT(created, IsOk());
   EXPECT_TRUE(store_->GetKey("alice", "once")->sealed.empty());
-  EXPECT_EQ(keys.Reveal(alice_, "me", "once").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(keys.Reveal(alice_, "me", "once"), StatusIs(StatusCode::kPermissionDenied));
   EXPECT_EQ((*keys.List(alice_, "me", true))[0].token, MaskKey(created->token));
 }
 
 TEST_F(ServiceTest, SealedCopyMovedToAnotherRowDoesNotOpen) {
   KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
-  ASSERT_TRUE(keys.Create(alice_, "me", std::string_view("a"), std::nullopt).ok());
-  ASSERT_TRUE(keys.Create(alice_, "me", std::string_view("b"), std::nullopt).ok());
+  ASSERT_THAT(keys.Create(alice_, "me", std::string_view("a"), std::nullopt), IsOk());
+  ASSERT_THAT(keys.Create(alice_, "me", std::string_view("b"), std::nullopt), IsOk());
   KeyRecord a = store_->GetKey("alice", "a").value();
   KeyRecord b = store_->GetKey("alice", "b").value();
-  ASSERT_TRUE(store_->DeleteKey("alice", "b").ok());
+  ASSERT_THAT(store_->DeleteKey("alice", "b"), IsOk());
   b.sealed = a.sealed;  // an attacker with database access swaps the ciphertexts
-  ASSERT_TRUE(store_->CreateKey(b).ok());
-  EXPECT_EQ(keys.Reveal(alice_, "me", "b").status().code(), StatusCode::kInternal);
+  ASSERT_THAT(store_->CreateKey(b), IsOk());
+  EXPECT_THAT(keys.Reveal(alice_, "me", "b"), StatusIs(StatusCode::kInternal));
 }
 
 TEST_F(ServiceTest, LoginLogoutAndThrottle) {
@@ -133,57 +134,57 @@ TEST_F(ServiceTest, LoginLogoutAndThrottle) {
   Authenticator auth(*store_, options_, clock_, &cache_);
   std::int64_t retry = 0;
   auto in = sessions.Login("alice", "alice-password", "127.0.0.1", &retry);
-  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  ASSERT_THAT(in, IsOk());
   EXPECT_EQ(in->expires_at, clock_.Now() + 12 * 3600);
   auto who = auth.Authenticate(in->token);
-  ASSERT_TRUE(who.ok());
+  ASSERT_THAT(who, IsOk());
   EXPECT_EQ(who->via, KeyType::kSession);
-  EXPECT_TRUE(sessions.Logout(*who).ok());
+  EXPECT_THAT(sessions.Logout(*who), IsOk());
   EXPECT_FALSE(auth.Authenticate(in->token).ok());
 
   auto wrong = sessions.Login("alice", "nope-nope", "127.0.0.1", &retry);
   auto unknown = sessions.Login("nobody", "nope-nope", "127.0.0.1", &retry);
-  EXPECT_EQ(wrong.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(wrong, StatusIs(StatusCode::kUnauthenticated));
   EXPECT_EQ(wrong.status().message(), unknown.status().message());
   for (int i = 0; i < 4; ++i) (void)sessions.Login("alice", "nope-nope", "127.0.0.1", &retry);
   auto throttled = sessions.Login("alice", "alice-password", "127.0.0.1", &retry);
-  EXPECT_EQ(throttled.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_THAT(throttled, StatusIs(StatusCode::kResourceExhausted));
   EXPECT_EQ(retry, 2);
   clock_.Advance(1);
   EXPECT_FALSE(sessions.Login("alice", "alice-password", "127.0.0.1", &retry).ok());
   clock_.Advance(1);
-  EXPECT_TRUE(sessions.Login("alice", "alice-password", "127.0.0.1", &retry).ok());
+  EXPECT_THAT(sessions.Login("alice", "alice-password", "127.0.0.1", &retry), IsOk());
 }
 
 TEST_F(ServiceTest, SessionsExpire) {
   SessionService sessions(*store_, options_, clock_, &cache_);
   Authenticator auth(*store_, options_, clock_, &cache_);
   auto in = sessions.Login("admin", "admin-password", "::1", nullptr);
-  ASSERT_TRUE(in.ok());
+  ASSERT_THAT(in, IsOk());
   clock_.Advance(12 * 3600);
   EXPECT_FALSE(auth.Authenticate(in->token).ok());
 }
 
 TEST_F(ServiceTest, BootstrapRunsOnceOnAnEmptyStore) {
   auto again = users_->Bootstrap(std::nullopt);
-  ASSERT_TRUE(again.ok());
+  ASSERT_THAT(again, IsOk());
   EXPECT_FALSE(again->has_value());
   EXPECT_TRUE(admin_.IsOperator());
 }
 
 TEST_F(ServiceTest, UserManagementNeedsTheOperatorRole) {
   NewUser app{"svc", "Service", "application", std::nullopt};
-  EXPECT_EQ(users_->Create(alice_, app).status().code(), StatusCode::kPermissionDenied);
-  EXPECT_TRUE(users_->Create(admin_, app).ok());
-  EXPECT_EQ(users_->Create(admin_, app).status().code(), StatusCode::kAlreadyExists);
+  EXPECT_THAT(users_->Create(alice_, app), StatusIs(StatusCode::kPermissionDenied));
+  EXPECT_THAT(users_->Create(admin_, app), IsOk());
+  EXPECT_THAT(users_->Create(admin_, app), StatusIs(StatusCode::kAlreadyExists));
   EXPECT_EQ(users_->AddTag(alice_, "alice", kOperatorTag).status().code(),
             StatusCode::kPermissionDenied);
-  EXPECT_TRUE(users_->AddTag(admin_, "svc", "roles:id:data-dev").ok());
+  EXPECT_THAT(users_->AddTag(admin_, "svc", "roles:id:data-dev"), IsOk());
   EXPECT_EQ(users_->RemoveTag(admin_, "me", kOperatorTag).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(users_->Delete(admin_, "admin").code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(users_->Delete(admin_, "svc").ok());
-  EXPECT_EQ(users_->Delete(admin_, "svc").code(), StatusCode::kNotFound);
+  EXPECT_THAT(users_->Delete(admin_, "admin"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(users_->Delete(admin_, "svc"), IsOk());
+  EXPECT_THAT(users_->Delete(admin_, "svc"), StatusIs(StatusCode::kNotFound));
   NewUser app_with_password{"svc2", "S", "application", std::string("password123")};
   EXPECT_EQ(users_->Create(admin_, app_with_password).status().code(),
             StatusCode::kInvalidArgument);
@@ -199,24 +200,24 @@ TEST_F(ServiceTest, CachedIdentitiesFollowTagChangesAndUserDeletion) {
   KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
   Authenticator auth(*store_, options_, clock_, &cache_);
   auto created = keys.Create(admin_, "alice", std::string_view("k"), std::nullopt);
-  ASSERT_TRUE(created.ok());
-  ASSERT_TRUE(auth.Authenticate(created->token).ok());  // now cached
+  ASSERT_THAT(created, IsOk());
+  ASSERT_THAT(auth.Authenticate(created->token), IsOk());  // now cached
   EXPECT_EQ(cache_.size(), 1u);
-  ASSERT_TRUE(users_->AddTag(admin_, "alice", "roles:id:data-dev").ok());
+  ASSERT_THAT(users_->AddTag(admin_, "alice", "roles:id:data-dev"), IsOk());
   auto after_tag = auth.Authenticate(created->token);
-  ASSERT_TRUE(after_tag.ok());
+  ASSERT_THAT(after_tag, IsOk());
   EXPECT_EQ(after_tag->user.tags, std::vector<std::string>{"roles:id:data-dev"});
-  ASSERT_TRUE(users_->Delete(admin_, "alice").ok());
-  EXPECT_EQ(auth.Authenticate(created->token).status().code(), StatusCode::kUnauthenticated);
+  ASSERT_THAT(users_->Delete(admin_, "alice"), IsOk());
+  EXPECT_THAT(auth.Authenticate(created->token), StatusIs(StatusCode::kUnauthenticated));
 }
 
 TEST_F(ServiceTest, LastUsedIsWrittenInBatches) {
   KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
   Authenticator auth(*store_, options_, clock_, &cache_);
   auto created = keys.Create(alice_, "me", std::string_view("used"), std::nullopt);
-  ASSERT_TRUE(created.ok());
+  ASSERT_THAT(created, IsOk());
   LastUsedWriter writer(cache_, *store_, std::chrono::hours(1));
-  for (int i = 0; i < 100; ++i) ASSERT_TRUE(auth.Authenticate(created->token).ok());
+  for (int i = 0; i < 100; ++i) ASSERT_THAT(auth.Authenticate(created->token), IsOk());
   EXPECT_EQ(store_->GetKey("alice", "used")->last_used_at, 0) << "written per request";
   EXPECT_EQ(writer.Flush(), 1u);
   EXPECT_EQ(store_->GetKey("alice", "used")->last_used_at, clock_.Now());
@@ -234,14 +235,14 @@ TEST_F(ServiceTest, LastUsedBatchesLargerThanAChunkAreWrittenWhole) {
   std::vector<std::string> tokens;
   for (int i = 0; i < 300; ++i) {  // more than one chunk of 256
     auto created = keys.Create(alice_, "me", "k" + std::to_string(i), std::nullopt);
-    ASSERT_TRUE(created.ok());
+    ASSERT_THAT(created, IsOk());
     tokens.push_back(created->token);
   }
-  for (const auto& token : tokens) ASSERT_TRUE(auth.Authenticate(token).ok());
+  for (const auto& token : tokens) ASSERT_THAT(auth.Authenticate(token), IsOk());
   LastUsedWriter writer(cache_, *store_, std::chrono::hours(1));
   EXPECT_EQ(writer.Flush(), 300u);
   auto listed = store_->ListKeys("alice");
-  ASSERT_TRUE(listed.ok());
+  ASSERT_THAT(listed, IsOk());
   ASSERT_EQ(listed->size(), 300u);
   for (const KeyRecord& key : *listed) {
     EXPECT_EQ(key.last_used_at, clock_.Now()) << key.name;

@@ -63,7 +63,7 @@ TEST(StoreFactoryTest, PostgresUrlsOpenPostgresWithoutTheDataFolderOrEchoingTheP
                       "/keyward?sslmode=disable";
     Result<std::unique_ptr<Store>> store = OpenStore(Options("/nonexistent", url));
     // Nothing listens there: PostgreSQL was tried, and the missing data folder did not matter.
-    EXPECT_EQ(store.status().code(), StatusCode::kUnavailable) << scheme;
+    EXPECT_THAT(store, StatusIs(StatusCode::kUnavailable)) << scheme;
     EXPECT_EQ(store.status().message(), "the database is unavailable");
     EXPECT_EQ(store.status().ToString().find("s3cr3tPW"), std::string::npos);
   }
@@ -72,7 +72,7 @@ TEST(StoreFactoryTest, PostgresUrlsOpenPostgresWithoutTheDataFolderOrEchoingTheP
 TEST(StoreFactoryTest, MalformedPostgresUrlIsInvalidArgumentWithoutEchoingIt) {
   Result<std::unique_ptr<Store>> store =
       OpenStore(Options("/tmp", "postgresql://kw:s3cr3tPW@127.0.0.1/k?nosuchoption=1"));
-  EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(store, StatusIs(StatusCode::kInvalidArgument));
   EXPECT_EQ(store.status().ToString().find("s3cr3tPW"), std::string::npos);
 }
 
@@ -80,7 +80,7 @@ TEST(StoreFactoryTest, OtherUrlsAreInvalidArgumentWithoutEchoingThem) {
   for (const char* url :
        {"mysql://kw:s3cr3tPW@db/k", "sqlite:///tmp/x.db", "s3cr3tPW", "postgres:/x"}) {
     Result<std::unique_ptr<Store>> store = OpenStore(Options("/tmp", url));
-    EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument) << url;
+    EXPECT_THAT(store, StatusIs(StatusCode::kInvalidArgument)) << url;
     EXPECT_EQ(store.status().message(), "unsupported --db URL; use postgresql://…");
     EXPECT_EQ(store.status().ToString().find("s3cr3tPW"), std::string::npos);
   }

@@ -1,4 +1,5 @@
-// Test helpers shared by the store tests: a temporary folder and Status assertions.
+// Test helpers shared by the store tests: a temporary folder and Status assertions (the
+// matchers of common/status_matchers.h behind the older macro names).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,12 +9,9 @@
 #include <ostream>
 #include <string>
 
-#include "common/status.h"
+#include "common/status_matchers.h"
 
 namespace keyward {
-
-// gtest prints a StatusCode by its name.
-inline void PrintTo(StatusCode code, std::ostream* os) { *os << StatusCodeName(code); }
 
 // A fresh folder under $TMPDIR (or /tmp), removed with its contents when destroyed.
 class TempDir {
@@ -39,23 +37,20 @@ class TempDir {
 
 }  // namespace keyward
 
-#define KW_EXPECT_OK(expr)                       \
-  do {                                           \
-    ::keyward::Status kw_s_ = (expr);            \
-    EXPECT_TRUE(kw_s_.ok()) << kw_s_.ToString(); \
+#define KW_EXPECT_OK(expr)                  \
+  do {                                      \
+    EXPECT_THAT((expr), ::keyward::IsOk()); \
   } while (0)
 
-#define KW_ASSERT_OK(expr)                       \
-  do {                                           \
-    ::keyward::Status kw_s_ = (expr);            \
-    ASSERT_TRUE(kw_s_.ok()) << kw_s_.ToString(); \
+#define KW_ASSERT_OK(expr)                  \
+  do {                                      \
+    ASSERT_THAT((expr), ::keyward::IsOk()); \
   } while (0)
 
 // The status (of a Status or a Result) has `code`.
-#define KW_EXPECT_CODE(expr, want_code)                                   \
-  do {                                                                    \
-    ::keyward::Status kw_s_ = ::keyward::test_internal::ToStatus((expr)); \
-    EXPECT_EQ(kw_s_.code(), (want_code)) << kw_s_.ToString();             \
+#define KW_EXPECT_CODE(expr, want_code)                  \
+  do {                                                   \
+    EXPECT_THAT((expr), ::keyward::StatusIs(want_code)); \
   } while (0)
 
 // Declares `lhs` from a Result, failing the test (and returning) if it is an error.
@@ -63,13 +58,5 @@ class TempDir {
   KW_ASSERT_OK_AND_ASSIGN_IMPL(KW_CONCAT(kw_test_result_, __LINE__), lhs, expr)
 #define KW_ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                 \
-  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString();  \
+  ASSERT_THAT(tmp, ::keyward::IsOk());               \
   lhs = std::move(tmp).value()
-
-namespace keyward::test_internal {
-inline Status ToStatus(Status s) { return s; }
-template <typename T>
-Status ToStatus(const Result<T>& r) {
-  return r.status();
-}
-}  // namespace keyward::test_internal

@@ -13,6 +13,7 @@
 
 #include "tools/openapi_markdown.h"
 #include "api/routes.h"
+#include "common/status_matchers.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store_test_util.h"
 
@@ -41,7 +42,7 @@ class RealRouter : public ::testing::Test {
  protected:
   void SetUp() override {
     auto store = OpenSqliteStore(dir_.File("keyward.db"));
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_THAT(store, IsOk());
     store_ = std::move(store).value();
     options_.reveal = false;
     authenticator_ = std::make_unique<Authenticator>(*store_, options_, clock_, nullptr);
@@ -80,6 +81,19 @@ TEST_F(RealRouter, EveryRouteIsDocumented) {
   }
 }
 
+// "security": [] exactly for the public routes; tests/integration walk the served document to
+// reach every route that needs a credential.
+TEST_F(RealRouter, DocumentedSecurityIsTheRoutesAccess) {
+  for (const Route& route : router_.routes()) {
+    const std::string method = Lower(http::beast_http::to_string(route.method));
+    if (!Documented(route.pattern, method)) continue;  // EveryRouteIsDocumented says so
+    const json::value& op = Paths().at(route.pattern).at(method);
+    ASSERT_TRUE(op.as_object().contains("security")) << method << " " << route.pattern;
+    EXPECT_EQ(op.at("security").as_array().empty(), route.access == Access::kPublic)
+        << method << " " << route.pattern;
+  }
+}
+
 TEST_F(RealRouter, EveryDocumentedApiOperationIsARoute) {
   int operations = 0;
   for (const auto& [path, item] : Paths()) {
@@ -110,7 +124,7 @@ TEST_F(RealRouter, ServesTheEmbeddedDocument) {
   http::Peer peer{"127.0.0.1", 1};
   ApiCall call{request, peer, {}, {}, std::nullopt};
   Result<Reply> reply = match.route->fn(call);
-  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  ASSERT_THAT(reply, IsOk());
   EXPECT_EQ(reply->status, 200);
   EXPECT_EQ(reply->body, Document());
 }

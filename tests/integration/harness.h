@@ -9,11 +9,14 @@
 #include <sys/types.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace keyward::testing {
@@ -130,5 +133,16 @@ void RememberSecret(const std::string& secret);
 const std::vector<std::string>& RememberedSecrets();
 // Fails the current test for every remembered secret found in any of `files`.
 void ExpectNoSecretsIn(const std::vector<std::string>& files);
+
+// Polls `done` every 20 ms until it holds or `timeout` has passed; returns whether it held.
+// For waiting on a state (a key expired, a write landed) instead of sleeping a fixed time.
+inline bool Eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
 
 }  // namespace keyward::testing

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status_matchers.h"
 #include "store/postgres/pg_connection.h"
 #include "store/store.h"
 
@@ -74,7 +75,7 @@ class TempDatabase {
         admin.ok() ? (*admin)->Script(
                          ("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)").c_str(), "drop")
                    : admin.status();
-    EXPECT_TRUE(dropped.ok()) << name_ << ": " << dropped.ToString();
+    EXPECT_THAT(dropped, IsOk()) << name_;
   }
 
   // OK if the database was created.

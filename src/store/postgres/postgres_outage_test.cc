@@ -85,7 +85,7 @@ TEST(PostgresOutageTest, CallsFailFastWhileTheServerIsDownAndRecoverAfterwards) 
   late->Subscribe(late_log.Events());  // cannot listen yet: returns, and keeps trying
   Clock::time_point start = Clock::now();
   Result<User> user = store->GetUser("alice");
-  EXPECT_EQ(user.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(user, StatusIs(StatusCode::kUnavailable));
   EXPECT_EQ(user.status().message(), "the database is unavailable");
   KW_EXPECT_CODE(store->AddTag("alice", "t"), StatusCode::kUnavailable);
   KW_EXPECT_CODE(OpenPostgresStore(db.url()), StatusCode::kUnavailable);

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/status_matchers.h"
 #include "store/postgres/pg_test_util.h"
 #include "store/postgres/postgres_migrations.h"
 #include "store/store_test_util.h"
@@ -83,7 +84,7 @@ std::int64_t OtherBackends(TempDatabase& db, const char* where = "TRUE") {
                         " AND pid <> pg_backend_pid() AND ") +
                     where;
   Result<Rows> rows = db.Query(sql.c_str());
-  EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_THAT(rows, IsOk());
   return rows.ok() ? rows->Int(0, 0) : -1;
 }
 
@@ -95,7 +96,7 @@ int TerminateBackends(TempDatabase& db, const char* where) {
                         " WHERE datname = current_database() AND pid <> pg_backend_pid() AND ") +
                     where;
   Result<Rows> pids = db.Query(sql.c_str());
-  EXPECT_TRUE(pids.ok()) << pids.status().ToString();
+  EXPECT_THAT(pids, IsOk());
   if (!pids.ok()) return 0;
   for (int r = 0; r < pids->size(); ++r) {
     Params pid = Params().Int(pids->Int(r, 0));
@@ -117,14 +118,14 @@ TEST(PostgresStoreTest, UnreachableServerIsUnavailableFastWithoutEchoingThePassw
   Clock::time_point start = Clock::now();
   Result<std::unique_ptr<Store>> store = OpenPostgresStore(url);
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(3));
-  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(store, StatusIs(StatusCode::kUnavailable));
   EXPECT_EQ(store.status().message(), "the database is unavailable");
   EXPECT_EQ(store.status().ToString().find("s3cr3tPW"), std::string::npos);
 }
 
 TEST(PostgresStoreTest, MalformedUrlIsInvalidArgument) {
   Result<std::unique_ptr<Store>> store = OpenPostgresStore("postgresql://kw:s3cr3tPW@[::1/x");
-  EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(store, StatusIs(StatusCode::kInvalidArgument));
   EXPECT_EQ(store.status().ToString().find("s3cr3tPW"), std::string::npos);
 }
 
@@ -155,7 +156,8 @@ TEST(PostgresStoreTest, NodesOpeningTogetherMigrateExactlyOnce) {
     EXPECT_EQ(rows.Int(r, 1), 1) << "version " << rows.Int(r, 0) << " applied more than once";
   }
   // Every node works on the one schema.
-  ASSERT_TRUE(opened[0].ok() && opened[kNodes - 1].ok());
+  ASSERT_THAT(opened[0], IsOk());
+  ASSERT_THAT(opened[kNodes - 1], IsOk());
   KW_ASSERT_OK((*opened[0])->CreateUser(MakeUser("alice")));
   KW_EXPECT_OK((*opened[kNodes - 1])->GetUser("alice").status());
 }
@@ -288,7 +290,7 @@ TEST(PostgresStoreTest, AFullPoolMakesCallsWaitThenFailWithUnavailable) {
   Result<User> user = store->GetUser("alice");
   EXPECT_GE(Clock::now() - start, milliseconds(250));
   EXPECT_LT(Clock::now() - start, milliseconds(3000));
-  EXPECT_EQ(user.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(user, StatusIs(StatusCode::kUnavailable));
   lock.Release();
   writer.join();
   KW_EXPECT_OK(blocked);
@@ -309,7 +311,7 @@ TEST(PostgresStoreTest, AStatementOverTheTimeoutIsUnavailableAndChangesNothing) 
     Clock::time_point start = Clock::now();
     Status status = store->SetPasswordHash("alice", "new");
     EXPECT_LT(Clock::now() - start, milliseconds(3000));
-    EXPECT_EQ(status.code(), StatusCode::kUnavailable) << status.ToString();
+    EXPECT_THAT(status, StatusIs(StatusCode::kUnavailable));
     EXPECT_EQ(status.message(), "the database is busy, try again");
   }
   KW_ASSERT_OK_AND_ASSIGN(User got, store->GetUser("alice"));

@@ -179,7 +179,7 @@ TEST(SqliteStoreTest, RunnerAppliesOnlyPendingMigrationsAndRollsBackAFailedOne) 
   const Migration all[] = {one, two, bad};
   KW_ASSERT_OK(sqlite::ApplyMigrations(*db, first, clock));
   Status failed = sqlite::ApplyMigrations(*db, all, clock);
-  EXPECT_EQ(failed.code(), StatusCode::kInternal) << failed.ToString();
+  EXPECT_THAT(failed, StatusIs(StatusCode::kInternal));
   EXPECT_NE(failed.detail().find("V1002__bad"), std::string::npos) << failed.detail();
 
   RawDb raw(path);
@@ -224,7 +224,7 @@ TEST(SqliteStoreTest, BackendFailureIsInternalWithSqliteMessageInDetail) {
   KW_ASSERT_OK_AND_ASSIGN(auto store, OpenSqliteStore(path));
   RawDb(path).Exec("DROP TABLE sessions");
   Result<SessionRecord> found = store->FindSessionByHash(std::string(32, 'h'));
-  EXPECT_EQ(found.status().code(), StatusCode::kInternal) << found.status().ToString();
+  EXPECT_THAT(found, StatusIs(StatusCode::kInternal));
   EXPECT_EQ(found.status().message(), "internal error");
   EXPECT_NE(found.status().detail().find("no such table: sessions"), std::string::npos)
       << found.status().detail();

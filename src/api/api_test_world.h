@@ -1,0 +1,193 @@
+// A test world for ApiHandler without sockets: the real services on a SQLite store in a
+// temporary folder (in memory where possible), wired as fuzz/api_harness.cc wires them, and a way
+// to send one request and wait for its response.
+//
+// Users: "admin" (operator), "alice" and "bob" (plain users; alice has the tag "team:x"), each
+// with an API key named "<id>-key" whose token is in `tokens`. Not thread safe: one test thread.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/api_handler.h"
+#include "api/metrics.h"
+#include "api/services.h"
+#include "common/random.h"
+#include "common/status_matchers.h"
+#include "common/worker_pool.h"
+#include "core/master_key.h"
+#include "service/audit_log.h"
+#include "service/authenticator.h"
+#include "service/key_cache.h"
+#include "service/key_service.h"
+#include "service/session_service.h"
+#include "service/user_service.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace keyward {
+
+// One response, and on which thread it was sent.
+struct Answer {
+  http::Response response;
+  std::thread::id sent_on;
+  bool before_handle_returned = false;  // sent before Handle() returned (a worker may be as quick)
+
+  int status() const { return response.result_int(); }
+  std::string header(http::beast_http::field f) const {
+    auto it = response.find(f);
+    return it == response.end() ? "" : std::string(it->value());
+  }
+};
+
+// Receives the one response of one request, from whichever thread the handler answers on.
+class CapturingSink final : public http::detail::ResponseSink {
+ public:
+  void Send(http::Response&& response) override {
+    std::lock_guard lock(mu_);
+    answer_ = Answer{std::move(response), std::this_thread::get_id(), !handle_returned_};
+    done_.notify_all();
+  }
+  void HandleReturned() {
+    std::lock_guard lock(mu_);
+    handle_returned_ = true;
+  }
+  std::optional<Answer> Wait(std::chrono::seconds timeout) {
+    std::unique_lock lock(mu_);
+    done_.wait_for(lock, timeout, [this] { return answer_.has_value(); });
+    return std::move(answer_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable done_;
+  bool handle_returned_ = false;  // guarded by mu_
+  std::optional<Answer> answer_;  // guarded by mu_
+};
+
+// A fresh folder in memory (/dev/shm) when there is one, else under $TMPDIR; removed with its
+// contents when destroyed. SQLite commits with synchronous=FULL: on a disk, the fsyncs of
+// setting up a world would take most of these tests' time, and they are not what is tested.
+class MemoryTempDir {
+ public:
+  MemoryTempDir() {
+    std::error_code ec;
+    const std::filesystem::path base = std::filesystem::is_directory("/dev/shm", ec)
+                                           ? std::filesystem::path("/dev/shm")
+                                           : std::filesystem::temp_directory_path();
+    std::string pattern = (base / "kw_api_XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed for " << pattern;
+    path_ = pattern;
+  }
+  MemoryTempDir(const MemoryTempDir&) = delete;
+  MemoryTempDir& operator=(const MemoryTempDir&) = delete;
+  ~MemoryTempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+class ApiWorld {
+ public:
+  ApiWorld()
+      : master_key_(MasterKey::FromBytes(RandomBytes(MasterKey::kBytes))),
+        store_(Open(dir_)),
+        audit_(*store_, Clock::System()),
+        authenticator_(*store_, options_, Clock::System(), &cache_),
+        keys_(*store_, &master_key_, options_, Clock::System(), &cache_, &audit_),
+        users_(*store_, Clock::System(), &cache_, &audit_),
+        sessions_(*store_, options_, Clock::System(), &cache_, &audit_),
+        services_{.options = options_,
+                  .authenticator = authenticator_,
+                  .keys = keys_,
+                  .users = users_,
+                  .sessions = sessions_,
+                  .metrics = metrics_,
+                  .cache = &cache_,
+                  .audit = &audit_},
+        workers_(2, 64),
+        api_(services_, workers_) {
+    User root;
+    root.id = "test-root";
+    root.tags = {std::string(kOperatorTag)};
+    for (const char* id : {"admin", "alice", "bob"}) {
+      EXPECT_THAT(
+          users_.Create(root,
+                        NewUser{.id = id, .name = id, .type = "person", .password = std::nullopt}),
+          IsOk());
+      auto key = keys_.Create(root, id, std::string(id) + "-key", std::nullopt);
+      EXPECT_THAT(key, IsOk());
+      if (key.ok()) tokens[id] = key->token;
+    }
+    EXPECT_THAT(users_.AddTag(root, "admin", kOperatorTag), IsOk());
+    EXPECT_THAT(users_.AddTag(root, "alice", "team:x"), IsOk());
+    cache_.Clear();  // every world starts with the cache cold
+  }
+  ~ApiWorld() { workers_.Join(); }
+
+  // Sends `request` from 127.0.0.1 and waits (5 s at most) for the response.
+  std::optional<Answer> Send(http::Request request) {
+    auto sink = std::make_shared<CapturingSink>();
+    request.prepare_payload();
+    api_.Handle(std::move(request), http::Peer{.address = "127.0.0.1", .port = 40000},
+                http::Responder(sink));
+    sink->HandleReturned();
+    return sink->Wait(std::chrono::seconds(5));
+  }
+
+  const Router& router() const { return api_.router(); }
+  KeyCache& cache() { return cache_; }
+
+  std::map<std::string, std::string> tokens;  // user id → API key
+
+ private:
+  static std::unique_ptr<Store> Open(const MemoryTempDir& dir) {
+    auto store = OpenSqliteStore(dir.File("keyward.db"));
+    EXPECT_THAT(store, IsOk());
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+
+  MemoryTempDir dir_;  // first in, last out
+  ServiceOptions options_;
+  MasterKey master_key_;
+  KeyCache cache_;
+  std::unique_ptr<Store> store_;
+  AuditLog audit_;
+  Metrics metrics_;
+  Authenticator authenticator_;
+  KeyService keys_;
+  UserService users_;
+  SessionService sessions_;
+  Services services_;
+  WorkerPool workers_;
+  ApiHandler api_;
+};
+
+// A request as a client would send it; `token`, when not empty, as "Authorization: Bearer".
+inline http::Request MakeRequest(http::beast_http::verb method, std::string target,
+                                 std::string body = "", std::string token = "") {
+  http::Request req{method, target, 11};
+  req.set(http::beast_http::field::host, "127.0.0.1");
+  if (!token.empty()) req.set(http::beast_http::field::authorization, "Bearer " + token);
+  if (!body.empty()) {
+    req.set(http::beast_http::field::content_type, "application/json");
+    req.body() = std::move(body);
+  }
+  return req;
+}
+
+}  // namespace keyward
