@@ -71,10 +71,10 @@ Result<Reply> RunRoute(const Route& route, ApiCall& call) {
 
 }  // namespace
 
-ApiHandler::ApiHandler(Services& services, WorkerPool& workers)
+ApiHandler::ApiHandler(Services& services, BlockingPool& blocking)
     : services_(services),
-      workers_(workers),
-      forward_auth_(services.authenticator, workers, services.metrics, services.allow_query_key) {
+      blocking_(blocking),
+      forward_auth_(services.authenticator, blocking, services.metrics, services.allow_query_key) {
   AddApiRoutes(router_, services_);
 }
 
@@ -145,7 +145,7 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
   auto job = std::make_shared<std::tuple<http::Request, http::Peer, http::Responder, Target>>(
       std::move(request), peer, std::move(respond), std::move(*target));
   const Route* route = match.route;
-  bool queued = workers_.TrySubmit(
+  bool queued = blocking_.TrySubmit(
       [this, route, job, params = std::move(match.params), id, started]() mutable {
         auto& [req, who, responder, tgt] = *job;
         Run(*route, std::move(params), std::move(tgt.query), req, who, responder, id, started);

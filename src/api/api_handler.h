@@ -2,7 +2,7 @@
 //
 // /auth (forward authentication) and /healthz are answered on the network thread when they
 // can be; /metrics too. /api/v1 routes are found, their caller authenticated, a body that is not
-// JSON refused (415), the route run on the worker pool (handlers block on the store), and the
+// JSON refused (415), the route run on the blocking pool (handlers block on the store), and the
 // Result turned into an HTTP response: errors become {"error": {"code", "message"}} with the
 // status of api/http_status.h; an error's detail() goes to the log with the request id, never
 // to the client. Every /api/v1 response is Cache-Control: no-store.
@@ -18,15 +18,15 @@
 #include "api/forward_auth.h"
 #include "api/router.h"
 #include "api/services.h"
-#include "common/worker_pool.h"
+#include "common/blocking_pool.h"
 #include "http/server.h"
 
 namespace keyward {
 
 class ApiHandler {
  public:
-  // `services` and `workers` must outlive this object.
-  ApiHandler(Services& services, WorkerPool& workers);
+  // `services` and `blocking` must outlive this object.
+  ApiHandler(Services& services, BlockingPool& blocking);
 
   void Handle(http::Request&& request, const http::Peer& peer, http::Responder respond);
 
@@ -43,7 +43,7 @@ class ApiHandler {
             std::chrono::steady_clock::time_point started);
 
   Services& services_;
-  WorkerPool& workers_;
+  BlockingPool& blocking_;
   ForwardAuth forward_auth_;
   Router router_;
   std::atomic<std::uint64_t> next_request_id_{1};

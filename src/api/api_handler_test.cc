@@ -48,8 +48,8 @@ TEST_F(ApiHandlerTest, CreateKeyIs201Json) {
   EXPECT_EQ(Body(*me).at("id").as_string(), "alice");
 }
 
-// A cache miss is verified on a worker (the store is read); the same key again is answered on
-// the calling (network) thread, before Handle() returns.
+// A cache miss is verified on a blocking thread (the store is read); the same key again is answered
+// on the calling (network) thread, before Handle() returns.
 TEST_F(ApiHandlerTest, ForwardAuthHitOnTheNetworkThreadMissOnTheWorkers) {
   auto auth = [&] { return MakeRequest(bh::verb::get, "/auth", "", world_.tokens["alice"]); };
   auto miss = world_.Send(auth());
@@ -65,7 +65,7 @@ TEST_F(ApiHandlerTest, ForwardAuthHitOnTheNetworkThreadMissOnTheWorkers) {
   EXPECT_EQ(hit->sent_on, std::this_thread::get_id());
   EXPECT_TRUE(hit->before_handle_returned);
 
-  // Clearing the cache sends the next one to the workers again.
+  // Clearing the cache sends the next one to the blocking pool again.
   world_.cache().Clear();
   auto again = world_.Send(auth());
   ASSERT_TRUE(again.has_value());

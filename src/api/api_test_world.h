@@ -23,15 +23,15 @@
 #include "api/api_handler.h"
 #include "api/metrics.h"
 #include "api/services.h"
+#include "common/blocking_pool.h"
 #include "common/random.h"
 #include "common/status_matchers.h"
-#include "common/worker_pool.h"
 #include "core/master_key.h"
 #include "service/audit_log.h"
 #include "service/authenticator.h"
 #include "service/key_cache.h"
 #include "service/key_service.h"
-#include "service/session_service.h"
+#include "service/sign_in_service.h"
 #include "service/user_service.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -41,7 +41,8 @@ namespace keyward {
 struct Answer {
   http::Response response;
   std::thread::id sent_on;
-  bool before_handle_returned = false;  // sent before Handle() returned (a worker may be as quick)
+  bool before_handle_returned =
+      false;  // sent before Handle() returned (a blocking thread may be as quick)
 
   int status() const { return response.result_int(); }
   std::string header(http::beast_http::field f) const {
@@ -110,17 +111,17 @@ class ApiWorld {
         authenticator_(*store_, options_, Clock::System(), &cache_),
         keys_(*store_, &master_key_, options_, Clock::System(), &cache_, &audit_),
         users_(*store_, Clock::System(), &cache_, &audit_),
-        sessions_(*store_, options_, Clock::System(), &cache_, &audit_),
+        sign_in_(*store_, options_, Clock::System(), &cache_, &audit_),
         services_{.options = options_,
                   .authenticator = authenticator_,
                   .keys = keys_,
                   .users = users_,
-                  .sessions = sessions_,
+                  .sign_in = sign_in_,
                   .metrics = metrics_,
                   .cache = &cache_,
                   .audit = &audit_},
-        workers_(2, 64),
-        api_(services_, workers_) {
+        blocking_(2, 64),
+        api_(services_, blocking_) {
     User root;
     root.id = "test-root";
     root.tags = {std::string(kOperatorTag)};
@@ -137,7 +138,7 @@ class ApiWorld {
     EXPECT_THAT(users_.AddTag(root, "alice", "team:x"), IsOk());
     cache_.Clear();  // every world starts with the cache cold
   }
-  ~ApiWorld() { workers_.Join(); }
+  ~ApiWorld() { blocking_.Join(); }
 
   // Sends `request` from 127.0.0.1 and waits (5 s at most) for the response.
   std::optional<Answer> Send(http::Request request) {
@@ -171,9 +172,9 @@ class ApiWorld {
   Authenticator authenticator_;
   KeyService keys_;
   UserService users_;
-  SessionService sessions_;
+  SignInService sign_in_;
   Services services_;
-  WorkerPool workers_;
+  BlockingPool blocking_;
   ApiHandler api_;
 };
 

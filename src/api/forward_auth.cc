@@ -97,10 +97,10 @@ void ForwardAuth::Handle(http::Request&& request, http::Responder respond,
            VerifyOutcome::kInvalid, started);
     return;
   }
-  // A miss: the store decides, on a worker.
+  // A miss: the store decides, on a blocking thread.
   auto job = std::make_shared<std::pair<std::string, http::Responder>>(std::string(*credential),
                                                                        std::move(respond));
-  bool queued = workers_.TrySubmit([this, job, version, keep_alive, started] {
+  bool queued = blocking_.TrySubmit([this, job, version, keep_alive, started] {
     auto& [token, responder] = *job;
     auto principal = authenticator_.Authenticate(token);
     const VerifyOutcome outcome = OutcomeOf(principal.status());

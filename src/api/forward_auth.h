@@ -6,13 +6,13 @@
 //   our failure → 403: never 2xx, and never a status nginx would turn into a 500
 //
 // A key the cache knows is answered on the network thread, with no hop to another thread; a
-// cache miss goes to the worker pool for the store. Thread safe.
+// cache miss goes to the blocking pool for the store. Thread safe.
 #pragma once
 
 #include <chrono>
 
 #include "api/metrics.h"
-#include "common/worker_pool.h"
+#include "common/blocking_pool.h"
 #include "http/server.h"
 #include "service/authenticator.h"
 
@@ -23,10 +23,10 @@ bool IsForwardAuthPath(std::string_view target);
 
 class ForwardAuth {
  public:
-  ForwardAuth(const Authenticator& authenticator, WorkerPool& workers, Metrics& metrics,
+  ForwardAuth(const Authenticator& authenticator, BlockingPool& blocking, Metrics& metrics,
               bool allow_query_key)
       : authenticator_(authenticator),
-        workers_(workers),
+        blocking_(blocking),
         metrics_(metrics),
         allow_query_key_(allow_query_key) {}
 
@@ -38,7 +38,7 @@ class ForwardAuth {
               std::chrono::steady_clock::time_point started);
 
   const Authenticator& authenticator_;
-  WorkerPool& workers_;
+  BlockingPool& blocking_;
   Metrics& metrics_;
   const bool allow_query_key_;
 };

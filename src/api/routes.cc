@@ -33,7 +33,7 @@ Result<Reply> Login(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(std::string username, RequiredString(body, "username"));
   KW_ASSIGN_OR_RETURN(std::string password, RequiredString(body, "password"));
   std::int64_t retry_after = 0;
-  auto signed_in = s.sessions.Login(username, password, call.peer.address, &retry_after);
+  auto signed_in = s.sign_in.Login(username, password, call.peer.address, &retry_after);
   if (!signed_in.ok()) {
     if (retry_after > 0) {
       Reply reply = Json(429, http::ErrorBody("resource_exhausted", signed_in.status().message()));
@@ -50,7 +50,7 @@ Result<Reply> Login(Services& s, ApiCall& call) {
 }
 
 Result<Reply> Logout(Services& s, ApiCall& call) {
-  KW_RETURN_IF_ERROR(s.sessions.Logout(call.caller()));
+  KW_RETURN_IF_ERROR(s.sign_in.Logout(call.caller()));
   Reply reply = NoContent();
   reply.headers.emplace_back("Set-Cookie", SessionCookie(s, "", 0));
   return reply;

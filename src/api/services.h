@@ -9,7 +9,7 @@
 #include "service/authenticator.h"
 #include "service/key_service.h"
 #include "service/options.h"
-#include "service/session_service.h"
+#include "service/sign_in_service.h"
 #include "service/user_service.h"
 
 namespace keyward {
@@ -19,7 +19,7 @@ struct Services {
   Authenticator& authenticator;
   KeyService& keys;
   UserService& users;
-  SessionService& sessions;
+  SignInService& sign_in;
   Metrics& metrics;
   KeyCache* cache;               // may be null
   bool allow_query_key = false;  // accept ?apikey= (keys then reach URLs and access logs)

@@ -19,12 +19,12 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
       audit_(*store_, clock),
       keys_(*store_, master_key_ ? &*master_key_ : nullptr, options_, clock, &cache_, &audit_),
       users_(*store_, clock, &cache_, &audit_),
-      sessions_(*store_, options_, clock, &cache_, &audit_),
+      sign_in_(*store_, options_, clock, &cache_, &audit_),
       services_{.options = options_,
                 .authenticator = authenticator_,
                 .keys = keys_,
                 .users = users_,
-                .sessions = sessions_,
+                .sign_in = sign_in_,
                 .metrics = metrics_,
                 .cache = &cache_,
                 .allow_query_key = config.allow_query_key,
@@ -32,8 +32,8 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                 .web_assets = &WebAssets(),
                 .audit = &audit_},
       blocking_threads_(ResolveThreads(config, CountUsableCpus()).blocking),
-      workers_(blocking_threads_, config.blocking_queue),
-      api_(services_, workers_) {
+      blocking_(blocking_threads_, config.blocking_queue),
+      api_(services_, blocking_) {
   store_->Subscribe(
       StoreEvents{.key_revoked = [this](std::string_view hash) { cache_.Erase(hash); },
                   .user_changed = [this](std::string_view user_id) { cache_.EraseUser(user_id); },
@@ -43,7 +43,7 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
 ServiceGraph::~ServiceGraph() { Stop(); }
 
 void ServiceGraph::Stop() {
-  workers_.Join();
+  blocking_.Join();
   last_used_.Stop();
 }
 

@@ -16,15 +16,15 @@
 #include "api/metrics.h"
 #include "api/services.h"
 #include "app/config.h"
+#include "common/blocking_pool.h"
 #include "common/clock.h"
-#include "common/worker_pool.h"
 #include "core/master_key.h"
 #include "service/audit_log.h"
 #include "service/authenticator.h"
 #include "service/key_cache.h"
 #include "service/key_service.h"
 #include "service/last_used_writer.h"
-#include "service/session_service.h"
+#include "service/sign_in_service.h"
 #include "service/user_service.h"
 #include "store/store.h"
 
@@ -52,7 +52,7 @@ class ServiceGraph {
   const Authenticator& authenticator() const { return authenticator_; }
   KeyService& keys() { return keys_; }
   UserService& users() { return users_; }
-  SessionService& sessions() { return sessions_; }
+  SignInService& sign_in() { return sign_in_; }
   ApiHandler& api() { return api_; }
   const ServiceOptions& options() const { return options_; }
   int blocking_threads() const { return blocking_threads_; }
@@ -68,10 +68,10 @@ class ServiceGraph {
   AuditLog audit_;
   KeyService keys_;
   UserService users_;
-  SessionService sessions_;
+  SignInService sign_in_;
   Services services_;
   const int blocking_threads_;
-  WorkerPool workers_;
+  BlockingPool blocking_;
   ApiHandler api_;
 };
 

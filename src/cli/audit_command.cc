@@ -49,7 +49,7 @@ void PrintEvents(const json::value& events, OutputFormat format) {
 }
 
 Status AuditGet(const AuditFlags& f) {
-  KW_ASSIGN_OR_RETURN(Session s, OpenSession(f.client));
+  KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
   std::string target = "/api/v1/audit";
   char separator = '?';
   const std::pair<const char*, std::string> params[] = {

@@ -15,8 +15,8 @@ std::string Env(const char* name) {
 
 }  // namespace
 
-Result<Session> OpenSession(const ClientFlags& flags, const std::string& server_override) {
-  Session s;
+Result<CliContext> OpenContext(const ClientFlags& flags, const std::string& server_override) {
+  CliContext s;
   s.config_path = ConfigPath();
   KW_ASSIGN_OR_RETURN(s.config, LoadConfig(s.config_path));
   std::string server = server_override;

@@ -25,14 +25,14 @@ struct ClientFlags {
 };
 
 // The loaded config and a client for the server it names.
-struct Session {
+struct CliContext {
   std::string config_path;
   CliConfig config;
   std::unique_ptr<HttpClient> http;
 };
 
 // Loads the config and opens a client. `server_override` wins when not empty.
-Result<Session> OpenSession(const ClientFlags& flags, const std::string& server_override = "");
+Result<CliContext> OpenContext(const ClientFlags& flags, const std::string& server_override = "");
 
 // Runs one command: prints "INFO[…] 🔑 <title>..." to stderr, runs `body`, then
 // "INFO[…] 🔑 <title>...complete", or one "ERRO[…] <title>: <message>" line. `quiet` (machine

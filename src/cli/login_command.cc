@@ -53,7 +53,7 @@ Result<std::string> ReadPassword(const LoginFlags& flags) {
 }
 
 Status Login(const LoginFlags& flags) {
-  KW_ASSIGN_OR_RETURN(Session session, OpenSession(flags.client, flags.server));
+  KW_ASSIGN_OR_RETURN(CliContext session, OpenContext(flags.client, flags.server));
   std::string user = flags.user;
   if (user.empty()) {
     if (!::isatty(STDIN_FILENO) || flags.password_stdin) {
@@ -77,7 +77,7 @@ Status Login(const LoginFlags& flags) {
 }
 
 Status Logout(const ClientFlags& flags) {
-  KW_ASSIGN_OR_RETURN(Session session, OpenSession(flags));
+  KW_ASSIGN_OR_RETURN(CliContext session, OpenContext(flags));
   if (session.config.token.empty()) return Status::Ok();
   HttpClient http(session.http->server(), session.config.token, flags.ca_file);
   auto reply = http.Call("POST", "/api/v1/logout");

@@ -26,7 +26,7 @@ std::string Str(const json::value& v, std::string_view key) {
   return field != nullptr && field->is_string() ? std::string(field->as_string()) : "";
 }
 
-std::string UserPath(Session& s, const std::string& id) {
+std::string UserPath(CliContext& s, const std::string& id) {
   return "/api/v1/users/" + (id.empty() ? std::string("me") : s.http->Escape(id));
 }
 
@@ -67,7 +67,7 @@ void PrintUsers(const json::value& users, OutputFormat format) {
 }
 
 Status ApikeyGet(const UserFlags& f) {
-  KW_ASSIGN_OR_RETURN(Session s, OpenSession(f.client));
+  KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
   KW_ASSIGN_OR_RETURN(json::value keys,
                       s.http->Call("GET", UserPath(s, f.id) + "/apikeys?reveal=true"));
   PrintKeys(keys, ParseOutputFormat(f.output));
@@ -81,26 +81,26 @@ Status ApikeyCreate(const UserFlags& f) {
     KW_RETURN_IF_ERROR(ParseDuration(f.duration).status());
     body["duration"] = f.duration;
   }
-  KW_ASSIGN_OR_RETURN(Session s, OpenSession(f.client));
+  KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
   KW_ASSIGN_OR_RETURN(json::value key, s.http->Call("POST", UserPath(s, f.id) + "/apikeys", body));
   PrintKeys(key, ParseOutputFormat(f.output));
   return Status::Ok();
 }
 
 Status ApikeyDelete(const UserFlags& f) {
-  KW_ASSIGN_OR_RETURN(Session s, OpenSession(f.client));
+  KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
   return s.http->Call("DELETE", UserPath(s, f.id) + "/apikeys/" + s.http->Escape(f.name)).status();
 }
 
 Status UserGet(const UserFlags& f) {
-  KW_ASSIGN_OR_RETURN(Session s, OpenSession(f.client));
+  KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
   KW_ASSIGN_OR_RETURN(json::value user, s.http->Call("GET", UserPath(s, f.id)));
   PrintUsers(user, ParseOutputFormat(f.output));
   return Status::Ok();
 }
 
 Status UserCreate(const UserFlags& f) {
-  KW_ASSIGN_OR_RETURN(Session s, OpenSession(f.client));
+  KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
   json::value body = {{"id", f.new_id}, {"name", f.name}, {"type", f.type}};
   KW_ASSIGN_OR_RETURN(json::value user, s.http->Call("POST", "/api/v1/users", body));
   PrintUsers(user, ParseOutputFormat(f.output));
@@ -108,12 +108,12 @@ Status UserCreate(const UserFlags& f) {
 }
 
 Status UserDelete(const UserFlags& f) {
-  KW_ASSIGN_OR_RETURN(Session s, OpenSession(f.client));
+  KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
   return s.http->Call("DELETE", UserPath(s, f.id)).status();
 }
 
 Status TagAdd(const UserFlags& f) {
-  KW_ASSIGN_OR_RETURN(Session s, OpenSession(f.client));
+  KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
   KW_ASSIGN_OR_RETURN(json::value user, s.http->Call("POST", UserPath(s, f.id) + "/tags",
                                                      json::value{{"tag", f.tag}}));
   PrintUsers(user, ParseOutputFormat(f.output));
@@ -121,7 +121,7 @@ Status TagAdd(const UserFlags& f) {
 }
 
 Status TagDelete(const UserFlags& f) {
-  KW_ASSIGN_OR_RETURN(Session s, OpenSession(f.client));
+  KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
   KW_ASSIGN_OR_RETURN(json::value user,
                       s.http->Call("DELETE", UserPath(s, f.id) + "/tags/" + s.http->Escape(f.tag)));
   PrintUsers(user, ParseOutputFormat(f.output));

@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "common/log.h"
-#include "http/worker.h"
+#include "http/network_thread.h"
 
 namespace keyward::http {
 namespace {
@@ -66,10 +66,10 @@ bool IsExhaustion(const boost::system::error_code& ec) {
 
 }  // namespace
 
-Listener::Listener(asio::io_context& context, std::vector<Worker*> workers, const Limits& limits,
-                   std::atomic<std::size_t>& connections)
+Listener::Listener(asio::io_context& context, std::vector<NetworkThread*> net_threads,
+                   const Limits& limits, std::atomic<std::size_t>& connections)
     : context_(context),
-      workers_(std::move(workers)),
+      net_threads_(std::move(net_threads)),
       limits_(limits),
       connections_(connections),
       acceptor_(context.get_executor()),
@@ -107,25 +107,27 @@ void Listener::Close() {
 }
 
 void Listener::Accept() {
-  Worker& worker = *workers_[next_worker_];
-  next_worker_ = (next_worker_ + 1) % workers_.size();
-  acceptor_.async_accept(worker.context(),
-                         [this, &worker](const boost::system::error_code& ec, TcpSocket socket) {
-                           OnAccept(ec, std::move(socket), worker);
-                         });
+  NetworkThread& net_thread = *net_threads_[next_net_thread_];
+  next_net_thread_ = (next_net_thread_ + 1) % net_threads_.size();
+  acceptor_.async_accept(
+      net_thread.context(),
+      [this, &net_thread](const boost::system::error_code& ec, TcpSocket socket) {
+        OnAccept(ec, std::move(socket), net_thread);
+      });
 }
 
-void Listener::OnAccept(const boost::system::error_code& ec, TcpSocket socket, Worker& worker) {
+void Listener::OnAccept(const boost::system::error_code& ec, TcpSocket socket,
+                        NetworkThread& net_thread) {
   if (!acceptor_.is_open()) return;  // stopped
   if (ec) {
     BackOff(ec);
     return;
   }
-  Admit(std::move(socket), worker);
+  Admit(std::move(socket), net_thread);
   Accept();
 }
 
-void Listener::Admit(TcpSocket socket, Worker& worker) {
+void Listener::Admit(TcpSocket socket, NetworkThread& net_thread) {
   if (connections_.fetch_add(1, std::memory_order_relaxed) >= limits_.max_connections) {
     connections_.fetch_sub(1, std::memory_order_relaxed);
     boost::system::error_code ignored;
@@ -134,8 +136,8 @@ void Listener::Admit(TcpSocket socket, Worker& worker) {
                limits_.max_connections);
     return;
   }
-  // The session now holds the slot counted above.
-  StartSession(worker, std::move(socket), tls_);
+  // The connection now holds the slot counted above.
+  StartConnection(net_thread, std::move(socket), tls_);
 }
 
 void Listener::BackOff(const boost::system::error_code& ec) {

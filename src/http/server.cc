@@ -12,13 +12,13 @@
 #include "http/coarse_clock.h"
 #include "http/error_response.h"
 #include "http/listener.h"
+#include "http/network_thread.h"
 #include "http/tls.h"
-#include "http/worker.h"
 
 namespace keyward::http {
 namespace {
 
-// Tells the session that the handler gave up without answering.
+// Tells the connection that the handler gave up without answering.
 void Abandon(detail::ResponseSink& sink) noexcept {
   try {
     sink.Send(MakeErrorResponse(beast_http::status::internal_server_error, StatusCode::kInternal,
@@ -53,27 +53,27 @@ void Responder::operator()(Response&& response) {
   sink->Send(std::move(response));
 }
 
-// Owns the workers (one io_context and thread each) and the listener on worker 0's context.
-// Members are destroyed listener first, then workers in order (see ~Impl).
+// Owns the network threads (one io_context and thread each) and the listener on network thread 0's
+// context. Members are destroyed listener first, then network threads in order (see ~Impl).
 class Server::Impl {
  public:
   Impl(Limits limits, Handler handler, int threads)
       : limits_(limits), handler_(std::move(handler)) {
     const int count = std::max(threads, 1);
     for (int i = 0; i < count; ++i) {
-      workers_.push_back(std::make_unique<Worker>(limits_, handler_, connections_));
+      net_threads_.push_back(std::make_unique<NetworkThread>(limits_, handler_, connections_));
     }
-    std::vector<Worker*> workers;
-    for (const auto& worker : workers_) workers.push_back(worker.get());
-    listener_ = std::make_unique<Listener>(workers_[0]->context(), std::move(workers), limits_,
-                                           connections_);
+    std::vector<NetworkThread*> net_threads;
+    for (const auto& net_thread : net_threads_) net_threads.push_back(net_thread.get());
+    listener_ = std::make_unique<Listener>(net_threads_[0]->context(), std::move(net_threads),
+                                           limits_, connections_);
   }
 
   ~Impl() {
     // The listener's pending accept (queued on context 0) holds a socket bound to another
-    // worker's context, so context 0 goes first, while the others still exist.
+    // network thread's context, so context 0 goes first, while the others still exist.
     listener_.reset();
-    for (auto& worker : workers_) worker.reset();
+    for (auto& net_thread : net_threads_) net_thread.reset();
   }
 
   Status EnableTls(const TlsFiles& files) {
@@ -87,11 +87,11 @@ class Server::Impl {
   void Run() {
     listener_->Start();
     std::vector<std::thread> threads;
-    threads.reserve(workers_.size() - 1);
-    for (std::size_t i = 1; i < workers_.size(); ++i) {
-      threads.emplace_back([worker = workers_[i].get()] { worker->Run(); });
+    threads.reserve(net_threads_.size() - 1);
+    for (std::size_t i = 1; i < net_threads_.size(); ++i) {
+      threads.emplace_back([net_thread = net_threads_[i].get()] { net_thread->Run(); });
     }
-    workers_[0]->Run();
+    net_threads_[0]->Run();
     for (auto& thread : threads) thread.join();
   }
 
@@ -100,11 +100,12 @@ class Server::Impl {
   void Stop() {
     if (stop_requested_.exchange(true)) return;
     const CoarseClock::time_point deadline = CoarseClock::now() + limits_.shutdown_grace;
-    // The acceptor is closed first, on its own thread; only then are the workers told, so that
-    // every session it handed out is started (and then closed) before its worker finishes.
-    boost::asio::post(workers_[0]->context(), [this, deadline] {
+    // The acceptor is closed first, on its own thread; only then are the network threads told, so
+    // that every connection it handed out is started (and then closed) before its network thread
+    // finishes.
+    boost::asio::post(net_threads_[0]->context(), [this, deadline] {
       listener_->Close();
-      for (auto& worker : workers_) worker->Shutdown(deadline);
+      for (auto& net_thread : net_threads_) net_thread->Shutdown(deadline);
     });
   }
 
@@ -113,8 +114,8 @@ class Server::Impl {
   const Handler handler_;
   std::atomic<std::size_t> connections_{0};
   std::atomic<bool> stop_requested_{false};
-  std::unique_ptr<boost::asio::ssl::context> tls_;  // null: plain HTTP; outlives the sessions
-  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;  // null: plain HTTP; outlives the connections
+  std::vector<std::unique_ptr<NetworkThread>> net_threads_;
   std::unique_ptr<Listener> listener_;
 };
 

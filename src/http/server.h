@@ -1,9 +1,9 @@
-// The HTTP/1.1 transport: a listener, one session per connection, and nothing about keys.
+// The HTTP/1.1 transport: a listener, one connection per connection, and nothing about keys.
 //
 // Threading: `threads` io_contexts, each run by one thread; a connection lives on one context
-// for its whole life, so a session needs no strand or lock. The handler is called on that
-// network thread and must not block: blocking work goes to a worker pool and the answer comes
-// back through the Responder, which may be called from any thread.
+// for its whole life, so a connection needs no strand or lock. The handler is called on that
+// network thread and must not block: blocking work goes to a network thread pool and the answer
+// comes back through the Responder, which may be called from any thread.
 //
 // Timeouts are enforced by one coarse sweep per context (every `sweep_interval`), not by a
 // timer per operation: a connection waiting on a request's headers longer than

@@ -11,7 +11,7 @@
 //
 // Reading the log: operators see every event; other users only the events whose actor or user
 // is themselves (PermissionDenied when they ask for someone else's).
-// Blocking (store I/O): call from worker threads. Thread safe.
+// Blocking (store I/O): call from blocking threads. Thread safe.
 #pragma once
 
 #include <optional>

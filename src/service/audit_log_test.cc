@@ -16,7 +16,7 @@
 #include "common/status_matchers.h"
 #include "core/api_key.h"
 #include "service/key_service.h"
-#include "service/session_service.h"
+#include "service/sign_in_service.h"
 #include "service/user_service.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store_test_util.h"
@@ -48,7 +48,7 @@ class AuditLogTest : public ::testing::Test {
     users_ = std::make_unique<UserService>(*store_, clock_, &cache_, audit_.get());
     keys_ = std::make_unique<KeyService>(*store_, master_.get(), options_, clock_, &cache_,
                                          audit_.get());
-    sessions_ = std::make_unique<SessionService>(*store_, options_, clock_, &cache_, audit_.get());
+    sign_in_ = std::make_unique<SignInService>(*store_, options_, clock_, &cache_, audit_.get());
     KW_ASSERT_OK(users_->Bootstrap(std::string("admin-password")).status());
     KW_ASSERT_OK_AND_ASSIGN(admin_.user, store_->GetUser("admin"));
     admin_.client_address = "10.0.0.1";
@@ -112,7 +112,7 @@ class AuditLogTest : public ::testing::Test {
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<UserService> users_;
   std::unique_ptr<KeyService> keys_;
-  std::unique_ptr<SessionService> sessions_;
+  std::unique_ptr<SignInService> sign_in_;
   Principal admin_;
   Principal alice_;
   std::vector<std::string> secrets_;  // keys, tokens and passwords the test made
@@ -194,15 +194,15 @@ TEST_F(AuditLogTest, UserAndTagChangesAreRecorded) {
 
 TEST_F(AuditLogTest, SignInsAreRecordedAndNeverTheirPasswords) {
   std::int64_t retry = 0;
-  auto in = sessions_->Login("alice", kAlicePassword, "10.0.0.3", &retry);
+  auto in = sign_in_->Login("alice", kAlicePassword, "10.0.0.3", &retry);
   ASSERT_THAT(in, IsOk());
   RememberKey(in->token);
-  EXPECT_FALSE(sessions_->Login("alice", "wrong-password-1", "10.0.0.3", &retry).ok());
-  EXPECT_FALSE(sessions_->Login("ghost", "wrong-password-2", "10.0.0.3", &retry).ok());
+  EXPECT_FALSE(sign_in_->Login("alice", "wrong-password-1", "10.0.0.3", &retry).ok());
+  EXPECT_FALSE(sign_in_->Login("ghost", "wrong-password-2", "10.0.0.3", &retry).ok());
   // A password typed as the user name is not kept.
-  EXPECT_FALSE(sessions_->Login("Secret-Passw0rd!", "x", "10.0.0.3", &retry).ok());
-  for (int i = 0; i < 4; ++i) (void)sessions_->Login("alice", "wrong", "10.0.0.3", &retry);
-  KW_EXPECT_CODE(sessions_->Login("alice", kAlicePassword, "10.0.0.3", &retry),
+  EXPECT_FALSE(sign_in_->Login("Secret-Passw0rd!", "x", "10.0.0.3", &retry).ok());
+  for (int i = 0; i < 4; ++i) (void)sign_in_->Login("alice", "wrong", "10.0.0.3", &retry);
+  KW_EXPECT_CODE(sign_in_->Login("alice", kAlicePassword, "10.0.0.3", &retry),
                  StatusCode::kResourceExhausted);
 
   // user.create, then sign-ins: alice, alice wrong, ghost, a password as the name, 4 × alice

@@ -24,11 +24,11 @@ class Authenticator {
   Authenticator(Store& store, const ServiceOptions& options, const Clock& clock, KeyCache* cache)
       : store_(store), options_(options), clock_(clock), cache_(cache) {}
 
-  // The full verification. Blocking on a cache miss: call from worker threads.
+  // The full verification. Blocking on a cache miss: call from blocking threads.
   Result<Principal> Authenticate(std::string_view token) const;
 
   // Never blocks: answers from the checksum and the cache alone. kValid calls
-  // `on_valid(const CacheEntry&)`; kMiss means Authenticate() must decide, on a worker.
+  // `on_valid(const CacheEntry&)`; kMiss means Authenticate() must decide, on a blocking thread.
   template <typename F>
   KeyCache::Outcome TryCached(std::string_view token, F&& on_valid) const {
     if (!IsWellFormedKey(token, options_.key_prefix)) return KeyCache::Outcome::kInvalid;

@@ -8,7 +8,7 @@
 #include "service/authenticator.h"
 #include "service/key_service.h"
 #include "service/last_used_writer.h"
-#include "service/session_service.h"
+#include "service/sign_in_service.h"
 #include "service/user_service.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store_test_util.h"
@@ -130,36 +130,36 @@ TEST_F(ServiceTest, SealedCopyMovedToAnotherRowDoesNotOpen) {
 }
 
 TEST_F(ServiceTest, LoginLogoutAndThrottle) {
-  SessionService sessions(*store_, options_, clock_, &cache_);
+  SignInService sign_in(*store_, options_, clock_, &cache_);
   Authenticator auth(*store_, options_, clock_, &cache_);
   std::int64_t retry = 0;
-  auto in = sessions.Login("alice", "alice-password", "127.0.0.1", &retry);
+  auto in = sign_in.Login("alice", "alice-password", "127.0.0.1", &retry);
   ASSERT_THAT(in, IsOk());
   EXPECT_EQ(in->expires_at, clock_.Now() + 12 * 3600);
   auto who = auth.Authenticate(in->token);
   ASSERT_THAT(who, IsOk());
   EXPECT_EQ(who->via, KeyType::kSession);
-  EXPECT_THAT(sessions.Logout(*who), IsOk());
+  EXPECT_THAT(sign_in.Logout(*who), IsOk());
   EXPECT_FALSE(auth.Authenticate(in->token).ok());
 
-  auto wrong = sessions.Login("alice", "nope-nope", "127.0.0.1", &retry);
-  auto unknown = sessions.Login("nobody", "nope-nope", "127.0.0.1", &retry);
+  auto wrong = sign_in.Login("alice", "nope-nope", "127.0.0.1", &retry);
+  auto unknown = sign_in.Login("nobody", "nope-nope", "127.0.0.1", &retry);
   EXPECT_THAT(wrong, StatusIs(StatusCode::kUnauthenticated));
   EXPECT_EQ(wrong.status().message(), unknown.status().message());
-  for (int i = 0; i < 4; ++i) (void)sessions.Login("alice", "nope-nope", "127.0.0.1", &retry);
-  auto throttled = sessions.Login("alice", "alice-password", "127.0.0.1", &retry);
+  for (int i = 0; i < 4; ++i) (void)sign_in.Login("alice", "nope-nope", "127.0.0.1", &retry);
+  auto throttled = sign_in.Login("alice", "alice-password", "127.0.0.1", &retry);
   EXPECT_THAT(throttled, StatusIs(StatusCode::kResourceExhausted));
   EXPECT_EQ(retry, 2);
   clock_.Advance(1);
-  EXPECT_FALSE(sessions.Login("alice", "alice-password", "127.0.0.1", &retry).ok());
+  EXPECT_FALSE(sign_in.Login("alice", "alice-password", "127.0.0.1", &retry).ok());
   clock_.Advance(1);
-  EXPECT_THAT(sessions.Login("alice", "alice-password", "127.0.0.1", &retry), IsOk());
+  EXPECT_THAT(sign_in.Login("alice", "alice-password", "127.0.0.1", &retry), IsOk());
 }
 
 TEST_F(ServiceTest, SessionsExpire) {
-  SessionService sessions(*store_, options_, clock_, &cache_);
+  SignInService sign_in(*store_, options_, clock_, &cache_);
   Authenticator auth(*store_, options_, clock_, &cache_);
-  auto in = sessions.Login("admin", "admin-password", "::1", nullptr);
+  auto in = sign_in.Login("admin", "admin-password", "::1", nullptr);
   ASSERT_THAT(in, IsOk());
   clock_.Advance(12 * 3600);
   EXPECT_FALSE(auth.Authenticate(in->token).ok());

@@ -4,7 +4,7 @@
 // Errors besides the store's: InvalidArgument for a bad id, name, type, tag or password.
 // Create, Delete, AddTag and RemoveTag are recorded in the audit log (service/audit_log.h) once
 // done, failures too; Bootstrap is not (no one calls it). Blocking (store I/O, Argon2id): call
-// from worker threads. Thread safe.
+// from blocking threads. Thread safe.
 #pragma once
 
 #include <optional>

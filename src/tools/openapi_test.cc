@@ -11,11 +11,11 @@
 #include <set>
 #include <sstream>
 
-#include "tools/openapi_markdown.h"
 #include "api/routes.h"
 #include "common/status_matchers.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store_test_util.h"
+#include "tools/openapi_markdown.h"
 
 namespace keyward {
 namespace {
@@ -48,12 +48,12 @@ class RealRouter : public ::testing::Test {
     authenticator_ = std::make_unique<Authenticator>(*store_, options_, clock_, nullptr);
     keys_ = std::make_unique<KeyService>(*store_, nullptr, options_, clock_, nullptr);
     users_ = std::make_unique<UserService>(*store_, clock_, nullptr);
-    sessions_ = std::make_unique<SessionService>(*store_, options_, clock_, nullptr);
+    sign_in_ = std::make_unique<SignInService>(*store_, options_, clock_, nullptr);
     services_ = std::make_unique<Services>(Services{.options = options_,
                                                     .authenticator = *authenticator_,
                                                     .keys = *keys_,
                                                     .users = *users_,
-                                                    .sessions = *sessions_,
+                                                    .sign_in = *sign_in_,
                                                     .metrics = metrics_,
                                                     .cache = nullptr});
     AddApiRoutes(router_, *services_);
@@ -67,7 +67,7 @@ class RealRouter : public ::testing::Test {
   std::unique_ptr<Authenticator> authenticator_;
   std::unique_ptr<KeyService> keys_;
   std::unique_ptr<UserService> users_;
-  std::unique_ptr<SessionService> sessions_;
+  std::unique_ptr<SignInService> sign_in_;
   std::unique_ptr<Services> services_;
   Router router_;
 };

@@ -8,13 +8,14 @@
 // end of stream, for at most a second; a timeout, a shutdown or an error closes the socket
 // without close_notify.
 //
-// Thread safety: a Session lives on its Worker's thread. Send() (the ResponseSink entry point
+// Thread safety: a Connection lives on its network thread. Send() (the ResponseSink entry point
 // a Responder calls) may be called from any thread; every other member function must be called
-// on the worker thread.
+// on the network thread thread.
 //
 // Ownership: owned through shared_ptr by whatever is in flight — its pending read or write, or
-// the Responder while the handler works. Its Worker lists it through `hook_` without owning
-// it. Every way a connection ends goes through Close() on the worker thread, which unlinks it.
+// the Responder while the handler works. Its network thread lists it through `hook_` without owning
+// it. Every way a connection ends goes through Close() on the network thread thread, which unlinks
+// it.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -39,33 +40,34 @@ using TcpSocket =
 // The same socket under TLS.
 using TlsStream = boost::asio::ssl::stream<TcpSocket>;
 
-// The hook by which a Worker lists a Session; unlinks itself when the Session is destroyed.
-using SessionHook =
+// The hook by which a NetworkThread lists a Connection; unlinks itself when the Connection is
+// destroyed.
+using ConnectionHook =
     boost::intrusive::list_member_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
 
-class Worker;
+class NetworkThread;
 
-// Starts serving a connection the listener accepted for `worker`: plain HTTP, or HTTPS when
+// Starts serving a connection the listener accepted for `network thread`: plain HTTP, or HTTPS when
 // `tls` is not null (it must outlive the connection). Takes one of the server's connection
 // slots (already counted by the listener) and gives it back when the connection closes. Any
-// thread; the session starts on the worker's.
-void StartSession(Worker& worker, TcpSocket socket, boost::asio::ssl::context* tls);
+// thread; the connection starts on the network thread's.
+void StartConnection(NetworkThread& net_thread, TcpSocket socket, boost::asio::ssl::context* tls);
 
-// What a Worker sees of a session, whatever its stream: the sweep's deadline and Close().
-class SessionBase {
+// What a NetworkThread sees of a connection, whatever its stream: the sweep's deadline and Close().
+class ConnectionBase {
  public:
-  virtual ~SessionBase() = default;
+  virtual ~ConnectionBase() = default;
 
   // Closes the socket at once and unlinks; pending operations finish with operation_aborted.
-  // Idempotent. Worker thread only.
+  // Idempotent. Network thread only.
   virtual void Close() = 0;
   // Waiting for the first byte of a request (TLS: or in the handshake), or draining after an
-  // error: at shutdown such a session is closed at once rather than given the grace period.
+  // error: at shutdown such a connection is closed at once rather than given the grace period.
   bool idle() const { return state_ == State::kWaiting || state_ == State::kLingering; }
   // When the sweep closes this connection; max() while the handler works.
   CoarseClock::time_point deadline() const { return deadline_; }
 
-  SessionHook hook_;  // public for the Worker's intrusive list
+  ConnectionHook hook_;  // public for the NetworkThread's intrusive list
 
  protected:
   enum class State { kWaiting, kReading, kHandling, kWriting, kLingering, kClosed };
@@ -76,20 +78,20 @@ class SessionBase {
 
 // One connection over `Stream`, TcpSocket or TlsStream. A template rather than a stream behind
 // an interface, so that plain HTTP pays for TLS with nothing, not even a virtual call per read
-// or write. Defined and instantiated for those two in session.cc.
+// or write. Defined and instantiated for those two in connection.cc.
 template <typename Stream>
-class Session final : public SessionBase,
-                      public detail::ResponseSink,
-                      public std::enable_shared_from_this<Session<Stream>> {
+class Connection final : public ConnectionBase,
+                         public detail::ResponseSink,
+                         public std::enable_shared_from_this<Connection<Stream>> {
  public:
   static constexpr bool kTls = !std::is_same_v<Stream, TcpSocket>;
 
-  Session(Worker& worker, Stream stream);
-  ~Session() override;
-  Session(const Session&) = delete;
-  Session& operator=(const Session&) = delete;
+  Connection(NetworkThread& net_thread, Stream stream);
+  ~Connection() override;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
-  // Registers with the worker; with TLS does the handshake; then reads the first request.
+  // Registers with the network thread; with TLS does the handshake; then reads the first request.
   void Start();
   void Close() override;
 
@@ -116,7 +118,7 @@ class Session final : public SessionBase,
   void NextRequest();
   void ReleaseSlot();
 
-  Worker& worker_;
+  NetworkThread& net_thread_;
   Stream stream_;
   boost::beast::flat_buffer buffer_;  // reused for every request of the connection
   std::optional<Parser> parser_;      // a fresh one per request

@@ -1,4 +1,4 @@
-#include "http/session.h"
+#include "http/connection.h"
 
 #include <algorithm>
 #include <boost/asio/buffer.hpp>
@@ -19,7 +19,7 @@
 
 #include "common/log.h"
 #include "http/error_response.h"
-#include "http/worker.h"
+#include "http/network_thread.h"
 
 namespace keyward::http {
 namespace {
@@ -130,27 +130,27 @@ std::string_view View(asio::const_buffer buffer) {
 }  // namespace
 
 template <typename Stream>
-Session<Stream>::Session(Worker& worker, Stream stream)
-    : worker_(worker), stream_(std::move(stream)) {}
+Connection<Stream>::Connection(NetworkThread& net_thread, Stream stream)
+    : net_thread_(net_thread), stream_(std::move(stream)) {}
 
 template <typename Stream>
-Session<Stream>::~Session() {
-  // Normally Close() already ran on the worker thread. Only when the io_context is destroyed
-  // with this session's handlers still queued does that not happen.
+Connection<Stream>::~Connection() {
+  // Normally Close() already ran on the network thread thread. Only when the io_context is
+  // destroyed with this connection's handlers still queued does that not happen.
   ReleaseSlot();
 }
 
 template <typename Stream>
-void Session<Stream>::ReleaseSlot() {
+void Connection<Stream>::ReleaseSlot() {
   if (!holds_slot_) return;
   holds_slot_ = false;
-  worker_.connections().fetch_sub(1, std::memory_order_relaxed);
+  net_thread_.connections().fetch_sub(1, std::memory_order_relaxed);
 }
 
 template <typename Stream>
-void Session<Stream>::Start() {
-  worker_.Add(*this);
-  if (worker_.stopping()) {
+void Connection<Stream>::Start() {
+  net_thread_.Add(*this);
+  if (net_thread_.stopping()) {
     Close();
     return;
   }
@@ -168,7 +168,7 @@ void Session<Stream>::Start() {
   // Waiting for the first request counts against the header timeout, not the idle one. So
   // does the TLS handshake: the deadline is not moved when it ends.
   state_ = State::kWaiting;
-  deadline_ = CoarseClock::now() + worker_.limits().header_timeout;
+  deadline_ = CoarseClock::now() + net_thread_.limits().header_timeout;
   if constexpr (kTls) {
     stream_.async_handshake(asio::ssl::stream_base::server,
                             [self = this->shared_from_this()](const beast::error_code& hs_ec) {
@@ -180,7 +180,7 @@ void Session<Stream>::Start() {
 }
 
 template <typename Stream>
-void Session<Stream>::OnHandshake(const beast::error_code& ec) {
+void Connection<Stream>::OnHandshake(const beast::error_code& ec) {
   if (state_ == State::kClosed) return;
   if (ec) {  // plain HTTP, an old protocol, no common cipher, or the client gave up
     log::Debug("http: TLS handshake with {}:{} failed: {}", peer_.address, peer_.port,
@@ -192,7 +192,7 @@ void Session<Stream>::OnHandshake(const beast::error_code& ec) {
 }
 
 template <typename Stream>
-void Session<Stream>::Close() {
+void Connection<Stream>::Close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   deadline_ = CoarseClock::time_point::max();
@@ -201,13 +201,13 @@ void Session<Stream>::Close() {
   ReleaseSlot();
   if (hook_.is_linked()) {
     hook_.unlink();
-    worker_.OnSessionClosed();
+    net_thread_.OnConnectionClosed();
   }
 }
 
 template <typename Stream>
-void Session<Stream>::ResetParser() {
-  const Limits& limits = worker_.limits();
+void Connection<Stream>::ResetParser() {
+  const Limits& limits = net_thread_.limits();
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(
       std::min<std::size_t>(limits.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
@@ -216,7 +216,7 @@ void Session<Stream>::ResetParser() {
 }
 
 template <typename Stream>
-void Session<Stream>::ReadMore() {
+void Connection<Stream>::ReadMore() {
   const std::size_t size = beast::read_size(buffer_, kMaxReadBytes);
   stream_.async_read_some(
       buffer_.prepare(size),
@@ -226,7 +226,7 @@ void Session<Stream>::ReadMore() {
 }
 
 template <typename Stream>
-void Session<Stream>::OnRead(const beast::error_code& ec, std::size_t bytes) {
+void Connection<Stream>::OnRead(const beast::error_code& ec, std::size_t bytes) {
   if (state_ == State::kClosed) return;
   if (ec) {  // end of stream, reset, or aborted: nothing left to answer
     Close();
@@ -240,13 +240,13 @@ void Session<Stream>::OnRead(const beast::error_code& ec, std::size_t bytes) {
   }
   if (state_ == State::kWaiting) {
     state_ = State::kReading;
-    deadline_ = CoarseClock::now() + worker_.limits().header_timeout;
+    deadline_ = CoarseClock::now() + net_thread_.limits().header_timeout;
   }
   Parse();
 }
 
 template <typename Stream>
-void Session<Stream>::Parse() {
+void Connection<Stream>::Parse() {
   Parser& parser = *parser_;
   while (buffer_.size() > 0) {
     beast::error_code ec;
@@ -282,14 +282,14 @@ void Session<Stream>::Parse() {
 }
 
 template <typename Stream>
-bool Session<Stream>::ExpectsContinue() const {
+bool Connection<Stream>::ExpectsContinue() const {
   const Request& request = parser_->get();
   return request.version() >= 11 &&
          beast::iequals(request[beast_http::field::expect], "100-continue");
 }
 
 template <typename Stream>
-void Session<Stream>::SendContinue() {
+void Connection<Stream>::SendContinue() {
   continue_sent_ = true;
   asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
                     [self = this->shared_from_this()](const beast::error_code& ec, std::size_t) {
@@ -303,7 +303,7 @@ void Session<Stream>::SendContinue() {
 }
 
 template <typename Stream>
-void Session<Stream>::OnRequest() {
+void Connection<Stream>::OnRequest() {
   const Request& request = parser_->get();
   request_version_ = request.version();
   request_keep_alive_ = request.keep_alive();
@@ -313,7 +313,7 @@ void Session<Stream>::OnRequest() {
   // The boundary: nothing the handler throws goes further. If it threw before answering, the
   // Responder it was given has been destroyed on the way out, which answers 500.
   try {
-    worker_.handler()(parser_->release(), peer_, Responder(this->shared_from_this()));
+    net_thread_.handler()(parser_->release(), peer_, Responder(this->shared_from_this()));
   } catch (const std::exception& e) {
     log::Error("http: handler threw: {}", e.what());
   } catch (...) {
@@ -322,8 +322,8 @@ void Session<Stream>::OnRequest() {
 }
 
 template <typename Stream>
-void Session<Stream>::Send(Response&& response) {
-  // Runs inline when called on this session's own thread, else hops there.
+void Connection<Stream>::Send(Response&& response) {
+  // Runs inline when called on this connection's own thread, else hops there.
   asio::dispatch(stream_.get_executor(),
                  [self = this->shared_from_this(), r = std::move(response)]() mutable {
                    self->OnResponse(std::move(r));
@@ -331,11 +331,11 @@ void Session<Stream>::Send(Response&& response) {
 }
 
 template <typename Stream>
-void Session<Stream>::OnResponse(Response&& response) {
+void Connection<Stream>::OnResponse(Response&& response) {
   if (state_ != State::kHandling) return;  // closed meanwhile: timeout or shutdown
   // A handler may ask for the connection to close (`Connection: close`); it cannot keep open
   // one the client or the shutdown closes.
-  const bool keep_alive = request_keep_alive_ && response.keep_alive() && !worker_.stopping();
+  const bool keep_alive = request_keep_alive_ && response.keep_alive() && !net_thread_.stopping();
   try {
     PrepareResponse(response, request_version_, keep_alive);
     response_ = std::move(response);
@@ -350,12 +350,13 @@ void Session<Stream>::OnResponse(Response&& response) {
 }
 
 template <typename Stream>
-void Session<Stream>::FailRequest(const beast::error_code& ec) {
+void Connection<Stream>::FailRequest(const beast::error_code& ec) {
   beast_http::status status = beast_http::status::bad_request;
   StatusCode code = StatusCode::kInvalidArgument;
   std::string_view message = "malformed request";
   if ((ec == beast_http::error::header_limit || ec == beast_http::error::buffer_overflow) &&
-      RequestLineTooLong(parser_->get(), View(buffer_.data()), worker_.limits().max_header_bytes)) {
+      RequestLineTooLong(parser_->get(), View(buffer_.data()),
+                         net_thread_.limits().max_header_bytes)) {
     status = beast_http::status::uri_too_long;
     code = StatusCode::kResourceExhausted;
     message = "request target too long";
@@ -375,11 +376,11 @@ void Session<Stream>::FailRequest(const beast::error_code& ec) {
 }
 
 template <typename Stream>
-void Session<Stream>::Write(bool keep_alive, bool linger) {
+void Connection<Stream>::Write(bool keep_alive, bool linger) {
   keep_alive_ = keep_alive;
   linger_ = linger;
   state_ = State::kWriting;
-  deadline_ = CoarseClock::now() + worker_.limits().write_timeout;
+  deadline_ = CoarseClock::now() + net_thread_.limits().write_timeout;
   Serialize(response_, !request_is_head_, out_);
   asio::async_write(stream_, asio::buffer(out_),
                     [self = this->shared_from_this()](const beast::error_code& ec, std::size_t) {
@@ -388,7 +389,7 @@ void Session<Stream>::Write(bool keep_alive, bool linger) {
 }
 
 template <typename Stream>
-void Session<Stream>::OnWrite(const beast::error_code& ec) {
+void Connection<Stream>::OnWrite(const beast::error_code& ec) {
   if (state_ == State::kClosed) return;
   response_ = Response();  // do not keep a body around while idle
   if (out_.capacity() > kMaxKeptOutputBytes) std::string().swap(out_);
@@ -400,7 +401,7 @@ void Session<Stream>::OnWrite(const beast::error_code& ec) {
     Linger();
     return;
   }
-  if (!keep_alive_ || worker_.stopping()) {
+  if (!keep_alive_ || net_thread_.stopping()) {
     if constexpr (kTls) {
       Linger();  // close_notify first
     } else {
@@ -414,7 +415,7 @@ void Session<Stream>::OnWrite(const beast::error_code& ec) {
 }
 
 template <typename Stream>
-void Session<Stream>::Linger() {
+void Connection<Stream>::Linger() {
   state_ = State::kLingering;
   deadline_ = CoarseClock::now() + kLingerTime;
   buffer_.clear();
@@ -431,32 +432,35 @@ void Session<Stream>::Linger() {
 }
 
 template <typename Stream>
-void Session<Stream>::NextRequest() {
+void Connection<Stream>::NextRequest() {
   ResetParser();
   if (buffer_.size() > 0) {  // a pipelined request is already here
     state_ = State::kReading;
-    deadline_ = CoarseClock::now() + worker_.limits().header_timeout;
+    deadline_ = CoarseClock::now() + net_thread_.limits().header_timeout;
     Parse();
     return;
   }
   state_ = State::kWaiting;
-  deadline_ = CoarseClock::now() + worker_.limits().idle_timeout;
+  deadline_ = CoarseClock::now() + net_thread_.limits().idle_timeout;
   ReadMore();
 }
 
-void StartSession(Worker& worker, TcpSocket socket, asio::ssl::context* tls) {
-  // Creating the session here and starting it on its own thread keeps the accept loop short;
+void StartConnection(NetworkThread& net_thread, TcpSocket socket, asio::ssl::context* tls) {
+  // Creating the connection here and starting it on its own thread keeps the accept loop short;
   // with one thread, dispatch runs it inline.
   if (tls != nullptr) {
-    auto session = std::make_shared<Session<TlsStream>>(worker, TlsStream(std::move(socket), *tls));
-    asio::dispatch(worker.context(), [session = std::move(session)] { session->Start(); });
+    auto connection =
+        std::make_shared<Connection<TlsStream>>(net_thread, TlsStream(std::move(socket), *tls));
+    asio::dispatch(net_thread.context(),
+                   [connection = std::move(connection)] { connection->Start(); });
     return;
   }
-  auto session = std::make_shared<Session<TcpSocket>>(worker, std::move(socket));
-  asio::dispatch(worker.context(), [session = std::move(session)] { session->Start(); });
+  auto connection = std::make_shared<Connection<TcpSocket>>(net_thread, std::move(socket));
+  asio::dispatch(net_thread.context(),
+                 [connection = std::move(connection)] { connection->Start(); });
 }
 
-template class Session<TcpSocket>;
-template class Session<TlsStream>;
+template class Connection<TcpSocket>;
+template class Connection<TlsStream>;
 
 }  // namespace keyward::http

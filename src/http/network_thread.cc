@@ -1,4 +1,4 @@
-#include "http/worker.h"
+#include "http/network_thread.h"
 
 #include <boost/asio/post.hpp>
 #include <exception>
@@ -7,10 +7,11 @@
 
 namespace keyward::http {
 
-Worker::Worker(const Limits& limits, const Handler& handler, std::atomic<std::size_t>& connections)
+NetworkThread::NetworkThread(const Limits& limits, const Handler& handler,
+                             std::atomic<std::size_t>& connections)
     : limits_(limits), handler_(handler), connections_(connections) {}
 
-void Worker::Run() {
+void NetworkThread::Run() {
   ArmSweep();
   for (;;) {
     // Handlers catch their own exceptions; this is the last line, so that one bad completion
@@ -26,21 +27,21 @@ void Worker::Run() {
   }
 }
 
-void Worker::Shutdown(CoarseClock::time_point deadline) {
+void NetworkThread::Shutdown(CoarseClock::time_point deadline) {
   boost::asio::post(context_, [this, deadline] { BeginShutdown(deadline); });
 }
 
-void Worker::BeginShutdown(CoarseClock::time_point deadline) {
+void NetworkThread::BeginShutdown(CoarseClock::time_point deadline) {
   stopping_ = true;
   shutdown_deadline_ = deadline;
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    SessionBase& session = *it++;  // Close() unlinks `session` only
-    if (session.idle()) session.Close();
+  for (auto it = live_connections_.begin(); it != live_connections_.end();) {
+    ConnectionBase& connection = *it++;  // Close() unlinks `connection` only
+    if (connection.idle()) connection.Close();
   }
-  if (sessions_.empty()) Finish();
+  if (live_connections_.empty()) Finish();
 }
 
-void Worker::ArmSweep() {
+void NetworkThread::ArmSweep() {
   if (finished_) return;
   sweep_timer_.expires_after(limits_.sweep_interval);
   sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -48,21 +49,21 @@ void Worker::ArmSweep() {
   });
 }
 
-void Worker::Sweep() {
+void NetworkThread::Sweep() {
   const CoarseClock::time_point now = CoarseClock::now();
   const bool past_grace = stopping_ && now >= shutdown_deadline_;
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    SessionBase& session = *it++;  // Close() unlinks `session` only
-    if (past_grace || session.deadline() <= now) session.Close();
+  for (auto it = live_connections_.begin(); it != live_connections_.end();) {
+    ConnectionBase& connection = *it++;  // Close() unlinks `connection` only
+    if (past_grace || connection.deadline() <= now) connection.Close();
   }
   ArmSweep();
 }
 
-void Worker::Finish() {
+void NetworkThread::Finish() {
   if (finished_) return;
   finished_ = true;
-  // Without the sweep the context runs out of work once the closed sessions' aborted operations
-  // have completed, and Run() returns. Not stop(): a queued accept or session start must still
+  // Without the sweep the context runs out of work once the closed connections' aborted operations
+  // have completed, and Run() returns. Not stop(): a queued accept or connection start must still
   // run, so that its socket is closed now rather than when the Server is destroyed.
   sweep_timer_.cancel();
 }

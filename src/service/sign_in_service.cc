@@ -1,4 +1,4 @@
-#include "service/session_service.h"
+#include "service/sign_in_service.h"
 
 #include "core/api_key.h"
 #include "core/password.h"
@@ -10,8 +10,8 @@ Status WrongCredentials() { return Status::Unauthenticated("wrong username or pa
 
 }  // namespace
 
-Result<SignIn> SessionService::Login(std::string_view username, std::string_view password,
-                                     std::string_view client_address, std::int64_t* retry_after) {
+Result<SignIn> SignInService::Login(std::string_view username, std::string_view password,
+                                    std::string_view client_address, std::int64_t* retry_after) {
   Result<SignIn> signed_in = SignInOnce(username, password, client_address, retry_after);
   if (audit_ != nullptr) {
     // The name tried is both actor and user: on success it is the user's id. The same record,
@@ -26,9 +26,9 @@ Result<SignIn> SessionService::Login(std::string_view username, std::string_view
   return signed_in;
 }
 
-Result<SignIn> SessionService::SignInOnce(std::string_view username, std::string_view password,
-                                          std::string_view client_address,
-                                          std::int64_t* retry_after) {
+Result<SignIn> SignInService::SignInOnce(std::string_view username, std::string_view password,
+                                         std::string_view client_address,
+                                         std::int64_t* retry_after) {
   const UnixSeconds now = clock_.Now();
   if (std::int64_t wait = throttle_.Admit(username, client_address, now); wait > 0) {
     if (retry_after != nullptr) *retry_after = wait;
@@ -67,7 +67,7 @@ Result<SignIn> SessionService::SignInOnce(std::string_view username, std::string
   return out;
 }
 
-Status SessionService::Logout(const Principal& caller) {
+Status SignInService::Logout(const Principal& caller) {
   if (caller.via != KeyType::kSession) {
     return Status::InvalidArgument("sign-out needs a session token; delete API keys instead");
   }

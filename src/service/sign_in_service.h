@@ -5,7 +5,7 @@
 // failures are throttled (LoginThrottle): ResourceExhausted, with the seconds to wait. Every
 // sign-in, successful, failed or throttled, is recorded in the audit log (service/audit_log.h)
 // once answered; sign-out is not.
-// Blocking (Argon2id, store I/O): call from worker threads. Thread safe.
+// Blocking (Argon2id, store I/O): call from blocking threads. Thread safe.
 #pragma once
 
 #include <string>
@@ -28,12 +28,12 @@ struct SignIn {
   std::string user_id;
 };
 
-class SessionService {
+class SignInService {
  public:
   // `cache` (may be null) forgets a session when it is signed out. `audit` (may be null only
   // where nothing needs recording: tests, benchmarks) records the sign-ins.
-  SessionService(Store& store, const ServiceOptions& options, const Clock& clock, KeyCache* cache,
-                 const AuditLog* audit = nullptr)
+  SignInService(Store& store, const ServiceOptions& options, const Clock& clock, KeyCache* cache,
+                const AuditLog* audit = nullptr)
       : store_(store),
         options_(options),
         clock_(clock),

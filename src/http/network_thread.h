@@ -1,15 +1,15 @@
-// One network thread's share of the server: an io_context, the sessions living on it, and one
+// One network thread's share of the server: an io_context, the connections living on it, and one
 // coarse timeout sweep over them (no timer per operation).
 //
 // Thread safety: Shutdown() and the accessors of immutable state (context(), limits(),
-// handler(), connections()) may be used from any thread. Everything else — Add, the session
+// handler(), connections()) may be used from any thread. Everything else — Add, the connection
 // registry, stopping() — belongs to the thread running Run() and must only be used there.
 //
-// Ownership: the Worker borrows the Limits, the Handler and the connection counter from the
-// Server, which outlives it. It does not own its sessions (they own themselves through
+// Ownership: the NetworkThread borrows the Limits, the Handler and the connection counter from the
+// Server, which outlives it. It does not own its connections (they own themselves through
 // shared_ptr); it only lists the live ones. The registry is declared before the io_context so
-// that sessions still held by queued handlers when the Worker is destroyed unlink from a live
-// list.
+// that connections still held by queued handlers when the NetworkThread is destroyed unlink from a
+// live list.
 #pragma once
 
 #include <atomic>
@@ -20,40 +20,42 @@
 #include <cstddef>
 
 #include "http/coarse_clock.h"
+#include "http/connection.h"
 #include "http/server.h"
-#include "http/session.h"
 
 namespace keyward::http {
 
-class Worker {
+class NetworkThread {
  public:
-  Worker(const Limits& limits, const Handler& handler, std::atomic<std::size_t>& connections);
-  Worker(const Worker&) = delete;
-  Worker& operator=(const Worker&) = delete;
+  NetworkThread(const Limits& limits, const Handler& handler,
+                std::atomic<std::size_t>& connections);
+  NetworkThread(const NetworkThread&) = delete;
+  NetworkThread& operator=(const NetworkThread&) = delete;
 
   boost::asio::io_context& context() { return context_; }
   const Limits& limits() const { return limits_; }
   const Handler& handler() const { return handler_; }
-  // Open connections over the whole server; a session gives its slot back when it closes.
+  // Open connections over the whole server; a connection gives its slot back when it closes.
   std::atomic<std::size_t>& connections() { return connections_; }
 
-  // Runs the context on the calling thread until the worker has shut down.
+  // Runs the context on the calling thread until the network thread has shut down.
   void Run();
-  // Any thread: from now on, close idle sessions at once and let busy ones finish until
+  // Any thread: from now on, close idle connections at once and let busy ones finish until
   // `deadline`; once none is left, stop the sweep so that Run() returns. Safe before Run().
   void Shutdown(CoarseClock::time_point deadline);
 
-  // Worker thread only.
-  void Add(SessionBase& session) { sessions_.push_back(session); }
-  // A session calls this once it has closed and unlinked itself.
-  void OnSessionClosed() {
-    if (stopping_ && sessions_.empty()) Finish();
+  // Network thread only.
+  void Add(ConnectionBase& connection) { live_connections_.push_back(connection); }
+  // A connection calls this once it has closed and unlinked itself.
+  void OnConnectionClosed() {
+    if (stopping_ && live_connections_.empty()) Finish();
   }
   bool stopping() const { return stopping_; }
 
  private:
-  using SessionList = boost::intrusive::list<
-      SessionBase, boost::intrusive::member_hook<SessionBase, SessionHook, &SessionBase::hook_>,
+  using ConnectionList = boost::intrusive::list<
+      ConnectionBase,
+      boost::intrusive::member_hook<ConnectionBase, ConnectionHook, &ConnectionBase::hook_>,
       boost::intrusive::constant_time_size<false>>;
   using Timer =
       boost::asio::basic_waitable_timer<std::chrono::steady_clock,
@@ -68,7 +70,7 @@ class Worker {
   const Limits& limits_;
   const Handler& handler_;
   std::atomic<std::size_t>& connections_;
-  SessionList sessions_;  // before context_: see the header comment
+  ConnectionList live_connections_;  // before context_: see the header comment
   bool stopping_ = false;
   bool finished_ = false;
   CoarseClock::time_point shutdown_deadline_ = CoarseClock::time_point::max();

@@ -13,13 +13,13 @@
 
 namespace keyward {
 
-class WorkerPool {
+class BlockingPool {
  public:
-  WorkerPool(int threads, std::size_t max_queued)
+  BlockingPool(int threads, std::size_t max_queued)
       : pool_(static_cast<std::size_t>(threads)), max_queued_(max_queued) {}
-  ~WorkerPool() { pool_.join(); }
-  WorkerPool(const WorkerPool&) = delete;
-  WorkerPool& operator=(const WorkerPool&) = delete;
+  ~BlockingPool() { pool_.join(); }
+  BlockingPool(const BlockingPool&) = delete;
+  BlockingPool& operator=(const BlockingPool&) = delete;
 
   // Runs `task` on a worker; false (and `task` is dropped) when the pool is full.
   template <typename Task>
