@@ -1,6 +1,6 @@
 // A test world for ApiHandler without sockets: the real services on a SQLite store in a
-// temporary folder (in memory where possible), wired as fuzz/api_harness.cc wires them, and a way
-// to send one request and wait for its response.
+// temporary folder (in memory where possible), wired by the composition root (app/service_graph.h)
+// as the server wires them, and a way to send one request and wait for its response.
 //
 // Users: "admin" (operator), "alice" and "bob" (plain users; alice has the tag "team:x"), each
 // with an API key named "<id>-key" whose token is in `tokens`. Not thread safe: one test thread.
@@ -20,19 +20,11 @@
 #include <thread>
 #include <vector>
 
-#include "api/api_handler.h"
-#include "api/metrics.h"
-#include "api/services.h"
-#include "common/blocking_pool.h"
+#include "app/config.h"
+#include "app/service_graph.h"
 #include "common/random.h"
 #include "common/status_matchers.h"
 #include "core/master_key.h"
-#include "service/audit_log.h"
-#include "service/authenticator.h"
-#include "service/key_cache.h"
-#include "service/key_service.h"
-#include "service/sign_in_service.h"
-#include "service/user_service.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace keyward {
@@ -104,58 +96,50 @@ class MemoryTempDir {
 
 class ApiWorld {
  public:
-  ApiWorld()
-      : master_key_(MasterKey::FromBytes(RandomBytes(MasterKey::kBytes))),
-        store_(Open(dir_)),
-        audit_(*store_, Clock::System()),
-        authenticator_(*store_, options_, Clock::System(), &cache_),
-        keys_(*store_, &master_key_, options_, Clock::System(), &cache_, &audit_),
-        users_(*store_, Clock::System(), &cache_, &audit_),
-        sign_in_(*store_, options_, Clock::System(), &cache_, &audit_),
-        services_{.options = options_,
-                  .authenticator = authenticator_,
-                  .keys = keys_,
-                  .users = users_,
-                  .sign_in = sign_in_,
-                  .metrics = metrics_,
-                  .cache = &cache_,
-                  .audit = &audit_},
-        blocking_(2, 64),
-        api_(services_, blocking_) {
+  ApiWorld() : graph_(SmallConfig(), Open(dir_), NewMasterKey(), Clock::System()) {
     User root;
     root.id = "test-root";
     root.tags = {std::string(kOperatorTag)};
     for (const char* id : {"admin", "alice", "bob"}) {
       EXPECT_THAT(
-          users_.Create(root,
-                        NewUser{.id = id, .name = id, .type = "person", .password = std::nullopt}),
+          graph_.users().Create(
+              root, NewUser{.id = id, .name = id, .type = "person", .password = std::nullopt}),
           IsOk());
-      auto key = keys_.Create(root, id, std::string(id) + "-key", std::nullopt);
+      auto key = graph_.keys().Create(root, id, std::string(id) + "-key", std::nullopt);
       EXPECT_THAT(key, IsOk());
       if (key.ok()) tokens[id] = key->token;
     }
-    EXPECT_THAT(users_.AddTag(root, "admin", kOperatorTag), IsOk());
-    EXPECT_THAT(users_.AddTag(root, "alice", "team:x"), IsOk());
-    cache_.Clear();  // every world starts with the cache cold
+    EXPECT_THAT(graph_.users().AddTag(root, "admin", kOperatorTag), IsOk());
+    EXPECT_THAT(graph_.users().AddTag(root, "alice", "team:x"), IsOk());
+    graph_.cache().Clear();  // every world starts with the cache cold
   }
-  ~ApiWorld() { blocking_.Join(); }
 
   // Sends `request` from 127.0.0.1 and waits (5 s at most) for the response.
   std::optional<Answer> Send(http::Request request) {
     auto sink = std::make_shared<CapturingSink>();
     request.prepare_payload();
-    api_.Handle(std::move(request), http::Peer{.address = "127.0.0.1", .port = 40000},
-                http::Responder(sink));
+    graph_.api().Handle(std::move(request), http::Peer{.address = "127.0.0.1", .port = 40000},
+                        http::Responder(sink));
     sink->HandleReturned();
     return sink->Wait(std::chrono::seconds(5));
   }
 
-  const Router& router() const { return api_.router(); }
-  KeyCache& cache() { return cache_; }
+  const Router& router() { return graph_.api().router(); }
+  KeyCache& cache() { return graph_.cache(); }
 
   std::map<std::string, std::string> tokens;  // user id → API key
 
  private:
+  // The server's defaults, with a small blocking pool.
+  static Config SmallConfig() {
+    Config config;
+    config.blocking_threads = 2;
+    config.blocking_queue = 64;
+    return config;
+  }
+  static std::optional<MasterKey> NewMasterKey() {
+    return MasterKey::FromBytes(RandomBytes(MasterKey::kBytes));
+  }
   static std::unique_ptr<Store> Open(const MemoryTempDir& dir) {
     auto store = OpenSqliteStore(dir.File("keyward.db"));
     EXPECT_THAT(store, IsOk());
@@ -163,19 +147,7 @@ class ApiWorld {
   }
 
   MemoryTempDir dir_;  // first in, last out
-  ServiceOptions options_;
-  MasterKey master_key_;
-  KeyCache cache_;
-  std::unique_ptr<Store> store_;
-  AuditLog audit_;
-  Metrics metrics_;
-  Authenticator authenticator_;
-  KeyService keys_;
-  UserService users_;
-  SignInService sign_in_;
-  Services services_;
-  BlockingPool blocking_;
-  ApiHandler api_;
+  ServiceGraph graph_;
 };
 
 // A request as a client would send it; `token`, when not empty, as "Authorization: Bearer".

@@ -12,7 +12,7 @@
 #include <tuple>
 #include <vector>
 
-#include "api/api_test_world.h"
+#include "app/api_test_world.h"
 
 namespace keyward {
 namespace {

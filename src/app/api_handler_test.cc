@@ -8,7 +8,7 @@
 #include <boost/json.hpp>
 #include <thread>
 
-#include "api/api_test_world.h"
+#include "app/api_test_world.h"
 
 namespace keyward {
 namespace {
