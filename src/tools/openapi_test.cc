@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include "api/routes.h"
+#include "app/config.h"
+#include "app/service_graph.h"
 #include "common/status_matchers.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store_test_util.h"
@@ -36,45 +38,28 @@ bool Documented(const std::string& path, const std::string& method) {
   return it != Paths().end() && it->value().is_object() && it->value().as_object().contains(method);
 }
 
-// The services of a real server on a SQLite store in a temporary folder: the routes only bind
-// them, so nothing is called here.
+// The router of a real server, built by the composition root on a SQLite store in a temporary
+// folder: the routes only bind the services, so nothing is called here.
 class RealRouter : public ::testing::Test {
  protected:
   void SetUp() override {
     auto store = OpenSqliteStore(dir_.File("keyward.db"));
     ASSERT_THAT(store, IsOk());
-    store_ = std::move(store).value();
-    options_.reveal = false;
-    authenticator_ = std::make_unique<Authenticator>(*store_, options_, clock_, nullptr);
-    keys_ = std::make_unique<KeyService>(*store_, nullptr, options_, clock_, nullptr);
-    users_ = std::make_unique<UserService>(*store_, clock_, nullptr);
-    sign_in_ = std::make_unique<SignInService>(*store_, options_, clock_, nullptr);
-    services_ = std::make_unique<Services>(Services{.options = options_,
-                                                    .authenticator = *authenticator_,
-                                                    .keys = *keys_,
-                                                    .users = *users_,
-                                                    .sign_in = *sign_in_,
-                                                    .metrics = metrics_,
-                                                    .cache = nullptr});
-    AddApiRoutes(router_, *services_);
+    Config config;
+    config.service.reveal = false;
+    config.blocking_threads = 1;
+    graph_ = std::make_unique<ServiceGraph>(config, std::move(store).value(), std::nullopt,
+                                            Clock::System());
   }
+  const Router& router() { return graph_->api().router(); }
 
   TempDir dir_;
-  std::unique_ptr<Store> store_;
-  ServiceOptions options_;
-  ManualClock clock_{1'700'000'000};
-  Metrics metrics_;
-  std::unique_ptr<Authenticator> authenticator_;
-  std::unique_ptr<KeyService> keys_;
-  std::unique_ptr<UserService> users_;
-  std::unique_ptr<SignInService> sign_in_;
-  std::unique_ptr<Services> services_;
-  Router router_;
+  std::unique_ptr<ServiceGraph> graph_;
 };
 
 TEST_F(RealRouter, EveryRouteIsDocumented) {
-  ASSERT_GE(router_.routes().size(), 15u);
-  for (const Route& route : router_.routes()) {
+  ASSERT_GE(router().routes().size(), 15u);
+  for (const Route& route : router().routes()) {
     const std::string method = Lower(http::beast_http::to_string(route.method));
     EXPECT_TRUE(Documented(route.pattern, method))
         << method << " " << route.pattern << " is a route but not in src/api/openapi.json";
@@ -84,7 +69,7 @@ TEST_F(RealRouter, EveryRouteIsDocumented) {
 // "security": [] exactly for the public routes; tests/integration walk the served document to
 // reach every route that needs a credential.
 TEST_F(RealRouter, DocumentedSecurityIsTheRoutesAccess) {
-  for (const Route& route : router_.routes()) {
+  for (const Route& route : router().routes()) {
     const std::string method = Lower(http::beast_http::to_string(route.method));
     if (!Documented(route.pattern, method)) continue;  // EveryRouteIsDocumented says so
     const json::value& op = Paths().at(route.pattern).at(method);
@@ -105,7 +90,7 @@ TEST_F(RealRouter, EveryDocumentedApiOperationIsARoute) {
       }
       ++operations;
       const bool routed =
-          std::any_of(router_.routes().begin(), router_.routes().end(), [&](const Route& route) {
+          std::any_of(router().routes().begin(), router().routes().end(), [&](const Route& route) {
             return route.pattern == path &&
                    Lower(http::beast_http::to_string(route.method)) == std::string(method);
           });
@@ -113,11 +98,11 @@ TEST_F(RealRouter, EveryDocumentedApiOperationIsARoute) {
                           << " is documented but no route of routes.cc";
     }
   }
-  EXPECT_EQ(operations, static_cast<int>(router_.routes().size()));
+  EXPECT_EQ(operations, static_cast<int>(router().routes().size()));
 }
 
 TEST_F(RealRouter, ServesTheEmbeddedDocument) {
-  auto match = router_.Find(http::beast_http::verb::get, {"api", "v1", "openapi.json"});
+  auto match = router().Find(http::beast_http::verb::get, {"api", "v1", "openapi.json"});
   ASSERT_NE(match.route, nullptr);
   EXPECT_EQ(match.route->access, Access::kPublic);
   http::Request request{http::beast_http::verb::get, "/api/v1/openapi.json", 11};
