@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/beast/core/string.hpp>
 #include <boost/json/basic_parser_impl.hpp>
+#include <cctype>
 #include <set>
 #include <vector>
 
@@ -89,6 +91,26 @@ Result<boost::json::object> ParseObject(std::string_view content_type, std::stri
   }
   boost::json::object& obj = value.as_object();
   return std::move(obj);
+}
+
+Status CheckKnownMembers(const boost::json::object& obj,
+                         std::initializer_list<std::string_view> known) {
+  for (const auto& member : obj) {
+    const std::string_view name = member.key();
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    // Echo only a plain name: a client's text of any other shape stays out of the answer.
+    const bool plain =
+        !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+        });
+    std::string takes;
+    for (std::string_view k : known) takes += fmt::format("{}\"{}\"", takes.empty() ? "" : ", ", k);
+    return Status::InvalidArgument(
+        fmt::format("unknown field{}: this request takes {}",
+                    plain ? fmt::format(" \"{}\"", name) : std::string(),
+                    takes.empty() ? std::string("no fields") : "only " + takes));
+  }
+  return Status::Ok();
 }
 
 Result<std::optional<std::string>> OptionalString(const boost::json::object& obj,

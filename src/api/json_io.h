@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,12 @@ bool IsJsonMediaType(std::string_view content_type);
 // The body as a JSON object. InvalidArgument for a wrong Content-Type, invalid JSON, nesting
 // deeper than 32 levels, duplicate keys, or anything but an object. An empty body is {}.
 Result<boost::json::object> ParseObject(std::string_view content_type, std::string_view body);
+
+// OK when every member of `obj` is one of `known`; else InvalidArgument naming the first other
+// one (when it is a plain name of at most 64 characters) and the members the request takes. A
+// body with a field the server does not know is refused, never half understood.
+Status CheckKnownMembers(const boost::json::object& obj,
+                         std::initializer_list<std::string_view> known);
 
 // The string member `name`: nullopt when absent or null; InvalidArgument when not a string.
 Result<std::optional<std::string>> OptionalString(const boost::json::object& obj,

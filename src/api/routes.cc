@@ -18,8 +18,13 @@ std::string_view ContentType(const ApiCall& call) {
   return it == call.request.end() ? std::string_view() : std::string_view(it->value());
 }
 
-Result<boost::json::object> Body(const ApiCall& call) {
-  return ParseObject(ContentType(call), call.request.body());
+// The body as an object holding only `known` members (json_io.h).
+Result<boost::json::object> Body(const ApiCall& call,
+                                 std::initializer_list<std::string_view> known) {
+  KW_ASSIGN_OR_RETURN(boost::json::object body,
+                      ParseObject(ContentType(call), call.request.body()));
+  KW_RETURN_IF_ERROR(CheckKnownMembers(body, known));
+  return body;
 }
 
 // Secure over HTTPS only: a browser would not send a Secure cookie back over plain HTTP.
@@ -29,7 +34,7 @@ std::string SessionCookie(const Services& s, std::string_view token, std::int64_
 }
 
 Result<Reply> Login(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call));
+  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call, {"username", "password"}));
   KW_ASSIGN_OR_RETURN(std::string username, RequiredString(body, "username"));
   KW_ASSIGN_OR_RETURN(std::string password, RequiredString(body, "password"));
   std::int64_t retry_after = 0;
@@ -58,7 +63,7 @@ Result<Reply> Logout(Services& s, ApiCall& call) {
 
 // The DataOS authorize call: is this key valid, and whose is it?
 Result<Reply> Authorize(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call));
+  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call, {"token"}));
   KW_ASSIGN_OR_RETURN(std::string token, RequiredString(body, "token"));
   auto principal = s.authenticator.Authenticate(token);
   if (!principal.ok()) {
@@ -108,7 +113,7 @@ Result<Reply> ListUsers(Services& s, ApiCall& call) {
 }
 
 Result<Reply> CreateUser(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call));
+  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call, {"id", "name", "type", "password"}));
   NewUser in;
   KW_ASSIGN_OR_RETURN(in.id, RequiredString(body, "id"));
   KW_ASSIGN_OR_RETURN(in.name, RequiredString(body, "name"));
@@ -130,7 +135,7 @@ Result<Reply> DeleteUser(Services& s, ApiCall& call) {
 }
 
 Result<Reply> AddTag(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call));
+  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call, {"tag"}));
   KW_ASSIGN_OR_RETURN(std::string tag, RequiredString(body, "tag"));
   KW_ASSIGN_OR_RETURN(User user, s.users.AddTag(call.caller(), call.params[0], tag));
   return Json(200, UserJson(user));
@@ -150,7 +155,7 @@ Result<Reply> ListKeys(Services& s, ApiCall& call) {
 }
 
 Result<Reply> CreateKey(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call));
+  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call, {"name", "duration"}));
   KW_ASSIGN_OR_RETURN(std::optional<std::string> name, OptionalString(body, "name"));
   KW_ASSIGN_OR_RETURN(std::optional<std::string> duration, OptionalString(body, "duration"));
   KW_ASSIGN_OR_RETURN(KeyView key, s.keys.Create(call.caller(), call.params[0], name, duration));
