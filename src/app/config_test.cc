@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "app/serve_flags.h"
+#include "common/status_matchers.h"
 
 namespace keyward {
 namespace {
@@ -88,7 +89,7 @@ TEST(ServeFlags, OldAndNewThreadVariables) {
 }
 
 TEST(ConfigValidate, NamesTheFlag) {
-  EXPECT_TRUE(Validate(Config()).ok());
+  EXPECT_THAT(Validate(Config()), IsOk());
   Config longer_default;
   longer_default.service.default_validity = longer_default.service.max_validity + 1;
   EXPECT_EQ(Validate(longer_default).message(), "--default-validity is longer than --max-validity");
@@ -99,7 +100,7 @@ TEST(ConfigValidate, NamesTheFlag) {
   cluster.db = "postgresql://db/keyward";
   EXPECT_EQ(Validate(cluster).code(), StatusCode::kInvalidArgument);
   cluster.master_key_file = "/etc/keyward/master.key";
-  EXPECT_TRUE(Validate(cluster).ok());
+  EXPECT_THAT(Validate(cluster), IsOk());
   Config no_connections;
   no_connections.limits.max_connections = 0;
   EXPECT_EQ(Validate(no_connections).code(), StatusCode::kInvalidArgument);

@@ -105,12 +105,12 @@ TEST_F(ConfigTest, MissingFileIsEmptyReadableFileIsRefused) {
   std::ofstream(path) << R"({"server":"http://a","token":"t"})";
   ::chmod(path.c_str(), 0644);
   auto refused = LoadConfig(path);
-  ASSERT_FALSE(refused.ok());
+  ASSERT_THAT(refused, StatusIs(StatusCode::kInvalidArgument));
   EXPECT_NE(refused.status().message().find("chmod 600"), std::string::npos);
   ::chmod(path.c_str(), 0600);
   EXPECT_THAT(LoadConfig(path), IsOk());
   std::ofstream(path) << "not json";
-  EXPECT_FALSE(LoadConfig(path).ok());
+  EXPECT_THAT(LoadConfig(path), StatusIs(StatusCode::kInvalidArgument));
 }
 
 }  // namespace

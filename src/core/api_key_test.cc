@@ -62,10 +62,10 @@ TEST_F(ApiKeyTest, CustomPrefix) {
   std::string key = GenerateKey("acme2");
   EXPECT_TRUE(IsWellFormedKey(key, "acme2"));
   EXPECT_FALSE(IsWellFormedKey(key, "kw"));
-  EXPECT_FALSE(ValidateKeyPrefix("").ok());
-  EXPECT_FALSE(ValidateKeyPrefix("Kw").ok());
-  EXPECT_FALSE(ValidateKeyPrefix("k_w").ok());
-  EXPECT_FALSE(ValidateKeyPrefix("abcdefghijklmnopq").ok());
+  EXPECT_THAT(ValidateKeyPrefix(""), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateKeyPrefix("Kw"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateKeyPrefix("k_w"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateKeyPrefix("abcdefghijklmnopq"), StatusIs(StatusCode::kInvalidArgument));
 }
 
 TEST_F(ApiKeyTest, Base62IsFixedWidthAndOrdered) {

@@ -25,9 +25,9 @@ TEST(PasswordTest, EmptyOrForeignHashNeverMatches) {
 }
 
 TEST(PasswordTest, Validation) {
-  EXPECT_FALSE(ValidatePassword("short").ok());
+  EXPECT_THAT(ValidatePassword("short"), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(ValidatePassword("longenough"), IsOk());
-  EXPECT_FALSE(ValidatePassword(std::string(1025, 'a')).ok());
+  EXPECT_THAT(ValidatePassword(std::string(1025, 'a')), StatusIs(StatusCode::kInvalidArgument));
 }
 
 }  // namespace

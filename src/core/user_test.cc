@@ -11,20 +11,20 @@ namespace {
 TEST(UserTest, UserIds) {
   EXPECT_THAT(ValidateUserId("lakesearchapi"), IsOk());
   EXPECT_THAT(ValidateUserId("a.b-c_9"), IsOk());
-  EXPECT_FALSE(ValidateUserId("").ok());
-  EXPECT_FALSE(ValidateUserId("me").ok());
-  EXPECT_FALSE(ValidateUserId("Admin").ok());
-  EXPECT_FALSE(ValidateUserId("-x").ok());
-  EXPECT_FALSE(ValidateUserId("a/b").ok());
-  EXPECT_FALSE(ValidateUserId(std::string(65, 'a')).ok());
+  EXPECT_THAT(ValidateUserId(""), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateUserId("me"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateUserId("Admin"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateUserId("-x"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateUserId("a/b"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateUserId(std::string(65, 'a')), StatusIs(StatusCode::kInvalidArgument));
 }
 
 TEST(UserTest, Tags) {
   EXPECT_THAT(ValidateTag("roles:id:operator"), IsOk());
-  EXPECT_FALSE(ValidateTag("has space").ok());
-  EXPECT_FALSE(ValidateTag("").ok());
-  EXPECT_FALSE(ValidateTag(".").ok());
-  EXPECT_FALSE(ValidateTag("..").ok());
+  EXPECT_THAT(ValidateTag("has space"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateTag(""), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateTag("."), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateTag(".."), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(ValidateTag("..."), IsOk());
 }
 
@@ -49,12 +49,12 @@ TEST(UserTest, Utf8) {
 TEST(UserTest, KeyNames) {
   EXPECT_THAT(ValidateKeyName("presto-driver"), IsOk());
   EXPECT_THAT(ValidateKeyName("Robert'); DROP TABLE api_keys;--"), IsOk());
-  EXPECT_FALSE(ValidateKeyName("").ok());
-  EXPECT_FALSE(ValidateKeyName("a/b").ok());
-  EXPECT_FALSE(ValidateKeyName(std::string(129, 'a')).ok());
+  EXPECT_THAT(ValidateKeyName(""), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateKeyName("a/b"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateKeyName(std::string(129, 'a')), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(ValidateKeyName(std::string(128, 'a')), IsOk());
-  EXPECT_FALSE(ValidateKeyName(".").ok());
-  EXPECT_FALSE(ValidateKeyName("..").ok());
+  EXPECT_THAT(ValidateKeyName("."), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateKeyName(".."), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(ValidateKeyName("..."), IsOk());
 }
 

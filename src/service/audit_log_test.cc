@@ -197,10 +197,13 @@ TEST_F(AuditLogTest, SignInsAreRecordedAndNeverTheirPasswords) {
   auto in = sign_in_->Login("alice", kAlicePassword, "10.0.0.3", &retry);
   ASSERT_THAT(in, IsOk());
   RememberKey(in->token);
-  EXPECT_FALSE(sign_in_->Login("alice", "wrong-password-1", "10.0.0.3", &retry).ok());
-  EXPECT_FALSE(sign_in_->Login("ghost", "wrong-password-2", "10.0.0.3", &retry).ok());
+  EXPECT_THAT(sign_in_->Login("alice", "wrong-password-1", "10.0.0.3", &retry),
+              StatusIs(StatusCode::kUnauthenticated));
+  EXPECT_THAT(sign_in_->Login("ghost", "wrong-password-2", "10.0.0.3", &retry),
+              StatusIs(StatusCode::kUnauthenticated));
   // A password typed as the user name is not kept.
-  EXPECT_FALSE(sign_in_->Login("Secret-Passw0rd!", "x", "10.0.0.3", &retry).ok());
+  EXPECT_THAT(sign_in_->Login("Secret-Passw0rd!", "x", "10.0.0.3", &retry),
+              StatusIs(StatusCode::kUnauthenticated));
   for (int i = 0; i < 4; ++i) (void)sign_in_->Login("alice", "wrong", "10.0.0.3", &retry);
   KW_EXPECT_CODE(sign_in_->Login("alice", kAlicePassword, "10.0.0.3", &retry),
                  StatusCode::kResourceExhausted);

@@ -140,7 +140,7 @@ TEST_F(ServiceTest, LoginLogoutAndThrottle) {
   ASSERT_THAT(who, IsOk());
   EXPECT_EQ(who->via, KeyType::kSession);
   EXPECT_THAT(sign_in.Logout(*who), IsOk());
-  EXPECT_FALSE(auth.Authenticate(in->token).ok());
+  EXPECT_THAT(auth.Authenticate(in->token), StatusIs(StatusCode::kUnauthenticated));
 
   auto wrong = sign_in.Login("alice", "nope-nope", "127.0.0.1", &retry);
   auto unknown = sign_in.Login("nobody", "nope-nope", "127.0.0.1", &retry);
@@ -151,7 +151,8 @@ TEST_F(ServiceTest, LoginLogoutAndThrottle) {
   EXPECT_THAT(throttled, StatusIs(StatusCode::kResourceExhausted));
   EXPECT_EQ(retry, 2);
   clock_.Advance(1);
-  EXPECT_FALSE(sign_in.Login("alice", "alice-password", "127.0.0.1", &retry).ok());
+  EXPECT_THAT(sign_in.Login("alice", "alice-password", "127.0.0.1", &retry),
+              StatusIs(StatusCode::kResourceExhausted));
   clock_.Advance(1);
   EXPECT_THAT(sign_in.Login("alice", "alice-password", "127.0.0.1", &retry), IsOk());
 }
@@ -162,7 +163,7 @@ TEST_F(ServiceTest, SessionsExpire) {
   auto in = sign_in.Login("admin", "admin-password", "::1", nullptr);
   ASSERT_THAT(in, IsOk());
   clock_.Advance(12 * 3600);
-  EXPECT_FALSE(auth.Authenticate(in->token).ok());
+  EXPECT_THAT(auth.Authenticate(in->token), StatusIs(StatusCode::kUnauthenticated));
 }
 
 TEST_F(ServiceTest, BootstrapRunsOnceOnAnEmptyStore) {
