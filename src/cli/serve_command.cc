@@ -15,6 +15,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "api/api_handler.h"
@@ -59,14 +60,16 @@ struct ServeFlags {
 
 Status PrepareDataDir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Status::Internal("cannot create data dir " + dir + ": " + std::strerror(errno));
+    return Status::Internal("cannot create data dir " + dir + ": " +
+                            std::generic_category().message(errno));
   }
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return Status::InvalidArgument("--data-dir " + dir + " is not a directory");
   }
   if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0) {
-    return Status::Internal("cannot make data dir " + dir + " private: " + std::strerror(errno));
+    return Status::Internal("cannot make data dir " + dir +
+                            " private: " + std::generic_category().message(errno));
   }
   return Status::Ok();
 }
@@ -118,7 +121,8 @@ void RaiseFileLimit(std::size_t max_connections) {
     const rlim_t wanted = limit.rlim_max;
     limit.rlim_cur = wanted;
     if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
-      log::Warn("cannot raise the open file limit to {}: {}", wanted, std::strerror(errno));
+      log::Warn("cannot raise the open file limit to {}: {}", wanted,
+                std::generic_category().message(errno));
       ::getrlimit(RLIMIT_NOFILE, &limit);
     }
   }
@@ -163,7 +167,8 @@ Status ShowAdminPassword(const std::string& password, const std::string& url,
   KW_RETURN_IF_ERROR(PrepareDataDir(data_dir));
   const std::string path = (std::filesystem::path(data_dir) / "initial-admin-password").string();
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Internal("cannot write " + path + ": " + std::strerror(errno));
+  if (fd < 0)
+    return Status::Internal("cannot write " + path + ": " + std::generic_category().message(errno));
   const std::string line = password + "\n";
   const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   ::close(fd);

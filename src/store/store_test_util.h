@@ -41,30 +41,32 @@ class TempDir {
 
 #define KW_EXPECT_OK(expr)                       \
   do {                                           \
-    ::keyward::Status kw_s_ = (expr);            \
+    const ::keyward::Status& kw_s_ = (expr);     \
     EXPECT_TRUE(kw_s_.ok()) << kw_s_.ToString(); \
   } while (0)
 
 #define KW_ASSERT_OK(expr)                       \
   do {                                           \
-    ::keyward::Status kw_s_ = (expr);            \
+    const ::keyward::Status& kw_s_ = (expr);     \
     ASSERT_TRUE(kw_s_.ok()) << kw_s_.ToString(); \
   } while (0)
 
 // The status (of a Status or a Result) has `code`.
-#define KW_EXPECT_CODE(expr, want_code)                                   \
-  do {                                                                    \
-    ::keyward::Status kw_s_ = ::keyward::test_internal::ToStatus((expr)); \
-    EXPECT_EQ(kw_s_.code(), (want_code)) << kw_s_.ToString();             \
+#define KW_EXPECT_CODE(expr, want_code)                                          \
+  do {                                                                           \
+    const ::keyward::Status& kw_s_ = ::keyward::test_internal::ToStatus((expr)); \
+    EXPECT_EQ(kw_s_.code(), (want_code)) << kw_s_.ToString();                    \
   } while (0)
 
 // Declares `lhs` from a Result, failing the test (and returning) if it is an error.
 #define KW_ASSERT_OK_AND_ASSIGN(lhs, expr) \
   KW_ASSERT_OK_AND_ASSIGN_IMPL(KW_CONCAT(kw_test_result_, __LINE__), lhs, expr)
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration and `tmp` a name.
 #define KW_ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                 \
   ASSERT_TRUE(tmp.ok()) << tmp.status().ToString();  \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 namespace keyward::test_internal {
 inline Status ToStatus(Status s) { return s; }
