@@ -23,7 +23,7 @@ TEST(HttpStatusTest, OneRowPerCode) {
   EXPECT_EQ(HttpStatusFor(StatusCode::kUnavailable), 503);
 }
 
-http::Request WithHeaders(std::vector<std::pair<std::string, std::string>> headers) {
+http::Request WithHeaders(const std::vector<std::pair<std::string, std::string>>& headers) {
   http::Request req{bh::verb::get, "/", 11};
   for (auto& [k, v] : headers) req.insert(k, v);
   return req;
@@ -31,7 +31,7 @@ http::Request WithHeaders(std::vector<std::pair<std::string, std::string>> heade
 
 // The credential FindCredential picks, as a string ("<none>" when there is none).
 std::string Carried(std::vector<std::pair<std::string, std::string>> headers,
-                    bool allow_query = false, std::string target = "/") {
+                    bool allow_query = false, const std::string& target = "/") {
   http::Request req = WithHeaders(std::move(headers));
   req.target(target);
   std::string scratch;
