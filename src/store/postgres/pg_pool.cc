@@ -6,7 +6,8 @@
 
 namespace keyward::pg {
 
-Pool::Pool(std::string url, PoolOptions options) : url_(std::move(url)), options_(options) {}
+Pool::Pool(std::string url, PoolOptions options)
+    : url_(std::move(url)), options_(std::move(options)) {}
 
 Result<Pool::Lease> Pool::Acquire() {
   int size = std::max(options_.size, 1);
