@@ -4,17 +4,19 @@
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 
-BUILD_PACKAGES := build-essential cmake ninja-build pkg-config ccache \
+BUILD_PACKAGES := build-essential cmake ninja-build pkg-config ccache lld \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
   libssl-dev libsodium-dev libsqlite3-dev libpq-dev libcli11-dev libfmt-dev zlib1g-dev \
   libcurl4-openssl-dev libyaml-cpp-dev \
   libgtest-dev libgmock-dev libbenchmark-dev
-TEST_PACKAGES := $(BUILD_PACKAGES) curl nginx-light chromium postgresql openssl sqlite3
+# clang builds the tsan preset (ThreadSanitizer and -Wthread-safety) and runs clang-tidy.
+TEST_PACKAGES := $(BUILD_PACKAGES) curl nginx-light chromium postgresql openssl sqlite3 \
+  clang clang-tidy libclang-rt-14-dev
 
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= ./var
 
-.PHONY: run test build deps test-deps format clean bench soak fuzz api-docs
+.PHONY: run test build deps test-deps format clean bench soak fuzz api-docs tidy
 
 deps:
 	@scripts/install-packages $(BUILD_PACKAGES)
@@ -42,12 +44,20 @@ endef
 
 # Every test on the optimised build, then the unit and integration tests again built with
 # AddressSanitizer + UndefinedBehaviorSanitizer and with ThreadSanitizer (any report fails the
-# run). The browser test runs once, on the first.
+# run). The browser test runs once, on the first. The tsan build is clang's, which also checks
+# the lock annotations (-Wthread-safety); clang-tidy then reads its compile commands.
 test: test-deps
 	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
 	$(call build_and_test,ci)
 	$(call build_and_test,asan,-E '^e2e_ui')
 	$(call build_and_test,tsan,-E '^e2e_ui')
+	JOBS=$(JOBS) scripts/clang-tidy build/tsan
+
+# clang-tidy (.clang-tidy) on every file, as `make test` runs it: needs build/tsan configured,
+# not built.
+tidy: test-deps
+	cmake --preset tsan >/dev/null
+	JOBS=$(JOBS) scripts/clang-tidy build/tsan
 
 # Not part of `test`: builds a release binary and benchmarks /auth against nginx (minutes; see
 # bench/README.md). BENCH_SECONDS, BENCH_ROUNDS and the other BENCH_* variables pass through.

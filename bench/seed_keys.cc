@@ -28,6 +28,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "common/clock.h"
 #include "common/random.h"
@@ -141,7 +142,8 @@ int Seed(const Flags& flags) {
   }
 
   int out = OpenOwnerOnly(flags.out);
-  if (out < 0) return Fail("cannot create " + flags.out + ": " + std::strerror(errno));
+  if (out < 0)
+    return Fail("cannot create " + flags.out + ": " + std::generic_category().message(errno));
   struct CloseOnExit {
     int fd;
     ~CloseOnExit() { ::close(fd); }
@@ -197,13 +199,15 @@ int Seed(const Flags& flags) {
     }
     buffer.append(key).push_back('\n');
     if (buffer.size() >= (1 << 20) - 128) {
-      if (!WriteAll(out, buffer)) return Fail(flags.out + ": " + std::strerror(errno));
+      if (!WriteAll(out, buffer))
+        return Fail(flags.out + ": " + std::generic_category().message(errno));
       buffer.clear();
     }
   }
-  if (!WriteAll(out, buffer)) return Fail(flags.out + ": " + std::strerror(errno));
+  if (!WriteAll(out, buffer))
+    return Fail(flags.out + ": " + std::generic_category().message(errno));
   // The keys file is complete before the keys exist, never the other way round.
-  if (::fsync(out) != 0) return Fail(flags.out + ": " + std::strerror(errno));
+  if (::fsync(out) != 0) return Fail(flags.out + ": " + std::generic_category().message(errno));
   if (!db.Exec("COMMIT")) return 2;
   // Folds the WAL back into the database so the server starts from a compact file.
   if (!db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")) return 2;
@@ -218,7 +222,7 @@ int Seed(const Flags& flags) {
 }  // namespace
 }  // namespace keyward::bench
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   keyward::bench::Flags flags;
   CLI::App app{"Seeds a Keyward data folder with API keys for the benchmarks."};
   app.add_option("--data-dir", flags.data_dir, "Keyward data folder")->required();
@@ -234,4 +238,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   return keyward::bench::Seed(flags);
+} catch (const std::exception& e) {
+  std::cerr << "keyward_seed_keys: " << e.what() << "\n";
+  return 1;
 }

@@ -2,15 +2,14 @@
 
 #include <stdlib.h>
 
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
 #include <system_error>
 #include <utility>
 
 #include "common/log.h"
 #include "common/random.h"
+#include "common/thread_annotations.h"
 #include "core/api_key.h"
 #include "store/store_factory.h"
 
@@ -43,21 +42,24 @@ std::unique_ptr<Store> OpenOrDie(const std::string& dir) {
 class Sink final : public http::detail::ResponseSink {
  public:
   void Send(http::Response&& response) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     response_ = std::move(response);
-    done_.notify_all();
+    done_.NotifyAll();
   }
 
   std::optional<http::Response> Wait(std::chrono::seconds timeout) {
-    std::unique_lock lock(mu_);
-    done_.wait_for(lock, timeout, [this] { return response_.has_value(); });
+    MutexLock lock(mu_);
+    done_.WaitFor(mu_, timeout, [this] {
+      mu_.AssertHeld();
+      return response_.has_value();
+    });
     return std::move(response_);
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable done_;
-  std::optional<http::Response> response_;  // guarded by mu_
+  Mutex mu_;
+  CondVar done_;
+  std::optional<http::Response> response_ GUARDED_BY(mu_);
 };
 
 }  // namespace

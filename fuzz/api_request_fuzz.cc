@@ -146,7 +146,7 @@ void CheckJson(const http::Response& res, bool forward_auth) {
   boost::system::error_code ec;
   boost::json::value body = boost::json::parse(res.body(), ec);
   FUZZ_CHECK(!ec);
-  const int status = res.result_int();
+  const int status = static_cast<int>(res.result_int());
   if (status < 400) return;
   const auto* error = body.is_object() ? body.as_object().if_contains("error") : nullptr;
   FUZZ_CHECK(error != nullptr && error->is_object());
@@ -198,7 +198,7 @@ void Check(const Sent& sent, const http::Response& res, const Fixtures& f) {
   std::ostringstream shown;
   shown << res;
   FuzzContext() = sent.target + "\n" + shown.str().substr(0, 4096);
-  const int status = res.result_int();
+  const int status = static_cast<int>(res.result_int());
   FUZZ_CHECK(status >= 100 && status <= 599);
   FUZZ_CHECK(status < 500 || status == 503);
   const bool forward_auth = IsForwardAuthPath(sent.target);

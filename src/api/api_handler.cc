@@ -46,7 +46,7 @@ std::optional<Target> ParseTarget(std::string_view target) {
   auto url = boost::urls::parse_origin_form(target);
   if (!url) return std::nullopt;
   Target out;
-  for (auto segment : url->segments()) out.segments.push_back(std::string(segment));
+  for (auto segment : url->segments()) out.segments.emplace_back(segment);
   for (auto param : url->params()) out.query.emplace_back(param.key, param.value);
   return out;
 }
@@ -80,7 +80,7 @@ ApiHandler::ApiHandler(Services& services, BlockingPool& blocking)
 
 void ApiHandler::Send(http::Responder& respond, http::Response&& response, RouteLabel route,
                       std::chrono::steady_clock::time_point started) {
-  services_.metrics.CountRequest(route, response.result_int(),
+  services_.metrics.CountRequest(route, static_cast<int>(response.result_int()),
                                  std::chrono::steady_clock::now() - started);
   respond(std::move(response));
 }

@@ -25,16 +25,16 @@ TEST(HttpStatusTest, OneRowPerCode) {
   EXPECT_EQ(HttpStatusFor(StatusCode::kUnavailable), 503);
 }
 
-http::Request WithHeaders(std::vector<std::pair<std::string, std::string>> headers) {
+http::Request WithHeaders(const std::vector<std::pair<std::string, std::string>>& headers) {
   http::Request req{bh::verb::get, "/", 11};
   for (auto& [k, v] : headers) req.insert(k, v);
   return req;
 }
 
 // The credential FindCredential picks, as a string ("<none>" when there is none).
-std::string Carried(std::vector<std::pair<std::string, std::string>> headers,
-                    bool allow_query = false, std::string target = "/") {
-  http::Request req = WithHeaders(std::move(headers));
+std::string Carried(const std::vector<std::pair<std::string, std::string>>& headers,
+                    bool allow_query = false, const std::string& target = "/") {
+  http::Request req = WithHeaders(headers);
   req.target(target);
   std::string scratch;
   auto found = FindCredential(req, allow_query, scratch);
@@ -136,8 +136,8 @@ namespace keyward {
 namespace {
 
 http::Request Browser(http::beast_http::verb method,
-                      std::vector<std::pair<std::string, std::string>> headers) {
-  http::Request req = WithHeaders(std::move(headers));
+                      const std::vector<std::pair<std::string, std::string>>& headers) {
+  http::Request req = WithHeaders(headers);
   req.method(method);
   req.set(http::beast_http::field::host, "127.0.0.1:8080");
   return req;

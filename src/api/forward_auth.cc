@@ -68,7 +68,7 @@ bool IsForwardAuthPath(std::string_view target) {
 void ForwardAuth::Finish(http::Responder& respond, http::Response&& response, VerifyOutcome outcome,
                          std::chrono::steady_clock::time_point started) {
   metrics_.CountVerification(outcome);
-  metrics_.CountRequest(RouteLabel::kAuth, response.result_int(),
+  metrics_.CountRequest(RouteLabel::kAuth, static_cast<int>(response.result_int()),
                         std::chrono::steady_clock::now() - started);
   respond(std::move(response));
 }

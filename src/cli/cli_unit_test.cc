@@ -77,6 +77,7 @@ class ConfigTest : public ::testing::Test {
   std::string dir_;
 };
 
+// NOLINTBEGIN(concurrency-mt-unsafe): the test runs on one thread.
 TEST_F(ConfigTest, PathHonoursXdgConfigHome) {
   ::setenv("XDG_CONFIG_HOME", "/x/y", 1);
   EXPECT_EQ(ConfigPath(), "/x/y/keyward/config");
@@ -84,6 +85,7 @@ TEST_F(ConfigTest, PathHonoursXdgConfigHome) {
   ::setenv("HOME", "/home/z", 1);
   EXPECT_EQ(ConfigPath(), "/home/z/.keyward/config");
 }
+// NOLINTEND(concurrency-mt-unsafe)
 
 TEST_F(ConfigTest, SavedOwnerOnlyAndLoadsBack) {
   std::string path = dir_ + "/sub/config";

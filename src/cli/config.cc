@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 namespace keyward {
 
@@ -26,7 +27,8 @@ Result<CliConfig> LoadConfig(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return CliConfig{};
-    return Status::InvalidArgument("cannot read config file " + path + ": " + std::strerror(errno));
+    return Status::InvalidArgument("cannot read config file " + path + ": " +
+                                   std::generic_category().message(errno));
   }
   if ((st.st_mode & 077) != 0) {
     return Status::InvalidArgument("config file " + path +
@@ -62,7 +64,8 @@ Status SaveConfig(const std::string& path, const CliConfig& config) {
                      "\n";
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Internal("cannot write " + tmp + ": " + std::strerror(errno));
+  if (fd < 0)
+    return Status::Internal("cannot write " + tmp + ": " + std::generic_category().message(errno));
   bool ok = ::fchmod(fd, 0600) == 0 &&
             ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
             ::fsync(fd) == 0;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <system_error>
 
 namespace keyward {
 namespace {
@@ -115,7 +116,7 @@ Result<boost::json::value> HttpClient::Call(std::string_view method, const std::
     std::FILE* file = std::fopen(ca_file_.c_str(), "r");
     if (file == nullptr) {
       return Status::InvalidArgument("cannot read --ca-file " + ca_file_ + ": " +
-                                     std::strerror(errno));
+                                     std::generic_category().message(errno));
     }
     std::fclose(file);
   }

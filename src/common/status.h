@@ -134,7 +134,10 @@ class [[nodiscard]] Result {
 // `KW_ASSIGN_OR_RETURN(auto x, MakeX());` declares x from a Result or returns its Status.
 #define KW_ASSIGN_OR_RETURN(lhs, expr) \
   KW_ASSIGN_OR_RETURN_IMPL(KW_CONCAT(kw_result_, __LINE__), lhs, expr)
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration and `tmp` a name, neither
+// can be parenthesised.
 #define KW_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                             \
   if (!tmp.ok()) return tmp.status();            \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

@@ -21,9 +21,10 @@ bool IsBase62(char c) {
 
 // The digit value of a base62 character (which IsBase62 accepted).
 std::uint64_t Base62Value(char c) {
-  if (c <= '9') return static_cast<std::uint64_t>(c - '0');
-  if (c <= 'Z') return static_cast<std::uint64_t>(c - 'A' + 10);
-  return static_cast<std::uint64_t>(c - 'a' + 36);
+  const std::uint64_t u = static_cast<unsigned char>(c);
+  if (c <= '9') return u - '0';
+  if (c <= 'Z') return u - 'A' + 10;
+  return u - 'a' + 36;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <system_error>
 
 #include "common/random.h"
 
@@ -22,7 +23,9 @@ Result<std::string> ReadAll(int fd) {
   char buf[256];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) return Status::Internal(std::string("read master key: ") + std::strerror(errno));
+    if (n < 0)
+      return Status::Internal(std::string("read master key: ") +
+                              std::generic_category().message(errno));
     if (n == 0) break;
     data.append(buf, static_cast<std::size_t>(n));
     if (data.size() > 4096) return Status::InvalidArgument("master key file is too large");
@@ -54,7 +57,8 @@ Result<std::optional<std::string>> CreateKeyFile(const std::string& path) {
   const std::string tmp = path + ".tmp-" + RandomString(12, "abcdefghijklmnopqrstuvwxyz0123456789");
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return Status::Internal("create master key file " + path + ": " + std::strerror(errno));
+    return Status::Internal("create master key file " + path + ": " +
+                            std::generic_category().message(errno));
   }
   std::string raw = RandomBytes(MasterKey::kBytes);
   std::string hex(2 * MasterKey::kBytes + 1, '\0');
@@ -84,7 +88,9 @@ Result<MasterKey> MasterKey::LoadOrCreate(const std::string& path) {
     if (raw) return MasterKey(std::move(*raw));
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // another node made it first
   }
-  if (fd < 0) return Status::Internal("open master key file " + path + ": " + std::strerror(errno));
+  if (fd < 0)
+    return Status::Internal("open master key file " + path + ": " +
+                            std::generic_category().message(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
     ::close(fd);

@@ -3,7 +3,6 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -106,7 +105,7 @@ TEST_F(ServerTest, ThreadsShareConnectionsRoundRobin) {
   }
   for (auto& thread : clients) thread.join();
   EXPECT_EQ(ok, 160);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   EXPECT_EQ(handler_threads_.size(), 4u);
 }
 

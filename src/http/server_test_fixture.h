@@ -12,7 +12,6 @@
 #include <functional>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -21,6 +20,7 @@
 #include <vector>
 
 #include "common/status_matchers.h"
+#include "common/thread_annotations.h"
 #include "http/server.h"
 #include "http/test_client.h"
 
@@ -71,7 +71,7 @@ class ServerTest : public ::testing::Test {
     if (server_ != nullptr) server_->Stop();
     if (runner_.joinable()) runner_.join();
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       held_.clear();  // every Responder goes before the Server
     }
     pool_.join();
@@ -100,7 +100,7 @@ class ServerTest : public ::testing::Test {
   // after <ms>; anything else echoes "METHOD TARGET BODY".
   void Handle(Request&& request, const Peer& peer, Responder respond) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       handler_threads_.insert(std::this_thread::get_id());
     }
     ++handler_calls_;
@@ -108,7 +108,7 @@ class ServerTest : public ::testing::Test {
     if (target == "/drop") return;
     if (target == "/throw") throw std::runtime_error("handler failure");
     if (target == "/hold") {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       held_.push_back(std::move(respond));
       return;
     }
@@ -149,9 +149,9 @@ class ServerTest : public ::testing::Test {
   std::promise<void> run_returned_;
   std::future<void> run_done_;
   std::atomic<int> handler_calls_{0};
-  std::mutex mu_;
-  std::vector<Responder> held_;                // guarded by mu_
-  std::set<std::thread::id> handler_threads_;  // guarded by mu_
+  Mutex mu_;
+  std::vector<Responder> held_ GUARDED_BY(mu_);
+  std::set<std::thread::id> handler_threads_ GUARDED_BY(mu_);
 };
 
 inline void ExpectJsonError(const Response& response, beast_http::status status,

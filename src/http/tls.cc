@@ -10,6 +10,7 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <system_error>
 
 namespace keyward::http {
 namespace {
@@ -40,8 +41,8 @@ Status CheckReadable(const std::string& what, const std::string& path) {
   if (path.empty()) return Status::InvalidArgument(fmt::format("no {} file given", what));
   std::FILE* file = std::fopen(path.c_str(), "r");
   if (file == nullptr) {
-    return Status::InvalidArgument(
-        fmt::format("cannot read the {} file {}: {}", what, path, std::strerror(errno)));
+    return Status::InvalidArgument(fmt::format("cannot read the {} file {}: {}", what, path,
+                                               std::generic_category().message(errno)));
   }
   std::fclose(file);
   return Status::Ok();

@@ -20,7 +20,7 @@ void KeyCache::MarkUsed(Shard& shard, const std::shared_ptr<const CacheEntry>& e
   if (entry->last_used.load(std::memory_order_relaxed) >= now) return;
   entry->last_used.store(now, std::memory_order_relaxed);
   if (entry->marked.exchange(true, std::memory_order_acq_rel)) return;
-  std::lock_guard lock(shard.used_mu);
+  MutexLock lock(shard.used_mu);
   shard.used.push_back(entry);
 }
 
@@ -32,7 +32,7 @@ void KeyCache::Insert(const Principal& principal, UnixSeconds now, std::uint64_t
   entry->tags_header = JoinTags(principal.user.tags);
   entry->cached_at = now;
   Shard& shard = ShardOf(h);
-  std::unique_lock lock(shard.mu);
+  WriterLock lock(shard.mu);
   if (generation_.load(std::memory_order_acquire) != generation) return;
   if (shard.entries.size() >= per_shard_max_ && !shard.entries.contains(h)) {
     shard.entries.erase(shard.entries.begin());
@@ -47,7 +47,7 @@ void KeyCache::InsertUnknown(std::string_view hash, UnixSeconds now, std::uint64
   Hash h;
   if (!ToHash(hash, &h)) return;
   Shard& shard = ShardOf(h);
-  std::unique_lock lock(shard.mu);
+  WriterLock lock(shard.mu);
   if (generation_.load(std::memory_order_acquire) != generation) return;
   if (shard.unknown.size() >= per_shard_max_negative_ && !shard.unknown.contains(h)) {
     shard.unknown.erase(shard.unknown.begin());
@@ -60,7 +60,7 @@ void KeyCache::Erase(std::string_view hash) {
   Hash h;
   if (!ToHash(hash, &h)) return;
   Shard& shard = ShardOf(h);
-  std::unique_lock lock(shard.mu);
+  WriterLock lock(shard.mu);
   shard.entries.erase(h);
   shard.unknown.erase(h);
 }
@@ -68,7 +68,7 @@ void KeyCache::Erase(std::string_view hash) {
 void KeyCache::EraseUser(std::string_view user_id) {
   generation_.fetch_add(1, std::memory_order_acq_rel);
   for (Shard& shard : shards_) {
-    std::unique_lock lock(shard.mu);
+    WriterLock lock(shard.mu);
     std::erase_if(shard.entries,
                   [&](const auto& kv) { return kv.second->principal.user.id == user_id; });
   }
@@ -77,7 +77,7 @@ void KeyCache::EraseUser(std::string_view user_id) {
 void KeyCache::Clear() {
   generation_.fetch_add(1, std::memory_order_acq_rel);
   for (Shard& shard : shards_) {
-    std::unique_lock lock(shard.mu);
+    WriterLock lock(shard.mu);
     shard.entries.clear();
     shard.unknown.clear();
   }
@@ -88,7 +88,7 @@ std::vector<std::pair<std::string, UnixSeconds>> KeyCache::TakeUsed() {
   for (Shard& shard : shards_) {
     std::vector<std::shared_ptr<const CacheEntry>> used;
     {
-      std::lock_guard lock(shard.used_mu);
+      MutexLock lock(shard.used_mu);
       used.swap(shard.used);
     }
     for (const auto& entry : used) {
@@ -103,7 +103,7 @@ std::vector<std::pair<std::string, UnixSeconds>> KeyCache::TakeUsed() {
 std::size_t KeyCache::size() const {
   std::size_t n = 0;
   for (const Shard& shard : shards_) {
-    std::shared_lock lock(shard.mu);
+    ReaderLock lock(shard.mu);
     n += shard.entries.size();
   }
   return n;

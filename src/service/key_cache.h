@@ -19,8 +19,6 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -28,6 +26,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/thread_annotations.h"
 #include "service/principal.h"
 
 namespace keyward {
@@ -89,11 +88,12 @@ class KeyCache {
     }
   };
   struct Shard {
-    mutable std::shared_mutex mu;
-    std::unordered_map<Hash, std::shared_ptr<const CacheEntry>, HashHasher> entries;  // mu
-    std::unordered_map<Hash, UnixSeconds, HashHasher> unknown;  // mu; value: when cached
-    mutable std::mutex used_mu;
-    mutable std::vector<std::shared_ptr<const CacheEntry>> used;  // used_mu
+    mutable SharedMutex mu;
+    std::unordered_map<Hash, std::shared_ptr<const CacheEntry>, HashHasher> entries
+        GUARDED_BY(mu);
+    std::unordered_map<Hash, UnixSeconds, HashHasher> unknown GUARDED_BY(mu);  // value: when cached
+    mutable Mutex used_mu;
+    mutable std::vector<std::shared_ptr<const CacheEntry>> used GUARDED_BY(used_mu);
   };
 
   static bool ToHash(std::string_view bytes, Hash* out);
@@ -116,7 +116,7 @@ KeyCache::Outcome KeyCache::Find(std::string_view hash, UnixSeconds now, F&& on_
   Hash h;
   if (!ToHash(hash, &h)) return Outcome::kInvalid;
   Shard& shard = ShardOf(h);
-  std::shared_lock lock(shard.mu);
+  ReaderLock lock(shard.mu);
   if (auto it = shard.entries.find(h); it != shard.entries.end()) {
     const CacheEntry& entry = *it->second;
     if (entry.cached_at + options_.ttl > now) {

@@ -128,6 +128,7 @@ TEST_F(KeyCacheTest, ConcurrentReadersAndInvalidations) {
   }
   std::atomic<bool> stop{false};
   std::vector<std::thread> readers;
+  readers.reserve(4);
   for (int t = 0; t < 4; ++t) {
     readers.emplace_back([&] {
       std::size_t i = 0;

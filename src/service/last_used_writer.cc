@@ -34,22 +34,25 @@ std::size_t LastUsedWriter::Flush() {
 void LastUsedWriter::Loop() {
   // Bookkeeping, never urgent: on a busy core the threads answering requests go first.
   ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (!stopping_) {
-    wake_.wait_for(lock, interval_, [this] { return stopping_; });
-    lock.unlock();
+    wake_.WaitFor(mu_, interval_, [this] {
+      mu_.AssertHeld();
+      return stopping_;
+    });
+    lock.Unlock();
     Flush();
-    lock.lock();
+    lock.Lock();
   }
 }
 
 void LastUsedWriter::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return;
     stopping_ = true;
   }
-  wake_.notify_all();
+  wake_.NotifyAll();
   if (thread_.joinable()) thread_.join();
 }
 

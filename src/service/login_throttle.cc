@@ -6,7 +6,7 @@ namespace keyward {
 
 std::int64_t LoginThrottle::Admit(std::string_view name, std::string_view address,
                                   UnixSeconds now) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   UnixSeconds until = 0;
   if (auto it = by_name_.find(std::string(name)); it != by_name_.end()) {
     until = std::max(until, it->second.locked_until);
@@ -52,13 +52,13 @@ void LoginThrottle::TakeBack(std::unordered_map<std::string, Entry>& map, std::s
 }
 
 void LoginThrottle::RecordSuccess(std::string_view name, std::string_view address) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   by_name_.erase(std::string(name));
   TakeBack(by_address_, address, free_per_address_);
 }
 
 void LoginThrottle::Release(std::string_view name, std::string_view address) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TakeBack(by_name_, name, free_per_name_);
   TakeBack(by_address_, address, free_per_address_);
 }

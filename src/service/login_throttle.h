@@ -15,12 +15,12 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "common/clock.h"
+#include "common/thread_annotations.h"
 
 namespace keyward {
 
@@ -49,17 +49,17 @@ class LoginThrottle {
     UnixSeconds locked_until = 0;
   };
   void Fail(std::unordered_map<std::string, Entry>& map, std::string_view key, int free_failures,
-            UnixSeconds now);
+            UnixSeconds now) REQUIRES(mu_);
   void TakeBack(std::unordered_map<std::string, Entry>& map, std::string_view key,
-                int free_failures);
-  void Prune(std::unordered_map<std::string, Entry>& map, UnixSeconds now);
+                int free_failures) REQUIRES(mu_);
+  void Prune(std::unordered_map<std::string, Entry>& map, UnixSeconds now) REQUIRES(mu_);
 
   const int free_per_name_;
   const int free_per_address_;
   const std::int64_t max_backoff_;
-  std::mutex mu_;
-  std::unordered_map<std::string, Entry> by_name_;     // guarded by mu_
-  std::unordered_map<std::string, Entry> by_address_;  // guarded by mu_
+  Mutex mu_;
+  std::unordered_map<std::string, Entry> by_name_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, Entry> by_address_ GUARDED_BY(mu_);
 };
 
 }  // namespace keyward

@@ -79,6 +79,7 @@ TEST(LoginThrottleTest, ConcurrentBurstAdmitsOnlyTheFreeFailures) {
   LoginThrottle t(5, 20, 900);
   std::atomic<int> admitted{0};
   std::vector<std::thread> threads;
+  threads.reserve(16);
   for (int i = 0; i < 16; ++i) {
     threads.emplace_back([&] {
       for (int j = 0; j < 100; ++j) {

@@ -11,7 +11,7 @@ namespace {
 
 Status NoSuchUser() { return Status::NotFound("no such user"); }
 
-Status MapNotFound(Status s) { return s.code() == StatusCode::kNotFound ? NoSuchUser() : s; }
+Status MapNotFound(const Status& s) { return s.code() == StatusCode::kNotFound ? NoSuchUser() : s; }
 
 }  // namespace
 

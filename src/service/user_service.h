@@ -40,7 +40,7 @@ class UserService {
   // Any user may read themselves; reading others needs the operator role.
   Result<User> Get(const User& caller, std::string_view id) const;
   Result<std::vector<User>> List(const User& caller) const;
-  Result<User> Create(const Caller& caller, const NewUser& user) const;
+  Result<User> Create(const Caller& caller, const NewUser& in) const;
   // Operators may not delete themselves (so the last one cannot lock everyone out).
   Status Delete(const Caller& caller, std::string_view id) const;
   // Both return the user as it is afterwards.
@@ -57,7 +57,7 @@ class UserService {
   void Forget(std::string_view user_id) const {
     if (cache_ != nullptr) cache_->EraseUser(user_id);
   }
-  Result<User> CreateUser(const User& caller, const NewUser& user) const;
+  Result<User> CreateUser(const User& caller, const NewUser& in) const;
   Status DeleteUser(const User& caller, const std::string& target) const;
   Result<User> AddUserTag(const User& caller, const std::string& target,
                           std::string_view tag) const;

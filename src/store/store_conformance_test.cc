@@ -88,6 +88,7 @@ SessionRecord MakeSession(const std::string& user_id, int n, UnixSeconds expires
 
 std::vector<std::string> KeyNames(const std::vector<KeyRecord>& keys) {
   std::vector<std::string> names;
+  names.reserve(keys.size());
   for (const KeyRecord& key : keys) names.push_back(key.name);
   return names;
 }
@@ -510,6 +511,7 @@ AuditEvent MakeAudit(UnixSeconds time, const std::string& actor, AuditAction act
 
 std::vector<std::int64_t> AuditIds(const std::vector<AuditEvent>& events) {
   std::vector<std::int64_t> ids;
+  ids.reserve(events.size());
   for (const AuditEvent& event : events) ids.push_back(event.id);
   return ids;
 }

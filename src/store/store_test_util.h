@@ -56,7 +56,9 @@ class TempDir {
 // Declares `lhs` from a Result, failing the test (and returning) if it is an error.
 #define KW_ASSERT_OK_AND_ASSIGN(lhs, expr) \
   KW_ASSERT_OK_AND_ASSIGN_IMPL(KW_CONCAT(kw_test_result_, __LINE__), lhs, expr)
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration and `tmp` a name.
 #define KW_ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                 \
   ASSERT_THAT(tmp, ::keyward::IsOk());               \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

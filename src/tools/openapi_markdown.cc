@@ -326,7 +326,7 @@ std::vector<Section> Sections(const json::value& doc) {
           break;
         }
       }
-      if (!found) merged.push_back({Section{std::string(path), {method}, op}, std::move(key)});
+      if (!found) merged.emplace_back(Section{std::string(path), {method}, op}, std::move(key));
     }
     for (auto& [section, key] : merged) out.push_back(std::move(section));
   }

@@ -178,6 +178,7 @@ void RunUntilKilled(ServerProcess& server, Phase& phase, Work work) {
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};
   std::vector<std::thread> clients;
+  clients.reserve(kClients);
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
       Client client(server.port());
@@ -313,6 +314,7 @@ class CrashDurabilityTest : public ::testing::Test {
   std::vector<int> AuthStatuses(const std::vector<Key>& keys, const std::string& user) {
     std::vector<int> statuses(keys.size());
     std::vector<std::thread> verifiers;
+    verifiers.reserve(kVerifiers);
     for (int v = 0; v < kVerifiers; ++v) {
       verifiers.emplace_back([&, v] {
         Client client(server_->port());
@@ -391,7 +393,8 @@ TEST_F(CrashDurabilityTest, AcknowledgedCreatesAndDeletesSurviveSigkill) {
       }
     }
     int in_flight_stored = 0;
-    for (const Key& key : create.in_flight) in_flight_stored += listed.count(key.name);
+    for (const Key& key : create.in_flight)
+      in_flight_stored += static_cast<int>(listed.count(key.name));
     const int create_lost = static_cast<int>(create.acknowledged.size()) - verified;
     const char* medium = dirs_[(round - 1) % 2].medium;
     std::cout << "round " << round << " (" << medium << ") create: kill after "

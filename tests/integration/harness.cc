@@ -19,6 +19,9 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <utility>
+
+#include "common/thread_annotations.h"
 
 namespace keyward::testing {
 
@@ -142,7 +145,7 @@ HttpResult CallFrom(const std::string& source_address, std::uint16_t port,
   bhttp::read(socket, buffer, parser);
   auto& res = parser.get();
   HttpResult out;
-  out.status = res.result_int();
+  out.status = static_cast<int>(res.result_int());
   out.body = res.body();
   for (const auto& field : res) {
     std::string name(field.name_string());
@@ -168,8 +171,10 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
     for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) {
       ::close(fd);
     }
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): in the child after fork(), it has one thread.
     for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     ::execvp(args[0], args.data());
@@ -213,8 +218,10 @@ pid_t Spawn(std::vector<std::string> args, const std::string& log_path,
     int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     ::dup2(fd, STDOUT_FILENO);
     ::dup2(fd, STDERR_FILENO);
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): in the child after fork(), it has one thread.
     for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     ::execv(argv[0], argv.data());
@@ -319,7 +326,7 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(std::vector<std::string> ext
   std::unique_ptr<ServerProcess> p(new ServerProcess());
   // The log lives in a folder of its own, so restarts on one data dir keep separate logs.
   p->root_ = MakeTempDir();
-  p->data_dir_ = data_dir.empty() ? p->root_ + "/data" : data_dir;
+  p->data_dir_ = data_dir.empty() ? p->root_ + "/data" : std::move(data_dir);
   p->log_path_ = p->root_ + "/server.log";
   env.try_emplace("KEYWARD_ADMIN_PASSWORD", kAdminPassword);
 
@@ -427,13 +434,13 @@ HttpResult ServerProcess::As(const std::string& token, const std::string& method
 }
 
 namespace {
-std::mutex g_secrets_mu;
-std::vector<std::string> g_secrets;
+Mutex g_secrets_mu;
+std::vector<std::string> g_secrets GUARDED_BY(g_secrets_mu);
 }  // namespace
 
 void RememberSecret(const std::string& secret) {
   if (secret.empty()) return;
-  std::lock_guard lock(g_secrets_mu);
+  MutexLock lock(g_secrets_mu);
   g_secrets.push_back(secret);
   // For the scan after the whole suite: hex, one per line, a file per test process.
   if (const std::string artifacts = ArtifactsDir(); !artifacts.empty()) {
@@ -451,7 +458,7 @@ void RememberSecret(const std::string& secret) {
 const std::vector<std::string>& RememberedSecrets() { return g_secrets; }
 
 void ExpectNoSecretsIn(const std::vector<std::string>& files) {
-  std::lock_guard lock(g_secrets_mu);
+  MutexLock lock(g_secrets_mu);
   for (const auto& file : files) {
     if (!std::filesystem::exists(file)) continue;
     std::string content = ReadFile(file);

@@ -527,7 +527,7 @@ std::vector<Case> SizeAndShapeCases() {
   std::vector<std::string> many(200, "X-Filler: " + std::string(100, 'f'));
   cases.push_back({"200 headers of 100 bytes", "GET", "/auth", "", 431, many});
   std::vector<std::string> small(100, "X-A: b");
-  small.push_back("Authorization: Bearer {key}");
+  small.emplace_back("Authorization: Bearer {key}");
   cases.push_back({"100 small headers", "GET", "/api/v1/users/me", "", 200, small});
   cases.push_back({"15 KiB cookie",
                    "GET",
@@ -627,9 +627,9 @@ std::vector<NameCase> NameCases() {
   const std::string key_emoji = "\xF0\x9F\x94\x91";
   const std::string euro = "\xE2\x82\xAC";
   std::vector<NameCase> cases;
-  auto add = [&](NameKind kind, std::vector<std::pair<std::string, std::string>> values,
+  auto add = [&](NameKind kind, const std::vector<std::pair<std::string, std::string>>& values,
                  int expected) {
-    for (auto& [what, value] : values) cases.push_back({what, kind, value, expected});
+    for (const auto& [what, value] : values) cases.push_back({what, kind, value, expected});
   };
   // Key names: 1-128 bytes of UTF-8 text without control characters or '/'.
   add(NameKind::kKeyName,
@@ -869,10 +869,10 @@ class HostileInputTest : public ::testing::Test {
   }
 
   std::string Make(const std::string& what) {
-    const std::string id = std::to_string(++counter_);
+    std::string id = std::to_string(++counter_);
     if (what == "{uniq}") return id;
     if (what == "{fresh_user}") {
-      const std::string user = "fresh-" + id;
+      std::string user = "fresh-" + id;
       EXPECT_EQ(server_
                     ->As(admin(), "POST", "/api/v1/users",
                          {{"id", user}, {"name", "F"}, {"type", "application"}})
@@ -881,11 +881,11 @@ class HostileInputTest : public ::testing::Test {
       return user;
     }
     if (what == "{fresh_key}") {
-      const std::string name = "fresh-" + id;
+      std::string name = "fresh-" + id;
       server_->NewKey(admin(), "me", name);
       return name;
     }
-    const std::string tag = "fresh-" + id;
+    std::string tag = "fresh-" + id;
     EXPECT_EQ(
         server_
             ->As(admin(), "POST", "/api/v1/users/" + vars_->at("{user}") + "/tags", {{"tag", tag}})

@@ -184,8 +184,9 @@ Verdict CheckRecord(const json::value& doc, const json::object& record) {
 
 // --- the checks themselves, on records made up here --------------------------------------------
 
-json::object Record(std::string method, std::string target, int status, std::string body = "",
-                    std::string content_type = "application/json") {
+json::object Record(std::string method, std::string target, int status,
+                    const std::string& body = "",
+                    const std::string& content_type = "application/json") {
   json::object r{{"method", method},
                  {"target", target},
                  {"status", status},

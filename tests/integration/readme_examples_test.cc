@@ -68,6 +68,7 @@ TEST(ReadmeExamples, UsingTheApiRunsAsWritten) {
   ASSERT_GE(blocks.size(), 3u) << "README lost its API examples";
   auto server = ServerProcess::Start();
   std::string session = server->Login("admin", kAdminPassword);
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): set before any thread of this test starts.
   ::setenv("SESSION", session.c_str(), 1);
   int ran = 0;
   for (const auto& block : blocks) {

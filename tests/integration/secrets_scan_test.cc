@@ -56,6 +56,7 @@ class SecretFinder {
       }
     }
     std::vector<std::string> out;
+    out.reserve(found.size());
     for (const auto& [s, _] : found) out.push_back(s);
     return out;
   }

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <regex>
 #include <thread>
+#include <utility>
 
 #include "core/api_key.h"
 #include "harness.h"
@@ -58,7 +59,8 @@ class ServerTest : public ::testing::Test {
 
   // Creates a key for `user` as `token` and remembers it as a secret.
   HttpResult CreateKey(const std::string& token, const std::string& user, json::object body) {
-    HttpResult r = server_->As(token, "POST", "/api/v1/users/" + user + "/apikeys", body);
+    HttpResult r =
+        server_->As(token, "POST", "/api/v1/users/" + user + "/apikeys", std::move(body));
     if (r.status == 201) RememberSecret(std::string(r.Json().at("token").as_string()));
     return r;
   }

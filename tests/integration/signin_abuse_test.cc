@@ -64,6 +64,7 @@ TEST_F(SignInAbuseTest, AThousandWrongPasswordsAreThrottledAndTheOwnerGetsInAfte
   int without_retry_after = 0;
   const auto started = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = next++; i < kAttempts; i = next++) {

@@ -27,6 +27,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -385,7 +386,7 @@ TEST_F(SlowClientsTest, SlowAndIdleConnectionsAreClosedWhileValidRequestsSucceed
   std::vector<Conn> idle(kIdle);
   for (Conn& conn : idle) {
     conn.fd = Connect(server_->port());
-    ASSERT_GE(conn.fd, 0) << std::strerror(errno);
+    ASSERT_GE(conn.fd, 0) << std::generic_category().message(errno);
     std::string response;
     ASSERT_TRUE(Exchange(conn.fd, kIdleRequest, response)) << response;
     ASSERT_EQ(response.rfind("HTTP/1.1 200", 0), 0u) << response;
@@ -394,7 +395,7 @@ TEST_F(SlowClientsTest, SlowAndIdleConnectionsAreClosedWhileValidRequestsSucceed
   std::vector<Conn> slow(kSlow);
   for (Conn& conn : slow) {
     conn.fd = Connect(server_->port());
-    ASSERT_GE(conn.fd, 0) << std::strerror(errno);
+    ASSERT_GE(conn.fd, 0) << std::generic_category().message(errno);
     conn.slow = true;
     ASSERT_EQ(::send(conn.fd, kSlowRequest.data(), 1, MSG_NOSIGNAL), 1);
     conn.sent = 1;
@@ -404,6 +405,7 @@ TEST_F(SlowClientsTest, SlowAndIdleConnectionsAreClosedWhileValidRequestsSucceed
   const double opened = Seconds(Clock::now() - start);
 
   std::vector<Conn*> all;
+  all.reserve(slow.size() + idle.size());
   for (Conn& conn : slow) all.push_back(&conn);
   for (Conn& conn : idle) all.push_back(&conn);
   const long peak = Drive(all, kIdleTimeout + kSlack + std::chrono::seconds(5), pid_);
@@ -442,10 +444,11 @@ TEST_F(SlowClientsTest, ConnectionsOverTheLimitAreClosedAtOnce) {
     const auto start = Clock::now();
     for (Conn& conn : conns) {
       conn.fd = Connect(server_->port());
-      ASSERT_GE(conn.fd, 0) << std::strerror(errno);
+      ASSERT_GE(conn.fd, 0) << std::generic_category().message(errno);
       conn.since = Clock::now();
     }
     std::vector<Conn*> all;
+    all.reserve(conns.size());
     for (Conn& conn : conns) all.push_back(&conn);
     long peak = Drive(all, milliseconds(500), pid_);
     int refused = 0;

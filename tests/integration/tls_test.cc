@@ -18,13 +18,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <regex>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "harness.h"
@@ -76,7 +76,7 @@ RawEnd SendRaw(std::uint16_t port, const std::string& bytes, std::chrono::millis
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size())) {
-    ADD_FAILURE() << "cannot connect and send: " << std::strerror(errno);
+    ADD_FAILURE() << "cannot connect and send: " << std::generic_category().message(errno);
     ::close(fd);
     return end;
   }
@@ -388,11 +388,11 @@ TEST_F(TlsTest, Tls12CiphersAndRenegotiation) {
   // "R" asks s_client to renegotiate (stdin stays open meanwhile); the server refuses. Were it
   // to renegotiate, s_client would go on until its input ends, and exit 0. (OpenSSL 3 refuses
   // a client's renegotiation by default too; SSL_OP_NO_RENEGOTIATION rules out any.)
-  ProcessResult renegotiate =
-      RunProcess({"sh", "-c",
-                  "(printf 'R\\n'; sleep 2) | exec openssl s_client -tls1_2 -connect \"$1\" "
-                  "-CAfile \"$2\" -verify_return_error",
-                  "sh", "127.0.0.1:" + std::to_string(server.port()), Pki("ca.pem")});
+  const std::string script =
+      "(printf 'R\\n'; sleep 2) | exec openssl s_client -tls1_2 -connect \"$1\" "
+      "-CAfile \"$2\" -verify_return_error";
+  ProcessResult renegotiate = RunProcess(
+      {"sh", "-c", script, "sh", "127.0.0.1:" + std::to_string(server.port()), Pki("ca.pem")});
   EXPECT_NE(renegotiate.exit_code, 0);
   EXPECT_NE(renegotiate.err.find("RENEGOTIATING"), std::string::npos) << renegotiate.err;
   EXPECT_NE(renegotiate.err.find("no renegotiation"), std::string::npos) << renegotiate.err;

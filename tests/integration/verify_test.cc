@@ -40,7 +40,7 @@ class Connection {
     bhttp::read(socket_, buffer_, res);
     EXPECT_TRUE(res.keep_alive());
     if (response_body != nullptr) *response_body = res.body();
-    return res.result_int();
+    return static_cast<int>(res.result_int());
   }
 
  private:

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <system_error>
 #include <utility>
 
 #include "common/log.h"
@@ -82,8 +83,9 @@ Status WaitForSocket(PGconn* conn, PostgresPollingStatusType want,
     int rc = ::poll(&fd, 1, static_cast<int>(std::min(left, kPollSlice).count()));
     if (rc > 0) return Status::Ok();
     if (rc < 0 && errno != EINTR) {
-      return Status::Unavailable(kUnavailableMessage,
-                                 fmt::format("connect: poll: {}", std::strerror(errno)));
+      return Status::Unavailable(
+          kUnavailableMessage,
+          fmt::format("connect: poll: {}", std::generic_category().message(errno)));
     }
   }
 }

@@ -38,31 +38,34 @@ Listener::Listener(std::string url, StoreEvents events, ListenerOptions options)
 
 Listener::~Listener() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
-  changed_.notify_all();
+  changed_.NotifyAll();
   thread_.join();
 }
 
 bool Listener::WaitUntilListening(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
-  changed_.wait_for(lock, timeout, [this] { return attempted_; });
+  MutexLock lock(mu_);
+  changed_.WaitFor(mu_, timeout, [this] {
+    mu_.AssertHeld();
+    return attempted_;
+  });
   return listening_;
 }
 
 void Listener::NoteAttempt(bool listening) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     attempted_ = true;
     listening_ = listening;
   }
-  changed_.notify_all();
+  changed_.NotifyAll();
 }
 
 bool Listener::Sleep(std::chrono::milliseconds delay) {
-  std::unique_lock lock(mu_);
-  return !changed_.wait_for(lock, delay, [this] { return stop_.load(); });
+  MutexLock lock(mu_);
+  return !changed_.WaitFor(mu_, delay, [this] { return stop_.load(); });
 }
 
 void Listener::Run() {

@@ -13,12 +13,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 
+#include "common/thread_annotations.h"
 #include "store/postgres/pg_connection.h"
 #include "store/store.h"
 
@@ -57,10 +56,10 @@ class Listener {
   const StoreEvents events_;
   const ListenerOptions options_;
   std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::condition_variable changed_;
-  bool attempted_ = false;  // guarded by mu_
-  bool listening_ = false;  // guarded by mu_
+  Mutex mu_;
+  CondVar changed_;
+  bool attempted_ GUARDED_BY(mu_) = false;
+  bool listening_ GUARDED_BY(mu_) = false;
   std::thread thread_;      // last: starts once everything above is set
 };
 

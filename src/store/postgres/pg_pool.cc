@@ -6,13 +6,15 @@
 
 namespace keyward::pg {
 
-Pool::Pool(std::string url, PoolOptions options) : url_(std::move(url)), options_(options) {}
+Pool::Pool(std::string url, PoolOptions options)
+    : url_(std::move(url)), options_(std::move(options)) {}
 
 Result<Pool::Lease> Pool::Acquire() {
   int size = std::max(options_.size, 1);
   {
-    std::unique_lock lock(mu_);
-    bool free = returned_.wait_for(lock, options_.acquire_timeout, [&] {
+    MutexLock lock(mu_);
+    bool free = returned_.WaitFor(mu_, options_.acquire_timeout, [&] {
+      mu_.AssertHeld();
       return !idle_.empty() || borrowed_ + static_cast<int>(idle_.size()) < size;
     });
     if (!free) {
@@ -31,10 +33,10 @@ Result<Pool::Lease> Pool::Acquire() {
   Result<std::unique_ptr<Connection>> conn = Connection::Open(url_, options_.connect);
   if (!conn.ok()) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       --borrowed_;
     }
-    returned_.notify_one();
+    returned_.NotifyOne();
     return conn.status();
   }
   return Lease(this, std::move(*conn), /*reused=*/false);
@@ -43,21 +45,21 @@ Result<Pool::Lease> Pool::Acquire() {
 void Pool::DiscardIdle() {
   std::vector<std::unique_ptr<Connection>> closing;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     closing.swap(idle_);
   }
-  returned_.notify_all();
+  returned_.NotifyAll();
   // `closing` is destroyed here, outside the lock (closing a connection does network I/O).
 }
 
 void Pool::Release(std::unique_ptr<Connection> conn) {
   bool keep = conn != nullptr && conn->ok() && conn->idle();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     --borrowed_;
     if (keep) idle_.push_back(std::move(conn));
   }
-  returned_.notify_one();
+  returned_.NotifyOne();
   // A connection not kept is closed here, outside the lock.
 }
 

@@ -7,14 +7,13 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "common/status.h"
+#include "common/thread_annotations.h"
 #include "store/postgres/pg_connection.h"
 
 namespace keyward::pg {
@@ -78,10 +77,10 @@ class Pool {
 
   const std::string url_;
   const PoolOptions options_;
-  std::mutex mu_;
-  std::condition_variable returned_;
-  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
-  int borrowed_ = 0;                               // guarded by mu_; includes those opening
+  Mutex mu_;
+  CondVar returned_;
+  std::vector<std::unique_ptr<Connection>> idle_ GUARDED_BY(mu_);
+  int borrowed_ GUARDED_BY(mu_) = 0;  // includes those opening
 };
 
 }  // namespace keyward::pg

@@ -7,16 +7,15 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status_matchers.h"
+#include "common/thread_annotations.h"
 #include "store/postgres/pg_connection.h"
 #include "store/store.h"
 
@@ -111,28 +110,30 @@ class EventLog {
 
   // Waits up to `timeout` until `event` has been recorded `times` times; true if it was.
   bool WaitFor(const std::string& event, std::chrono::milliseconds timeout, int times = 1) {
-    std::unique_lock lock(mu_);
-    return added_.wait_for(
-        lock, timeout, [&] { return std::count(events_.begin(), events_.end(), event) >= times; });
+    MutexLock lock(mu_);
+    return added_.WaitFor(mu_, timeout, [&] {
+      mu_.AssertHeld();
+      return std::count(events_.begin(), events_.end(), event) >= times;
+    });
   }
 
   std::vector<std::string> Recorded() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return events_;
   }
 
  private:
   void Add(std::string event) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       events_.push_back(std::move(event));
     }
-    added_.notify_all();
+    added_.NotifyAll();
   }
 
-  std::mutex mu_;
-  std::condition_variable added_;
-  std::vector<std::string> events_;  // guarded by mu_
+  Mutex mu_;
+  CondVar added_;
+  std::vector<std::string> events_ GUARDED_BY(mu_);
 };
 
 }  // namespace keyward::pg

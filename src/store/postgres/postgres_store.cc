@@ -1,12 +1,12 @@
 #include "store/postgres/postgres_store.h"
 
 #include <algorithm>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/thread_annotations.h"
 #include "store/postgres/pg_connection.h"
 #include "store/postgres/pg_listener.h"
 #include "store/postgres/pg_pool.h"
@@ -113,7 +113,7 @@ class PostgresStore final : public Store {
                      .connect = MakeConnectOptions("keyward")}) {}
 
   ~PostgresStore() override {
-    std::lock_guard lock(listener_mu_);
+    MutexLock lock(listener_mu_);
     listener_.reset();  // joins its thread before the pool goes
   }
 
@@ -322,7 +322,7 @@ class PostgresStore final : public Store {
   }
 
   void Subscribe(StoreEvents events) override {
-    std::lock_guard lock(listener_mu_);
+    MutexLock lock(listener_mu_);
     listener_.reset();  // a second call replaces the first
     listener_ = std::make_unique<pg::Listener>(
         url_, std::move(events),
@@ -397,8 +397,8 @@ class PostgresStore final : public Store {
   const std::string url_;  // may hold a password: never logged
   const PostgresStoreOptions options_;
   pg::Pool pool_;
-  std::mutex listener_mu_;
-  std::unique_ptr<pg::Listener> listener_;  // guarded by listener_mu_; null until Subscribe
+  Mutex listener_mu_;
+  std::unique_ptr<pg::Listener> listener_ GUARDED_BY(listener_mu_);  // null until Subscribe
 };
 
 }  // namespace

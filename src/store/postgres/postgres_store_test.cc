@@ -135,10 +135,12 @@ TEST(PostgresStoreTest, NodesOpeningTogetherMigrateExactlyOnce) {
   KW_ASSERT_OK(db.status());
   constexpr int kNodes = 4;
   std::vector<Result<std::unique_ptr<Store>>> opened;
+  opened.reserve(kNodes);
   for (int i = 0; i < kNodes; ++i) opened.emplace_back(Status::Internal("not run"));
   {
     std::latch start(kNodes);
     std::vector<std::thread> threads;
+    threads.reserve(kNodes);
     for (int i = 0; i < kNodes; ++i) {
       threads.emplace_back([&, i] {
         start.arrive_and_wait();
@@ -230,6 +232,7 @@ TEST(PostgresStoreTest, LostConnectionsAreReplacedOnNextUse) {
   KW_ASSERT_OK(store->CreateUser(MakeUser("alice")));
   {  // Calls at once, so the pool holds several connections.
     std::vector<std::thread> threads;
+    threads.reserve(4);
     for (int i = 0; i < 4; ++i) {
       threads.emplace_back([&] {
         for (int j = 0; j < 20; ++j) KW_EXPECT_OK(store->GetUser("alice").status());

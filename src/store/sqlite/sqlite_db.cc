@@ -209,6 +209,7 @@ Status RunControl(Connection& connection, const char* sql) {
 
 }  // namespace
 
+// NOLINTNEXTLINE(bugprone-exception-escape): only the log line can throw (out of memory).
 Transaction::~Transaction() {
   if (!open_) return;
   // An I/O or memory error may already have rolled back; ROLLBACK would then fail.

@@ -120,7 +120,7 @@ class Transaction {
   explicit Transaction(Connection& connection) : connection_(connection) {}
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
-  ~Transaction();
+  ~Transaction();  // NOLINT(bugprone-exception-escape): see sqlite_db.cc
 
   Status Begin(Mode mode);
   Status Commit();

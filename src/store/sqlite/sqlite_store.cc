@@ -2,13 +2,13 @@
 
 #include <fmt/format.h>
 
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "common/thread_annotations.h"
 #include "store/rows.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_migrations.h"
@@ -83,7 +83,7 @@ class SqliteStore final : public Store {
   explicit SqliteStore(std::unique_ptr<Connection> db) : db_(std::move(db)) {}
 
   Status CreateUser(const User& user) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     Transaction transaction(*db_);
     KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kWrite));
     {
@@ -101,7 +101,7 @@ class SqliteStore final : public Store {
   }
 
   Result<User> GetUser(std::string_view id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     Transaction transaction(*db_);
     KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kRead));
     User user;
@@ -123,7 +123,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<User>> ListUsers() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     Transaction transaction(*db_);
     KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kRead));
     std::vector<User> users;
@@ -149,12 +149,12 @@ class SqliteStore final : public Store {
   }
 
   Status DeleteUser(std::string_view id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return RunChange(kDeleteUser, "user not found", [&](Statement& s) { s.BindText(1, id); });
   }
 
   Status SetPasswordHash(std::string_view id, std::string_view password_hash) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return RunChange(kSetPassword, "user not found", [&](Statement& s) {
       s.BindText(1, id);
       s.BindText(2, password_hash);
@@ -162,12 +162,12 @@ class SqliteStore final : public Store {
   }
 
   Status AddTag(std::string_view id, std::string_view tag) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return InsertTag(id, tag);
   }
 
   Status RemoveTag(std::string_view id, std::string_view tag) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return RunChange(kDeleteTag, "user or tag not found", [&](Statement& s) {
       s.BindText(1, id);
       s.BindText(2, tag);
@@ -175,7 +175,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::int64_t> CountUsers() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kCountUsers));
     KW_ASSIGN_OR_RETURN(bool row, select.Step());
     if (!row) return Status::Internal("COUNT returned no row");
@@ -183,7 +183,7 @@ class SqliteStore final : public Store {
   }
 
   Status CreateKey(const KeyRecord& key) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     KW_ASSIGN_OR_RETURN(Statement insert, db_->Prepare(kInsertKey));
     insert.BindText(1, key.user_id);
     insert.BindText(2, key.name);
@@ -198,7 +198,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<KeyRecord>> ListKeys(std::string_view user_id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kListKeys));
     select.BindText(1, user_id);
     std::vector<KeyRecord> keys;
@@ -211,7 +211,7 @@ class SqliteStore final : public Store {
   }
 
   Result<KeyRecord> GetKey(std::string_view user_id, std::string_view name) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kGetKey));
     select.BindText(1, user_id);
     select.BindText(2, name);
@@ -221,7 +221,7 @@ class SqliteStore final : public Store {
   }
 
   Status DeleteKey(std::string_view user_id, std::string_view name) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return RunChange(kDeleteKey, "key not found", [&](Statement& s) {
       s.BindText(1, user_id);
       s.BindText(2, name);
@@ -229,7 +229,7 @@ class SqliteStore final : public Store {
   }
 
   Result<KeyRecord> FindKeyByHash(std::string_view hash) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kFindKey));
     select.BindBlob(1, hash);
     KW_ASSIGN_OR_RETURN(bool found, select.Step());
@@ -239,7 +239,7 @@ class SqliteStore final : public Store {
 
   Status TouchKeys(const std::vector<std::pair<std::string, UnixSeconds>>& used) override {
     if (used.empty()) return Status::Ok();
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     Transaction transaction(*db_);
     KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kWrite));
     for (const auto& [hash, when] : used) {
@@ -252,7 +252,7 @@ class SqliteStore final : public Store {
   }
 
   Status CreateSession(const SessionRecord& session) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     KW_ASSIGN_OR_RETURN(Statement insert, db_->Prepare(kInsertSession));
     insert.BindText(1, session.user_id);
     insert.BindBlob(2, session.hash);
@@ -262,7 +262,7 @@ class SqliteStore final : public Store {
   }
 
   Result<SessionRecord> FindSessionByHash(std::string_view hash) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kFindSession));
     select.BindBlob(1, hash);
     KW_ASSIGN_OR_RETURN(bool found, select.Step());
@@ -271,13 +271,13 @@ class SqliteStore final : public Store {
   }
 
   Status DeleteSession(std::string_view hash) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return RunChange(kDeleteSession, "session not found",
                      [&](Statement& s) { s.BindBlob(1, hash); });
   }
 
   Result<std::int64_t> DeleteExpiredSessions(UnixSeconds now) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     KW_ASSIGN_OR_RETURN(Statement remove, db_->Prepare(kDeleteExpired));
     remove.BindInt(1, now);
     KW_RETURN_IF_ERROR(remove.Run());
@@ -285,7 +285,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::int64_t> AppendAudit(const AuditEvent& event) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     KW_ASSIGN_OR_RETURN(Statement insert, db_->Prepare(kInsertAudit));
     insert.BindInt(1, event.time);
     insert.BindText(2, event.actor);
@@ -305,7 +305,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<AuditEvent>> ListAudit(const AuditFilter& filter) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const bool of_user = !filter.user.empty();
     KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(of_user ? kListAuditOfUser : kListAudit));
     select.BindInt(1, filter.since);
@@ -323,22 +323,22 @@ class SqliteStore final : public Store {
   }
 
   Result<std::string> Pragma(const char* sql) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return db_->QueryText(sql);
   }
 
  private:
-  // Caller holds mu_. OK if the user has the tag already; NotFound if the user is absent.
-  Status InsertTag(std::string_view id, std::string_view tag) {
+  // OK if the user has the tag already; NotFound if the user is absent.
+  Status InsertTag(std::string_view id, std::string_view tag) REQUIRES(mu_) {
     KW_ASSIGN_OR_RETURN(Statement insert, db_->Prepare(kInsertTag));
     insert.BindText(1, id);
     insert.BindText(2, tag);
     return insert.Run();
   }
 
-  // Caller holds mu_. Runs a single-statement UPDATE or DELETE; NotFound if no row changed.
+  // Runs a single-statement UPDATE or DELETE; NotFound if no row changed.
   template <typename Bind>
-  Status RunChange(const char* sql, const char* not_found, Bind bind) {
+  Status RunChange(const char* sql, const char* not_found, Bind bind) REQUIRES(mu_) {
     KW_ASSIGN_OR_RETURN(Statement statement, db_->Prepare(sql));
     bind(statement);
     KW_RETURN_IF_ERROR(statement.Run());
@@ -346,8 +346,8 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
-  std::mutex mu_;  // guards db_, its cached statements and every call into SQLite
-  std::unique_ptr<Connection> db_;
+  Mutex mu_;  // guards db_, its cached statements and every call into SQLite
+  std::unique_ptr<Connection> db_ GUARDED_BY(mu_);
 };
 
 }  // namespace

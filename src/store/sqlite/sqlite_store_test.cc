@@ -244,6 +244,7 @@ void RunConcurrentCreates(int stores) {
   constexpr int kPerThread = 25;
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       Store& store = *opened[t % stores];
