@@ -34,24 +34,14 @@ run: build
 	@echo "password printed then (or start fresh: rm -rf $(DATA_DIR))."
 	./build/release/src/keyward serve --listen $(LISTEN) --data-dir $(DATA_DIR)
 
-# Builds with a CMake preset and runs its tests against a throw-away PostgreSQL: $(1) the
-# preset, $(2) more ctest arguments.
-define build_and_test
-	cmake --preset $(1) >/dev/null
-	cmake --build --preset $(1) -j $(JOBS)
-	scripts/with-postgres ctest --preset $(1) -j $(JOBS) $(2)
-endef
-
-# Every test on the optimised build, then the unit and integration tests again built with
-# AddressSanitizer + UndefinedBehaviorSanitizer and with ThreadSanitizer (any report fails the
-# run). The browser test runs once, on the first. The tsan build is clang's, which also checks
-# the lock annotations (-Wthread-safety); clang-tidy then reads its compile commands.
+# Every test on the optimised build (the browser test too), the unit and integration tests
+# again built with AddressSanitizer + UndefinedBehaviorSanitizer, the concurrency tests built
+# with ThreadSanitizer by clang (which also checks the lock annotations, -Wthread-safety), and
+# clang-tidy beside them; any sanitizer report or finding fails the run. scripts/test-all says
+# how, tests/README.md what runs where.
 test: test-deps
 	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
-	$(call build_and_test,ci)
-	$(call build_and_test,asan,-E '^e2e_ui')
-	$(call build_and_test,tsan,-E '^e2e_ui')
-	JOBS=$(JOBS) scripts/clang-tidy build/tsan
+	JOBS=$(JOBS) scripts/test-all
 
 # clang-tidy (.clang-tidy) on every file, as `make test` runs it: needs build/tsan configured,
 # not built.

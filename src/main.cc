@@ -1,5 +1,7 @@
 // keyward: the server (`keyward serve`) and the command line client, in one binary.
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
 #include <iostream>
 #include <string>
 
@@ -19,9 +21,7 @@ std::string CommandPath(const CLI::App* app) {
   return path;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   CLI::App app{"Keyward: API keys and tokens, self-hosted", "keyward"};
   app.require_subcommand(1);
   int exit_code = 0;
@@ -46,4 +46,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A library that throws past every command's own handling still ends in one error line and
+  // exit code 1, never in std::terminate.
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ERRO internal error: %s\n", e.what());
+  } catch (...) {
+    std::fputs("ERRO internal error\n", stderr);
+  }
+  return 1;
 }

@@ -39,7 +39,8 @@ bool ApiCall::QueryFlag(std::string_view name) const {
   return false;
 }
 
-void Router::Add(http::beast_http::verb method, std::string pattern, Access access, RouteFn fn) {
+void Router::Add(http::beast_http::verb method, const std::string& pattern, Access access,
+                 RouteFn fn) {
   Route route{method, pattern, access, std::move(fn), SplitPathTemplate(pattern)};
   routes_.push_back(std::move(route));
 }

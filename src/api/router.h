@@ -51,7 +51,7 @@ struct Route {
 
 class Router {
  public:
-  void Add(http::beast_http::verb method, std::string pattern, Access access, RouteFn fn);
+  void Add(http::beast_http::verb method, const std::string& pattern, Access access, RouteFn fn);
 
   struct Match {
     const Route* route = nullptr;  // null: see path_known

@@ -30,13 +30,14 @@
 namespace keyward {
 
 // One response, and on which thread it was sent.
+// NOLINTNEXTLINE(bugprone-exception-escape): a test value; copying its Response may throw.
 struct Answer {
   http::Response response;
   std::thread::id sent_on;
   bool before_handle_returned =
       false;  // sent before Handle() returned (a blocking thread may be as quick)
 
-  int status() const { return response.result_int(); }
+  int status() const { return static_cast<int>(response.result_int()); }
   std::string header(http::beast_http::field f) const {
     auto it = response.find(f);
     return it == response.end() ? "" : std::string(it->value());
@@ -151,8 +152,8 @@ class ApiWorld {
 };
 
 // A request as a client would send it; `token`, when not empty, as "Authorization: Bearer".
-inline http::Request MakeRequest(http::beast_http::verb method, std::string target,
-                                 std::string body = "", std::string token = "") {
+inline http::Request MakeRequest(http::beast_http::verb method, const std::string& target,
+                                 std::string body = "", const std::string& token = "") {
   http::Request req{method, target, 11};
   req.set(http::beast_http::field::host, "127.0.0.1");
   if (!token.empty()) req.set(http::beast_http::field::authorization, "Bearer " + token);

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <system_error>
 #include <utility>
 
 #include "common/cpus.h"
@@ -24,7 +25,8 @@ void RaiseFileLimit(std::size_t max_connections) {
     const rlim_t wanted = limit.rlim_max;
     limit.rlim_cur = wanted;
     if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
-      log::Warn("cannot raise the open file limit to {}: {}", wanted, std::strerror(errno));
+      log::Warn("cannot raise the open file limit to {}: {}", wanted,
+                std::generic_category().message(errno));
       ::getrlimit(RLIMIT_NOFILE, &limit);
     }
   }
@@ -53,14 +55,16 @@ Result<std::optional<MasterKey>> LoadMasterKey(const Config& config) {
 
 Status PrepareDataDir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Status::Internal("cannot create data dir " + dir + ": " + std::strerror(errno));
+    return Status::Internal("cannot create data dir " + dir + ": " +
+                            std::generic_category().message(errno));
   }
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return Status::InvalidArgument("--data-dir " + dir + " is not a directory");
   }
   if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0) {
-    return Status::Internal("cannot make data dir " + dir + " private: " + std::strerror(errno));
+    return Status::Internal("cannot make data dir " + dir +
+                            " private: " + std::generic_category().message(errno));
   }
   return Status::Ok();
 }

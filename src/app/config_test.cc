@@ -71,6 +71,7 @@ TEST(ServeFlags, OldAndNewThreadNames) {
   EXPECT_EQ(Parse({"--blocking-threads", "5", "--workers", "7"}).blocking_threads, 5);
 }
 
+// NOLINTBEGIN(concurrency-mt-unsafe): setenv in a test that runs no other thread.
 TEST(ServeFlags, OldAndNewThreadVariables) {
   ::setenv("KEYWARD_THREADS", "5", 1);
   ::setenv("KEYWARD_WORKERS", "9", 1);
@@ -87,6 +88,7 @@ TEST(ServeFlags, OldAndNewThreadVariables) {
   EXPECT_EQ(both.network_threads, 2);
   EXPECT_EQ(both.blocking_threads, 6);
 }
+// NOLINTEND(concurrency-mt-unsafe)
 
 TEST(ConfigValidate, NamesTheFlag) {
   EXPECT_THAT(Validate(Config()), IsOk());

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include "app/app.h"
@@ -54,7 +55,8 @@ Result<std::string> WritePasswordFile(const std::string& password, const std::st
   KW_RETURN_IF_ERROR(PrepareDataDir(data_dir));
   const std::string path = (std::filesystem::path(data_dir) / "initial-admin-password").string();
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Internal("cannot write " + path + ": " + std::strerror(errno));
+  if (fd < 0)
+    return Status::Internal("cannot write " + path + ": " + std::generic_category().message(errno));
   const std::string line = password + "\n";
   const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   ::close(fd);

@@ -79,10 +79,11 @@ TEST_F(MasterKeyTest, NodesCreatingTheFileTogetherAgree) {
     std::vector<std::string> sealed(4);
     // Not vector<bool>: its elements share bytes, so threads setting them would race.
     std::vector<char> ok(4, 0);
+    nodes.reserve(4);
     for (int i = 0; i < 4; ++i) {
       nodes.emplace_back([&, i] {
         auto key = MasterKey::LoadOrCreate(path);
-        ok[i] = key.ok();
+        ok[i] = key.ok() ? 1 : 0;
         if (key.ok()) sealed[i] = key->Seal("x", "h");
       });
     }

@@ -103,8 +103,8 @@ bool IsUtf8(std::string_view s, bool printable) {
 
 }  // namespace
 
-bool IsPrintableUtf8(std::string_view s) { return IsUtf8(s, true); }
+bool IsPrintableUtf8(std::string_view text) { return IsUtf8(text, true); }
 
-bool IsUtf8Text(std::string_view s) { return IsUtf8(s, false); }
+bool IsUtf8Text(std::string_view text) { return IsUtf8(text, false); }
 
 }  // namespace keyward
