@@ -98,9 +98,10 @@ Status CheckKnownMembers(const boost::json::object& obj,
   for (const auto& member : obj) {
     const std::string_view name = member.key();
     if (std::find(known.begin(), known.end(), name) != known.end()) continue;
-    // Echo only a plain name: a client's text of any other shape stays out of the answer.
+    // Echo only a short plain name: no key fits in 32 characters (the shortest is 51), so a key
+    // pasted as a member name never comes back in the answer, nor does text of any other shape.
     const bool plain =
-        !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+        !name.empty() && name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
           return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
         });
     std::string takes;

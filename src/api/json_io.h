@@ -23,8 +23,8 @@ bool IsJsonMediaType(std::string_view content_type);
 Result<boost::json::object> ParseObject(std::string_view content_type, std::string_view body);
 
 // OK when every member of `obj` is one of `known`; else InvalidArgument naming the first other
-// one (when it is a plain name of at most 64 characters) and the members the request takes. A
-// body with a field the server does not know is refused, never half understood.
+// one (when it is a plain name of at most 32 characters: never a key) and the members the request
+// takes. A body with a field the server does not know is refused, never half understood.
 Status CheckKnownMembers(const boost::json::object& obj,
                          std::initializer_list<std::string_view> known);
 

@@ -104,7 +104,12 @@ TEST_F(ApiHandlerTest, BodyMembersAreChecked) {
   EXPECT_EQ(extra->status(), 400) << extra->response.body();
   EXPECT_EQ(std::string(Body(*extra).at("error").at("message").as_string()),
             "unknown field \"colour\": this request takes only \"name\", \"duration\"");
-  // A name of another shape is not echoed.
+  // A name of another shape is not echoed, nor is a key pasted as a name.
+  auto pasted = world_.Send(MakeRequest(bh::verb::post, "/api/v1/users/alice/apikeys",
+                                        R"({"name":"pasted",")" + alice + R"(":1})", alice));
+  ASSERT_TRUE(pasted.has_value());
+  EXPECT_EQ(pasted->status(), 400);
+  EXPECT_EQ(pasted->response.body().find(alice), std::string::npos) << pasted->response.body();
   auto odd = world_.Send(MakeRequest(bh::verb::post, "/api/v1/users/alice/apikeys",
                                      R"({"name":"odd","kw_not a field!":1})", alice));
   ASSERT_TRUE(odd.has_value());

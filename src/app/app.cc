@@ -82,9 +82,14 @@ Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock& cloc
   KW_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
                       OpenStore(StoreOptions{.data_dir = config.data_dir, .db_url = config.db}));
 
-  auto app = std::make_unique<App>(Key{}, config, clock, ResolveThreads(config, CountUsableCpus()));
+  // The CPUs are counted once: the graph gets the resolved count, so the start-up line and the
+  // pool that runs cannot disagree.
+  const ThreadCounts threads = ResolveThreads(config, CountUsableCpus());
+  Config resolved = config;
+  resolved.blocking_threads = threads.blocking;
+  auto app = std::make_unique<App>(Key{}, config, clock, threads);
   app->graph_ =
-      std::make_unique<ServiceGraph>(config, std::move(store), std::move(master_key), clock);
+      std::make_unique<ServiceGraph>(resolved, std::move(store), std::move(master_key), clock);
   ApiHandler& api = app->graph_->api();
   app->server_ = std::make_unique<http::Server>(
       config.limits,

@@ -16,7 +16,7 @@ namespace keyward {
 namespace {
 
 // Parses `args` (after "serve") into a Config the way `keyward serve` does.
-Config Parse(std::vector<std::string> args, std::string* threads_flag = nullptr) {
+Config Parse(std::vector<std::string> args) {
   CLI::App app;
   Config config;
   CLI::App* cmd = app.add_subcommand("serve");
@@ -24,7 +24,6 @@ Config Parse(std::vector<std::string> args, std::string* threads_flag = nullptr)
   args.insert(args.begin(), "serve");
   std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
   app.parse(args);
-  if (threads_flag != nullptr) *threads_flag = NetworkThreadsFlag(cmd);
   return config;
 }
 
@@ -59,16 +58,13 @@ TEST(ServeFlags, CacheSizeSetsTheNegativeCacheToo) {
 }
 
 TEST(ServeFlags, OldAndNewThreadNames) {
-  std::string flag;
-  EXPECT_EQ(Parse({"--threads", "3"}, &flag).network_threads, 3);
-  EXPECT_EQ(flag, "--threads");
-  EXPECT_EQ(Parse({"--network-threads", "2"}, &flag).network_threads, 2);
-  EXPECT_EQ(flag, "--network-threads");
+  EXPECT_EQ(Parse({"--threads", "3"}).network_threads, 3);
+  EXPECT_EQ(Parse({"--network-threads", "2"}).network_threads, 2);
   EXPECT_EQ(Parse({"--workers", "7"}).blocking_threads, 7);
   EXPECT_EQ(Parse({"--blocking-threads", "5"}).blocking_threads, 5);
-  // Both names: the new one wins, whatever the order.
-  EXPECT_EQ(Parse({"--network-threads", "2", "--threads", "3"}).network_threads, 2);
-  EXPECT_EQ(Parse({"--blocking-threads", "5", "--workers", "7"}).blocking_threads, 5);
+  // Both names are one option: the last one given counts.
+  EXPECT_EQ(Parse({"--network-threads", "2", "--threads", "3"}).network_threads, 3);
+  EXPECT_EQ(Parse({"--workers", "7", "--blocking-threads", "5"}).blocking_threads, 5);
 }
 
 // NOLINTBEGIN(concurrency-mt-unsafe): setenv in a test that runs no other thread.
@@ -79,6 +75,11 @@ TEST(ServeFlags, OldAndNewThreadVariables) {
   ::setenv("KEYWARD_NETWORK_THREADS", "2", 1);
   ::setenv("KEYWARD_BLOCKING_THREADS", "6", 1);
   Config both = Parse({});
+  // A flag on the command line wins over every variable, under either of its names.
+  Config flagged = Parse({"--threads", "3", "--workers", "4"});
+  ::setenv("KEYWARD_THREADS", "many", 1);
+  ::unsetenv("KEYWARD_NETWORK_THREADS");
+  EXPECT_THROW(Parse({}), CLI::ValidationError);
   for (const char* name : {"KEYWARD_THREADS", "KEYWARD_WORKERS", "KEYWARD_NETWORK_THREADS",
                            "KEYWARD_BLOCKING_THREADS"}) {
     ::unsetenv(name);
@@ -87,6 +88,8 @@ TEST(ServeFlags, OldAndNewThreadVariables) {
   EXPECT_EQ(old_names.blocking_threads, 9);
   EXPECT_EQ(both.network_threads, 2);
   EXPECT_EQ(both.blocking_threads, 6);
+  EXPECT_EQ(flagged.network_threads, 3);
+  EXPECT_EQ(flagged.blocking_threads, 4);
 }
 // NOLINTEND(concurrency-mt-unsafe)
 

@@ -101,17 +101,18 @@ Status BootstrapAdmin(App& app) {
   return ShowAdminPassword(*generated, app.url(), app.config().data_dir);
 }
 
-void LogStart(const App& app, const std::string& threads_flag) {
+void LogStart(const App& app) {
   const Config& config = app.config();
   const ThreadCounts& threads = app.threads();
-  log::Info("keyward {} listening on {} (store: {}, {} network threads ({}), {} blocking threads)",
+  log::Info("keyward {} listening on {} (store: {}, {} network thread{} ({}), {} blocking threads)",
             KEYWARD_VERSION, app.url(),
             config.db.empty() ? "sqlite in " + config.data_dir : "postgresql", threads.network,
-            threads.network_reason.empty() ? threads_flag : threads.network_reason,
+            threads.network == 1 ? "" : "s",
+            threads.network_reason.empty() ? "--network-threads" : threads.network_reason,
             threads.blocking);
 }
 
-int Serve(const Config& config, const std::string& threads_flag) {
+int Serve(const Config& config) {
   const sigset_t signals = BlockShutdownSignals();
   if (config.log_level == "debug") log::SetLevel(log::Level::kDebug);
   if (config.log_level == "warn") log::SetLevel(log::Level::kWarn);
@@ -126,7 +127,7 @@ int Serve(const Config& config, const std::string& threads_flag) {
   auto app = App::Create(config);
   if (!app.ok()) return fail(app.status());
   if (Status s = BootstrapAdmin(**app); !s.ok()) return fail(s);
-  LogStart(**app, threads_flag);
+  LogStart(**app);
 
   std::thread waiter = SignalWaiter(signals, [&app] { (*app)->Stop(); });
   (*app)->Run();
@@ -142,7 +143,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   auto config = std::make_shared<Config>();
   CLI::App* cmd = app.add_subcommand("serve", "Run the Keyward server");
   AddServeFlags(cmd, *config);
-  cmd->callback([config, cmd, exit_code] { *exit_code = Serve(*config, NetworkThreadsFlag(cmd)); });
+  cmd->callback([config, exit_code] { *exit_code = Serve(*config); });
 }
 
 }  // namespace keyward

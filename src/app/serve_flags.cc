@@ -1,8 +1,12 @@
 #include "app/serve_flags.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
+#include <string_view>
+#include <system_error>
 
 #include "core/duration.h"
 
@@ -53,6 +57,22 @@ template <typename T>
 CLI::Option* AddValue(CLI::App* cmd, const char* name, T& value, const char* env,
                       const char* help) {
   return cmd->add_option(name, value, help)->envname(env)->capture_default_str();
+}
+
+// `old_name`'s value into `value` when the variable is set and `new_name` is not (the option
+// then reads `new_name`, and a flag wins over both). A value that is not a whole number is a
+// usage error, as the option's own would be.
+void OldVariable(const char* old_name, const char* new_name, int& value) {
+  const char* text = std::getenv(old_name);
+  if (text == nullptr || std::getenv(new_name) != nullptr) return;
+  const std::string_view digits(text);
+  int parsed = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), parsed);
+  if (ec != std::errc() || end != digits.data() + digits.size() || parsed < 0) {
+    throw CLI::ValidationError(old_name,
+                               "must be a whole number, not '" + std::string(digits) + "'");
+  }
+  value = parsed;
 }
 
 void AddStoreFlags(CLI::App* cmd, Config& c) {
@@ -107,16 +127,20 @@ void AddTransportFlags(CLI::App* cmd, Config& c) {
            "needs --tls-key");
   AddValue(cmd, "--tls-key", c.tls_key, "KEYWARD_TLS_KEY",
            "PEM private key of --tls-cert (not encrypted)");
-  // The old names first and hidden: options are applied in the order they were added, so the
-  // new name wins when both are given.
-  AddValue(cmd, "--threads", c.network_threads, "KEYWARD_THREADS", "")->group("");
-  AddValue(cmd, "--workers", c.blocking_threads, "KEYWARD_WORKERS", "")->group("");
-  AddValue(cmd, "--network-threads", c.network_threads, "KEYWARD_NETWORK_THREADS",
+  // One option per setting, its old name a second spelling: a name on the command line wins over
+  // any variable, and of two the last counts. The old variables count where the new is unset.
+  AddValue(cmd, "--network-threads,--threads", c.network_threads, "KEYWARD_NETWORK_THREADS",
            "network threads (0: one per CPU this process may use, after taskset and cgroup "
-           "cpu.max; old name --threads)");
-  AddValue(cmd, "--blocking-threads", c.blocking_threads, "KEYWARD_BLOCKING_THREADS",
+           "cpu.max); old names --threads, KEYWARD_THREADS")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  AddValue(cmd, "--blocking-threads,--workers", c.blocking_threads, "KEYWARD_BLOCKING_THREADS",
            "threads for blocking work, the store and password hashing (0: 2 per usable CPU, at "
-           "least 4; old name --workers)");
+           "least 4); old names --workers, KEYWARD_WORKERS")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cmd->preparse_callback([&c](std::size_t /*args*/) {
+    OldVariable("KEYWARD_THREADS", "KEYWARD_NETWORK_THREADS", c.network_threads);
+    OldVariable("KEYWARD_WORKERS", "KEYWARD_BLOCKING_THREADS", c.blocking_threads);
+  });
   AddValue(cmd, "--log-level", c.log_level, "KEYWARD_LOG_LEVEL", "debug, info or warn")
       ->check(CLI::IsMember({"debug", "info", "warn"}));
 }
@@ -127,10 +151,6 @@ void AddServeFlags(CLI::App* cmd, Config& config) {
   AddStoreFlags(cmd, config);
   AddKeyFlags(cmd, config);
   AddTransportFlags(cmd, config);
-}
-
-std::string NetworkThreadsFlag(const CLI::App* cmd) {
-  return cmd->get_option("--network-threads")->count() > 0 ? "--network-threads" : "--threads";
 }
 
 }  // namespace keyward

@@ -19,8 +19,4 @@ namespace keyward {
 // parse.
 void AddServeFlags(CLI::App* cmd, Config& config);
 
-// After a parse of `cmd`: the spelling that set the network threads ("--network-threads" or
-// "--threads"), for the start-up line.
-std::string NetworkThreadsFlag(const CLI::App* cmd);
-
 }  // namespace keyward

@@ -21,7 +21,7 @@ class BlockingPool {
   BlockingPool(const BlockingPool&) = delete;
   BlockingPool& operator=(const BlockingPool&) = delete;
 
-  // Runs `task` on a worker; false (and `task` is dropped) when the pool is full.
+  // Runs `task` on one of the pool's threads; false (and `task` is dropped) when the pool is full.
   template <typename Task>
   bool TrySubmit(Task&& task) {
     if (pending_.fetch_add(1) >= max_queued_) {

@@ -68,12 +68,12 @@ std::optional<double> CpuMaxLimit(std::string_view cpu_max) {
 
 UsableCpus CountUsableCpus() {
   int count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  std::string reason = fmt::format("{} cores", count);
+  std::string reason = fmt::format("{} core{}", count, count == 1 ? "" : "s");
   cpu_set_t set;
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof(set), &set) == 0) {
     count = std::max(1, CPU_COUNT(&set));
-    reason = fmt::format("{} CPUs in the affinity mask", count);
+    reason = fmt::format("{} CPU{} in the affinity mask", count, count == 1 ? "" : "s");
   }
   if (const auto limit = CgroupCpuLimit()) {
     const int allowed = std::max(1, static_cast<int>(std::ceil(*limit)));

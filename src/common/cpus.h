@@ -16,8 +16,8 @@ struct UsableCpus {
 
 UsableCpus CountUsableCpus();
 
-// The CPUs a cgroup v2 `cpu.max` file ("<quota> <period>" or "max <period>") allows, rounded
-// up; nullopt when it sets no limit or cannot be read as one.
+// The CPUs a cgroup v2 `cpu.max` file ("<quota> <period>" or "max <period>") allows, as a
+// fraction (CountUsableCpus rounds it up); nullopt when it sets no limit or cannot be read as one.
 std::optional<double> CpuMaxLimit(std::string_view cpu_max);
 
 }  // namespace keyward

@@ -1,5 +1,5 @@
 // Password hashing with Argon2id (libsodium's crypto_pwhash_str). Slow by design: call from
-// worker threads only. Thread safe.
+// blocking threads only. Thread safe.
 #pragma once
 
 #include <string>

@@ -6,7 +6,7 @@
 // PermissionDenied (reveal when the server keeps no copies), Unavailable (a reveal whose audit
 // record could not be written). Create, Delete, Reveal and List with `reveal` are recorded in
 // the audit log (service/audit_log.h), failures too; a plain List is not. Blocking: call from
-// worker threads. Thread safe.
+// blocking threads. Thread safe.
 #pragma once
 
 #include <optional>

@@ -1,7 +1,7 @@
 // Store: everything Keyward keeps, behind one interface with two backends (SQLite, PostgreSQL).
 //
 // Every method is atomic: it happens completely or not at all, and when it returns OK the
-// change is durable. Methods block (disk or network I/O): call them from worker threads only.
+// change is durable. Methods block (disk or network I/O): call them from blocking threads only.
 // Implementations are thread safe. Errors:
 //   NotFound       the user, key or session does not exist
 //   AlreadyExists  a user id, or a key name for that user, is taken

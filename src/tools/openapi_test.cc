@@ -196,7 +196,7 @@ TEST(OpenApiDocumentTest, OperationsAreComplete) {
       }
       EXPECT_TRUE(success) << where << " documents no success";
       if (std::string_view(path).starts_with("/api/v1/")) {
-        EXPECT_TRUE(responses.contains("503")) << where;  // the worker pool may be full
+        EXPECT_TRUE(responses.contains("503")) << where;  // the blocking pool may be full
         if (!op.at("security").as_array().empty()) {
           EXPECT_TRUE(responses.contains("401")) << where;
         }

@@ -277,7 +277,7 @@ TEST_F(HttpFramingTest, Http11NeedsExactlyOneHost) {
 }
 
 TEST_F(HttpFramingTest, PipelinedRequestsAreAllAnsweredInOrder) {
-  // Six requests in one write: answered on the network thread and on the worker pool, one with
+  // Six requests in one write: answered on the network thread and on the blocking pool, one with
   // a body, one HEAD; each response tells which request it answers.
   const std::string garbage_token = R"({"token":"kw_nothing"})";
   std::string requests =

@@ -547,7 +547,7 @@ TEST(ServerThreads, DefaultNetworkThreadsFollowTheAffinityMask) {
   ASSERT_GT(pid, 0);
   std::string log;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (log.find(" network threads ") == std::string::npos &&
+  while (log.find(" blocking threads)") == std::string::npos &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     log = ReadFile(log_path);
@@ -556,14 +556,15 @@ TEST(ServerThreads, DefaultNetworkThreadsFollowTheAffinityMask) {
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
-  EXPECT_NE(log.find(" 1 network threads (one per usable CPU: 1 CPUs in the affinity mask"),
+  EXPECT_NE(log.find(" 1 network thread (one per usable CPU: 1 CPU in the affinity mask"),
             std::string::npos)
       << log;
   RemoveTree(root);
 
   auto flagged = ServerProcess::Start();  // with --threads 2
   const std::string flagged_log = flagged->Log();
-  EXPECT_NE(flagged_log.find(" 2 network threads (--threads)"), std::string::npos) << flagged_log;
+  EXPECT_NE(flagged_log.find(" 2 network threads (--network-threads)"), std::string::npos)
+      << flagged_log;
 }
 
 TEST(ServerShutdown, SigtermExitsCleanly) {

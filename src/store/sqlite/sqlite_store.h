@@ -1,6 +1,6 @@
 // The SQLite backend of Store: one database file, for a single `keyward serve` node.
 //
-// Thread safe: one connection, used under a mutex, so calls from several worker threads are
+// Thread safe: one connection, used under a mutex, so calls from several blocking threads are
 // serialised (other processes may open the same file; SQLite's locks and the busy timeout
 // arbitrate). Every write is committed with synchronous=FULL in WAL mode, so a method that
 // returns OK has reached the disk. Errors follow store.h; in addition TouchKeys never moves a
