@@ -134,13 +134,15 @@ export function parseHours(text, max) {
 
 function addKeyDialog(base, settings, onCreated) {
   const maxHours = Math.floor(settings.max_validity_seconds / 3600);
+  // The custom field starts at the server's default validity, in whole hours (at least 1).
+  const defaultHours = Math.min(maxHours, Math.max(1, Math.round(settings.default_validity_seconds / 3600)));
   const name = h('input', { id: 'key-name', name: 'name', maxlength: '128', placeholder: 'e.g. presto-driver', autocomplete: 'off' });
   const validity = h('select', { id: 'key-validity', name: 'validity' },
     validityOptions(settings), h('option', { value: 'custom' }, 'Custom (hours)'));
   const hoursError = h('p', { class: 'error field-error', id: 'key-hours-error', 'aria-live': 'polite' });
   const hours = h('input', {
     id: 'key-hours', name: 'hours', type: 'number', inputmode: 'numeric', min: '1', max: String(maxHours),
-    step: '1', value: '24', 'aria-describedby': 'key-hours-error',
+    step: '1', value: String(defaultHours), 'aria-describedby': 'key-hours-error',
   });
   hours.addEventListener('input', () => { hoursError.textContent = ''; hours.removeAttribute('aria-invalid'); });
   const custom = h('div', { hidden: true }, h('label', { for: 'key-hours' }, `Hours (1 to ${maxHours})`), hours, hoursError);

@@ -50,7 +50,7 @@ TEST_F(ApiHandlerTest, CreateKeyIs201Json) {
 
 // A cache miss is verified on a blocking thread (the store is read); the same key again is answered
 // on the calling (network) thread, before Handle() returns.
-TEST_F(ApiHandlerTest, ForwardAuthHitOnTheNetworkThreadMissOnTheWorkers) {
+TEST_F(ApiHandlerTest, ForwardAuthHitOnTheNetworkThreadMissOnTheBlockingPool) {
   auto auth = [&] { return MakeRequest(bh::verb::get, "/auth", "", world_.tokens["alice"]); };
   auto miss = world_.Send(auth());
   ASSERT_TRUE(miss.has_value());

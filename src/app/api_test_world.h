@@ -10,11 +10,9 @@
 #include <stdlib.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -24,6 +22,7 @@
 #include "app/service_graph.h"
 #include "common/random.h"
 #include "common/status_matchers.h"
+#include "common/thread_annotations.h"
 #include "core/master_key.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -48,25 +47,28 @@ struct Answer {
 class CapturingSink final : public http::detail::ResponseSink {
  public:
   void Send(http::Response&& response) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     answer_ = Answer{std::move(response), std::this_thread::get_id(), !handle_returned_};
-    done_.notify_all();
+    done_.NotifyAll();
   }
   void HandleReturned() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     handle_returned_ = true;
   }
   std::optional<Answer> Wait(std::chrono::seconds timeout) {
-    std::unique_lock lock(mu_);
-    done_.wait_for(lock, timeout, [this] { return answer_.has_value(); });
+    MutexLock lock(mu_);
+    done_.WaitFor(mu_, timeout, [this] {
+      mu_.AssertHeld();
+      return answer_.has_value();
+    });
     return std::move(answer_);
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable done_;
-  bool handle_returned_ = false;  // guarded by mu_
-  std::optional<Answer> answer_;  // guarded by mu_
+  Mutex mu_;
+  CondVar done_;
+  bool handle_returned_ GUARDED_BY(mu_) = false;
+  std::optional<Answer> answer_ GUARDED_BY(mu_);
 };
 
 // A fresh folder in memory (/dev/shm) when there is one, else under $TMPDIR; removed with its

@@ -2,7 +2,7 @@
 // service layer, the cache and the transport keep theirs in their own structs
 // (service/options.h, service/key_cache.h, http/server.h); the fields here are the server's
 // own. `keyward serve` fills it from flags and KEYWARD_* variables (app/serve_flags.h); the
-// composition root (app/app.h) builds the server from it.
+// composition root (app/server_app.h) builds the server from it.
 #pragma once
 
 #include <chrono>

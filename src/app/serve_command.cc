@@ -17,8 +17,8 @@
 #include <system_error>
 #include <thread>
 
-#include "app/app.h"
 #include "app/serve_flags.h"
+#include "app/server_app.h"
 #include "common/log.h"
 #include "common/random.h"
 
@@ -92,7 +92,7 @@ Status ShowAdminPassword(const std::string& password, const std::string& url,
 
 // The first user, on an empty store: KEYWARD_ADMIN_PASSWORD, or a generated password shown
 // once.
-Status BootstrapAdmin(App& app) {
+Status BootstrapAdmin(ServerApp& app) {
   std::optional<std::string> admin_password;
   if (const char* env = std::getenv("KEYWARD_ADMIN_PASSWORD"); env && *env) admin_password = env;
   KW_ASSIGN_OR_RETURN(const std::optional<std::string> generated,
@@ -101,7 +101,7 @@ Status BootstrapAdmin(App& app) {
   return ShowAdminPassword(*generated, app.url(), app.config().data_dir);
 }
 
-void LogStart(const App& app) {
+void LogStart(const ServerApp& app) {
   const Config& config = app.config();
   const ThreadCounts& threads = app.threads();
   log::Info("keyward {} listening on {} (store: {}, {} network thread{} ({}), {} blocking threads)",
@@ -124,7 +124,7 @@ int Serve(const Config& config) {
     log::Error("{}", s.ToString());
     return 1;
   };
-  auto app = App::Create(config);
+  auto app = ServerApp::Create(config);
   if (!app.ok()) return fail(app.status());
   if (Status s = BootstrapAdmin(**app); !s.ok()) return fail(s);
   LogStart(**app);

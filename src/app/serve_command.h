@@ -1,5 +1,6 @@
-// `keyward serve`: flags (app/serve_flags.h) onto a Config, the composition root (app/app.h),
-// the first user's password, the start-up line, and shutdown on SIGINT or SIGTERM.
+// `keyward serve`: flags (app/serve_flags.h) onto a Config, the composition root
+// (app/server_app.h), the first user's password, the start-up line, and shutdown on SIGINT or
+// SIGTERM.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -1,6 +1,6 @@
 // The server without its network: over one store, the verification cache, the services, the
 // blocking pool and the API handler, wired from a Config. What `keyward serve` runs behind its
-// listener (app/app.h), and what the fuzz harness and the benchmarks drive directly, so that
+// listener (app/server_app.h), and what the fuzz harness and the benchmarks drive directly, so that
 // all three run the same object graph.
 //
 // Lifetimes: the graph owns the store and subscribes the cache to its events (keys revoked and

@@ -53,7 +53,7 @@ Result<std::string> ReadPassword(const LoginFlags& flags) {
 }
 
 Status Login(const LoginFlags& flags) {
-  KW_ASSIGN_OR_RETURN(CliContext session, OpenContext(flags.client, flags.server));
+  KW_ASSIGN_OR_RETURN(CliContext context, OpenContext(flags.client, flags.server));
   std::string user = flags.user;
   if (user.empty()) {
     if (!::isatty(STDIN_FILENO) || flags.password_stdin) {
@@ -63,30 +63,30 @@ Status Login(const LoginFlags& flags) {
     std::getline(std::cin, user);
   }
   KW_ASSIGN_OR_RETURN(std::string password, ReadPassword(flags));
-  auto reply = session.http->Call("POST", "/api/v1/login",
+  auto reply = context.http->Call("POST", "/api/v1/login",
                                   boost::json::value{{"username", user}, {"password", password}});
   SecureWipe(password);
   if (!reply.ok()) return reply.status();
-  session.config.server = session.http->server();
-  session.config.token = std::string(reply->at("token").as_string());
-  KW_RETURN_IF_ERROR(SaveConfig(session.config_path, session.config));
-  std::cerr << InfoLine("signed in to " + session.config.server + " as " + user + " until " +
+  context.config.server = context.http->server();
+  context.config.token = std::string(reply->at("token").as_string());
+  KW_RETURN_IF_ERROR(SaveConfig(context.config_path, context.config));
+  std::cerr << InfoLine("signed in to " + context.config.server + " as " + user + " until " +
                         std::string(reply->at("expiration").as_string()))
             << std::endl;
   return Status::Ok();
 }
 
 Status Logout(const ClientFlags& flags) {
-  KW_ASSIGN_OR_RETURN(CliContext session, OpenContext(flags));
-  if (session.config.token.empty()) return Status::Ok();
-  HttpClient http(session.http->server(), session.config.token, flags.ca_file);
+  KW_ASSIGN_OR_RETURN(CliContext context, OpenContext(flags));
+  if (context.config.token.empty()) return Status::Ok();
+  HttpClient http(context.http->server(), context.config.token, flags.ca_file);
   auto reply = http.Call("POST", "/api/v1/logout");
   // An expired or revoked session is signed out already.
   if (!reply.ok() && reply.status().code() != StatusCode::kUnauthenticated) {
     return reply.status();
   }
-  session.config.token.clear();
-  return SaveConfig(session.config_path, session.config);
+  context.config.token.clear();
+  return SaveConfig(context.config_path, context.config);
 }
 
 }  // namespace

@@ -465,6 +465,10 @@ test('with --reveal=false: no eye, nothing masked to copy, and the new key is sh
   // 36 hours is no preset: the server's default is added to the choices, and chosen.
   assert.equal(await dialog.getByLabel('Validity period').inputValue(), '36h');
   assert.equal(await dialog.locator('option:checked').textContent(), '36 hours (default)');
+  // The custom field starts at the server's default too.
+  await dialog.getByLabel('Validity period').selectOption({ label: 'Custom (hours)' });
+  assert.equal(await dialog.getByLabel(/^Hours/).inputValue(), '36');
+  await dialog.getByLabel('Validity period').selectOption('36h');
   await dialog.getByLabel('Name').fill('once');
   await dialog.getByRole('button', { name: 'Save' }).click();
   const banner = page.locator('[data-created-banner]');

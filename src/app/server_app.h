@@ -19,7 +19,7 @@ namespace keyward {
 // directory, Internal when it cannot be created or its mode changed.
 Status PrepareDataDir(const std::string& dir);
 
-class App {
+class ServerApp {
  public:
   // Validates `config` (Validate), raises the open-file limit for Config::limits'
   // max_connections, prepares the data dir (SQLite, or the default master key file), loads or
@@ -27,12 +27,12 @@ class App {
   // graph and the server, loads the TLS certificate and binds the listen address — all before
   // any user exists, so that a generated password is shown only once the server can start.
   // The first error, as the step gave it (InvalidArgument for bad settings, Unavailable for a
-  // port that cannot be bound, the store's errors). `clock` must outlive the App.
-  static Result<std::unique_ptr<App>> Create(const Config& config,
-                                             const Clock& clock = Clock::System());
-  ~App();
-  App(const App&) = delete;
-  App& operator=(const App&) = delete;
+  // port that cannot be bound, the store's errors). `clock` must outlive the ServerApp.
+  static Result<std::unique_ptr<ServerApp>> Create(const Config& config,
+                                                   const Clock& clock = Clock::System());
+  ~ServerApp();
+  ServerApp(const ServerApp&) = delete;
+  ServerApp& operator=(const ServerApp&) = delete;
 
   // On an empty store, creates the operator "admin" with `admin_password`, or with a generated
   // password (to be shown once by the caller); then deletes expired sessions. Returns what
@@ -53,10 +53,10 @@ class App {
   void Stop();
 
  private:
-  struct Key {};  // only Create() constructs an App
+  struct Key {};  // only Create() constructs a ServerApp
 
  public:
-  App(Key, const Config& config, const Clock& clock, const ThreadCounts& threads);
+  ServerApp(Key, const Config& config, const Clock& clock, const ThreadCounts& threads);
 
  private:
   const Config config_;

@@ -1,4 +1,4 @@
-#include "app/app.h"
+#include "app/server_app.h"
 
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -69,12 +69,12 @@ Status PrepareDataDir(const std::string& dir) {
   return Status::Ok();
 }
 
-App::App(Key, const Config& config, const Clock& clock, const ThreadCounts& threads)
+ServerApp::ServerApp(Key, const Config& config, const Clock& clock, const ThreadCounts& threads)
     : config_(config), clock_(clock), threads_(threads) {}
 
-App::~App() = default;
+ServerApp::~ServerApp() = default;
 
-Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock& clock) {
+Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const Clock& clock) {
   KW_RETURN_IF_ERROR(Validate(config));
   RaiseFileLimit(config.limits.max_connections);
   if (config.db.empty()) KW_RETURN_IF_ERROR(PrepareDataDir(config.data_dir));
@@ -87,7 +87,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock& cloc
   const ThreadCounts threads = ResolveThreads(config, CountUsableCpus());
   Config resolved = config;
   resolved.blocking_threads = threads.blocking;
-  auto app = std::make_unique<App>(Key{}, config, clock, threads);
+  auto app = std::make_unique<ServerApp>(Key{}, config, clock, threads);
   app->graph_ =
       std::make_unique<ServiceGraph>(resolved, std::move(store), std::move(master_key), clock);
   ApiHandler& api = app->graph_->api();
@@ -105,24 +105,24 @@ Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock& cloc
   return app;
 }
 
-Result<std::optional<std::string>> App::Bootstrap(std::optional<std::string> admin_password) {
+Result<std::optional<std::string>> ServerApp::Bootstrap(std::optional<std::string> admin_password) {
   KW_ASSIGN_OR_RETURN(std::optional<std::string> generated,
                       graph_->users().Bootstrap(std::move(admin_password)));
   KW_RETURN_IF_ERROR(graph_->store().DeleteExpiredSessions(clock_.Now()).status());
   return generated;
 }
 
-std::string App::url() const {
+std::string ServerApp::url() const {
   const std::string host = config_.listen.substr(0, config_.listen.rfind(':'));
   return (config_.tls_cert.empty() ? "http://" : "https://") + host + ":" +
          std::to_string(server_->port());
 }
 
-void App::Run() {
+void ServerApp::Run() {
   server_->Run();
   graph_->Stop();
 }
 
-void App::Stop() { server_->Stop(); }
+void ServerApp::Stop() { server_->Stop(); }
 
 }  // namespace keyward
