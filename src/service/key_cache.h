@@ -89,8 +89,7 @@ class KeyCache {
   };
   struct Shard {
     mutable SharedMutex mu;
-    std::unordered_map<Hash, std::shared_ptr<const CacheEntry>, HashHasher> entries
-        GUARDED_BY(mu);
+    std::unordered_map<Hash, std::shared_ptr<const CacheEntry>, HashHasher> entries GUARDED_BY(mu);
     std::unordered_map<Hash, UnixSeconds, HashHasher> unknown GUARDED_BY(mu);  // value: when cached
     mutable Mutex used_mu;
     mutable std::vector<std::shared_ptr<const CacheEntry>> used GUARDED_BY(used_mu);

@@ -27,8 +27,8 @@
 #include <string>
 #include <vector>
 
-#include "tools/openapi.h"
 #include "harness.h"
+#include "tools/openapi.h"
 
 namespace keyward::testing {
 namespace {

@@ -60,7 +60,7 @@ class Listener {
   CondVar changed_;
   bool attempted_ GUARDED_BY(mu_) = false;
   bool listening_ GUARDED_BY(mu_) = false;
-  std::thread thread_;      // last: starts once everything above is set
+  std::thread thread_;  // last: starts once everything above is set
 };
 
 }  // namespace keyward::pg
