@@ -43,6 +43,8 @@ struct AuditEvent {
   std::string address;  // the client's IP address
   bool success = false;
   std::string reason;  // a short reason on failure; empty on success
+  // More about a success: for key.create, the grant (DescribeGrant, core/grant.h). No secret.
+  std::string detail;
 };
 
 // Which events ListAudit returns: newest first (time, then id, descending).

@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "core/grant.h"
 
 namespace keyward {
 
@@ -24,6 +25,7 @@ struct KeyRecord {
   UnixSeconds created_at = 0;
   UnixSeconds expires_at = 0;
   UnixSeconds last_used_at = 0;  // 0: never used
+  Grant grant;  // what the key may do (core/grant.h); full_access for keys made before scopes
 };
 
 // A sign-in session: a key of type "session" with no name.

@@ -35,6 +35,7 @@ struct KeyView {
   UnixSeconds expires_at = 0;
   UnixSeconds last_used_at = 0;
   std::string token;  // the full key when created or revealed; otherwise masked
+  Grant grant;        // what the key may do; full_access for keys made before scopes
 };
 
 class KeyService {

@@ -3,8 +3,10 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
+#include "core/grant.h"
 #include "core/key_record.h"
 #include "core/user.h"
 
@@ -17,6 +19,10 @@ struct Principal {
   std::string token_hash;      // SHA-256 of the presented key or session token
   UnixSeconds expires_at = 0;  // of that key or session
   std::string client_address;  // the client's IP address; set by the API handler
+  // What the credential may do: FullAccess() for a session, the key's grant for an API key.
+  // user.tags above are already the tags the key presents (EffectiveTags).
+  Grant grant = FullAccess();
+  std::vector<Cidr> networks;  // grant.allowed_addresses, parsed; empty: from anywhere
 };
 
 // The caller of an audited use case (service/audit_log.h): the user it acts for and the client
@@ -25,12 +31,21 @@ struct Principal {
 // or from a User (work outside a request, such as start-up, tools and tests: no address).
 struct Caller {
   Caller(const Principal& principal)  // NOLINT(google-explicit-constructor): a view of it
-      : user(principal.user), address(principal.client_address) {}
+      : user(principal.user), address(principal.client_address), grant(principal.grant) {}
   Caller(const User& caller_user)  // NOLINT(google-explicit-constructor): a view of it
       : user(caller_user) {}
 
   const User& user;
   std::string_view address;
+  // What the caller may do (core/grant.h): a key's grant, or full power for a session and for
+  // work outside a request.
+  const Grant& grant = FullPower();
+
+ private:
+  static const Grant& FullPower() {
+    static const Grant full = FullAccess();
+    return full;
+  }
 };
 
 }  // namespace keyward
