@@ -3,50 +3,30 @@
 // scopes being full access. SQLite always; PostgreSQL on the server KEYWARD_TEST_PG_URL names
 // (skipped without it; `make test` always provides one).
 //
-// The V002 database is made as the previous release made it: the migration runner applies the
-// V001 and V002 files themselves, then testdata/v002_<backend>.sql adds the rows.
+// The V002 database is made as the previous release made it (v002_fixture.h): the migration
+// runner applies the V001 and V002 files themselves, then testdata/v002_<backend>.sql adds the
+// rows.
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <fstream>
 #include <functional>
 #include <memory>
-#include <span>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
 #include "core/api_key.h"
 #include "store/postgres/pg_test_util.h"
-#include "store/postgres/postgres_migrations.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_db.h"
-#include "store/sqlite/sqlite_migrations.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 #include "store/store_test_util.h"
+#include "store/v002_fixture.h"
 
 namespace keyward {
 namespace {
 
-// alice's driver-key in the fixture; its SHA-256 is the row's hash.
-constexpr char kDriverKey[] = "kw_W2wQGOCsYtNe5J3BlieK7a6CSyMzWgt8JAudLd9TSma129feP";
-
-std::string ReadFixture(const std::string& name) {
-  std::ifstream in(std::string(KW_STORE_TESTDATA) + "/" + name);
-  EXPECT_TRUE(in.good()) << "cannot read testdata/" << name;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// V001 and V002 only, as the previous release knew them.
-std::span<const Migration> UpToV002(std::span<const Migration> migrations) {
-  EXPECT_GE(migrations.size(), 3u);
-  EXPECT_EQ(migrations[1].version, 2);
-  return migrations.first(2);
-}
+using testdata::kV002DriverKey;
 
 // A database of one backend holding the fixture at schema V002.
 class V002Database {
@@ -62,14 +42,7 @@ class V002Database {
 
 class SqliteV002 final : public V002Database {
  public:
-  Status Create() override {
-    KW_RETURN_IF_ERROR(sqlite::CreateOwnerOnlyFile(path_));
-    KW_ASSIGN_OR_RETURN(auto db, sqlite::Connection::Open(path_, std::chrono::seconds(5)));
-    KW_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys = ON", "enable foreign keys"));
-    KW_RETURN_IF_ERROR(
-        sqlite::ApplyMigrations(*db, UpToV002(sqlite::SqliteMigrations()), Clock::System()));
-    return db->Exec(ReadFixture("v002_sqlite.sql").c_str(), "fixture");
-  }
+  Status Create() override { return testdata::MakeSqliteV002(path_); }
   Result<std::unique_ptr<Store>> Open() override { return OpenSqliteStore(path_); }
   Result<std::vector<std::int64_t>> Versions() override {
     KW_ASSIGN_OR_RETURN(auto db, sqlite::Connection::Open(path_, std::chrono::seconds(5)));
@@ -92,10 +65,7 @@ class PostgresV002 final : public V002Database {
  public:
   Status Create() override {
     KW_RETURN_IF_ERROR(database_.status());
-    KW_ASSIGN_OR_RETURN(auto conn, pg::ConnectForTest(database_.url()));
-    KW_RETURN_IF_ERROR(
-        pg::ApplyMigrations(*conn, UpToV002(pg::PostgresMigrations()), Clock::System()));
-    return conn->Script(ReadFixture("v002_postgres.sql").c_str(), "fixture");
+    return testdata::MakePostgresV002(database_.url());
   }
   Result<std::unique_ptr<Store>> Open() override { return OpenPostgresStore(database_.url()); }
   Result<std::vector<std::int64_t>> Versions() override {
@@ -137,9 +107,9 @@ const std::vector<std::int64_t> kV003 = {1, 2, 3};
 void ExpectDriverKey(const KeyRecord& key) {
   EXPECT_EQ(key.user_id, "alice");
   EXPECT_EQ(key.name, "driver-key");
-  EXPECT_EQ(key.hash, HashKey(kDriverKey));
+  EXPECT_EQ(key.hash, HashKey(kV002DriverKey));
   EXPECT_EQ(key.sealed.size(), 27u);
-  EXPECT_EQ(key.masked, MaskKey(kDriverKey));
+  EXPECT_EQ(key.masked, MaskKey(kV002DriverKey));
   EXPECT_EQ(key.created_at, 1'700'000'100);
   EXPECT_EQ(key.expires_at, 4'102'444'800);
   EXPECT_EQ(key.last_used_at, 1'700'000'200);
@@ -156,8 +126,8 @@ TEST_P(StoreUpgradeTest, V002DataOpensAndItsKeysAreFoundAndListedAsFullAccess) {
   EXPECT_EQ(after, kV003);
 
   // The key works: the hash of the key as presented finds it, as the Authenticator looks it up.
-  ASSERT_TRUE(IsWellFormedKey(kDriverKey, "kw"));
-  KW_ASSERT_OK_AND_ASSIGN(KeyRecord found, store->FindKeyByHash(HashKey(kDriverKey)));
+  ASSERT_TRUE(IsWellFormedKey(kV002DriverKey, "kw"));
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord found, store->FindKeyByHash(HashKey(kV002DriverKey)));
   ExpectDriverKey(found);
   KW_ASSERT_OK_AND_ASSIGN(KeyRecord by_name, store->GetKey("alice", "driver-key"));
   ExpectDriverKey(by_name);
