@@ -72,6 +72,7 @@ class PostgresV002 final : public V002Database {
     KW_ASSIGN_OR_RETURN(pg::Rows rows,
                         database_.Query("SELECT version FROM schema_migrations ORDER BY version"));
     std::vector<std::int64_t> versions;
+    versions.reserve(rows.size());
     for (int r = 0; r < rows.size(); ++r) versions.push_back(rows.Int(r, 0));
     return versions;
   }
