@@ -1,9 +1,41 @@
 #include "store/rows.h"
 
+#include <fmt/format.h>
+
 #include <optional>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace keyward {
+namespace {
+
+// The entries joined by single spaces; InvalidArgument naming `what` if one would not split back.
+Result<std::string> JoinList(const std::vector<std::string>& entries, std::string_view what) {
+  std::string text;
+  for (const std::string& entry : entries) {
+    if (entry.empty() || entry.find(' ') != std::string::npos) {
+      return Status::InvalidArgument(fmt::format("an entry of {} is empty or holds a space", what));
+    }
+    if (!text.empty()) text += ' ';
+    text += entry;
+  }
+  return text;
+}
+
+// The entries of JoinList's text; none for ''.
+std::vector<std::string> SplitList(std::string_view text) {
+  std::vector<std::string> entries;
+  while (!text.empty()) {
+    std::size_t space = text.find(' ');
+    entries.emplace_back(text.substr(0, space));
+    if (space == std::string_view::npos) break;
+    text.remove_prefix(space + 1);
+  }
+  return entries;
+}
+
+}  // namespace
 
 Result<User> ReadUser(const RowReader& row) {
   User user;
@@ -27,6 +59,10 @@ KeyRecord ReadKey(const RowReader& row) {
   key.created_at = row.Int(5);
   key.expires_at = row.Int(6);
   key.last_used_at = row.Int(7);
+  key.grant.scopes = SplitList(row.Text(8));
+  if (!row.IsNull(9)) key.grant.tags = SplitList(row.Text(9));
+  key.grant.allowed_addresses = SplitList(row.Text(10));
+  key.grant.full_access = row.Int(11) != 0;
   return key;
 }
 
@@ -52,7 +88,20 @@ Result<AuditEvent> ReadAudit(const RowReader& row) {
   event.address = row.Text(6);
   event.success = row.Text(7) == AuditOutcomeName(true);
   event.reason = row.Text(8);
+  event.detail = row.Text(9);
   return event;
+}
+
+Result<GrantColumns> WriteGrant(const Grant& grant) {
+  GrantColumns columns;
+  KW_ASSIGN_OR_RETURN(columns.scopes, JoinList(grant.scopes, "scopes"));
+  if (grant.tags) {
+    KW_ASSIGN_OR_RETURN(columns.tags, JoinList(*grant.tags, "tags"));
+  }
+  KW_ASSIGN_OR_RETURN(columns.allowed_addresses,
+                      JoinList(grant.allowed_addresses, "allowed_addresses"));
+  columns.full_access = grant.full_access ? 1 : 0;
+  return columns;
 }
 
 Status InvalidText(std::string detail) {

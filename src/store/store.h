@@ -57,7 +57,11 @@ class Store {
   virtual Result<std::int64_t> CountUsers() = 0;
 
   // --- API keys ---
-  // NotFound if the user is absent; AlreadyExists if the user has a key of that name.
+  // Keeps every field, the grant included as given (the caller normalizes it; reads return it
+  // unchanged, tags nullopt and an empty list kept apart). Keys stored before grants existed
+  // (V003) read back with grant.full_access set. NotFound if the user is absent; AlreadyExists
+  // if the user has a key of that name; InvalidArgument if a grant entry is empty or holds a
+  // space (rows.h, WriteGrant).
   virtual Status CreateKey(const KeyRecord& key) = 0;
   // The user's keys ordered by creation time (then name). Expired keys are included.
   virtual Result<std::vector<KeyRecord>> ListKeys(std::string_view user_id) = 0;

@@ -102,6 +102,7 @@ void ExpectSameKey(const KeyRecord& got, const KeyRecord& want) {
   EXPECT_EQ(got.created_at, want.created_at);
   EXPECT_EQ(got.expires_at, want.expires_at);
   EXPECT_EQ(got.last_used_at, want.last_used_at);
+  EXPECT_EQ(got.grant, want.grant);
 }
 
 class StoreConformanceTest : public ::testing::TestWithParam<Backend> {
@@ -262,6 +263,66 @@ TEST_P(StoreConformanceTest, CreateKeyThenGetAndFindReturnEveryField) {
   ExpectSameKey(by_name, key);
   KW_ASSERT_OK_AND_ASSIGN(KeyRecord by_hash, store_->FindKeyByHash(key.hash));
   ExpectSameKey(by_hash, key);
+}
+
+// The grant comes back as it was given from every read, the tags' three states kept apart: all
+// of the owner's (nullopt), none (an empty list) and a subset.
+TEST_P(StoreConformanceTest, GrantsRoundTripThroughGetFindAndList) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice", {"roles:id:operator", "team:a"})));
+  std::vector<KeyRecord> keys;
+  keys.push_back(MakeKey("alice", "k1-default", 1));  // no scopes, live tags, anywhere
+  KeyRecord scoped = MakeKey("alice", "k2-scoped", 2);
+  scoped.grant.scopes = {"audit:read", "keys:read", "minerva:query", "pulsar.produce_x-1"};
+  scoped.grant.tags = std::vector<std::string>{};
+  scoped.grant.allowed_addresses = {"10.0.0.0/8", "192.168.1.7/32", "2001:db8::/32"};
+  keys.push_back(scoped);
+  KeyRecord subset = MakeKey("alice", "k3-subset", 3);
+  subset.grant.scopes = {"keys:write"};
+  subset.grant.tags = std::vector<std::string>{"roles:id:operator", "team:a"};
+  keys.push_back(subset);
+  KeyRecord one_tag = MakeKey("alice", "k4-one-tag", 4);
+  one_tag.grant.tags = std::vector<std::string>{"team:a"};
+  one_tag.grant.allowed_addresses = {"::/0"};
+  keys.push_back(one_tag);
+  KeyRecord full = MakeKey("alice", "k5-full", 5);
+  full.grant = FullAccess();
+  keys.push_back(full);
+  for (const KeyRecord& key : keys) KW_ASSERT_OK(store_->CreateKey(key));
+
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyRecord> listed, store_->ListKeys("alice"));
+  ASSERT_EQ(listed.size(), keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    SCOPED_TRACE(keys[i].name);
+    ExpectSameKey(listed[i], keys[i]);
+    KW_ASSERT_OK_AND_ASSIGN(KeyRecord by_name, store_->GetKey("alice", keys[i].name));
+    ExpectSameKey(by_name, keys[i]);
+    KW_ASSERT_OK_AND_ASSIGN(KeyRecord by_hash, store_->FindKeyByHash(keys[i].hash));
+    ExpectSameKey(by_hash, keys[i]);
+  }
+  EXPECT_FALSE(listed[0].grant.full_access);
+  EXPECT_FALSE(listed[0].grant.tags.has_value());
+  ASSERT_TRUE(listed[1].grant.tags.has_value());
+  EXPECT_TRUE(listed[1].grant.tags->empty());
+  EXPECT_TRUE(listed[4].grant.full_access);
+}
+
+// A list entry that is empty or holds a space would read back as other entries: refused, and
+// nothing stored.
+TEST_P(StoreConformanceTest, GrantEntryThatCannotReadBackIsInvalidArgument) {
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  KeyRecord scope = MakeKey("alice", "scope", 1);
+  scope.grant.scopes = {"keys:read keys:write"};
+  KeyRecord tag = MakeKey("alice", "tag", 2);
+  tag.grant.tags = std::vector<std::string>{""};
+  KeyRecord address = MakeKey("alice", "address", 3);
+  address.grant.allowed_addresses = {"10.0.0.0/8", ""};
+  for (const KeyRecord& key : {scope, tag, address}) {
+    SCOPED_TRACE(key.name);
+    KW_EXPECT_CODE(store_->CreateKey(key), StatusCode::kInvalidArgument);
+    KW_EXPECT_CODE(store_->FindKeyByHash(key.hash), StatusCode::kNotFound);
+  }
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyRecord> keys, store_->ListKeys("alice"));
+  EXPECT_TRUE(keys.empty());
 }
 
 TEST_P(StoreConformanceTest, KeyWithoutSealedValueKeepsItEmpty) {
@@ -521,6 +582,7 @@ TEST_P(StoreConformanceTest, AppendAuditThenListReturnsEveryField) {
   event.address = "2001:db8::1";
   event.success = false;
   event.reason = "no such user or key";
+  event.detail = "scopes=keys:read tags=* from=10.0.0.0/8";
   KW_ASSERT_OK_AND_ASSIGN(std::int64_t id, store_->AppendAudit(event));
   EXPECT_GT(id, 0);
   KW_ASSERT_OK_AND_ASSIGN(std::vector<AuditEvent> events, store_->ListAudit({}));
@@ -535,6 +597,7 @@ TEST_P(StoreConformanceTest, AppendAuditThenListReturnsEveryField) {
   EXPECT_EQ(got.address, "2001:db8::1");
   EXPECT_FALSE(got.success);
   EXPECT_EQ(got.reason, "no such user or key");
+  EXPECT_EQ(got.detail, event.detail);
 }
 
 TEST_P(StoreConformanceTest, EveryAuditActionRoundTrips) {
@@ -552,6 +615,7 @@ TEST_P(StoreConformanceTest, EveryAuditActionRoundTrips) {
     EXPECT_EQ(events[i].action, actions[std::size(actions) - 1 - i]);  // newest first
     EXPECT_TRUE(events[i].success);
     EXPECT_EQ(events[i].reason, "");
+    EXPECT_EQ(events[i].detail, "");
   }
 }
 
@@ -644,6 +708,7 @@ TEST_P(StoreConformanceTest, AuditTextRoundTripsByteForByteAndOddFiltersMatchNot
                                "клю́ч 🗝️ Robert'); DROP TABLE audit_events;--");
   event.success = false;
   event.reason = "a \"quoted\" reason: 100%";
+  event.detail = "scopes=a'b tags=\"x\" 名前 🔑 from=;--";
   KW_ASSERT_OK(store_->AppendAudit(event).status());
   AuditFilter of_user;
   of_user.user = event.actor;
@@ -653,6 +718,7 @@ TEST_P(StoreConformanceTest, AuditTextRoundTripsByteForByteAndOddFiltersMatchNot
   EXPECT_EQ(events[0].user, event.user);
   EXPECT_EQ(events[0].target, event.target);
   EXPECT_EQ(events[0].reason, event.reason);
+  EXPECT_EQ(events[0].detail, event.detail);
   for (const std::string& bad : {std::string("o\xff"), std::string("o\0", 2)}) {
     AuditFilter filter;
     filter.user = bad;

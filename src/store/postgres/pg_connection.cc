@@ -53,9 +53,11 @@ struct ConnDeleter {
 
 // The pointers libpq wants for the parameters of one call.
 struct Bound {
-  explicit Bound(const std::vector<std::string>& values) {
-    for (const std::string& value : values) {
-      pointers.push_back(value.data());  // never null, so an empty value is not NULL
+  Bound(const std::vector<std::string>& values, const std::vector<bool>& nulls) {
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const std::string& value = values[i];
+      // Never null unless the value is NULL, so an empty value is not NULL.
+      pointers.push_back(nulls[i] ? nullptr : value.data());
       lengths.push_back(static_cast<int>(value.size()));
       formats.push_back(kBinary);
     }
@@ -119,12 +121,21 @@ Status ErrorStatus(PGconn* conn, const PGresult* result, std::string_view what) 
 Params& Params::Text(std::string_view value) {
   values_.emplace_back(value);  // the binary format of TEXT is its bytes
   types_.push_back(kTextOid);
+  nulls_.push_back(false);
+  return *this;
+}
+
+Params& Params::NullText() {
+  values_.emplace_back();
+  types_.push_back(kTextOid);
+  nulls_.push_back(true);
   return *this;
 }
 
 Params& Params::Bytes(std::string_view value) {
   values_.emplace_back(value);
   types_.push_back(kByteaOid);
+  nulls_.push_back(false);
   return *this;
 }
 
@@ -132,6 +143,7 @@ Params& Params::Int(std::int64_t value) {
   std::uint64_t big_endian = htobe64(static_cast<std::uint64_t>(value));
   values_.emplace_back(reinterpret_cast<const char*>(&big_endian), sizeof big_endian);
   types_.push_back(kInt8Oid);
+  nulls_.push_back(false);
   return *this;
 }
 
@@ -218,7 +230,7 @@ Result<Rows> Connection::Check(PGresult* result, const char* what) {
 }
 
 Result<Rows> Connection::Query(const char* sql, const Params& params) {
-  Bound bound(params.values_);
+  Bound bound(params.values_, params.nulls_);
   return Check(PQexecParams(conn_, sql, params.size(), params.types_.data(), bound.pointers.data(),
                             bound.lengths.data(), bound.formats.data(), kBinary),
                sql);
@@ -233,7 +245,7 @@ Result<Rows> Connection::Prepared(const char* sql, const Params& params) {
             .status());
     it = prepared_.emplace(sql, std::move(name)).first;
   }
-  Bound bound(params.values_);
+  Bound bound(params.values_, params.nulls_);
   return Check(PQexecPrepared(conn_, it->second.c_str(), params.size(), bound.pointers.data(),
                               bound.lengths.data(), bound.formats.data(), kBinary),
                sql);

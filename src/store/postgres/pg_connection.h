@@ -44,6 +44,7 @@ class Params {
   Params& Text(std::string_view value);   // TEXT; must be valid UTF-8 without NUL
   Params& Bytes(std::string_view value);  // BYTEA; any bytes, empty is '' (never NULL)
   Params& Int(std::int64_t value);        // BIGINT
+  Params& NullText();                     // a TEXT NULL
 
   int size() const { return static_cast<int>(values_.size()); }
 
@@ -51,6 +52,7 @@ class Params {
   friend class Connection;
   std::vector<std::string> values_;  // each in PostgreSQL's binary format
   std::vector<Oid> types_;
+  std::vector<bool> nulls_;  // true where the value is NULL
 };
 
 // The rows of one successful query. Movable, not copyable.

@@ -49,8 +49,8 @@ constexpr char kRemoveTag[] =
     "WITH gone AS (DELETE FROM user_tags WHERE user_id = $1 AND tag = $2 RETURNING user_id)"
     " SELECT pg_notify($3, 'u:' || user_id) FROM gone";
 
-constexpr char kInsertKey[] =
-    "INSERT INTO api_keys (" KW_ROW_KEY_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+constexpr char kInsertKey[] = "INSERT INTO api_keys (" KW_ROW_KEY_COLUMNS
+                              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 constexpr char kListKeys[] =
     "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE user_id = $1 ORDER BY created_at, name";
 constexpr char kGetKey[] =
@@ -72,7 +72,7 @@ constexpr char kDeleteExpired[] = "DELETE FROM sessions WHERE expires_at < $1";
 
 constexpr char kInsertAudit[] =
     "INSERT INTO audit_events (occurred_at, actor, action, user_id, target, address, outcome,"
-    " reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+    " reason, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
 constexpr char kListAudit[] = "SELECT " KW_ROW_AUDIT_COLUMNS
                               " FROM audit_events WHERE occurred_at BETWEEN $1 AND $2"
                               " ORDER BY occurred_at DESC, id DESC LIMIT $3";
@@ -90,16 +90,24 @@ class ResultRow final : public RowReader {
   std::string Text(int column) const override { return rows_.Bytes(r_, column); }
   std::string Blob(int column) const override { return rows_.Bytes(r_, column); }
   std::int64_t Int(int column) const override { return rows_.Int(r_, column); }
+  bool IsNull(int column) const override { return rows_.IsNull(r_, column); }
 
  private:
   const Rows& rows_;
   int r_;
 };
 
-Params KeyParams(const KeyRecord& key) {
+Result<Params> KeyParams(const KeyRecord& key) {
+  KW_ASSIGN_OR_RETURN(GrantColumns grant, WriteGrant(key.grant));
   Params params;
   params.Text(key.user_id).Text(key.name).Bytes(key.hash).Bytes(key.sealed).Text(key.masked);
-  params.Int(key.created_at).Int(key.expires_at).Int(key.last_used_at);
+  params.Int(key.created_at).Int(key.expires_at).Int(key.last_used_at).Text(grant.scopes);
+  if (grant.tags) {
+    params.Text(*grant.tags);
+  } else {
+    params.NullText();
+  }
+  params.Text(grant.allowed_addresses).Int(grant.full_access);
   return params;
 }
 
@@ -203,9 +211,10 @@ class PostgresStore final : public Store {
   }
 
   Status CreateKey(const KeyRecord& key) override {
+    KW_ASSIGN_OR_RETURN(Params params, KeyParams(key));
     // A missing user fails the foreign key (NotFound); a taken name, the UNIQUE constraint.
     return Write([&](Connection& conn) -> Status {
-      return Reword(conn.Prepared(kInsertKey, KeyParams(key)).status(), StatusCode::kAlreadyExists,
+      return Reword(conn.Prepared(kInsertKey, params).status(), StatusCode::kAlreadyExists,
                     "a key with this name already exists");
     });
   }
@@ -292,7 +301,7 @@ class PostgresStore final : public Store {
       Params insert;
       insert.Int(event.time).Text(event.actor).Text(AuditActionName(event.action));
       insert.Text(event.user).Text(event.target).Text(event.address);
-      insert.Text(AuditOutcomeName(event.success)).Text(event.reason);
+      insert.Text(AuditOutcomeName(event.success)).Text(event.reason).Text(event.detail);
       KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kInsertAudit, insert));
       if (rows.size() != 1) return Status::Internal("INSERT ... RETURNING returned no row");
       id = rows.Int(0, 0);

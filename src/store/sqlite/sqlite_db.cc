@@ -102,6 +102,8 @@ void Statement::BindInt(int index, std::int64_t value) {
   NoteBindError(sqlite3_bind_int64(stmt_, index, value));
 }
 
+void Statement::BindNull(int index) { NoteBindError(sqlite3_bind_null(stmt_, index)); }
+
 Result<bool> Statement::Step() {
   if (invalid_text_) return InvalidText(fmt::format("bind: {}", sqlite3_sql(stmt_)));
   if (bind_error_ != SQLITE_OK) {
@@ -134,6 +136,10 @@ std::string Statement::ColumnBlob(int index) const {
 }
 
 std::int64_t Statement::ColumnInt(int index) const { return sqlite3_column_int64(stmt_, index); }
+
+bool Statement::ColumnIsNull(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
 
 // --- Connection ---
 

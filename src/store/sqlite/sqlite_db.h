@@ -53,6 +53,7 @@ class Statement {
   void BindText(int index, std::string_view value);
   void BindBlob(int index, std::string_view bytes);  // empty binds a zero-length blob, not NULL
   void BindInt(int index, std::int64_t value);
+  void BindNull(int index);
 
   // True when a row is available, false when done.
   Result<bool> Step();
@@ -63,6 +64,7 @@ class Statement {
   std::string ColumnText(int index) const;
   std::string ColumnBlob(int index) const;
   std::int64_t ColumnInt(int index) const;
+  bool ColumnIsNull(int index) const;
 
   // Rows changed by the last INSERT, UPDATE or DELETE on this connection.
   std::int64_t Changes() const { return sqlite3_changes64(db_); }

@@ -36,8 +36,8 @@ constexpr char kDeleteTag[] = "DELETE FROM user_tags WHERE user_id = ?1 AND tag 
 constexpr char kUserTags[] = "SELECT tag FROM user_tags WHERE user_id = ?1 ORDER BY tag";
 constexpr char kAllTags[] = "SELECT user_id, tag FROM user_tags ORDER BY user_id, tag";
 
-constexpr char kInsertKey[] =
-    "INSERT INTO api_keys (" KW_ROW_KEY_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr char kInsertKey[] = "INSERT INTO api_keys (" KW_ROW_KEY_COLUMNS
+                              ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 constexpr char kListKeys[] =
     "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE user_id = ?1 ORDER BY created_at, name";
 constexpr char kGetKey[] =
@@ -55,7 +55,7 @@ constexpr char kDeleteExpired[] = "DELETE FROM sessions WHERE expires_at < ?1";
 
 constexpr char kInsertAudit[] =
     "INSERT INTO audit_events (occurred_at, actor, action, user_id, target, address, outcome,"
-    " reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id";
+    " reason, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id";
 constexpr char kListAudit[] = "SELECT " KW_ROW_AUDIT_COLUMNS
                               " FROM audit_events WHERE occurred_at BETWEEN ?1 AND ?2"
                               " ORDER BY occurred_at DESC, id DESC LIMIT ?3";
@@ -73,6 +73,7 @@ class StatementRow final : public RowReader {
   std::string Text(int column) const override { return statement_.ColumnText(column); }
   std::string Blob(int column) const override { return statement_.ColumnBlob(column); }
   std::int64_t Int(int column) const override { return statement_.ColumnInt(column); }
+  bool IsNull(int column) const override { return statement_.ColumnIsNull(column); }
 
  private:
   const Statement& statement_;
@@ -183,6 +184,7 @@ class SqliteStore final : public Store {
   }
 
   Status CreateKey(const KeyRecord& key) override {
+    KW_ASSIGN_OR_RETURN(GrantColumns grant, WriteGrant(key.grant));
     MutexLock lock(mu_);
     KW_ASSIGN_OR_RETURN(Statement insert, db_->Prepare(kInsertKey));
     insert.BindText(1, key.user_id);
@@ -193,6 +195,14 @@ class SqliteStore final : public Store {
     insert.BindInt(6, key.created_at);
     insert.BindInt(7, key.expires_at);
     insert.BindInt(8, key.last_used_at);
+    insert.BindText(9, grant.scopes);
+    if (grant.tags) {
+      insert.BindText(10, *grant.tags);
+    } else {
+      insert.BindNull(10);
+    }
+    insert.BindText(11, grant.allowed_addresses);
+    insert.BindInt(12, grant.full_access);
     // A missing user fails the foreign key (NotFound); a taken name, the UNIQUE constraint.
     return Reword(insert.Run(), StatusCode::kAlreadyExists, "a key with this name already exists");
   }
@@ -295,6 +305,7 @@ class SqliteStore final : public Store {
     insert.BindText(6, event.address);
     insert.BindText(7, AuditOutcomeName(event.success));
     insert.BindText(8, event.reason);
+    insert.BindText(9, event.detail);
     KW_ASSIGN_OR_RETURN(bool row, insert.Step());
     if (!row) return Status::Internal("INSERT ... RETURNING returned no row");
     std::int64_t id = insert.ColumnInt(0);
