@@ -77,9 +77,30 @@ function keywardScopes(canManageUsers) {
   return { set, boxes };
 }
 
-// The typed service scopes, shown as chips with a remove button each. Enter or "Add" adds the
-// text; Backspace in the empty field removes the last chip; after a removal focus returns to
-// the field. Returns {field, add, chosen}: add() takes the typed text, false if it is no scope.
+// Why `text` cannot be added as a service scope, or null when it can.
+function scopeProblem(text) {
+  if (!validScope(text)) return 'A scope is 1 to 64 of a-z, 0-9 and : . _ -';
+  const keyward = KEYWARD_SCOPES.find(([name]) => name === text);
+  return keyward ? `${text} is one of Keyward's scopes: tick “${keyward[1]}” above.` : null;
+}
+
+// The chosen scopes as chips, each with a remove button: {chips, render()}.
+function chipList(chosen, onRemove) {
+  const chips = h('ul', { class: 'chips', 'aria-label': 'Added scopes' });
+  function render() {
+    chips.replaceChildren(...chosen.map((s) => h('li', { class: 'tag', 'data-scope': s }, s,
+      h('button', { type: 'button', 'aria-label': `Remove scope ${s}`, title: 'Remove',
+        onclick: () => onRemove(s, true) }, '×'))));
+    chips.hidden = !chosen.length;
+  }
+  render();
+  return { chips, render };
+}
+
+// The typed service scopes, shown as chips. Enter or "Add" adds the text; Backspace in the
+// empty field removes the last chip; after a removal by its button focus returns to the field;
+// a hidden live line tells screen readers what was added or removed. Returns {field, add,
+// chosen}: add() takes the typed text and is false (the reason shown) when it is no scope.
 function serviceScopes() {
   const chosen = [];
   const input = h('input', {
@@ -87,45 +108,42 @@ function serviceScopes() {
     placeholder: 'e.g. minerva:query', 'aria-describedby': 'key-scope-hint key-scope-error',
   });
   const error = h('p', { class: 'error field-error fold', id: 'key-scope-error', 'aria-live': 'polite' });
-  const chips = h('ul', { class: 'chips', 'aria-label': 'Added scopes' });
-  function render() {
-    chips.replaceChildren(...chosen.map((s) => h('li', { class: 'tag', 'data-scope': s }, s,
-      h('button', { type: 'button', 'aria-label': `Remove scope ${s}`, title: 'Remove',
-        onclick: () => { chosen.splice(chosen.indexOf(s), 1); render(); input.focus(); } }, '×'))));
-    chips.hidden = !chosen.length;
+  const status = h('p', { class: 'visually-hidden', 'aria-live': 'polite' });
+  function removeScope(s, refocus) {
+    chosen.splice(chosen.indexOf(s), 1);
+    status.textContent = `Removed scope ${s}`;
+    list.render();
+    if (refocus) input.focus();
   }
-  function fail(message) {
-    error.textContent = message;
-    input.setAttribute('aria-invalid', 'true');
-    input.focus();
-    return false;
-  }
-  // Adds the typed text as a chip; false (with the reason shown) when it is not a scope.
+  const list = chipList(chosen, removeScope);
   function add() {
     const s = input.value.trim();
     if (!s) return true;
-    if (!validScope(s)) return fail('A scope is 1 to 64 of a-z, 0-9 and : . _ -');
-    if (KEYWARD_SCOPE_NAMES.has(s)) {
-      const words = KEYWARD_SCOPES.find(([name]) => name === s)[1];
-      return fail(`${s} is one of Keyward's scopes: tick “${words}” above.`);
+    const problem = scopeProblem(s);
+    if (problem) {
+      error.textContent = problem;
+      input.setAttribute('aria-invalid', 'true');
+      input.focus();
+      return false;
     }
     if (!chosen.includes(s)) chosen.push(s);
+    status.textContent = `Added scope ${s}`;
     input.value = '';
-    render();
+    list.render();
     return true;
   }
   input.addEventListener('input', () => { error.textContent = ''; input.removeAttribute('aria-invalid'); });
   input.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Enter') { ev.preventDefault(); add(); }
-    else if (ev.key === 'Backspace' && !input.value && chosen.length) { chosen.pop(); render(); }
+    // Enter adds the typed scope; in an empty field it saves the dialog, as in the others.
+    if (ev.key === 'Enter' && input.value.trim()) { ev.preventDefault(); add(); }
+    else if (ev.key === 'Backspace' && !input.value && chosen.length) removeScope(chosen[chosen.length - 1], false);
   });
-  render();
   const field = h('div', {},
     h('label', { for: 'key-scope-input' }, 'Service scopes'),
     h('div', { class: 'row tight nowrap' }, input,
       h('button', { type: 'button', class: 'secondary', onclick: add }, 'Add')),
     h('p', { class: 'muted hint', id: 'key-scope-hint' }, 'Scopes your services require, such as minerva:query. Enter adds one.'),
-    error, chips);
+    error, list.chips, status);
   return { field, add, chosen };
 }
 
