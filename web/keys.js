@@ -142,10 +142,15 @@ async function grantChoices(userId) {
   return { tags: owner.tags, canManageUsers: me.can_manage_users };
 }
 
+// Set while the dialog's choices load, so that a second click opens no second dialog.
+let dialogLoading = false;
+
 async function addKeyDialog(userId, settings, onCreated) {
+  if (dialogLoading) return;
   const base = `/users/${encodeURIComponent(userId)}/apikeys`;
   let choices;
-  try { choices = await grantChoices(userId); } catch (e) { toast(e.message); return; }
+  dialogLoading = true;
+  try { choices = await grantChoices(userId); } catch (e) { toast(e.message); return; } finally { dialogLoading = false; }
   const perms = permissionsSection(choices.tags, choices.canManageUsers);
   const maxHours = Math.floor(settings.max_validity_seconds / 3600);
   // The custom field starts at the server's default validity, in whole hours (at least 1).

@@ -659,7 +659,8 @@ test('the server refuses a grant: its message is shown in the dialog, nothing is
 });
 
 // Keys made before scopes existed: the V003 migration marks every such row full_access = 1.
-// The same is done here to a key made now, in the server's own database, as the migration does.
+// The same is done here to a key made now, in the server's own SQLite database (with the
+// sqlite3 command, one of make test's packages), as the migration does.
 test('a key from before scopes is flagged as full access in the list', async () => {
   const admin = await login('admin', ADMIN_PASSWORD);
   const made = await apiAs(admin, 'POST', '/api/v1/users/me/apikeys', { name: 'old-driver' });
