@@ -72,7 +72,7 @@ function keywardScopes(canManageUsers) {
     boxes.set(scope, box);
     return label;
   });
-  const set = h('fieldset', { class: 'checks' }, h('legend', {}, 'Keyward'),
+  const set = h('fieldset', { class: 'checks' }, h('legend', {}, 'Keyward scopes'),
     h('div', { class: 'check-grid' }, items), canManageUsers ? null : hint);
   return { set, boxes };
 }
