@@ -1,4 +1,5 @@
-// Keyward web UI: a user's API keys (list, reveal, copy, delete) and the Add API Key dialog.
+// Keyward web UI: a user's API keys (list, reveal, copy, delete) and the Add API Key dialog
+// (grant.js: the Permissions section and each key's grant summary).
 // What the page offers follows the server's GET /settings: without `reveal`, a key is shown
 // once, when created, and the list has no eye icon and nothing to copy.
 
@@ -6,6 +7,7 @@ import {
   api, confirmDialog, copy, eyeIcon, eyeOffIcon, formatTime, h, plural, toast, trashIcon,
   validityLabel,
 } from './ui.js';
+import { grantLine, permissionsSection } from './grant.js';
 
 // A cell whose content is one block, labelled for the card layout of narrow screens.
 function cell(label, cls, ...content) {
@@ -61,7 +63,7 @@ function keyRow(k, canReveal, reveal, remove) {
   del.addEventListener('click', () => remove(k.name));
   const expired = formatTime(k.expiration).past;
   return h('tr', { 'data-key': k.name },
-    h('td', { class: 'k-name' }, k.name),
+    h('td', { class: 'k-name' }, h('span', { class: 'k-name-text' }, k.name), grantLine(k)),
     cell('Type', '', k.type),
     timeCell('Expiration', 'data-expiration', k.expiration, expired ? 'expired' : ''),
     timeCell('Created', 'data-created', k.created, ''),
@@ -76,7 +78,7 @@ export async function tokensPanel(panel, userId, owner, settings) {
   const base = `/users/${encodeURIComponent(userId)}/apikeys`;
   const list = h('div', { class: 'table-wrap' });
   const fresh = h('div', { 'aria-live': 'polite' });
-  const add = h('button', { class: 'primary', id: 'add-key', onclick: () => addKeyDialog(base, settings, async (key) => {
+  const add = h('button', { class: 'primary', id: 'add-key', onclick: () => addKeyDialog(userId, settings, async (key) => {
     fresh.replaceChildren(createdBanner(key, settings.reveal));
     await refresh();
   }) }, '+ Add API Key');
@@ -132,7 +134,24 @@ export function parseHours(text, max) {
   return n >= 1 && n <= max ? n : null;
 }
 
-function addKeyDialog(base, settings, onCreated) {
+// What the Permissions section offers for a key of `userId`: the owner's current tags, and
+// whether the caller may give operator scopes (GET /users/me's can_manage_users).
+async function grantChoices(userId) {
+  const me = await api('GET', '/users/me');
+  const owner = userId === 'me' ? me : await api('GET', `/users/${encodeURIComponent(userId)}`);
+  return { tags: owner.tags, canManageUsers: me.can_manage_users };
+}
+
+// Set while the dialog's choices load, so that a second click opens no second dialog.
+let dialogLoading = false;
+
+async function addKeyDialog(userId, settings, onCreated) {
+  if (dialogLoading) return;
+  const base = `/users/${encodeURIComponent(userId)}/apikeys`;
+  let choices;
+  dialogLoading = true;
+  try { choices = await grantChoices(userId); } catch (e) { toast(e.message); return; } finally { dialogLoading = false; }
+  const perms = permissionsSection(choices.tags, choices.canManageUsers);
   const maxHours = Math.floor(settings.max_validity_seconds / 3600);
   // The custom field starts at the server's default validity, in whole hours (at least 1).
   const defaultHours = Math.min(maxHours, Math.max(1, Math.round(settings.default_validity_seconds / 3600)));
@@ -153,6 +172,7 @@ function addKeyDialog(base, settings, onCreated) {
     h('label', { for: 'key-name' }, 'Name'), name,
     h('p', { class: 'muted hint' }, 'Leave empty for a generated name.'),
     h('label', { for: 'key-validity' }, 'Validity period'), validity, custom,
+    perms.element,
     error,
     h('div', { class: 'row mt' }, h('span', { class: 'spacer' }),
       h('button', { type: 'button', class: 'secondary', onclick: () => dlg.close() }, 'Cancel'),
@@ -171,13 +191,21 @@ function addKeyDialog(base, settings, onCreated) {
       }
       duration = `${n}h`;
     }
+    const grant = perms.read();
+    if (grant === null) return;
     const body = { duration };
     if (name.value.trim()) body.name = name.value.trim();
+    Object.assign(body, grant);
+    error.textContent = '';
     try {
       const key = await api('POST', base, body);
       dlg.close();
       await onCreated(key);
-    } catch (e) { error.textContent = e.message; }
+    } catch (e) {
+      // The server is the authority on a grant: its refusal (400, 403) is shown here.
+      error.textContent = e.message;
+      error.scrollIntoView({ block: 'nearest' });
+    }
   });
   dlg.addEventListener('close', () => dlg.remove());
   document.body.append(dlg);

@@ -5,7 +5,7 @@
 // 375×800, go to tests/e2e/out/ (ignored by git).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, createWriteStream, mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -93,6 +93,16 @@ async function signIn(page, user, password, origin = base) {
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: /Welcome/ }).waitFor();
+}
+
+// Waits for the key `name` to be listed after a Save; fails at once with the dialog's message
+// when the server refuses it instead.
+async function createdRow(page, name) {
+  const row = page.locator(`tr[data-key="${name}"]`);
+  const refusal = page.getByRole('dialog', { name: 'Add API Key' }).getByRole('alert').filter({ hasText: /./ });
+  await row.or(refusal).first().waitFor();
+  if (!await row.count()) assert.fail(`the dialog says: ${await refusal.textContent()}`);
+  return row;
 }
 
 before(async () => {
@@ -209,9 +219,16 @@ test('screens at 375 px wide: each key is a card and its key wraps in three line
   await page.getByRole('button', { name: '+ Add API Key' }).click();
   await page.getByRole('dialog', { name: 'Add API Key' }).waitFor();
   await page.screenshot({ path: join(outDir, 'add-key-375.png') });
-  // Nothing overflows the narrow screen sideways.
+  // Nothing overflows the narrow screen sideways, the dialog's Permissions section included.
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
+  const dialog = page.getByRole('dialog', { name: 'Add API Key' });
+  await dialog.getByLabel('Service scopes').fill('a-rather-long-service-name:with-a-long-permission-name.and-more');
+  await dialog.getByRole('button', { name: 'Add', exact: true }).click();
+  const inner = await dialog.evaluate((el) => el.scrollWidth - el.clientWidth);
+  assert.ok(inner <= 0, `the dialog's content is ${inner}px wider than the dialog`);
+  await dialog.getByText('Allowed from').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(outDir, 'add-key-permissions-375.png') });
   await page.context().close();
 });
 
@@ -275,11 +292,33 @@ test('the add-key flow works by keyboard alone', async () => {
   await page.keyboard.press('Tab');           // validity period: the server's default, 1 day
   await page.keyboard.press('ArrowDown');     // → 7 days
   await page.keyboard.press('ArrowDown');     // → 30 days
-  await page.keyboard.press('Tab');
-  await page.keyboard.press('Tab');           // Save
+  await page.keyboard.press('Tab');           // the first permission: "See my keys"
+  assert.equal(await page.evaluate(() => document.activeElement.value), 'keys:read');
+  await page.keyboard.press('Space');
+  const focused = () => page.evaluate(() => document.activeElement.id || document.activeElement.getAttribute('aria-label'));
+  const tabTo = async (what) => {
+    for (let i = 0; i < 30 && await focused() !== what; i++) await page.keyboard.press('Tab');
+    assert.equal(await focused(), what);
+  };
+  // Service scopes as chips: Enter adds one, Backspace in the empty field removes the last,
+  // and each chip's remove button works by keyboard and gives the focus back to the field.
+  await tabTo('key-scope-input');
+  for (const scope of ['extra:x', 'minerva:query', 'other:y']) {
+    await page.keyboard.type(scope);
+    await page.keyboard.press('Enter');
+  }
+  await page.keyboard.press('Backspace');
+  await tabTo('Remove scope extra:x');
   await page.keyboard.press('Enter');
-  const row = page.locator('tr[data-key="keyboard-key"]');
-  await row.waitFor();
+  assert.equal(await focused(), 'key-scope-input');
+  const chips = await page.locator('.chips li').allTextContents();
+  assert.deepEqual(chips.map((c) => c.replace('×', '')), ['minerva:query']);
+  for (let i = 0; i < 30 && await page.evaluate(() => document.activeElement.textContent) !== 'Save'; i++) {
+    await page.keyboard.press('Tab');
+  }
+  await page.keyboard.press('Enter');
+  const row = await createdRow(page, 'keyboard-key');
+  assert.equal(await row.locator('[data-grant]').textContent(), 'keys:read, minerva:query');
   const expiration = await row.locator('[data-expiration]').getAttribute('data-expiration');
   const days = (Date.parse(expiration) - Date.now()) / 86400000;
   assert.ok(Math.abs(days - 30) < 0.1, `expires in ${days} days, not 30`);
@@ -425,7 +464,7 @@ test('the Users page follows the server: not a look-alike tag, but the operator 
     assert.equal((await apiAs(admin, 'POST', '/api/v1/users/erin/tags', { tag })).status, 200);
   }
   // The UI does not decide by itself who is an operator: no script it serves names the tag.
-  for (const file of ['app.js', 'keys.js', 'ui.js']) {
+  for (const file of ['app.js', 'grant.js', 'keys.js', 'ui.js']) {
     const source = await (await fetch(`${base}/assets/${file}`)).text();
     assert.ok(source.length > 0 && !source.includes('roles:id:operator'), `${file} reads no tags`);
   }
@@ -492,5 +531,157 @@ test('with --reveal=false: no eye, nothing masked to copy, and the new key is sh
   assert.deepEqual(reveals, [], 'the page never asks for a reveal');
   const auth = await fetch(`${origin}/auth`, { headers: { Authorization: `Bearer ${full}` } });
   assert.equal(auth.status, 200);
+  await page.context().close();
+});
+
+// The Add API Key dialog's Permissions section as a non-operator would use it.
+test('a key gets only the permissions chosen in the dialog, and its summary says so', async () => {
+  const admin = await login('admin', ADMIN_PASSWORD);
+  const made = await apiAs(admin, 'POST', '/api/v1/users',
+    { id: 'frank', name: 'Frank', type: 'person', password: 'frank-password-1' });
+  rememberSecret('frank-password-1');
+  assert.equal(made.status, 201);
+  for (const tag of ['team:x', 'team:y']) {
+    assert.equal((await apiAs(admin, 'POST', '/api/v1/users/frank/tags', { tag })).status, 200);
+  }
+  const settings = await (await fetch(`${base}/api/v1/settings`)).json();
+  const page = await newPage();
+  const posted = [];
+  page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/apikeys')) posted.push(r.postDataJSON()); });
+  await signIn(page, 'frank', 'frank-password-1');
+  await page.goto(base + '/#/profile/tokens');
+  await page.getByRole('button', { name: '+ Add API Key' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add API Key' });
+  await dialog.getByRole('group', { name: 'Permissions' }).waitFor();
+
+  // Keyward's scopes, all off; the operator ones cannot be ticked by a non-operator.
+  const words = ['See my keys', 'Create and delete keys', 'Reveal keys', 'Read users', 'Manage users',
+    'Read the audit log', 'Check other keys (authorize)', 'Issue tokens'];
+  for (const w of words) {
+    const box = dialog.getByRole('checkbox', { name: w });
+    assert.equal(await box.isChecked(), false, `${w} starts off`);
+    assert.equal(await box.isDisabled(), w === 'Read users' || w === 'Manage users', `${w} enabled?`);
+  }
+  const hint = await dialog.getByRole('checkbox', { name: 'Manage users' }).getAttribute('aria-describedby');
+  assert.match(await dialog.locator(`#${hint}`).textContent(), /need an operator/);
+  // The owner's tags, all on.
+  for (const t of ['team:x', 'team:y']) assert.equal(await dialog.getByRole('checkbox', { name: t }).isChecked(), true);
+
+  await dialog.getByLabel('Name').fill('scoped-key');
+  await dialog.getByRole('checkbox', { name: 'See my keys' }).check();
+  const scopeInput = dialog.getByLabel('Service scopes');
+  await scopeInput.fill('Bad Scope!');
+  await scopeInput.press('Enter');
+  await dialog.getByText('A scope is 1 to 64 of a-z, 0-9 and : . _ -').waitFor();
+  assert.equal(await scopeInput.getAttribute('aria-invalid'), 'true');
+  await scopeInput.fill('minerva:query');
+  await scopeInput.press('Enter');
+  await dialog.locator('.chips li[data-scope="minerva:query"]').waitFor();
+  assert.equal(await scopeInput.getAttribute('aria-invalid'), null);
+  await dialog.getByRole('checkbox', { name: 'team:y' }).uncheck();
+  await dialog.getByLabel('Allowed from').fill('127.0.0.0/8');
+  await page.screenshot({ path: join(outDir, 'add-key-permissions-1280.png') });
+  await dialog.getByRole('button', { name: 'Save' }).click();
+
+  const row = await createdRow(page, 'scoped-key');
+  assert.deepEqual(posted, [{
+    name: 'scoped-key', duration: `${settings.default_validity_seconds / 3600}h`,
+    scopes: ['keys:read', 'minerva:query'], tags: ['team:x'], allowed_addresses: ['127.0.0.0/8'],
+  }]);
+  assert.equal(await row.locator('[data-grant]').textContent(),
+    'keys:read, minerva:query · tags: team:x · from 127.0.0.0/8');
+  assert.equal(await row.locator('[data-full-access]').count(), 0);
+  await page.screenshot({ path: join(outDir, 'tokens-scoped-1280.png') });
+
+  // Reveal and copy still work; the key is taken from the page.
+  await row.getByRole('button', { name: 'Show key scoped-key' }).click();
+  await row.getByRole('button', { name: 'Hide key scoped-key' }).waitFor();
+  const key = await row.locator('button.token').textContent();
+  rememberSecret(key);
+  assert.match(key, /^kw_/);
+  await row.locator('button.token').click();
+  await page.getByText('Copied', { exact: true }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), key);
+
+  // The key has exactly its grant: keys:read lists, but creating a key needs keys:write.
+  const create = await apiAs(key, 'POST', '/api/v1/users/me/apikeys', { name: 'child' });
+  assert.equal(create.status, 403);
+  assert.match(create.json.error.message, /keys:write/);
+  const list = await apiAs(key, 'GET', '/api/v1/users/me/apikeys');
+  assert.equal(list.status, 200);
+  const listed = list.json.find((k) => k.name === 'scoped-key');
+  assert.deepEqual([listed.scopes, listed.tags, listed.allowed_addresses, listed.full_access],
+    [['keys:read', 'minerva:query'], ['team:x'], ['127.0.0.0/8'], false]);
+  assert.equal(list.json.filter((k) => k.name === 'child').length, 0);
+  await page.context().close();
+});
+
+test('the server refuses a grant: its message is shown in the dialog, nothing is made', async () => {
+  const admin = await login('admin', ADMIN_PASSWORD);
+  const page = await newPage();
+  const posted = [];
+  page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/apikeys')) posted.push(r.postDataJSON()); });
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(base + '/#/profile/tokens');
+  await page.getByRole('button', { name: '+ Add API Key' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add API Key' });
+  await dialog.getByLabel('Name').fill('refused-key');
+  // An operator may give operator scopes, but only to a key that presents the operator tag.
+  const manage = dialog.getByRole('checkbox', { name: 'Manage users' });
+  assert.equal(await manage.isDisabled(), false);
+  await manage.check();
+  await dialog.getByRole('checkbox', { name: 'roles:id:operator' }).uncheck();
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  // Save clears the dialog's message at once; the next one is the server's answer.
+  const alert = dialog.getByRole('alert');
+  await alert.filter({ hasText: /./ }).waitFor();
+  assert.match(await alert.textContent(), /users:write.*operator/);
+  await page.screenshot({ path: join(outDir, 'add-key-refused-1280.png') });
+  // A scope of the right form in Keyward's own namespace that is not one of Keyward's: 400.
+  await dialog.getByRole('checkbox', { name: 'roles:id:operator' }).check();
+  await manage.uncheck();
+  await dialog.getByLabel('Service scopes').fill('keys:reed');
+  await dialog.getByRole('button', { name: 'Add', exact: true }).click();
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await alert.filter({ hasText: /./ }).waitFor();
+  assert.match(await alert.textContent(), /keys:reed/);
+  assert.ok(await dialog.isVisible());
+  assert.deepEqual(posted.map((b) => [b.scopes, b.tags]),
+    [[['users:write'], []], [['keys:reed'], undefined]]);
+  const keys = await apiAs(admin, 'GET', '/api/v1/users/me/apikeys');
+  assert.equal(keys.json.filter((k) => k.name === 'refused-key').length, 0, 'nothing was stored');
+  // Without the chip the key is made, with no scopes.
+  await dialog.getByRole('button', { name: 'Remove scope keys:reed' }).click();
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  const row = await createdRow(page, 'refused-key');
+  assert.equal(await row.locator('[data-grant]').textContent(), 'no scopes');
+  await page.context().close();
+});
+
+// Keys made before scopes existed: the V003 migration marks every such row full_access = 1.
+// The same is done here to a key made now, in the server's own SQLite database (with the
+// sqlite3 command, one of make test's packages), as the migration does.
+test('a key from before scopes is flagged as full access in the list', async () => {
+  const admin = await login('admin', ADMIN_PASSWORD);
+  const made = await apiAs(admin, 'POST', '/api/v1/users/me/apikeys', { name: 'old-driver' });
+  assert.equal(made.status, 201);
+  rememberSecret(made.json.token);
+  execFileSync('sqlite3', ['-cmd', '.timeout 5000', join(dataDir, 'data', 'keyward.db'),
+    "UPDATE api_keys SET full_access = 1 WHERE name = 'old-driver' AND user_id = 'admin'"]);
+  const listed = (await apiAs(admin, 'GET', '/api/v1/users/me/apikeys')).json;
+  assert.equal(listed.find((k) => k.name === 'old-driver').full_access, true);
+  const page = await newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(base + '/#/profile/tokens');
+  const row = page.locator('tr[data-key="old-driver"]');
+  await row.waitFor();
+  const flag = row.locator('[data-full-access]');
+  assert.ok(await flag.isVisible(), 'the flag is shown');
+  assert.equal(await flag.innerText(), '⚠ Full access — created before scopes; replace it');
+  const colors = await flag.evaluate((el) => [getComputedStyle(el).color, getComputedStyle(el.closest('td')).color]);
+  assert.notEqual(colors[0], colors[1], 'the flag stands out from the row');
+  // Keys made now are not flagged.
+  assert.equal(await page.locator('[data-full-access]').count(), 1);
+  await page.screenshot({ path: join(outDir, 'tokens-full-access-1280.png') });
   await page.context().close();
 });
