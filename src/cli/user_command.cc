@@ -5,6 +5,7 @@
 #include "cli/command.h"
 #include "cli/key_output.h"
 #include "core/duration.h"
+#include "core/grant.h"
 
 namespace keyward {
 namespace {
@@ -70,11 +71,18 @@ void PrintUsers(const json::value& users, OutputFormat format) {
   });
 }
 
+// The keys in full where the caller may reveal them. An API key without the scope keys:reveal
+// is refused that (403 "this API key lacks the scope keys:reveal"); it then lists them masked.
 Status ApikeyGet(const UserFlags& f) {
   KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
-  KW_ASSIGN_OR_RETURN(json::value keys,
-                      s.http->Call("GET", UserPath(s, f.id) + "/apikeys?reveal=true"));
-  PrintKeys(keys, ParseOutputFormat(f.output));
+  const std::string path = UserPath(s, f.id) + "/apikeys";
+  Result<json::value> keys = s.http->Call("GET", path + "?reveal=true");
+  if (!keys.ok() && keys.status().code() == StatusCode::kPermissionDenied &&
+      keys.status().message().find(scope::kKeysReveal) != std::string::npos) {
+    keys = s.http->Call("GET", path);
+  }
+  KW_RETURN_IF_ERROR(keys.status());
+  PrintKeys(*keys, ParseOutputFormat(f.output));
   return Status::Ok();
 }
 
