@@ -50,6 +50,7 @@ void AddClientFlags(CLI::App* cmd, ClientFlags& flags) {
 }
 
 OutputFormat ParseOutputFormat(const std::string& text) {
+  if (text == "wide") return OutputFormat::kWide;
   if (text == "json") return OutputFormat::kJson;
   if (text == "yaml") return OutputFormat::kYaml;
   return OutputFormat::kTable;

@@ -42,7 +42,7 @@ int RunCommand(const std::string& title, bool quiet, const std::function<Status(
 // Adds --ca-file to `cmd`.
 void AddClientFlags(CLI::App* cmd, ClientFlags& flags);
 
-// -o table|json|yaml
+// -o table|wide|json|yaml
 OutputFormat ParseOutputFormat(const std::string& text);
 
 }  // namespace keyward

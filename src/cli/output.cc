@@ -92,6 +92,7 @@ void PrettyJson(std::string& out, const boost::json::value& v, int indent) {
 }  // namespace
 
 std::string InfoLine(std::string_view message) { return Prefixed("INFO", message); }
+std::string WarnLine(std::string_view message) { return Prefixed("WARN", message); }
 std::string ErrorLine(std::string_view message) { return Prefixed("ERRO", message); }
 
 std::size_t DisplayWidth(std::string_view text) {

@@ -10,11 +10,13 @@
 
 namespace keyward {
 
-enum class OutputFormat { kTable, kJson, kYaml };
+// kWide: a table with more columns (kubectl's `-o wide`), where a command has them.
+enum class OutputFormat { kTable, kWide, kJson, kYaml };
 
-// "INFO[0000] message" / "ERRO[0000] message"; the number is whole seconds since the process
-// started, four digits.
+// "INFO[0000] message" / "WARN[0000] message" / "ERRO[0000] message"; the number is whole seconds
+// since the process started, four digits.
 std::string InfoLine(std::string_view message);
+std::string WarnLine(std::string_view message);
 std::string ErrorLine(std::string_view message);
 
 // A table as the DataOS CLI prints it: centred headers, a dashed rule, left-aligned cells, and

@@ -3,7 +3,9 @@
 
 #include "cli/client_commands.h"
 #include "cli/command.h"
+#include "cli/key_output.h"
 #include "core/duration.h"
+#include "core/grant.h"
 
 namespace keyward {
 namespace {
@@ -18,6 +20,7 @@ struct UserFlags {
   std::string new_id;  // -u (user create)
   std::string tag;     // -t (tag add|delete)
   std::string duration;
+  GrantFlags grant;  // apikey create
   std::string output = "table";
 };
 
@@ -48,11 +51,13 @@ void Print(const json::value& value, OutputFormat format, const std::vector<std:
   std::cout.flush();
 }
 
+// The keys on stdout; after a table, the note about full-access keys on stderr.
 void PrintKeys(const json::value& keys, OutputFormat format) {
-  Print(keys, format, {"TOKEN", "TYPE", "EXPIRATION", "NAME"}, [](const json::value& k) {
-    return std::vector<std::string>{Str(k, "token"), Str(k, "type"), Str(k, "expiration"),
-                                    Str(k, "name")};
-  });
+  std::cout << RenderKeys(keys, format);
+  std::cout.flush();
+  if (format == OutputFormat::kTable || format == OutputFormat::kWide) {
+    std::cerr << FullAccessNote(keys) << std::flush;
+  }
 }
 
 void PrintUsers(const json::value& users, OutputFormat format) {
@@ -66,21 +71,24 @@ void PrintUsers(const json::value& users, OutputFormat format) {
   });
 }
 
+// The keys in full where the caller may reveal them. An API key without the scope keys:reveal
+// is refused that (403 "this API key lacks the scope keys:reveal"); it then lists them masked.
 Status ApikeyGet(const UserFlags& f) {
   KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
-  KW_ASSIGN_OR_RETURN(json::value keys,
-                      s.http->Call("GET", UserPath(s, f.id) + "/apikeys?reveal=true"));
-  PrintKeys(keys, ParseOutputFormat(f.output));
+  const std::string path = UserPath(s, f.id) + "/apikeys";
+  Result<json::value> keys = s.http->Call("GET", path + "?reveal=true");
+  if (!keys.ok() && keys.status().code() == StatusCode::kPermissionDenied &&
+      keys.status().message().find(scope::kKeysReveal) != std::string::npos) {
+    keys = s.http->Call("GET", path);
+  }
+  KW_RETURN_IF_ERROR(keys.status());
+  PrintKeys(*keys, ParseOutputFormat(f.output));
   return Status::Ok();
 }
 
 Status ApikeyCreate(const UserFlags& f) {
-  json::object body;
-  if (!f.name.empty()) body["name"] = f.name;
-  if (!f.duration.empty()) {
-    KW_RETURN_IF_ERROR(ParseDuration(f.duration).status());
-    body["duration"] = f.duration;
-  }
+  if (!f.duration.empty()) KW_RETURN_IF_ERROR(ParseDuration(f.duration).status());
+  json::object body = KeyCreateBody(f.name, f.duration, f.grant);
   KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
   KW_ASSIGN_OR_RETURN(json::value key, s.http->Call("POST", UserPath(s, f.id) + "/apikeys", body));
   PrintKeys(key, ParseOutputFormat(f.output));
@@ -135,7 +143,7 @@ CLI::App* Leaf(CLI::App* parent, const std::string& name, const std::string& hel
   CLI::App* cmd = parent->add_subcommand(name, help);
   AddClientFlags(cmd, flags->client);
   cmd->callback([=] {
-    bool quiet = flags->output != "table";
+    bool quiet = flags->output == "json" || flags->output == "yaml";
     *exit_code = RunCommand(title, quiet, [&] { return body(*flags); });
   });
   return cmd;
@@ -147,6 +155,15 @@ void AddOutput(CLI::App* cmd, UserFlags& f) {
       ->capture_default_str();
 }
 
+// -o for keys: also `wide`, the table with each key's grant, creation and last use.
+void AddKeyOutput(CLI::App* cmd, UserFlags& f) {
+  cmd->add_option("-o,--output", f.output,
+                  "table, wide (adds SCOPES, TAGS, ALLOWED FROM, CREATED, LAST USED), json or "
+                  "yaml (json and yaml carry every field)")
+      ->check(CLI::IsMember({"table", "wide", "json", "yaml"}))
+      ->capture_default_str();
+}
+
 void AddApikeyCommands(CLI::App* user, int* exit_code) {
   CLI::App* apikey = user->add_subcommand("apikey", "List, create and delete API keys");
   apikey->require_subcommand(1);
@@ -155,7 +172,7 @@ void AddApikeyCommands(CLI::App* user, int* exit_code) {
   CLI::App* g = Leaf(apikey, "get", "List API keys with their tokens", "user apikey get", exit_code,
                      get, ApikeyGet);
   g->add_option("-i,--id", get->id, "whose keys (operators only for others; default: yours)");
-  AddOutput(g, *get);
+  AddKeyOutput(g, *get);
 
   auto create = std::make_shared<UserFlags>();
   CLI::App* c = Leaf(apikey, "create", "Create an API key and print it", "user apikey create",
@@ -164,7 +181,8 @@ void AddApikeyCommands(CLI::App* user, int* exit_code) {
   c->add_option("-d,--duration", create->duration,
                 "validity such as 30m, 24h, 7d or 9999h (default: the server's, 24h)");
   c->add_option("-i,--id", create->id, "for which user (operators only for others)");
-  AddOutput(c, *create);
+  AddGrantFlags(c, create->grant);
+  AddKeyOutput(c, *create);
 
   auto del = std::make_shared<UserFlags>();
   CLI::App* d = Leaf(apikey, "delete", "Delete an API key; it stops working at once",

@@ -7,65 +7,12 @@
 #include <filesystem>
 #include <regex>
 
-#include "harness.h"
+#include "cli_fixture.h"
 
 namespace keyward::testing {
 namespace {
 
 namespace json = boost::json;
-
-class CliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    server_ = ServerProcess::Start();
-    ASSERT_GT(server_->port(), 0);
-    home_ = MakeTempDir();
-    url_ = "http://127.0.0.1:" + std::to_string(server_->port());
-  }
-  void TearDown() override {
-    server_->Stop();
-    ExpectNoSecretsIn({server_->log_path()});
-    RemoveTree(home_);
-  }
-
-  // Runs `keyward args…` as a user whose home is home_ (config in home_/.keyward/config).
-  ProcessResult Cli(const std::vector<std::string>& args,
-                    std::map<std::string, std::string> env = {}, const std::string& input = "") {
-    env.try_emplace("HOME", home_);
-    env.try_emplace("XDG_CONFIG_HOME", "");
-    env.try_emplace("KEYWARD_APIKEY", "");
-    env.try_emplace("KEYWARD_SERVER", "");
-    ProcessResult r = RunKeyward(args, env, input);
-    for (const auto& token : TokensIn(r.out)) RememberSecret(token);
-    return r;
-  }
-
-  static std::vector<std::string> TokensIn(const std::string& text) {
-    std::vector<std::string> out;
-    std::regex key("kw_[0-9A-Za-z]{49}");
-    for (std::sregex_iterator it(text.begin(), text.end(), key), end; it != end; ++it) {
-      out.push_back(it->str());
-    }
-    return out;
-  }
-
-  void LoginAsAdmin() {
-    ProcessResult r = Cli({"login", "--server", url_, "-u", "admin", "--password-stdin"}, {},
-                          std::string(kAdminPassword) + "\n");
-    RememberSecret(kAdminPassword);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-  }
-
-  // Keys of `user` as the API lists them, revealed.
-  json::value ApiKeys(const std::string& user) {
-    std::string session = server_->Login("admin", kAdminPassword);
-    return server_->As(session, "GET", "/api/v1/users/" + user + "/apikeys?reveal=true").Json();
-  }
-
-  std::unique_ptr<ServerProcess> server_;
-  std::string home_;
-  std::string url_;
-};
 
 // Both columns and rows exactly as the DataOS page shows them.
 TEST_F(CliTest, GoldenApikeyCreateAndGet) {
@@ -292,7 +239,10 @@ TEST_F(CliTest, RevealOffServerShowsMaskedTokens) {
 TEST_F(CliTest, HelpAndVersion) {
   ProcessResult help = Cli({"user", "apikey", "create", "--help"});
   EXPECT_EQ(help.exit_code, 0);
-  EXPECT_NE(help.out.find("--duration"), std::string::npos) << help.out;
+  for (const char* text : {"--duration", "--scope", "--tag", "--allow-from", "keys:write",
+                           "Default: no scopes", "wide"}) {
+    EXPECT_NE(help.out.find(text), std::string::npos) << text << "\n" << help.out;
+  }
   ProcessResult version = Cli({"version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_TRUE(version.out.starts_with("keyward ")) << version.out;

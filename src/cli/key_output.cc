@@ -1,0 +1,187 @@
+#include "cli/key_output.h"
+
+#include <boost/json.hpp>
+
+#include "core/grant.h"
+
+namespace keyward {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view kFullAccess = "full access (created before scopes)";
+
+const json::value* Member(const json::value& v, std::string_view key) {
+  return v.is_object() ? v.as_object().if_contains(key) : nullptr;
+}
+
+std::string Str(const json::value& v, std::string_view key) {
+  const json::value* field = Member(v, key);
+  return field != nullptr && field->is_string() ? std::string(field->as_string()) : "";
+}
+
+bool FullAccess(const json::value& key) {
+  const json::value* field = Member(key, "full_access");
+  return field != nullptr && field->is_bool() && field->as_bool();
+}
+
+// The strings of an array member joined by ", "; `empty` when it has none.
+std::string List(const json::value& key, std::string_view member, std::string_view empty) {
+  std::string out;
+  const json::value* field = Member(key, member);
+  if (field != nullptr && field->is_array()) {
+    for (const json::value& item : field->as_array()) {
+      if (!item.is_string()) continue;
+      if (!out.empty()) out += ", ";
+      out += std::string(item.as_string());
+    }
+  }
+  return out.empty() ? std::string(empty) : out;
+}
+
+std::vector<std::string> Row(const json::value& key) {
+  return {Str(key, "token"), Str(key, "type"), Str(key, "expiration"), Str(key, "name")};
+}
+
+std::vector<std::string> WideRow(const json::value& key) {
+  std::vector<std::string> row = Row(key);
+  const json::value* tags = Member(key, "tags");
+  if (FullAccess(key)) {
+    row.insert(row.end(), {std::string(kFullAccess), "all (live)", "anywhere"});
+  } else {
+    row.push_back(List(key, "scopes", "none"));
+    row.push_back(tags == nullptr || tags->is_null() ? "all (live)" : List(key, "tags", "none"));
+    row.push_back(List(key, "allowed_addresses", "anywhere"));
+  }
+  const json::value* last_used = Member(key, "last_used");
+  row.push_back(Str(key, "created"));
+  row.push_back(last_used == nullptr || last_used->is_null() ? "never" : Str(key, "last_used"));
+  return row;
+}
+
+// `keys` as a list: an array's items, or the one object.
+std::vector<const json::value*> Items(const json::value& keys) {
+  std::vector<const json::value*> items;
+  if (keys.is_array()) {
+    for (const json::value& key : keys.as_array()) items.push_back(&key);
+  } else {
+    items.push_back(&keys);
+  }
+  return items;
+}
+
+std::string Trimmed(std::string_view text) {
+  auto begin = text.find_first_not_of(" \t");
+  if (begin == std::string_view::npos) return "";
+  auto end = text.find_last_not_of(" \t");
+  return std::string(text.substr(begin, end - begin + 1));
+}
+
+// The entries of a flag as a JSON array, trimmed, empty ones dropped.
+json::array Entries(const std::vector<std::string>& given) {
+  json::array out;
+  for (const std::string& entry : given) {
+    std::string text = Trimmed(entry);
+    if (!text.empty()) out.emplace_back(text);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view ScopeMeaning(std::string_view scope) {
+  if (scope == scope::kKeysRead) return "list the owner's keys, masked";
+  if (scope == scope::kKeysWrite)
+    return "create and delete the owner's keys (none broader than this)";
+  if (scope == scope::kKeysReveal)
+    return "show the owner's keys in full (those no broader than this)";
+  if (scope == scope::kUsersRead) return "read users (the owner must be an operator)";
+  if (scope == scope::kUsersWrite)
+    return "create, delete and tag users (the owner must be an operator)";
+  if (scope == scope::kAuditRead) return "read the audit log";
+  if (scope == scope::kAuthorize) return "check other keys: POST /api/v1/authorize (for services)";
+  if (scope == scope::kTokensIssue) return "issue tokens";
+  return "";
+}
+
+std::string ScopeHelp() {
+  std::string help =
+      "A key can do only what it is given. Default: no scopes — the key then only proves who\n"
+      "it belongs to (to gateways' /auth and GET /api/v1/users/me), and cannot list, create or\n"
+      "reveal keys. Keyward's own scopes:\n";
+  for (std::string_view scope : kKeywardScopes) {
+    std::string name(scope);
+    name.resize(14, ' ');
+    help += "  " + name + std::string(ScopeMeaning(scope)) + "\n";
+  }
+  help +=
+      "Any other scope, such as minerva:query, belongs to a service: Keyward keeps it and the\n"
+      "gateway in front of the service requires it. Give a driver's key only what it needs:\n"
+      "  keyward user apikey create -n presto-driver -s minerva:query\n"
+      "Tags left out: the key presents all of the owner's tags, live (a tag later removed from\n"
+      "the owner leaves the key too). A key made with a key (KEYWARD_APIKEY) never gets more\n"
+      "than that key has.";
+  return help;
+}
+
+void AddGrantFlags(CLI::App* cmd, GrantFlags& flags) {
+  cmd->add_option("-s,--scope", flags.scopes,
+                  "a scope the key gets; repeat the flag or separate with commas "
+                  "(default: no scopes; see the list below)")
+      ->type_name("SCOPE")
+      ->delimiter(',');
+  cmd->add_option("--tag", flags.tags,
+                  "one of the owner's tags the key presents; repeat or separate with commas "
+                  "(default: all of the owner's tags, live)")
+      ->type_name("TAG")
+      ->delimiter(',');
+  cmd->add_option("--allow-from", flags.allowed_from,
+                  "a network the key may be used from, such as 10.0.0.0/8, 2001:db8::/32 or one "
+                  "address; repeat or separate with commas (default: anywhere)")
+      ->type_name("CIDR")
+      ->delimiter(',');
+  cmd->footer(ScopeHelp());
+}
+
+json::object KeyCreateBody(const std::string& name, const std::string& duration,
+                           const GrantFlags& grant) {
+  json::object body;
+  if (!name.empty()) body["name"] = name;
+  if (!duration.empty()) body["duration"] = duration;
+  const std::pair<const char*, const std::vector<std::string>*> lists[] = {
+      {"scopes", &grant.scopes}, {"tags", &grant.tags}, {"allowed_addresses", &grant.allowed_from}};
+  for (const auto& [member, given] : lists) {
+    if (!given->empty()) body[member] = Entries(*given);
+  }
+  return body;
+}
+
+std::string RenderKeys(const json::value& keys, OutputFormat format) {
+  if (format == OutputFormat::kJson) return RenderJson(keys);
+  if (format == OutputFormat::kYaml) return RenderYaml(keys);
+  bool wide = format == OutputFormat::kWide;
+  std::vector<std::vector<std::string>> rows;
+  for (const json::value* key : Items(keys)) rows.push_back(wide ? WideRow(*key) : Row(*key));
+  std::vector<std::string> headers = {"TOKEN", "TYPE", "EXPIRATION", "NAME"};
+  if (wide) {
+    headers.insert(headers.end(), {"SCOPES", "TAGS", "ALLOWED FROM", "CREATED", "LAST USED"});
+  }
+  return RenderTable(headers, rows);
+}
+
+std::string FullAccessNote(const json::value& keys) {
+  std::string names;
+  for (const json::value* key : Items(keys)) {
+    if (!FullAccess(*key)) continue;
+    if (!names.empty()) names += ", ";
+    names += Str(*key, "name");
+  }
+  if (names.empty()) return "";
+  return WarnLine(std::string(kFullAccess) + ": " + names +
+                  ". Such a key can do everything its owner can; replace it with a key that has "
+                  "only the scopes it needs (keyward user apikey create -s SCOPE), then delete "
+                  "it.") +
+         "\n";
+}
+
+}  // namespace keyward

@@ -1,0 +1,50 @@
+// The parts of `keyward user apikey` that need no server: the grant flags of `apikey create`
+// and the body they make, and how keys are printed (the seed's four columns, `-o wide`, the
+// note about keys made before scopes). Pure functions; thread safe.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/output.h"
+
+namespace keyward {
+
+// What `apikey create` sends besides the name and the duration. Each list holds what the flag
+// was given, split at commas, in order; an empty list means the flag was not given.
+struct GrantFlags {
+  std::vector<std::string> scopes;        // -s,--scope
+  std::vector<std::string> tags;          // --tag
+  std::vector<std::string> allowed_from;  // --allow-from
+};
+
+// Adds -s/--scope, --tag and --allow-from (each repeatable and comma-separated) to `cmd`, and a
+// help footer listing Keyward's scopes in plain words.
+void AddGrantFlags(CLI::App* cmd, GrantFlags& flags);
+
+// Plain words for one of Keyward's own scopes (core/grant.h kKeywardScopes); "" for any other.
+std::string_view ScopeMeaning(std::string_view scope);
+
+// The help footer of `apikey create`: what scopes are, Keyward's own, the default (none).
+std::string ScopeHelp();
+
+// The create body: {name?, duration?, scopes?, tags?, allowed_addresses?}. Entries are trimmed
+// of spaces and empty ones dropped; a list is sent only when its flag was given (no scopes is
+// the server's default, and no tags or addresses means the owner's tags, live, from anywhere).
+boost::json::object KeyCreateBody(const std::string& name, const std::string& duration,
+                                  const GrantFlags& grant);
+
+// Keys (one API key object or an array of them) as `format` prints them on stdout: the table
+// TOKEN | TYPE | EXPIRATION | NAME, the wide table adding SCOPES, TAGS, ALLOWED FROM, CREATED,
+// LAST USED, or the objects unchanged as JSON or YAML.
+std::string RenderKeys(const boost::json::value& keys, OutputFormat format);
+
+// For a table: a WARN line (with newline) naming the keys made before scopes, which have their
+// owner's full power, and advising to replace them with scoped keys; "" when there are none.
+std::string FullAccessNote(const boost::json::value& keys);
+
+}  // namespace keyward
