@@ -250,8 +250,8 @@ TEST_F(NginxTest, TheScopedGatewayLetsOnlyKeysWithTheScopeThrough) {
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(r.Header("x-keyward-reason"), "scope");
   ASSERT_EQ(r.Header("content-type").rfind("application/json", 0), 0u) << r.body;
-  EXPECT_EQ(r.Json(), json::parse(R"({"error":"permission_denied",)"
-                                  R"("message":"the key lacks the scope minerva:query"})"));
+  EXPECT_EQ(r.Json(), json::parse(R"({"error":{"code":"permission_denied",)"
+                                  R"("message":"the key lacks the scope minerva:query"}})"));
 }
 
 // Each ```sh block of the page, run with bash against this nginx: every `# <text>` line under
