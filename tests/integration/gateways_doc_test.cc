@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cctype>
 #include <initializer_list>
+#include <memory>
 #include <regex>
 #include <set>
 
@@ -161,7 +162,7 @@ std::vector<GatewayCheck> EnvoyChecks(const YAML::Node& root) {
 class GatewaysDocTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    keyward_ = ServerProcess::Start({"--trusted-proxies", "127.0.0.1/32"}).release();
+    keyward_ = ServerProcess::Start({"--trusted-proxies", "127.0.0.1/32"});
     ASSERT_GT(keyward_->port(), 0);
     admin_ = keyward_->Login("admin", kAdminPassword);
     ASSERT_FALSE(admin_.empty());
@@ -174,8 +175,7 @@ class GatewaysDocTest : public ::testing::Test {
     if (keyward_ == nullptr) return;
     keyward_->Stop();
     ExpectNoSecretsIn({keyward_->log_path()});
-    delete keyward_;
-    keyward_ = nullptr;
+    keyward_.reset();
   }
 
   static std::string Key(const std::string& name, const std::vector<std::string>& scopes,
@@ -249,13 +249,10 @@ class GatewaysDocTest : public ::testing::Test {
               "the same X-Forwarded-For from an untrusted peer");
   }
 
-  static ServerProcess* keyward_;
-  static std::string admin_, scoped_, plain_, limited_;
+  // One server for the suite: the checks only read.
+  inline static std::unique_ptr<ServerProcess> keyward_;
+  inline static std::string admin_, scoped_, plain_, limited_;
 };
-
-ServerProcess* GatewaysDocTest::keyward_ = nullptr;
-std::string GatewaysDocTest::admin_, GatewaysDocTest::scoped_, GatewaysDocTest::plain_,
-    GatewaysDocTest::limited_;
 
 TEST_F(GatewaysDocTest, TraefikAndEnvoyConfigurationsAskWhatTheyShould) {
   std::vector<GatewayCheck> traefik, envoy;
