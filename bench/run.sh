@@ -5,6 +5,8 @@
 # each and nginx, every server pinned to one core (BENCH_SERVER_CPU), and runs wrk pinned to
 # another (BENCH_CLIENT_CPU) in interleaved rounds:
 #   hit   /auth with a valid key, rotating over 1,000 keys: served from the cache
+#   scope the same keys (all granted BENCH_SCOPE) at /auth?scope=BENCH_SCOPE: a hit that also
+#         checks a required scope, as a gateway in front of a service asks
 #   miss  /auth with every key sent once, on a freshly started server: served from the store
 # and prints req/s, p50 and p99 (medians over the rounds) and the ratio to nginx. See
 # bench/README.md. Everything listens on 127.0.0.1; everything started here is stopped, and the
@@ -14,6 +16,7 @@
 #   BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONNECTIONS=64 BENCH_WRK_THREADS=1 BENCH_WARMUP_SECONDS=2
 #   BENCH_SERVER_CPU=0 BENCH_CLIENT_CPU=1 BENCH_SMALL_KEYS=10000 BENCH_LARGE_KEYS=1000000
 #   BENCH_HIT_KEYS=1000 BENCH_KEYWARD_THREADS=0   (0: the server's default, one per usable CPU)
+#   BENCH_SCOPE=minerva:query               the scope every seeded key has and the scope run asks
 #   BENCH_KEYWARD_ARGS="--log-level warn"   extra flags for `keyward serve`
 #   BENCH_BUILD_DIR=build/…                 build there (Release) instead of the release preset
 #   BENCH_SKIP_BUILD=1                      use the binaries already in the build folder
@@ -35,6 +38,7 @@ HIT_KEYS=${BENCH_HIT_KEYS:-1000}
 KW_THREADS=${BENCH_KEYWARD_THREADS:-0}
 KW_ARGS=${BENCH_KEYWARD_ARGS:---log-level warn}
 BUILD_DIR=${BENCH_BUILD_DIR:-build/release}
+SCOPE=${BENCH_SCOPE:-minerva:query}
 
 for v in SECS ROUNDS CONNS WRK_THREADS WARMUP SERVER_CPU CLIENT_CPU SMALL_KEYS LARGE_KEYS \
   HIT_KEYS KW_THREADS; do
@@ -43,6 +47,7 @@ done
 ((SECS > 0 && ROUNDS > 0 && CONNS >= WRK_THREADS && WRK_THREADS > 0 && SMALL_KEYS > 0)) ||
   { echo "run.sh: seconds, rounds, threads and key counts must be positive" >&2; exit 2; }
 ((LARGE_KEYS >= SMALL_KEYS)) || { echo "run.sh: BENCH_LARGE_KEYS < BENCH_SMALL_KEYS" >&2; exit 2; }
+[[ $SCOPE =~ ^[a-z0-9:._-]{1,64}$ ]] || { echo "run.sh: BENCH_SCOPE '$SCOPE' is no scope" >&2; exit 2; }
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "run.sh: $*"; exit 1; }
@@ -167,10 +172,10 @@ EOF
   wait_http nginx "http://127.0.0.1:${PORT[nginx]}/"
 }
 
-seed() {  # seed NAME COUNT KEYS_FILE: with the server stopped
-  log "Seeding $2 keys into ${DATA[$1]}"
+seed() {  # seed NAME COUNT KEYS_FILE: with the server stopped; every key granted SCOPE
+  log "Seeding $2 keys with the scope $SCOPE into ${DATA[$1]}"
   timeout --foreground 900 "$SEED" --data-dir "${DATA[$1]}" --count "$2" --out "$3" \
-    2>>"$TMP/$1.log" ||
+    --scope "$SCOPE" 2>>"$TMP/$1.log" ||
     { tail -n 5 "$TMP/$1.log" >&2; die "seeding $1 failed"; }
   tail -n 1 "$TMP/$1.log" >&2
 }
@@ -314,6 +319,7 @@ start_nginx
 URL_NGINX="http://127.0.0.1:${PORT[nginx]}/"
 URL_SMALL="http://127.0.0.1:${PORT[small]}/auth"
 URL_LARGE="http://127.0.0.1:${PORT[large]}/auth"
+URL_SCOPE="$URL_SMALL?scope=$SCOPE"
 
 # /auth must exist and tell a valid key from a missing one, or the numbers mean nothing.
 check_auth() {  # check_auth URL KEYS_FILE
@@ -328,6 +334,24 @@ check_auth() {  # check_auth URL KEYS_FILE
 }
 check_auth "$URL_SMALL" "$KEYS_SMALL"
 check_auth "$URL_LARGE" "$KEYS_LARGE"
+check_auth "$URL_SCOPE" "$KEYS_SMALL"
+
+# The scope run must be checking the scope: the seeded keys pass with theirs, carry it in
+# X-Keyward-Scopes, and are refused a scope they lack.
+check_scope() {  # check_scope KEYS_FILE
+  local key headers code
+  key=$(head -n 1 "$1")
+  headers=$(curl -s -o /dev/null -D - --max-time 5 -H "Authorization: Bearer $key" "$URL_SCOPE" |
+    tr -d '\r')
+  grep -qixF "X-Keyward-Scopes: $SCOPE" <<<"$headers" ||
+    die "$URL_SCOPE: no X-Keyward-Scopes: $SCOPE header (are the keys seeded with it?)"
+  headers=$(curl -s -o /dev/null -D - --max-time 5 -H "Authorization: Bearer $key" \
+    "$URL_SMALL?scope=bench.not-granted")
+  code=$(head -n 1 <<<"$headers" | awk '{print $2}')
+  [[ $code == 403 ]] || die "a scope the key lacks answered ${code:-nothing}, not 403"
+  grep -qi '^X-Keyward-Reason: scope' <<<"$headers" || die "no X-Keyward-Reason: scope on the 403"
+}
+check_scope "$KEYS_SMALL"
 
 log ""
 log "Servers on CPU $SERVER_CPU (Keyward --threads $KW_THREADS (0: its default) $KW_ARGS; nginx 1 worker);"
@@ -339,9 +363,11 @@ log "Cache hits (rotating over $HIT_KEYS keys):"
 warm_up "$URL_NGINX"
 warm_up "$URL_SMALL" bench/auth.lua "$KEYS_SMALL" "$HIT_KEYS"
 warm_up "$URL_LARGE" bench/auth.lua "$KEYS_LARGE" "$HIT_KEYS"
+warm_up "$URL_SCOPE" bench/auth.lua "$KEYS_SMALL" "$HIT_KEYS"
 for ((r = 1; r <= ROUNDS; r++)); do
   wrk_run nginx "$r" nginx "$URL_NGINX"
   wrk_run hit-small "$r" small "$URL_SMALL" bench/auth.lua "$KEYS_SMALL" "$HIT_KEYS"
+  wrk_run hit-scope "$r" small "$URL_SCOPE" bench/auth.lua "$KEYS_SMALL" "$HIT_KEYS"
   wrk_run hit-large "$r" large "$URL_LARGE" bench/auth.lua "$KEYS_LARGE" "$HIT_KEYS"
 done
 
@@ -396,10 +422,12 @@ printf '%-22s %9s %8s %7s %8s %6s %6s %7s %6s %5s\n' ---------------------- ----
   ------- -------- ------ ------ ------- ------ -----
 row "nginx return 200" - nginx
 row "/auth hit" "$SMALL_KEYS" hit-small
+row "/auth hit, scope req." "$SMALL_KEYS" hit-scope
 row "/auth hit" "$LARGE_KEYS" hit-large
 row "/auth miss" "$LARGE_KEYS" miss-large
 echo
-echo "hit: $HIT_KEYS keys in rotation, served from the cache; miss: each key sent once to a freshly"
+echo "hit: $HIT_KEYS keys in rotation, served from the cache; scope req.: the same keys and server"
+echo "at /auth?scope=$SCOPE, which every key has; miss: each key sent once to a freshly"
 echo "started server, so looked up in the store. req/s /nginx: the ratio of req/s; CPU /nginx:"
 echo "the server's CPU time per request over nginx's (lower is better; 1.25 = 25% more CPU)."
 echo "server CPU below ~95% means wrk, not the server, set the pace: then compare CPU per request."
@@ -412,6 +440,7 @@ NOISY=$(awk -F'\t' '$8 > 5 {n++} END {print n + 0}' "$RESULTS")
 echo
 echo "Targets (reported, not asserted):"
 awk -v s="$(median hit-small 3)" -v l="$(median hit-large 3)" -v n="$NGINX_RPS" \
+  -v q="$(median hit-scope 3)" \
   -v p="$(median hit-small 5)" -v c="$CONNS" -v sk="$SMALL_KEYS" -v lk="$LARGE_KEYS" 'BEGIN {
     f = "  %-44s %8s  %-9s %s\n"
     printf f, sprintf("/auth hit, %d keys: req/s vs nginx", sk), sprintf("%.2f", s / n),
@@ -420,6 +449,9 @@ awk -v s="$(median hit-small 3)" -v l="$(median hit-large 3)" -v n="$NGINX_RPS" 
       sprintf("%.3f ms", p), "<= 1 ms", (p <= 1.0 ? "met" : "MISSED")
     printf f, sprintf("/auth hit: req/s with %d vs %d keys", lk, sk), sprintf("%.2f", l / s),
       ">= 0.90", (l / s >= 0.90 ? "met" : "MISSED")
+    printf f, "/auth hit, scope required: req/s vs nginx", sprintf("%.2f", q / n), ">= 0.80",
+      (q / n >= 0.80 ? "met" : "MISSED")
+    printf f, "/auth hit, scope required: vs plain hit", sprintf("%.2f", q / s), "-", "reported"
   }'
 
 echo

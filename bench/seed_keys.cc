@@ -1,14 +1,16 @@
 // keyward_seed_keys: fills a Keyward data folder with many API keys, for the benchmarks.
 //
 //   keyward_seed_keys --data-dir DIR --count N --out keys.txt [--user admin] [--prefix kw]
-//                     [--first 0] [--validity-days 30]
+//                     [--first 0] [--validity-days 30] [--scope SCOPE]...
 //
 // Opens the store the normal way first, so its migrations run and the file modes are Keyward's,
 // and creates the user if it does not exist yet (without a password: start the server once
 // before seeding if you want to sign in as that user). Then inserts N keys named
 // "bench-<first>" … "bench-<first+N-1>" with the sqlite3 C API in one transaction, on a
 // connection of its own with synchronous=OFF (so a million keys take seconds, not hours), and
-// writes every key, one per line, to the output file (mode 0600).
+// writes every key, one per line, to the output file (mode 0600). With --scope, every key is
+// granted those scopes (and no full access), as a key made with `apikey create -s SCOPE` is;
+// without, the keys get the columns' defaults: full access, like keys made before scopes.
 //
 // Keys are stored as the server stores them (SHA-256 hash, masked form) but without the sealed
 // copy, so they verify and list but cannot be revealed. Run it while the server is stopped, so the
@@ -29,11 +31,13 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/status.h"
 #include "core/api_key.h"
+#include "core/grant.h"
 #include "core/user.h"
 #include "store/store.h"
 #include "store/store_factory.h"
@@ -52,6 +56,7 @@ struct Flags {
   std::string prefix = "kw";
   std::int64_t first = 0;
   std::int64_t validity_days = 30;
+  std::vector<std::string> scopes;
 };
 
 // Exit codes: 1 for a usage or setup error, 2 for a database error.
@@ -74,6 +79,18 @@ Status EnsureUser(Store& store, const std::string& id) {
   std::cerr << "keyward_seed_keys: user " << id
             << " did not exist; created it without a password\n";
   return store.CreateUser(user);
+}
+
+// The scopes column as the store writes it: sorted, unique, separated by spaces.
+// InvalidArgument for a malformed scope or too many.
+Result<std::string> ScopesColumn(std::vector<std::string> scopes) {
+  Grant grant;
+  grant.scopes = std::move(scopes);
+  Result<Grant> normal = NormalizeGrant(std::move(grant));
+  if (!normal.ok()) return normal.status();
+  std::string column;
+  for (const std::string& scope : normal->scopes) column += (column.empty() ? "" : " ") + scope;
+  return column;
 }
 
 // A file only its owner may read, truncated. -1 with errno set on failure.
@@ -128,6 +145,8 @@ int Seed(const Flags& flags) {
   if (flags.first < 0) return Fail("--first must not be negative");
   if (Status s = ValidateKeyPrefix(flags.prefix); !s.ok()) return Fail(s.message());
   if (Status s = ValidateUserId(flags.user); !s.ok()) return Fail(s.message());
+  Result<std::string> scopes = ScopesColumn(flags.scopes);
+  if (!scopes.ok()) return Fail(scopes.status().message());
 
   std::error_code error;
   std::filesystem::create_directories(flags.data_dir, error);
@@ -160,11 +179,16 @@ int Seed(const Flags& flags) {
       !db.Exec("PRAGMA foreign_keys = ON")) {
     return 2;
   }
+  // The grant columns are the store's (V003): scopes space-separated and sorted.
   constexpr char kInsert[] =
       "INSERT INTO api_keys (user_id, name, hash, sealed, masked, created_at, expires_at, "
       "last_used_at) VALUES (?1, ?2, ?3, x'', ?4, ?5, ?6, 0)";
-  if (sqlite3_prepare_v3(db.db, kInsert, -1, SQLITE_PREPARE_PERSISTENT, &db.insert, nullptr) !=
-      SQLITE_OK) {
+  constexpr char kInsertGranted[] =
+      "INSERT INTO api_keys (user_id, name, hash, sealed, masked, created_at, expires_at, "
+      "last_used_at, scopes, full_access) VALUES (?1, ?2, ?3, x'', ?4, ?5, ?6, 0, ?7, 0)";
+  const bool granted = !flags.scopes.empty();
+  if (sqlite3_prepare_v3(db.db, granted ? kInsertGranted : kInsert, -1, SQLITE_PREPARE_PERSISTENT,
+                         &db.insert, nullptr) != SQLITE_OK) {
     return db.Report("prepare insert");
   }
 
@@ -186,6 +210,10 @@ int Seed(const Flags& flags) {
     sqlite3_bind_text(db.insert, 4, masked.data(), static_cast<int>(masked.size()), SQLITE_STATIC);
     sqlite3_bind_int64(db.insert, 5, now);
     sqlite3_bind_int64(db.insert, 6, expires);
+    if (granted) {
+      sqlite3_bind_text(db.insert, 7, scopes->data(), static_cast<int>(scopes->size()),
+                        SQLITE_STATIC);
+    }
     int rc = sqlite3_step(db.insert);
     sqlite3_reset(db.insert);
     if (rc != SQLITE_DONE) {
@@ -236,6 +264,7 @@ int main(int argc, char** argv) try {
       ->capture_default_str();
   app.add_option("--validity-days", flags.validity_days, "days until the keys expire")
       ->capture_default_str();
+  app.add_option("--scope", flags.scopes, "a scope every key is granted (repeatable)");
   CLI11_PARSE(app, argc, argv);
   return keyward::bench::Seed(flags);
 } catch (const std::exception& e) {

@@ -121,11 +121,13 @@ HttpResult CallFrom(const std::string& source_address, std::uint16_t port,
                     const std::vector<std::pair<std::string, std::string>>& headers) {
   asio::io_context ioc;
   asio::ip::tcp::socket socket(ioc);
+  // An IPv6 source (::1) connects to ::1; anything else to 127.0.0.1.
+  const bool v6 = !source_address.empty() && asio::ip::make_address(source_address).is_v6();
   if (!source_address.empty()) {
-    socket.open(asio::ip::tcp::v4());
+    socket.open(v6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4());
     socket.bind({asio::ip::make_address(source_address), 0});
   }
-  socket.connect({asio::ip::make_address("127.0.0.1"), port});
+  socket.connect({asio::ip::make_address(v6 ? "::1" : "127.0.0.1"), port});
   bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
   req.set(bhttp::field::host, "127.0.0.1");
   for (const auto& [name, value] : headers) req.insert(name, value);

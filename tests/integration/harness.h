@@ -38,7 +38,8 @@ HttpResult Call(std::uint16_t port, const std::string& method, const std::string
                 const std::vector<std::pair<std::string, std::string>>& headers = {});
 
 // The same, on a connection from `source_address` (any of 127.0.0.0/8 reaches the server), so
-// that a test can play clients at different addresses.
+// that a test can play clients at different addresses. An IPv6 source (`::1`) connects to
+// [::1]:`port` instead of 127.0.0.1.
 HttpResult CallFrom(const std::string& source_address, std::uint16_t port,
                     const std::string& method, const std::string& target,
                     const std::string& body = "",

@@ -1,257 +1,67 @@
-// Runs Debian's real nginx in front of a real Keyward, with the `auth_request` configuration
-// docs/gateways.md shows (its first ```nginx block, read from the page itself, so the example
-// there is what is tested). nginx listens on a free port on 127.0.0.1, checks every request with
-// Keyward's /auth, and proxies what passes to a stand-in service in the same nginx that echoes
-// the X-Keyward-* headers it received. An access log of the stand-in's port proves which
-// requests reached it.
-#include <arpa/inet.h>
-#include <fcntl.h>
+// Runs Debian's real nginx in front of a real Keyward, with the `auth_request` configurations
+// docs/gateways.md shows (its ```nginx blocks, read from the page itself, so the examples there
+// are what is tested; see nginx_gateway.h), and the page's curl examples against them. Address
+// limits behind nginx are in nginx_grants_test.cc.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
-#include <filesystem>
-#include <fstream>
 #include <regex>
 #include <sstream>
-#include <thread>
 
 #include "core/api_key.h"
 #include "harness.h"
+#include "nginx_gateway.h"
 
 namespace keyward::testing {
 namespace {
 
 namespace json = boost::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
-// A port that was free a moment ago: bind port 0 on 127.0.0.1, read it, close.
-std::uint16_t FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  std::uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
-bool PortAnswers(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
-// Debian installs nginx in /usr/sbin, which is not on every PATH.
-std::string NginxBinary() {
-  for (const char* path : {"/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"}) {
-    if (::access(path, X_OK) == 0) return path;
-  }
-  return "";
-}
-
-// Replaces every `from` in `text` with `to`; returns how many there were.
-int ReplaceAll(std::string& text, const std::string& from, const std::string& to) {
-  int count = 0;
-  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-    ++count;
-  }
-  return count;
-}
-
-// The first ```nginx block of docs/gateways.md, or "" when there is none.
-std::string DocumentedNginxConfig() {
-  std::string page = ReadFile(std::string(KEYWARD_SOURCE_DIR) + "/docs/gateways.md");
-  std::smatch m;
-  if (!std::regex_search(page, m, std::regex("```nginx\n([\\s\\S]*?)```"))) return "";
-  return m[1];
-}
-
-// One nginx, in the foreground and in a single process, with everything it writes in a
-// temporary folder.
-class Nginx {
- public:
-  // Starts nginx with `http_config` in the http context and waits until `ports` answer.
-  static std::unique_ptr<Nginx> Start(const std::string& http_config,
-                                      const std::vector<std::uint16_t>& ports) {
-    std::unique_ptr<Nginx> n(new Nginx());
-    n->dir_ = MakeTempDir();
-    const std::string& d = n->dir_;
-    std::string binary = NginxBinary();
-    if (binary.empty()) {
-      ADD_FAILURE() << "nginx is not installed: apt-get install nginx-light (make test-deps)";
-      return n;
+// The blocks NginxGateway runs are the page's: the plain gateway and the one that requires a
+// scope, each with the directives that make it safe, and no other nginx block.
+TEST(NginxDocs, GatewaysPageHasTheTestedConfigs) {
+  std::vector<std::string> blocks = DocumentedBlocks("nginx");
+  ASSERT_EQ(blocks.size(), 2u) << "docs/gateways.md: every ```nginx block must be run here";
+  const std::vector<const char*> both = {
+      "auth_request_set $kw_user $upstream_http_x_keyward_user;",
+      "auth_request_set $kw_scopes $upstream_http_x_keyward_scopes;",
+      "proxy_set_header X-Keyward-User $kw_user;",
+      "proxy_set_header X-Keyward-Scopes $kw_scopes;",
+      "proxy_pass_request_body off;",
+      "internal;",
+      "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;"};
+  for (const std::string& block : blocks) {
+    for (const char* directive : both) {
+      EXPECT_NE(block.find(directive), std::string::npos) << directive;
     }
-    // The log line of each request: the port it came in on, and its status.
-    std::ofstream(d + "/nginx.conf") << "daemon off;\n"
-                                     << "master_process off;\n"
-                                     << "worker_processes 1;\n"
-                                     << "pid " << d << "/nginx.pid;\n"
-                                     << "error_log " << d << "/error.log;\n"
-                                     << "events { worker_connections 64; }\n"
-                                     << "http {\n"
-                                     << "  log_format kw_hits '$server_port $status';\n"
-                                     << "  access_log " << d << "/hits.log kw_hits;\n"
-                                     << "  client_body_temp_path " << d << "/client_body;\n"
-                                     << "  proxy_temp_path " << d << "/proxy;\n"
-                                     << "  fastcgi_temp_path " << d << "/fastcgi;\n"
-                                     << "  uwsgi_temp_path " << d << "/uwsgi;\n"
-                                     << "  scgi_temp_path " << d << "/scgi;\n"
-                                     << http_config << "\n}\n";
-    std::vector<std::string> args = {binary,          "-p", d + "/", "-c", d + "/nginx.conf", "-e",
-                                     d + "/error.log"};
-    std::string out_path = d + "/stderr.log";
-    pid_t pid = Spawn(args, out_path);
-    n->pid_ = pid;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid, &status, WNOHANG) == pid) {
-        n->pid_ = -1;
-        ADD_FAILURE() << "nginx exited at start:\n" << n->Logs();
-        return n;
-      }
-      bool all = true;
-      for (auto port : ports) all = all && PortAnswers(port);
-      if (all) return n;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ADD_FAILURE() << "nginx did not start listening:\n" << n->Logs();
-    return n;
   }
-
-  ~Nginx() {
-    Stop();
-    RemoveTree(dir_);
-  }
-
-  bool running() const { return pid_ > 0; }
-  std::string Logs() const {
-    return ReadFile(dir_ + "/stderr.log") + ReadFile(dir_ + "/error.log");
-  }
-  std::vector<std::string> LogFiles() const {
-    return {dir_ + "/stderr.log", dir_ + "/error.log", dir_ + "/hits.log"};
-  }
-
-  // How many requests came in on `port`, from the access log.
-  int Hits(std::uint16_t port) const {
-    std::istringstream in(ReadFile(dir_ + "/hits.log"));
-    std::string line;
-    int hits = 0;
-    while (std::getline(in, line)) hits += line.starts_with(std::to_string(port) + " ");
-    return hits;
-  }
-
-  // SIGTERM (nginx's fast shutdown), then SIGKILL after 5 s.
-  void Stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 250; ++i) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
- private:
-  Nginx() = default;
-  pid_t pid_ = -1;
-  std::string dir_;
-};
-
-TEST(NginxDocs, GatewaysPageHasTheTestedConfig) {
-  std::string config = DocumentedNginxConfig();
-  ASSERT_FALSE(config.empty()) << "docs/gateways.md has no ```nginx block";
   for (const char* directive :
-       {"auth_request /_keyward;", "auth_request_set $kw_user $upstream_http_x_keyward_user;",
-        "proxy_set_header X-Keyward-User $kw_user;", "proxy_pass_request_body off;", "internal;",
-        "proxy_pass http://127.0.0.1:8080/auth;"}) {
-    EXPECT_NE(config.find(directive), std::string::npos) << directive;
+       {"listen 80;", "auth_request /_keyward;", "proxy_pass http://127.0.0.1:8080/auth;",
+        "listen 127.0.0.1:9000;"}) {
+    EXPECT_NE(blocks[0].find(directive), std::string::npos) << directive;
+  }
+  for (const char* directive : {"listen 81;", "auth_request /_keyward_minerva;",
+                                "proxy_pass http://127.0.0.1:8080/auth?scope=minerva:query;",
+                                "auth_request_set $kw_reason $upstream_http_x_keyward_reason;",
+                                "add_header X-Keyward-Reason $kw_reason always;"}) {
+    EXPECT_NE(blocks[1].find(directive), std::string::npos) << directive;
   }
 }
 
-class NginxTest : public ::testing::Test {
+// README's gateway paragraph quotes the scoped gateway's directive as the page has it.
+TEST(NginxDocs, ReadmeQuotesTheTestedDirective) {
+  const std::string readme = ReadFile(std::string(KEYWARD_SOURCE_DIR) + "/README.md");
+  const std::string directive = "proxy_pass http://127.0.0.1:8080/auth?scope=minerva:query;";
+  EXPECT_NE(readme.find("`" + directive + "`"), std::string::npos);
+  std::vector<std::string> blocks = DocumentedBlocks("nginx");
+  ASSERT_EQ(blocks.size(), 2u);
+  EXPECT_NE(blocks[1].find(directive), std::string::npos);
+}
+class NginxTest : public NginxGateway {
  protected:
-  void SetUp() override {
-    keyward_ = ServerProcess::Start();
-    ASSERT_GT(keyward_->port(), 0);
-    admin_ = keyward_->Login("admin", kAdminPassword);
-    ASSERT_FALSE(admin_.empty());
-
-    listen_port_ = FreePort();
-    upstream_port_ = FreePort();
-    ASSERT_GT(listen_port_, 0);
-    ASSERT_GT(upstream_port_, 0);
-    ASSERT_NE(listen_port_, upstream_port_);
-    // The documented config, pointed at this test's ports, all on 127.0.0.1.
-    std::string config = DocumentedNginxConfig();
-    ASSERT_FALSE(config.empty()) << "docs/gateways.md has no ```nginx block";
-    const std::string listen = "listen 127.0.0.1:" + std::to_string(listen_port_) + ";";
-    const std::string upstream = "127.0.0.1:" + std::to_string(upstream_port_);
-    const std::string keyward = "127.0.0.1:" + std::to_string(keyward_->port());
-    ASSERT_EQ(ReplaceAll(config, "listen 80;", listen), 1) << config;
-    ASSERT_EQ(ReplaceAll(config, "127.0.0.1:9000", upstream), 2) << config;
-    ASSERT_EQ(ReplaceAll(config, "127.0.0.1:8080", keyward), 1) << config;
-    std::regex listen_directive("listen\\s+([^;]*);");
-    for (std::sregex_iterator it(config.begin(), config.end(), listen_directive), end; it != end;
-         ++it) {
-      ASSERT_TRUE((*it)[1].str().starts_with("127.0.0.1:")) << "not on 127.0.0.1: " << (*it)[0];
-    }
-    nginx_ = Nginx::Start(config, {listen_port_, upstream_port_});
-    ASSERT_TRUE(nginx_->running());
-  }
-
-  void TearDown() override {
-    std::vector<std::string> logs;
-    if (nginx_) {
-      nginx_->Stop();
-      logs = nginx_->LogFiles();
-    }
-    if (keyward_) {
-      keyward_->Stop();
-      logs.push_back(keyward_->log_path());
-    }
-    // No key or session reaches a log: Keyward's, or nginx's.
-    ExpectNoSecretsIn(logs);
-  }
-
-  // A request to the gateway, as a client sends it.
-  HttpResult Get(const Headers& headers = {}) {
-    return Call(listen_port_, "GET", "/things/42?x=1", "", headers);
-  }
-
-  int UpstreamHits() const { return nginx_->Hits(upstream_port_); }
-
-  // Creates a key for `user` (as admin) and returns it.
-  std::string CreateKey(const std::string& user, const std::string& name,
-                        const std::string& duration = "24h") {
-    return keyward_->NewKey(admin_, user, name, duration, &last_expiration_);
-  }
+  void SetUp() override { StartGateway({}); }
 
   // The tags of `user` as /auth sends them: joined by ",".
   std::string TagsOf(const std::string& user) {
@@ -280,25 +90,6 @@ class NginxTest : public ::testing::Test {
           200);
     }
   }
-
-  static std::string Echo(const std::string& user, const std::string& tags,
-                          const std::string& key_name) {
-    return "upstream saw user=" + user + " tags=" + tags + " key=" + key_name + "\n";
-  }
-
-  // A refusal by nginx that the stand-in service never saw.
-  void ExpectRefused(const HttpResult& r, const std::string& what) {
-    EXPECT_EQ(r.status, 401) << what;
-    EXPECT_EQ(r.Header("www-authenticate"), "Bearer") << what;
-    EXPECT_EQ(r.body.find("upstream saw"), std::string::npos) << what;
-  }
-
-  std::unique_ptr<ServerProcess> keyward_;
-  std::unique_ptr<Nginx> nginx_;
-  std::string admin_;
-  std::uint16_t listen_port_ = 0;
-  std::uint16_t upstream_port_ = 0;
-  std::string last_expiration_;
 };
 
 TEST_F(NginxTest, ValidKeyReachesTheServiceWithItsUserAndTags) {
@@ -382,7 +173,8 @@ TEST_F(NginxTest, DeletedKeyIsRefused) {
 TEST_F(NginxTest, ClientsCannotForgeTheIdentityHeaders) {
   const Headers forged = {{"X-Keyward-User", "admin"},
                           {"X-Keyward-Tags", "roles:id:operator"},
-                          {"X-Keyward-Key-Name", "forged"}};
+                          {"X-Keyward-Key-Name", "forged"},
+                          {"X-Keyward-Scopes", "minerva:query"}};
   // Forged headers and no key: refused.
   ExpectRefused(Get(forged), "forged headers, no key");
   EXPECT_EQ(UpstreamHits(), 0);
@@ -401,7 +193,7 @@ TEST_F(NginxTest, ClientsCannotForgeTheIdentityHeaders) {
   with_session.emplace_back("Authorization", "Bearer " + admin_);
   r = Get(with_session);
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.body, Echo("admin", "roles:id:operator", ""));
+  EXPECT_EQ(r.body, Echo("admin", "roles:id:operator", "", "*"));
   EXPECT_EQ(UpstreamHits(), 2);
 }
 
@@ -415,6 +207,104 @@ TEST_F(NginxTest, KeywardDownMeansDenied) {
     EXPECT_TRUE(r.status < 200 || r.status >= 300) << r.status << " with Keyward stopped";
     EXPECT_EQ(r.body.find("upstream saw"), std::string::npos) << r.body;
   }
+  EXPECT_EQ(UpstreamHits(), 1);
+}
+
+TEST_F(NginxTest, TheScopedGatewayLetsOnlyKeysWithTheScopeThrough) {
+  const std::string with = CreateGrantedKey("minerva-driver", {"minerva:query"});
+  const std::string two = CreateGrantedKey("two-scopes", {"minerva:query", "pulsar:produce"});
+  const std::string without = CreateGrantedKey("other-driver", {});
+  ASSERT_FALSE(with.empty() || two.empty() || without.empty());
+  HttpResult r = GetScoped({{"Authorization", "Bearer " + with}});
+  EXPECT_EQ(r.status, 200) << r.body << nginx_->Logs();
+  EXPECT_EQ(r.body, Echo("admin", "roles:id:operator", "minerva-driver", "minerva:query"));
+  r = GetScoped({{"apikey", two}});
+  EXPECT_EQ(r.body,
+            Echo("admin", "roles:id:operator", "two-scopes", "minerva:query,pulsar:produce"));
+  // A session holds every scope.
+  r = GetScoped({{"Authorization", "Bearer " + admin_}});
+  EXPECT_EQ(r.body, Echo("admin", "roles:id:operator", "", "*"));
+  EXPECT_EQ(UpstreamHits(), 3);
+
+  ExpectForbidden(GetScoped({{"Authorization", "Bearer " + without}}), "scope", "no scopes");
+  // What a client sends only adds requirements: it cannot lift one, and one it adds holds.
+  ExpectForbidden(
+      GetScoped({{"Authorization", "Bearer " + without}, {"X-Keyward-Require-Scope", ""}}), "scope",
+      "an empty requirement header");
+  ExpectForbidden(GetScoped({{"Authorization", "Bearer " + with},
+                             {"X-Keyward-Require-Scope", "pulsar:produce"}}),
+                  "scope", "a requirement the client added");
+  ExpectRefused(GetScoped(), "no key");
+  ExpectRefused(GetScoped({{"Authorization", "Bearer not-a-key"}}), "garbage");
+  EXPECT_EQ(UpstreamHits(), 3);
+
+  // Without the scope a key still passes where nothing is required.
+  r = Get({{"Authorization", "Bearer " + without}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, Echo("admin", "roles:id:operator", "other-driver", ""));
+  EXPECT_EQ(UpstreamHits(), 4);
+
+  // Keyward's own answer (nginx shows its error page instead) names what the key lacks.
+  r = Call(keyward_->port(), "GET", "/auth?scope=minerva:query", "",
+           {{"Authorization", "Bearer " + without}});
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.Header("x-keyward-reason"), "scope");
+  ASSERT_EQ(r.Header("content-type").rfind("application/json", 0), 0u) << r.body;
+  EXPECT_EQ(r.Json(), json::parse(R"({"error":{"code":"permission_denied",)"
+                                  R"("message":"the key lacks the scope minerva:query"}})"));
+}
+
+// Each ```sh block of the page, run with bash against this nginx: every `# <text>` line under
+// a command is text its output must hold, in that order.
+TEST_F(NginxTest, DocumentedCurlExamplesAnswerAsShown) {
+  std::vector<std::string> blocks = DocumentedBlocks("sh");
+  ASSERT_EQ(blocks.size(), 2u) << "docs/gateways.md: every ```sh block must be run here";
+  const std::string key = CreateGrantedKey("presto-driver", {"minerva:query"});
+  const std::string other = CreateGrantedKey("other-driver", {});
+  ASSERT_FALSE(key.empty() || other.empty());
+  const std::string plain = "http://127.0.0.1:" + std::to_string(listen_port_) + "/";
+  const std::string scoped = "http://127.0.0.1:" + std::to_string(scoped_port_) + "/";
+  for (std::string block : blocks) {
+    int commands = 0;
+    for (std::size_t at = block.find("curl "); at != std::string::npos;
+         at = block.find("curl ", at + 1)) {
+      commands += at == 0 || block[at - 1] == '\n';
+    }
+    ASSERT_EQ(ReplaceAll(block, "http://127.0.0.1/", plain) +
+                  ReplaceAll(block, "http://127.0.0.1:81/", scoped),
+              commands)
+        << "one gateway URL per curl command:\n"
+        << block;
+    ProcessResult run = RunProcess({"bash", "-c", block}, {{"KEY", key}, {"OTHER_KEY", other}});
+    ASSERT_EQ(run.exit_code, 0) << block << run.err;
+    std::istringstream lines(block);
+    std::string line;
+    std::size_t at = 0;
+    int expectations = 0;
+    while (std::getline(lines, line)) {
+      if (!line.starts_with("# ")) continue;
+      ++expectations;
+      const std::size_t found = run.out.find(line.substr(2), at);
+      ASSERT_NE(found, std::string::npos) << line << "\nin:\n" << run.out.substr(at);
+      at = found + line.size() - 2;
+    }
+    EXPECT_GE(expectations, 3) << block;
+  }
+}
+
+// Without --trusted-proxies the client of Keyward is nginx: a key limited to the real client's
+// address is refused, and one limited to nginx's passes for any client.
+TEST_F(NginxTest, WithoutTrustedProxiesKeywardSeesOnlyNginx) {
+  const std::string from_client =
+      CreateGrantedKey("from-client", {"minerva:query"}, {"127.0.0.7/32"});
+  const std::string from_nginx =
+      CreateGrantedKey("from-nginx", {"minerva:query"}, {"127.0.0.1/32"});
+  ASSERT_FALSE(from_client.empty() || from_nginx.empty());
+  ExpectForbidden(GetScoped({{"Authorization", "Bearer " + from_client}}, "127.0.0.7"), "address",
+                  "the client's own address, not seen");
+  HttpResult r = GetScoped({{"Authorization", "Bearer " + from_nginx}}, "127.0.0.7");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, Echo("admin", "roles:id:operator", "from-nginx", "minerva:query"));
   EXPECT_EQ(UpstreamHits(), 1);
 }
 
