@@ -109,7 +109,7 @@ TEST_F(RealRouter, ServesTheEmbeddedDocument) {
   EXPECT_EQ(match.route->access, Access::kPublic);
   http::Request request{http::beast_http::verb::get, "/api/v1/openapi.json", 11};
   http::Peer peer{"127.0.0.1", 1};
-  ApiCall call{request, peer, {}, {}, std::nullopt};
+  ApiCall call{request, peer, {}, {}, std::nullopt, {}};
   Result<Reply> reply = match.route->fn(call);
   ASSERT_THAT(reply, IsOk());
   EXPECT_EQ(reply->status, 200);
