@@ -57,6 +57,7 @@ Result<Reply> Login(Services& s, ApiCall& call) {
 }
 
 Result<Reply> Logout(Services& s, ApiCall& call) {
+  KW_RETURN_IF_ERROR(Body(call, {}).status());  // takes no fields: any is refused
   KW_RETURN_IF_ERROR(s.sign_in.Logout(call.caller()));
   Reply reply = NoContent();
   reply.headers.emplace_back("Set-Cookie", SessionCookie(s, "", 0));
