@@ -218,10 +218,10 @@ json::value GoodUser() {
 
 TEST(OpenApiValidatorTest, AcceptsAConformingBody) {
   EXPECT_EQ(openapi::Validate(Document(), UserSchema(), GoodUser()), std::vector<std::string>());
-  json::value key =
-      json::parse(R"({"name":"k","type":"apikey","expiration":"2023-08-10T23:00:00Z",)"
-                  R"("created":"2023-08-10T22:00:00Z","last_used":null,"token":"kw_AbCd…9xYz",)"
-                  R"("scopes":["keys:read"],"tags":null,"allowed_addresses":[],"full_access":false})");
+  json::value key = json::parse(
+      R"({"name":"k","type":"apikey","expiration":"2023-08-10T23:00:00Z",)"
+      R"("created":"2023-08-10T22:00:00Z","last_used":null,"token":"kw_AbCd…9xYz",)"
+      R"("scopes":["keys:read"],"tags":null,"allowed_addresses":[],"full_access":false})");
   EXPECT_EQ(openapi::Validate(Document(), {{"$ref", "#/components/schemas/Key"}}, key),
             std::vector<std::string>());
 }
