@@ -4,6 +4,27 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <new>
+
+#include "api/client_address.h"
+#include "service/key_cache.h"
+
+// Counts this thread's allocations while `g_counting` is set: /auth's cache-hit path promises
+// none when nothing is required (api/forward_auth.h).
+namespace {
+thread_local bool g_counting = false;
+thread_local int g_allocations = 0;
+}  // namespace
+
+void* operator new(std::size_t size) {
+  if (g_counting) ++g_allocations;
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
 namespace keyward {
 namespace {
 
@@ -97,6 +118,41 @@ TEST(RequirementsTest, FullAccessMeetsEveryScopeButNotMissingTags) {
   p.user.tags = {"roles:id:user"};
   EXPECT_FALSE(Check(p, "1.2.3.4", Need({"minerva:query", "keys:write"}, {"roles:id:user"})));
   EXPECT_EQ(Check(p, "1.2.3.4", Need({}, {"roles:id:operator"}))->reason, DenialReason::kTag);
+}
+
+TEST(RequirementsTest, ScopesHeader) {
+  EXPECT_EQ(ScopesHeader(FullAccess()), "*");
+  EXPECT_EQ(ScopesHeader(Grant{.full_access = false,
+                               .scopes = {"a", "minerva:query"},
+                               .tags = std::nullopt,
+                               .allowed_addresses = {}}),
+            "a,minerva:query");
+  EXPECT_EQ(ScopesHeader(Grant{}), "");
+}
+
+// What /auth does on a cache hit, besides building the response: no allocation without
+// requirements, and none for a short scope requirement or an address check either.
+TEST(RequirementsTest, TheHotPathDoesNotAllocate) {
+  http::Request plain = Req("/auth", {{"Authorization", "Bearer kw_x"}, {"X-Forwarded-For", "x"}});
+  http::Request scoped = Req("/auth?scope=minerva:query", {{"Authorization", "Bearer kw_x"}});
+  http::Request proxied = Req("/auth", {{"X-Forwarded-For", "198.51.100.7"}});
+  const Principal key = Key({"minerva:query"}, {"team:x"});
+  const Principal limited = Key({}, {}, {"198.51.100.0/24"});
+  const std::vector<Cidr> trusted = ParseNetworks({"127.0.0.2/32"}).value();
+  g_allocations = 0;
+  g_counting = true;
+  const Requirements none = RequirementsOf(plain);
+  const bool plain_ok = none.empty() && !Check(key, "127.0.0.1", none);
+  const Requirements one = RequirementsOf(scoped);
+  const bool scoped_ok = !Check(key, "127.0.0.1", one);
+  const std::string_view client = ClientAddress(proxied, "127.0.0.2", trusted);
+  const bool address_ok = !Check(limited, client, none);
+  g_counting = false;
+  EXPECT_TRUE(plain_ok);
+  EXPECT_TRUE(scoped_ok);
+  EXPECT_TRUE(address_ok);
+  EXPECT_EQ(client, "198.51.100.7");
+  EXPECT_EQ(g_allocations, 0);
 }
 
 }  // namespace
