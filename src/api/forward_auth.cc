@@ -134,6 +134,7 @@ void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::
 void ForwardAuth::Decide(std::string token, std::string address, Requirements required,
                          unsigned version, bool keep_alive, http::Responder respond,
                          std::chrono::steady_clock::time_point started) {
+  // NOLINTNEXTLINE(bugprone-exception-escape): as Requirements (requirements.h)
   struct Job {
     std::string token;
     std::string address;

@@ -19,6 +19,9 @@
 
 namespace keyward {
 
+// Moving one moves the entries kept inline one by one, which can throw only when memory runs
+// out; bad_alloc then ends the process, as everywhere else.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 struct Requirements {
   // A few entries stay inside the object: the usual one or two cost no allocation.
   boost::container::small_vector<std::string, 4> scopes;

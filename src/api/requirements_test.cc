@@ -31,7 +31,8 @@ namespace {
 namespace bh = http::beast_http;
 using ::testing::ElementsAre;
 
-http::Request Req(std::string target, std::vector<std::pair<std::string, std::string>> hs = {}) {
+http::Request Req(const std::string& target,
+                  const std::vector<std::pair<std::string, std::string>>& hs = {}) {
   http::Request req{bh::verb::get, target, 11};
   for (auto& [k, v] : hs) req.insert(k, v);
   return req;
@@ -65,7 +66,7 @@ TEST(RequirementsTest, PresentButEmptyIsARequirementNeverMet) {
 }
 
 Principal Key(std::vector<std::string> scopes, std::vector<std::string> tags,
-              std::vector<std::string> from = {}) {
+              const std::vector<std::string>& from = {}) {
   Principal p;
   p.grant = Grant{.full_access = false,
                   .scopes = std::move(scopes),
