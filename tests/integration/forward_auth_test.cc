@@ -11,6 +11,7 @@
 #include <map>
 #include <string_view>
 #include <thread>
+#include <utility>
 
 #include "core/api_key.h"
 #include "harness.h"
@@ -395,7 +396,7 @@ class GrantsTest : public ::testing::Test {
   }
 
   static json::value Authorize(const std::string& caller, json::object body) {
-    HttpResult r = server_->As(caller, "POST", "/api/v1/authorize", body);
+    HttpResult r = server_->As(caller, "POST", "/api/v1/authorize", std::move(body));
     EXPECT_EQ(r.status, 200) << r.body;
     return r.status == 200 ? r.Json() : json::value();
   }
@@ -415,7 +416,7 @@ class GrantsTest : public ::testing::Test {
   }
 
   // Signs the admin in from `from` with `headers`; the event's recorded address.
-  static std::string SignInAddress(const std::string& from, Headers headers) {
+  static std::string SignInAddress(const std::string& from, const Headers& headers) {
     const std::string body =
         json::serialize(json::object{{"username", "admin"}, {"password", kAdminPassword}});
     HttpResult r = CallFrom(from, server_->port(), "POST", "/api/v1/login", body, headers);
