@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 
+#include "api/client_address.h"
 #include "api/credentials.h"
 #include "api/http_status.h"
 #include "api/json_io.h"
@@ -74,7 +75,8 @@ Result<Reply> RunRoute(const Route& route, ApiCall& call) {
 ApiHandler::ApiHandler(Services& services, BlockingPool& blocking)
     : services_(services),
       blocking_(blocking),
-      forward_auth_(services.authenticator, blocking, services.metrics, services.allow_query_key) {
+      forward_auth_(services.authenticator, blocking, services.metrics, services.allow_query_key,
+                    services.trusted_proxies) {
   AddApiRoutes(router_, services_);
 }
 
@@ -89,7 +91,7 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
   const auto started = std::chrono::steady_clock::now();
   const std::string_view raw_target(request.target());
   if (IsForwardAuthPath(raw_target)) {
-    forward_auth_.Handle(std::move(request), std::move(respond), started);
+    forward_auth_.Handle(std::move(request), peer, std::move(respond), started);
     return;
   }
   // A probe may add a query ("/healthz?probe=1"); the path decides, as for every route.
@@ -171,14 +173,22 @@ Result<Reply> ApiHandler::Authenticated(const Route& route, ApiCall& call,
     return Status::PermissionDenied("cross-site request refused: missing CSRF header");
   }
   KW_ASSIGN_OR_RETURN(call.principal, services_.authenticator.Authenticate(*credential));
-  call.principal->client_address = call.peer.address;  // for the audit log
+  call.principal->client_address = call.client_address;  // for the audit log
+  if (!AddressAllowed(call.principal->networks, call.client_address)) {
+    return Status::PermissionDenied("this API key may not be used from " + call.client_address);
+  }
   return RunRoute(route, call);
 }
 
 void ApiHandler::Run(const Route& route, std::vector<std::string> params, QueryParams query,
                      http::Request& request, const http::Peer& peer, http::Responder& respond,
                      std::uint64_t id, std::chrono::steady_clock::time_point started) {
-  ApiCall call{request, peer, std::move(params), std::move(query), std::nullopt};
+  ApiCall call{request,
+               peer,
+               std::move(params),
+               std::move(query),
+               std::nullopt,
+               std::string(ClientAddress(request, peer.address, services_.trusted_proxies))};
   Result<Reply> reply = Status::Internal("not run");
   if (route.access == Access::kSignedIn) {
     reply = Authenticated(route, call, request);
@@ -203,7 +213,7 @@ void ApiHandler::Run(const Route& route, std::vector<std::string> params, QueryP
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - started)
                           .count();
-  log::Info("request {:x} {} {} {} {} {}us user={}", id, peer.address,
+  log::Info("request {:x} {} {} {} {} {}us user={}", id, call.client_address,
             std::string(request.method_string()), PathOnly(request.target()), res.result_int(),
             micros, call.principal ? call.principal->user.id : "-");
   Send(respond, std::move(res),

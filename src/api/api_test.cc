@@ -1,4 +1,5 @@
 // Pure parts of the API layer: the Status → HTTP table, the key carriers, the router, JSON.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "api/credentials.h"
@@ -127,6 +128,42 @@ TEST(JsonIoTest, StringMembers) {
               StatusIs(StatusCode::kInvalidArgument, "\"n\" must be a string"));
   EXPECT_THAT(RequiredString(obj, "missing"),
               StatusIs(StatusCode::kInvalidArgument, "\"missing\" is required"));
+}
+
+TEST(JsonIoTest, StringArrayMembers) {
+  auto obj =
+      ParseObject("application/json",
+                  R"({"a":["x","y"],"e":[],"z":null,"s":"x","n":[1],"o":[{"x":1}],"big":[1,2,3]})")
+          .value();
+  EXPECT_EQ(OptionalStringArray(obj, "a", 64).value(), std::vector<std::string>({"x", "y"}));
+  EXPECT_EQ(OptionalStringArray(obj, "e", 64).value(), std::vector<std::string>());
+  EXPECT_EQ(OptionalStringArray(obj, "z", 64).value(), std::nullopt);
+  EXPECT_EQ(OptionalStringArray(obj, "missing", 64).value(), std::nullopt);
+  for (const char* bad : {"s", "n", "o"}) {
+    EXPECT_THAT(OptionalStringArray(obj, bad, 64),
+                StatusIs(StatusCode::kInvalidArgument,
+                         fmt::format("\"{}\" must be an array of strings", bad)));
+  }
+  EXPECT_THAT(OptionalStringArray(obj, "big", 2),
+              StatusIs(StatusCode::kInvalidArgument, "\"big\" may hold at most 2 entries"));
+}
+
+TEST(JsonIoTest, KeyJsonCarriesTheGrant) {
+  KeyView key;
+  key.name = "ci";
+  key.grant = Grant{.full_access = false,
+                    .scopes = {"keys:read"},
+                    .tags = std::nullopt,
+                    .allowed_addresses = {"10.0.0.0/8"}};
+  boost::json::object out = KeyJson(key);
+  EXPECT_EQ(out.at("scopes"), boost::json::array({"keys:read"}));
+  EXPECT_TRUE(out.at("tags").is_null());
+  EXPECT_EQ(out.at("allowed_addresses"), boost::json::array({"10.0.0.0/8"}));
+  EXPECT_EQ(out.at("full_access"), false);
+  key.grant.tags = std::vector<std::string>{"team:x"};
+  EXPECT_EQ(KeyJson(key).at("tags"), boost::json::array({"team:x"}));
+  key.grant = FullAccess();
+  EXPECT_EQ(KeyJson(key).at("full_access"), true);
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 #include <boost/json/serialize.hpp>
 #include <memory>
 
+#include "api/client_address.h"
 #include "api/credentials.h"
+#include "api/requirements.h"
 #include "common/log.h"
 #include "http/error_response.h"
 
@@ -26,15 +28,17 @@ const std::string& RefusalBody(VerifyOutcome outcome) {
 }
 
 // The one /auth decision, for the cache and the store alike. kValid allows (200 with the
-// identity of `principal`, whose tags joined are `tags`); kInvalid refuses with 401 and
-// WWW-Authenticate: Bearer; kError refuses with 403, never a status nginx would make a 500 of.
-// `principal` is read only for kValid. Copies nothing but the header values and the body.
+// identity of `principal`, whose tags and scopes joined are `tags` and `scopes`); kInvalid
+// refuses with 401 and WWW-Authenticate: Bearer; kError refuses with 403, never a status nginx
+// would make a 500 of. `principal` is read only for kValid. Copies nothing but the header
+// values and the body.
 http::Response Answer(unsigned version, bool keep_alive, VerifyOutcome outcome,
-                      const Principal* principal, std::string_view tags) {
+                      const Principal* principal, std::string_view tags, std::string_view scopes) {
   if (outcome == VerifyOutcome::kValid) {
     http::Response res{bh::status::ok, version};
     res.set("X-Keyward-User", principal->user.id);
     res.set("X-Keyward-Tags", tags);
+    res.set("X-Keyward-Scopes", scopes);
     res.set("X-Keyward-Key-Name", principal->key_name);
     res.content_length(0);
     res.keep_alive(keep_alive);
@@ -47,6 +51,19 @@ http::Response Answer(unsigned version, bool keep_alive, VerifyOutcome outcome,
   const std::string& body = RefusalBody(outcome);
   res.body() = body;
   res.content_length(body.size());
+  res.keep_alive(keep_alive);
+  return res;
+}
+
+// A valid key refused: 403 with X-Keyward-Reason and the error body.
+http::Response Refuse(unsigned version, bool keep_alive, const Denial& denial) {
+  http::Response res{bh::status::forbidden, version};
+  res.set("X-Keyward-Reason", DenialReasonName(denial.reason));
+  res.set(bh::field::content_type, "application/json");
+  res.body() = boost::json::serialize(
+                   http::ErrorBody(StatusCodeName(StatusCode::kPermissionDenied), denial.message)) +
+               "\n";
+  res.content_length(res.body().size());
   res.keep_alive(keep_alive);
   return res;
 }
@@ -73,48 +90,81 @@ void ForwardAuth::Finish(http::Responder& respond, http::Response&& response, Ve
   respond(std::move(response));
 }
 
-void ForwardAuth::Handle(http::Request&& request, http::Responder respond,
+void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::Responder respond,
                          std::chrono::steady_clock::time_point started) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   std::string scratch;
   auto credential = FindCredential(request, allow_query_key_, scratch);
   if (!credential || credential->empty()) {
-    Finish(respond, Answer(version, keep_alive, VerifyOutcome::kInvalid, nullptr, {}),
+    Finish(respond, Answer(version, keep_alive, VerifyOutcome::kInvalid, nullptr, {}, {}),
            VerifyOutcome::kInvalid, started);
     return;
   }
+  Requirements required = RequirementsOf(request);
   http::Response allowed;
+  std::optional<Denial> denial;
   auto cached = authenticator_.TryCached(*credential, [&](const CacheEntry& e) {
-    allowed = Answer(version, keep_alive, VerifyOutcome::kValid, &e.principal, e.tags_header);
+    if (!required.empty() || !e.principal.networks.empty()) {
+      denial = Check(e.principal, ClientAddress(request, peer.address, trusted_proxies_), required);
+      if (denial) return;
+    }
+    allowed = Answer(version, keep_alive, VerifyOutcome::kValid, &e.principal, e.tags_header,
+                     e.scopes_header);
   });
   if (cached == KeyCache::Outcome::kValid) {
+    if (denial) {
+      metrics_.CountDenial(denial->reason);
+      allowed = Refuse(version, keep_alive, *denial);
+    }
     Finish(respond, std::move(allowed), VerifyOutcome::kValid, started);
     return;
   }
   if (cached == KeyCache::Outcome::kInvalid) {
-    Finish(respond, Answer(version, keep_alive, VerifyOutcome::kInvalid, nullptr, {}),
+    Finish(respond, Answer(version, keep_alive, VerifyOutcome::kInvalid, nullptr, {}, {}),
            VerifyOutcome::kInvalid, started);
     return;
   }
   // A miss: the store decides, on a blocking thread.
-  auto job = std::make_shared<std::pair<std::string, http::Responder>>(std::string(*credential),
-                                                                       std::move(respond));
+  Decide(std::string(*credential),
+         std::string(ClientAddress(request, peer.address, trusted_proxies_)), std::move(required),
+         version, keep_alive, std::move(respond), started);
+}
+
+void ForwardAuth::Decide(std::string token, std::string address, Requirements required,
+                         unsigned version, bool keep_alive, http::Responder respond,
+                         std::chrono::steady_clock::time_point started) {
+  // NOLINTNEXTLINE(bugprone-exception-escape): as Requirements (requirements.h)
+  struct Job {
+    std::string token;
+    std::string address;
+    Requirements required;
+    http::Responder responder;
+  };
+  auto job = std::make_shared<Job>(
+      Job{std::move(token), std::move(address), std::move(required), std::move(respond)});
   bool queued = blocking_.TrySubmit([this, job, version, keep_alive, started] {
-    auto& [token, responder] = *job;
-    auto principal = authenticator_.Authenticate(token);
+    auto principal = authenticator_.Authenticate(job->token);
     const VerifyOutcome outcome = OutcomeOf(principal.status());
     if (outcome == VerifyOutcome::kError) {
       log::Error("/auth could not verify a key: {}", principal.status().ToString());
     }
+    if (principal.ok()) {
+      if (auto denial = Check(*principal, job->address, job->required)) {
+        metrics_.CountDenial(denial->reason);
+        Finish(job->responder, Refuse(version, keep_alive, *denial), outcome, started);
+        return;
+      }
+    }
     const std::string tags = principal.ok() ? JoinTags(principal->user.tags) : std::string();
-    Finish(responder,
-           Answer(version, keep_alive, outcome, principal.ok() ? &*principal : nullptr, tags),
-           outcome, started);
+    const std::string scopes = principal.ok() ? ScopesHeader(principal->grant) : std::string();
+    Finish(
+        job->responder,
+        Answer(version, keep_alive, outcome, principal.ok() ? &*principal : nullptr, tags, scopes),
+        outcome, started);
   });
   if (!queued) {
-    auto& [token, responder] = *job;
-    Finish(responder, Answer(version, keep_alive, VerifyOutcome::kError, nullptr, {}),
+    Finish(job->responder, Answer(version, keep_alive, VerifyOutcome::kError, nullptr, {}, {}),
            VerifyOutcome::kError, started);
   }
 }

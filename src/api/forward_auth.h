@@ -1,18 +1,27 @@
 // /auth: forward authentication for nginx auth_request, Traefik ForwardAuth and Envoy
 // ext_authz (HTTP service). Any method, any path below /auth.
 //
-//   valid key   → 200, X-Keyward-User, X-Keyward-Tags (comma-separated), X-Keyward-Key-Name
+//   valid key   → 200, X-Keyward-User, X-Keyward-Tags and X-Keyward-Scopes (comma-separated;
+//                 scopes "*" for a full-access key), X-Keyward-Key-Name
+//   a valid key that fails the request's requirements (api/requirements.h) or its own address
+//   limits → 403, X-Keyward-Reason: address | scope | tag, and the error body saying which
 //   otherwise   → 401, WWW-Authenticate: Bearer
 //   our failure → 403: never 2xx, and never a status nginx would turn into a 500
 //
-// A key the cache knows is answered on the network thread, with no hop to another thread; a
-// cache miss goes to the blocking pool for the store. Thread safe.
+// The address checked is the client's (api/client_address.h). A key the cache knows is
+// answered on the network thread, with no hop to another thread and, when nothing is required
+// and the key has no address limits, no allocation beyond the response; a cache miss goes to
+// the blocking pool for the store. Thread safe.
 #pragma once
 
 #include <chrono>
+#include <string>
+#include <vector>
 
 #include "api/metrics.h"
+#include "api/requirements.h"
 #include "common/blocking_pool.h"
+#include "core/grant.h"
 #include "http/server.h"
 #include "service/authenticator.h"
 
@@ -23,17 +32,25 @@ bool IsForwardAuthPath(std::string_view target);
 
 class ForwardAuth {
  public:
+  // `trusted_proxies` (api/client_address.h) must outlive this object.
   ForwardAuth(const Authenticator& authenticator, BlockingPool& blocking, Metrics& metrics,
-              bool allow_query_key)
+              bool allow_query_key, const std::vector<Cidr>& trusted_proxies)
       : authenticator_(authenticator),
         blocking_(blocking),
         metrics_(metrics),
-        allow_query_key_(allow_query_key) {}
+        allow_query_key_(allow_query_key),
+        trusted_proxies_(trusted_proxies) {}
 
-  void Handle(http::Request&& request, http::Responder respond,
+  // `peer` is the TCP peer; the client address is taken from it (and, for a trusted proxy,
+  // from the request's forwarding headers).
+  void Handle(http::Request&& request, const http::Peer& peer, http::Responder respond,
               std::chrono::steady_clock::time_point started);
 
  private:
+  // A cache miss: verifies `token` on the blocking pool and answers from there.
+  void Decide(std::string token, std::string address, Requirements required, unsigned version,
+              bool keep_alive, http::Responder respond,
+              std::chrono::steady_clock::time_point started);
   void Finish(http::Responder& respond, http::Response&& response, VerifyOutcome outcome,
               std::chrono::steady_clock::time_point started);
 
@@ -41,6 +58,7 @@ class ForwardAuth {
   BlockingPool& blocking_;
   Metrics& metrics_;
   const bool allow_query_key_;
+  const std::vector<Cidr>& trusted_proxies_;
 };
 
 }  // namespace keyward

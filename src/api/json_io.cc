@@ -131,6 +131,35 @@ Result<std::string> RequiredString(const boost::json::object& obj, std::string_v
   return std::move(*value);
 }
 
+Result<std::optional<std::vector<std::string>>> OptionalStringArray(const boost::json::object& obj,
+                                                                    std::string_view name,
+                                                                    std::size_t max) {
+  using Out = std::optional<std::vector<std::string>>;
+  auto it = obj.find(name);
+  if (it == obj.end() || it->value().is_null()) return Out();
+  const auto not_strings = [&] {
+    return Status::InvalidArgument(fmt::format("\"{}\" must be an array of strings", name));
+  };
+  if (!it->value().is_array()) return not_strings();
+  const boost::json::array& array = it->value().get_array();
+  if (array.size() > max) {
+    return Status::InvalidArgument(fmt::format("\"{}\" may hold at most {} entries", name, max));
+  }
+  std::vector<std::string> out;
+  out.reserve(array.size());
+  for (const auto& element : array) {
+    if (!element.is_string()) return not_strings();
+    out.emplace_back(element.get_string().data(), element.get_string().size());
+  }
+  return Out(std::move(out));
+}
+
+boost::json::array StringArray(const std::vector<std::string>& list) {
+  boost::json::array out;
+  for (const auto& item : list) out.emplace_back(item);
+  return out;
+}
+
 boost::json::object UserJson(const User& user) {
   boost::json::array tags;
   for (const auto& tag : user.tags) tags.emplace_back(tag);
@@ -152,6 +181,14 @@ boost::json::object KeyJson(const KeyView& key) {
   } else {
     out["last_used"] = nullptr;
   }
+  out["scopes"] = StringArray(key.grant.scopes);
+  if (key.grant.tags) {
+    out["tags"] = StringArray(*key.grant.tags);
+  } else {
+    out["tags"] = nullptr;
+  }
+  out["allowed_addresses"] = StringArray(key.grant.allowed_addresses);
+  out["full_access"] = key.grant.full_access;
   return out;
 }
 
@@ -160,7 +197,7 @@ boost::json::object AuditEventJson(const AuditEvent& event) {
           {"actor", event.actor},     {"action", AuditActionName(event.action)},
           {"user", event.user},       {"target", event.target},
           {"address", event.address}, {"outcome", AuditOutcomeName(event.success)},
-          {"reason", event.reason}};
+          {"reason", event.reason},   {"detail", event.detail}};
 }
 
 }  // namespace keyward

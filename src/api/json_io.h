@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "core/audit_event.h"
@@ -33,12 +34,21 @@ Result<std::optional<std::string>> OptionalString(const boost::json::object& obj
                                                   std::string_view name);
 // Like OptionalString, but InvalidArgument when absent.
 Result<std::string> RequiredString(const boost::json::object& obj, std::string_view name);
+// The array-of-strings member `name`: nullopt when absent or null; InvalidArgument naming it
+// when not an array, when an element is not a string, or when it holds more than `max`
+// elements (refused before any is copied).
+Result<std::optional<std::vector<std::string>>> OptionalStringArray(const boost::json::object& obj,
+                                                                    std::string_view name,
+                                                                    std::size_t max);
 
 // {id, name, type, tags, created}
 boost::json::object UserJson(const User& user);
-// {name, type, expiration, created, last_used, token}
+// A list of strings as a JSON array.
+boost::json::array StringArray(const std::vector<std::string>& list);
+// {name, type, expiration, created, last_used, token, scopes, tags, allowed_addresses,
+// full_access}; tags null when the key presents all of its owner's tags, live.
 boost::json::object KeyJson(const KeyView& key);
-// {id, time, actor, action, user, target, address, outcome, reason}
+// {id, time, actor, action, user, target, address, outcome, reason, detail}
 boost::json::object AuditEventJson(const AuditEvent& event);
 
 }  // namespace keyward

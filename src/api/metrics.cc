@@ -8,8 +8,17 @@ namespace {
 constexpr const char* kRouteNames[] = {"auth",    "authorize", "api",  "healthz",
                                        "metrics", "web",       "other"};
 constexpr const char* kOutcomeNames[] = {"valid", "invalid", "error"};
+constexpr std::string_view kDenialNames[] = {"address", "scope", "tag"};
 
 }  // namespace
+
+std::string_view DenialReasonName(DenialReason reason) {
+  return kDenialNames[static_cast<std::size_t>(reason)];
+}
+
+void Metrics::CountDenial(DenialReason reason) {
+  denials_[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+}
 
 void Metrics::CountRequest(RouteLabel route, int status, std::chrono::nanoseconds took) {
   RouteCounters& r = routes_[static_cast<std::size_t>(route)];
@@ -71,6 +80,14 @@ std::string Metrics::Render(const KeyCache* cache) const {
   for (std::size_t o = 0; o < verifications_.size(); ++o) {
     out += fmt::format("keyward_verifications_total{{outcome=\"{}\"}} {}\n", kOutcomeNames[o],
                        verifications_[o].load(std::memory_order_relaxed));
+  }
+  out +=
+      "# HELP keyward_denials_total Valid keys refused by /auth and /api/v1/authorize, by "
+      "reason.\n";
+  out += "# TYPE keyward_denials_total counter\n";
+  for (std::size_t r = 0; r < denials_.size(); ++r) {
+    out += fmt::format("keyward_denials_total{{reason=\"{}\"}} {}\n", kDenialNames[r],
+                       denials_[r].load(std::memory_order_relaxed));
   }
   if (cache != nullptr) {
     out += "# HELP keyward_cache_hits_total Verifications answered by the cache.\n";

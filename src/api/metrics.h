@@ -3,6 +3,8 @@
 //   keyward_http_requests_total{route, code}     requests answered, by route and status
 //   keyward_http_request_duration_seconds{route} histogram, handler time
 //   keyward_verifications_total{outcome}         valid | invalid | error
+//   keyward_denials_total{reason}                valid keys refused by /auth and
+//                                                /api/v1/authorize: scope | tag | address
 //   keyward_cache_hits_total, _misses_total, _negative_hits_total, keyward_cache_entries
 //
 // Lock-free: relaxed atomics only, so counting costs the hot path a few nanoseconds. Thread
@@ -14,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "service/key_cache.h"
 
@@ -21,11 +24,15 @@ namespace keyward {
 
 enum class RouteLabel { kAuth, kAuthorize, kApi, kHealthz, kMetrics, kWeb, kOther };
 enum class VerifyOutcome { kValid, kInvalid, kError };
+// Why a valid key was refused (api/requirements.h); the names are X-Keyward-Reason's values.
+enum class DenialReason { kAddress, kScope, kTag };
+std::string_view DenialReasonName(DenialReason reason);
 
 class Metrics {
  public:
   void CountRequest(RouteLabel route, int status, std::chrono::nanoseconds took);
   void CountVerification(VerifyOutcome outcome);
+  void CountDenial(DenialReason reason);
   std::string Render(const KeyCache* cache) const;
 
  private:
@@ -41,6 +48,7 @@ class Metrics {
   };
   std::array<RouteCounters, kRoutes> routes_{};
   std::array<std::atomic<std::uint64_t>, 3> verifications_{};
+  std::array<std::atomic<std::uint64_t>, 3> denials_{};
 };
 
 }  // namespace keyward

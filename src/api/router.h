@@ -25,6 +25,7 @@ struct ApiCall {
   std::vector<std::string> params;     // decoded {placeholders}, in order
   QueryParams query;                   // decoded query parameters
   std::optional<Principal> principal;  // set for routes that need a signed-in caller
+  std::string client_address;          // the peer, or whom a trusted proxy names (client_address.h)
 
   const Principal& caller() const { return *principal; }
   bool QueryFlag(std::string_view name) const;  // "?name=true" or "?name=1"

@@ -2,6 +2,8 @@
 
 #include "api/json_io.h"
 #include "api/openapi_document.h"
+#include "api/requirements.h"
+#include "core/grant.h"
 #include "core/policy.h"
 #include "http/error_response.h"
 
@@ -38,7 +40,7 @@ Result<Reply> Login(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(std::string username, RequiredString(body, "username"));
   KW_ASSIGN_OR_RETURN(std::string password, RequiredString(body, "password"));
   std::int64_t retry_after = 0;
-  auto signed_in = s.sign_in.Login(username, password, call.peer.address, &retry_after);
+  auto signed_in = s.sign_in.Login(username, password, call.client_address, &retry_after);
   if (!signed_in.ok()) {
     if (retry_after > 0) {
       Reply reply = Json(429, http::ErrorBody("resource_exhausted", signed_in.status().message()));
@@ -55,16 +57,49 @@ Result<Reply> Login(Services& s, ApiCall& call) {
 }
 
 Result<Reply> Logout(Services& s, ApiCall& call) {
+  KW_RETURN_IF_ERROR(Body(call, {}).status());  // takes no fields: any is refused
   KW_RETURN_IF_ERROR(s.sign_in.Logout(call.caller()));
   Reply reply = NoContent();
   reply.headers.emplace_back("Set-Cookie", SessionCookie(s, "", 0));
   return reply;
 }
 
-// The DataOS authorize call: is this key valid, and whose is it?
+// i13-http stand-in for core/policy.h's RequireScope (i13-service): the same rule and message.
+Status RequireScope(const Grant& grant, std::string_view scope) {
+  if (grant.HasScope(scope)) return Status::Ok();
+  return Status::PermissionDenied("this API key lacks the scope " + std::string(scope));
+}
+
+// A list member of a request body, each entry checked by `validate` (400 naming the first bad).
+Result<std::optional<std::vector<std::string>>> ValidatedList(
+    const boost::json::object& body, std::string_view name, Status (*validate)(std::string_view)) {
+  KW_ASSIGN_OR_RETURN(auto list, OptionalStringArray(body, name, kMaxGrantEntries));
+  if (list) {
+    for (const std::string& entry : *list) KW_RETURN_IF_ERROR(validate(entry));
+  }
+  return list;
+}
+
+// The answer for a valid key: the identity and what it may do.
+boost::json::object AllowedResult(const Principal& principal) {
+  return {{"id", principal.user.id},
+          {"tags", StringArray(principal.user.tags)},
+          {"scopes", StringArray(principal.grant.scopes)},
+          {"full_access", principal.grant.full_access}};
+}
+
+// The DataOS authorize call: is this key valid, whose is it, and does it meet the caller's
+// requirements (scopes, tags, the client address it is used from)?
 Result<Reply> Authorize(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call, {"token"}));
+  KW_RETURN_IF_ERROR(RequireScope(call.caller().grant, scope::kAuthorize));
+  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call, {"token", "scopes", "tags", "address"}));
   KW_ASSIGN_OR_RETURN(std::string token, RequiredString(body, "token"));
+  KW_ASSIGN_OR_RETURN(auto scopes, ValidatedList(body, "scopes", ValidateScope));
+  KW_ASSIGN_OR_RETURN(auto tags, ValidatedList(body, "tags", ValidateTag));
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> address, OptionalString(body, "address"));
+  if (address && (address->find('/') != std::string::npos || !Cidr::Parse(*address).ok())) {
+    return Status::InvalidArgument("\"address\" must be an IP address");
+  }
   auto principal = s.authenticator.Authenticate(token);
   if (!principal.ok()) {
     if (principal.status().code() != StatusCode::kUnauthenticated) {
@@ -75,11 +110,18 @@ Result<Reply> Authorize(Services& s, ApiCall& call) {
     return Json(200, {{"allow", false}, {"valid", false}, {"result", nullptr}});
   }
   s.metrics.CountVerification(VerifyOutcome::kValid);
-  boost::json::array tags;
-  for (const auto& tag : principal->user.tags) tags.emplace_back(tag);
-  return Json(200, {{"allow", true},
-                    {"valid", true},
-                    {"result", {{"id", principal->user.id}, {"tags", std::move(tags)}}}});
+  Requirements required;
+  if (scopes) required.scopes.assign(scopes->begin(), scopes->end());
+  if (tags) required.tags.assign(tags->begin(), tags->end());
+  const auto at = address ? std::optional<std::string_view>(*address) : std::nullopt;
+  if (auto denial = Check(*principal, at, required)) {
+    s.metrics.CountDenial(denial->reason);
+    return Json(200, {{"allow", false},
+                      {"valid", true},
+                      {"reason", DenialReasonName(denial->reason)},
+                      {"result", nullptr}});
+  }
+  return Json(200, {{"allow", true}, {"valid", true}, {"result", AllowedResult(*principal)}});
 }
 
 // This API's OpenAPI document, as built into the binary (src/api/openapi.json).
@@ -154,19 +196,50 @@ Result<Reply> ListKeys(Services& s, ApiCall& call) {
   return Json(200, std::move(out));
 }
 
-Result<Reply> CreateKey(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call, {"name", "duration"}));
-  KW_ASSIGN_OR_RETURN(std::optional<std::string> name, OptionalString(body, "name"));
-  KW_ASSIGN_OR_RETURN(std::optional<std::string> duration, OptionalString(body, "duration"));
-  KW_ASSIGN_OR_RETURN(KeyView key, s.keys.Create(call.caller(), call.params[0], name, duration));
-  boost::json::object out = KeyJson(key);
-  return Json(201, std::move(out));
+// The create body: {name?, duration?, scopes?, tags?, allowed_addresses?}. The lists are
+// checked here as the store will hold them (NormalizeGrant: 400 naming the first bad entry);
+// whether the caller may give them is the service's to decide.
+Result<NewKey> ParseNewKey(const ApiCall& call) {
+  KW_ASSIGN_OR_RETURN(boost::json::object body,
+                      Body(call, {"name", "duration", "scopes", "tags", "allowed_addresses"}));
+  NewKey in;
+  KW_ASSIGN_OR_RETURN(in.name, OptionalString(body, "name"));
+  KW_ASSIGN_OR_RETURN(in.duration, OptionalString(body, "duration"));
+  KW_ASSIGN_OR_RETURN(auto scopes, OptionalStringArray(body, "scopes", kMaxGrantEntries));
+  KW_ASSIGN_OR_RETURN(in.tags, OptionalStringArray(body, "tags", kMaxGrantEntries));
+  KW_ASSIGN_OR_RETURN(in.allowed_addresses,
+                      OptionalStringArray(body, "allowed_addresses", kMaxGrantEntries));
+  Grant grant{.full_access = false,
+              .scopes = scopes.value_or(std::vector<std::string>()),
+              .tags = in.tags,
+              .allowed_addresses = in.allowed_addresses.value_or(std::vector<std::string>())};
+  KW_ASSIGN_OR_RETURN(grant, NormalizeGrant(std::move(grant)));
+  in.scopes = std::move(grant.scopes);
+  in.tags = std::move(grant.tags);
+  if (in.allowed_addresses) in.allowed_addresses = std::move(grant.allowed_addresses);
+  return in;
 }
 
+Result<Reply> CreateKey(Services& s, ApiCall& call) {
+  KW_ASSIGN_OR_RETURN(NewKey in, ParseNewKey(call));
+  KW_ASSIGN_OR_RETURN(KeyView key, s.keys.Create(call.caller(), call.params[0], in));
+  return Json(201, KeyJson(key));
+}
+
+// The key in full: its reveal, then the rest of it as a list shows it.
+// i13-http: KeyService::Reveal answers only the token on this branch; once it answers the
+// KeyView (i13-service), this is KeyJson(*Reveal(...)) alone.
 Result<Reply> RevealKey(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(std::string token,
                       s.keys.Reveal(call.caller(), call.params[0], call.params[1]));
-  return Json(200, {{"token", token}});
+  KW_ASSIGN_OR_RETURN(std::vector<KeyView> keys,
+                      s.keys.List(call.caller(), call.params[0], /*reveal=*/false));
+  for (KeyView& key : keys) {
+    if (key.name != call.params[1]) continue;
+    key.token = std::move(token);
+    return Json(200, KeyJson(key));
+  }
+  return Status::NotFound("no such key");
 }
 
 Result<Reply> DeleteKey(Services& s, ApiCall& call) {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "api/metrics.h"
+#include "core/grant.h"
 #include "http/static_files.h"
 #include "service/audit_log.h"
 #include "service/authenticator.h"
@@ -26,6 +27,8 @@ struct Services {
   bool secure_cookie = false;    // the session cookie is Secure: the server speaks HTTPS
   const std::vector<http::StaticFile>* web_assets = nullptr;  // the UI, served at /
   const AuditLog* audit = nullptr;  // GET /api/v1/audit; null: that route answers 503
+  // Peers whose X-Forwarded-For / X-Real-IP name the client (api/client_address.h); empty: none.
+  std::vector<Cidr> trusted_proxies = {};
 };
 
 }  // namespace keyward

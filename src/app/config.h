@@ -8,9 +8,11 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "common/cpus.h"
 #include "common/status.h"
+#include "core/grant.h"
 #include "http/server.h"
 #include "service/key_cache.h"
 #include "service/options.h"
@@ -34,6 +36,9 @@ struct Config {
   std::chrono::milliseconds last_used_interval{5'000};
   // Accept a key in a ?apikey= query parameter (keys then reach URLs and access logs).
   bool allow_query_key = false;
+  // Proxies whose X-Forwarded-For / X-Real-IP name the client (api/client_address.h): the
+  // address the audit log records and key address limits check. Empty: the TCP peer, always.
+  std::vector<Cidr> trusted_proxies;
   // Every limit of the transport: sizes, timeouts, connections.
   http::Limits limits;
   // PEM certificate chain and its private key: both set, HTTPS only; both empty, plain HTTP.

@@ -57,6 +57,22 @@ TEST(ServeFlags, CacheSizeSetsTheNegativeCacheToo) {
   EXPECT_EQ(Parse({"--cache-size", "100"}).cache.max_negative, 1024u);
 }
 
+// NOLINTBEGIN(concurrency-mt-unsafe): setenv in a test that runs no other thread.
+TEST(ServeFlags, TrustedProxiesAreCidrs) {
+  EXPECT_TRUE(Parse({}).trusted_proxies.empty());
+  const Config c = Parse({"--trusted-proxies", "10.0.0.0/8, 2001:db8::/32"});
+  ASSERT_EQ(c.trusted_proxies.size(), 2u);
+  EXPECT_EQ(c.trusted_proxies[1].ToString(), "2001:db8::/32");
+  EXPECT_THROW(Parse({"--trusted-proxies", "10.0.0.0/33"}), CLI::ValidationError);
+  EXPECT_THROW(Parse({"--trusted-proxies", "10.0.0.1/8"}), CLI::ValidationError);
+  ::setenv("KEYWARD_TRUSTED_PROXIES", "127.0.0.2", 1);
+  const Config from_env = Parse({});
+  ::unsetenv("KEYWARD_TRUSTED_PROXIES");
+  ASSERT_EQ(from_env.trusted_proxies.size(), 1u);
+  EXPECT_EQ(from_env.trusted_proxies[0].ToString(), "127.0.0.2/32");
+}
+// NOLINTEND(concurrency-mt-unsafe)
+
 TEST(ServeFlags, OldAndNewThreadNames) {
   EXPECT_EQ(Parse({"--threads", "3"}).network_threads, 3);
   EXPECT_EQ(Parse({"--network-threads", "2"}).network_threads, 2);

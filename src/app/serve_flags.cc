@@ -8,6 +8,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "api/client_address.h"
 #include "core/duration.h"
 
 namespace keyward {
@@ -112,6 +113,19 @@ void AddKeyFlags(CLI::App* cmd, Config& c) {
   cmd->add_flag("--allow-query-key", c.allow_query_key,
                 "accept a key in a ?apikey= query parameter (it then appears in URLs and logs)")
       ->envname("KEYWARD_ALLOW_QUERY_KEY");
+  cmd->add_option_function<std::string>(
+         "--trusted-proxies",
+         [&c](const std::string& text) { c.trusted_proxies = ParseTrustedProxies(text).value(); },
+         "CIDRs of proxies whose X-Forwarded-For / X-Real-IP name the client (comma-separated; "
+         "default none: the TCP peer is the client)")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            auto cidrs = ParseTrustedProxies(text);
+            return cidrs.ok() ? std::string() : cidrs.status().message();
+          },
+          "", "CIDR,…"))
+      ->type_name("CIDR,…")
+      ->envname("KEYWARD_TRUSTED_PROXIES");
 }
 
 void AddTransportFlags(CLI::App* cmd, Config& c) {

@@ -4,6 +4,10 @@
 
 namespace keyward {
 
+std::string ScopesHeader(const Grant& grant) {
+  return grant.full_access ? std::string("*") : JoinTags(grant.scopes);
+}
+
 KeyCache::KeyCache(KeyCacheOptions options)
     : options_(options),
       per_shard_max_(std::max<std::size_t>(1, options.max_entries / kShards)),
@@ -30,6 +34,7 @@ void KeyCache::Insert(const Principal& principal, UnixSeconds now, std::uint64_t
   auto entry = std::make_shared<CacheEntry>();
   entry->principal = principal;
   entry->tags_header = JoinTags(principal.user.tags);
+  entry->scopes_header = ScopesHeader(principal.grant);
   entry->cached_at = now;
   Shard& shard = ShardOf(h);
   WriterLock lock(shard.mu);

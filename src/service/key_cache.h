@@ -40,11 +40,15 @@ struct KeyCacheOptions {
 // What the cache keeps of one verified key. Immutable but for the last-used marks.
 struct CacheEntry {
   Principal principal;
-  std::string tags_header;  // JoinTags(principal.user.tags)
+  std::string tags_header;    // JoinTags(principal.user.tags)
+  std::string scopes_header;  // ScopesHeader(principal.grant), for /auth's X-Keyward-Scopes
   UnixSeconds cached_at = 0;
   mutable std::atomic<UnixSeconds> last_used{0};
   mutable std::atomic<bool> marked{false};
 };
+
+// X-Keyward-Scopes of a grant: its scopes comma-joined, "*" for full access.
+std::string ScopesHeader(const Grant& grant);
 
 class KeyCache {
  public:

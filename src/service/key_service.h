@@ -38,6 +38,17 @@ struct KeyView {
   Grant grant;        // what the key may do; full_access for keys made before scopes
 };
 
+// ---- i13-http stand-in: the shape i13-service gives KeyService::Create (issue 13 contract).
+// The http branch parses request bodies into it; the service branch replaces this struct and
+// the Create overload below at merge. ----
+struct NewKey {
+  std::optional<std::string> name;
+  std::optional<std::string> duration;
+  std::vector<std::string> scopes;
+  std::optional<std::vector<std::string>> tags;               // nullopt: the default
+  std::optional<std::vector<std::string>> allowed_addresses;  // nullopt: the default
+};
+
 class KeyService {
  public:
   // `master_key` may be null only when options.reveal is false. `cache` (may be null) is told
@@ -57,6 +68,12 @@ class KeyService {
   Result<KeyView> Create(const Caller& caller, std::string_view user_id,
                          std::optional<std::string_view> name,
                          std::optional<std::string_view> duration) const;
+  // i13-http stand-in (see NewKey): ignores the grant; replaced at merge by i13-service's.
+  Result<KeyView> Create(const Caller& caller, std::string_view user_id, const NewKey& in) const {
+    return Create(caller, user_id,
+                  in.name ? std::optional<std::string_view>(*in.name) : std::nullopt,
+                  in.duration ? std::optional<std::string_view>(*in.duration) : std::nullopt);
+  }
   // Ordered by creation. With `reveal` and reveal on, tokens are in full, each reveal on record
   // before any key is returned (Unavailable, and no key, when a record cannot be written);
   // otherwise masked.

@@ -109,7 +109,7 @@ TEST_F(RealRouter, ServesTheEmbeddedDocument) {
   EXPECT_EQ(match.route->access, Access::kPublic);
   http::Request request{http::beast_http::verb::get, "/api/v1/openapi.json", 11};
   http::Peer peer{"127.0.0.1", 1};
-  ApiCall call{request, peer, {}, {}, std::nullopt};
+  ApiCall call{request, peer, {}, {}, std::nullopt, {}};
   Result<Reply> reply = match.route->fn(call);
   ASSERT_THAT(reply, IsOk());
   EXPECT_EQ(reply->status, 200);
@@ -218,9 +218,10 @@ json::value GoodUser() {
 
 TEST(OpenApiValidatorTest, AcceptsAConformingBody) {
   EXPECT_EQ(openapi::Validate(Document(), UserSchema(), GoodUser()), std::vector<std::string>());
-  json::value key =
-      json::parse(R"({"name":"k","type":"apikey","expiration":"2023-08-10T23:00:00Z",)"
-                  R"("created":"2023-08-10T22:00:00Z","last_used":null,"token":"kw_AbCd…9xYz"})");
+  json::value key = json::parse(
+      R"({"name":"k","type":"apikey","expiration":"2023-08-10T23:00:00Z",)"
+      R"("created":"2023-08-10T22:00:00Z","last_used":null,"token":"kw_AbCd…9xYz",)"
+      R"("scopes":["keys:read"],"tags":null,"allowed_addresses":[],"full_access":false})");
   EXPECT_EQ(openapi::Validate(Document(), {{"$ref", "#/components/schemas/Key"}}, key),
             std::vector<std::string>());
 }

@@ -1,13 +1,17 @@
 // Sends the real server's /auth the requests Traefik ForwardAuth and Envoy ext_authz (HTTP
 // service) send, with every key carrier and every kind of bad key. The contract: 200 with
-// X-Keyward-User, X-Keyward-Tags and X-Keyward-Key-Name for a valid key; 401 with
-// `WWW-Authenticate: Bearer` otherwise; never anything but 200, 401 or 403.
+// X-Keyward-User, X-Keyward-Tags, X-Keyward-Scopes and X-Keyward-Key-Name for a valid key; 401
+// with `WWW-Authenticate: Bearer` otherwise; never anything but 200, 401 or 403. Then what a
+// gateway requires (scopes, tags; 403 with X-Keyward-Reason), keys limited by address, the
+// client address behind trusted proxies, and POST /api/v1/authorize with requirements.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <ctime>
+#include <map>
 #include <string_view>
 #include <thread>
+#include <utility>
 
 #include "core/api_key.h"
 #include "harness.h"
@@ -106,6 +110,7 @@ class ForwardAuthTest : public ::testing::Test {
     // Always present, so a proxy that copies it replaces whatever a client sent.
     EXPECT_TRUE(r.headers.contains("x-keyward-key-name")) << what;
     EXPECT_EQ(r.Header("x-keyward-key-name"), key_name) << what;
+    EXPECT_TRUE(r.headers.contains("x-keyward-scopes")) << what;
   }
 
   void ExpectApp(const HttpResult& r, const std::string& what) const {
@@ -273,6 +278,7 @@ TEST_F(ForwardAuthTest, SessionTokenHasAnEmptyKeyName) {
   std::string session = server_->Login("admin", kAdminPassword);
   const Headers bearer = {{"Authorization", "Bearer " + session}};
   ExpectAllowed(Auth("GET", "/auth", bearer), "admin", "roles:id:operator", "", "session");
+  EXPECT_EQ(Auth("GET", "/auth", bearer).Header("x-keyward-scopes"), "*") << "a session";
   ASSERT_EQ(server_->As(session, "POST", "/api/v1/logout").status, 204);
   ExpectDenied(Auth("GET", "/auth", bearer), "signed-out session");
 }
@@ -284,6 +290,389 @@ TEST_F(ForwardAuthTest, ClientSentIdentityHeadersAreIgnored) {
   ExpectDenied(Auth("GET", "/auth", forged), "forged, no key");
   ExpectApp(Auth("GET", "/auth", With(forged, "Authorization", "Bearer " + app_key_)),
             "forged, with a key");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requirements, address limits and the client address: one server for the suite, trusting the
+// proxy at 127.0.0.2 (tests play the proxy, and clients, from other 127.0.0.0/8 addresses).
+
+constexpr const char* kProxy = "127.0.0.2";
+constexpr const char* kClient = "127.0.0.3";
+constexpr const char* kOtherClient = "127.0.0.4";
+
+class GrantsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = ServerProcess::Start({"--trusted-proxies", "127.0.0.2/32,192.0.2.0/24"}).release();
+    ASSERT_GT(server_->port(), 0);
+    admin_ = new std::string(server_->Login("admin", kAdminPassword));
+    ASSERT_FALSE(admin_->empty());
+    ASSERT_EQ(server_
+                  ->As(*admin_, "POST", "/api/v1/users",
+                       {{"id", "minerva-client"}, {"name", "Minerva"}, {"type", "application"}})
+                  .status,
+              201);
+    for (const char* tag : {"team:x", "roles:id:user"}) {
+      ASSERT_EQ(
+          server_->As(*admin_, "POST", "/api/v1/users/minerva-client/tags", {{"tag", tag}}).status,
+          200);
+    }
+    keys_ = new std::map<std::string, std::string>();
+    auto& k = *keys_;
+    k["query"] = MakeKey("query", {{"scopes", json::array{"minerva:query", "authorize"}}});
+    k["plain"] = MakeKey("plain", {});
+    k["tagged"] = MakeKey(
+        "tagged", {{"scopes", json::array{"minerva:query"}}, {"tags", json::array{"team:x"}}});
+    k["v4"] = MakeKey("v4", {{"scopes", json::array{"minerva:query"}},
+                             {"allowed_addresses", json::array{"198.51.100.0/24"}}});
+    k["v6"] = MakeKey("v6", {{"scopes", json::array{"minerva:query"}},
+                             {"allowed_addresses", json::array{"2001:db8::/32"}}});
+    k["v6b"] = MakeKey("v6b", {{"allowed_addresses", json::array{"2001:db9::/32"}}});
+    k["local"] = MakeKey("local", {{"allowed_addresses", json::array{"127.0.0.3"}}});
+  }
+
+  static void TearDownTestSuite() {
+    server_->Stop();
+    ExpectNoSecretsIn({server_->log_path()});
+    delete server_;
+    delete admin_;
+    delete keys_;
+    server_ = nullptr;
+  }
+
+  // A key of minerva-client, made by the admin's session through the API with `grant` (the
+  // members scopes, tags, allowed_addresses); "" (and a failed test) unless 201.
+  static std::string MakeKey(const std::string& name, json::object grant) {
+    grant["name"] = name;
+    HttpResult r = server_->As(*admin_, "POST", "/api/v1/users/minerva-client/apikeys", grant);
+    EXPECT_EQ(r.status, 201) << name << ": " << r.body;
+    if (r.status != 201) return "";
+    std::string token(r.Json().at("token").as_string());
+    RememberSecret(token);
+    return token;
+  }
+
+  static const std::string& Key(const std::string& name) { return keys_->at(name); }
+
+  static HttpResult AuthFrom(const std::string& from, const std::string& target,
+                             const std::string& key, Headers headers = {}) {
+    if (!key.empty()) headers.emplace_back("Authorization", "Bearer " + key);
+    HttpResult r = CallFrom(from, server_->port(), "GET", target, "", headers);
+    EXPECT_TRUE(r.status == 200 || r.status == 401 || r.status == 403) << target << r.status;
+    return r;
+  }
+  static HttpResult Auth(const std::string& target, const std::string& key, Headers headers = {}) {
+    return AuthFrom(kClient, target, key, std::move(headers));
+  }
+
+  // 403, X-Keyward-Reason `reason`, the error body with `message`, and no identity.
+  static void ExpectRefused(const HttpResult& r, const std::string& reason,
+                            const std::string& message, const std::string& what) {
+    EXPECT_EQ(r.status, 403) << what << "\n" << r.body;
+    EXPECT_EQ(r.Header("x-keyward-reason"), reason) << what;
+    EXPECT_FALSE(r.headers.contains("x-keyward-user")) << what;
+    EXPECT_FALSE(r.headers.contains("www-authenticate")) << what;
+    boost::system::error_code ec;
+    json::value body = json::parse(r.body, ec);
+    ASSERT_FALSE(ec) << what << ": " << r.body;
+    EXPECT_EQ(body.at("error").at("code"), "permission_denied") << what;
+    if (!message.empty()) {
+      EXPECT_EQ(body.at("error").at("message"), json::value(message)) << what;
+    }
+  }
+
+  static void ExpectOk(const HttpResult& r, const std::string& what) {
+    EXPECT_EQ(r.status, 200) << what << "\n" << r.body;
+    EXPECT_FALSE(r.headers.contains("x-keyward-reason")) << what;
+  }
+
+  // keyward_denials_total{reason="<reason>"} as /metrics shows it now.
+  static long Denials(const std::string& reason) {
+    HttpResult m = Call(server_->port(), "GET", "/metrics");
+    const std::string line = "keyward_denials_total{reason=\"" + reason + "\"} ";
+    const auto at = m.body.find(line);
+    if (at == std::string::npos) return -1;
+    return std::stol(m.body.substr(at + line.size()));
+  }
+
+  static json::value Authorize(const std::string& caller, json::object body) {
+    HttpResult r = server_->As(caller, "POST", "/api/v1/authorize", std::move(body));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.status == 200 ? r.Json() : json::value();
+  }
+
+  // An authorize answer's reason, or "(none)".
+  static std::string ReasonOf(const json::value& v) {
+    if (!v.is_object() || !v.as_object().contains("reason")) return "(none)";
+    return std::string(v.at("reason").as_string());
+  }
+
+  // The address the newest audit event of the admin's records.
+  static std::string NewestAuditAddress() {
+    HttpResult r = server_->As(*admin_, "GET", "/api/v1/audit?user=admin&limit=1");
+    EXPECT_EQ(r.status, 200) << r.body;
+    if (r.status != 200) return "";
+    return std::string(r.Json().at("events").at(0).at("address").as_string());
+  }
+
+  // Signs the admin in from `from` with `headers`; the event's recorded address.
+  static std::string SignInAddress(const std::string& from, const Headers& headers) {
+    const std::string body =
+        json::serialize(json::object{{"username", "admin"}, {"password", kAdminPassword}});
+    HttpResult r = CallFrom(from, server_->port(), "POST", "/api/v1/login", body, headers);
+    EXPECT_EQ(r.status, 200) << r.body;
+    RememberSecret(std::string(r.Json().at("token").as_string()));
+    return NewestAuditAddress();
+  }
+
+  static ServerProcess* server_;
+  static std::string* admin_;
+  static std::map<std::string, std::string>* keys_;
+};
+
+ServerProcess* GrantsTest::server_ = nullptr;
+std::string* GrantsTest::admin_ = nullptr;
+std::map<std::string, std::string>* GrantsTest::keys_ = nullptr;
+
+// --- what passes with any store: sessions (full power), tags, the client address ---
+
+TEST_F(GrantsTest, SessionMeetsScopeRequirementsAndShowsStar) {
+  HttpResult r = Auth("/auth?scope=minerva:query&scope=pulsar:produce", *admin_);
+  ExpectOk(r, "session, two scopes");
+  EXPECT_EQ(r.Header("x-keyward-scopes"), "*");
+}
+
+TEST_F(GrantsTest, TagRequirementsQueryAndHeader) {
+  ExpectOk(Auth("/auth?tag=roles%3Aid%3Aoperator", *admin_), "percent-encoded tag held");
+  ExpectOk(Auth("/auth", *admin_, {{"X-Keyward-Require-Tag", "roles:id:operator"}}), "header");
+  ExpectRefused(Auth("/auth?tag=team:z", *admin_), "tag", "the key lacks the tag team:z",
+                "tag not held");
+  ExpectRefused(Auth("/auth", *admin_, {{"X-Keyward-Require-Tag", "roles:id:operator, team:z"}}),
+                "tag", "the key lacks the tag team:z", "comma-separated header, one not held");
+  ExpectRefused(Auth("/auth?tag=", *admin_), "tag", "", "an empty requirement is never met");
+  // The requirement is checked only for a valid key: 401 stays "no valid key".
+  EXPECT_EQ(Auth("/auth?tag=team:z", "").status, 401);
+  EXPECT_EQ(Auth("/auth?tag=team:z", "kw_garbage").status, 401);
+}
+
+TEST_F(GrantsTest, DenialsAreCountedByReason) {
+  const long tag = Denials("tag");
+  const long scope = Denials("scope");
+  const long address = Denials("address");
+  ASSERT_GE(tag, 0);
+  ASSERT_GE(scope, 0);
+  ASSERT_GE(address, 0);
+  EXPECT_EQ(Auth("/auth?tag=team:z", *admin_).status, 403);
+  EXPECT_EQ(Auth("/auth?tag=team:z", *admin_).status, 403);
+  EXPECT_EQ(Auth("/auth?tag=roles:id:operator", *admin_).status, 200);
+  EXPECT_EQ(Denials("tag"), tag + 2);
+  EXPECT_EQ(Denials("scope"), scope);
+  EXPECT_EQ(Denials("address"), address);
+}
+
+TEST_F(GrantsTest, AuditRecordsTheClientAddressBehindTrustedProxies) {
+  // A trusted proxy: X-Forwarded-For right to left, the client's own entries (forged) skipped.
+  EXPECT_EQ(SignInAddress(kProxy, {{"X-Forwarded-For", "203.0.113.1, 198.51.100.7"}}),
+            "198.51.100.7");
+  EXPECT_EQ(SignInAddress(kProxy, {{"X-Forwarded-For", "198.51.100.8, 192.0.2.10"}}),
+            "198.51.100.8")
+      << "a second trusted proxy in the chain is skipped";
+  EXPECT_EQ(SignInAddress(kProxy, {{"X-Real-IP", "198.51.100.9"}}), "198.51.100.9");
+  EXPECT_EQ(SignInAddress(kProxy, {{"X-Forwarded-For", "2001:db8::5"}}), "2001:db8::5");
+  EXPECT_EQ(SignInAddress(kProxy, {}), kProxy);
+  // Not a trusted proxy: whatever it writes in the headers is ignored.
+  EXPECT_EQ(
+      SignInAddress(kClient, {{"X-Forwarded-For", "198.51.100.7"}, {"X-Real-IP", "198.51.100.7"}}),
+      kClient);
+}
+
+// --- what needs keys with grants (stored by i13-store, ruled by i13-service) ---
+
+TEST_F(GrantsTest, ScopeRequirementMetOrRefused) {
+  HttpResult ok = Auth("/auth?scope=minerva:query", Key("query"));
+  ExpectOk(ok, "scope held");
+  EXPECT_EQ(ok.Header("x-keyward-scopes"), "authorize,minerva:query");
+  EXPECT_EQ(ok.Header("x-keyward-user"), "minerva-client");
+  EXPECT_EQ(ok.Header("x-keyward-tags"), "roles:id:user,team:x");
+  ExpectOk(Auth("/auth?scope=minerva%3Aquery&scope=authorize", Key("query")), "both, encoded");
+  ExpectRefused(Auth("/auth?scope=minerva:query", Key("plain")), "scope",
+                "the key lacks the scope minerva:query", "key without scopes");
+  ExpectRefused(Auth("/auth?scope=minerva:query&scope=pulsar:produce", Key("query")), "scope",
+                "the key lacks the scope pulsar:produce", "one of two missing");
+  // Without requirements a key without scopes still authenticates.
+  HttpResult plain = Auth("/auth", Key("plain"));
+  ExpectOk(plain, "no requirement");
+  EXPECT_EQ(plain.Header("x-keyward-scopes"), "");
+  EXPECT_EQ(Auth("/auth?scope=minerva:query", "").status, 401);
+}
+
+TEST_F(GrantsTest, TagSubsetsAndLiveTags) {
+  HttpResult tagged = Auth("/auth?tag=team:x&scope=minerva:query", Key("tagged"));
+  ExpectOk(tagged, "subset tag");
+  EXPECT_EQ(tagged.Header("x-keyward-tags"), "team:x");
+  ExpectRefused(Auth("/auth?tag=roles:id:user", Key("tagged")), "tag",
+                "the key lacks the tag roles:id:user", "an owner's tag outside the subset");
+  ExpectOk(Auth("/auth?tag=roles:id:user", Key("plain")), "live tags: all of the owner's");
+}
+
+TEST_F(GrantsTest, HeaderFormsAndTheOrderOfChecks) {
+  ExpectOk(Auth("/auth", Key("query"), {{"X-Keyward-Require-Scope", "minerva:query authorize"}}),
+           "space-separated");
+  ExpectRefused(
+      Auth("/auth", Key("query"), {{"X-Keyward-Require-Scope", "minerva:query, pulsar:produce"}}),
+      "scope", "the key lacks the scope pulsar:produce", "comma-separated");
+  ExpectRefused(Auth("/auth?tag=team:z", Key("plain"), {{"X-Keyward-Require-Scope", "a:b"}}),
+                "scope", "the key lacks the scope a:b", "scope before tag");
+  ExpectRefused(AuthFrom(kOtherClient, "/auth?scope=nope:x", Key("local")), "address",
+                "the key may not be used from 127.0.0.4", "address before scope");
+}
+
+TEST_F(GrantsTest, AddressLimitsThroughATrustedProxy) {
+  const long before = Denials("address");
+  ExpectOk(AuthFrom(kProxy, "/auth?scope=minerva:query", Key("v4"),
+                    {{"X-Forwarded-For", "198.51.100.7"}}),
+           "client in range, through the proxy");
+  ExpectOk(AuthFrom(kProxy, "/auth", Key("v4"), {{"X-Forwarded-For", "203.0.113.1, 198.51.100.7"}}),
+           "a forged leftmost entry is not the client");
+  ExpectOk(AuthFrom(kProxy, "/auth", Key("v4"), {{"X-Real-IP", "198.51.100.7"}}), "X-Real-IP");
+  ExpectRefused(
+      AuthFrom(kProxy, "/auth", Key("v4"), {{"X-Forwarded-For", "198.51.100.7, 203.0.113.1"}}),
+      "address", "the key may not be used from 203.0.113.1", "client out of range");
+  // An untrusted peer forges X-Forwarded-For: ignored, the peer is the client.
+  ExpectRefused(AuthFrom(kClient, "/auth", Key("v4"), {{"X-Forwarded-For", "198.51.100.7"}}),
+                "address", "the key may not be used from 127.0.0.3", "forged from untrusted");
+  // Garbage from a trusted proxy is no address, and no range holds it.
+  ExpectRefused(AuthFrom(kProxy, "/auth", Key("v4"), {{"X-Forwarded-For", "not-an-ip"}}), "address",
+                "the key may not be used from unknown", "garbage");
+  // The limit holds without requirements too.
+  ExpectOk(Auth("/auth", Key("local")), "direct client in range");
+  ExpectRefused(AuthFrom(kOtherClient, "/auth", Key("local")), "address", "", "direct, out");
+  EXPECT_EQ(Denials("address"), before + 4);
+}
+
+TEST_F(GrantsTest, IPv6Ranges) {
+  ExpectOk(AuthFrom(kProxy, "/auth?scope=minerva:query", Key("v6"),
+                    {{"X-Forwarded-For", "2001:db8::5"}}),
+           "2001:db8::5 in 2001:db8::/32");
+  ExpectRefused(AuthFrom(kProxy, "/auth", Key("v6b"), {{"X-Forwarded-For", "2001:db8::5"}}),
+                "address", "the key may not be used from 2001:db8::5", "not in 2001:db9::/32");
+  ExpectRefused(AuthFrom(kProxy, "/auth", Key("v6"), {{"X-Forwarded-For", "198.51.100.7"}}),
+                "address", "", "IPv4 client, IPv6 range");
+}
+
+TEST_F(GrantsTest, ApiRefusesAKeyFromOutsideItsRanges) {
+  EXPECT_EQ(CallFrom(kClient, server_->port(), "GET", "/api/v1/users/me", "",
+                     {{"Authorization", "Bearer " + Key("local")}})
+                .status,
+            200);
+  HttpResult out = CallFrom(kOtherClient, server_->port(), "GET", "/api/v1/users/me", "",
+                            {{"Authorization", "Bearer " + Key("local")}});
+  ASSERT_EQ(out.status, 403) << out.body;
+  EXPECT_EQ(out.Json().at("error").at("message"), "this API key may not be used from 127.0.0.4");
+  EXPECT_EQ(CallFrom(kProxy, server_->port(), "GET", "/api/v1/users/me", "",
+                     {{"Authorization", "Bearer " + Key("local")}, {"X-Forwarded-For", kClient}})
+                .status,
+            200)
+      << "through the trusted proxy, for a client in range";
+}
+
+TEST_F(GrantsTest, AuthorizeWithRequirements) {
+  const std::string& caller = Key("query");  // holds `authorize`
+  json::value v = Authorize(caller, {{"token", Key("tagged")},
+                                     {"scopes", json::array{"minerva:query"}},
+                                     {"tags", json::array{"team:x"}}});
+  EXPECT_EQ(v.at("allow"), true);
+  EXPECT_EQ(v.at("valid"), true);
+  EXPECT_EQ(v.at("result").at("id"), "minerva-client");
+  EXPECT_EQ(v.at("result").at("tags"), json::array{"team:x"});
+  EXPECT_EQ(v.at("result").at("scopes"), json::array{"minerva:query"});
+  EXPECT_EQ(v.at("result").at("full_access"), false);
+  const json::value no_scope =
+      json::value{{"allow", false}, {"valid", true}, {"reason", "scope"}, {"result", nullptr}};
+  EXPECT_EQ(
+      Authorize(caller, {{"token", Key("tagged")}, {"scopes", json::array{"pulsar:produce"}}}),
+      no_scope);
+  EXPECT_EQ(ReasonOf(Authorize(caller,
+                               {{"token", Key("tagged")}, {"tags", json::array{"roles:id:user"}}})),
+            "tag");
+  EXPECT_EQ(ReasonOf(Authorize(caller, {{"token", Key("v4")}})), "address")
+      << "a key limited by address, asked about without one";
+  EXPECT_EQ(Authorize(caller, {{"token", Key("v4")}, {"address", "198.51.100.7"}}).at("allow"),
+            true);
+  EXPECT_EQ(ReasonOf(Authorize(caller, {{"token", Key("v4")}, {"address", "203.0.113.1"}})),
+            "address");
+  EXPECT_EQ(Authorize(caller, {{"token", Key("v6")}, {"address", "2001:db8::1"}}).at("allow"),
+            true);
+  EXPECT_EQ(Authorize(caller, {{"token", "kw_garbage"}, {"scopes", json::array{"a"}}}),
+            (json::value{{"allow", false}, {"valid", false}, {"result", nullptr}}));
+  // The caller needs `authorize`; a session has it.
+  HttpResult refused = server_->As(Key("plain"), "POST", "/api/v1/authorize", {{"token", caller}});
+  ASSERT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(refused.Json().at("error").at("message"), "this API key lacks the scope authorize");
+  EXPECT_EQ(Authorize(*admin_, {{"token", caller}}).at("result").at("scopes"),
+            (json::array{"authorize", "minerva:query"}));
+  const long scope_denials = Denials("scope");
+  Authorize(caller, {{"token", Key("plain")}, {"scopes", json::array{"minerva:query"}}});
+  EXPECT_EQ(Denials("scope"), scope_denials + 1);
+}
+
+TEST_F(GrantsTest, AuthorizeRefusesMalformedRequirements) {
+  for (const json::object& body :
+       {json::object{{"token", "x"}, {"scopes", "minerva:query"}},
+        json::object{{"token", "x"}, {"scopes", json::array{1}}},
+        json::object{{"token", "x"}, {"scopes", json::array{"NOT VALID"}}},
+        json::object{{"token", "x"}, {"tags", json::array{json::object{{"a", 1}}}}},
+        json::object{{"token", "x"}, {"address", "10.0.0.0/8"}},
+        json::object{{"token", "x"}, {"address", "1.2.3"}},
+        json::object{{"token", "x"}, {"address", 7}}, json::object{{"token", "x"}, {"bogus", 1}}}) {
+    HttpResult r = server_->As(*admin_, "POST", "/api/v1/authorize", body);
+    EXPECT_EQ(r.status, 400) << json::serialize(body) << ": " << r.body;
+  }
+}
+
+TEST_F(GrantsTest, KeysCarryTheirGrantInListRevealAndAudit) {
+  const std::string token =
+      MakeKey("shown", {{"scopes", json::array{"minerva:query", "keys:read"}},
+                        {"tags", json::array{"team:x"}},
+                        {"allowed_addresses", json::array{"10.1.2.3", "2001:db8::/32"}}});
+  HttpResult list = server_->As(*admin_, "GET", "/api/v1/users/minerva-client/apikeys");
+  ASSERT_EQ(list.status, 200);
+  const json::value listed = list.Json();
+  json::value shown;
+  for (const auto& key : listed.as_array()) {
+    if (key.at("name") == "shown") shown = key;
+  }
+  ASSERT_TRUE(shown.is_object()) << list.body;
+  EXPECT_EQ(shown.at("scopes"), (json::array{"keys:read", "minerva:query"}));
+  EXPECT_EQ(shown.at("tags"), json::array{"team:x"});
+  EXPECT_EQ(shown.at("allowed_addresses"), (json::array{"10.1.2.3/32", "2001:db8::/32"}));
+  EXPECT_EQ(shown.at("full_access"), false);
+  HttpResult reveal =
+      server_->As(*admin_, "GET", "/api/v1/users/minerva-client/apikeys/shown/token");
+  ASSERT_EQ(reveal.status, 200) << reveal.body;
+  json::value revealed = reveal.Json();
+  EXPECT_EQ(revealed.at("token"), json::value(token));
+  EXPECT_EQ(revealed.at("name"), "shown");
+  EXPECT_EQ(revealed.at("scopes"), shown.at("scopes"));
+  EXPECT_EQ(revealed.at("tags"), shown.at("tags"));
+  EXPECT_EQ(revealed.at("full_access"), false);
+  // Live tags list as null.
+  for (const auto& key : listed.as_array()) {
+    if (key.at("name") == "plain") {
+      EXPECT_TRUE(key.at("tags").is_null());
+    }
+  }
+  HttpResult audit = server_->As(*admin_, "GET", "/api/v1/audit?user=minerva-client");
+  ASSERT_EQ(audit.status, 200);
+  bool found = false;
+  const json::value events = audit.Json();
+  for (const auto& event : events.at("events").as_array()) {
+    if (event.at("action") != "key.create" || event.at("target") != "shown") continue;
+    found = true;
+    const std::string detail(event.at("detail").as_string());
+    EXPECT_NE(detail.find("scopes=keys:read,minerva:query"), std::string::npos) << detail;
+  }
+  EXPECT_TRUE(found) << audit.body;
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include <cctype>
+#include <functional>
 #include <iostream>
 #include <map>
 
@@ -348,7 +349,7 @@ std::vector<Case> BodyCases() {
       {"duration 30m", R"({"name":"d-{uniq}","duration":"30m"})", 201},
       {"duration 7d", R"({"name":"d-{uniq}","duration":"7d"})", 201},
       {"duration 1h30m", R"({"name":"d-{uniq}","duration":"1h30m"})", 201},
-      {"duration 9999h (the maximum)", R"({"name":"d-{uniq}","duration":"9999h"})", 201},
+
       {"duration 10000h (over the maximum)", R"({"name":"d-{uniq}","duration":"10000h"})", 400},
       {"duration 417d (over the maximum)", R"({"name":"d-{uniq}","duration":"417d"})", 400},
       {"duration of 14 digits", R"({"name":"d-{uniq}","duration":"99999999999999h"})", 400},
@@ -372,6 +373,13 @@ std::vector<Case> BodyCases() {
   for (const BodyRow& row : key_bodies) {
     cases.push_back({row.what, "POST", keys, row.body, row.expected});
   }
+  // The longest validity, from the session: a key never outlives the key that creates it.
+  cases.push_back({"duration 9999h (the maximum)",
+                   "POST",
+                   keys,
+                   R"({"name":"d-{uniq}","duration":"9999h"})",
+                   201,
+                   {"Authorization: Bearer {session}"}});
   const std::vector<BodyRow> user_bodies = {
       {"unknown user type", R"({"id":"t-{uniq}","name":"T","type":"robot"})", 400},
       {"type in upper case", R"({"id":"t-{uniq}","name":"T","type":"PERSON"})", 400},
@@ -784,6 +792,138 @@ std::vector<NameCase> NameCases() {
 
 // ---------------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------------------
+// Table 6: grants (scopes, tags, address ranges) in create and authorize bodies, and what /auth
+// is asked to require. A refused create is named grant-bad-…: the test then finds none stored.
+
+// `count` JSON strings `"<unit>"`, comma-separated, for an array's inside.
+std::string Entries(std::string_view unit, std::size_t count) {
+  std::string out;
+  for (std::size_t i = 0; i < count; ++i) out += (i ? ",\"" : "\"") + std::string(unit) + "\"";
+  return out;
+}
+
+// 65 distinct entries made by `make(i)`: one over the limit of a grant's list.
+std::string Distinct65(const std::function<std::string(int)>& make) {
+  std::string out;
+  for (int i = 0; i < 65; ++i) out += (i ? ",\"" : "\"") + make(i) + "\"";
+  return out;
+}
+
+std::vector<Case> GrantCases() {
+  std::vector<Case> cases;
+  const std::string keys = "/api/v1/users/me/apikeys";
+  auto bad = [&](const std::string& what, const std::string& field, const std::string& value) {
+    cases.push_back({field + ": " + what, "POST", keys,
+                     R"({"name":"grant-bad-{uniq}",")" + field + "\":" + value + "}", 400});
+  };
+  for (const char* field : {"scopes", "tags", "allowed_addresses"}) {
+    bad("a string", field, R"("keys:read")");
+    bad("a number", field, "1");
+    bad("true", field, "true");
+    bad("an object", field, R"({"a":"b"})");
+    bad("a number element", field, "[1]");
+    bad("a null element", field, "[null]");
+    bad("a bool element", field, "[true]");
+    bad("a nested array", field, R"([["roles:id:operator"]])");
+    bad("a nested object", field, R"([{"x":"roles:id:operator"}])");
+    bad("a string then a number", field, R"(["roles:id:operator",2])");
+    bad("an empty string", field, R"([""])");
+    bad("NUL", field, R"(["a\u0000"])");
+    bad("a newline", field, R"(["a\nb"])");
+    bad("10,000 entries", field, "[" + Entries("a", 10000) + "]");
+    bad("10,000 nested arrays", field, Nested(10000, "[", "]"));
+  }
+  bad("upper case", "scopes", R"(["KEYS:READ"])");
+  bad("a typo in Keyward's namespace", "scopes", R"(["keys:reed"])");
+  bad("a space", "scopes", R"(["minerva query"])");
+  bad("65 characters", "scopes", "[\"" + std::string(65, 'a') + "\"]");
+  bad("SQL", "scopes", R"(["a';DROP TABLE api_keys;--"])");
+  bad("non-ASCII", "scopes", R"(["m\u00fcnchen:query"])");
+  bad("65 distinct", "scopes",
+      "[" + Distinct65([](int i) { return "s" + std::to_string(i); }) + "]");
+  bad("a space", "tags", R"(["team x"])");
+  bad("an exclamation mark", "tags", R"(["team!"])");
+  bad("129 characters", "tags", "[\"" + std::string(129, 't') + "\"]");
+  bad("65 distinct", "tags", "[" + Distinct65([](int i) { return "t" + std::to_string(i); }) + "]");
+  for (const char* cidr :
+       {"10.0.0.0/33", "::/129", "1.2.3", "300.1.1.1", "10.0.0.1/8", "10.0.0.0/-1", "10.0.0.0/8/8",
+        "10.0.0.0/", "/8", "10.0.0.0/ 8", " 10.0.0.0/8", "10.0.0.0/8 ", "fe80::1%eth0",
+        "2001:db8::/32x", "2001:db8:::/48", "0x0a000000/8", "10.0.0.0/999999999999", "localhost",
+        "*"}) {
+    bad(std::string("\"") + cidr + "\"", "allowed_addresses",
+        json::serialize(json::array{json::string(cidr)}));
+  }
+  bad("65 distinct", "allowed_addresses",
+      "[" + Distinct65([](int i) { return "10.0.0." + std::to_string(i) + "/32"; }) + "]");
+  // Accepted: within the creating key's grant, and normalized.
+  const std::vector<BodyRow> good = {
+      {"no grant at all", R"({"name":"grant-ok-{uniq}"})", 201},
+      {"null lists: the defaults",
+       R"({"name":"grant-ok-{uniq}","scopes":null,"tags":null,"allowed_addresses":null})", 201},
+      {"empty lists", R"({"name":"grant-ok-{uniq}","scopes":[],"allowed_addresses":[]})", 201},
+      {"a Keyward scope", R"({"name":"grant-ok-{uniq}","scopes":["keys:read","keys:read"]})", 201},
+      {"a tag of the owner", R"({"name":"grant-ok-{uniq}","tags":["roles:id:operator"]})", 201},
+      {"IPv4 and IPv6 ranges, a bare address",
+       R"({"name":"grant-ok-{uniq}","allowed_addresses":["10.0.0.0/8","2001:db8::/32","10.1.2.3"]})",
+       201},
+  };
+  for (const BodyRow& row : good) cases.push_back({row.what, "POST", keys, row.body, row.expected});
+  // POST /authorize: the same lists, and an address.
+  const std::string authorize = "/api/v1/authorize";
+  const std::vector<BodyRow> authorize_bodies = {
+      {"scopes a string", R"({"token":"{key}","scopes":"keys:read"})", 400},
+      {"scopes with a number", R"({"token":"{key}","scopes":[1]})", 400},
+      {"scopes with an object", R"({"token":"{key}","scopes":[{"a":1}]})", 400},
+      {"scopes upper case", R"({"token":"{key}","scopes":["BAD"]})", 400},
+      {"10,000 scopes", R"({"token":"{key}","scopes":[)" + Entries("a", 10000) + "]}", 400},
+      {"tags nested", R"({"token":"{key}","tags":[[]]})", 400},
+      {"a malformed tag", R"({"token":"{key}","tags":["bad tag!"]})", 400},
+      {"address a range", R"({"token":"{key}","address":"10.0.0.0/8"})", 400},
+      {"address 1.2.3", R"({"token":"{key}","address":"1.2.3"})", 400},
+      {"address empty", R"({"token":"{key}","address":""})", 400},
+      {"address a number", R"({"token":"{key}","address":7})", 400},
+      {"address an array", R"({"token":"{key}","address":["1.2.3.4"]})", 400},
+      {"a tag the key has", R"({"token":"{key}","tags":["roles:id:operator"]})", 200},
+      {"an IPv6 address", R"({"token":"{key}","address":"2001:db8::1"})", 200},
+  };
+  for (const BodyRow& row : authorize_bodies) {
+    cases.push_back({row.what, "POST", authorize, row.body, row.expected});
+  }
+  // /auth: requirements nobody meets are 403, never 2xx or 5xx; the key itself is valid.
+  const std::string bearer = "Authorization: Bearer {key}";
+  const std::vector<std::pair<std::string, std::string>> auth_targets = {
+      {"a broken escape", "/auth?tag=%ZZ"},
+      {"a truncated escape", "/auth?tag=roles%3"},
+      {"an empty tag", "/auth?tag="},
+      {"a tag without a value", "/auth?tag"},
+      {"NUL", "/auth?tag=%00"},
+      {"500 tags", "/auth?tag=roles:id:operator" + Repeat("&tag=x", 500)},
+      {"a scope and a tag nobody has", "/auth?scope=%00&tag=nope"},
+  };
+  for (const auto& [what, target] : auth_targets) {
+    cases.push_back({"/auth " + what, "GET", target, "", 403, {bearer}});
+  }
+  cases.push_back(
+      {"/auth a tag the key has", "GET", "/auth?tag=roles%3Aid%3Aoperator", "", 200, {bearer}});
+  cases.push_back({"/auth 4,000 commas",
+                   "GET",
+                   "/auth",
+                   "",
+                   403,
+                   {bearer, "X-Keyward-Require-Tag: " + Repeat(",", 4000)}});
+  cases.push_back(
+      {"/auth an empty header", "GET", "/auth", "", 403, {bearer, "X-Keyward-Require-Tag:"}});
+  cases.push_back(
+      {"/auth 2,000 scopes and a missing tag",
+       "GET",
+       "/auth",
+       "",
+       403,
+       {bearer, "X-Keyward-Require-Scope: " + Repeat("a ", 2000), "X-Keyward-Require-Tag: nope"}});
+  return cases;
+}
+
 class HostileInputTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -795,8 +935,21 @@ class HostileInputTest : public ::testing::Test {
     vars_ = new std::map<std::string, std::string>();
     auto& v = *vars_;
     v["{keyname}"] = "hostile-key";
-    v["{key}"] = server_->NewKey(session, "me", v["{keyname}"]);
-    ASSERT_FALSE(v["{key}"].empty());
+    // Every Keyward scope, and long-lived: what this suite checks is the input, not the key's
+    // powers, so {key} may call every route and create keys of any validity up to its own.
+    json::array scopes;
+    for (const char* scope : {"keys:read", "keys:write", "keys:reveal", "users:read", "users:write",
+                              "audit:read", "authorize", "tokens:issue"}) {
+      scopes.emplace_back(scope);
+    }
+    HttpResult made = server_->As(
+        session, "POST", "/api/v1/users/me/apikeys",
+        {{"name", v["{keyname}"]}, {"duration", "9999h"}, {"scopes", std::move(scopes)}});
+    ASSERT_EQ(made.status, 201) << made.body;
+    v["{key}"] = std::string(made.Json().at("token").as_string());
+    RememberSecret(v["{key}"]);
+    v["{session}"] = session;
+    RememberSecret(session);
     v["{user}"] = "hostile-user";
     ASSERT_EQ(server_
                   ->As(session, "POST", "/api/v1/users",
@@ -1077,7 +1230,7 @@ int HostileInputTest::counter_ = 0;
 TEST(HostileInputTables, HoldAtLeast300Cases) {
   const std::size_t total = CredentialCases().size() + BodyCases().size() +
                             ContentTypeCases().size() + SizeAndShapeCases().size() +
-                            NameCases().size();
+                            NameCases().size() + GrantCases().size();
   std::cout << "hostile input cases: " << total << "\n";
   EXPECT_GE(total, 300u);
 }
@@ -1089,6 +1242,21 @@ TEST_F(HostileInputTest, MalformedJsonBodies) { RunAll(BodyCases()); }
 TEST_F(HostileInputTest, ContentTypes) { RunAll(ContentTypeCases()); }
 
 TEST_F(HostileInputTest, SizesTargetsAndMethods) { RunAll(SizeAndShapeCases()); }
+
+TEST_F(HostileInputTest, MalformedGrantsAndRequirements) {
+  RunAll(GrantCases());
+  // Refused means not stored: no key of the refused creates exists.
+  HttpResult list = server_->As(admin(), "GET", "/api/v1/users/me/apikeys");
+  ASSERT_EQ(list.status, 200);
+  const json::value listed = list.Json();
+  int accepted = 0;
+  for (const auto& key : listed.as_array()) {
+    const std::string name(key.at("name").as_string());
+    EXPECT_FALSE(name.starts_with("grant-bad-")) << "a refused key was stored: " << name;
+    if (name.starts_with("grant-ok-")) ++accepted;
+  }
+  EXPECT_EQ(accepted, 6);
+}
 
 TEST_F(HostileInputTest, NamesRoundTripByteForByteOrAreRefused) {
   for (const NameCase& n : NameCases()) CheckName(n);

@@ -77,12 +77,18 @@ TEST_F(VerifyTest, AuthorizeAnswersInTheDataOsShape) {
   HttpResult key = server_->As(admin_, "POST", "/api/v1/users/svc/apikeys", {{"name", "k"}});
   std::string token(key.Json().at("token").as_string());
   RememberSecret(token);
-  std::string caller = NewKey("gateway");  // the service asking
+  // The service asking: its key needs the scope `authorize`.
+  HttpResult made = server_->As(admin_, "POST", "/api/v1/users/me/apikeys",
+                                {{"name", "gateway"}, {"scopes", json::array{"authorize"}}});
+  ASSERT_EQ(made.status, 201) << made.body;
+  std::string caller(made.Json().at("token").as_string());
+  RememberSecret(caller);
 
   HttpResult valid = server_->As(caller, "POST", "/api/v1/authorize", {{"token", token}});
   ASSERT_EQ(valid.status, 200) << valid.body;
   EXPECT_EQ(valid.Json(), json::parse(R"({"allow":true,"valid":true,)"
-                                      R"("result":{"id":"svc","tags":["roles:id:data-dev"]}})"));
+                                      R"("result":{"id":"svc","tags":["roles:id:data-dev"],)"
+                                      R"("scopes":[],"full_access":false}})"));
   HttpResult invalid =
       server_->As(caller, "POST", "/api/v1/authorize", {{"token", "kw_" + std::string(49, 'x')}});
   ASSERT_EQ(invalid.status, 200);

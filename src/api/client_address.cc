@@ -1,0 +1,93 @@
+#include "api/client_address.h"
+
+#include <array>
+
+namespace keyward {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The address of one forwarded entry without brackets or port, or kUnknownAddress when it is
+// not an IP address.
+std::string_view AddressOf(std::string_view entry) {
+  entry = Trim(entry);
+  if (entry.starts_with('[')) {  // "[2001:db8::1]" or "[2001:db8::1]:443"
+    const auto close = entry.find(']');
+    if (close == std::string_view::npos) return kUnknownAddress;
+    entry = entry.substr(1, close - 1);
+  } else if (const auto colon = entry.find(':');
+             colon != std::string_view::npos &&
+             entry.find(':', colon + 1) == std::string_view::npos) {
+    entry = entry.substr(0, colon);  // "1.2.3.4:80"; IPv6 has more than one colon
+  }
+  if (entry.empty() || entry.find('/') != std::string_view::npos) return kUnknownAddress;
+  // Cidr::Parse reads a bare address as its /32 or /128: exactly the IP addresses.
+  return Cidr::Parse(entry).ok() ? entry : kUnknownAddress;
+}
+
+bool IsTrusted(const std::vector<Cidr>& trusted, std::string_view address) {
+  for (const Cidr& net : trusted) {
+    if (net.Contains(address)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string_view ResolveClientAddress(std::string_view peer, const std::vector<Cidr>& trusted,
+                                      std::span<const std::string_view> forwarded_for,
+                                      std::string_view real_ip) {
+  if (trusted.empty() || !IsTrusted(trusted, peer)) return peer;
+  std::string_view leftmost;
+  for (auto field = forwarded_for.rbegin(); field != forwarded_for.rend(); ++field) {
+    std::string_view rest = *field;
+    while (!rest.empty()) {
+      const auto comma = rest.rfind(',');
+      const std::string_view raw = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
+      if (Trim(raw).empty()) continue;
+      const std::string_view address = AddressOf(raw);
+      if (address == kUnknownAddress || !IsTrusted(trusted, address)) return address;
+      leftmost = address;
+    }
+  }
+  if (!leftmost.empty()) return leftmost;
+  if (!Trim(real_ip).empty()) return AddressOf(real_ip);
+  return peer;
+}
+
+std::string_view ClientAddress(const http::Request& request, std::string_view peer,
+                               const std::vector<Cidr>& trusted) {
+  if (trusted.empty()) return peer;
+  std::array<std::string_view, 8> fields;
+  std::size_t n = 0;
+  auto range = request.equal_range("X-Forwarded-For");
+  for (auto it = range.first; it != range.second && n < fields.size(); ++it) {
+    fields[n++] = std::string_view(it->value());
+  }
+  std::string_view real_ip;
+  if (auto it = request.find("X-Real-IP"); it != request.end()) real_ip = it->value();
+  return ResolveClientAddress(peer, trusted, std::span(fields.data(), n), real_ip);
+}
+
+Result<std::vector<Cidr>> ParseTrustedProxies(std::string_view text) {
+  std::vector<Cidr> out;
+  while (!text.empty()) {
+    const auto sep = text.find_first_of(", ");
+    const std::string_view entry = text.substr(0, sep);
+    text = sep == std::string_view::npos ? std::string_view() : text.substr(sep + 1);
+    if (entry.empty()) continue;
+    auto cidr = Cidr::Parse(entry);
+    if (!cidr.ok()) {
+      return Status::InvalidArgument("--trusted-proxies: " + cidr.status().message());
+    }
+    out.push_back(*cidr);
+  }
+  return out;
+}
+
+}  // namespace keyward

@@ -1,0 +1,40 @@
+// The client's address: whom the audit log names, and what API key address limits
+// (Grant::allowed_addresses) and /auth check.
+//
+// The TCP peer, unless the peer is one of the trusted proxies (`--trusted-proxies CIDR,…`):
+// then X-Forwarded-For walked right to left, skipping trusted proxies (the first untrusted
+// entry is the client; when every entry is trusted, the leftmost), else X-Real-IP, else the
+// peer. A client may write anything in those headers, so an untrusted peer's are never read.
+// An entry that is not an IP address gives "unknown", which no address range contains.
+// Pure functions; the views point into the request, the peer or static text. Thread safe.
+#pragma once
+
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "core/grant.h"
+#include "http/server.h"
+
+namespace keyward {
+
+// The address "unknown" stands for a client whose forwarded address is not an IP address.
+inline constexpr std::string_view kUnknownAddress = "unknown";
+
+// The resolution itself: `forwarded_for` holds the X-Forwarded-For field values in the order
+// they came (each a comma-separated list), `real_ip` X-Real-IP's ("" when absent). Entries may
+// carry a port ("1.2.3.4:80", "[2001:db8::1]:443"); the answer is the address alone.
+std::string_view ResolveClientAddress(std::string_view peer, const std::vector<Cidr>& trusted,
+                                      std::span<const std::string_view> forwarded_for,
+                                      std::string_view real_ip);
+
+// The same, read from `request` (allocation-free for up to 8 X-Forwarded-For fields; further
+// ones are ignored, a trusted proxy never sends more than one).
+std::string_view ClientAddress(const http::Request& request, std::string_view peer,
+                               const std::vector<Cidr>& trusted);
+
+// The CIDRs of a --trusted-proxies value ("10.0.0.0/8,2001:db8::/32", spaces allowed; empty:
+// none). InvalidArgument naming the first that does not parse.
+Result<std::vector<Cidr>> ParseTrustedProxies(std::string_view text);
+
+}  // namespace keyward

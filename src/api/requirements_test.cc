@@ -1,0 +1,160 @@
+// What /auth requires of a key, and the shared check.
+#include "api/requirements.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <new>
+
+#include "api/client_address.h"
+#include "service/key_cache.h"
+
+// Counts this thread's allocations while `g_counting` is set: /auth's cache-hit path promises
+// none when nothing is required (api/forward_auth.h).
+namespace {
+thread_local bool g_counting = false;
+thread_local int g_allocations = 0;
+}  // namespace
+
+void* operator new(std::size_t size) {
+  if (g_counting) ++g_allocations;
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace keyward {
+namespace {
+
+namespace bh = http::beast_http;
+using ::testing::ElementsAre;
+
+http::Request Req(const std::string& target,
+                  const std::vector<std::pair<std::string, std::string>>& hs = {}) {
+  http::Request req{bh::verb::get, target, 11};
+  for (auto& [k, v] : hs) req.insert(k, v);
+  return req;
+}
+
+std::vector<std::string> V(const auto& list) { return {list.begin(), list.end()}; }
+
+TEST(RequirementsTest, NoneIsEmpty) {
+  EXPECT_TRUE(RequirementsOf(Req("/auth")).empty());
+  EXPECT_TRUE(RequirementsOf(Req("/auth?apikey=x&other=1")).empty());
+}
+
+TEST(RequirementsTest, QueryRepeatableAndPercentDecoded) {
+  Requirements r = RequirementsOf(Req("/auth?scope=minerva%3Aquery&tag=roles%3Aid%3Auser&scope=b"));
+  EXPECT_THAT(V(r.scopes), ElementsAre("minerva:query", "b"));
+  EXPECT_THAT(V(r.tags), ElementsAre("roles:id:user"));
+}
+
+TEST(RequirementsTest, HeadersSpaceOrCommaSeparated) {
+  Requirements r = RequirementsOf(Req("/auth/x?scope=a", {{"X-Keyward-Require-Scope", "b c, d"},
+                                                          {"x-keyward-require-tag", "t1,t2"}}));
+  EXPECT_THAT(V(r.scopes), ElementsAre("a", "b", "c", "d"));
+  EXPECT_THAT(V(r.tags), ElementsAre("t1", "t2"));
+}
+
+TEST(RequirementsTest, PresentButEmptyIsARequirementNeverMet) {
+  EXPECT_THAT(V(RequirementsOf(Req("/auth?scope=")).scopes), ElementsAre(""));
+  EXPECT_THAT(V(RequirementsOf(Req("/auth?scope")).scopes), ElementsAre(""));
+  EXPECT_THAT(V(RequirementsOf(Req("/auth", {{"X-Keyward-Require-Tag", " , "}})).tags),
+              ElementsAre(""));
+}
+
+Principal Key(std::vector<std::string> scopes, std::vector<std::string> tags,
+              const std::vector<std::string>& from = {}) {
+  Principal p;
+  p.grant = Grant{.full_access = false,
+                  .scopes = std::move(scopes),
+                  .tags = std::nullopt,
+                  .allowed_addresses = from};
+  p.networks = ParseNetworks(from).value();
+  p.user.tags = std::move(tags);
+  return p;
+}
+
+Requirements Need(std::vector<std::string> scopes, std::vector<std::string> tags = {}) {
+  Requirements r;
+  r.scopes.assign(scopes.begin(), scopes.end());
+  r.tags.assign(tags.begin(), tags.end());
+  return r;
+}
+
+TEST(RequirementsTest, CheckScopesThenTags) {
+  Principal p = Key({"a", "minerva:query"}, {"team:x"});
+  EXPECT_FALSE(Check(p, "1.2.3.4", Need({})));
+  EXPECT_FALSE(Check(p, "1.2.3.4", Need({"minerva:query"}, {"team:x"})));
+  auto d = Check(p, "1.2.3.4", Need({"pulsar:produce"}, {"team:y"}));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->reason, DenialReason::kScope);
+  EXPECT_EQ(d->message, "the key lacks the scope pulsar:produce");
+  d = Check(p, "1.2.3.4", Need({"a"}, {"team:y"}));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->reason, DenialReason::kTag);
+  EXPECT_EQ(d->message, "the key lacks the tag team:y");
+  EXPECT_EQ(Check(p, "1.2.3.4", Need({""}))->reason, DenialReason::kScope);
+  EXPECT_EQ(Check(p, "1.2.3.4", Need({}, {""}))->reason, DenialReason::kTag);
+  EXPECT_EQ(Check(p, "1.2.3.4", Need({"NOT VALID"}))->message,
+            "the required scope is not a valid scope");
+}
+
+TEST(RequirementsTest, AddressFirst) {
+  Principal p = Key({"a"}, {}, {"10.0.0.0/8", "2001:db8::/32"});
+  EXPECT_FALSE(Check(p, "10.1.2.3", Need({"a"})));
+  EXPECT_FALSE(Check(p, "2001:db8::5", Need({"a"})));
+  auto d = Check(p, "2001:db9::5", Need({"missing"}));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->reason, DenialReason::kAddress);
+  EXPECT_EQ(d->message, "the key may not be used from 2001:db9::5");
+  EXPECT_EQ(Check(p, std::nullopt, Need({}))->reason, DenialReason::kAddress);
+  EXPECT_EQ(Check(p, "unknown", Need({}))->reason, DenialReason::kAddress);
+}
+
+TEST(RequirementsTest, FullAccessMeetsEveryScopeButNotMissingTags) {
+  Principal p;  // a session or a key made before scopes
+  p.user.tags = {"roles:id:user"};
+  EXPECT_FALSE(Check(p, "1.2.3.4", Need({"minerva:query", "keys:write"}, {"roles:id:user"})));
+  EXPECT_EQ(Check(p, "1.2.3.4", Need({}, {"roles:id:operator"}))->reason, DenialReason::kTag);
+}
+
+TEST(RequirementsTest, ScopesHeader) {
+  EXPECT_EQ(ScopesHeader(FullAccess()), "*");
+  EXPECT_EQ(ScopesHeader(Grant{.full_access = false,
+                               .scopes = {"a", "minerva:query"},
+                               .tags = std::nullopt,
+                               .allowed_addresses = {}}),
+            "a,minerva:query");
+  EXPECT_EQ(ScopesHeader(Grant{}), "");
+}
+
+// What /auth does on a cache hit, besides building the response: no allocation without
+// requirements, and none for a short scope requirement or an address check either.
+TEST(RequirementsTest, TheHotPathDoesNotAllocate) {
+  http::Request plain = Req("/auth", {{"Authorization", "Bearer kw_x"}, {"X-Forwarded-For", "x"}});
+  http::Request scoped = Req("/auth?scope=minerva:query", {{"Authorization", "Bearer kw_x"}});
+  http::Request proxied = Req("/auth", {{"X-Forwarded-For", "198.51.100.7"}});
+  const Principal key = Key({"minerva:query"}, {"team:x"});
+  const Principal limited = Key({}, {}, {"198.51.100.0/24"});
+  const std::vector<Cidr> trusted = ParseNetworks({"127.0.0.2/32"}).value();
+  g_allocations = 0;
+  g_counting = true;
+  const Requirements none = RequirementsOf(plain);
+  const bool plain_ok = none.empty() && !Check(key, "127.0.0.1", none);
+  const Requirements one = RequirementsOf(scoped);
+  const bool scoped_ok = !Check(key, "127.0.0.1", one);
+  const std::string_view client = ClientAddress(proxied, "127.0.0.2", trusted);
+  const bool address_ok = !Check(limited, client, none);
+  g_counting = false;
+  EXPECT_TRUE(plain_ok);
+  EXPECT_TRUE(scoped_ok);
+  EXPECT_TRUE(address_ok);
+  EXPECT_EQ(client, "198.51.100.7");
+  EXPECT_EQ(g_allocations, 0);
+}
+
+}  // namespace
+}  // namespace keyward
