@@ -106,7 +106,7 @@ Result<Reply> GetMe(Services&, ApiCall& call) {
 }
 
 Result<Reply> ListUsers(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(std::vector<User> users, s.users.List(call.caller().user));
+  KW_ASSIGN_OR_RETURN(std::vector<User> users, s.users.List(call.caller()));
   boost::json::array out;
   for (const User& user : users) out.push_back(UserJson(user));
   return Json(200, std::move(out));
@@ -125,7 +125,7 @@ Result<Reply> CreateUser(Services& s, ApiCall& call) {
 }
 
 Result<Reply> GetUser(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(User user, s.users.Get(call.caller().user, call.params[0]));
+  KW_ASSIGN_OR_RETURN(User user, s.users.Get(call.caller(), call.params[0]));
   return Json(200, UserJson(user));
 }
 
@@ -154,19 +154,42 @@ Result<Reply> ListKeys(Services& s, ApiCall& call) {
   return Json(200, std::move(out));
 }
 
+// The member `name` as a list of strings: nullopt when absent or null; InvalidArgument naming it
+// when it is not an array of strings. (Minimal, for the create body's grant members.)
+Result<std::optional<std::vector<std::string>>> OptionalStrings(const boost::json::object& body,
+                                                                std::string_view name) {
+  const boost::json::value* member = body.if_contains(name);
+  if (member == nullptr || member->is_null()) return std::optional<std::vector<std::string>>();
+  auto invalid = [&] {
+    return Status::InvalidArgument("\"" + std::string(name) + "\" must be an array of strings");
+  };
+  if (!member->is_array()) return invalid();
+  std::vector<std::string> out;
+  for (const boost::json::value& item : member->as_array()) {
+    if (!item.is_string()) return invalid();
+    out.emplace_back(item.as_string());
+  }
+  return std::optional<std::vector<std::string>>(std::move(out));
+}
+
 Result<Reply> CreateKey(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call, {"name", "duration"}));
-  KW_ASSIGN_OR_RETURN(std::optional<std::string> name, OptionalString(body, "name"));
-  KW_ASSIGN_OR_RETURN(std::optional<std::string> duration, OptionalString(body, "duration"));
-  KW_ASSIGN_OR_RETURN(KeyView key, s.keys.Create(call.caller(), call.params[0], name, duration));
+  KW_ASSIGN_OR_RETURN(boost::json::object body,
+                      Body(call, {"name", "duration", "scopes", "tags", "allowed_addresses"}));
+  NewKey in;
+  KW_ASSIGN_OR_RETURN(in.name, OptionalString(body, "name"));
+  KW_ASSIGN_OR_RETURN(in.duration, OptionalString(body, "duration"));
+  KW_ASSIGN_OR_RETURN(auto scopes, OptionalStrings(body, "scopes"));
+  in.scopes = std::move(scopes).value_or(std::vector<std::string>());
+  KW_ASSIGN_OR_RETURN(in.tags, OptionalStrings(body, "tags"));
+  KW_ASSIGN_OR_RETURN(in.allowed_addresses, OptionalStrings(body, "allowed_addresses"));
+  KW_ASSIGN_OR_RETURN(KeyView key, s.keys.Create(call.caller(), call.params[0], in));
   boost::json::object out = KeyJson(key);
   return Json(201, std::move(out));
 }
 
 Result<Reply> RevealKey(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(std::string token,
-                      s.keys.Reveal(call.caller(), call.params[0], call.params[1]));
-  return Json(200, {{"token", token}});
+  KW_ASSIGN_OR_RETURN(KeyView key, s.keys.Reveal(call.caller(), call.params[0], call.params[1]));
+  return Json(200, {{"token", key.token}});
 }
 
 Result<Reply> DeleteKey(Services& s, ApiCall& call) {
@@ -196,7 +219,7 @@ Result<Reply> GetAudit(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(query.limit, QueryParam(call, "limit"));
   KW_ASSIGN_OR_RETURN(AuditFilter filter, ParseAuditQuery(query));
   KW_ASSIGN_OR_RETURN(std::vector<AuditEvent> events,
-                      s.audit->List(call.caller().user, std::move(filter)));
+                      s.audit->List(call.caller(), std::move(filter)));
   boost::json::array out;
   for (const AuditEvent& event : events) out.push_back(AuditEventJson(event));
   return Json(200, {{"events", std::move(out)}});
