@@ -39,8 +39,8 @@ struct KeyCacheOptions {
 
 // What the cache keeps of one verified key. Immutable but for the last-used marks.
 struct CacheEntry {
-  Principal principal;      // as Authenticator made it: the grant, networks, presented tags
-  std::string tags_header;  // JoinTags(principal.user.tags): the tags the key presents
+  Principal principal;
+  std::string tags_header;  // JoinTags(principal.user.tags)
   UnixSeconds cached_at = 0;
   mutable std::atomic<UnixSeconds> last_used{0};
   mutable std::atomic<bool> marked{false};
