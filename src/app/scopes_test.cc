@@ -111,6 +111,14 @@ TEST(ScopesTest, AKeyWithDefaultsIsRefusedEveryRowOfTheIssue) {
         << row.target;
   }
 
+  // Nor may it read other users: what an operator's session reads needs users:read.
+  for (const std::string target :
+       {"/api/v1/users", "/api/v1/users/bob", "/api/v1/users/admin", "/api/v1/users/bob/apikeys"}) {
+    Sent sent = Call(world, bh::verb::get, target, driver);
+    EXPECT_EQ(sent.status, 403) << target << ": " << json::serialize(sent.body);
+    EXPECT_THAT(sent.Message(), StartsWith("this API key lacks the scope ")) << target;
+  }
+
   Sent me = Call(world, bh::verb::get, "/api/v1/users/me", driver);
   EXPECT_EQ(me.status, 200);
   EXPECT_EQ(me.body.at("id").as_string(), "admin");
