@@ -50,7 +50,7 @@ struct World {
         auth(&graph.authenticator()) {
     (void)graph.users().Bootstrap(std::string("bench-password"));
     User admin = graph.store().GetUser("admin").value();
-    token = graph.keys().Create(admin, "me", std::string_view("bench"), std::nullopt)->token;
+    token = graph.keys().Create(admin, "me", {.name = "bench"})->token;
     unknown = GenerateKey("kw");
     (void)auth->Authenticate(token);
     (void)auth->Authenticate(unknown);

@@ -150,7 +150,12 @@ Status ApiHarness::EnsureUser(const std::string& id, bool operator_role,
 Result<std::string> ApiHarness::FreshKey(const std::string& user_id, const std::string& name) {
   Status gone = graph_.keys().Delete(root_, user_id, name);
   if (!gone.ok() && gone.code() != StatusCode::kNotFound) return gone;
-  KW_ASSIGN_OR_RETURN(KeyView key, graph_.keys().Create(root_, user_id, name, "9999h"));
+  // Every Keyward scope the user may hold, so that fuzzed requests reach every route.
+  NewKey in{.name = name, .duration = "9999h"};
+  for (std::string_view scope : kKeywardScopes) {
+    if (user_id == "admin" || !NeedsOperator(scope)) in.scopes.emplace_back(scope);
+  }
+  KW_ASSIGN_OR_RETURN(KeyView key, graph_.keys().Create(root_, user_id, in));
   return std::move(key.token);
 }
 

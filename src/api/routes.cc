@@ -64,12 +64,6 @@ Result<Reply> Logout(Services& s, ApiCall& call) {
   return reply;
 }
 
-// i13-http stand-in for core/policy.h's RequireScope (i13-service): the same rule and message.
-Status RequireScope(const Grant& grant, std::string_view scope) {
-  if (grant.HasScope(scope)) return Status::Ok();
-  return Status::PermissionDenied("this API key lacks the scope " + std::string(scope));
-}
-
 // A list member of a request body, each entry checked by `validate` (400 naming the first bad).
 Result<std::optional<std::vector<std::string>>> ValidatedList(
     const boost::json::object& body, std::string_view name, Status (*validate)(std::string_view)) {
@@ -148,7 +142,7 @@ Result<Reply> GetMe(Services&, ApiCall& call) {
 }
 
 Result<Reply> ListUsers(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(std::vector<User> users, s.users.List(call.caller().user));
+  KW_ASSIGN_OR_RETURN(std::vector<User> users, s.users.List(call.caller()));
   boost::json::array out;
   for (const User& user : users) out.push_back(UserJson(user));
   return Json(200, std::move(out));
@@ -167,7 +161,7 @@ Result<Reply> CreateUser(Services& s, ApiCall& call) {
 }
 
 Result<Reply> GetUser(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(User user, s.users.Get(call.caller().user, call.params[0]));
+  KW_ASSIGN_OR_RETURN(User user, s.users.Get(call.caller(), call.params[0]));
   return Json(200, UserJson(user));
 }
 
@@ -196,9 +190,9 @@ Result<Reply> ListKeys(Services& s, ApiCall& call) {
   return Json(200, std::move(out));
 }
 
-// The create body: {name?, duration?, scopes?, tags?, allowed_addresses?}. The lists are
-// checked here as the store will hold them (NormalizeGrant: 400 naming the first bad entry);
-// whether the caller may give them is the service's to decide.
+// The create body: {name?, duration?, scopes?, tags?, allowed_addresses?}: the lists must be
+// arrays of strings (400 naming the member); the service validates the entries (400) and decides
+// whether the caller may give them (403).
 Result<NewKey> ParseNewKey(const ApiCall& call) {
   KW_ASSIGN_OR_RETURN(boost::json::object body,
                       Body(call, {"name", "duration", "scopes", "tags", "allowed_addresses"}));
@@ -206,17 +200,10 @@ Result<NewKey> ParseNewKey(const ApiCall& call) {
   KW_ASSIGN_OR_RETURN(in.name, OptionalString(body, "name"));
   KW_ASSIGN_OR_RETURN(in.duration, OptionalString(body, "duration"));
   KW_ASSIGN_OR_RETURN(auto scopes, OptionalStringArray(body, "scopes", kMaxGrantEntries));
+  in.scopes = std::move(scopes).value_or(std::vector<std::string>());
   KW_ASSIGN_OR_RETURN(in.tags, OptionalStringArray(body, "tags", kMaxGrantEntries));
   KW_ASSIGN_OR_RETURN(in.allowed_addresses,
                       OptionalStringArray(body, "allowed_addresses", kMaxGrantEntries));
-  Grant grant{.full_access = false,
-              .scopes = scopes.value_or(std::vector<std::string>()),
-              .tags = in.tags,
-              .allowed_addresses = in.allowed_addresses.value_or(std::vector<std::string>())};
-  KW_ASSIGN_OR_RETURN(grant, NormalizeGrant(std::move(grant)));
-  in.scopes = std::move(grant.scopes);
-  in.tags = std::move(grant.tags);
-  if (in.allowed_addresses) in.allowed_addresses = std::move(grant.allowed_addresses);
   return in;
 }
 
@@ -226,20 +213,10 @@ Result<Reply> CreateKey(Services& s, ApiCall& call) {
   return Json(201, KeyJson(key));
 }
 
-// The key in full: its reveal, then the rest of it as a list shows it.
-// i13-http: KeyService::Reveal answers only the token on this branch; once it answers the
-// KeyView (i13-service), this is KeyJson(*Reveal(...)) alone.
+// The key with its token in full.
 Result<Reply> RevealKey(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(std::string token,
-                      s.keys.Reveal(call.caller(), call.params[0], call.params[1]));
-  KW_ASSIGN_OR_RETURN(std::vector<KeyView> keys,
-                      s.keys.List(call.caller(), call.params[0], /*reveal=*/false));
-  for (KeyView& key : keys) {
-    if (key.name != call.params[1]) continue;
-    key.token = std::move(token);
-    return Json(200, KeyJson(key));
-  }
-  return Status::NotFound("no such key");
+  KW_ASSIGN_OR_RETURN(KeyView key, s.keys.Reveal(call.caller(), call.params[0], call.params[1]));
+  return Json(200, KeyJson(key));
 }
 
 Result<Reply> DeleteKey(Services& s, ApiCall& call) {
@@ -269,7 +246,7 @@ Result<Reply> GetAudit(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(query.limit, QueryParam(call, "limit"));
   KW_ASSIGN_OR_RETURN(AuditFilter filter, ParseAuditQuery(query));
   KW_ASSIGN_OR_RETURN(std::vector<AuditEvent> events,
-                      s.audit->List(call.caller().user, std::move(filter)));
+                      s.audit->List(call.caller(), std::move(filter)));
   boost::json::array out;
   for (const AuditEvent& event : events) out.push_back(AuditEventJson(event));
   return Json(200, {{"events", std::move(out)}});

@@ -3,7 +3,9 @@
 // as the server wires them, and a way to send one request and wait for its response.
 //
 // Users: "admin" (operator), "alice" and "bob" (plain users; alice has the tag "team:x"), each
-// with an API key named "<id>-key" whose token is in `tokens`. Not thread safe: one test thread.
+// with an API key named "<id>-key" whose token is in `tokens`. Those keys are full access, as
+// keys made before scopes are: each has its user's whole power, as a session has. Keys with a
+// grant come from CreateKey or the API. Not thread safe: one test thread.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -23,6 +25,7 @@
 #include "common/random.h"
 #include "common/status_matchers.h"
 #include "common/thread_annotations.h"
+#include "core/api_key.h"
 #include "core/master_key.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -99,22 +102,42 @@ class MemoryTempDir {
 
 class ApiWorld {
  public:
-  ApiWorld() : graph_(SmallConfig(), Open(dir_), NewMasterKey(), Clock::System()) {
-    User root;
-    root.id = "test-root";
-    root.tags = {std::string(kOperatorTag)};
+  ApiWorld()
+      : graph_(SmallConfig(), Open(dir_), MasterKey::FromBytes(master_bytes_), Clock::System()) {
+    root_.id = "test-root";
+    root_.tags = {std::string(kOperatorTag)};
     for (const char* id : {"admin", "alice", "bob"}) {
       EXPECT_THAT(
           graph_.users().Create(
-              root, NewUser{.id = id, .name = id, .type = "person", .password = std::nullopt}),
+              root_, NewUser{.id = id, .name = id, .type = "person", .password = std::nullopt}),
           IsOk());
-      auto key = graph_.keys().Create(root, id, std::string(id) + "-key", std::nullopt);
-      EXPECT_THAT(key, IsOk());
-      if (key.ok()) tokens[id] = key->token;
+      tokens[id] = AddFullAccessKey(id, std::string(id) + "-key");
     }
-    EXPECT_THAT(graph_.users().AddTag(root, "admin", kOperatorTag), IsOk());
-    EXPECT_THAT(graph_.users().AddTag(root, "alice", "team:x"), IsOk());
+    EXPECT_THAT(graph_.users().AddTag(root_, "admin", kOperatorTag), IsOk());
+    EXPECT_THAT(graph_.users().AddTag(root_, "alice", "team:x"), IsOk());
     graph_.cache().Clear();  // every world starts with the cache cold
+  }
+
+  // Stores a key as keys made before scopes are (full access, valid for the default validity)
+  // and returns it.
+  std::string AddFullAccessKey(const std::string& user_id, const std::string& name) {
+    std::string token = GenerateKey(graph_.options().key_prefix);
+    KeyRecord record;
+    record.user_id = user_id;
+    record.name = name;
+    record.hash = HashKey(token);
+    record.sealed = MasterKey::FromBytes(master_bytes_).Seal(token, record.hash);
+    record.masked = MaskKey(token);
+    record.created_at = Clock::System().Now();
+    record.expires_at = record.created_at + graph_.options().default_validity;
+    record.grant = FullAccess();
+    EXPECT_THAT(graph_.store().CreateKey(record), IsOk());
+    return token;
+  }
+
+  // A key for `user_id` made by KeyService::Create, by a caller with full power.
+  Result<KeyView> CreateKey(const std::string& user_id, const NewKey& in) {
+    return graph_.keys().Create(root_, user_id, in);
   }
 
   // Sends `request` from 127.0.0.1 and waits (5 s at most) for the response.
@@ -129,6 +152,7 @@ class ApiWorld {
 
   const Router& router() { return graph_.api().router(); }
   KeyCache& cache() { return graph_.cache(); }
+  Store& store() { return graph_.store(); }
 
   std::map<std::string, std::string> tokens;  // user id → API key
 
@@ -140,9 +164,6 @@ class ApiWorld {
     config.blocking_queue = 64;
     return config;
   }
-  static std::optional<MasterKey> NewMasterKey() {
-    return MasterKey::FromBytes(RandomBytes(MasterKey::kBytes));
-  }
   static std::unique_ptr<Store> Open(const MemoryTempDir& dir) {
     auto store = OpenSqliteStore(dir.File("keyward.db"));
     EXPECT_THAT(store, IsOk());
@@ -150,6 +171,8 @@ class ApiWorld {
   }
 
   MemoryTempDir dir_;  // first in, last out
+  const std::string master_bytes_ = RandomBytes(MasterKey::kBytes);
+  User root_;  // a caller with full power, outside any request
   ServiceGraph graph_;
 };
 

@@ -35,5 +35,16 @@ TEST(PolicyTest, OperatorsReachEveryone) {
   EXPECT_FALSE(CanManageUsers(bob));
 }
 
+TEST(PolicyTest, AKeyNeedsTheScopeFullAccessHasEvery) {
+  Grant reader;
+  reader.scopes = {std::string(scope::kKeysRead)};
+  EXPECT_THAT(RequireScope(reader, scope::kKeysRead), IsOk());
+  Status lacking = RequireScope(reader, scope::kKeysWrite);
+  EXPECT_THAT(lacking, StatusIs(StatusCode::kPermissionDenied));
+  EXPECT_EQ(lacking.message(), "this API key lacks the scope keys:write");
+  EXPECT_THAT(RequireScope(Grant{}, scope::kKeysRead), StatusIs(StatusCode::kPermissionDenied));
+  for (std::string_view s : kKeywardScopes) EXPECT_THAT(RequireScope(FullAccess(), s), IsOk());
+}
+
 }  // namespace
 }  // namespace keyward

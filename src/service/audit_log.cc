@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::size_t kMaxText = 128;
 constexpr std::size_t kMaxReason = 200;
+constexpr std::size_t kMaxDetail = 16384;
 constexpr std::string_view kInvalid = "(invalid)";
 constexpr std::string_view kInvalidUserName = "(invalid user name)";
 
@@ -54,6 +55,7 @@ AuditEvent MakeEvent(const AuditRecord& record, const Status& outcome, UnixSecon
   event.address = Clean(record.address, 64);
   event.success = outcome.ok();
   if (!outcome.ok()) event.reason = Clean(outcome.message(), kMaxReason);
+  if (!record.detail.empty()) event.detail = Clean(record.detail, kMaxDetail);
   return event;
 }
 
@@ -99,11 +101,13 @@ void AuditLog::RecordAfter(const AuditRecord& record, const Status& outcome) con
             event.actor, event.user, AuditOutcomeName(event.success), recorded.ToString());
 }
 
-Result<std::vector<AuditEvent>> AuditLog::List(const User& caller, AuditFilter filter) const {
-  if (filter.user == "me") filter.user = caller.id;
-  if (!caller.IsOperator()) {
-    if (filter.user.empty()) filter.user = caller.id;
-    if (filter.user != caller.id) {
+Result<std::vector<AuditEvent>> AuditLog::List(const Caller& caller, AuditFilter filter) const {
+  KW_RETURN_IF_ERROR(RequireScope(caller.grant, scope::kAuditRead));
+  const User& user = caller.user;
+  if (filter.user == "me") filter.user = user.id;
+  if (!user.IsOperator()) {
+    if (filter.user.empty()) filter.user = user.id;
+    if (filter.user != user.id) {
       return Status::PermissionDenied("only operators may read other users' audit events");
     }
   }

@@ -9,8 +9,9 @@
 //   - every other action is recorded after it is done; when that write fails, the action
 //     stands, the failure is logged as a warning (without secrets) and the caller is answered.
 //
-// Reading the log: operators see every event; other users only the events whose actor or user
-// is themselves (PermissionDenied when they ask for someone else's).
+// Reading the log needs the scope audit:read (core/policy.h: RequireScope) from an API key;
+// operators see every event; other users only the events whose actor or user is themselves
+// (PermissionDenied when they ask for someone else's).
 // Blocking (store I/O): call from blocking threads. Thread safe.
 #pragma once
 
@@ -23,6 +24,7 @@
 #include "common/status.h"
 #include "core/audit_event.h"
 #include "core/user.h"
+#include "service/principal.h"
 #include "store/store.h"
 
 namespace keyward {
@@ -50,6 +52,7 @@ struct AuditRecord {
   std::string_view user;
   std::string_view target;
   std::string_view address;
+  std::string_view detail = {};  // more about a success (AuditEvent::detail); no secret
 };
 
 class AuditLog {
@@ -60,17 +63,18 @@ class AuditLog {
   // Records `record` with the outcome `outcome` (OK: success; otherwise failure, with the
   // status's message, which is safe to show, as the reason). Returns the store's error.
   // Cleaning: an actor, user or target that is not printable UTF-8 becomes "(invalid)", and one
-  // longer than 128 bytes is cut there; at sign-in, a user name that is not a valid user id is
-  // recorded as "(invalid user name)", so that a password typed into the wrong field is not kept.
+  // longer than 128 bytes is cut there (a detail at 16 KiB, more than any grant describes); at
+  // sign-in, a user name that is not a valid user id is recorded as "(invalid user name)", so that
+  // a password typed into the wrong field is not kept.
   Status Record(const AuditRecord& record, const Status& outcome) const;
   // Record for an action already done: a failure to record is logged as a warning (names and
   // the store's error only) and otherwise ignored, so the action's own answer stands.
   void RecordAfter(const AuditRecord& record, const Status& outcome) const;
 
-  // The events `filter` selects that `caller` may see, newest first. For a non-operator an
-  // empty filter.user means themselves and another user's id is PermissionDenied; "me" is the
-  // caller for everyone.
-  Result<std::vector<AuditEvent>> List(const User& caller, AuditFilter filter) const;
+  // The events `filter` selects that `caller` may see, newest first. PermissionDenied for a key
+  // without audit:read. For a non-operator an empty filter.user means themselves and another
+  // user's id is PermissionDenied; "me" is the caller for everyone.
+  Result<std::vector<AuditEvent>> List(const Caller& caller, AuditFilter filter) const;
 
  private:
   Store& store_;

@@ -119,7 +119,7 @@ class AuditLogTest : public ::testing::Test {
 };
 
 TEST_F(AuditLogTest, KeyUseCasesAreRecordedWithActorUserTargetAddressAndOutcome) {
-  auto created = keys_->Create(alice_, "me", std::string_view("ci"), std::nullopt);
+  auto created = keys_->Create(alice_, "me", {.name = "ci"});
   ASSERT_THAT(created, IsOk());
   RememberKey(created->token);
   clock_.Advance(1);
@@ -128,7 +128,7 @@ TEST_F(AuditLogTest, KeyUseCasesAreRecordedWithActorUserTargetAddressAndOutcome)
   KW_ASSERT_OK(keys_->List(alice_, "me", false).status());  // not an event
   KW_ASSERT_OK(keys_->Delete(admin_, "alice", "ci"));
   KW_EXPECT_CODE(keys_->Delete(admin_, "alice", "ci"), StatusCode::kNotFound);
-  KW_EXPECT_CODE(keys_->Create(alice_, "me", std::string_view("x"), std::string_view("nope")),
+  KW_EXPECT_CODE(keys_->Create(alice_, "me", {.name = "x", .duration = "nope"}),
                  StatusCode::kInvalidArgument);
 
   EXPECT_EQ(Lines(), (std::vector<std::string>{
@@ -150,7 +150,7 @@ TEST_F(AuditLogTest, KeyUseCasesAreRecordedWithActorUserTargetAddressAndOutcome)
 }
 
 TEST_F(AuditLogTest, ADefaultKeyNameIsRecordedAsGenerated) {
-  auto created = keys_->Create(alice_, "me", std::nullopt, std::nullopt);
+  auto created = keys_->Create(alice_, "me", {});
   ASSERT_THAT(created, IsOk());
   RememberKey(created->token);
   EXPECT_EQ(Events().back().target, created->name);
@@ -158,7 +158,7 @@ TEST_F(AuditLogTest, ADefaultKeyNameIsRecordedAsGenerated) {
 
 TEST_F(AuditLogTest, ListingWithRevealRecordsEachKeyShown) {
   for (const char* name : {"a", "b"}) {
-    auto created = keys_->Create(alice_, "me", std::string_view(name), std::nullopt);
+    auto created = keys_->Create(alice_, "me", {.name = name});
     ASSERT_THAT(created, IsOk());
     RememberKey(created->token);
   }
@@ -233,7 +233,7 @@ TEST_F(AuditLogTest, SignInsAreRecordedAndNeverTheirPasswords) {
 }
 
 TEST_F(AuditLogTest, ARevealThatCannotBeRecordedFailsClosedAndOtherActionsStand) {
-  auto created = keys_->Create(alice_, "me", std::string_view("ci"), std::nullopt);
+  auto created = keys_->Create(alice_, "me", {.name = "ci"});
   ASSERT_THAT(created, IsOk());
   RememberKey(created->token);
   BlockAuditWrites();
@@ -245,7 +245,7 @@ TEST_F(AuditLogTest, ARevealThatCannotBeRecordedFailsClosedAndOtherActionsStand)
   KW_EXPECT_CODE(keys_->List(alice_, "me", true), StatusCode::kUnavailable);
   KW_ASSERT_OK(keys_->List(alice_, "me", false).status());  // masked: nothing to record
   // Done even though their records are missing (a warning goes to the log).
-  auto other = keys_->Create(alice_, "me", std::string_view("other"), std::nullopt);
+  auto other = keys_->Create(alice_, "me", {.name = "other"});
   ASSERT_THAT(other, IsOk());
   RememberKey(other->token);
   KW_ASSERT_OK(keys_->Delete(alice_, "me", "other"));
@@ -253,7 +253,7 @@ TEST_F(AuditLogTest, ARevealThatCannotBeRecordedFailsClosedAndOtherActionsStand)
   UnblockAuditWrites();
   auto again = keys_->Reveal(alice_, "me", "ci");
   ASSERT_THAT(again, IsOk());
-  EXPECT_EQ(*again, created->token);
+  EXPECT_EQ(again->token, created->token);
   std::vector<std::string> lines = Lines();
   ASSERT_EQ(lines.size(), 3u);  // user.create, key.create ci, then the reveal that worked
   EXPECT_EQ(lines.back(), "key.reveal alice alice ci 10.0.0.2 success");
@@ -274,7 +274,7 @@ TEST_F(AuditLogTest, OddTextIsCleanedBeforeItIsStored) {
 }
 
 TEST_F(AuditLogTest, OperatorsReadEveryoneOthersOnlyTheirOwn) {
-  auto created = keys_->Create(alice_, "me", std::string_view("ci"), std::nullopt);
+  auto created = keys_->Create(alice_, "me", {.name = "ci"});
   ASSERT_THAT(created, IsOk());
   RememberKey(created->token);
   KW_ASSERT_OK(users_->Create(admin_, NewUser{"bob", "Bob", "person", std::nullopt}).status());

@@ -1,5 +1,7 @@
 #include "service/authenticator.h"
 
+#include "common/log.h"
+
 namespace keyward {
 
 Status InvalidCredential() {
@@ -40,6 +42,7 @@ Result<Principal> Authenticator::Load(std::string hash, UnixSeconds now) const {
     principal.via = KeyType::kApiKey;
     principal.key_name = key->name;
     principal.expires_at = key->expires_at;
+    principal.grant = std::move(key->grant);
     user_id = key->user_id;
   } else if (key.status().code() == StatusCode::kNotFound) {
     auto session = store_.FindSessionByHash(principal.token_hash);
@@ -61,6 +64,18 @@ Result<Principal> Authenticator::Load(std::string hash, UnixSeconds now) const {
     return user.status();
   }
   principal.user = std::move(user).value();
+  if (principal.via == KeyType::kApiKey) {
+    // The key presents only its tags, and is used only from its networks. Stored ranges that
+    // do not parse fail closed: the key is refused, never taken as usable from anywhere.
+    principal.user.tags = EffectiveTags(principal.grant, principal.user.tags);
+    auto networks = ParseNetworks(principal.grant.allowed_addresses);
+    if (!networks.ok()) {
+      log::Warn("key {} of user {} is refused: its stored allowed addresses do not parse: {}",
+                principal.key_name, principal.user.id, networks.status().message());
+      return InvalidCredential();
+    }
+    principal.networks = std::move(networks).value();
+  }
   return principal;
 }
 

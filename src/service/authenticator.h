@@ -3,7 +3,13 @@
 // Order: format and checksum (no I/O) → SHA-256 → the verification cache → on a miss, the API
 // key by hash, else the session by hash, then the owner with tags, and the answer is cached
 // (unknown keys too). Unknown, expired, revoked and malformed credentials all give the same
-// Unauthenticated status. Store failures give Unavailable and are never cached. Thread safe.
+// Unauthenticated status, and so does a key whose stored allowed addresses do not parse (fail
+// closed). Store failures give Unavailable and are never cached. Thread safe.
+//
+// The Principal of an API key carries the key's grant, its networks (grant.allowed_addresses,
+// parsed) and as user.tags the tags the key presents (EffectiveTags of the owner's current
+// tags), recomputed at every store read; a session's has FullAccess() and all its user's tags.
+// Checking the client address against the networks is the caller's part (it knows the address).
 #pragma once
 
 #include <string_view>

@@ -12,6 +12,21 @@ constexpr std::string_view kNameAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789
 
 Status KeyNotFound() { return Status::NotFound("no such user or key"); }
 
+// May `caller` make this call on `target`'s keys? The call's scope; other users' keys are
+// NotFound for a non-operator; and an operator's key needs `others_scope` for them too.
+Status CheckKeyCall(const Caller& caller, const std::string& target, std::string_view scope,
+                    std::string_view others_scope) {
+  KW_RETURN_IF_ERROR(RequireScope(caller.grant, scope));
+  KW_RETURN_IF_ERROR(CheckKeyAccess(caller.user, target));
+  if (target != caller.user.id) KW_RETURN_IF_ERROR(RequireScope(caller.grant, others_scope));
+  return Status::Ok();
+}
+
+// May `caller` see `record` in full (core/policy.h: CheckReveal)?
+Status CheckRevealOf(const Caller& caller, const KeyRecord& record) {
+  return CheckReveal(caller.grant, caller.expires_at, record.name, record.grant, record.expires_at);
+}
+
 }  // namespace
 
 KeyView KeyService::ToView(const KeyRecord& record) const {
@@ -21,6 +36,7 @@ KeyView KeyService::ToView(const KeyRecord& record) const {
   view.expires_at = record.expires_at;
   view.last_used_at = record.last_used_at;
   view.token = record.masked;
+  view.grant = record.grant;
   return view;
 }
 
@@ -33,13 +49,15 @@ Result<std::string> KeyService::Open(const KeyRecord& record) const {
 }
 
 void KeyService::Audited(AuditAction action, const Caller& caller, std::string_view target_user,
-                         std::string_view key_name, const Status& outcome) const {
+                         std::string_view key_name, const Status& outcome,
+                         std::string_view detail) const {
   if (audit_ == nullptr) return;
   audit_->RecordAfter({.action = action,
                        .actor = caller.user.id,
                        .user = target_user,
                        .target = key_name,
-                       .address = caller.address},
+                       .address = caller.address,
+                       .detail = detail},
                       outcome);
 }
 
@@ -61,29 +79,59 @@ Status KeyService::RecordReveal(const Caller& caller, std::string_view target_us
 }
 
 Result<KeyView> KeyService::Create(const Caller& caller, std::string_view user_id,
-                                   std::optional<std::string_view> name,
-                                   std::optional<std::string_view> duration) const {
+                                   const NewKey& in) const {
   std::string target = ResolveUserId(caller.user, user_id);
-  std::string key_name = name ? std::string(*name) : "token_" + RandomString(19, kNameAlphabet);
-  Result<KeyView> created = CreateKey(caller.user, target, key_name, duration);
-  Audited(AuditAction::kKeyCreate, caller, target, key_name, created.status());
+  std::string key_name = in.name ? *in.name : "token_" + RandomString(19, kNameAlphabet);
+  Result<KeyView> created = CreateKey(caller, target, key_name, in);
+  Audited(AuditAction::kKeyCreate, caller, target, key_name, created.status(),
+          created.ok() ? DescribeGrant(created->grant) : std::string());
   return created;
 }
 
-Result<KeyView> KeyService::CreateKey(const User& caller, const std::string& target,
-                                      const std::string& key_name,
-                                      std::optional<std::string_view> duration) const {
-  KW_RETURN_IF_ERROR(CheckKeyAccess(caller, target));
-  KW_RETURN_IF_ERROR(ValidateKeyName(key_name));
-
+Result<std::pair<Grant, UnixSeconds>> KeyService::NewKeyLimits(const Caller& caller,
+                                                               const User& owner, const NewKey& in,
+                                                               UnixSeconds now) const {
+  // What is malformed is refused first (InvalidArgument), whoever asks.
   std::int64_t validity = options_.default_validity;
-  if (duration) {
-    KW_ASSIGN_OR_RETURN(validity, ParseDuration(*duration));
+  if (in.duration) {
+    KW_ASSIGN_OR_RETURN(validity, ParseDuration(*in.duration));
   }
   if (validity > options_.max_validity) {
     return Status::InvalidArgument("duration is longer than this server's maximum of " +
                                    FormatDuration(options_.max_validity));
   }
+  KW_ASSIGN_OR_RETURN(Grant requested,
+                      NormalizeGrant(Grant{.scopes = in.scopes,
+                                           .tags = in.tags,
+                                           .allowed_addresses = in.allowed_addresses.value_or(
+                                               std::vector<std::string>())}));
+  // Then what exceeds the creator (PermissionDenied).
+  Grant grant = InheritLimits(std::move(requested), in.tags.has_value(),
+                              in.allowed_addresses.has_value(), caller.grant, owner);
+  KW_RETURN_IF_ERROR(CheckNewKeyGrant(grant, caller.grant, owner));
+  UnixSeconds expires_at = now + validity;
+  if (!caller.grant.full_access && expires_at > caller.expires_at) {
+    if (in.duration) {
+      return Status::PermissionDenied("duration " + *in.duration +
+                                      " outlives the creating key (expires " +
+                                      FormatRfc3339(caller.expires_at) + ")");
+    }
+    expires_at = caller.expires_at;  // the default validity, cut to the creator's
+  }
+  return std::make_pair(std::move(grant), expires_at);
+}
+
+Result<KeyView> KeyService::CreateKey(const Caller& caller, const std::string& target,
+                                      const std::string& key_name, const NewKey& in) const {
+  KW_RETURN_IF_ERROR(CheckKeyCall(caller, target, scope::kKeysWrite, scope::kUsersWrite));
+  KW_RETURN_IF_ERROR(ValidateKeyName(key_name));
+  // The owner's current tags bound the grant.
+  auto owner = store_.GetUser(target);
+  if (!owner.ok()) {
+    return owner.status().code() == StatusCode::kNotFound ? KeyNotFound() : owner.status();
+  }
+  const UnixSeconds now = clock_.Now();
+  KW_ASSIGN_OR_RETURN(auto limits, NewKeyLimits(caller, *owner, in, now));
 
   std::string token = GenerateKey(options_.key_prefix);
   KeyRecord record;
@@ -93,8 +141,9 @@ Result<KeyView> KeyService::CreateKey(const User& caller, const std::string& tar
   if (options_.reveal && master_key_ != nullptr)
     record.sealed = master_key_->Seal(token, record.hash);
   record.masked = MaskKey(token);
-  record.created_at = clock_.Now();
-  record.expires_at = record.created_at + validity;
+  record.created_at = now;
+  record.expires_at = limits.second;
+  record.grant = std::move(limits.first);
 
   Status stored = store_.CreateKey(record);
   if (!stored.ok()) {
@@ -119,7 +168,9 @@ Result<std::vector<KeyView>> KeyService::List(const Caller& caller, std::string_
     if (revealing) Audited(AuditAction::kKeyReveal, caller, target, key_name, status);
     return status;
   };
-  if (Status access = CheckKeyAccess(caller.user, target); !access.ok()) return refused(access, "");
+  Status access = CheckKeyCall(caller, target, scope::kKeysRead, scope::kUsersRead);
+  if (access.ok() && reveal) access = RequireScope(caller.grant, scope::kKeysReveal);
+  if (!access.ok()) return refused(access, "");
   // A missing user and a user without keys must not look alike to an operator.
   auto user = store_.GetUser(target);
   if (!user.ok()) {
@@ -130,70 +181,75 @@ Result<std::vector<KeyView>> KeyService::List(const Caller& caller, std::string_
   if (!records.ok()) return refused(records.status(), "");
   std::vector<KeyView> views;
   views.reserve(records->size());
+  std::vector<std::size_t> shown;  // the views in full
   auto wipe = [&views] {
     for (KeyView& view : views) SecureWipe(view.token);
   };
   for (const KeyRecord& record : *records) {
     KeyView view = ToView(record);
-    if (revealing) {
+    // A key broader than the caller's stays masked, as in a plain listing.
+    if (revealing && CheckRevealOf(caller, record).ok()) {
       auto token = Open(record);
       if (!token.ok()) {
         wipe();
         return refused(token.status(), record.name);
       }
       view.token = std::move(token).value();
+      shown.push_back(views.size());
     }
     views.push_back(std::move(view));
   }
   // Every key shown is on record before any is returned. Should one record fail, those written
   // before it stay: the log may then name a reveal that returned nothing, never the reverse.
-  if (revealing) {
-    for (const KeyView& view : views) {
-      if (Status recorded = RecordReveal(caller, target, view.name); !recorded.ok()) {
-        wipe();
-        return recorded;
-      }
+  for (std::size_t i : shown) {
+    if (Status recorded = RecordReveal(caller, target, views[i].name); !recorded.ok()) {
+      wipe();
+      return recorded;
     }
   }
   return views;
 }
 
-Result<std::string> KeyService::Reveal(const Caller& caller, std::string_view user_id,
-                                       std::string_view name) const {
+Result<KeyView> KeyService::Reveal(const Caller& caller, std::string_view user_id,
+                                   std::string_view name) const {
   std::string target = ResolveUserId(caller.user, user_id);
-  Result<std::string> token = RevealKey(caller.user, target, name);
-  if (!token.ok()) {
-    Audited(AuditAction::kKeyReveal, caller, target, name, token.status());
-    return token;
+  Result<KeyView> key = RevealKey(caller, target, name);
+  if (!key.ok()) {
+    Audited(AuditAction::kKeyReveal, caller, target, name, key.status());
+    return key;
   }
   if (Status recorded = RecordReveal(caller, target, name); !recorded.ok()) {
-    SecureWipe(*token);
+    SecureWipe(key->token);
     return recorded;
   }
-  return token;
+  return key;
 }
 
-Result<std::string> KeyService::RevealKey(const User& caller, const std::string& target,
-                                          std::string_view name) const {
-  KW_RETURN_IF_ERROR(CheckKeyAccess(caller, target));
+Result<KeyView> KeyService::RevealKey(const Caller& caller, const std::string& target,
+                                      std::string_view name) const {
+  KW_RETURN_IF_ERROR(CheckKeyCall(caller, target, scope::kKeysReveal, scope::kUsersWrite));
   auto record = store_.GetKey(target, name);
   if (!record.ok()) {
     return record.status().code() == StatusCode::kNotFound ? KeyNotFound() : record.status();
   }
-  return Open(*record);
+  KW_RETURN_IF_ERROR(CheckRevealOf(caller, *record));
+  KeyView view = ToView(*record);
+  KW_ASSIGN_OR_RETURN(view.token, Open(*record));
+  return view;
 }
 
 Status KeyService::Delete(const Caller& caller, std::string_view user_id,
                           std::string_view name) const {
   std::string target = ResolveUserId(caller.user, user_id);
-  Status deleted = DeleteKey(caller.user, target, name);
+  Status deleted = DeleteKey(caller, target, name);
   Audited(AuditAction::kKeyDelete, caller, target, name, deleted);
   return deleted;
 }
 
-Status KeyService::DeleteKey(const User& caller, const std::string& target,
+// Any key the caller may reach, whatever its grant: deleting is never an escalation.
+Status KeyService::DeleteKey(const Caller& caller, const std::string& target,
                              std::string_view name) const {
-  KW_RETURN_IF_ERROR(CheckKeyAccess(caller, target));
+  KW_RETURN_IF_ERROR(CheckKeyCall(caller, target, scope::kKeysWrite, scope::kUsersWrite));
   auto record = store_.GetKey(target, name);
   if (!record.ok()) {
     return record.status().code() == StatusCode::kNotFound ? KeyNotFound() : record.status();

@@ -25,21 +25,28 @@ struct Principal {
   std::vector<Cidr> networks;  // grant.allowed_addresses, parsed; empty: from anywhere
 };
 
-// The caller of an audited use case (service/audit_log.h): the user it acts for and the client
-// address the audit log records. A view: it borrows the User (or Principal) it was made from
-// and must not outlive it. Made implicitly from a Principal (a request: the address is known)
-// or from a User (work outside a request, such as start-up, tools and tests: no address).
+// The caller of a use case: the user it acts for, what its credential may do and the client
+// address the audit log records (service/audit_log.h). A view: it borrows the User (or
+// Principal) it was made from and must not outlive it. Made implicitly from a Principal (a
+// request: pass the Principal itself, never its .user, or the key's limits are lost) or from a
+// User (work outside a request, such as start-up, tools and tests: full power, no address).
 struct Caller {
   Caller(const Principal& principal)  // NOLINT(google-explicit-constructor): a view of it
-      : user(principal.user), address(principal.client_address), grant(principal.grant) {}
+      : user(principal.user),
+        address(principal.client_address),
+        grant(principal.grant),
+        expires_at(principal.expires_at) {}
   Caller(const User& caller_user)  // NOLINT(google-explicit-constructor): a view of it
       : user(caller_user) {}
 
-  const User& user;
+  const User& user;  // for a key, user.tags are the tags the key presents
   std::string_view address;
   // What the caller may do (core/grant.h): a key's grant, or full power for a session and for
   // work outside a request.
   const Grant& grant = FullPower();
+  // When the caller's key or session expires; 0 for work outside a request. A key (without
+  // full access) creates and reveals no key that outlives it.
+  UnixSeconds expires_at = 0;
 
  private:
   static const Grant& FullPower() {

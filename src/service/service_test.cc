@@ -46,7 +46,7 @@ class ServiceTest : public ::testing::Test {
 
 TEST_F(ServiceTest, CreateListRevealDelete) {
   KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
-  auto created = keys.Create(alice_, "me", std::string_view("presto"), std::string_view("7d"));
+  auto created = keys.Create(alice_, "me", {.name = "presto", .duration = "7d"});
   ASSERT_THAT(created, IsOk());
   EXPECT_TRUE(IsWellFormedKey(created->token, "kw"));
   EXPECT_EQ(created->expires_at, clock_.Now() + 7 * 86400);
@@ -57,7 +57,7 @@ TEST_F(ServiceTest, CreateListRevealDelete) {
   EXPECT_EQ((*masked)[0].token, MaskKey(created->token));
   auto revealed = keys.List(alice_, "me", true);
   EXPECT_EQ((*revealed)[0].token, created->token);
-  EXPECT_EQ(keys.Reveal(alice_, "me", "presto").value(), created->token);
+  EXPECT_EQ(keys.Reveal(alice_, "me", "presto").value().token, created->token);
 
   Authenticator auth(*store_, options_, clock_, &cache_);
   auto who = auth.Authenticate(created->token);
@@ -72,7 +72,7 @@ TEST_F(ServiceTest, CreateListRevealDelete) {
 
 TEST_F(ServiceTest, ExpiryIsCheckedAtAuthentication) {
   KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
-  auto created = keys.Create(alice_, "me", std::nullopt, std::string_view("30m"));
+  auto created = keys.Create(alice_, "me", {.duration = "30m"});
   ASSERT_THAT(created, IsOk());
   Authenticator auth(*store_, options_, clock_, &cache_);
   EXPECT_THAT(auth.Authenticate(created->token), IsOk());
@@ -84,11 +84,11 @@ TEST_F(ServiceTest, ExpiryIsCheckedAtAuthentication) {
 
 TEST_F(ServiceTest, OthersKeysAreNotFoundOperatorsReachThem) {
   KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
-  ASSERT_THAT(keys.Create(admin_, "admin", std::string_view("ops"), std::nullopt), IsOk());
+  ASSERT_THAT(keys.Create(admin_, "admin", {.name = "ops"}), IsOk());
   EXPECT_THAT(keys.List(alice_, "admin", false), StatusIs(StatusCode::kNotFound));
   EXPECT_THAT(keys.Reveal(alice_, "admin", "ops"), StatusIs(StatusCode::kNotFound));
   EXPECT_THAT(keys.Delete(alice_, "admin", "ops"), StatusIs(StatusCode::kNotFound));
-  EXPECT_THAT(keys.Create(admin_, "alice", std::string_view("for-alice"), std::nullopt), IsOk());
+  EXPECT_THAT(keys.Create(admin_, "alice", {.name = "for-alice"}), IsOk());
   EXPECT_EQ(keys.List(alice_, "me", false)->size(), 1u);
   EXPECT_THAT(keys.List(admin_, "ghost", false), StatusIs(StatusCode::kNotFound));
 }
@@ -110,7 +110,7 @@ TEST_F(ServiceTest, TextThatIsNotUtf8IsInvalidArgumentNotAnEmptyList) {
 TEST_F(ServiceTest, RevealOffKeepsNoCopy) {
   options_.reveal = false;
   KeyService keys(*store_, nullptr, options_, clock_, &cache_);
-  auto created = keys.Create(alice_, "me", std::string_view("once"), std::nullopt);
+  auto created = keys.Create(alice_, "me", {.name = "once"});
   ASSERT_THAT(created, IsOk());
   EXPECT_TRUE(store_->GetKey("alice", "once")->sealed.empty());
   EXPECT_THAT(keys.Reveal(alice_, "me", "once"), StatusIs(StatusCode::kPermissionDenied));
@@ -119,8 +119,8 @@ TEST_F(ServiceTest, RevealOffKeepsNoCopy) {
 
 TEST_F(ServiceTest, SealedCopyMovedToAnotherRowDoesNotOpen) {
   KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
-  ASSERT_THAT(keys.Create(alice_, "me", std::string_view("a"), std::nullopt), IsOk());
-  ASSERT_THAT(keys.Create(alice_, "me", std::string_view("b"), std::nullopt), IsOk());
+  ASSERT_THAT(keys.Create(alice_, "me", {.name = "a"}), IsOk());
+  ASSERT_THAT(keys.Create(alice_, "me", {.name = "b"}), IsOk());
   KeyRecord a = store_->GetKey("alice", "a").value();
   KeyRecord b = store_->GetKey("alice", "b").value();
   ASSERT_THAT(store_->DeleteKey("alice", "b"), IsOk());
@@ -200,7 +200,7 @@ namespace {
 TEST_F(ServiceTest, CachedIdentitiesFollowTagChangesAndUserDeletion) {
   KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
   Authenticator auth(*store_, options_, clock_, &cache_);
-  auto created = keys.Create(admin_, "alice", std::string_view("k"), std::nullopt);
+  auto created = keys.Create(admin_, "alice", {.name = "k"});
   ASSERT_THAT(created, IsOk());
   ASSERT_THAT(auth.Authenticate(created->token), IsOk());  // now cached
   EXPECT_EQ(cache_.size(), 1u);
@@ -215,7 +215,7 @@ TEST_F(ServiceTest, CachedIdentitiesFollowTagChangesAndUserDeletion) {
 TEST_F(ServiceTest, LastUsedIsWrittenInBatches) {
   KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
   Authenticator auth(*store_, options_, clock_, &cache_);
-  auto created = keys.Create(alice_, "me", std::string_view("used"), std::nullopt);
+  auto created = keys.Create(alice_, "me", {.name = "used"});
   ASSERT_THAT(created, IsOk());
   LastUsedWriter writer(cache_, *store_, std::chrono::hours(1));
   for (int i = 0; i < 100; ++i) ASSERT_THAT(auth.Authenticate(created->token), IsOk());
@@ -235,7 +235,7 @@ TEST_F(ServiceTest, LastUsedBatchesLargerThanAChunkAreWrittenWhole) {
   Authenticator auth(*store_, options_, clock_, &cache_);
   std::vector<std::string> tokens;
   for (int i = 0; i < 300; ++i) {  // more than one chunk of 256
-    auto created = keys.Create(alice_, "me", "k" + std::to_string(i), std::nullopt);
+    auto created = keys.Create(alice_, "me", {.name = "k" + std::to_string(i)});
     ASSERT_THAT(created, IsOk());
     tokens.push_back(created->token);
   }

@@ -13,18 +13,25 @@ Status NoSuchUser() { return Status::NotFound("no such user"); }
 
 Status MapNotFound(const Status& s) { return s.code() == StatusCode::kNotFound ? NoSuchUser() : s; }
 
+// Reading (users:read) or changing (users:write) users: the scope, then the operator role.
+Status CheckManage(const Caller& caller, std::string_view scope) {
+  KW_RETURN_IF_ERROR(RequireScope(caller.grant, scope));
+  return CheckOperator(caller.user);
+}
+
 }  // namespace
 
-Result<User> UserService::Get(const User& caller, std::string_view id) const {
-  std::string target = ResolveUserId(caller, id);
-  if (target != caller.id) KW_RETURN_IF_ERROR(CheckOperator(caller));
+Result<User> UserService::Get(const Caller& caller, std::string_view id) const {
+  KW_RETURN_IF_ERROR(RequireScope(caller.grant, scope::kUsersRead));
+  std::string target = ResolveUserId(caller.user, id);
+  if (target != caller.user.id) KW_RETURN_IF_ERROR(CheckOperator(caller.user));
   auto user = store_.GetUser(target);
   if (!user.ok()) return MapNotFound(user.status());
   return user;
 }
 
-Result<std::vector<User>> UserService::List(const User& caller) const {
-  KW_RETURN_IF_ERROR(CheckOperator(caller));
+Result<std::vector<User>> UserService::List(const Caller& caller) const {
+  KW_RETURN_IF_ERROR(CheckManage(caller, scope::kUsersRead));
   return store_.ListUsers();
 }
 
@@ -40,13 +47,13 @@ void UserService::Audited(AuditAction action, const Caller& caller, std::string_
 }
 
 Result<User> UserService::Create(const Caller& caller, const NewUser& in) const {
-  Result<User> created = CreateUser(caller.user, in);
+  Result<User> created = CreateUser(caller, in);
   Audited(AuditAction::kUserCreate, caller, in.id, "", created.status());
   return created;
 }
 
-Result<User> UserService::CreateUser(const User& caller, const NewUser& in) const {
-  KW_RETURN_IF_ERROR(CheckOperator(caller));
+Result<User> UserService::CreateUser(const Caller& caller, const NewUser& in) const {
+  KW_RETURN_IF_ERROR(CheckManage(caller, scope::kUsersWrite));
   KW_RETURN_IF_ERROR(ValidateUserId(in.id));
   KW_RETURN_IF_ERROR(ValidateUserName(in.name));
   auto type = ParseUserType(in.type);
@@ -73,14 +80,14 @@ Result<User> UserService::CreateUser(const User& caller, const NewUser& in) cons
 
 Status UserService::Delete(const Caller& caller, std::string_view id) const {
   std::string target = ResolveUserId(caller.user, id);
-  Status deleted = DeleteUser(caller.user, target);
+  Status deleted = DeleteUser(caller, target);
   Audited(AuditAction::kUserDelete, caller, target, "", deleted);
   return deleted;
 }
 
-Status UserService::DeleteUser(const User& caller, const std::string& target) const {
-  KW_RETURN_IF_ERROR(CheckOperator(caller));
-  if (target == caller.id) return Status::InvalidArgument("you cannot delete yourself");
+Status UserService::DeleteUser(const Caller& caller, const std::string& target) const {
+  KW_RETURN_IF_ERROR(CheckManage(caller, scope::kUsersWrite));
+  if (target == caller.user.id) return Status::InvalidArgument("you cannot delete yourself");
   Status deleted = store_.DeleteUser(target);
   Forget(target);
   return MapNotFound(deleted);
@@ -89,14 +96,14 @@ Status UserService::DeleteUser(const User& caller, const std::string& target) co
 Result<User> UserService::AddTag(const Caller& caller, std::string_view id,
                                  std::string_view tag) const {
   std::string target = ResolveUserId(caller.user, id);
-  Result<User> tagged = AddUserTag(caller.user, target, tag);
+  Result<User> tagged = AddUserTag(caller, target, tag);
   Audited(AuditAction::kTagAdd, caller, target, tag, tagged.status());
   return tagged;
 }
 
-Result<User> UserService::AddUserTag(const User& caller, const std::string& target,
+Result<User> UserService::AddUserTag(const Caller& caller, const std::string& target,
                                      std::string_view tag) const {
-  KW_RETURN_IF_ERROR(CheckOperator(caller));
+  KW_RETURN_IF_ERROR(CheckManage(caller, scope::kUsersWrite));
   KW_RETURN_IF_ERROR(ValidateTag(tag));
   Status added = store_.AddTag(target, tag);
   Forget(target);
@@ -109,15 +116,15 @@ Result<User> UserService::AddUserTag(const User& caller, const std::string& targ
 Result<User> UserService::RemoveTag(const Caller& caller, std::string_view id,
                                     std::string_view tag) const {
   std::string target = ResolveUserId(caller.user, id);
-  Result<User> untagged = RemoveUserTag(caller.user, target, tag);
+  Result<User> untagged = RemoveUserTag(caller, target, tag);
   Audited(AuditAction::kTagDelete, caller, target, tag, untagged.status());
   return untagged;
 }
 
-Result<User> UserService::RemoveUserTag(const User& caller, const std::string& target,
+Result<User> UserService::RemoveUserTag(const Caller& caller, const std::string& target,
                                         std::string_view tag) const {
-  KW_RETURN_IF_ERROR(CheckOperator(caller));
-  if (target == caller.id && tag == kOperatorTag) {
+  KW_RETURN_IF_ERROR(CheckManage(caller, scope::kUsersWrite));
+  if (target == caller.user.id && tag == kOperatorTag) {
     return Status::InvalidArgument("you cannot remove your own operator role");
   }
   Status removed = store_.RemoveTag(target, tag);

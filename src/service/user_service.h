@@ -1,7 +1,11 @@
 // Use cases for users and tags, and the first-start bootstrap of the admin.
 //
 // Managing users is for operators (PermissionDenied otherwise); anyone may read themselves.
-// Errors besides the store's: InvalidArgument for a bad id, name, type, tag or password.
+// An API key also needs a scope (core/policy.h: RequireScope, PermissionDenied without it):
+// users:read to read users (Get, List; itself too: GET /users/me is the way without a scope),
+// users:write to change them (Create, Delete, AddTag, RemoveTag). The operator role is checked
+// on the tags the key presents. Errors besides the store's: InvalidArgument for a bad id, name,
+// type, tag or password.
 // Create, Delete, AddTag and RemoveTag are recorded in the audit log (service/audit_log.h) once
 // done, failures too; Bootstrap is not (no one calls it). Blocking (store I/O, Argon2id): call
 // from blocking threads. Thread safe.
@@ -38,8 +42,8 @@ class UserService {
       : store_(store), clock_(clock), cache_(cache), audit_(audit) {}
 
   // Any user may read themselves; reading others needs the operator role.
-  Result<User> Get(const User& caller, std::string_view id) const;
-  Result<std::vector<User>> List(const User& caller) const;
+  Result<User> Get(const Caller& caller, std::string_view id) const;
+  Result<std::vector<User>> List(const Caller& caller) const;
   Result<User> Create(const Caller& caller, const NewUser& in) const;
   // Operators may not delete themselves (so the last one cannot lock everyone out).
   Status Delete(const Caller& caller, std::string_view id) const;
@@ -57,11 +61,11 @@ class UserService {
   void Forget(std::string_view user_id) const {
     if (cache_ != nullptr) cache_->EraseUser(user_id);
   }
-  Result<User> CreateUser(const User& caller, const NewUser& in) const;
-  Status DeleteUser(const User& caller, const std::string& target) const;
-  Result<User> AddUserTag(const User& caller, const std::string& target,
+  Result<User> CreateUser(const Caller& caller, const NewUser& in) const;
+  Status DeleteUser(const Caller& caller, const std::string& target) const;
+  Result<User> AddUserTag(const Caller& caller, const std::string& target,
                           std::string_view tag) const;
-  Result<User> RemoveUserTag(const User& caller, const std::string& target,
+  Result<User> RemoveUserTag(const Caller& caller, const std::string& target,
                              std::string_view tag) const;
   // Records a done (or failed) change; a failure to record is only logged.
   void Audited(AuditAction action, const Caller& caller, std::string_view target_user,

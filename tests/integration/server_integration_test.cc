@@ -417,7 +417,9 @@ TEST(ServerDurability, CreatedKeySurvivesKillNine) {
   {
     auto server = ServerProcess::Start({}, data_dir);
     std::string admin = server->Login("admin", kAdminPassword);
-    HttpResult r = server->As(admin, "POST", "/api/v1/users/me/apikeys", {{"name", "durable"}});
+    // keys:reveal: the key reveals itself below (a key has only the scopes it is given).
+    HttpResult r = server->As(admin, "POST", "/api/v1/users/me/apikeys",
+                              {{"name", "durable"}, {"scopes", boost::json::array{"keys:reveal"}}});
     ASSERT_EQ(r.status, 201);
     token = std::string(r.Json().at("token").as_string());
     RememberSecret(token);
