@@ -224,7 +224,11 @@ TEST_P(AuditTest, AScriptedSequenceLeavesExactlyItsEvents) {
     EXPECT_GE(*time, started);
     EXPECT_LE(*time, ended);
     EXPECT_EQ(Str(e, "reason").empty(), Str(e, "outcome") == "success");
-    EXPECT_EQ(e.as_object().size(), 9u);  // id time actor action user target address outcome reason
+    // A key.create that succeeded holds the grant (here: no scopes, the owner's tags live).
+    const bool created = Str(e, "action") == "key.create" && Str(e, "outcome") == "success";
+    EXPECT_EQ(Str(e, "detail"), created ? "scopes= tags=*" : "");
+    // id time actor action user target address outcome reason detail
+    EXPECT_EQ(e.as_object().size(), 10u);
   }
 
   // The same through the CLI, as JSON and as a table.

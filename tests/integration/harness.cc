@@ -418,8 +418,21 @@ std::string ServerProcess::Login(const std::string& user, const std::string& pas
 std::string ServerProcess::NewKey(const std::string& token, const std::string& user,
                                   const std::string& name, const std::string& duration,
                                   std::string* expiration) const {
-  HttpResult r = As(token, "POST", "/api/v1/users/" + user + "/apikeys",
-                    {{"name", name}, {"duration", duration}});
+  return CreateKey(token, user, {{"name", name}, {"duration", duration}}, expiration);
+}
+
+std::string ServerProcess::NewScopedKey(const std::string& token, const std::string& user,
+                                        const std::string& name,
+                                        const std::vector<std::string>& scopes) const {
+  boost::json::array list;
+  for (const auto& scope : scopes) list.emplace_back(scope);
+  return CreateKey(token, user, {{"name", name}, {"scopes", std::move(list)}}, nullptr);
+}
+
+std::string ServerProcess::CreateKey(const std::string& token, const std::string& user,
+                                     const boost::json::object& body,
+                                     std::string* expiration) const {
+  HttpResult r = As(token, "POST", "/api/v1/users/" + user + "/apikeys", body);
   EXPECT_EQ(r.status, 201) << r.body;
   if (r.status != 201) return "";
   boost::json::value key = r.Json();

@@ -76,12 +76,17 @@ class ServerProcess {
   // receives the key's RFC 3339 expiration.
   std::string NewKey(const std::string& token, const std::string& user, const std::string& name,
                      const std::string& duration = "24h", std::string* expiration = nullptr) const;
+  // The same with `scopes` (a key has only the scopes it is given).
+  std::string NewScopedKey(const std::string& token, const std::string& user,
+                           const std::string& name, const std::vector<std::string>& scopes) const;
   // Request with `Authorization: Bearer <token>`; JSON body when `json` is not null.
   HttpResult As(const std::string& token, const std::string& method, const std::string& target,
                 const boost::json::value& json = nullptr) const;
 
  private:
   ServerProcess() = default;
+  std::string CreateKey(const std::string& token, const std::string& user,
+                        const boost::json::object& body, std::string* expiration) const;
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
   std::string data_dir_;

@@ -32,7 +32,7 @@ class HttpFramingTest : public ::testing::Test {
     ASSERT_GT(server_->port(), 0);
     std::string admin = server_->Login("admin", kAdminPassword);
     ASSERT_FALSE(admin.empty());
-    key_ = new std::string(server_->NewKey(admin, "me", "framing-key"));
+    key_ = new std::string(server_->NewScopedKey(admin, "me", "framing-key", {"authorize"}));
     ASSERT_FALSE(key_->empty());
   }
 

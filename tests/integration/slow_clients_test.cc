@@ -339,7 +339,7 @@ class SlowClientsTest : public ::testing::Test {
     ASSERT_TRUE(server_limit < 0 || server_limit >= static_cast<long>(max_connections + kOverLimit))
         << "the server's open file limit is " << server_limit;
     const std::string admin = server_->Login("admin", kAdminPassword);
-    key_ = server_->NewKey(admin, "me", "valid-client");
+    key_ = server_->NewScopedKey(admin, "me", "valid-client", {"authorize"});
     ASSERT_FALSE(key_.empty());
     // Warm up: the key in the cache, the allocator's arenas in use.
     for (int i = 0; i < 200; ++i) {
