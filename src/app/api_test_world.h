@@ -121,6 +121,12 @@ class ApiWorld {
   // Stores a key as keys made before scopes are (full access, valid for the default validity)
   // and returns it.
   std::string AddFullAccessKey(const std::string& user_id, const std::string& name) {
+    return AddKey(user_id, name, FullAccess());
+  }
+
+  // Stores a key with `grant` as it is, valid for the default validity, and returns it: a key
+  // the service would not make now can still exist (its owner lost the operator tag since).
+  std::string AddKey(const std::string& user_id, const std::string& name, const Grant& grant) {
     std::string token = GenerateKey(graph_.options().key_prefix);
     KeyRecord record;
     record.user_id = user_id;
@@ -130,8 +136,20 @@ class ApiWorld {
     record.masked = MaskKey(token);
     record.created_at = Clock::System().Now();
     record.expires_at = record.created_at + graph_.options().default_validity;
-    record.grant = FullAccess();
+    record.grant = grant;
     EXPECT_THAT(graph_.store().CreateKey(record), IsOk());
+    return token;
+  }
+
+  // A signed-in session of `user_id` (full power), stored as POST /login stores it.
+  std::string NewSession(const std::string& user_id) {
+    std::string token = GenerateKey(graph_.options().key_prefix);
+    const UnixSeconds now = Clock::System().Now();
+    EXPECT_THAT(graph_.store().CreateSession(SessionRecord{.user_id = user_id,
+                                                           .hash = HashKey(token),
+                                                           .created_at = now,
+                                                           .expires_at = now + 3600}),
+                IsOk());
     return token;
   }
 

@@ -1,18 +1,24 @@
-// Who may call what: every route of the real router × every kind of caller, with the status
-// each gets. The table must list exactly the router's routes (method, pattern and access), so
-// a route added without a row here fails this test until someone decides who may call it.
+// The authorization matrix: every route of the real router × every kind of principal, with the
+// status each gets. The table must list exactly the router's routes (method, pattern and
+// access), so a route added without a row here fails this test until someone decides who may
+// call it; each row has one expected status per principal, from this one table.
 //
-// Callers: none (no credential), a plain user (alice) on her own resources, an operator
-// (admin), and another plain user (bob) on alice's resources. Every cell runs in a fresh
-// world (api_test_world.h), so that a DELETE in one cell changes nothing for the next.
+// Principals, all acting on alice's resources: none (no credential); alice's session (a
+// person's full power); admin's session (an operator's); alice's key without scopes; one key of
+// alice's per Keyward scope; admin's key without scopes; admin's key with users:write only;
+// bob's key with every Keyward scope (another user, not an operator). The keys are stored with
+// their grant as it is (ApiWorld::AddKey): alice's users:* keys are ones the service no longer
+// makes for a non-operator, but such keys exist once an operator loses the tag. Every cell runs
+// in a fresh world (api_test_world.h), so that a DELETE in one cell changes nothing for the next.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "app/api_test_world.h"
+#include "core/grant.h"
 
 namespace keyward {
 namespace {
@@ -20,51 +26,168 @@ namespace {
 namespace bh = http::beast_http;
 using bh::verb;
 
+// How a principal is made in a fresh world: a session of `user`, or a key of `user` with
+// `scopes`, or (user empty) no credential.
+struct Principal {
+  std::string label;
+  std::string user;
+  bool session = false;
+  std::vector<std::string> scopes;
+};
+
+std::vector<std::string> AllKeywardScopes() {
+  return {kKeywardScopes.begin(), kKeywardScopes.end()};
+}
+
+// The columns of the table, in order.
+const std::vector<Principal>& Principals() {
+  static const std::vector<Principal> principals = [] {
+    std::vector<Principal> p = {
+        {"none", "", false, {}},
+        {"alice's session", "alice", true, {}},
+        {"admin's session (operator)", "admin", true, {}},
+        {"alice's key without scopes", "alice", false, {}},
+    };
+    for (auto scope : kKeywardScopes) {
+      p.push_back({"alice's key with " + std::string(scope), "alice", false, {std::string(scope)}});
+    }
+    p.push_back({"admin's key without scopes", "admin", false, {}});
+    p.push_back({"admin's key with users:write", "admin", false, {"users:write"}});
+    p.push_back({"bob's key with every Keyward scope", "bob", false, AllKeywardScopes()});
+    return p;
+  }();
+  return principals;
+}
+
+Grant ScopedGrant(std::vector<std::string> scopes) {
+  Grant grant;
+  grant.scopes = std::move(scopes);  // sorted: each principal has one, or all in kKeywardScopes
+  std::sort(grant.scopes.begin(), grant.scopes.end());
+  return grant;
+}
+
 struct Row {
   verb method;
   std::string pattern;  // exactly as routes.cc registers it
   Access access;
   std::string target;  // a request to it, naming alice's resources ({alice_key}: her key)
   std::string body;
-  int none, user, op, other;  // the status each caller gets
+  // One status per principal, in Principals() order:
+  //   none, alice session, admin session, alice key (no scopes),
+  //   alice keys: keys:read keys:write keys:reveal users:read users:write audit:read authorize
+  //               tokens:issue,
+  //   admin key (no scopes), admin key users:write, bob's key (every scope)
+  std::vector<int> expected;
 };
 
-// Logout takes a session; these callers present API keys, so a signed-in caller gets 400.
-// Alice may read herself but not manage users or tags; bob sees alice's keys as absent (404:
-// another user's keys are indistinguishable from none) and her profile as forbidden (403).
+// Sessions have their user's full power. A key has only its scopes; operator powers (other
+// users, users:*) need the operator tag as well, so alice's users:* keys change nothing and bob
+// sees alice's keys as absent (404: another user's keys are indistinguishable from none) and
+// her profile as forbidden (403). A key cannot sign out (400: logout takes a session).
 const std::vector<Row>& Table() {
   static const std::vector<Row> rows = {
-      {verb::post, "/api/v1/login", Access::kPublic, "/api/v1/login",
-       R"({"username":"alice","password":"not-her-password"})", 401, 401, 401, 401},
-      {verb::post, "/api/v1/logout", Access::kSignedIn, "/api/v1/logout", "", 401, 400, 400, 400},
-      {verb::get, "/api/v1/settings", Access::kPublic, "/api/v1/settings", "", 200, 200, 200, 200},
-      {verb::get, "/api/v1/openapi.json", Access::kPublic, "/api/v1/openapi.json", "", 200, 200,
-       200, 200},
-      {verb::post, "/api/v1/authorize", Access::kSignedIn, "/api/v1/authorize",
-       R"({"token":"{alice_key}"})", 401, 200, 200, 200},
-      {verb::get, "/api/v1/users/me", Access::kSignedIn, "/api/v1/users/me", "", 401, 200, 200,
-       200},
-      {verb::get, "/api/v1/users", Access::kSignedIn, "/api/v1/users", "", 401, 403, 200, 403},
-      {verb::post, "/api/v1/users", Access::kSignedIn, "/api/v1/users",
-       R"({"id":"carol","name":"Carol"})", 401, 403, 201, 403},
-      {verb::get, "/api/v1/users/{id}", Access::kSignedIn, "/api/v1/users/alice", "", 401, 200, 200,
-       403},
-      {verb::delete_, "/api/v1/users/{id}", Access::kSignedIn, "/api/v1/users/alice", "", 401, 403,
-       204, 403},
-      {verb::post, "/api/v1/users/{id}/tags", Access::kSignedIn, "/api/v1/users/alice/tags",
-       R"({"tag":"team:y"})", 401, 403, 200, 403},
-      {verb::delete_, "/api/v1/users/{id}/tags/{tag}", Access::kSignedIn,
-       "/api/v1/users/alice/tags/team:x", "", 401, 403, 200, 403},
-      {verb::get, "/api/v1/users/{id}/apikeys", Access::kSignedIn, "/api/v1/users/alice/apikeys",
-       "", 401, 200, 200, 404},
-      {verb::post, "/api/v1/users/{id}/apikeys", Access::kSignedIn, "/api/v1/users/alice/apikeys",
-       R"({"name":"new-key"})", 401, 201, 201, 404},
-      {verb::delete_, "/api/v1/users/{id}/apikeys/{name}", Access::kSignedIn,
-       "/api/v1/users/alice/apikeys/alice-key", "", 401, 204, 204, 404},
-      {verb::get, "/api/v1/users/{id}/apikeys/{name}/token", Access::kSignedIn,
-       "/api/v1/users/alice/apikeys/alice-key/token", "", 401, 200, 200, 404},
-      {verb::get, "/api/v1/audit", Access::kSignedIn, "/api/v1/audit?user=alice", "", 401, 200, 200,
-       403},
+      {verb::post,
+       "/api/v1/login",
+       Access::kPublic,
+       "/api/v1/login",
+       R"({"username":"alice","password":"not-her-password"})",
+       {401, 401, 401, 401, /**/ 401, 401, 401, 401, 401, 401, 401, 401, /**/ 401, 401, 401}},
+      {verb::post,
+       "/api/v1/logout",
+       Access::kSignedIn,
+       "/api/v1/logout",
+       "",
+       {401, 204, 204, 400, /**/ 400, 400, 400, 400, 400, 400, 400, 400, /**/ 400, 400, 400}},
+      {verb::get,
+       "/api/v1/settings",
+       Access::kPublic,
+       "/api/v1/settings",
+       "",
+       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, /**/ 200, 200, 200}},
+      {verb::get,
+       "/api/v1/openapi.json",
+       Access::kPublic,
+       "/api/v1/openapi.json",
+       "",
+       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, /**/ 200, 200, 200}},
+      {verb::post,
+       "/api/v1/authorize",
+       Access::kSignedIn,
+       "/api/v1/authorize",
+       R"({"token":"{alice_key}"})",
+       {401, 200, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 200, 403, /**/ 403, 403, 200}},
+      {verb::get,
+       "/api/v1/users/me",
+       Access::kSignedIn,
+       "/api/v1/users/me",
+       "",
+       {401, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, /**/ 200, 200, 200}},
+      {verb::get,
+       "/api/v1/users",
+       Access::kSignedIn,
+       "/api/v1/users",
+       "",
+       {401, 403, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, /**/ 403, 403, 403}},
+      {verb::post,
+       "/api/v1/users",
+       Access::kSignedIn,
+       "/api/v1/users",
+       R"({"id":"carol","name":"Carol"})",
+       {401, 403, 201, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, /**/ 403, 201, 403}},
+      {verb::get,
+       "/api/v1/users/{id}",
+       Access::kSignedIn,
+       "/api/v1/users/alice",
+       "",
+       {401, 200, 200, 403, /**/ 403, 403, 403, 200, 403, 403, 403, 403, /**/ 403, 403, 403}},
+      {verb::delete_,
+       "/api/v1/users/{id}",
+       Access::kSignedIn,
+       "/api/v1/users/alice",
+       "",
+       {401, 403, 204, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, /**/ 403, 204, 403}},
+      {verb::post,
+       "/api/v1/users/{id}/tags",
+       Access::kSignedIn,
+       "/api/v1/users/alice/tags",
+       R"({"tag":"team:y"})",
+       {401, 403, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, /**/ 403, 200, 403}},
+      {verb::delete_,
+       "/api/v1/users/{id}/tags/{tag}",
+       Access::kSignedIn,
+       "/api/v1/users/alice/tags/team:x",
+       "",
+       {401, 403, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, /**/ 403, 200, 403}},
+      {verb::get,
+       "/api/v1/users/{id}/apikeys",
+       Access::kSignedIn,
+       "/api/v1/users/alice/apikeys",
+       "",
+       {401, 200, 200, 403, /**/ 200, 403, 403, 403, 403, 403, 403, 403, /**/ 403, 403, 404}},
+      {verb::post,
+       "/api/v1/users/{id}/apikeys",
+       Access::kSignedIn,
+       "/api/v1/users/alice/apikeys",
+       R"({"name":"new-key"})",
+       {401, 201, 201, 403, /**/ 403, 201, 403, 403, 403, 403, 403, 403, /**/ 403, 403, 404}},
+      {verb::delete_,
+       "/api/v1/users/{id}/apikeys/{name}",
+       Access::kSignedIn,
+       "/api/v1/users/alice/apikeys/narrow-key",
+       "",
+       {401, 204, 204, 403, /**/ 403, 204, 403, 403, 403, 403, 403, 403, /**/ 403, 403, 404}},
+      {verb::get,
+       "/api/v1/users/{id}/apikeys/{name}/token",
+       Access::kSignedIn,
+       "/api/v1/users/alice/apikeys/narrow-key/token",
+       "",
+       {401, 200, 200, 403, /**/ 403, 403, 200, 403, 403, 403, 403, 403, /**/ 403, 403, 404}},
+      {verb::get,
+       "/api/v1/audit",
+       Access::kSignedIn,
+       "/api/v1/audit?user=alice",
+       "",
+       {401, 200, 200, 403, /**/ 403, 403, 403, 403, 403, 200, 403, 403, /**/ 403, 403, 403}},
   };
   return rows;
 }
@@ -81,7 +204,7 @@ std::string Replace(std::string text, const std::string& from, const std::string
   return text;
 }
 
-TEST(RouteAccessTest, TableListsExactlyTheRoutersRoutes) {
+TEST(AuthorizationMatrixTest, TableListsExactlyTheRoutersRoutes) {
   ApiWorld world;
   std::set<std::string> routed;
   for (const Route& route : world.router().routes()) {
@@ -89,8 +212,10 @@ TEST(RouteAccessTest, TableListsExactlyTheRoutersRoutes) {
   }
   std::set<std::string> tabled;
   for (const Row& row : Table()) {
-    EXPECT_TRUE(tabled.insert(Name(row.method, row.pattern, row.access)).second)
-        << Name(row.method, row.pattern, row.access) << " has two rows";
+    const std::string name = Name(row.method, row.pattern, row.access);
+    EXPECT_TRUE(tabled.insert(name).second) << name << " has two rows";
+    EXPECT_EQ(row.expected.size(), Principals().size())
+        << name << ": give one expected status per principal";
   }
   for (const std::string& route : routed) {
     EXPECT_TRUE(tabled.contains(route))
@@ -102,31 +227,37 @@ TEST(RouteAccessTest, TableListsExactlyTheRoutersRoutes) {
   }
 }
 
-TEST(RouteAccessTest, EveryCallerGetsTheExpectedStatus) {
-  enum class Caller { kNone, kUser, kOperator, kOther };
-  const std::vector<std::tuple<Caller, std::string, int Row::*>> callers = {
-      {Caller::kNone, "no credential", &Row::none},
-      {Caller::kUser, "alice (own resources)", &Row::user},
-      {Caller::kOperator, "admin (operator)", &Row::op},
-      {Caller::kOther, "bob (alice's resources)", &Row::other},
-  };
+TEST(AuthorizationMatrixTest, EveryPrincipalGetsTheExpectedStatus) {
+  int mismatches = 0;
+  int cells = 0;
   for (const Row& row : Table()) {
-    for (const auto& [caller, who, expected] : callers) {
+    ASSERT_EQ(row.expected.size(), Principals().size());
+    for (std::size_t i = 0; i < Principals().size(); ++i) {
+      const Principal& who = Principals()[i];
       ApiWorld world;  // fresh: cells do not see each other's changes
+      // The key the key rows act on: alice's, made before the principal's, with no scopes (so
+      // within every grant: a key with keys:reveal may reveal it).
+      world.AddKey("alice", "narrow-key", Grant{});
       std::string token;
-      if (caller == Caller::kUser) token = world.tokens["alice"];
-      if (caller == Caller::kOperator) token = world.tokens["admin"];
-      if (caller == Caller::kOther) token = world.tokens["bob"];
+      if (!who.user.empty()) {
+        token = who.session ? world.NewSession(who.user)
+                            : world.AddKey(who.user, "principal-key", ScopedGrant(who.scopes));
+      }
+      ASSERT_FALSE(!who.user.empty() && token.empty()) << who.label << ": could not be made";
       const std::string body = Replace(row.body, "{alice_key}", world.tokens["alice"]);
       auto answer = world.Send(MakeRequest(row.method, row.target, body, token));
-      const std::string cell = Name(row.method, row.pattern, row.access) + " as " + who;
+      const std::string cell = Name(row.method, row.pattern, row.access) + " as " + who.label;
       ASSERT_TRUE(answer.has_value()) << cell << ": no response";
-      EXPECT_EQ(answer->status(), row.*expected) << cell << ": " << answer->response.body();
+      ++cells;
+      if (answer->status() != row.expected[i]) ++mismatches;
+      EXPECT_EQ(answer->status(), row.expected[i]) << cell << ": " << answer->response.body();
       if (answer->status() == 401) {
         EXPECT_EQ(answer->header(bh::field::www_authenticate), "Bearer") << cell;
       }
     }
   }
+  EXPECT_EQ(cells, static_cast<int>(Table().size() * Principals().size()));
+  EXPECT_EQ(mismatches, 0) << "of " << cells << " cells";
 }
 
 }  // namespace

@@ -22,17 +22,6 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using ::testing::UnorderedElementsAre;
 
-// A signed-in session of `user_id` (full power), stored as POST /login would store it.
-std::string Session(ApiWorld& world, const std::string& user_id) {
-  std::string token = GenerateKey("kw");
-  const UnixSeconds now = Clock::System().Now();
-  EXPECT_THAT(
-      world.store().CreateSession(SessionRecord{
-          .user_id = user_id, .hash = HashKey(token), .created_at = now, .expires_at = now + 3600}),
-      IsOk());
-  return token;
-}
-
 struct Sent {
   int status = 0;
   json::value body;
@@ -80,7 +69,7 @@ std::set<std::string> KeyNames(ApiWorld& world, const std::string& token, const 
 // on each row, and nothing changes; it still reads /users/me and passes /auth.
 TEST(ScopesTest, AKeyWithDefaultsIsRefusedEveryRowOfTheIssue) {
   ApiWorld world;
-  const std::string session = Session(world, "admin");
+  const std::string session = world.NewSession("admin");
   const std::string driver = MakeKey(world, session, R"({"name":"driver-key"})");
   ASSERT_FALSE(driver.empty());
   ASSERT_FALSE(MakeKey(world, session, R"({"name":"other-key"})").empty());
@@ -140,7 +129,7 @@ TEST(ScopesTest, AKeyWithDefaultsIsRefusedEveryRowOfTheIssue) {
 // the broader one stays masked.
 TEST(ScopesTest, AKeyWithKeysRevealRevealsNarrowerKeysOnly) {
   ApiWorld world;
-  const std::string session = Session(world, "alice");
+  const std::string session = world.NewSession("alice");
   const std::string revealer =
       MakeKey(world, session,
               R"({"name":"revealer","duration":"2h","scopes":["keys:read","keys:reveal"]})");
@@ -172,11 +161,11 @@ TEST(ScopesTest, AKeyWithKeysRevealRevealsNarrowerKeysOnly) {
 // Each way of making a broader key than the creator is 403, and nothing is stored.
 TEST(ScopesTest, EscalationIsRefusedAndNothingIsStored) {
   ApiWorld world;
-  const std::string admin = Session(world, "admin");
+  const std::string admin = world.NewSession("admin");
   ASSERT_EQ(
       Call(world, bh::verb::post, "/api/v1/users/alice/tags", admin, R"({"tag":"team:y"})").status,
       200);
-  const std::string alice = Session(world, "alice");
+  const std::string alice = world.NewSession("alice");
   const std::string writer =
       MakeKey(world, alice,
               R"({"name":"writer","duration":"1h","scopes":["keys:read","keys:write"],)"
