@@ -24,9 +24,7 @@ std::string_view AddressOf(std::string_view entry) {
              entry.find(':', colon + 1) == std::string_view::npos) {
     entry = entry.substr(0, colon);  // "1.2.3.4:80"; IPv6 has more than one colon
   }
-  if (entry.empty() || entry.find('/') != std::string_view::npos) return kUnknownAddress;
-  // Cidr::Parse reads a bare address as its /32 or /128: exactly the IP addresses.
-  return Cidr::Parse(entry).ok() ? entry : kUnknownAddress;
+  return IsIpAddress(entry) ? entry : kUnknownAddress;
 }
 
 bool IsTrusted(const std::vector<Cidr>& trusted, std::string_view address) {
@@ -66,7 +64,10 @@ std::string_view ClientAddress(const http::Request& request, std::string_view pe
   std::array<std::string_view, 8> fields;
   std::size_t n = 0;
   auto range = request.equal_range("X-Forwarded-For");
-  for (auto it = range.first; it != range.second && n < fields.size(); ++it) {
+  for (auto it = range.first; it != range.second; ++it) {
+    // The last lines are the trusted proxies' own: with more than we keep, the client is not
+    // known (and matches no address range), rather than read from lines a client wrote.
+    if (n == fields.size()) return kUnknownAddress;
     fields[n++] = std::string_view(it->value());
   }
   std::string_view real_ip;

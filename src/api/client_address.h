@@ -28,8 +28,8 @@ std::string_view ResolveClientAddress(std::string_view peer, const std::vector<C
                                       std::span<const std::string_view> forwarded_for,
                                       std::string_view real_ip);
 
-// The same, read from `request` (allocation-free for up to 8 X-Forwarded-For fields; further
-// ones are ignored, a trusted proxy never sends more than one).
+// The same, read from `request`, allocation-free. More than 8 X-Forwarded-For fields (a trusted
+// proxy adds one, a client may have sent any number): kUnknownAddress.
 std::string_view ClientAddress(const http::Request& request, std::string_view peer,
                                const std::vector<Cidr>& trusted);
 

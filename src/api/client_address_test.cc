@@ -34,6 +34,20 @@ TEST(ClientAddressTest, TrustedPeerWalksXffRightToLeftSkippingTrustedHops) {
   EXPECT_EQ(Resolve("10.0.0.2", "10.0.0.0/8", {"1.1.1.1", "203.0.113.7,10.0.0.9"}), "203.0.113.7");
 }
 
+TEST(ClientAddressTest, IPv4MappedForwardedAddressesAreAddresses) {
+  // What a dual-stack proxy forwards: an address, placed by IPv4 ranges.
+  EXPECT_EQ(Resolve("10.0.0.2", "10.0.0.0/8", {"::ffff:203.0.113.7"}), "::ffff:203.0.113.7");
+  EXPECT_TRUE(Cidr::Parse("203.0.113.0/24").value().Contains("::ffff:203.0.113.7"));
+}
+
+TEST(ClientAddressTest, MoreForwardedForLinesThanKeptIsUnknown) {
+  http::Request req{bh::verb::get, "/auth", 11};
+  // Lines a client wrote first, then the trusted proxy's own, last.
+  for (int i = 0; i < 8; ++i) req.insert("X-Forwarded-For", "10.9.9.9");
+  req.insert("X-Forwarded-For", "203.0.113.7");
+  EXPECT_EQ(ClientAddress(req, "10.0.0.2", Trusted("10.0.0.0/8")), kUnknownAddress);
+}
+
 TEST(ClientAddressTest, AllTrustedGivesTheLeftmost) {
   EXPECT_EQ(Resolve("10.0.0.2", "10.0.0.0/8", {"10.1.1.1, 10.0.0.9"}), "10.1.1.1");
 }

@@ -35,6 +35,11 @@ std::string Decode(std::string_view in) {
   return out;
 }
 
+bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() &&
+         boost::beast::iequals(text.substr(0, prefix.size()), prefix);
+}
+
 bool IsSeparator(char c) { return c == ' ' || c == ',' || c == '\t'; }
 
 // "the key lacks the scope minerva:query"; text that is no valid scope or tag is not echoed.
@@ -59,6 +64,9 @@ void AddQueryRequirements(std::string_view query, Requirements& out) {
       out.scopes.push_back(Decode(value));
     } else if (name == "tag") {
       out.tags.push_back(Decode(value));
+    } else if (out.misnamed.empty() &&
+               (StartsWithNoCase(name, "scope") || StartsWithNoCase(name, "tag"))) {
+      out.misnamed = Decode(name);
     }
   }
 }
@@ -88,11 +96,13 @@ Requirements RequirementsOf(const http::Request& request) {
   }
   for (const auto& field : request) {
     const std::string_view name(field.name_string());
-    if (name.size() != 23 && name.size() != 21) continue;  // cheap filter
+    if (!StartsWithNoCase(name, "X-Keyward-Require-")) continue;
     if (boost::beast::iequals(name, "X-Keyward-Require-Scope")) {
       AddHeaderRequirements(field.value(), out.scopes);
     } else if (boost::beast::iequals(name, "X-Keyward-Require-Tag")) {
       AddHeaderRequirements(field.value(), out.tags);
+    } else if (out.misnamed.empty()) {
+      out.misnamed = name;
     }
   }
   return out;
@@ -106,6 +116,18 @@ std::optional<Denial> Check(const Principal& principal,
     return Denial{DenialReason::kAddress,
                   client_address ? "the key may not be used from " + std::string(*client_address)
                                  : std::string("the key is limited by address and none was given")};
+  }
+  if (!required.misnamed.empty()) {
+    const bool tag = StartsWithNoCase(required.misnamed, "tag") ||
+                     StartsWithNoCase(required.misnamed, "X-Keyward-Require-Tag");
+    std::string name = required.misnamed.substr(0, 64);
+    if (!std::all_of(name.begin(), name.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
+      name = "(unprintable)";
+    }
+    return Denial{tag ? DenialReason::kTag : DenialReason::kScope,
+                  "the requirement " + name +
+                      " is not one Keyward knows: use ?scope= and ?tag=, or the headers "
+                      "X-Keyward-Require-Scope and X-Keyward-Require-Tag"};
   }
   for (const std::string& scope : required.scopes) {
     if (!principal.grant.HasScope(scope) || scope.empty()) {

@@ -4,7 +4,8 @@
 // Requirements come from the query (`/auth?scope=a&scope=b&tag=t`, repeatable, percent-decoded)
 // and from the headers `X-Keyward-Require-Scope: a b` and `X-Keyward-Require-Tag: t` (space- or
 // comma-separated). All must hold. A requirement that is present but empty (`?scope=`, an empty
-// header) is never met: a gateway whose setting came out empty refuses rather than opens.
+// header) is never met: a gateway whose setting came out empty refuses rather than opens. So is
+// a misnamed one (`?scopes=`, `?Tag=`, `X-Keyward-Require-Scopes`): a typo refuses too.
 // Pure; thread safe.
 #pragma once
 
@@ -26,8 +27,12 @@ struct Requirements {
   // A few entries stay inside the object: the usual one or two cost no allocation.
   boost::container::small_vector<std::string, 4> scopes;
   boost::container::small_vector<std::string, 2> tags;
+  // The first parameter or header that looks like a requirement but is none ("scopes", "Tag",
+  // "X-Keyward-Require-Scopes"): a gateway setting with a typo must refuse, never open. Never
+  // met. Empty when there is none.
+  std::string misnamed;
 
-  bool empty() const { return scopes.empty() && tags.empty(); }
+  bool empty() const { return scopes.empty() && tags.empty() && misnamed.empty(); }
 };
 
 // Adds the `scope` and `tag` parameters of a query string (the part after '?').

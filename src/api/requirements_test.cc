@@ -17,13 +17,15 @@ thread_local bool g_counting = false;
 thread_local int g_allocations = 0;
 }  // namespace
 
-void* operator new(std::size_t size) {
+// Not inlined: GCC at -O2 would see free() of what the (replaced) operator new returned and
+// warn of a mismatch (-Wmismatched-new-delete), which is exactly what a replacement pair does.
+__attribute__((noinline)) void* operator new(std::size_t size) {
   if (g_counting) ++g_allocations;
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
+__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace keyward {
 namespace {
@@ -84,6 +86,27 @@ Requirements Need(std::vector<std::string> scopes, std::vector<std::string> tags
   return r;
 }
 
+TEST(RequirementsTest, AMisnamedRequirementIsNeverMet) {
+  Principal full;
+  full.grant = FullAccess();
+  full.user.tags = {"t"};
+  for (const char* target : {"/auth?scopes=a", "/auth?Scope=a", "/auth?tags=t", "/auth?TAG=t"}) {
+    Requirements r = RequirementsOf(Req(target));
+    EXPECT_FALSE(r.empty()) << target;
+    auto denial = Check(full, "1.2.3.4", r);
+    ASSERT_TRUE(denial.has_value()) << target;
+    EXPECT_THAT(denial->message, ::testing::HasSubstr("is not one Keyward knows")) << target;
+  }
+  EXPECT_EQ(Check(full, "1.2.3.4", RequirementsOf(Req("/auth?tags=t")))->reason,
+            DenialReason::kTag);
+  Requirements header = RequirementsOf(Req("/auth", {{"X-Keyward-Require-Scopes", "a"}}));
+  ASSERT_TRUE(Check(full, "1.2.3.4", header).has_value());
+  EXPECT_EQ(Check(full, "1.2.3.4", header)->reason, DenialReason::kScope);
+  // Other parameters and headers are not requirements.
+  EXPECT_TRUE(
+      RequirementsOf(Req("/auth?apikey=x&other=1&stage=2", {{"X-Keyward-Other", "a"}})).empty());
+}
+
 TEST(RequirementsTest, CheckScopesThenTags) {
   Principal p = Key({"a", "minerva:query"}, {"team:x"});
   EXPECT_FALSE(Check(p, "1.2.3.4", Need({})));
@@ -116,6 +139,7 @@ TEST(RequirementsTest, AddressFirst) {
 
 TEST(RequirementsTest, FullAccessMeetsEveryScopeButNotMissingTags) {
   Principal p;  // a session or a key made before scopes
+  p.grant = FullAccess();
   p.user.tags = {"roles:id:user"};
   EXPECT_FALSE(Check(p, "1.2.3.4", Need({"minerva:query", "keys:write"}, {"roles:id:user"})));
   EXPECT_EQ(Check(p, "1.2.3.4", Need({}, {"roles:id:operator"}))->reason, DenialReason::kTag);

@@ -91,7 +91,7 @@ Result<Reply> Authorize(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(auto scopes, ValidatedList(body, "scopes", ValidateScope));
   KW_ASSIGN_OR_RETURN(auto tags, ValidatedList(body, "tags", ValidateTag));
   KW_ASSIGN_OR_RETURN(std::optional<std::string> address, OptionalString(body, "address"));
-  if (address && (address->find('/') != std::string::npos || !Cidr::Parse(*address).ok())) {
+  if (address && !IsIpAddress(*address)) {
     return Status::InvalidArgument("\"address\" must be an IP address");
   }
   auto principal = s.authenticator.Authenticate(token);

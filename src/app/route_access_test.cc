@@ -28,7 +28,7 @@ using bh::verb;
 
 // How a principal is made in a fresh world: a session of `user`, or a key of `user` with
 // `scopes`, or (user empty) no credential.
-struct Principal {
+struct Who {
   std::string label;
   std::string user;
   bool session = false;
@@ -40,9 +40,9 @@ std::vector<std::string> AllKeywardScopes() {
 }
 
 // The columns of the table, in order.
-const std::vector<Principal>& Principals() {
-  static const std::vector<Principal> principals = [] {
-    std::vector<Principal> p = {
+const std::vector<Who>& Principals() {
+  static const std::vector<Who> principals = [] {
+    std::vector<Who> p = {
         {"none", "", false, {}},
         {"alice's session", "alice", true, {}},
         {"admin's session (operator)", "admin", true, {}},
@@ -233,7 +233,7 @@ TEST(AuthorizationMatrixTest, EveryPrincipalGetsTheExpectedStatus) {
   for (const Row& row : Table()) {
     ASSERT_EQ(row.expected.size(), Principals().size());
     for (std::size_t i = 0; i < Principals().size(); ++i) {
-      const Principal& who = Principals()[i];
+      const Who& who = Principals()[i];
       ApiWorld world;  // fresh: cells do not see each other's changes
       // The key the key rows act on: alice's, made before the principal's, with no scopes (so
       // within every grant: a key with keys:reveal may reveal it).

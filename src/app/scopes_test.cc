@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -220,6 +222,30 @@ TEST(ScopesTest, EscalationIsRefusedAndNothingIsStored) {
       MakeKey(world, writer, R"({"name":"within","duration":"30m","scopes":["keys:read"]})")
           .empty());
   EXPECT_THAT(KeyNames(world, alice, "me"), UnorderedElementsAre("alice-key", "writer", "within"));
+}
+
+// docs/api.md's example create body, sent as written by a user with the tag it names, makes
+// exactly the key it describes.
+TEST(ScopesTest, TheDocumentedCreateBodyMakesThatKey) {
+  std::ifstream in(std::string(KEYWARD_SOURCE_DIR) + "/docs/api.md", std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::string markdown = text.str();
+  const auto start = markdown.find("```json\n{\"name\": \"minerva-driver\"");
+  ASSERT_NE(start, std::string::npos) << "docs/api.md lost its example create body";
+  const auto end = markdown.find("```", start + 8);
+  const std::string body = markdown.substr(start + 8, end - start - 8);
+  const json::value example = json::parse(body);
+
+  ApiWorld world;  // alice has the tag team:x
+  const std::string session = world.NewSession("alice");
+  Sent made = Call(world, bh::verb::post, "/api/v1/users/me/apikeys", session, body);
+  ASSERT_EQ(made.status, 201) << json::serialize(made.body);
+  EXPECT_EQ(made.body.at("name"), example.at("name"));
+  EXPECT_EQ(made.body.at("scopes"), example.at("scopes"));
+  EXPECT_EQ(made.body.at("tags"), example.at("tags"));
+  EXPECT_EQ(made.body.at("allowed_addresses"), example.at("allowed_addresses"));
+  EXPECT_EQ(made.body.at("full_access"), json::value(false));
 }
 
 }  // namespace

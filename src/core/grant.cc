@@ -251,6 +251,12 @@ std::string Cidr::ToString() const {
   return address + "/" + std::to_string(prefix_);
 }
 
+bool IsIpAddress(std::string_view text) {
+  const bool dotted = text.find(':') == std::string_view::npos;
+  if (dotted && std::count(text.begin(), text.end(), '.') != 3) return false;
+  return ParseAddress(text).has_value();
+}
+
 bool AddressAllowed(const std::vector<Cidr>& allowed, std::string_view address) {
   if (allowed.empty()) return true;
   return std::any_of(allowed.begin(), allowed.end(),

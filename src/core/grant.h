@@ -110,6 +110,11 @@ class Cidr {
   int prefix_ = 0;
 };
 
+// True when `text` is one IPv4 address (dotted quad) or IPv6 address (an IPv4-mapped one
+// included, "::ffff:10.1.2.3", as a dual-stack proxy forwards it), without prefix, port or
+// scope id: what Cidr::Contains can place.
+bool IsIpAddress(std::string_view text);
+
 // True when `allowed` is empty or `address` lies in one of its networks.
 bool AddressAllowed(const std::vector<Cidr>& allowed, std::string_view address);
 

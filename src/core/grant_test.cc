@@ -81,6 +81,12 @@ TEST(CidrTest, ContainsAndCovers) {
   EXPECT_FALSE(AddressAllowed({v4, v6}, "192.168.0.1"));
   EXPECT_TRUE(AddressAllowed({v4, v6}, "2001:db8::1"));
   EXPECT_EQ(Cidr::Parse("2001:0db8:0000::/48").value().ToString(), "2001:db8::/48");
+  EXPECT_TRUE(IsIpAddress("10.1.2.3"));
+  EXPECT_TRUE(IsIpAddress("::ffff:10.1.2.3"));
+  EXPECT_TRUE(IsIpAddress("2001:db8::5"));
+  for (const char* bad : {"1.2.3", "10.0.0.0/8", "fe80::1%1", "", "unknown", "1.2.3.4:80"}) {
+    EXPECT_FALSE(IsIpAddress(bad)) << bad;
+  }
 }
 
 TEST(GrantTest, EffectiveTagsAreLiveOrASubset) {

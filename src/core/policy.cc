@@ -55,7 +55,11 @@ Status CheckNewKeyGrant(const Grant& grant, const Grant& creator, const User& ow
       std::find(presented.begin(), presented.end(), kOperatorTag) != presented.end();
   for (const auto& scope : grant.scopes) {
     if (NeedsOperator(scope) && !operator_key) {
-      return Status::PermissionDenied("scope " + scope + " needs an operator owner");
+      if (!owner.IsOperator()) {
+        return Status::PermissionDenied("scope " + scope + " needs an operator owner");
+      }
+      return Status::PermissionDenied("scope " + scope + " needs the tag " +
+                                      std::string(kOperatorTag) + " among the key's tags");
     }
   }
   return Status::Ok();

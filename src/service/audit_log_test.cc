@@ -52,10 +52,12 @@ class AuditLogTest : public ::testing::Test {
     KW_ASSERT_OK(users_->Bootstrap(std::string("admin-password")).status());
     KW_ASSERT_OK_AND_ASSIGN(admin_.user, store_->GetUser("admin"));
     admin_.client_address = "10.0.0.1";
+    admin_.grant = FullAccess();  // signed in: their full power
     NewUser alice{"alice", "Alice", "person", std::string(kAlicePassword)};
     KW_ASSERT_OK(users_->Create(admin_, alice).status());
     KW_ASSERT_OK_AND_ASSIGN(alice_.user, store_->GetUser("alice"));
     alice_.client_address = "10.0.0.2";
+    alice_.grant = FullAccess();
   }
 
   // Every event, oldest first.

@@ -51,6 +51,7 @@ Result<Principal> Authenticator::Load(std::string hash, UnixSeconds now) const {
       return session.status();
     }
     principal.via = KeyType::kSession;
+    principal.grant = FullAccess();  // a signed-in person has their full power
     principal.expires_at = session->expires_at;
     user_id = session->user_id;
   } else {

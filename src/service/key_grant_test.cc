@@ -157,7 +157,8 @@ TEST_F(GrantTest, AKeyHoldsOnlyWhatItsOwnerMay) {
   }
   EXPECT_THAT(
       keys_->Create(admin_, "me", {.scopes = {"users:write"}, .tags = std::vector<std::string>{}}),
-      StatusIs(StatusCode::kPermissionDenied, "scope users:write needs an operator owner"));
+      StatusIs(StatusCode::kPermissionDenied,
+               "scope users:write needs the tag roles:id:operator among the key's tags"));
   EXPECT_THAT(KeyNames("alice"), IsEmpty());
   EXPECT_THAT(KeyNames("admin"), IsEmpty());
   EXPECT_THAT(keys_->Create(admin_, "me", {.name = "ops", .scopes = {"users:write"}}), IsOk());

@@ -169,7 +169,11 @@ Result<std::vector<KeyView>> KeyService::List(const Caller& caller, std::string_
     return status;
   };
   Status access = CheckKeyCall(caller, target, scope::kKeysRead, scope::kUsersRead);
-  if (access.ok() && reveal) access = RequireScope(caller.grant, scope::kKeysReveal);
+  // Showing keys in full is Reveal's rule for each: keys:reveal, and users:write for another
+  // user's keys.
+  if (access.ok() && reveal) {
+    access = CheckKeyCall(caller, target, scope::kKeysReveal, scope::kUsersWrite);
+  }
   if (!access.ok()) return refused(access, "");
   // A missing user and a user without keys must not look alike to an operator.
   auto user = store_.GetUser(target);

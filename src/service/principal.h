@@ -19,9 +19,11 @@ struct Principal {
   std::string token_hash;      // SHA-256 of the presented key or session token
   UnixSeconds expires_at = 0;  // of that key or session
   std::string client_address;  // the client's IP address; set by the API handler
-  // What the credential may do: FullAccess() for a session, the key's grant for an API key.
-  // user.tags above are already the tags the key presents (EffectiveTags).
-  Grant grant = FullAccess();
+  // What the credential may do: the key's grant for an API key, FullAccess() for a session
+  // (set by whoever makes the Principal: the default is no power at all, so that a Principal
+  // made on some new path without a grant can do nothing, never everything). user.tags above
+  // are already the tags the key presents (EffectiveTags).
+  Grant grant;
   std::vector<Cidr> networks;  // grant.allowed_addresses, parsed; empty: from anywhere
 };
 

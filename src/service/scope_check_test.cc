@@ -87,6 +87,15 @@ TEST_F(GrantTest, OperatorPowersNeedTheScopeAndTheOperatorTag) {
   const Grant reveal_read = Scopes({"keys:reveal", "users:read"});
   EXPECT_THAT(keys_->Reveal(KeyCaller(admin_, reveal_read), "alice", "alices"),
               Lacks(scope::kUsersWrite));
+  // A listing that reveals follows the reveal's rule, not the listing's.
+  const Grant list_reveal_read = Scopes({"keys:read", "keys:reveal", "users:read"});
+  EXPECT_THAT(keys_->List(KeyCaller(admin_, list_reveal_read), "alice", true),
+              Lacks(scope::kUsersWrite));
+  EXPECT_THAT(
+      keys_->List(KeyCaller(admin_, Scopes({"keys:read", "keys:reveal", "users:read",
+                                            "users:write"})),
+                  "alice", true),
+      IsOk());
   EXPECT_THAT(
       keys_->Delete(KeyCaller(admin_, Scopes({"keys:write", "users:read"})), "alice", "alices"),
       Lacks(scope::kUsersWrite));
@@ -121,6 +130,7 @@ TEST_F(GrantTest, SessionsAndFullAccessKeysNeedNoScope) {
   Principal session;
   session.user = alice_;
   session.via = KeyType::kSession;
+  session.grant = FullAccess();  // as Authenticator makes a session's
   session.expires_at = clock_.Now() + 3600;
   EXPECT_THAT(keys_->Create(session, "me", {.name = "s", .duration = "9999h"}), IsOk());
   EXPECT_THAT(keys_->List(session, "me", true), IsOk());

@@ -331,4 +331,43 @@ TEST(ApiDocsTest, RendersEveryOperationAndSchema) {
 }
 
 }  // namespace
+// Every JSON example in docs/api.md's prose is what the document says it is: each block, in
+// order, against the schema of the body it shows (a request body or an answer).
+TEST(ApiDocsTest, JsonExamplesConformToTheirSchemas) {
+  std::ifstream in(std::string(KEYWARD_SOURCE_DIR) + "/docs/api.md", std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::string markdown = text.str();
+  std::vector<std::string> blocks;
+  for (auto at = markdown.find("```json\n"); at != std::string::npos;
+       at = markdown.find("```json\n", at)) {
+    at += 8;
+    const auto end = markdown.find("```", at);
+    ASSERT_NE(end, std::string::npos);
+    blocks.push_back(markdown.substr(at, end - at));
+    at = end + 3;
+  }
+  auto answer_of = [](std::string_view method, std::vector<std::string> segments) {
+    auto op = openapi::FindOperation(Document(), method, segments);
+    EXPECT_TRUE(op.has_value() && op->object != nullptr);
+    return op->object->at("responses").at("200").at("content").at("application/json").at("schema");
+  };
+  const std::vector<std::pair<std::string, json::value>> schemas = {
+      {"the create body (NewKey)", {{"$ref", "#/components/schemas/NewKey"}}},
+      {"the authorize answer", answer_of("POST", {"api", "v1", "authorize"})},
+      {"an error (Error)", {{"$ref", "#/components/schemas/Error"}}},
+      {"the audit answer", answer_of("GET", {"api", "v1", "audit"})},
+  };
+  ASSERT_EQ(blocks.size(), schemas.size())
+      << "docs/api.md has a JSON example this test does not check: add its schema here";
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    SCOPED_TRACE(schemas[i].first + ":\n" + blocks[i]);
+    boost::system::error_code ec;
+    json::value example = json::parse(blocks[i], ec);
+    ASSERT_FALSE(ec) << "not JSON: " << ec.message();
+    EXPECT_EQ(openapi::Validate(Document(), schemas[i].second, example),
+              std::vector<std::string>());
+  }
+}
+
 }  // namespace keyward

@@ -486,7 +486,7 @@ TEST_F(GrantsTest, AuditRecordsTheClientAddressBehindTrustedProxies) {
       kClient);
 }
 
-// --- what needs keys with grants (stored by i13-store, ruled by i13-service) ---
+// --- keys with grants ---
 
 TEST_F(GrantsTest, ScopeRequirementMetOrRefused) {
   HttpResult ok = Auth("/auth?scope=minerva:query", Key("query"));

@@ -14,4 +14,9 @@ ALTER TABLE api_keys
   ADD COLUMN allowed_addresses TEXT   NOT NULL DEFAULT '',
   ADD COLUMN full_access       BIGINT NOT NULL DEFAULT 1 CHECK (full_access IN (0, 1));
 
+-- From now on a row that does not say is NOT full access: a node of the previous release, still
+-- running beside upgraded ones, inserts keys without this column, and those must not gain full
+-- power (they hold no scopes: they authenticate, and nothing more, until replaced).
+ALTER TABLE api_keys ALTER COLUMN full_access SET DEFAULT 0;
+
 ALTER TABLE audit_events ADD COLUMN detail TEXT NOT NULL DEFAULT '';
