@@ -2,19 +2,15 @@
 
 #include <array>
 
+#include "http/header_text.h"
+
 namespace keyward {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // The address of one forwarded entry without brackets or port, or kUnknownAddress when it is
 // not an IP address.
 std::string_view AddressOf(std::string_view entry) {
-  entry = Trim(entry);
+  entry = http::TrimOws(entry);
   if (entry.starts_with('[')) {  // "[2001:db8::1]" or "[2001:db8::1]:443"
     const auto close = entry.find(']');
     if (close == std::string_view::npos) return kUnknownAddress;
@@ -47,14 +43,14 @@ std::string_view ResolveClientAddress(std::string_view peer, const std::vector<C
       const auto comma = rest.rfind(',');
       const std::string_view raw = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
-      if (Trim(raw).empty()) continue;
+      if (http::TrimOws(raw).empty()) continue;
       const std::string_view address = AddressOf(raw);
       if (address == kUnknownAddress || !IsTrusted(trusted, address)) return address;
       leftmost = address;
     }
   }
   if (!leftmost.empty()) return leftmost;
-  if (!Trim(real_ip).empty()) return AddressOf(real_ip);
+  if (!http::TrimOws(real_ip).empty()) return AddressOf(real_ip);
   return peer;
 }
 

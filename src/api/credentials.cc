@@ -4,14 +4,10 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include "http/header_text.h"
+
 namespace keyward {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // The password of "Basic base64(user:password)", decoded into `scratch`.
 std::string_view BasicPassword(std::string_view encoded, std::string& scratch) {
@@ -49,11 +45,11 @@ std::optional<std::string_view> FindCredential(const http::Request& request, boo
   if (auth != request.end()) {
     // A singleton field (RFC 9110 §5.3): of two, neither is the credential.
     if (request.count(http::beast_http::field::authorization) > 1) return std::string_view();
-    std::string_view value = Trim(std::string_view(auth->value()));
+    std::string_view value = http::TrimOws(std::string_view(auth->value()));
     auto space = value.find(' ');
     if (space == std::string_view::npos) return value;  // a bare key (or garbage)
     std::string_view scheme = value.substr(0, space);
-    std::string_view rest = Trim(value.substr(space + 1));
+    std::string_view rest = http::TrimOws(value.substr(space + 1));
     if (boost::beast::iequals(scheme, "Bearer")) return rest;
     if (boost::beast::iequals(scheme, "Basic")) return BasicPassword(rest, scratch);
     return std::string_view();  // another scheme: presented, but not a key we accept
@@ -61,7 +57,7 @@ std::optional<std::string_view> FindCredential(const http::Request& request, boo
   auto apikey = request.find("apikey");
   if (apikey != request.end()) {
     if (request.count("apikey") > 1) return std::string_view();
-    return Trim(std::string_view(apikey->value()));
+    return http::TrimOws(std::string_view(apikey->value()));
   }
   if (allow_query) return QueryKey(std::string_view(request.target()));
   return std::nullopt;
@@ -74,7 +70,7 @@ std::optional<std::string_view> FindSessionCookie(const http::Request& request) 
     std::string_view cookies(it->value());
     while (!cookies.empty()) {
       auto end = cookies.find(';');
-      std::string_view pair = Trim(cookies.substr(0, end));
+      std::string_view pair = http::TrimOws(cookies.substr(0, end));
       if (pair.starts_with(kName)) return pair.substr(kName.size());
       if (end == std::string_view::npos) break;
       cookies.remove_prefix(end + 1);

@@ -39,15 +39,6 @@ bool Contains(const std::vector<std::string>& sorted, std::string_view item) {
   return std::binary_search(sorted.begin(), sorted.end(), item, std::less<>());
 }
 
-std::string Join(const std::vector<std::string>& list) {
-  std::string out;
-  for (const auto& item : list) {
-    if (!out.empty()) out += ',';
-    out += item;
-  }
-  return out;
-}
-
 // The address as 16 bytes (IPv4 in the first 4) and whether it is IPv4; IPv4-mapped IPv6
 // addresses count as IPv4.
 std::optional<std::pair<bool, std::array<unsigned char, 16>>> ParseAddress(std::string_view text) {
@@ -181,9 +172,9 @@ Status CheckWithin(const Grant& child, const Grant& parent, std::string_view who
 
 std::string DescribeGrant(const Grant& grant) {
   if (grant.full_access) return "full-access";
-  std::string out = "scopes=" + Join(grant.scopes);
-  out += " tags=" + (grant.tags ? Join(*grant.tags) : std::string("*"));
-  if (!grant.allowed_addresses.empty()) out += " from=" + Join(grant.allowed_addresses);
+  std::string out = "scopes=" + JoinTags(grant.scopes);
+  out += " tags=" + (grant.tags ? JoinTags(*grant.tags) : std::string("*"));
+  if (!grant.allowed_addresses.empty()) out += " from=" + JoinTags(grant.allowed_addresses);
   return out;
 }
 
