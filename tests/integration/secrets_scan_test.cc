@@ -32,14 +32,18 @@ std::string FromHex(const std::string& hex) {
 
 // Finds any of many secrets in large files: every secret is at least kWindow bytes long, so
 // each position of a file is looked up by its first kWindow bytes in a hash map, and only a
-// hit is compared in full. One pass per file, whatever the number of secrets.
+// hit is compared in full. One pass per file, whatever the number of secrets. A bit per
+// possible first three bytes turns almost every position away before the hash map (which,
+// under the sanitizers, costs most of the scan).
 class SecretFinder {
  public:
   static constexpr std::size_t kWindow = 8;
 
   explicit SecretFinder(const std::vector<std::string>& secrets) {
     for (const auto& s : secrets) {
-      if (s.size() >= kWindow) by_prefix_[Prefix(s.data())].push_back(s);
+      if (s.size() < kWindow) continue;
+      by_prefix_[Prefix(s.data())].push_back(s);
+      first3_[First3(s.data())] = true;
     }
   }
   std::size_t size() const { return by_prefix_.size(); }
@@ -49,6 +53,7 @@ class SecretFinder {
     std::map<std::string, bool> found;
     if (content.size() < kWindow) return {};
     for (std::size_t i = 0; i + kWindow <= content.size(); ++i) {
+      if (!first3_[First3(content.data() + i)]) continue;
       auto it = by_prefix_.find(Prefix(content.data() + i));
       if (it == by_prefix_.end()) continue;
       for (const auto& s : it->second) {
@@ -67,7 +72,12 @@ class SecretFinder {
     std::memcpy(&v, p, sizeof v);
     return v;
   }
+  static std::size_t First3(const char* p) {
+    return static_cast<unsigned char>(p[0]) | static_cast<unsigned char>(p[1]) << 8 |
+           static_cast<std::size_t>(static_cast<unsigned char>(p[2])) << 16;
+  }
   std::unordered_map<std::uint64_t, std::vector<std::string>> by_prefix_;
+  std::vector<bool> first3_ = std::vector<bool>(std::size_t{1} << 24);
 };
 
 std::vector<std::string> LoadSecrets(const fs::path& dir) {
