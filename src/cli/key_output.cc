@@ -15,11 +15,6 @@ const json::value* Member(const json::value& v, std::string_view key) {
   return v.is_object() ? v.as_object().if_contains(key) : nullptr;
 }
 
-std::string Str(const json::value& v, std::string_view key) {
-  const json::value* field = Member(v, key);
-  return field != nullptr && field->is_string() ? std::string(field->as_string()) : "";
-}
-
 bool FullAccess(const json::value& key) {
   const json::value* field = Member(key, "full_access");
   return field != nullptr && field->is_bool() && field->as_bool();
@@ -40,7 +35,8 @@ std::string List(const json::value& key, std::string_view member, std::string_vi
 }
 
 std::vector<std::string> Row(const json::value& key) {
-  return {Str(key, "token"), Str(key, "type"), Str(key, "expiration"), Str(key, "name")};
+  return {StringMember(key, "token"), StringMember(key, "type"), StringMember(key, "expiration"),
+          StringMember(key, "name")};
 }
 
 std::vector<std::string> WideRow(const json::value& key) {
@@ -54,8 +50,9 @@ std::vector<std::string> WideRow(const json::value& key) {
     row.push_back(List(key, "allowed_addresses", "anywhere"));
   }
   const json::value* last_used = Member(key, "last_used");
-  row.push_back(Str(key, "created"));
-  row.push_back(last_used == nullptr || last_used->is_null() ? "never" : Str(key, "last_used"));
+  row.push_back(StringMember(key, "created"));
+  row.push_back(last_used == nullptr || last_used->is_null() ? "never"
+                                                             : StringMember(key, "last_used"));
   return row;
 }
 
@@ -174,7 +171,7 @@ std::string FullAccessNote(const json::value& keys) {
   for (const json::value* key : Items(keys)) {
     if (!FullAccess(*key)) continue;
     if (!names.empty()) names += ", ";
-    names += Str(*key, "name");
+    names += StringMember(*key, "name");
   }
   if (names.empty()) return "";
   return WarnLine(std::string(kFullAccess) + ": " + names +

@@ -145,4 +145,10 @@ std::string RenderYaml(const boost::json::value& value) {
   return std::string(out.c_str()) + "\n";
 }
 
+std::string StringMember(const boost::json::value& value, std::string_view key) {
+  const boost::json::value* field =
+      value.is_object() ? value.as_object().if_contains(key) : nullptr;
+  return field != nullptr && field->is_string() ? std::string(field->as_string()) : "";
+}
+
 }  // namespace keyward

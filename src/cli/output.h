@@ -26,6 +26,9 @@ std::string RenderTable(const std::vector<std::string>& headers,
 
 // Pretty JSON, two-space indent, one trailing newline.
 std::string RenderJson(const boost::json::value& value);
+// The string member `key` of an object; "" when `value` is not an object or the member is
+// absent or not a string.
+std::string StringMember(const boost::json::value& value, std::string_view key);
 // YAML of the same value (strings quoted where YAML would misread them), one trailing newline.
 std::string RenderYaml(const boost::json::value& value);
 

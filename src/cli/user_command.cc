@@ -24,11 +24,6 @@ struct UserFlags {
   std::string output = "table";
 };
 
-std::string Str(const json::value& v, std::string_view key) {
-  const auto* field = v.as_object().if_contains(key);
-  return field != nullptr && field->is_string() ? std::string(field->as_string()) : "";
-}
-
 std::string UserPath(CliContext& s, const std::string& id) {
   return "/api/v1/users/" + (id.empty() ? std::string("me") : s.http->Escape(id));
 }
@@ -67,7 +62,8 @@ void PrintUsers(const json::value& users, OutputFormat format) {
       if (!tags.empty()) tags += ", ";
       tags += std::string(tag.as_string());
     }
-    return std::vector<std::string>{Str(u, "name"), Str(u, "id"), Str(u, "type"), tags};
+    return std::vector<std::string>{StringMember(u, "name"), StringMember(u, "id"),
+                                    StringMember(u, "type"), tags};
   });
 }
 

@@ -28,15 +28,8 @@ Status RequireScope(const Grant& grant, std::string_view scope) {
 Grant InheritLimits(Grant requested, bool tags_given, bool addresses_given, const Grant& creator,
                     const User& owner) {
   if (creator.full_access || requested.full_access) return requested;
-  if (!tags_given && creator.tags) {
-    std::vector<std::string> tags;
-    for (const auto& tag : *creator.tags) {
-      if (std::find(owner.tags.begin(), owner.tags.end(), tag) != owner.tags.end()) {
-        tags.push_back(tag);
-      }
-    }
-    requested.tags = std::move(tags);
-  }
+  // The creator's subset as the owner holds it now: the tags the creating key presents.
+  if (!tags_given && creator.tags) requested.tags = EffectiveTags(creator, owner.tags);
   if (!addresses_given) requested.allowed_addresses = creator.allowed_addresses;
   return requested;
 }

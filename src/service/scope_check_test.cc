@@ -92,9 +92,9 @@ TEST_F(GrantTest, OperatorPowersNeedTheScopeAndTheOperatorTag) {
   EXPECT_THAT(keys_->List(KeyCaller(admin_, list_reveal_read), "alice", true),
               Lacks(scope::kUsersWrite));
   EXPECT_THAT(
-      keys_->List(KeyCaller(admin_, Scopes({"keys:read", "keys:reveal", "users:read",
-                                            "users:write"})),
-                  "alice", true),
+      keys_->List(
+          KeyCaller(admin_, Scopes({"keys:read", "keys:reveal", "users:read", "users:write"})),
+          "alice", true),
       IsOk());
   EXPECT_THAT(
       keys_->Delete(KeyCaller(admin_, Scopes({"keys:write", "users:read"})), "alice", "alices"),

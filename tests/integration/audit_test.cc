@@ -7,7 +7,6 @@
 // The PostgreSQL variant needs the server `scripts/with-postgres` starts (make test runs ctest
 // under it) and runs on a database of its own; without KEYWARD_TEST_PG_URL it is skipped.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -35,18 +34,6 @@ std::string Env(const char* name) {
 void Psql(const std::string& url, const std::string& sql) {
   ProcessResult r = RunProcess({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql});
   EXPECT_EQ(r.exit_code, 0) << sql << "\n" << r.err;
-}
-
-// SQL on the server's own SQLite file, through a second connection, while it runs.
-void SqliteExec(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
-  sqlite3_busy_timeout(db, 10000);
-  char* error = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
-      << sql << ": " << (error != nullptr ? error : "");
-  sqlite3_free(error);
-  sqlite3_close_v2(db);
 }
 
 std::string Str(const json::value& v, const char* key) {

@@ -2,7 +2,6 @@
 // apikey get -o wide/json/yaml, refusals with the server's message and exit code, keys made
 // before scopes flagged, and a key without keys:reveal listing keys masked.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <yaml-cpp/yaml.h>
 
 #include <regex>
@@ -14,18 +13,6 @@ namespace keyward::testing {
 namespace {
 
 namespace json = boost::json;
-
-// SQL on the server's own SQLite file, through a second connection, while it runs.
-void SqliteExec(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
-  sqlite3_busy_timeout(db, 10000);
-  char* error = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
-      << sql << ": " << (error != nullptr ? error : "");
-  sqlite3_free(error);
-  sqlite3_close_v2(db);
-}
 
 // The cells of each row of a table the CLI printed, trimmed: the header first, no rule.
 std::vector<std::vector<std::string>> TableCells(const std::string& table) {

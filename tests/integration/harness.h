@@ -133,6 +133,9 @@ std::string MakeTempDir();
 void RemoveTree(const std::string& path);
 
 std::string ReadFile(const std::string& path);
+// Runs `sql` on a running server's SQLite file (`path`) through a second connection, failing the
+// test if it does not succeed.
+void SqliteExec(const std::string& path, const std::string& sql);
 
 // Secrets recorded here are looked for by ExpectNoSecretsIn.
 void RememberSecret(const std::string& secret);
