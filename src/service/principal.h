@@ -25,6 +25,9 @@ struct Principal {
   // are already the tags the key presents (EffectiveTags).
   Grant grant;
   std::vector<Cidr> networks;  // grant.allowed_addresses, parsed; empty: from anywhere
+  // For an access token the issuer signed (service/token_service.h): the hash of the key it was
+  // issued from, whose revocation revokes it. Empty for a key or session.
+  std::string parent_key_hash;
 };
 
 // The caller of a use case: the user it acts for, what its credential may do and the client

@@ -24,6 +24,7 @@
 #include "common/status.h"
 #include "core/audit_event.h"
 #include "core/key_record.h"
+#include "core/signing_key_record.h"
 #include "core/user.h"
 
 namespace keyward {
@@ -88,6 +89,29 @@ class Store {
   // The events `filter` selects, newest first (time, then id, descending), at most
   // filter.limit of them. Events outlive the users they name.
   virtual Result<std::vector<AuditEvent>> ListAudit(const AuditFilter& filter) = 0;
+
+  // --- token-signing keys (service/signing_key_ring.h) ---
+  // Adds `key`. AlreadyExists when its generation or kid is taken (another node rotated first).
+  // With `retire_others_at` ≠ 0, every key of a lower generation whose retired_at is 0 gets that
+  // value, in the same transaction (an emergency rotation).
+  virtual Status AddSigningKey(const SigningKeyRecord& /*key*/, UnixSeconds /*retire_others_at*/) {  // TODO(issue 14): pure once both backends have it
+    return Status::Internal("not implemented");
+  }
+  // Every signing key, by generation ascending.
+  virtual Result<std::vector<SigningKeyRecord>> ListSigningKeys() {  // TODO(issue 14): pure once both backends have it
+    return Status::Internal("not implemented");
+  }
+
+  // The API key whose hash starts with `prefix` (1-32 bytes), through the hash index (a range
+  // scan). NotFound when no key, or more than one, has that prefix: an issued token names its
+  // key by such a prefix (service/token_service.h).
+  virtual Result<KeyRecord> FindKeyByHashPrefix(std::string_view /*prefix*/) {  // TODO(issue 14): pure once both backends have it
+    return Status::Internal("not implemented");
+  }
+  // The same for sign-in sessions (a token exchanged from a CLI session names its session so).
+  virtual Result<SessionRecord> FindSessionByHashPrefix(std::string_view /*prefix*/) {  // TODO(issue 14): pure once both backends have it
+    return Status::Internal("not implemented");
+  }
 
   // --- several nodes ---
   // Starts delivering `events` for the changes any node makes to the shared database (a node

@@ -1,0 +1,106 @@
+// The token issuer's use cases: trade an API key for a short-lived signed JWT (RFC 9068 access
+// token), and turn such a JWT back into a Principal with its lineage checked.
+//
+// A token names its key by `client_id` = KeyId(key hash) (the first 12 bytes of the key's
+// SHA-256, hex: public, never the key). Verifying a token re-reads that key (through the cache,
+// like keys): a deleted or expired key's tokens are refused at once on every node; the token's
+// power is the key's current grant narrowed to the token's scopes and tags.
+//
+// Thread safe. Issue and Verify block on the store on a cache miss: call them from blocking
+// threads. TryCached never blocks.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "service/authenticator.h"
+#include "service/key_cache.h"
+#include "service/principal.h"
+#include "service/signing_key_ring.h"
+#include "service/token_options.h"
+#include "store/store.h"
+
+namespace keyward {
+
+// The public id of a key, from its 32-byte hash: 24 lowercase hex characters.
+std::string KeyId(std::string_view key_hash);
+
+// An RFC 6749 §5.2 / RFC 8693 §2.2.2 error. `error` is the code: invalid_request,
+// invalid_client (status 401), unauthorized_client, invalid_scope, invalid_target,
+// unsupported_grant_type; temporarily_unavailable (503) when the store cannot be reached.
+// `description` never quotes a secret.
+struct OAuthError {
+  std::string error;
+  std::string description;
+  int status = 400;
+};
+
+struct TokenRequest {
+  std::string_view api_key;           // client_secret, or the token exchange's subject_token
+  std::optional<std::string> client_id;  // client_credentials: must be the key owner's user id
+  std::string audience;               // empty: the first configured audience
+  std::optional<std::vector<std::string>> scopes;  // nullopt: every service scope of the key
+  std::string_view client_address;    // checked against the key's allowed addresses
+};
+
+struct IssuedToken {
+  std::string access_token;  // the JWT
+  std::int64_t expires_in = 0;  // seconds, > 0
+  std::string scope;         // the granted service scopes, space-separated (may be empty)
+  std::string audience;
+  double signing_seconds = 0;  // time spent signing, for the metrics
+};
+
+// Which audiences Verify accepts: the gateway ones (/auth, /api/v1/authorize) or any
+// configured one (userinfo, introspection).
+enum class AudienceSet { kGateway, kAny };
+
+class TokenService {
+ public:
+  TokenService(const TokenOptions& options, const Authenticator& authenticator,
+               SigningKeyRing& ring, Store& store, KeyCache* cache, const Clock& clock);
+
+  bool enabled() const { return !options_.issuer.empty(); }
+  const TokenOptions& options() const { return options_; }
+
+  // Authenticates the key (invalid_client: unknown, expired, malformed, or client_id not its
+  // owner), checks it may issue tokens (unauthorized_client: no tokens:issue scope, or the
+  // address is outside its allowed ranges), the audience (invalid_target: not configured) and
+  // the scopes (invalid_scope: a Keyward scope, or a service scope the key lacks; the token gets
+  // exactly the requested ones, or all the key's service scopes when none are requested), then
+  // signs: iss, sub (owner id), aud, iat and nbf (now − skew), exp = min(now + ttl, key expiry),
+  // jti, client_id = KeyId, scope, tags (the key's effective tags).
+  std::variant<IssuedToken, OAuthError> Issue(const TokenRequest& request) const;
+
+  // Checks a JWT this issuer signed: signature by a published key, typ (at+jwt or JWT), iss,
+  // aud in `which`, exp and nbf (with `skew` leeway), iat not in the future beyond skew, then its
+  // key by client_id: it must still exist, be unexpired, and hold tokens:issue. The Principal:
+  // the owner with tags = token tags ∩ the key's effective tags, grant.scopes = token scopes ∩
+  // the key's, the key's networks, key_name the key's name, token_hash SHA-256 of the JWT,
+  // parent_key_hash the key's hash, expires_at the token's exp. Unauthenticated (with a reason
+  // for logs, never the token) otherwise; Unavailable when the store cannot be read. Caches the
+  // result under the JWT's hash like a key.
+  Result<Principal> Verify(std::string_view jwt, AudienceSet which) const;
+
+  // Never blocks: a JWT verified before (under the gateway audiences) whose key is still in the
+  // cache. kValid calls `on_valid(const CacheEntry&)` with the token's entry; kMiss: call Verify
+  // on a blocking thread. kInvalid for anything that is not shaped like a JWT.
+  template <typename F>
+  KeyCache::Outcome TryCached(std::string_view jwt, F&& on_valid) const;
+
+ private:
+  const TokenOptions& options_;
+  const Authenticator& authenticator_;
+  SigningKeyRing& ring_;
+  Store& store_;
+  KeyCache* cache_;
+  const Clock& clock_;
+};
+
+}  // namespace keyward

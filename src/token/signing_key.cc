@@ -1,0 +1,2 @@
+// TODO(issue 14): the token helper replaces this placeholder.
+#include "token/signing_key.h"
