@@ -146,6 +146,7 @@ TEST_P(SigningKeyStoreTest, TwoStoresAddingTheSameGenerationAtOnceAddExactlyOne)
     std::atomic<int> ready{0};
     std::array<Status, 2> results;
     std::vector<std::thread> threads;
+    threads.reserve(2);
     for (int i = 0; i < 2; ++i) {
       threads.emplace_back([&, i] {
         SigningKeyRecord key = MakeSigningKey(generation);
