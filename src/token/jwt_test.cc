@@ -6,9 +6,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <map>
+#include <thread>
+#include <vector>
 
 #include "common/status_matchers.h"
 
@@ -298,6 +300,24 @@ TEST_F(JwtTest, ReasonsNeverQuoteTheToken) {
     EXPECT_THAT(status.message(), Not(HasSubstr("eyJ")));
     EXPECT_THAT(status.detail(), Not(HasSubstr("eyJ")));
   }
+}
+
+// Sign and Verify share one prepared OpenSSL context per key: several threads at once must each
+// get valid signatures (the tsan build checks the sharing itself).
+TEST_F(JwtTest, SignsAndVerifiesFromSeveralThreads) {
+  std::atomic<int> good{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      const SigningKey& key = Key(t % 2 == 0 ? Alg::kES256 : Alg::kRS256);
+      for (int i = 0; i < 20; ++i) {
+        const auto token = SignJwt(key, "at+jwt", Claims());
+        if (token.ok() && VerifyJwt(*token, Lookup()).ok()) ++good;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(good.load(), 80);
 }
 
 TEST(JwtLooksLikeTest, TellsAJwtFromAnApiKey) {

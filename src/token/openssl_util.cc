@@ -2,6 +2,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 namespace keyward::token::ossl {
@@ -78,27 +79,40 @@ PkeyPtr PublicOnly(const EVP_PKEY* pkey) {
   return out;
 }
 
-std::optional<std::string> DigestSign(EVP_PKEY* pkey, std::string_view input) {
-  MdCtxPtr ctx(EVP_MD_CTX_new());
+PkeyCtxPtr ReadyContext(EVP_PKEY* pkey, bool verify) {
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+  if (!ctx || (verify ? EVP_PKEY_verify_init(ctx.get()) : EVP_PKEY_sign_init(ctx.get())) != 1 ||
+      (EVP_PKEY_is_a(pkey, "RSA") &&
+       EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1) ||
+      EVP_PKEY_CTX_set_signature_md(ctx.get(), Sha256()) != 1) {
+    return Fail(PkeyCtxPtr());
+  }
+  return ctx;
+}
+
+std::optional<std::string> SignSha256(const EVP_PKEY_CTX* ready, std::string_view input) {
+  const std::string digest = Sha256Digest(input);
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_dup(ready));
   std::size_t len = 0;
-  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, Sha256(), nullptr, pkey) != 1 ||
-      EVP_DigestSign(ctx.get(), nullptr, &len, Bytes(input), input.size()) != 1) {
+  if (digest.empty() || !ctx ||
+      EVP_PKEY_sign(ctx.get(), nullptr, &len, Bytes(digest), digest.size()) != 1) {
     return Fail(std::nullopt);
   }
   std::string sig(len, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, Bytes(input),
-                     input.size()) != 1) {
+  if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, Bytes(digest),
+                    digest.size()) != 1) {
     return Fail(std::nullopt);
   }
   sig.resize(len);
   return sig;
 }
 
-bool DigestVerify(EVP_PKEY* pkey, std::string_view input, std::string_view signature) {
-  MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, Sha256(), nullptr, pkey) != 1 ||
-      EVP_DigestVerify(ctx.get(), Bytes(signature), signature.size(), Bytes(input), input.size()) !=
-          1) {
+bool VerifySha256(const EVP_PKEY_CTX* ready, std::string_view input, std::string_view signature) {
+  const std::string digest = Sha256Digest(input);
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_dup(ready));
+  if (digest.empty() || !ctx ||
+      EVP_PKEY_verify(ctx.get(), Bytes(signature), signature.size(), Bytes(digest),
+                      digest.size()) != 1) {
     return Fail(false);
   }
   return true;

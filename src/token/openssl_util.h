@@ -48,9 +48,13 @@ PkeyPtr PublicFromParams(const char* type, OSSL_PARAM* params);
 PkeyPtr PublicOnly(const EVP_PKEY* pkey);
 std::string SpkiDer(const EVP_PKEY* pkey);
 
-// EVP_DigestSign / EVP_DigestVerify with SHA-256 (PKCS#1 v1.5 for RSA, DER for ECDSA).
-std::optional<std::string> DigestSign(EVP_PKEY* pkey, std::string_view input);
-bool DigestVerify(EVP_PKEY* pkey, std::string_view input, std::string_view signature);
+// A context made ready once to sign (or verify) SHA-256 digests with `pkey` (PKCS#1 v1.5 for
+// RSA, DER for ECDSA); null on failure. Each call below works on its own copy of it, so one ready
+// context serves many threads: copying it costs far less than OpenSSL 3's EVP_*Init.
+PkeyCtxPtr ReadyContext(EVP_PKEY* pkey, bool verify);
+// The signature of SHA-256(input) / whether `signature` is a valid one.
+std::optional<std::string> SignSha256(const EVP_PKEY_CTX* ready, std::string_view input);
+bool VerifySha256(const EVP_PKEY_CTX* ready, std::string_view input, std::string_view signature);
 
 // ECDSA signatures: DER (what OpenSSL makes) ⇄ r || s with each half `half` bytes (JWS).
 std::optional<std::string> EcdsaDerToRaw(std::string_view der, int half);

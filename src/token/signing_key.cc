@@ -8,8 +8,13 @@
 
 namespace keyward::token {
 
+// The key, and a context made ready to verify (a PublicKey's) or to sign (a SigningKey's) with
+// it; `ready` is null if OpenSSL could not make one.
 struct PublicKey::Impl {
+  Impl(ossl::PkeyPtr key, bool verify)
+      : pkey(std::move(key)), ready(pkey ? ossl::ReadyContext(pkey.get(), verify) : nullptr) {}
   ossl::PkeyPtr pkey;
+  ossl::PkeyCtxPtr ready;
 };
 
 namespace {
@@ -156,7 +161,9 @@ Result<PublicKey> PublicKey::FromJwk(const boost::json::object& jwk) {
       return Status::InvalidArgument("JWK alg does not match its key type");
     }
   }
-  PublicKey key(alg, std::make_shared<const Impl>(Impl{std::move(pkey).value()}));
+  auto impl = std::make_shared<const Impl>(std::move(pkey).value(), /*verify=*/true);
+  if (!impl->ready) return Status::Internal("OpenSSL could not prepare the key");
+  PublicKey key(alg, std::move(impl));
   if (key.kid().empty()) return Status::Internal("JWK thumbprint failed");
   return key;
 }
@@ -186,26 +193,16 @@ bool PublicKey::Verify(std::string_view signing_input, std::string_view signatur
   if (alg_ == Alg::kES256) {
     // Only the 64-byte JWS form; a DER signature (OpenSSL's own) is refused here.
     const auto der = ossl::EcdsaRawToDer(signature, kEcHalf);
-    return der && ossl::DigestVerify(impl_->pkey.get(), signing_input, *der);
+    return der && ossl::VerifySha256(impl_->ready.get(), signing_input, *der);
   }
   if (signature.size() != static_cast<std::size_t>(EVP_PKEY_get_size(impl_->pkey.get()))) {
     return false;
   }
-  return ossl::DigestVerify(impl_->pkey.get(), signing_input, signature);
+  return ossl::VerifySha256(impl_->ready.get(), signing_input, signature);
 }
 
 SigningKey::SigningKey(PublicKey public_key, std::shared_ptr<const PublicKey::Impl> private_impl)
     : public_key_(std::move(public_key)), private_(std::move(private_impl)) {}
-
-namespace {
-
-// A SigningKey's parts from a private EVP_PKEY, refusing any key but P-256 and RSA ≥ 2048.
-Result<std::pair<Alg, ossl::PkeyPtr>> CheckPrivate(ossl::PkeyPtr pkey) {
-  KW_ASSIGN_OR_RETURN(const Alg alg, AlgOfKey(pkey.get()));
-  return std::pair<Alg, ossl::PkeyPtr>(alg, std::move(pkey));
-}
-
-}  // namespace
 
 Result<SigningKey> SigningKey::Generate(Alg alg) {
   ossl::PkeyPtr pkey(alg == Alg::kES256 ? EVP_EC_gen("P-256") : EVP_RSA_gen(2048));
@@ -213,12 +210,10 @@ Result<SigningKey> SigningKey::Generate(Alg alg) {
     ERR_clear_error();
     return Status::Internal("key generation failed");
   }
-  ossl::PkeyPtr pub = ossl::PublicOnly(pkey.get());
-  if (!pub) return Status::Internal("public key extraction failed");
-  PublicKey public_key(alg,
-                       std::make_shared<const PublicKey::Impl>(PublicKey::Impl{std::move(pub)}));
-  return SigningKey(std::move(public_key),
-                    std::make_shared<const PublicKey::Impl>(PublicKey::Impl{std::move(pkey)}));
+  auto pub = std::make_shared<const PublicKey::Impl>(ossl::PublicOnly(pkey.get()), true);
+  auto priv = std::make_shared<const PublicKey::Impl>(std::move(pkey), false);
+  if (!pub->ready || !priv->ready) return Status::Internal("OpenSSL could not prepare the key");
+  return SigningKey(PublicKey(alg, std::move(pub)), std::move(priv));
 }
 
 Result<SigningKey> SigningKey::FromPrivatePem(std::string_view pem) {
@@ -230,13 +225,11 @@ Result<SigningKey> SigningKey::FromPrivatePem(std::string_view pem) {
     ERR_clear_error();
     return Status::InvalidArgument("not a PEM private key");
   }
-  KW_ASSIGN_OR_RETURN(auto parts, CheckPrivate(std::move(pkey)));
-  ossl::PkeyPtr pub = ossl::PublicOnly(parts.second.get());
-  if (!pub) return Status::Internal("public key extraction failed");
-  PublicKey public_key(parts.first,
-                       std::make_shared<const PublicKey::Impl>(PublicKey::Impl{std::move(pub)}));
-  return SigningKey(std::move(public_key), std::make_shared<const PublicKey::Impl>(
-                                               PublicKey::Impl{std::move(parts.second)}));
+  KW_ASSIGN_OR_RETURN(const Alg alg, AlgOfKey(pkey.get()));
+  auto pub = std::make_shared<const PublicKey::Impl>(ossl::PublicOnly(pkey.get()), true);
+  auto priv = std::make_shared<const PublicKey::Impl>(std::move(pkey), false);
+  if (!pub->ready || !priv->ready) return Status::Internal("OpenSSL could not prepare the key");
+  return SigningKey(PublicKey(alg, std::move(pub)), std::move(priv));
 }
 
 std::string SigningKey::PrivatePem() const {
@@ -254,7 +247,7 @@ std::string SigningKey::PrivatePem() const {
 }
 
 Result<std::string> SigningKey::Sign(std::string_view signing_input) const {
-  auto sig = ossl::DigestSign(private_->pkey.get(), signing_input);
+  auto sig = ossl::SignSha256(private_->ready.get(), signing_input);
   if (!sig) return Status::Internal("signing failed");
   if (alg() == Alg::kRS256) return std::move(*sig);
   auto raw = ossl::EcdsaDerToRaw(*sig, kEcHalf);
