@@ -213,7 +213,9 @@ Result<SigningKey> SigningKey::Generate(Alg alg) {
   auto pub = std::make_shared<const PublicKey::Impl>(ossl::PublicOnly(pkey.get()), true);
   auto priv = std::make_shared<const PublicKey::Impl>(std::move(pkey), false);
   if (!pub->ready || !priv->ready) return Status::Internal("OpenSSL could not prepare the key");
-  return SigningKey(PublicKey(alg, std::move(pub)), std::move(priv));
+  PublicKey public_key(alg, std::move(pub));
+  if (public_key.kid().empty()) return Status::Internal("key thumbprint failed");
+  return SigningKey(std::move(public_key), std::move(priv));
 }
 
 Result<SigningKey> SigningKey::FromPrivatePem(std::string_view pem) {
@@ -229,7 +231,9 @@ Result<SigningKey> SigningKey::FromPrivatePem(std::string_view pem) {
   auto pub = std::make_shared<const PublicKey::Impl>(ossl::PublicOnly(pkey.get()), true);
   auto priv = std::make_shared<const PublicKey::Impl>(std::move(pkey), false);
   if (!pub->ready || !priv->ready) return Status::Internal("OpenSSL could not prepare the key");
-  return SigningKey(PublicKey(alg, std::move(pub)), std::move(priv));
+  PublicKey public_key(alg, std::move(pub));
+  if (public_key.kid().empty()) return Status::Internal("key thumbprint failed");
+  return SigningKey(std::move(public_key), std::move(priv));
 }
 
 std::string SigningKey::PrivatePem() const {
