@@ -307,6 +307,7 @@ TEST_F(JwtTest, ReasonsNeverQuoteTheToken) {
 TEST_F(JwtTest, SignsAndVerifiesFromSeveralThreads) {
   std::atomic<int> good{0};
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       const SigningKey& key = Key(t % 2 == 0 ? Alg::kES256 : Alg::kRS256);

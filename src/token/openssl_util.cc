@@ -134,7 +134,7 @@ std::optional<std::string> EcdsaDerToRaw(std::string_view der, int half) {
 }
 
 std::optional<std::string> EcdsaRawToDer(std::string_view raw, int half) {
-  if (raw.size() != static_cast<std::size_t>(2 * half)) return std::nullopt;
+  if (raw.size() != 2 * static_cast<std::size_t>(half)) return std::nullopt;
   BnPtr r(BN_bin2bn(Bytes(raw), half, nullptr));
   BnPtr s(BN_bin2bn(Bytes(raw) + half, half, nullptr));
   EcdsaSigPtr sig(ECDSA_SIG_new());
