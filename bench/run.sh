@@ -69,10 +69,12 @@ fi
 if [[ -z ${BENCH_SKIP_BUILD:-} ]]; then
   if [[ -n ${BENCH_BUILD_DIR:-} ]]; then
     cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build "$BUILD_DIR" --target keyward keyward_seed_keys verify_benchmark
+    cmake --build "$BUILD_DIR" --target keyward keyward_seed_keys verify_benchmark \
+      token_benchmark
   else
     cmake --preset release >/dev/null
-    cmake --build --preset release --target keyward keyward_seed_keys verify_benchmark
+    cmake --build --preset release --target keyward keyward_seed_keys verify_benchmark \
+      token_benchmark
   fi
 fi
 KEYWARD=$ROOT/$BUILD_DIR/src/keyward
@@ -458,3 +460,9 @@ echo
 echo "In-process verification (Google Benchmark, bench/verify_benchmark.cc, pinned to CPU $SERVER_CPU):"
 taskset -c "$SERVER_CPU" "$ROOT/$BUILD_DIR/bench/verify_benchmark" --benchmark_min_time=1 \
   2>/dev/null | grep -E '^(Benchmark|-|BM_)'
+
+# Access tokens (bench/tokens.sh): signing vs `openssl speed` on the server's core, then the token
+# endpoint and /auth with a JWT on a server of its own. The servers above are stopped first.
+for name in "${!PID[@]}"; do stop "$name"; done
+echo
+BENCH_SKIP_BUILD=1 BENCH_BUILD_DIR=$BUILD_DIR "$ROOT/bench/tokens.sh"
