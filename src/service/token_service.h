@@ -45,11 +45,11 @@ struct OAuthError {
 };
 
 struct TokenRequest {
-  std::string_view api_key;              // client_secret, or the token exchange's subject_token
-  std::optional<std::string> client_id;  // client_credentials: must be the key owner's user id
-  std::string audience;                  // empty: the first configured audience
-  std::optional<std::vector<std::string>> scopes;  // nullopt: every service scope of the key
-  std::string_view client_address;                 // checked against the key's allowed addresses
+  std::string_view api_key = {};  // client_secret, or the token exchange's subject_token
+  std::optional<std::string> client_id = {};  // client_credentials: must be the key owner's user id
+  std::string audience = {};                  // empty: the first configured audience
+  std::optional<std::vector<std::string>> scopes = {};  // nullopt: every service scope of the key
+  std::string_view client_address = {};  // checked against the key's allowed addresses
   // The token exchange (RFC 8693) also takes a CLI session token as api_key; client_credentials
   // takes API keys only (a session then is invalid_client).
   bool allow_session = false;
