@@ -23,7 +23,8 @@ class SigningKeyRingTest : public TokenTest {
   // The kids the JWKS publishes, in its order.
   static std::vector<std::string> JwksKids(const RingSnapshot& snap) {
     std::vector<std::string> kids;
-    for (const auto& key : boost::json::parse(snap.jwks).at("keys").as_array()) {
+    const boost::json::value jwks = boost::json::parse(snap.jwks);
+    for (const auto& key : jwks.at("keys").as_array()) {
       kids.emplace_back(key.at("kid").as_string());
     }
     return kids;
