@@ -168,7 +168,10 @@ Result<bool> SigningKeyRing::Schedule(const std::vector<SigningKeyRecord>& recor
   std::optional<UnixSeconds> activates_at = ScheduledActivation(records, options_, now);
   if (!activates_at) return false;
   auto added = AddKey(records, *activates_at, /*retire_others=*/false, now);
-  if (added.status().code() == StatusCode::kAlreadyExists) return true;  // another node's
+  if (added.status().code() == StatusCode::kAlreadyExists) {
+    log::Info("signing keys: another node added the next generation first; using its key");
+    return true;
+  }
   if (!added.ok()) return added.status();
   log::Info("signing key {} ({}, generation {}) added; it signs from {}", added->kid, added->alg,
             added->generation, FormatRfc3339(added->activates_at));
