@@ -106,6 +106,34 @@ std::string JoinScopes(const std::vector<std::string>& scopes) {
   return out;
 }
 
+// The scopes a token of a key with `grant` gets: the requested ones (sorted, unique), each a
+// service scope the key holds (any, for full access); or every service scope of the key when
+// none are requested. invalid_scope otherwise.
+std::variant<std::vector<std::string>, OAuthError> GrantedScopes(
+    const Grant& grant, const std::optional<std::vector<std::string>>& requested) {
+  std::vector<std::string> scopes;
+  if (!requested) {
+    if (grant.full_access) return scopes;
+    for (const std::string& s : grant.scopes) {
+      if (!IsKeywardScope(s)) scopes.push_back(s);
+    }
+    return scopes;
+  }
+  for (const std::string& s : *requested) {
+    if (!ValidateScope(s).ok()) return Refused("invalid_scope", "a scope is malformed");
+    if (IsKeywardScope(s)) {
+      return Refused("invalid_scope", "scope " + s + " is Keyward's own: no token carries it");
+    }
+    if (!grant.full_access && !Contains(grant.scopes, s)) {
+      return Refused("invalid_scope", "this key lacks the scope " + s);
+    }
+    scopes.push_back(s);
+  }
+  std::sort(scopes.begin(), scopes.end());
+  scopes.erase(std::unique(scopes.begin(), scopes.end()), scopes.end());
+  return scopes;
+}
+
 }  // namespace
 
 std::string KeyId(std::string_view key_hash) {
@@ -156,28 +184,9 @@ std::variant<IssuedToken, OAuthError> TokenService::Issue(const TokenRequest& re
   if (audience == nullptr) {
     return Refused("invalid_target", "the audience is not one this issuer serves");
   }
-  std::vector<std::string> scopes;
-  if (!request.scopes) {
-    if (!key->grant.full_access) {
-      for (const std::string& s : key->grant.scopes) {
-        if (!IsKeywardScope(s)) scopes.push_back(s);
-      }
-    }
-  } else {
-    for (const std::string& s : *request.scopes) {
-      if (IsKeywardScope(s)) {
-        return Refused("invalid_scope", "scope " + s + " is Keyward's own: no token carries it");
-      }
-      if (!ValidateScope(s).ok()) return Refused("invalid_scope", "a scope is malformed");
-      if (!key->grant.full_access && !Contains(key->grant.scopes, s)) {
-        return Refused("invalid_scope", "this key lacks the scope " + s);
-      }
-      scopes.push_back(s);
-    }
-    std::sort(scopes.begin(), scopes.end());
-    scopes.erase(std::unique(scopes.begin(), scopes.end()), scopes.end());
-  }
-  return Sign(*key, *audience, std::move(scopes));
+  auto scopes = GrantedScopes(key->grant, request.scopes);
+  if (auto* error = std::get_if<OAuthError>(&scopes)) return *error;
+  return Sign(*key, *audience, std::get<std::vector<std::string>>(std::move(scopes)));
 }
 
 std::variant<IssuedToken, OAuthError> TokenService::Sign(const Principal& key,

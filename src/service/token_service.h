@@ -89,12 +89,14 @@ class TokenService {
 
   // Checks a JWT this issuer signed: signature by a published key, typ (at+jwt or JWT), iss,
   // aud in `which`, exp and nbf (with `skew` leeway), iat not in the future beyond skew, then its
-  // key by client_id: it must still exist, be unexpired, and hold tokens:issue. The Principal:
-  // the owner with tags = token tags ∩ the key's effective tags, grant.scopes = token scopes ∩
-  // the key's, the key's networks, key_name the key's name, token_hash SHA-256 of the JWT,
-  // parent_key_hash the key's hash, expires_at the token's exp. Unauthenticated (with a reason
-  // for logs, never the token) otherwise; Unavailable when the store cannot be read. Caches the
-  // result under the JWT's hash like a key.
+  // key by client_id: it must still exist, be unexpired, belong to `sub`, and hold tokens:issue.
+  // The Principal: the owner with tags = token tags ∩ the key's effective tags, a grant without
+  // full access whose scopes = token scopes ∩ the key's and tags = those tags, the key's
+  // addresses and networks, via and key_name the key's (or session's), token_hash SHA-256 of
+  // the JWT, parent_key_hash the key's hash, expires_at the token's exp (never past the key's).
+  // Unauthenticated (with a reason for logs, never the token) otherwise; Unavailable when the
+  // store cannot be read. Caches the result under the JWT's hash like a key when its audience
+  // is a gateway one, and the key's own entry beside it (TryCached checks both).
   Result<Principal> Verify(std::string_view jwt, AudienceSet which) const;
 
   // Never blocks: a JWT verified before (under the gateway audiences) whose key is still in the
