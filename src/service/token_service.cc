@@ -186,12 +186,12 @@ std::variant<IssuedToken, OAuthError> TokenService::Issue(const TokenRequest& re
   }
   auto scopes = GrantedScopes(key->grant, request.scopes);
   if (auto* error = std::get_if<OAuthError>(&scopes)) return *error;
-  return Sign(*key, *audience, std::get<std::vector<std::string>>(std::move(scopes)));
+  return Sign(*key, *audience, std::get<std::vector<std::string>>(scopes));
 }
 
-std::variant<IssuedToken, OAuthError> TokenService::Sign(const Principal& key,
-                                                         const TokenAudience& audience,
-                                                         std::vector<std::string> scopes) const {
+std::variant<IssuedToken, OAuthError> TokenService::Sign(
+    const Principal& key, const TokenAudience& audience,
+    const std::vector<std::string>& scopes) const {
   const UnixSeconds now = clock_.Now();
   std::shared_ptr<const RingSnapshot> ring = ring_.snapshot();
   const RingKey* signer = ring->SignerAt(now);

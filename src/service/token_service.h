@@ -115,7 +115,7 @@ class TokenService {
   // A token principal from the cache, its key's entry still there; nullopt otherwise.
   std::optional<Principal> FromCache(std::string_view token_hash, UnixSeconds now) const;
   std::variant<IssuedToken, OAuthError> Sign(const Principal& key, const TokenAudience& audience,
-                                             std::vector<std::string> scopes) const;
+                                             const std::vector<std::string>& scopes) const;
 
   const TokenOptions& options_;
   const Authenticator& authenticator_;

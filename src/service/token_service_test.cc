@@ -199,7 +199,7 @@ TEST_F(TokenServiceTest, SessionsAndFullAccessKeysMayAskForAnyServiceScope) {
 TEST_F(TokenServiceTest, VerifyRefusesForgedAndStaleClaims) {
   const boost::json::object good = Claims();
   KW_ASSERT_OK(tokens_->Verify(Forge(good), AudienceSet::kGateway).status());
-  auto refused = [&](boost::json::object claims, std::string_view typ = "at+jwt") {
+  auto refused = [&](const boost::json::object& claims, std::string_view typ = "at+jwt") {
     return tokens_->Verify(Forge(claims, typ), AudienceSet::kAny).status().code() ==
            StatusCode::kUnauthenticated;
   };
