@@ -8,6 +8,13 @@
 #include "web/web_assets.h"
 
 namespace keyward {
+namespace {
+
+std::int64_t NewestGeneration(const RingSnapshot& snapshot) {
+  return snapshot.keys.empty() ? 0 : snapshot.keys.back().record.generation;
+}
+
+}  // namespace
 
 ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                            std::optional<MasterKey> master_key, const Clock& clock)
@@ -78,9 +85,13 @@ void ServiceGraph::RefreshLoop() {
     if (ticker_stopping_) break;
     lock.Unlock();
     // The old snapshot keeps serving when a refresh fails; the next tick tries again.
+    const std::int64_t before = NewestGeneration(*ring_->snapshot());
     if (Status s = ring_->Refresh(); !s.ok()) {
       log::Warn("could not refresh the token signing keys: {}", s.ToString());
     }
+    // Keys added by the schedule (here or on another node); operators' are counted by the route.
+    const std::int64_t after = NewestGeneration(*ring_->snapshot());
+    for (std::int64_t g = before; g < after && before > 0; ++g) metrics_.CountSigningKeyRotation();
     lock.Lock();
   }
 }
