@@ -20,6 +20,14 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
       keys_(*store_, master_key_ ? &*master_key_ : nullptr, options_, clock, &cache_, &audit_),
       users_(*store_, clock, &cache_, &audit_),
       sign_in_(*store_, options_, clock, &cache_, &audit_),
+      token_options_(config.token),
+      ring_(token_options_.issuer.empty() || !master_key_
+                ? nullptr
+                : std::make_unique<SigningKeyRing>(*store_, *master_key_, token_options_, clock,
+                                                   audit_)),
+      tokens_(ring_ == nullptr ? nullptr
+                               : std::make_unique<TokenService>(token_options_, authenticator_,
+                                                                *ring_, *store_, &cache_, clock)),
       services_{.options = options_,
                 .authenticator = authenticator_,
                 .keys = keys_,
@@ -31,7 +39,9 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                 .secure_cookie = !config.tls_cert.empty(),
                 .web_assets = &WebAssets(),
                 .audit = &audit_,
-                .trusted_proxies = config.trusted_proxies},
+                .trusted_proxies = config.trusted_proxies,
+                .tokens = tokens_.get(),
+                .signing_keys = ring_.get()},
       blocking_threads_(ResolveThreads(config, CountUsableCpus()).blocking),
       blocking_(blocking_threads_, config.blocking_queue),
       api_(services_, blocking_) {
@@ -43,7 +53,21 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
 
 ServiceGraph::~ServiceGraph() { Stop(); }
 
+Status ServiceGraph::Start() {
+  if (token_options_.issuer.empty()) return Status::Ok();
+  if (ring_ == nullptr) {
+    return Status::InvalidArgument("the token issuer needs the master key (--master-key-file)");
+  }
+  if (Status s = ring_->Refresh(); !s.ok()) {
+    return Status(s.code(), "the token issuer cannot load or create its signing keys: " +
+                                std::string(s.message()));
+  }
+  if (ticker_ == nullptr) ticker_ = std::make_unique<SigningKeyTicker>(*ring_);
+  return Status::Ok();
+}
+
 void ServiceGraph::Stop() {
+  ticker_.reset();
   blocking_.Join();
   last_used_.Stop();
 }
