@@ -73,13 +73,13 @@ class TokenCliTest : public ::testing::Test {
     RemoveTree(home_);
   }
 
-  // `keyward args…` as a user whose home is home_, with `key` (when not empty) as
-  // KEYWARD_APIKEY.
+  // `keyward args…` against the server as a user whose home is home_, with `key` (when not
+  // empty) as KEYWARD_APIKEY.
   ProcessResult Cli(const std::vector<std::string>& args, const std::string& key = "") {
     return RunKeyward(args, {{"HOME", home_},
                              {"XDG_CONFIG_HOME", ""},
                              {"KEYWARD_APIKEY", key},
-                             {"KEYWARD_SERVER", key.empty() ? "" : url_}});
+                             {"KEYWARD_SERVER", url_}});
   }
   // Signs in with `keyward login`; the session it saved is recorded as a secret (`token issue`
   // sends it as a subject_token).
@@ -351,7 +351,8 @@ TEST_F(TokenCliTest, SigningKeysListRotateAndExport) {
   bool in_jwks = false;
   HttpResult jwks = Call(server_->port(), "GET", "/.well-known/jwks.json");
   ASSERT_EQ(jwks.status, 200) << jwks.body;
-  for (const json::value& jwk : jwks.Json().at("keys").as_array()) {
+  const json::value published = jwks.Json();  // kept: a range-for's temporary would die
+  for (const json::value& jwk : published.at("keys").as_array()) {
     if (Str(jwk, "kid") == new_kid) in_jwks = SpkiMatchesJwk(spki, jwk);
   }
   EXPECT_TRUE(in_jwks) << "the exported key is the JWKS's key of that kid";
@@ -359,7 +360,7 @@ TEST_F(TokenCliTest, SigningKeysListRotateAndExport) {
   EXPECT_NE(exported.err.find("does not follow rotations"), std::string::npos) << exported.err;
 
   // What a broker with that static key does: verify a token issued now.
-  ProcessResult token = Cli({"token", "issue"});
+  ProcessResult token = Cli({"token", "issue"}, Key("pulsar-client", {"tokens:issue"}));
   ASSERT_EQ(token.exit_code, 0) << token.err;
   const std::string jwt = token.out.substr(0, token.out.size() - 1);
   EXPECT_EQ(Str(JwtPart(jwt, 0), "kid"), new_kid);
