@@ -4,17 +4,9 @@
 #include <utility>
 
 #include "common/cpus.h"
-#include "common/log.h"
 #include "web/web_assets.h"
 
 namespace keyward {
-namespace {
-
-std::int64_t NewestGeneration(const RingSnapshot& snapshot) {
-  return snapshot.keys.empty() ? 0 : snapshot.keys.back().record.generation;
-}
-
-}  // namespace
 
 ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                            std::optional<MasterKey> master_key, const Clock& clock)
@@ -70,39 +62,12 @@ Status ServiceGraph::Start() {
     return Status(s.code(), "the token issuer cannot load or create its signing keys: " +
                                 std::string(s.message()));
   }
-  if (!ticker_.joinable()) ticker_ = std::thread([this] { RefreshLoop(); });
+  if (ticker_ == nullptr) ticker_ = std::make_unique<SigningKeyTicker>(*ring_);
   return Status::Ok();
 }
 
-void ServiceGraph::RefreshLoop() {
-  const std::chrono::milliseconds interval = ring_->TickInterval();
-  MutexLock lock(ticker_mu_);
-  while (!ticker_stopping_) {
-    ticker_wake_.WaitFor(ticker_mu_, interval, [this] {
-      ticker_mu_.AssertHeld();
-      return ticker_stopping_;
-    });
-    if (ticker_stopping_) break;
-    lock.Unlock();
-    // The old snapshot keeps serving when a refresh fails; the next tick tries again.
-    const std::int64_t before = NewestGeneration(*ring_->snapshot());
-    if (Status s = ring_->Refresh(); !s.ok()) {
-      log::Warn("could not refresh the token signing keys: {}", s.ToString());
-    }
-    // Keys added by the schedule (here or on another node); operators' are counted by the route.
-    const std::int64_t after = NewestGeneration(*ring_->snapshot());
-    for (std::int64_t g = before; g < after && before > 0; ++g) metrics_.CountSigningKeyRotation();
-    lock.Lock();
-  }
-}
-
 void ServiceGraph::Stop() {
-  {
-    MutexLock lock(ticker_mu_);
-    ticker_stopping_ = true;
-    ticker_wake_.NotifyAll();
-  }
-  if (ticker_.joinable()) ticker_.join();
+  ticker_.reset();
   blocking_.Join();
   last_used_.Stop();
 }
