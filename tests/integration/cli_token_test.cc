@@ -1,12 +1,14 @@
 // The token issuer's CLI (issue 14) against the real server: `keyward token issue` with a key,
 // a key file and the session of `keyward login` prints a JWT with the contract's claims; its
 // refusals print the RFC 6749 error's description with the CLI's exit codes; `signing-key list`,
-// `rotate`, `rotate --now` and `export --format pulsar`, whose static key verifies the tokens.
+// `rotate`, `rotate --now` and `export --format pulsar`, whose static key verifies the tokens;
+// with the issuer off, each command says how to turn it on.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "harness.h"
@@ -379,6 +381,35 @@ TEST_F(TokenCliTest, RotateNeedsAnOperator) {
   EXPECT_EQ(refused.out, "");
   ProcessResult usage = Cli({"signing-key", "export", "--format", "pem"}, reader);
   EXPECT_EQ(usage.exit_code, 2) << usage.err;
+}
+
+// With the issuer off (no --issuer), each command says how to turn it on: the server's 404,
+// exit code 5.
+TEST(TokenCliIssuerOffTest, CommandsSayHowToTurnTheIssuerOn) {
+  auto server = ServerProcess::Start();
+  ASSERT_GT(server->port(), 0);
+  const std::string home = MakeTempDir();
+  const std::string session = server->Login("admin", kAdminPassword);
+  const std::string key = server->NewScopedKey(session, "me", "issuer", {"tokens:issue"});
+  const std::map<std::string, std::string> env = {
+      {"HOME", home},
+      {"XDG_CONFIG_HOME", ""},
+      {"KEYWARD_APIKEY", key},
+      {"KEYWARD_SERVER", "http://127.0.0.1:" + std::to_string(server->port())}};
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"token", "issue"},
+                                               {"signing-key", "list"},
+                                               {"signing-key", "export", "--format", "pulsar"}}) {
+    ProcessResult r = RunKeyward(args, env);
+    SCOPED_TRACE(args.at(0) + " " + args.at(1));
+    EXPECT_EQ(r.exit_code, 5) << r.err;
+    EXPECT_NE(r.err.find("the token issuer is off: start keyward serve with --issuer URL"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.out, "");
+  }
+  server->Stop();
+  ExpectNoSecretsIn({server->log_path()});
+  RemoveTree(home);
 }
 
 }  // namespace
