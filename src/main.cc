@@ -29,6 +29,8 @@ int Run(int argc, char** argv) {
   keyward::AddLoginCommands(app, &exit_code);
   keyward::AddUserCommands(app, &exit_code);
   keyward::AddAuditCommands(app, &exit_code);
+  keyward::AddTokenCommands(app, &exit_code);
+  keyward::AddSigningKeyCommands(app, &exit_code);
   app.add_subcommand("version", "Print the version")->callback([] {
     std::cout << "keyward " << KEYWARD_VERSION << "\n";
   });

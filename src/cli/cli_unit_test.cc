@@ -1,5 +1,6 @@
 // The CLI's pure parts: table layout, JSON/YAML output, the config file, exit codes, the grant
-// flags of `apikey create` and how keys are printed.
+// flags of `apikey create`, how keys are printed, the token request's form and its errors, and
+// how signing keys are printed and exported.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -13,7 +14,9 @@
 #include "cli/config.h"
 #include "cli/exit_code.h"
 #include "cli/key_output.h"
+#include "cli/oauth_form.h"
 #include "cli/output.h"
+#include "cli/signing_key_output.h"
 #include "common/status_matchers.h"
 #include "core/grant.h"
 
@@ -241,6 +244,110 @@ TEST(KeyOutputTest, FullAccessKeysAreNamedInANote) {
   EXPECT_NE(FullAccessNote(two).find("): presto-driver, old. "), std::string::npos);
   EXPECT_EQ(FullAccessNote(ThreeKeys().at(0)), "") << "one key, as create answers";
   EXPECT_EQ(FullAccessNote(boost::json::array()), "");
+}
+
+TEST(OAuthFormTest, FormEncodingKeepsOnlyUnreservedBytes) {
+  EXPECT_EQ(FormEncode({}), "");
+  EXPECT_EQ(FormEncode({{"grant_type", "client_credentials"}, {"scope", "a:b c"}}),
+            "grant_type=client_credentials&scope=a%3Ab+c");
+  EXPECT_EQ(FormEncode({{"k", "AZaz09*-._~+/=&%\n"}}), "k=AZaz09*-._%7E%2B%2F%3D%26%25%0A");
+  EXPECT_EQ(FormEncode({{"a b", ""}, {"é", "\x01"}}), "a+b=&%C3%A9=%01");
+  // Every byte other than the 66 kept ones and the space is escaped.
+  std::string all;
+  for (int c = 0; c < 256; ++c) all += static_cast<char>(c);
+  const std::string encoded = FormEncode({{"x", all}});
+  EXPECT_EQ(encoded.size(), 2 + 66 + 1 + 3 * (256 - 67));
+}
+
+TEST(OAuthFormTest, TokenExchangeNamesTheSubjectsKind) {
+  EXPECT_EQ(TokenExchangeForm("kw_key", true, "", {}),
+            (FormFields{{"grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"},
+                        {"subject_token", "kw_key"},
+                        {"subject_token_type", "urn:keyward:params:oauth:token-type:api_key"}}));
+  FormFields session = TokenExchangeForm("s3ss10n", false, "pulsar",
+                                         {"minerva:query", "pulsar:produce, pulsar:consume", ""});
+  EXPECT_EQ(session.at(2).second, "urn:ietf:params:oauth:token-type:access_token");
+  EXPECT_EQ(session.at(3), (std::pair<std::string, std::string>{"audience", "pulsar"}));
+  EXPECT_EQ(session.at(4), (std::pair<std::string, std::string>{
+                               "scope", "minerva:query pulsar:produce pulsar:consume"}));
+  EXPECT_EQ(session.size(), 5u);
+}
+
+TEST(OAuthFormTest, RfcErrorsBecomeStatusesWithTheirDescription) {
+  auto status = [](const char* body) { return OAuthErrorStatus(boost::json::parse(body)); };
+  auto unauthorized =
+      status(R"({"error":"unauthorized_client","error_description":"the key lacks tokens:issue"})");
+  ASSERT_TRUE(unauthorized.has_value());
+  EXPECT_EQ(unauthorized->code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(unauthorized->message(), "the key lacks tokens:issue (unauthorized_client)");
+  EXPECT_EQ(ExitCodeFor(unauthorized->code()), 4);
+  EXPECT_EQ(status(R"({"error":"invalid_client"})")->code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(status(R"({"error":"invalid_client"})")->message(), "invalid_client");
+  EXPECT_EQ(status(R"({"error":"temporarily_unavailable"})")->code(), StatusCode::kUnavailable);
+  for (const char* code : {"invalid_request", "invalid_scope", "invalid_target",
+                           "unsupported_grant_type", "invalid_grant", "something_new"}) {
+    std::string body = std::string(R"({"error":")") + code + R"("})";
+    EXPECT_EQ(status(body.c_str())->code(), StatusCode::kInvalidArgument) << code;
+  }
+  // Keyward's own error shape, and anything else, is not an RFC 6749 error.
+  EXPECT_FALSE(status(R"({"error":{"code":"not_found","message":"off"}})").has_value());
+  EXPECT_FALSE(status(R"({"error":""})").has_value());
+  EXPECT_FALSE(status(R"([1])").has_value());
+}
+
+// A next, a current and a retired key, as GET /api/v1/signing-keys lists them.
+boost::json::value SigningKeys() {
+  return boost::json::parse(
+      R"([{"kid":"n1","alg":"ES256","generation":3,"state":"next",)"
+      R"("created_at":"2026-12-07T01:00:00Z","activates_at":"2026-12-07T02:00:00Z",)"
+      R"("signs_until":null,"published_until":null,"public_key_spki":"AAAA","jwk":{}},)"
+      R"({"kid":"c1","alg":"ES256","generation":2,"state":"current",)"
+      R"("created_at":"2026-11-07T01:00:00Z","activates_at":"2026-11-07T02:00:00Z",)"
+      R"("signs_until":"2026-12-07T02:00:00Z","published_until":null,)"
+      R"("public_key_spki":"MFkwEwYHKoZIzj0CAQ==","jwk":{}},)"
+      R"({"kid":"r1","alg":"ES256","generation":1,"state":"retired",)"
+      R"("created_at":"2026-10-07T01:00:00Z","activates_at":"2026-10-07T02:00:00Z",)"
+      R"("signs_until":"2026-11-07T02:00:00Z","published_until":"2026-11-07T02:11:05Z",)"
+      R"("public_key_spki":"AAAA","jwk":{}}])");
+}
+
+TEST(SigningKeyOutputTest, TableAndWideTable) {
+  EXPECT_EQ(
+      RenderSigningKeys(SigningKeys(), OutputFormat::kTable),
+      RenderTable({"KID", "ALG", "STATE", "SIGNS FROM", "PUBLISHED UNTIL"},
+                  {{"n1", "ES256", "next", "2026-12-07T02:00:00Z", "-"},
+                   {"c1", "ES256", "current", "2026-11-07T02:00:00Z", "-"},
+                   {"r1", "ES256", "retired", "2026-10-07T02:00:00Z", "2026-11-07T02:11:05Z"}}));
+  EXPECT_EQ(RenderSigningKeys(SigningKeys().at(1), OutputFormat::kWide),
+            RenderTable({"KID", "ALG", "STATE", "SIGNS FROM", "PUBLISHED UNTIL", "GENERATION",
+                         "CREATED", "SIGNS UNTIL"},
+                        {{"c1", "ES256", "current", "2026-11-07T02:00:00Z", "-", "2",
+                          "2026-11-07T01:00:00Z", "2026-12-07T02:00:00Z"}}));
+  EXPECT_EQ(boost::json::parse(RenderSigningKeys(SigningKeys(), OutputFormat::kJson)),
+            SigningKeys());
+}
+
+TEST(SigningKeyOutputTest, PulsarExportIsTheCurrentKey) {
+  auto lines = PulsarStaticKey(SigningKeys());
+  ASSERT_THAT(lines, IsOk());
+  EXPECT_EQ(*lines,
+            "# Keyward signing key c1, current since 2026-11-07T02:00:00Z; replace these lines "
+            "after each rotation\n"
+            "tokenPublicKey=data:;base64,MFkwEwYHKoZIzj0CAQ==\n"
+            "tokenPublicAlg=ES256\n");
+  EXPECT_EQ(PulsarRotationCaveat(SigningKeys()),
+            "WARN[0000] the static key does not follow rotations: update the broker after each "
+            "(this key signs until 2026-12-07T02:00:00Z), or use Pulsar's OpenID Connect "
+            "provider, which reads the JWKS\n");
+  boost::json::value no_current = SigningKeys();
+  no_current.as_array().erase(no_current.as_array().begin() + 1);
+  EXPECT_THAT(PulsarStaticKey(no_current), StatusIs(StatusCode::kNotFound));
+  boost::json::value bad = SigningKeys();
+  bad.as_array()[1].as_object()["public_key_spki"] = "not base64!";
+  EXPECT_THAT(PulsarStaticKey(bad), StatusIs(StatusCode::kInternal));
+  bad.as_array()[1].as_object()["public_key_spki"] = "AAAA";
+  bad.as_array()[1].as_object()["alg"] = "none";
+  EXPECT_THAT(PulsarStaticKey(bad), StatusIs(StatusCode::kInternal));
 }
 
 }  // namespace

@@ -11,5 +11,9 @@ void AddLoginCommands(CLI::App& app, int* exit_code);
 void AddUserCommands(CLI::App& app, int* exit_code);
 // audit get
 void AddAuditCommands(CLI::App& app, int* exit_code);
+// token issue
+void AddTokenCommands(CLI::App& app, int* exit_code);
+// signing-key list|rotate|export
+void AddSigningKeyCommands(CLI::App& app, int* exit_code);
 
 }  // namespace keyward

@@ -2,7 +2,8 @@
 // a command reports progress, output and errors.
 //
 // Server: --server (login only) > KEYWARD_SERVER > the config file > http://127.0.0.1:8080.
-// Credential: KEYWARD_APIKEY > the session in the config file.
+// Credential: --key-file (where a command has it) > KEYWARD_APIKEY > the session in the config
+// file.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -21,17 +22,26 @@ inline constexpr const char* kDefaultServer = "http://127.0.0.1:8080";
 
 // Flags every client command accepts.
 struct ClientFlags {
-  std::string ca_file;  // --ca-file / KEYWARD_CA_FILE: a private CA for https servers
+  std::string ca_file;   // --ca-file / KEYWARD_CA_FILE: a private CA for https servers
+  std::string key_file;  // --key-file: a file holding the API key (commands that add it)
 };
+
+// Where the credential sent came from: an API key (--key-file, KEYWARD_APIKEY) or the session
+// of `keyward login`.
+enum class CredentialKind { kNone, kApiKey, kSession };
 
 // The loaded config and a client for the server it names.
 struct CliContext {
   std::string config_path;
   CliConfig config;
   std::unique_ptr<HttpClient> http;
+  std::string credential;  // the key or session token the client sends; "" when none
+  CredentialKind credential_kind = CredentialKind::kNone;
 };
 
-// Loads the config and opens a client. `server_override` wins when not empty.
+// Loads the config, reads --key-file when given, and opens a client. `server_override` wins
+// when not empty. InvalidArgument when the key file cannot be read or is empty (naming the
+// file, never its content).
 Result<CliContext> OpenContext(const ClientFlags& flags, const std::string& server_override = "");
 
 // Runs one command: prints "INFO[…] 🔑 <title>..." to stderr, runs `body`, then
@@ -41,6 +51,8 @@ int RunCommand(const std::string& title, bool quiet, const std::function<Status(
 
 // Adds --ca-file to `cmd`.
 void AddClientFlags(CLI::App* cmd, ClientFlags& flags);
+// Adds --key-file to `cmd`.
+void AddKeyFileFlag(CLI::App* cmd, ClientFlags& flags);
 
 // -o table|wide|json|yaml
 OutputFormat ParseOutputFormat(const std::string& text);

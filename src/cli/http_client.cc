@@ -106,6 +106,38 @@ std::string HttpClient::Escape(std::string_view text) {
 
 Result<boost::json::value> HttpClient::Call(std::string_view method, const std::string& path,
                                             const boost::json::value& body) {
+  const std::string payload = body.is_null() ? "" : boost::json::serialize(body);
+  KW_ASSIGN_OR_RETURN(Reply reply, Perform(method, path, body.is_null() ? "" : "application/json",
+                                           payload, /*with_token=*/true));
+  if (reply.status < 200 || reply.status >= 300) return ErrorFromReply(reply.status, reply.body);
+  return ParseAnswer(reply);
+}
+
+Result<boost::json::value> HttpClient::PostForm(const std::string& path, const FormFields& fields) {
+  KW_ASSIGN_OR_RETURN(Reply reply, Perform("POST", path, "application/x-www-form-urlencoded",
+                                           FormEncode(fields), /*with_token=*/false));
+  if (reply.status < 200 || reply.status >= 300) {
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(reply.body, ec);
+    if (!ec) {
+      if (std::optional<Status> oauth = OAuthErrorStatus(v)) return *oauth;
+    }
+    return ErrorFromReply(reply.status, reply.body);
+  }
+  return ParseAnswer(reply);
+}
+
+Result<boost::json::value> HttpClient::ParseAnswer(const Reply& reply) const {
+  if (reply.status == 204 || reply.body.empty()) return boost::json::value(nullptr);
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(reply.body, ec);
+  if (ec) return Status::Internal("the server at " + server_ + " did not answer with JSON");
+  return v;
+}
+
+Result<HttpClient::Reply> HttpClient::Perform(std::string_view method, const std::string& path,
+                                              const std::string& content_type,
+                                              const std::string& payload, bool with_token) {
   auto* curl = static_cast<CURL*>(curl_);
   if (curl == nullptr) return Status::Internal("libcurl failed to initialise");
   if (!server_.starts_with("http://") && !server_.starts_with("https://")) {
@@ -123,25 +155,25 @@ Result<boost::json::value> HttpClient::Call(std::string_view method, const std::
   curl_easy_reset(curl);
   const std::string url = server_ + path;
   const std::string method_text(method);
-  std::string payload = body.is_null() ? "" : boost::json::serialize(body);
-  std::string reply;
+  Reply reply;
   char error[CURL_ERROR_SIZE] = {};
 
   curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Accept: application/json");
   std::string auth = "Authorization: Bearer " + token_;
-  if (!token_.empty()) headers = curl_slist_append(headers, auth.c_str());
-  if (!body.is_null()) headers = curl_slist_append(headers, "Content-Type: application/json");
+  if (with_token && !token_.empty()) headers = curl_slist_append(headers, auth.c_str());
+  const std::string type_header = "Content-Type: " + content_type;
+  if (!content_type.empty()) headers = curl_slist_append(headers, type_header.c_str());
 
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method_text.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  if (!body.is_null()) {
+  if (!content_type.empty()) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
   }
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
@@ -162,14 +194,8 @@ Result<boost::json::value> HttpClient::Call(std::string_view method, const std::
   CURLcode rc = curl_easy_perform(curl);
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) return TransferError(server_, rc, error, ca_file_);
-  long http_status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
-  if (http_status < 200 || http_status >= 300) return ErrorFromReply(http_status, reply);
-  if (http_status == 204 || reply.empty()) return boost::json::value(nullptr);
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(reply, ec);
-  if (ec) return Status::Internal("the server at " + server_ + " did not answer with JSON");
-  return v;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
+  return reply;
 }
 
 }  // namespace keyward
