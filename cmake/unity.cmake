@@ -1,6 +1,6 @@
-# Files left out of the unity build (CMAKE_UNITY_BUILD, set by the ci, asan and tsan presets:
-# CMakePresets.json says why). Each defines, in its anonymous namespace, names another file of
-# its target defines too, so it compiles alone. A new file that clashes so goes here too.
+# Files left out of the unity build (KEYWARD_UNITY, on in the ci and asan presets: the top
+# CMakeLists.txt says why). Each defines a name that another file of its target defines too (in
+# its anonymous namespace, or shadowed), so it compiles alone. A new file that clashes goes here.
 # Included by the top CMakeLists.txt after all targets exist.
 
 # kw_unity_skip(DIR FILE...): FILEs (relative to DIR) of the targets that DIR/CMakeLists.txt
