@@ -1,5 +1,6 @@
 #include "api/router.h"
 
+#include "api/json_io.h"
 #include "api/path_template.h"
 
 namespace keyward {
@@ -31,6 +32,17 @@ void AddAllowed(std::string& allow, http::beast_http::verb method) {
 }
 
 }  // namespace
+
+std::string_view ApiCall::ContentType() const {
+  auto it = request.find(http::beast_http::field::content_type);
+  return it == request.end() ? std::string_view() : std::string_view(it->value());
+}
+
+Result<boost::json::object> ApiCall::JsonBody(std::initializer_list<std::string_view> known) const {
+  KW_ASSIGN_OR_RETURN(boost::json::object body, ParseObject(ContentType(), request.body()));
+  KW_RETURN_IF_ERROR(CheckKnownMembers(body, known));
+  return body;
+}
 
 bool ApiCall::QueryFlag(std::string_view name) const {
   for (const auto& [key, value] : query) {

@@ -3,6 +3,7 @@
 // Built once at start, then read-only: thread safe for concurrent Match().
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <functional>
 #include <optional>
@@ -29,6 +30,10 @@ struct ApiCall {
 
   const Principal& caller() const { return *principal; }
   bool QueryFlag(std::string_view name) const;  // "?name=true" or "?name=1"
+  std::string_view ContentType() const;         // the Content-Type header; empty when absent
+  // The JSON body as an object holding only `known` members (api/json_io.h): InvalidArgument
+  // naming what is wrong otherwise.
+  Result<boost::json::object> JsonBody(std::initializer_list<std::string_view> known) const;
 };
 
 // What a handler answers. A null body sends no body (204).

@@ -16,20 +16,6 @@ using http::beast_http::verb;
 Reply Json(int status, boost::json::value body) { return Reply{status, std::move(body), {}}; }
 Reply NoContent() { return Reply{204, nullptr, {}}; }
 
-std::string_view ContentType(const ApiCall& call) {
-  auto it = call.request.find(http::beast_http::field::content_type);
-  return it == call.request.end() ? std::string_view() : std::string_view(it->value());
-}
-
-// The body as an object holding only `known` members (json_io.h).
-Result<boost::json::object> Body(const ApiCall& call,
-                                 std::initializer_list<std::string_view> known) {
-  KW_ASSIGN_OR_RETURN(boost::json::object body,
-                      ParseObject(ContentType(call), call.request.body()));
-  KW_RETURN_IF_ERROR(CheckKnownMembers(body, known));
-  return body;
-}
-
 // Secure over HTTPS only: a browser would not send a Secure cookie back over plain HTTP.
 std::string SessionCookie(const Services& s, std::string_view token, std::int64_t max_age) {
   return "keyward_session=" + std::string(token) + "; Path=/; HttpOnly; SameSite=Strict" +
@@ -37,7 +23,7 @@ std::string SessionCookie(const Services& s, std::string_view token, std::int64_
 }
 
 Result<Reply> Login(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call, {"username", "password"}));
+  KW_ASSIGN_OR_RETURN(boost::json::object body, call.JsonBody({"username", "password"}));
   KW_ASSIGN_OR_RETURN(std::string username, RequiredString(body, "username"));
   KW_ASSIGN_OR_RETURN(std::string password, RequiredString(body, "password"));
   std::int64_t retry_after = 0;
@@ -58,7 +44,7 @@ Result<Reply> Login(Services& s, ApiCall& call) {
 }
 
 Result<Reply> Logout(Services& s, ApiCall& call) {
-  KW_RETURN_IF_ERROR(Body(call, {}).status());  // takes no fields: any is refused
+  KW_RETURN_IF_ERROR(call.JsonBody({}).status());  // takes no fields: any is refused
   KW_RETURN_IF_ERROR(s.sign_in.Logout(call.caller()));
   Reply reply = NoContent();
   reply.headers.emplace_back("Set-Cookie", SessionCookie(s, "", 0));
@@ -87,7 +73,8 @@ boost::json::object AllowedResult(const Principal& principal) {
 // requirements (scopes, tags, the client address it is used from)?
 Result<Reply> Authorize(Services& s, ApiCall& call) {
   KW_RETURN_IF_ERROR(RequireScope(call.caller().grant, scope::kAuthorize));
-  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call, {"token", "scopes", "tags", "address"}));
+  KW_ASSIGN_OR_RETURN(boost::json::object body,
+                      call.JsonBody({"token", "scopes", "tags", "address"}));
   KW_ASSIGN_OR_RETURN(std::string token, RequiredString(body, "token"));
   KW_ASSIGN_OR_RETURN(auto scopes, ValidatedList(body, "scopes", ValidateScope));
   KW_ASSIGN_OR_RETURN(auto tags, ValidatedList(body, "tags", ValidateTag));
@@ -153,7 +140,7 @@ Result<Reply> ListUsers(Services& s, ApiCall& call) {
 }
 
 Result<Reply> CreateUser(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call, {"id", "name", "type", "password"}));
+  KW_ASSIGN_OR_RETURN(boost::json::object body, call.JsonBody({"id", "name", "type", "password"}));
   NewUser in;
   KW_ASSIGN_OR_RETURN(in.id, RequiredString(body, "id"));
   KW_ASSIGN_OR_RETURN(in.name, RequiredString(body, "name"));
@@ -175,7 +162,7 @@ Result<Reply> DeleteUser(Services& s, ApiCall& call) {
 }
 
 Result<Reply> AddTag(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(boost::json::object body, Body(call, {"tag"}));
+  KW_ASSIGN_OR_RETURN(boost::json::object body, call.JsonBody({"tag"}));
   KW_ASSIGN_OR_RETURN(std::string tag, RequiredString(body, "tag"));
   KW_ASSIGN_OR_RETURN(User user, s.users.AddTag(call.caller(), call.params[0], tag));
   return Json(200, UserJson(user));
@@ -199,7 +186,7 @@ Result<Reply> ListKeys(Services& s, ApiCall& call) {
 // whether the caller may give them (403).
 Result<NewKey> ParseNewKey(const ApiCall& call) {
   KW_ASSIGN_OR_RETURN(boost::json::object body,
-                      Body(call, {"name", "duration", "scopes", "tags", "allowed_addresses"}));
+                      call.JsonBody({"name", "duration", "scopes", "tags", "allowed_addresses"}));
   NewKey in;
   KW_ASSIGN_OR_RETURN(in.name, OptionalString(body, "name"));
   KW_ASSIGN_OR_RETURN(in.duration, OptionalString(body, "duration"));

@@ -37,11 +37,6 @@ boost::json::object SigningKeyJson(const RingKey& key) {
           {"jwk", key.public_key.Jwk()}};
 }
 
-std::string_view ContentType(const ApiCall& call) {
-  auto it = call.request.find(http::beast_http::field::content_type);
-  return it == call.request.end() ? std::string_view() : std::string_view(it->value());
-}
-
 // Every key the ring knows, newest first.
 Result<Reply> ListSigningKeys(Services& s, ApiCall&) {
   auto snapshot = s.signing_keys->snapshot();
@@ -55,9 +50,7 @@ Result<Reply> ListSigningKeys(Services& s, ApiCall&) {
 // {"now": bool} (optional): an operator's rotation. A next key already pending is a conflict
 // (AlreadyExists: 409) unless now.
 Result<Reply> RotateSigningKey(Services& s, ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(boost::json::object body,
-                      ParseObject(ContentType(call), call.request.body()));
-  KW_RETURN_IF_ERROR(CheckKnownMembers(body, {"now"}));
+  KW_ASSIGN_OR_RETURN(boost::json::object body, call.JsonBody({"now"}));
   bool now = false;
   if (const boost::json::value* value = body.if_contains("now"); value && !value->is_null()) {
     if (!value->is_bool()) return Status::InvalidArgument("\"now\" must be true or false");
