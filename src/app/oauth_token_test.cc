@@ -84,6 +84,27 @@ TEST(OAuthTokenTest, ScopesAreTheRequestedServiceScopesOfTheKey) {
               "a key without tokens:issue");
 }
 
+// RFC 8693 §2.2.2: a subject_token that is unknown, expired or revoked is invalid_request (400,
+// no WWW-Authenticate); a failed client authentication of the exchange stays invalid_client.
+TEST(OAuthTokenTest, ARefusedSubjectTokenIsInvalidRequest) {
+  ApiWorld world;
+  const std::string base = "grant_type=" + Enc(kExchange) + "&subject_token_type=";
+  for (const std::string& subject :
+       {std::string("kw_unknown"), world.tokens["alice"] + "x", IssueFor(world)}) {
+    Sent sent = Token(world, base + Enc(kApiKeyType) + "&subject_token=" + Enc(subject));
+    ExpectError(sent, 400, "invalid_request", subject);
+    EXPECT_EQ(sent.Str("error_description"), "subject_token is invalid, expired or revoked");
+    EXPECT_EQ(sent.Header("WWW-Authenticate"), "");
+  }
+  Sent expired_session = Token(world, base + Enc(kAccessTokenType) +
+                                          "&subject_token=" + Enc(world.NewSession("alice") + "x"));
+  ExpectError(expired_session, 400, "invalid_request", "an unknown session");
+  Sent bad_client =
+      Token(world, base + Enc(kApiKeyType) + "&subject_token=" + Enc(world.tokens["alice"]),
+            Basic("alice", "kw_nothing"));
+  ExpectError(bad_client, 401, "invalid_client", "a client whose key is unknown");
+}
+
 struct ErrorCase {
   std::string what{};
   std::string body{};

@@ -1437,8 +1437,8 @@ TEST_F(HostileTokenTest, MalformedTokenRequestsGetRfcErrors) {
        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token=" +
            *jwt_ + "&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token",
        {form},
-       401,
-       "invalid_client"},
+       400,
+       "invalid_request"},  // RFC 8693 §2.2.2: the subject, not the client, is refused
       {"an audience of 300 characters",
        cc + "&audience=" + std::string(300, 'a'),
        {form},
