@@ -169,6 +169,16 @@ TEST(OAuthTokenTest, EveryMalformedRequestGetsItsRfcError) {
        .body = cc + "&audience=elsewhere",
        .error = "invalid_target"},
   };
+  // A body that is a bare key (or a JWT, or any long name) is not echoed: clients log errors.
+  const std::string bare_key = "kw_" + std::string(49, 'A');
+  const std::string jwt = IssueFor(world);
+  for (const std::string& name : {bare_key, world.tokens["bob"], jwt,
+                                  std::string("x_0123456789abcdefghij"), std::string(33, 'n')}) {
+    Sent sent = Token(world, Enc(name));
+    ExpectError(sent, 400, "invalid_request", "a body that is a secret");
+    EXPECT_EQ(sent.Str("error_description"), "the body has an unknown parameter");
+    EXPECT_THAT(sent.answer.response.body(), ::testing::Not(HasSubstr(name)));
+  }
   for (const ErrorCase& c : cases) {
     Sent sent = Send(world, Post("/oauth/token", c.body, c.content_type, c.authorization));
     ExpectError(sent, c.status, c.error, c.what);
