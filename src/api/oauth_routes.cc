@@ -63,7 +63,8 @@ std::variant<std::optional<ClientCredentials>, OAuthError> ClientAuth(const ApiC
   const std::string_view authorization = Header(call, bh::field::authorization);
   if (!authorization.empty()) {
     auto basic = ParseBasicCredentials(authorization);
-    if (!basic.ok()) return Invalid(basic.status().message());
+    // RFC 6749 §5.2: malformed Basic credentials are a failed client authentication.
+    if (!basic.ok()) return OAuthError{"invalid_client", basic.status().message(), 401};
     if (!basic->has_value()) {
       return OAuthError{"invalid_client", "only Basic client authentication is supported", 401};
     }

@@ -136,7 +136,19 @@ TEST(OAuthTokenTest, EveryMalformedRequestGetsItsRfcError) {
       {.what = "Basic and client_secret", .body = cc, .authorization = Basic("alice", key)},
       {.what = "Basic that is not base64",
        .body = "grant_type=client_credentials",
-       .authorization = "Basic %%%not-base64%%%"},
+       .authorization = "Basic %%%not-base64%%%",
+       .status = 401,
+       .error = "invalid_client"},
+      {.what = "Basic without a colon",
+       .body = "grant_type=client_credentials",
+       .authorization = "Basic YWxpY2U=",  // "alice"
+       .status = 401,
+       .error = "invalid_client"},
+      {.what = "Basic with bad %-encoding",
+       .body = "grant_type=client_credentials",
+       .authorization = "Basic YWxpY2U6JXp6",  // "alice:%zz"
+       .status = 401,
+       .error = "invalid_client"},
       {.what = "audience and resource", .body = cc + "&audience=pulsar&resource=pulsar"},
       {.what = "an actor token",
        .body = "grant_type=" + Enc(kExchange) + "&subject_token=" + Enc(key) +
