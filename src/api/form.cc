@@ -9,16 +9,37 @@
 #include <boost/url/pct_string_view.hpp>
 #include <cctype>
 
+#include "token/jwt.h"
+
 namespace keyward {
 namespace {
 
-// A name safe to quote in an error: short, and of the characters parameter names use.
+// True when `name` holds '_' followed by 20 or more letters and digits: the shape of an API key
+// ("kw_" + base62) or another prefixed secret.
+bool HasSecretTail(std::string_view name) {
+  std::size_t run = 0;
+  bool after_underscore = false;
+  for (char c : name) {
+    if (std::isalnum(static_cast<unsigned char>(c)) != 0) {
+      if (after_underscore && ++run >= 20) return true;
+    } else {
+      after_underscore = c == '_';
+      run = 0;
+    }
+  }
+  return false;
+}
+
+// A name safe to quote in an error: at most 32 characters of those parameter names use, and
+// not shaped like a secret (a client that posts a bare key must not get it echoed into a log).
+// Empty when the name is not safe to show.
 std::string Quoted(std::string_view name) {
-  const bool plain = name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+  const bool plain = name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
                        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' ||
                               c == '-' || c == '.' || c == ':';
                      });
-  return plain ? "\"" + std::string(name) + "\"" : std::string("a parameter");
+  const bool safe = plain && !HasSecretTail(name) && !token::LooksLikeJwt(name);
+  return safe ? "\"" + std::string(name) + "\"" : std::string();
 }
 
 // Form decoding: %XX, and '+' is a space. nullopt for bad percent-encoding.
@@ -62,7 +83,10 @@ Result<Form> ParseForm(std::string_view body, std::initializer_list<std::string_
     opts.space_as_plus = true;
     std::string name = param.key.decode(opts);
     if (std::find(known.begin(), known.end(), name) == known.end()) {
-      return Status::InvalidArgument(Quoted(name) + " is not a parameter of this endpoint");
+      const std::string quoted = Quoted(name);
+      return Status::InvalidArgument(quoted.empty()
+                                         ? "the body has an unknown parameter"
+                                         : quoted + " is not a parameter of this endpoint");
     }
     if (form.Has(name)) {
       return Status::InvalidArgument("parameter " + Quoted(name) + " is given more than once");

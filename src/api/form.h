@@ -37,7 +37,8 @@ class Form {
 // Reads `body` as a form: '&'-separated name=value pairs, '+' a space, %XX decoded. An empty
 // body is an empty form; an empty pair ("a=1&&b=2") is skipped. InvalidArgument (its message
 // safe to show: it names parameters, never quotes values) for a body over kMaxFormBytes, bad
-// percent-encoding, a name given twice, or a name not in `known`.
+// percent-encoding, a name given twice, or a name not in `known` (quoted only when at most 32
+// characters and not shaped like a key or a JWT; else "the body has an unknown parameter").
 Result<Form> ParseForm(std::string_view body, std::initializer_list<std::string_view> known);
 
 // Client credentials from an Authorization header value "Basic base64(id:secret)", where id and

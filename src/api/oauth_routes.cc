@@ -45,6 +45,15 @@ Reply ErrorReply(Services& s, const OAuthError& e) {
   return reply;
 }
 
+// An introspection error (RFC 7662 §2.3 uses RFC 6749's shape): not a token request, so neither
+// counted as a refused one nor given the token endpoint's Pragma.
+Reply IntrospectionError(std::string description) {
+  return Reply{400,
+               boost::json::object{{"error", "invalid_request"},
+                                   {"error_description", std::move(description)}},
+               {}};
+}
+
 // The client's authentication: Basic (RFC 6749 §2.3.1) or client_id/client_secret in the form,
 // never both. nullopt when there is none.
 std::variant<std::optional<ClientCredentials>, OAuthError> ClientAuth(const ApiCall& call,
@@ -54,7 +63,8 @@ std::variant<std::optional<ClientCredentials>, OAuthError> ClientAuth(const ApiC
   const std::string_view authorization = Header(call, bh::field::authorization);
   if (!authorization.empty()) {
     auto basic = ParseBasicCredentials(authorization);
-    if (!basic.ok()) return Invalid(basic.status().message());
+    // RFC 6749 §5.2: malformed Basic credentials are a failed client authentication.
+    if (!basic.ok()) return OAuthError{"invalid_client", basic.status().message(), 401};
     if (!basic->has_value()) {
       return OAuthError{"invalid_client", "only Basic client authentication is supported", 401};
     }
@@ -215,12 +225,12 @@ Result<Principal> Identify(Services& s, std::string_view token) {
 Result<Reply> Introspect(Services& s, ApiCall& call) {
   KW_RETURN_IF_ERROR(RequireScope(call.caller().grant, scope::kAuthorize));
   if (!IsFormMediaType(Header(call, bh::field::content_type))) {
-    return ErrorReply(s, Invalid("Content-Type must be application/x-www-form-urlencoded"));
+    return IntrospectionError("Content-Type must be application/x-www-form-urlencoded");
   }
   auto form = ParseForm(call.request.body(), {"token", "token_type_hint"});
-  if (!form.ok()) return ErrorReply(s, Invalid(form.status().message()));
+  if (!form.ok()) return IntrospectionError(form.status().message());
   const auto token = form->Get("token");
-  if (!token || token->empty()) return ErrorReply(s, Invalid("token is required"));
+  if (!token || token->empty()) return IntrospectionError("token is required");
   auto principal = Identify(s, *token);
   if (!principal.ok()) {
     if (principal.status().code() != StatusCode::kUnauthenticated) return principal.status();

@@ -53,6 +53,24 @@ TEST(OAuthIntrospectTest, ActiveJwtsAndKeysInactiveGarbage) {
   Sent no_token = Send(world, Post("/oauth/introspect", "", kForm, caller));
   EXPECT_EQ(no_token.status, 400);
   EXPECT_EQ(no_token.Str("error"), "invalid_request");
+  EXPECT_EQ(no_token.Header("Pragma"), "") << "not a token endpoint answer";
+}
+
+// Introspection's errors are not refused token requests: the counter stays unchanged.
+TEST(OAuthIntrospectTest, ErrorsAreNotCountedAsRefusedTokens) {
+  ApiWorld world;
+  const std::string caller = "Bearer " + world.tokens["admin"];
+  for (const auto& [body, type] :
+       std::vector<std::pair<std::string, std::string>>{{"", std::string(kForm)},
+                                                        {"token=x", "application/json"},
+                                                        {"colour=blue", std::string(kForm)}}) {
+    Sent sent = Send(world, Post("/oauth/introspect", body, type, caller));
+    EXPECT_EQ(sent.status, 400) << body;
+    EXPECT_EQ(sent.Str("error"), "invalid_request") << body;
+  }
+  const std::string text =
+      Send(world, MakeRequest(bh::verb::get, "/metrics")).answer.response.body();
+  EXPECT_THAT(text, HasSubstr("keyward_tokens_refused_total{reason=\"invalid_request\"} 0\n"));
 }
 
 TEST(OAuthUserInfoTest, KeyJwtAndInvalid) {

@@ -84,6 +84,27 @@ TEST(OAuthTokenTest, ScopesAreTheRequestedServiceScopesOfTheKey) {
               "a key without tokens:issue");
 }
 
+// RFC 8693 §2.2.2: a subject_token that is unknown, expired or revoked is invalid_request (400,
+// no WWW-Authenticate); a failed client authentication of the exchange stays invalid_client.
+TEST(OAuthTokenTest, ARefusedSubjectTokenIsInvalidRequest) {
+  ApiWorld world;
+  const std::string base = "grant_type=" + Enc(kExchange) + "&subject_token_type=";
+  for (const std::string& subject :
+       {std::string("kw_unknown"), world.tokens["alice"] + "x", IssueFor(world)}) {
+    Sent sent = Token(world, base + Enc(kApiKeyType) + "&subject_token=" + Enc(subject));
+    ExpectError(sent, 400, "invalid_request", subject);
+    EXPECT_EQ(sent.Str("error_description"), "subject_token is invalid, expired or revoked");
+    EXPECT_EQ(sent.Header("WWW-Authenticate"), "");
+  }
+  Sent expired_session = Token(world, base + Enc(kAccessTokenType) +
+                                          "&subject_token=" + Enc(world.NewSession("alice") + "x"));
+  ExpectError(expired_session, 400, "invalid_request", "an unknown session");
+  Sent bad_client =
+      Token(world, base + Enc(kApiKeyType) + "&subject_token=" + Enc(world.tokens["alice"]),
+            Basic("alice", "kw_nothing"));
+  ExpectError(bad_client, 401, "invalid_client", "a client whose key is unknown");
+}
+
 struct ErrorCase {
   std::string what{};
   std::string body{};
@@ -115,7 +136,19 @@ TEST(OAuthTokenTest, EveryMalformedRequestGetsItsRfcError) {
       {.what = "Basic and client_secret", .body = cc, .authorization = Basic("alice", key)},
       {.what = "Basic that is not base64",
        .body = "grant_type=client_credentials",
-       .authorization = "Basic %%%not-base64%%%"},
+       .authorization = "Basic %%%not-base64%%%",
+       .status = 401,
+       .error = "invalid_client"},
+      {.what = "Basic without a colon",
+       .body = "grant_type=client_credentials",
+       .authorization = "Basic YWxpY2U=",  // "alice"
+       .status = 401,
+       .error = "invalid_client"},
+      {.what = "Basic with bad %-encoding",
+       .body = "grant_type=client_credentials",
+       .authorization = "Basic YWxpY2U6JXp6",  // "alice:%zz"
+       .status = 401,
+       .error = "invalid_client"},
       {.what = "audience and resource", .body = cc + "&audience=pulsar&resource=pulsar"},
       {.what = "an actor token",
        .body = "grant_type=" + Enc(kExchange) + "&subject_token=" + Enc(key) +
@@ -148,6 +181,16 @@ TEST(OAuthTokenTest, EveryMalformedRequestGetsItsRfcError) {
        .body = cc + "&audience=elsewhere",
        .error = "invalid_target"},
   };
+  // A body that is a bare key (or a JWT, or any long name) is not echoed: clients log errors.
+  const std::string bare_key = "kw_" + std::string(49, 'A');
+  const std::string jwt = IssueFor(world);
+  for (const std::string& name : {bare_key, world.tokens["bob"], jwt,
+                                  std::string("x_0123456789abcdefghij"), std::string(33, 'n')}) {
+    Sent sent = Token(world, Enc(name));
+    ExpectError(sent, 400, "invalid_request", "a body that is a secret");
+    EXPECT_EQ(sent.Str("error_description"), "the body has an unknown parameter");
+    EXPECT_THAT(sent.answer.response.body(), ::testing::Not(HasSubstr(name)));
+  }
   for (const ErrorCase& c : cases) {
     Sent sent = Send(world, Post("/oauth/token", c.body, c.content_type, c.authorization));
     ExpectError(sent, c.status, c.error, c.what);

@@ -284,6 +284,13 @@ TEST(OAuthFormTest, RfcErrorsBecomeStatusesWithTheirDescription) {
   EXPECT_EQ(status(R"({"error":"invalid_client"})")->code(), StatusCode::kUnauthenticated);
   EXPECT_EQ(status(R"({"error":"invalid_client"})")->message(), "invalid_client");
   EXPECT_EQ(status(R"({"error":"temporarily_unavailable"})")->code(), StatusCode::kUnavailable);
+  // A refused subject_token (RFC 8693 §2.2.2) is a bad credential: exit 3, as invalid_client.
+  auto subject = status(
+      R"({"error":"invalid_request","error_description":"subject_token is invalid, expired or revoked"})");
+  EXPECT_EQ(subject->code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(ExitCodeFor(subject->code()), 3);
+  EXPECT_EQ(status(R"({"error":"invalid_request","error_description":"scope is bad"})")->code(),
+            StatusCode::kInvalidArgument);
   for (const char* code : {"invalid_request", "invalid_scope", "invalid_target",
                            "unsupported_grant_type", "invalid_grant", "something_new"}) {
     std::string body = std::string(R"({"error":")") + code + R"("})";

@@ -27,8 +27,12 @@ void AppendEncoded(std::string& out, std::string_view text) {
   }
 }
 
-StatusCode CodeFor(std::string_view error) {
+StatusCode CodeFor(std::string_view error, std::string_view description) {
   if (error == "invalid_client") return StatusCode::kUnauthenticated;
+  // RFC 8693 §2.2.2: the server refuses the exchange's credential as invalid_request.
+  if (error == "invalid_request" && description.starts_with(kSubjectRefused)) {
+    return StatusCode::kUnauthenticated;
+  }
   if (error == "unauthorized_client" || error == "access_denied") {
     return StatusCode::kPermissionDenied;
   }
@@ -77,11 +81,13 @@ std::optional<Status> OAuthErrorStatus(const boost::json::value& body) {
   if (error == nullptr || !error->is_string() || error->as_string().empty()) return std::nullopt;
   const std::string code(error->as_string());
   std::string message = code;
+  std::string_view text;
   const boost::json::value* description = body.as_object().if_contains("error_description");
   if (description != nullptr && description->is_string() && !description->as_string().empty()) {
-    message = std::string(description->as_string()) + " (" + code + ")";
+    text = description->as_string();
+    message = std::string(text) + " (" + code + ")";
   }
-  return Status(CodeFor(code), std::move(message));
+  return Status(CodeFor(code, text), std::move(message));
 }
 
 }  // namespace keyward

@@ -28,6 +28,9 @@ inline constexpr const char* kTokenExchangeGrant =
     "urn:ietf:params:oauth:grant-type:token-exchange";
 inline constexpr const char* kApiKeyTokenType = "urn:keyward:params:oauth:token-type:api_key";
 inline constexpr const char* kAccessTokenType = "urn:ietf:params:oauth:token-type:access_token";
+// The error_description of a token exchange whose subject_token is refused (invalid_request,
+// RFC 8693 §2.2.2): the CLI's credential is bad, so it ends as Unauthenticated (exit 3).
+inline constexpr std::string_view kSubjectRefused = "subject_token is invalid, expired or revoked";
 
 // The form of a token exchange for `subject_token` (an API key when `subject_is_key`, else a
 // session token): grant_type, subject_token, subject_token_type, then audience when not empty
@@ -38,7 +41,8 @@ FormFields TokenExchangeForm(const std::string& subject_token, bool subject_is_k
 
 // An RFC 6749 §5.2 error body {"error": "<code>", "error_description": "<text>"?} as a Status
 // whose message is "<text> (<code>)" (the code alone when there is no description), or nullopt
-// when `body` is no such object. The code picks the Status: invalid_client → Unauthenticated;
+// when `body` is no such object. The code picks the Status: invalid_client, and invalid_request
+// whose description starts with kSubjectRefused, → Unauthenticated;
 // unauthorized_client and access_denied → PermissionDenied (the key lacks the right, as a 403
 // elsewhere); temporarily_unavailable → Unavailable; invalid_request, invalid_grant,
 // unsupported_grant_type, invalid_scope, invalid_target and any other code → InvalidArgument.

@@ -51,7 +51,9 @@ struct TokenRequest {
   std::optional<std::vector<std::string>> scopes = {};  // nullopt: every service scope of the key
   std::string_view client_address = {};  // checked against the key's allowed addresses
   // The token exchange (RFC 8693) also takes a CLI session token as api_key; client_credentials
-  // takes API keys only (a session then is invalid_client).
+  // takes API keys only (a session then is invalid_client). Set exactly for the exchange: an
+  // unknown, expired or revoked api_key (its subject_token) is then invalid_request (400)
+  // "subject_token is invalid, expired or revoked" (§2.2.2), not invalid_client.
   bool allow_session = false;
 };
 

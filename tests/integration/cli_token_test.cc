@@ -260,7 +260,7 @@ TEST_F(TokenCliTest, RefusalsPrintTheErrorDescriptionAndExitCode) {
   };
   const std::vector<Refusal> refusals = {
       {no_issue, {}, 4, "unauthorized_client"},
-      {WithTypo(issuer), {}, 3, "invalid_client"},
+      {WithTypo(issuer), {}, 3, "invalid_request"},  // RFC 8693 §2.2.2: a refused subject
       {issuer, {"--scope", "keys:read"}, 2, "invalid_scope"},
       {issuer, {"--scope", "pulsar:consume"}, 2, "invalid_scope"},
       {issuer, {"--audience", "kafka"}, 2, "invalid_target"},

@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "common/clock.h"
 #include "harness.h"
 #include "jwt_util.h"
 
@@ -171,32 +172,58 @@ TEST_F(TokenIssuerClusterTest, KeyDeletedOnARefusedByBWithinASecond) {
   EXPECT_EQ(auth_a, 401);
 }
 
-// Rotating every 4 s with 2 s of prepublication, for about 9 s: at every look each node holds at
-// most one current key, every generation has one key across both nodes (one node rotated, not
-// both), and the two nodes list the same keys.
+// Rotating every 4 s with 2 s of prepublication, for about 9 s: at every look each node lists
+// distinct, consecutive generations starting where the other node's start, at most one "next"
+// key; every generation has one kid and one activates_at across both nodes (one node rotated,
+// not both); consecutive generations activate at least the prepublication period apart; and
+// the two nodes list the same keys.
 TEST_F(TokenIssuerClusterTest, ShortRotationNeverMakesTwoCurrentKeys) {
+  constexpr std::int64_t kPrepublishSeconds = 2;
   StartBoth({"--signing-key-rotation", "4s", "--signing-key-prepublish", "2s"});
   std::map<std::int64_t, std::string> kid_of_generation;
+  std::map<std::int64_t, UnixSeconds> activates_at_of_generation;
   std::set<std::string> current_kids;
   const auto start = Clock::now();
   int looks = 0;
   while (Clock::now() - start < std::chrono::seconds(9)) {
+    std::map<std::int64_t, std::int64_t> first_generation;  // by node port
     for (const auto& [node, session] : {std::pair{a_.get(), admin_a_}, {b_.get(), admin_b_}}) {
-      int current = 0;
+      const std::string at =
+          "on port " + std::to_string(node->port()) + " after " +
+          std::to_string(std::chrono::duration<double>(Clock::now() - start).count()) + " s";
+      std::set<std::int64_t> generations;
+      int next = 0;
       for (const json::value& key : SigningKeys(*node, session)) {
         const std::string kid = Str(key, "kid");
-        const auto [it, fresh] = kid_of_generation.emplace(key.at("generation").as_int64(), kid);
-        EXPECT_EQ(it->second, kid) << "two keys of generation " << it->first;
-        if (Str(key, "state") == "current") {
-          ++current;
-          current_kids.insert(kid);
-        }
+        const std::int64_t generation = key.at("generation").as_int64();
+        EXPECT_TRUE(generations.insert(generation).second)
+            << "generation " << generation << " listed twice " << at;
+        const auto [it, fresh] = kid_of_generation.emplace(generation, kid);
+        EXPECT_EQ(it->second, kid) << "two keys of generation " << generation << " " << at;
+        const std::optional<UnixSeconds> activates_at = ParseRfc3339(Str(key, "activates_at"));
+        ASSERT_TRUE(activates_at.has_value()) << Str(key, "activates_at");
+        const auto [when, first] = activates_at_of_generation.emplace(generation, *activates_at);
+        EXPECT_EQ(when->second, *activates_at) << "generation " << generation << " " << at;
+        if (Str(key, "state") == "current") current_kids.insert(kid);
+        if (Str(key, "state") == "next") ++next;
       }
-      EXPECT_LE(current, 1) << "on port " << node->port() << " after "
-                            << std::chrono::duration<double>(Clock::now() - start).count() << " s";
+      EXPECT_LE(next, 1) << "two next keys " << at;
+      ASSERT_FALSE(generations.empty()) << at;
+      EXPECT_EQ(*generations.rbegin() - *generations.begin() + 1,
+                static_cast<std::int64_t>(generations.size()))
+          << "a generation is missing " << at;
+      first_generation[node->port()] = *generations.begin();
     }
+    EXPECT_EQ(first_generation[a_->port()], first_generation[b_->port()])
+        << "the nodes' lists start at different generations";
     ++looks;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (auto it = activates_at_of_generation.begin();
+       std::next(it) != activates_at_of_generation.end(); ++it) {
+    EXPECT_GE(std::next(it)->second - it->second, kPrepublishSeconds)
+        << "generations " << it->first << " and " << std::next(it)->first
+        << " activate too close together";
   }
   std::printf("%d looks at both nodes; %zu generations, %zu keys were current\n", looks,
               kid_of_generation.size(), current_kids.size());
