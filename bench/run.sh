@@ -24,6 +24,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 SECS=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -49,16 +51,12 @@ done
 ((LARGE_KEYS >= SMALL_KEYS)) || { echo "run.sh: BENCH_LARGE_KEYS < BENCH_SMALL_KEYS" >&2; exit 2; }
 [[ $SCOPE =~ ^[a-z0-9:._-]{1,64}$ ]] || { echo "run.sh: BENCH_SCOPE '$SCOPE' is no scope" >&2; exit 2; }
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "run.sh: $*"; exit 1; }
-
 # --- tools and build ---------------------------------------------------------------------------
 
 "$ROOT/scripts/install-packages" wrk nginx-light curl
 for tool in wrk nginx curl taskset timeout; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
 done
-NGINX=$(command -v nginx)
 HZ=$(getconf CLK_TCK)
 CPUS=$(nproc --all)
 if ((SERVER_CPU >= CPUS || CLIENT_CPU >= CPUS)); then
@@ -83,56 +81,8 @@ SEED=$ROOT/$BUILD_DIR/bench/keyward_seed_keys
 
 # --- processes and clean-up --------------------------------------------------------------------
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/keyward-bench.XXXXXX")
-declare -A PID=() PORT=() DATA=()
-
-stop() {  # stop NAME: SIGTERM, then SIGKILL after 10 s
-  local name=$1 pid=${PID[$1]:-}
-  [[ -n $pid ]] || return 0
-  unset "PID[$name]"
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  log "run.sh: $name did not stop within 10 s; killing it"
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  for name in "${!PID[@]}"; do stop "$name"; done
-  rm -rf "$TMP"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() {  # a TCP port nothing on 127.0.0.1 listens on (good enough for a benchmark)
-  local port
-  for _ in $(seq 200); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  die "no free port found"
-}
-
-wait_http() {  # wait_http NAME URL: until the server answers, for at most 30 s
-  local name=$1 url=$2
-  for _ in $(seq 300); do
-    kill -0 "${PID[$name]}" 2>/dev/null || { tail -n 20 "$TMP/$name.log" >&2; die "$name exited"; }
-    curl -s -o /dev/null --max-time 1 "$url" && return 0
-    sleep 0.1
-  done
-  tail -n 20 "$TMP/$name.log" >&2
-  die "$name did not answer at $url within 30 s"
-}
+bench_start_tmp keyward-bench
+declare -A DATA=()
 
 start_keyward() {  # start_keyward NAME: on DATA[NAME], port PORT[NAME], pinned to SERVER_CPU
   local name=$1
@@ -142,36 +92,6 @@ start_keyward() {  # start_keyward NAME: on DATA[NAME], port PORT[NAME], pinned 
     $KW_ARGS >>"$TMP/$name.log" 2>&1 &
   PID[$name]=$!
   wait_http "$name" "http://127.0.0.1:${PORT[$name]}/healthz"
-}
-
-start_nginx() {
-  mkdir -p "$TMP/nginx"
-  cat >"$TMP/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  # nginx closes a keep-alive connection after 1,000 requests by default; Keyward does not.
-  keepalive_requests 1000000000;
-  client_body_temp_path $TMP/nginx/body;
-  proxy_temp_path $TMP/nginx/proxy;
-  fastcgi_temp_path $TMP/nginx/fastcgi;
-  uwsgi_temp_path $TMP/nginx/uwsgi;
-  scgi_temp_path $TMP/nginx/scgi;
-  server {
-    listen 127.0.0.1:${PORT[nginx]};
-    location / { return 200; }
-  }
-}
-EOF
-  # shellcheck disable=SC2094  # nginx's error log and its stderr go to the same file
-  taskset -c "$SERVER_CPU" "$NGINX" -e "$TMP/nginx.log" -p "$TMP/nginx" \
-    -c "$TMP/nginx/nginx.conf" >>"$TMP/nginx.log" 2>&1 &
-  PID[nginx]=$!
-  wait_http nginx "http://127.0.0.1:${PORT[nginx]}/"
 }
 
 seed() {  # seed NAME COUNT KEYS_FILE: with the server stopped; every key granted SCOPE
@@ -187,30 +107,12 @@ seed() {  # seed NAME COUNT KEYS_FILE: with the server stopped; every key grante
 RESULTS=$TMP/results.tsv  # scenario round req/s p50_ms p99_ms errors note
 : >"$RESULTS"
 
-to_ms() {  # wrk's "123.45us" / "1.20ms" / "2.00s" / "1.00m" -> milliseconds
-  awk -v t="$1" 'BEGIN {
-    n = t + 0; u = t; sub(/^[0-9.]+/, "", u)
-    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
-    else if (u != "ms") n = -1
-    printf "%.3f", n }'
-}
-
 # CPU time (clock ticks) of the two benchmark CPUs, "busy total": busy is user + nice + system +
 # steal; idle, iowait and interrupt time are left out of busy (interrupts are charged to no task).
 cpu_ticks() {
   awk -v a="cpu$SERVER_CPU" -v b="cpu$CLIENT_CPU" '$1 == a || ($1 == b && a != b) {
       busy += $2 + $3 + $4 + $9; for (i = 2; i <= 9; i++) total += $i }
     END { print busy, total }' /proc/stat
-}
-
-# Clock ticks used by a server: the process (all its threads) and its children (nginx's worker).
-server_ticks() {
-  local pid=$1 p sum=0 t
-  for p in "$pid" $(pgrep -P "$pid" || true); do
-    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
-    sum=$((sum + t))
-  done
-  echo "$sum"
 }
 
 # Clock ticks used by this shell's finished children (the wrk runs), from `times`. Call it in this
@@ -272,23 +174,6 @@ wrk_run() {
     "$round" "$scenario" "$rps" "$p50" "$p99" "$busy")$(printf ' %5.2f us/req  other %2d%%%s%s' \
     "$us_per_req" "$other" "$( ((errors == 0)) || echo "  $errors errors/non-2xx")" \
     "$([[ -z $note ]] || echo "  (keys ran out: WRAPPED)")")"
-}
-
-warm_up() {  # warm_up URL [SCRIPT ARGS...]: a short unrecorded run
-  local url=$1
-  shift
-  local script=() args=()
-  if (($# > 0)); then script=(-s "$1"); shift; fi
-  if (($# > 0)); then args=(-- "$@"); fi
-  timeout --foreground $((WARMUP + 60)) taskset -c "$CLIENT_CPU" wrk -t"$WRK_THREADS" -c"$CONNS" \
-    -d"${WARMUP}s" "${script[@]}" "$url" "${args[@]}" >/dev/null 2>&1 || die "warm-up failed: $url"
-}
-
-median() {  # median SCENARIO COLUMN (3 req/s, 4 p50, 5 p99) over the rounds
-  awk -F'\t' -v s="$1" -v c="$2" '$1 == s {print $c}' "$RESULTS" | sort -g |
-    awk '{v[NR] = $1} END {
-      if (NR == 0) { print "nan"; exit }
-      if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # --- servers -----------------------------------------------------------------------------------

@@ -1,0 +1,135 @@
+# shellcheck shell=bash
+# Shell shared by bench/run.sh and bench/tokens.sh; sourced, not run. Both set `set -euo
+# pipefail` first. The functions use these globals of the sourcing script:
+#   TMP (bench_start_tmp sets it), PID, PORT (associative arrays NAME -> pid / port),
+#   SERVER_CPU, CLIENT_CPU, SECS, WARMUP, CONNS, WRK_THREADS, RESULTS (the tab-separated numbers).
+# Messages go to standard error, prefixed with the script's name.
+
+BENCH_SCRIPT=$(basename "$0")
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "$BENCH_SCRIPT: $*"; exit 1; }
+
+# --- processes and clean-up --------------------------------------------------------------------
+
+# bench_start_tmp PREFIX: a new temporary folder in TMP, and the traps that stop every server in
+# PID and remove the folder when the script exits.
+bench_start_tmp() {
+  TMP=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+  declare -gA PID=() PORT=()
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+stop() {  # stop NAME: SIGTERM, then SIGKILL after 10 s
+  local name=$1 pid=${PID[$1]:-}
+  [[ -n $pid ]] || return 0
+  unset "PID[$name]"
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  log "$BENCH_SCRIPT: $name did not stop within 10 s; killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  for name in "${!PID[@]}"; do stop "$name"; done
+  rm -rf "$TMP"
+  exit "$status"
+}
+
+free_port() {  # a TCP port nothing on 127.0.0.1 listens on (good enough for a benchmark)
+  local port
+  for _ in $(seq 200); do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  die "no free port found"
+}
+
+wait_http() {  # wait_http NAME URL: until the server answers, for at most 30 s
+  local name=$1 url=$2
+  for _ in $(seq 300); do
+    kill -0 "${PID[$name]}" 2>/dev/null || { tail -n 20 "$TMP/$name.log" >&2; die "$name exited"; }
+    curl -s -o /dev/null --max-time 1 "$url" && return 0
+    sleep 0.1
+  done
+  tail -n 20 "$TMP/$name.log" >&2
+  die "$name did not answer at $url within 30 s"
+}
+
+start_nginx() {  # nginx `return 200` on PORT[nginx], pinned to SERVER_CPU, one worker
+  mkdir -p "$TMP/nginx"
+  cat >"$TMP/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  # nginx closes a keep-alive connection after 1,000 requests by default; Keyward does not.
+  keepalive_requests 1000000000;
+  client_body_temp_path $TMP/nginx/body;
+  proxy_temp_path $TMP/nginx/proxy;
+  fastcgi_temp_path $TMP/nginx/fastcgi;
+  uwsgi_temp_path $TMP/nginx/uwsgi;
+  scgi_temp_path $TMP/nginx/scgi;
+  server {
+    listen 127.0.0.1:${PORT[nginx]};
+    location / { return 200; }
+  }
+}
+EOF
+  # shellcheck disable=SC2094  # nginx's error log and its stderr go to the same file
+  taskset -c "$SERVER_CPU" "$(command -v nginx)" -e "$TMP/nginx.log" -p "$TMP/nginx" \
+    -c "$TMP/nginx/nginx.conf" >>"$TMP/nginx.log" 2>&1 &
+  PID[nginx]=$!
+  wait_http nginx "http://127.0.0.1:${PORT[nginx]}/"
+}
+
+# --- wrk runs and their numbers ----------------------------------------------------------------
+
+to_ms() {  # wrk's "123.45us" / "1.20ms" / "2.00s" / "1.00m" -> milliseconds
+  awk -v t="$1" 'BEGIN {
+    n = t + 0; u = t; sub(/^[0-9.]+/, "", u)
+    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+    else if (u != "ms") n = -1
+    printf "%.3f", n }'
+}
+
+# Clock ticks used by a server: the process (all its threads) and its children (nginx's worker).
+server_ticks() {
+  local pid=$1 p sum=0 t
+  for p in "$pid" $(pgrep -P "$pid" || true); do
+    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+    sum=$((sum + t))
+  done
+  echo "$sum"
+}
+
+warm_up() {  # warm_up URL [SCRIPT ARGS...]: a short unrecorded run
+  local url=$1
+  shift
+  local script=() args=()
+  if (($# > 0)); then script=(-s "$1"); shift; fi
+  if (($# > 0)); then args=(-- "$@"); fi
+  timeout --foreground $((WARMUP + 60)) taskset -c "$CLIENT_CPU" wrk -t"$WRK_THREADS" -c"$CONNS" \
+    -d"${WARMUP}s" "${script[@]}" "$url" "${args[@]}" >/dev/null 2>&1 || die "warm-up failed: $url"
+}
+
+median() {  # median SCENARIO COLUMN over the rounds in RESULTS
+  awk -F'\t' -v s="$1" -v c="$2" '$1 == s {print $c}' "$RESULTS" | sort -g |
+    awk '{v[NR] = $1} END {
+      if (NR == 0) { print "nan"; exit }
+      if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
