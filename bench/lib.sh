@@ -1,14 +1,37 @@
-# shellcheck shell=bash
-# Shell shared by bench/run.sh and bench/tokens.sh; sourced, not run. Both set `set -euo
-# pipefail` first. The functions use these globals of the sourcing script:
-#   TMP (bench_start_tmp sets it), PID, PORT (associative arrays NAME -> pid / port),
-#   SERVER_CPU, CLIENT_CPU, SECS, WARMUP, CONNS, WRK_THREADS, RESULTS (the tab-separated numbers).
+# shellcheck shell=bash disable=SC2034  # the settings below are used by the sourcing scripts
+# Shell shared by bench/run.sh and bench/tokens.sh; sourced, not run, after `set -euo pipefail`.
+# It sets the settings both take (SECS, ROUNDS, CONNS, WRK_THREADS, WARMUP, SERVER_CPU,
+# CLIENT_CPU, BUILD_DIR); its functions also use TMP (bench_start_tmp sets it), PID and PORT
+# (NAME -> pid / port) and RESULTS (the tab-separated numbers) of the sourcing script.
 # Messages go to standard error, prefixed with the script's name.
 
 BENCH_SCRIPT=$(basename "$0")
 
+# The settings both scripts take (see their headers); each script checks them.
+SECS=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+CONNS=${BENCH_CONNECTIONS:-64}
+WRK_THREADS=${BENCH_WRK_THREADS:-1}
+WARMUP=${BENCH_WARMUP_SECONDS:-2}
+SERVER_CPU=${BENCH_SERVER_CPU:-0}
+CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
+BUILD_DIR=${BENCH_BUILD_DIR:-build/release}
+
 log() { printf '%s\n' "$*" >&2; }
 die() { log "$BENCH_SCRIPT: $*"; exit 1; }
+
+# bench_build TARGET...: builds the targets in Release, in BENCH_BUILD_DIR when set, else with
+# the release preset; nothing when BENCH_SKIP_BUILD is set.
+bench_build() {
+  [[ -z ${BENCH_SKIP_BUILD:-} ]] || return 0
+  if [[ -n ${BENCH_BUILD_DIR:-} ]]; then
+    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$BUILD_DIR" --target "$@"
+  else
+    cmake --preset release >/dev/null
+    cmake --build --preset release --target "$@"
+  fi
+}
 
 # --- processes and clean-up --------------------------------------------------------------------
 

@@ -27,19 +27,11 @@ cd "$ROOT"
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 
-SECS=${BENCH_SECONDS:-10}
-ROUNDS=${BENCH_ROUNDS:-3}
-CONNS=${BENCH_CONNECTIONS:-64}
-WRK_THREADS=${BENCH_WRK_THREADS:-1}
-WARMUP=${BENCH_WARMUP_SECONDS:-2}
-SERVER_CPU=${BENCH_SERVER_CPU:-0}
-CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
 SMALL_KEYS=${BENCH_SMALL_KEYS:-10000}
 LARGE_KEYS=${BENCH_LARGE_KEYS:-1000000}
 HIT_KEYS=${BENCH_HIT_KEYS:-1000}
 KW_THREADS=${BENCH_KEYWARD_THREADS:-0}
 KW_ARGS=${BENCH_KEYWARD_ARGS:---log-level warn}
-BUILD_DIR=${BENCH_BUILD_DIR:-build/release}
 SCOPE=${BENCH_SCOPE:-minerva:query}
 
 for v in SECS ROUNDS CONNS WRK_THREADS WARMUP SERVER_CPU CLIENT_CPU SMALL_KEYS LARGE_KEYS \
@@ -64,17 +56,7 @@ if ((SERVER_CPU >= CPUS || CLIENT_CPU >= CPUS)); then
 fi
 ((SERVER_CPU != CLIENT_CPU)) || log "run.sh: warning: server and wrk share CPU $SERVER_CPU"
 
-if [[ -z ${BENCH_SKIP_BUILD:-} ]]; then
-  if [[ -n ${BENCH_BUILD_DIR:-} ]]; then
-    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build "$BUILD_DIR" --target keyward keyward_seed_keys verify_benchmark \
-      token_benchmark
-  else
-    cmake --preset release >/dev/null
-    cmake --build --preset release --target keyward keyward_seed_keys verify_benchmark \
-      token_benchmark
-  fi
-fi
+bench_build keyward keyward_seed_keys verify_benchmark token_benchmark
 KEYWARD=$ROOT/$BUILD_DIR/src/keyward
 SEED=$ROOT/$BUILD_DIR/bench/keyward_seed_keys
 [[ -x $KEYWARD && -x $SEED ]] || die "no keyward or keyward_seed_keys in $BUILD_DIR"

@@ -34,17 +34,9 @@ cd "$ROOT"
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 
-SERVER_CPU=${BENCH_SERVER_CPU:-0}
-CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
 TOKEN_SECS=${BENCH_TOKEN_SECONDS:-3}
 E2E=${BENCH_TOKENS_E2E:-auto}
-SECS=${BENCH_SECONDS:-10}
-ROUNDS=${BENCH_ROUNDS:-3}
-CONNS=${BENCH_CONNECTIONS:-64}
-WRK_THREADS=${BENCH_WRK_THREADS:-1}
-WARMUP=${BENCH_WARMUP_SECONDS:-2}
 ALG=${BENCH_TOKEN_ALG:-ES256}
-BUILD_DIR=${BENCH_BUILD_DIR:-build/release}
 
 for v in SERVER_CPU CLIENT_CPU TOKEN_SECS SECS ROUNDS CONNS WRK_THREADS WARMUP; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "tokens.sh: $v must be a whole number, not '${!v}'" >&2; exit 2; }
@@ -64,15 +56,7 @@ CPUS=$(nproc --all)
 
 TARGETS=(token_benchmark)
 [[ $E2E == 0 ]] || TARGETS+=(keyward)
-if [[ -z ${BENCH_SKIP_BUILD:-} ]]; then
-  if [[ -n ${BENCH_BUILD_DIR:-} ]]; then
-    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build "$BUILD_DIR" --target "${TARGETS[@]}"
-  else
-    cmake --preset release >/dev/null
-    cmake --build --preset release --target "${TARGETS[@]}"
-  fi
-fi
+bench_build "${TARGETS[@]}"
 BENCH_BIN=$ROOT/$BUILD_DIR/bench/token_benchmark
 KEYWARD=$ROOT/$BUILD_DIR/src/keyward
 [[ -x $BENCH_BIN ]] || die "no token_benchmark in $BUILD_DIR"
