@@ -140,6 +140,35 @@ server_ticks() {
   echo "$sum"
 }
 
+# wrk_measure OUT SCENARIO URL [SCRIPT ARGS...]: one bounded wrk run with latencies (SECS, on
+# CLIENT_CPU), its output in OUT. Call it in the script's shell, not in $(…), between the
+# samples of what it measures.
+wrk_measure() {
+  local out=$1 scenario=$2 url=$3
+  shift 3
+  local script=() args=()
+  if (($# > 0)); then script=(-s "$1"); shift; fi
+  if (($# > 0)); then args=(-- "$@"); fi
+  timeout --foreground $((SECS + 60)) taskset -c "$CLIENT_CPU" wrk -t"$WRK_THREADS" -c"$CONNS" \
+    -d"${SECS}s" --latency "${script[@]}" "$url" "${args[@]}" >"$out" 2>&1 ||
+    { cat "$out" >&2; die "wrk failed for $scenario"; }
+}
+
+# wrk_read OUT: the numbers of wrk's output OUT in WRK_RPS, WRK_REQUESTS, WRK_P50 and WRK_P99
+# (ms) and WRK_ERRORS (non-2xx answers and socket errors).
+wrk_read() {
+  local out=$1 non2xx sockerr
+  WRK_RPS=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+  WRK_REQUESTS=$(awk '$2 == "requests" && $3 == "in" {print $1}' "$out")
+  WRK_P50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
+  WRK_P99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
+  sockerr=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
+  [[ -n $WRK_RPS && -n $WRK_P50 && -n $WRK_P99 && -n $WRK_REQUESTS ]] ||
+    { cat "$out" >&2; die "cannot read wrk's output"; }
+  WRK_ERRORS=$((${non2xx:-0} + ${sockerr:-0}))
+}
+
 warm_up() {  # warm_up URL [SCRIPT ARGS...]: a short unrecorded run
   local url=$1
   shift

@@ -112,17 +112,12 @@ child_ticks() {
 wrk_run() {
   local scenario=$1 round=$2 server=$3 url=$4 out="$TMP/wrk-$1-$2.txt"
   shift 4
-  local script=() args=()
-  if (($# > 0)); then script=(-s "$1"); shift; fi
-  if (($# > 0)); then args=(-- "$@"); fi
   local cpu0 srv0 kid0 cpu1 srv1 kid1
   cpu0=$(cpu_ticks)
   srv0=$(server_ticks "${PID[$server]}")
   child_ticks
   kid0=$CHILD_TICKS
-  timeout --foreground $((SECS + 60)) taskset -c "$CLIENT_CPU" wrk -t"$WRK_THREADS" -c"$CONNS" \
-    -d"${SECS}s" --latency "${script[@]}" "$url" "${args[@]}" >"$out" 2>&1 ||
-    { cat "$out" >&2; die "wrk failed for $scenario"; }
+  wrk_measure "$out" "$scenario" "$url" "$@"
   cpu1=$(cpu_ticks)
   srv1=$(server_ticks "${PID[$server]}")
   child_ticks
@@ -132,17 +127,9 @@ wrk_run() {
       split(c0, a, " "); split(c1, b, " "); busy = b[1] - a[1]; total = b[2] - a[2]
       o = total > 0 ? 100 * (busy - ours) / total : 0
       printf "%.0f", (o < 0 ? 0 : o) }')
-  local rps p50 p99 non2xx sockerr note requests
-  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
-  requests=$(awk '$2 == "requests" && $3 == "in" {print $1}' "$out")
-  p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
-  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
-  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
-  sockerr=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
+  wrk_read "$out"
+  local rps=$WRK_RPS p50=$WRK_P50 p99=$WRK_P99 requests=$WRK_REQUESTS errors=$WRK_ERRORS note
   note=$(grep -o 'WRAPPED' "$out" || true)
-  [[ -n $rps && -n $p50 && -n $p99 && -n $requests ]] ||
-    { cat "$out" >&2; die "cannot read wrk's output"; }
-  local errors=$((${non2xx:-0} + ${sockerr:-0}))
   # The server's share of its core, and its CPU time per answered request: when the server's core
   # is not saturated, wrk (the client) set the pace, and only CPU per request compares servers.
   local busy us_per_req

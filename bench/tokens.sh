@@ -199,24 +199,12 @@ RESULTS=$TMP/results.tsv  # scenario round req/s p50_ms p99_ms errors server_cpu
 wrk_run() {
   local scenario=$1 round=$2 server=$3 url=$4 out="$TMP/wrk-$1-$2.txt"
   shift 4
-  local script=() args=()
-  if (($# > 0)); then script=(-s "$1"); shift; fi
-  if (($# > 0)); then args=(-- "$@"); fi
   local t0 t1
   t0=$(server_ticks "${PID[$server]}")
-  timeout --foreground $((SECS + 60)) taskset -c "$CLIENT_CPU" wrk -t"$WRK_THREADS" -c"$CONNS" \
-    -d"${SECS}s" --latency "${script[@]}" "$url" "${args[@]}" >"$out" 2>&1 ||
-    { cat "$out" >&2; die "wrk failed for $scenario"; }
+  wrk_measure "$out" "$scenario" "$url" "$@"
   t1=$(server_ticks "${PID[$server]}")
-  local rps requests p50 p99 non2xx sockerr
-  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
-  requests=$(awk '$2 == "requests" && $3 == "in" {print $1}' "$out")
-  p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
-  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
-  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
-  sockerr=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
-  [[ -n $rps && -n $requests ]] || { cat "$out" >&2; die "cannot read wrk's output"; }
-  local errors=$((${non2xx:-0} + ${sockerr:-0})) busy us
+  wrk_read "$out"
+  local rps=$WRK_RPS p50=$WRK_P50 p99=$WRK_P99 requests=$WRK_REQUESTS errors=$WRK_ERRORS busy us
   busy=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v s="$SECS" 'BEGIN {printf "%.0f", 100 * t / hz / s}')
   us=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$requests" \
     'BEGIN {printf "%.2f", (n > 0 ? 1e6 * t / hz / n : 0)}')
