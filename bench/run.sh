@@ -24,20 +24,14 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
-SECS=${BENCH_SECONDS:-10}
-ROUNDS=${BENCH_ROUNDS:-3}
-CONNS=${BENCH_CONNECTIONS:-64}
-WRK_THREADS=${BENCH_WRK_THREADS:-1}
-WARMUP=${BENCH_WARMUP_SECONDS:-2}
-SERVER_CPU=${BENCH_SERVER_CPU:-0}
-CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
 SMALL_KEYS=${BENCH_SMALL_KEYS:-10000}
 LARGE_KEYS=${BENCH_LARGE_KEYS:-1000000}
 HIT_KEYS=${BENCH_HIT_KEYS:-1000}
 KW_THREADS=${BENCH_KEYWARD_THREADS:-0}
 KW_ARGS=${BENCH_KEYWARD_ARGS:---log-level warn}
-BUILD_DIR=${BENCH_BUILD_DIR:-build/release}
 SCOPE=${BENCH_SCOPE:-minerva:query}
 
 for v in SECS ROUNDS CONNS WRK_THREADS WARMUP SERVER_CPU CLIENT_CPU SMALL_KEYS LARGE_KEYS \
@@ -49,16 +43,12 @@ done
 ((LARGE_KEYS >= SMALL_KEYS)) || { echo "run.sh: BENCH_LARGE_KEYS < BENCH_SMALL_KEYS" >&2; exit 2; }
 [[ $SCOPE =~ ^[a-z0-9:._-]{1,64}$ ]] || { echo "run.sh: BENCH_SCOPE '$SCOPE' is no scope" >&2; exit 2; }
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "run.sh: $*"; exit 1; }
-
 # --- tools and build ---------------------------------------------------------------------------
 
 "$ROOT/scripts/install-packages" wrk nginx-light curl
 for tool in wrk nginx curl taskset timeout; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
 done
-NGINX=$(command -v nginx)
 HZ=$(getconf CLK_TCK)
 CPUS=$(nproc --all)
 if ((SERVER_CPU >= CPUS || CLIENT_CPU >= CPUS)); then
@@ -66,73 +56,15 @@ if ((SERVER_CPU >= CPUS || CLIENT_CPU >= CPUS)); then
 fi
 ((SERVER_CPU != CLIENT_CPU)) || log "run.sh: warning: server and wrk share CPU $SERVER_CPU"
 
-if [[ -z ${BENCH_SKIP_BUILD:-} ]]; then
-  if [[ -n ${BENCH_BUILD_DIR:-} ]]; then
-    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build "$BUILD_DIR" --target keyward keyward_seed_keys verify_benchmark \
-      token_benchmark
-  else
-    cmake --preset release >/dev/null
-    cmake --build --preset release --target keyward keyward_seed_keys verify_benchmark \
-      token_benchmark
-  fi
-fi
+bench_build keyward keyward_seed_keys verify_benchmark token_benchmark
 KEYWARD=$ROOT/$BUILD_DIR/src/keyward
 SEED=$ROOT/$BUILD_DIR/bench/keyward_seed_keys
 [[ -x $KEYWARD && -x $SEED ]] || die "no keyward or keyward_seed_keys in $BUILD_DIR"
 
 # --- processes and clean-up --------------------------------------------------------------------
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/keyward-bench.XXXXXX")
-declare -A PID=() PORT=() DATA=()
-
-stop() {  # stop NAME: SIGTERM, then SIGKILL after 10 s
-  local name=$1 pid=${PID[$1]:-}
-  [[ -n $pid ]] || return 0
-  unset "PID[$name]"
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  log "run.sh: $name did not stop within 10 s; killing it"
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  for name in "${!PID[@]}"; do stop "$name"; done
-  rm -rf "$TMP"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() {  # a TCP port nothing on 127.0.0.1 listens on (good enough for a benchmark)
-  local port
-  for _ in $(seq 200); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  die "no free port found"
-}
-
-wait_http() {  # wait_http NAME URL: until the server answers, for at most 30 s
-  local name=$1 url=$2
-  for _ in $(seq 300); do
-    kill -0 "${PID[$name]}" 2>/dev/null || { tail -n 20 "$TMP/$name.log" >&2; die "$name exited"; }
-    curl -s -o /dev/null --max-time 1 "$url" && return 0
-    sleep 0.1
-  done
-  tail -n 20 "$TMP/$name.log" >&2
-  die "$name did not answer at $url within 30 s"
-}
+bench_start_tmp keyward-bench
+declare -A DATA=()
 
 start_keyward() {  # start_keyward NAME: on DATA[NAME], port PORT[NAME], pinned to SERVER_CPU
   local name=$1
@@ -142,36 +74,6 @@ start_keyward() {  # start_keyward NAME: on DATA[NAME], port PORT[NAME], pinned 
     $KW_ARGS >>"$TMP/$name.log" 2>&1 &
   PID[$name]=$!
   wait_http "$name" "http://127.0.0.1:${PORT[$name]}/healthz"
-}
-
-start_nginx() {
-  mkdir -p "$TMP/nginx"
-  cat >"$TMP/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  # nginx closes a keep-alive connection after 1,000 requests by default; Keyward does not.
-  keepalive_requests 1000000000;
-  client_body_temp_path $TMP/nginx/body;
-  proxy_temp_path $TMP/nginx/proxy;
-  fastcgi_temp_path $TMP/nginx/fastcgi;
-  uwsgi_temp_path $TMP/nginx/uwsgi;
-  scgi_temp_path $TMP/nginx/scgi;
-  server {
-    listen 127.0.0.1:${PORT[nginx]};
-    location / { return 200; }
-  }
-}
-EOF
-  # shellcheck disable=SC2094  # nginx's error log and its stderr go to the same file
-  taskset -c "$SERVER_CPU" "$NGINX" -e "$TMP/nginx.log" -p "$TMP/nginx" \
-    -c "$TMP/nginx/nginx.conf" >>"$TMP/nginx.log" 2>&1 &
-  PID[nginx]=$!
-  wait_http nginx "http://127.0.0.1:${PORT[nginx]}/"
 }
 
 seed() {  # seed NAME COUNT KEYS_FILE: with the server stopped; every key granted SCOPE
@@ -187,30 +89,12 @@ seed() {  # seed NAME COUNT KEYS_FILE: with the server stopped; every key grante
 RESULTS=$TMP/results.tsv  # scenario round req/s p50_ms p99_ms errors note
 : >"$RESULTS"
 
-to_ms() {  # wrk's "123.45us" / "1.20ms" / "2.00s" / "1.00m" -> milliseconds
-  awk -v t="$1" 'BEGIN {
-    n = t + 0; u = t; sub(/^[0-9.]+/, "", u)
-    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
-    else if (u != "ms") n = -1
-    printf "%.3f", n }'
-}
-
 # CPU time (clock ticks) of the two benchmark CPUs, "busy total": busy is user + nice + system +
 # steal; idle, iowait and interrupt time are left out of busy (interrupts are charged to no task).
 cpu_ticks() {
   awk -v a="cpu$SERVER_CPU" -v b="cpu$CLIENT_CPU" '$1 == a || ($1 == b && a != b) {
       busy += $2 + $3 + $4 + $9; for (i = 2; i <= 9; i++) total += $i }
     END { print busy, total }' /proc/stat
-}
-
-# Clock ticks used by a server: the process (all its threads) and its children (nginx's worker).
-server_ticks() {
-  local pid=$1 p sum=0 t
-  for p in "$pid" $(pgrep -P "$pid" || true); do
-    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
-    sum=$((sum + t))
-  done
-  echo "$sum"
 }
 
 # Clock ticks used by this shell's finished children (the wrk runs), from `times`. Call it in this
@@ -228,17 +112,12 @@ child_ticks() {
 wrk_run() {
   local scenario=$1 round=$2 server=$3 url=$4 out="$TMP/wrk-$1-$2.txt"
   shift 4
-  local script=() args=()
-  if (($# > 0)); then script=(-s "$1"); shift; fi
-  if (($# > 0)); then args=(-- "$@"); fi
   local cpu0 srv0 kid0 cpu1 srv1 kid1
   cpu0=$(cpu_ticks)
   srv0=$(server_ticks "${PID[$server]}")
   child_ticks
   kid0=$CHILD_TICKS
-  timeout --foreground $((SECS + 60)) taskset -c "$CLIENT_CPU" wrk -t"$WRK_THREADS" -c"$CONNS" \
-    -d"${SECS}s" --latency "${script[@]}" "$url" "${args[@]}" >"$out" 2>&1 ||
-    { cat "$out" >&2; die "wrk failed for $scenario"; }
+  wrk_measure "$out" "$scenario" "$url" "$@"
   cpu1=$(cpu_ticks)
   srv1=$(server_ticks "${PID[$server]}")
   child_ticks
@@ -248,17 +127,9 @@ wrk_run() {
       split(c0, a, " "); split(c1, b, " "); busy = b[1] - a[1]; total = b[2] - a[2]
       o = total > 0 ? 100 * (busy - ours) / total : 0
       printf "%.0f", (o < 0 ? 0 : o) }')
-  local rps p50 p99 non2xx sockerr note requests
-  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
-  requests=$(awk '$2 == "requests" && $3 == "in" {print $1}' "$out")
-  p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
-  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
-  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
-  sockerr=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
+  wrk_read "$out"
+  local rps=$WRK_RPS p50=$WRK_P50 p99=$WRK_P99 requests=$WRK_REQUESTS errors=$WRK_ERRORS note
   note=$(grep -o 'WRAPPED' "$out" || true)
-  [[ -n $rps && -n $p50 && -n $p99 && -n $requests ]] ||
-    { cat "$out" >&2; die "cannot read wrk's output"; }
-  local errors=$((${non2xx:-0} + ${sockerr:-0}))
   # The server's share of its core, and its CPU time per answered request: when the server's core
   # is not saturated, wrk (the client) set the pace, and only CPU per request compares servers.
   local busy us_per_req
@@ -272,23 +143,6 @@ wrk_run() {
     "$round" "$scenario" "$rps" "$p50" "$p99" "$busy")$(printf ' %5.2f us/req  other %2d%%%s%s' \
     "$us_per_req" "$other" "$( ((errors == 0)) || echo "  $errors errors/non-2xx")" \
     "$([[ -z $note ]] || echo "  (keys ran out: WRAPPED)")")"
-}
-
-warm_up() {  # warm_up URL [SCRIPT ARGS...]: a short unrecorded run
-  local url=$1
-  shift
-  local script=() args=()
-  if (($# > 0)); then script=(-s "$1"); shift; fi
-  if (($# > 0)); then args=(-- "$@"); fi
-  timeout --foreground $((WARMUP + 60)) taskset -c "$CLIENT_CPU" wrk -t"$WRK_THREADS" -c"$CONNS" \
-    -d"${WARMUP}s" "${script[@]}" "$url" "${args[@]}" >/dev/null 2>&1 || die "warm-up failed: $url"
-}
-
-median() {  # median SCENARIO COLUMN (3 req/s, 4 p50, 5 p99) over the rounds
-  awk -F'\t' -v s="$1" -v c="$2" '$1 == s {print $c}' "$RESULTS" | sort -g |
-    awk '{v[NR] = $1} END {
-      if (NR == 0) { print "nan"; exit }
-      if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # --- servers -----------------------------------------------------------------------------------

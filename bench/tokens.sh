@@ -31,18 +31,12 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
-SERVER_CPU=${BENCH_SERVER_CPU:-0}
-CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
 TOKEN_SECS=${BENCH_TOKEN_SECONDS:-3}
 E2E=${BENCH_TOKENS_E2E:-auto}
-SECS=${BENCH_SECONDS:-10}
-ROUNDS=${BENCH_ROUNDS:-3}
-CONNS=${BENCH_CONNECTIONS:-64}
-WRK_THREADS=${BENCH_WRK_THREADS:-1}
-WARMUP=${BENCH_WARMUP_SECONDS:-2}
 ALG=${BENCH_TOKEN_ALG:-ES256}
-BUILD_DIR=${BENCH_BUILD_DIR:-build/release}
 
 for v in SERVER_CPU CLIENT_CPU TOKEN_SECS SECS ROUNDS CONNS WRK_THREADS WARMUP; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "tokens.sh: $v must be a whole number, not '${!v}'" >&2; exit 2; }
@@ -51,9 +45,6 @@ done
   { echo "tokens.sh: seconds, rounds and threads must be positive" >&2; exit 2; }
 [[ $E2E =~ ^(auto|0|1)$ ]] || { echo "tokens.sh: BENCH_TOKENS_E2E is auto, 0 or 1" >&2; exit 2; }
 [[ $ALG =~ ^(ES256|RS256)$ ]] || { echo "tokens.sh: BENCH_TOKEN_ALG is ES256 or RS256" >&2; exit 2; }
-
-log() { printf '%s\n' "$*" >&2; }
-die() { log "tokens.sh: $*"; exit 1; }
 
 "$ROOT/scripts/install-packages" openssl wrk nginx-light curl jq
 for tool in openssl wrk nginx curl jq taskset timeout; do
@@ -65,15 +56,7 @@ CPUS=$(nproc --all)
 
 TARGETS=(token_benchmark)
 [[ $E2E == 0 ]] || TARGETS+=(keyward)
-if [[ -z ${BENCH_SKIP_BUILD:-} ]]; then
-  if [[ -n ${BENCH_BUILD_DIR:-} ]]; then
-    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build "$BUILD_DIR" --target "${TARGETS[@]}"
-  else
-    cmake --preset release >/dev/null
-    cmake --build --preset release --target "${TARGETS[@]}"
-  fi
-fi
+bench_build "${TARGETS[@]}"
 BENCH_BIN=$ROOT/$BUILD_DIR/bench/token_benchmark
 KEYWARD=$ROOT/$BUILD_DIR/src/keyward
 [[ -x $BENCH_BIN ]] || die "no token_benchmark in $BUILD_DIR"
@@ -160,58 +143,15 @@ if [[ ! -x $KEYWARD ]] || ! "$KEYWARD" serve --help 2>/dev/null | grep -q -- '--
   exit 0
 fi
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/keyward-tokens.XXXXXX")
-declare -A PID=() PORT=()
+bench_start_tmp keyward-tokens
 HZ=$(getconf CLK_TCK)
-
-stop() {  # stop NAME: SIGTERM, then SIGKILL after 10 s
-  local name=$1 pid=${PID[$1]:-}
-  [[ -n $pid ]] || return 0
-  unset "PID[$name]"
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  for name in "${!PID[@]}"; do stop "$name"; done
-  rm -rf "$TMP"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() {  # a TCP port nothing on 127.0.0.1 listens on (good enough for a benchmark)
-  local port
-  for _ in $(seq 200); do
-    port=$((20000 + RANDOM % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return 0; }
-  done
-  die "no free port found"
-}
-
-wait_http() {  # wait_http NAME URL: until the server answers, for at most 30 s
-  for _ in $(seq 300); do
-    kill -0 "${PID[$1]}" 2>/dev/null || { tail -n 20 "$TMP/$1.log" >&2; die "$1 exited"; }
-    curl -s -o /dev/null --max-time 1 "$2" && return 0
-    sleep 0.1
-  done
-  tail -n 20 "$TMP/$1.log" >&2
-  die "$1 did not answer at $2 within 30 s"
-}
 
 PORT[keyward]=$(free_port)
 PORT[nginx]=$(free_port)
 while [[ ${PORT[nginx]} == "${PORT[keyward]}" ]]; do PORT[nginx]=$(free_port); done
 BASE="http://127.0.0.1:${PORT[keyward]}"
 ADMIN_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
-mkdir -m 700 "$TMP/data" "$TMP/nginx"
+mkdir -m 700 "$TMP/data"
 
 log "End to end: Keyward --issuer $BASE --token-alg $ALG and nginx on CPU $SERVER_CPU..."
 KEYWARD_ADMIN_PASSWORD=$ADMIN_PASSWORD taskset -c "$SERVER_CPU" "$KEYWARD" serve \
@@ -221,31 +161,7 @@ KEYWARD_ADMIN_PASSWORD=$ADMIN_PASSWORD taskset -c "$SERVER_CPU" "$KEYWARD" serve
 PID[keyward]=$!
 wait_http keyward "$BASE/healthz"
 
-cat >"$TMP/nginx/nginx.conf" <<NGINX
-worker_processes 1;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000000;
-  client_body_temp_path $TMP/nginx/body;
-  proxy_temp_path $TMP/nginx/proxy;
-  fastcgi_temp_path $TMP/nginx/fastcgi;
-  uwsgi_temp_path $TMP/nginx/uwsgi;
-  scgi_temp_path $TMP/nginx/scgi;
-  server {
-    listen 127.0.0.1:${PORT[nginx]};
-    location / { return 200; }
-  }
-}
-NGINX
-# shellcheck disable=SC2094  # nginx's error log and its stderr go to the same file
-taskset -c "$SERVER_CPU" "$(command -v nginx)" -e "$TMP/nginx.log" -p "$TMP/nginx" \
-  -c "$TMP/nginx/nginx.conf" >>"$TMP/nginx.log" 2>&1 &
-PID[nginx]=$!
-wait_http nginx "http://127.0.0.1:${PORT[nginx]}/"
+start_nginx
 
 # A session for admin, then through the API a key that may issue tokens and holds one service
 # scope. Secrets go through files, never on a command line.
@@ -279,42 +195,16 @@ grep -qi '^X-Keyward-User: admin$' <<<"$headers" || die "/auth: no X-Keyward-Use
 RESULTS=$TMP/results.tsv  # scenario round req/s p50_ms p99_ms errors server_cpu% us/req
 : >"$RESULTS"
 
-to_ms() {  # wrk's "123.45us" / "1.20ms" / "2.00s" -> milliseconds
-  awk -v t="$1" 'BEGIN { n = t + 0; u = t; sub(/^[0-9.]+/, "", u)
-    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u != "ms") n = -1
-    printf "%.3f", n }'
-}
-server_ticks() {  # clock ticks used by a server and its children (nginx's worker)
-  local p sum=0 t
-  for p in "$1" $(pgrep -P "$1" || true); do
-    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
-    sum=$((sum + t))
-  done
-  echo "$sum"
-}
-
 # wrk_run SCENARIO ROUND SERVER URL [SCRIPT ARGS...]: one bounded wrk run; numbers to RESULTS.
 wrk_run() {
   local scenario=$1 round=$2 server=$3 url=$4 out="$TMP/wrk-$1-$2.txt"
   shift 4
-  local script=() args=()
-  if (($# > 0)); then script=(-s "$1"); shift; fi
-  if (($# > 0)); then args=(-- "$@"); fi
   local t0 t1
   t0=$(server_ticks "${PID[$server]}")
-  timeout --foreground $((SECS + 60)) taskset -c "$CLIENT_CPU" wrk -t"$WRK_THREADS" -c"$CONNS" \
-    -d"${SECS}s" --latency "${script[@]}" "$url" "${args[@]}" >"$out" 2>&1 ||
-    { cat "$out" >&2; die "wrk failed for $scenario"; }
+  wrk_measure "$out" "$scenario" "$url" "$@"
   t1=$(server_ticks "${PID[$server]}")
-  local rps requests p50 p99 non2xx sockerr
-  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
-  requests=$(awk '$2 == "requests" && $3 == "in" {print $1}' "$out")
-  p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
-  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
-  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
-  sockerr=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
-  [[ -n $rps && -n $requests ]] || { cat "$out" >&2; die "cannot read wrk's output"; }
-  local errors=$((${non2xx:-0} + ${sockerr:-0})) busy us
+  wrk_read "$out"
+  local rps=$WRK_RPS p50=$WRK_P50 p99=$WRK_P99 requests=$WRK_REQUESTS errors=$WRK_ERRORS busy us
   busy=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v s="$SECS" 'BEGIN {printf "%.0f", 100 * t / hz / s}')
   us=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$requests" \
     'BEGIN {printf "%.2f", (n > 0 ? 1e6 * t / hz / n : 0)}')
@@ -325,22 +215,10 @@ wrk_run() {
     echo "  $errors errors/non-2xx")"
 }
 
-median() {  # median SCENARIO COLUMN over the rounds
-  awk -F'\t' -v s="$1" -v c="$2" '$1 == s {print $c}' "$RESULTS" | sort -g |
-    awk '{v[NR] = $1} END { if (NR == 0) { print "nan"; exit }
-      if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 log "wrk -t$WRK_THREADS -c$CONNS -d${SECS}s on CPU $CLIENT_CPU; $ROUNDS rounds, interleaved."
-for url in "$URL_NGINX" "$URL_TOKEN" "$URL_AUTH"; do
-  case $url in
-    "$URL_TOKEN") set -- -s bench/oauth_token.lua "$url" -- admin "$TMP/client_secret" pulsar ;;
-    "$URL_AUTH") set -- -s bench/auth.lua "$url" -- "$TMP/jwt.txt" 1 ;;
-    *) set -- "$url" ;;
-  esac
-  timeout --foreground $((WARMUP + 60)) taskset -c "$CLIENT_CPU" wrk -t"$WRK_THREADS" \
-    -c"$CONNS" -d"${WARMUP}s" "$@" >/dev/null 2>&1 || die "warm-up failed: $url"
-done
+warm_up "$URL_NGINX"
+warm_up "$URL_TOKEN" bench/oauth_token.lua admin "$TMP/client_secret" pulsar
+warm_up "$URL_AUTH" bench/auth.lua "$TMP/jwt.txt" 1
 for ((r = 1; r <= ROUNDS; r++)); do
   wrk_run nginx "$r" nginx "$URL_NGINX"
   wrk_run token "$r" keyward "$URL_TOKEN" bench/oauth_token.lua admin "$TMP/client_secret" pulsar

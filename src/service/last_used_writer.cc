@@ -1,8 +1,5 @@
 #include "service/last_used_writer.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <iterator>
 #include <vector>
@@ -12,7 +9,10 @@
 namespace keyward {
 
 LastUsedWriter::LastUsedWriter(KeyCache& cache, Store& store, std::chrono::milliseconds interval)
-    : cache_(cache), store_(store), interval_(interval), thread_([this] { Loop(); }) {}
+    : cache_(cache),
+      store_(store),
+      periodic_([interval] { return interval; }, [this] { Flush(); },
+                {.tick_on_stop = true, .low_priority = true}) {}
 
 std::size_t LastUsedWriter::Flush() {
   auto batch = cache_.TakeUsed();
@@ -31,29 +31,6 @@ std::size_t LastUsedWriter::Flush() {
   return batch.size();
 }
 
-void LastUsedWriter::Loop() {
-  // Bookkeeping, never urgent: on a busy core the threads answering requests go first.
-  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
-  MutexLock lock(mu_);
-  while (!stopping_) {
-    wake_.WaitFor(mu_, interval_, [this] {
-      mu_.AssertHeld();
-      return stopping_;
-    });
-    lock.Unlock();
-    Flush();
-    lock.Lock();
-  }
-}
-
-void LastUsedWriter::Stop() {
-  {
-    MutexLock lock(mu_);
-    if (stopping_) return;
-    stopping_ = true;
-  }
-  wake_.NotifyAll();
-  if (thread_.joinable()) thread_.join();
-}
+void LastUsedWriter::Stop() { periodic_.Stop(); }
 
 }  // namespace keyward

@@ -3,10 +3,9 @@
 #pragma once
 
 #include <chrono>
-#include <thread>
 
-#include "common/thread_annotations.h"
 #include "service/key_cache.h"
+#include "service/periodic_thread.h"
 #include "store/store.h"
 
 namespace keyward {
@@ -23,15 +22,9 @@ class LastUsedWriter {
   void Stop();
 
  private:
-  void Loop();
-
   KeyCache& cache_;
   Store& store_;
-  const std::chrono::milliseconds interval_;
-  Mutex mu_;
-  CondVar wake_;
-  bool stopping_ GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  PeriodicThread periodic_;  // last: its thread calls Flush
 };
 
 }  // namespace keyward

@@ -310,32 +310,15 @@ Result<SigningKeyRecord> SigningKeyRing::AddRotation(const Caller& caller, bool 
 }
 
 SigningKeyTicker::SigningKeyTicker(SigningKeyRing& ring)
-    : ring_(ring), thread_([this] { Loop(); }) {}
+    : periodic_([&ring] { return ring.TickInterval(); },
+                [&ring] {
+                  if (Status s = ring.Refresh(); !s.ok()) {
+                    log::Warn("signing keys: refresh failed, the old keys stay in use: {}",
+                              s.ToString());
+                  }
+                },
+                {}) {}
 
-void SigningKeyTicker::Loop() {
-  MutexLock lock(mu_);
-  while (!stopping_) {
-    wake_.WaitFor(mu_, ring_.TickInterval(), [this] {
-      mu_.AssertHeld();
-      return stopping_;
-    });
-    if (stopping_) break;
-    lock.Unlock();
-    if (Status s = ring_.Refresh(); !s.ok()) {
-      log::Warn("signing keys: refresh failed, the old keys stay in use: {}", s.ToString());
-    }
-    lock.Lock();
-  }
-}
-
-void SigningKeyTicker::Stop() {
-  {
-    MutexLock lock(mu_);
-    if (stopping_) return;
-    stopping_ = true;
-  }
-  wake_.NotifyAll();
-  if (thread_.joinable()) thread_.join();
-}
+void SigningKeyTicker::Stop() { periodic_.Stop(); }
 
 }  // namespace keyward

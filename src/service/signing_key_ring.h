@@ -22,7 +22,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "common/clock.h"
@@ -31,6 +30,7 @@
 #include "core/master_key.h"
 #include "core/signing_key_record.h"
 #include "service/audit_log.h"
+#include "service/periodic_thread.h"
 #include "service/principal.h"
 #include "service/token_options.h"
 #include "store/store.h"
@@ -135,13 +135,7 @@ class SigningKeyTicker {
   void Stop();
 
  private:
-  void Loop();
-
-  SigningKeyRing& ring_;
-  Mutex mu_;
-  CondVar wake_;
-  bool stopping_ GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  PeriodicThread periodic_;
 };
 
 }  // namespace keyward

@@ -39,6 +39,17 @@ class RowReader {
 #define KW_ROW_SIGNING_KEY_COLUMNS \
   "generation, kid, alg, public_jwk, sealed_private, created_at, activates_at, retired_at"
 
+// The SQL both backends run alike, but for their placeholders (`from`, `to`: "$1", "$2" or
+// "?1", "?2"). The hash prefix lookups (Find*ByHashPrefix, over HashPrefixUpperBound's range): a
+// range on the UNIQUE index, hash >= from AND hash < to (the OPEN form has no end, for a prefix
+// of 0xff bytes), at most two rows: a second one means the prefix is ambiguous.
+#define KW_ROW_PREFIX_RANGE(from, to) \
+  " WHERE hash >= " from " AND hash < " to " ORDER BY hash LIMIT 2"
+#define KW_ROW_PREFIX_OPEN(from) " WHERE hash >= " from " ORDER BY hash LIMIT 2"
+// Every signing key, by generation ascending.
+#define KW_ROW_LIST_SIGNING_KEYS \
+  "SELECT " KW_ROW_SIGNING_KEY_COLUMNS " FROM signing_keys ORDER BY generation"
+
 // KW_ROW_USER_COLUMNS. Internal for an unknown type. The tags are left to the caller.
 Result<User> ReadUser(const RowReader& row);
 // KW_ROW_KEY_COLUMNS, the grant included (see GrantColumns).

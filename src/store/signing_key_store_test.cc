@@ -54,16 +54,8 @@ std::string HashWithPrefix(const std::string& prefix, char fill) {
   return hash;
 }
 
-class SigningKeyStoreTest : public ::testing::TestWithParam<Backend> {
+class SigningKeyStoreTest : public store_test::BackendStoreTest {
  protected:
-  void SetUp() override {
-    if (GetParam().needs_postgres && pg::TestServerUrl().empty()) {
-      GTEST_SKIP() << "KEYWARD_TEST_PG_URL is not set (scripts/with-postgres sets it)";
-    }
-    KW_ASSERT_OK_AND_ASSIGN(store_, GetParam().open(dir_.path(), keep_));
-    ASSERT_NE(store_, nullptr);
-  }
-
   // The retired_at of every key, by generation ascending.
   std::vector<UnixSeconds> RetiredAts() {
     Result<std::vector<SigningKeyRecord>> keys = store_->ListSigningKeys();
@@ -74,10 +66,6 @@ class SigningKeyStoreTest : public ::testing::TestWithParam<Backend> {
     }
     return retired;
   }
-
-  TempDir dir_;                 // outlives store_
-  std::shared_ptr<void> keep_;  // outlives store_
-  std::unique_ptr<Store> store_;
 };
 
 // --- signing keys ---

@@ -4,6 +4,8 @@
 // without it), each test on a database of its own.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <functional>
 #include <memory>
 #include <ostream>
@@ -18,6 +20,7 @@
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
+#include "store/store_test_util.h"
 
 namespace keyward::store_test {
 
@@ -37,6 +40,23 @@ struct Backend {
 };
 
 inline void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
+
+// A test on an empty store of its Backend (store_); skipped when that needs PostgreSQL and
+// KEYWARD_TEST_PG_URL is unset.
+class BackendStoreTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam().needs_postgres && pg::TestServerUrl().empty()) {
+      GTEST_SKIP() << "KEYWARD_TEST_PG_URL is not set (scripts/with-postgres sets it)";
+    }
+    KW_ASSERT_OK_AND_ASSIGN(store_, GetParam().open(dir_.path(), keep_));
+    ASSERT_NE(store_, nullptr);
+  }
+
+  TempDir dir_;                 // outlives store_
+  std::shared_ptr<void> keep_;  // outlives store_
+  std::unique_ptr<Store> store_;
+};
 
 inline std::vector<Backend> Backends() {
   std::vector<Backend> backends;

@@ -45,20 +45,7 @@ void ExpectSameKey(const KeyRecord& got, const KeyRecord& want) {
   EXPECT_EQ(got.grant, want.grant);
 }
 
-class StoreConformanceTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override {
-    if (GetParam().needs_postgres && pg::TestServerUrl().empty()) {
-      GTEST_SKIP() << "KEYWARD_TEST_PG_URL is not set (scripts/with-postgres sets it)";
-    }
-    KW_ASSERT_OK_AND_ASSIGN(store_, GetParam().open(dir_.path(), keep_));
-    ASSERT_NE(store_, nullptr);
-  }
-
-  TempDir dir_;                 // outlives store_
-  std::shared_ptr<void> keep_;  // outlives store_
-  std::unique_ptr<Store> store_;
-};
+class StoreConformanceTest : public store_test::BackendStoreTest {};
 
 // --- users ---
 

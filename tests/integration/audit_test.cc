@@ -9,11 +9,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "backend_fixture.h"
 #include "common/clock.h"
 #include "harness.h"
 
@@ -24,17 +23,6 @@ namespace json = boost::json;
 
 constexpr char kCarolPassword[] = "carol-password-5b8e21";
 constexpr char kWrongPassword[] = "carol-wrong-password-9d4f";
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? v : "";
-}
-
-// psql against `url`; fails the test when psql fails.
-void Psql(const std::string& url, const std::string& sql) {
-  ProcessResult r = RunProcess({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql});
-  EXPECT_EQ(r.exit_code, 0) << sql << "\n" << r.err;
-}
 
 std::string Str(const json::value& v, const char* key) {
   return std::string(v.at(key).as_string());
@@ -50,23 +38,15 @@ std::vector<std::string> Lines(const json::array& events) {
   return lines;
 }
 
-enum class Backend { kSqlite, kPostgres };
-
-void PrintTo(Backend backend, std::ostream* os) {
-  *os << (backend == Backend::kSqlite ? "Sqlite" : "Postgres");
-}
-
 class AuditTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     if (GetParam() == Backend::kPostgres) {
-      admin_url_ = Env("KEYWARD_TEST_PG_URL");
-      if (admin_url_.empty()) GTEST_SKIP() << "KEYWARD_TEST_PG_URL is not set (make test sets it)";
       // A database of its own, so that no other test's events are in it.
-      std::mt19937_64 rng(std::random_device{}());
-      db_ = "kw_audit_" + std::to_string(rng() % 1'000'000'000);
-      Psql(admin_url_, "CREATE DATABASE " + db_);
-      url_ = admin_url_.substr(0, admin_url_.rfind('/') + 1) + db_;
+      if (!db_.Create("kw_audit_")) {
+        GTEST_SKIP() << "KEYWARD_TEST_PG_URL is not set (make test sets it)";
+      }
+      url_ = db_.url();
     }
     home_ = MakeTempDir();
     std::vector<std::string> args;
@@ -79,16 +59,8 @@ class AuditTest : public ::testing::TestWithParam<Backend> {
   }
 
   void TearDown() override {
-    if (server_) {
-      server_->Stop();
-      ExpectNoSecretsIn({server_->log_path()});
-      if (GetParam() == Backend::kSqlite) {
-        const std::string db = server_->data_dir() + "/keyward.db";
-        ExpectNoSecretsIn({db, db + "-wal"});
-      }
-      server_.reset();
-    }
-    if (!db_.empty()) Psql(admin_url_, "DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
+    StopAndScan(server_, GetParam() == Backend::kSqlite);
+    db_.Drop();
     if (!home_.empty()) RemoveTree(home_);
   }
 
@@ -169,7 +141,8 @@ class AuditTest : public ::testing::TestWithParam<Backend> {
     return {admin, carol};
   }
 
-  std::string admin_url_, db_, url_, home_;
+  PostgresTestDatabase db_;  // PostgreSQL: this test's database, dropped in TearDown
+  std::string url_, home_;
   std::unique_ptr<ServerProcess> server_;
 };
 

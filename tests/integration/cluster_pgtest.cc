@@ -8,9 +8,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <future>
-#include <random>
 #include <thread>
 
+#include "backend_fixture.h"
 #include "harness.h"
 
 namespace keyward::testing {
@@ -21,15 +21,6 @@ using Clock = std::chrono::steady_clock;
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v != nullptr ? v : "";
-}
-
-// psql against `url`; returns its trimmed output, failing the test when psql fails.
-std::string Sql(const std::string& url, const std::string& sql) {
-  ProcessResult r =
-      RunProcess({"psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", url, "-c", sql});
-  EXPECT_EQ(r.exit_code, 0) << sql << "\n" << r.err;
-  while (!r.out.empty() && (r.out.back() == '\n' || r.out.back() == ' ')) r.out.pop_back();
-  return r.out;
 }
 
 // Runs pg_ctl on the test cluster ("stop" or "start"), as its owner.
@@ -49,51 +40,12 @@ void PgCtl(const std::string& action) {
   ASSERT_EQ(r.exit_code, 0) << action << ": " << r.err << r.out;
 }
 
-class ClusterTest : public ::testing::Test {
+class ClusterTest : public PostgresClusterTest {
  protected:
-  void SetUp() override {
-    admin_url_ = Env("KEYWARD_TEST_PG_URL");
-    if (admin_url_.empty()) GTEST_SKIP() << "KEYWARD_TEST_PG_URL is not set (make test sets it)";
-    std::mt19937_64 rng(std::random_device{}());
-    db_ = "kw_cluster_" + std::to_string(rng() % 1'000'000'000);
-    Sql(admin_url_, "CREATE DATABASE " + db_);
-    url_ = admin_url_.substr(0, admin_url_.rfind('/') + 1) + db_;
-    shared_ = MakeTempDir();
-  }
-  void TearDown() override {
-    for (auto* node : {&a_, &b_}) {
-      if (*node) {
-        (*node)->Stop();
-        ExpectNoSecretsIn({(*node)->log_path()});
-        node->reset();
-      }
-    }
-    if (!db_.empty() && !admin_url_.empty()) {
-      Sql(admin_url_, "DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
-    }
-    if (!shared_.empty()) RemoveTree(shared_);
-  }
-
-  std::unique_ptr<ServerProcess> Node(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--db", url_, "--master-key-file", shared_ + "/master.key"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return ServerProcess::Start(args);
-  }
-  void StartBoth() {
-    a_ = Node();
-    b_ = Node();
-    ASSERT_GT(a_->port(), 0);
-    ASSERT_GT(b_->port(), 0);
-    admin_a_ = a_->Login("admin", kAdminPassword);
-    admin_b_ = b_->Login("admin", kAdminPassword);
-  }
+  ClusterTest() : PostgresClusterTest("kw_cluster_") {}
   int AuthOn(const ServerProcess& node, const std::string& key) {
     return Call(node.port(), "GET", "/auth", "", {{"Authorization", "Bearer " + key}}).status;
   }
-
-  std::string admin_url_, db_, url_, shared_;
-  std::unique_ptr<ServerProcess> a_, b_;
-  std::string admin_a_, admin_b_;
 };
 
 TEST_F(ClusterTest, KeyCreatedOnOneNodeVerifiesOnTheOtherAtOnce) {
@@ -131,9 +83,9 @@ TEST_F(ClusterTest, ALostListenConnectionStillRefusesWithinTheCacheLifetime) {
   std::string key = a_->NewKey(admin_a_, "me", "while-deaf");
   ASSERT_EQ(AuthOn(*b_, key), 200);
   // Cut every node's LISTEN connection; the delete's NOTIFY may then be lost on the way to B.
-  Sql(url_,
-      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-      "WHERE datname = current_database() AND query ILIKE 'LISTEN%'");
+  Psql(url_,
+       "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+       "WHERE datname = current_database() AND query ILIKE 'LISTEN%'");
   ASSERT_EQ(a_->As(admin_a_, "DELETE", "/api/v1/users/me/apikeys/while-deaf").status, 204);
   const auto deleted = Clock::now();
   while (AuthOn(*b_, key) == 200 && Clock::now() - deleted < std::chrono::seconds(15)) {
@@ -155,9 +107,9 @@ TEST_F(ClusterTest, NodesStartingTogetherMigrateOnce) {
   // Each migration (V001 init, V002 audit log, V003 key grants, V004 signing keys) recorded
   // once, by one of them.
   EXPECT_EQ(
-      Sql(url_, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"),
+      Psql(url_, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"),
       "1,2,3,4");
-  EXPECT_EQ(Sql(url_, "SELECT count(*) FROM users WHERE id = 'admin'"), "1");
+  EXPECT_EQ(Psql(url_, "SELECT count(*) FROM users WHERE id = 'admin'"), "1");
   EXPECT_EQ(Call(a_->port(), "GET", "/healthz").status, 200);
   EXPECT_EQ(Call(b_->port(), "GET", "/healthz").status, 200);
 }

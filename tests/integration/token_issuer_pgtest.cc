@@ -8,12 +8,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <map>
-#include <random>
 #include <set>
 #include <thread>
 
+#include "backend_fixture.h"
 #include "common/clock.h"
 #include "harness.h"
 #include "jwt_util.h"
@@ -28,67 +27,23 @@ using Clock = std::chrono::steady_clock;
 constexpr char kIssuer[] = "http://issuer.keyward.test";
 constexpr char kForm[] = "application/x-www-form-urlencoded";
 
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? v : "";
-}
-
-void Psql(const std::string& url, const std::string& sql) {
-  ProcessResult r = RunProcess({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql});
-  EXPECT_EQ(r.exit_code, 0) << sql << "\n" << r.err;
-}
-
 std::string Str(const json::value& v, const char* key) {
   const auto* m = v.is_object() ? v.as_object().if_contains(key) : nullptr;
   return m != nullptr && m->is_string() ? std::string(m->as_string()) : "";
 }
 
-class TokenIssuerClusterTest : public ::testing::Test {
+class TokenIssuerClusterTest : public PostgresClusterTest {
  protected:
-  void SetUp() override {
-    admin_url_ = Env("KEYWARD_TEST_PG_URL");
-    if (admin_url_.empty()) GTEST_SKIP() << "KEYWARD_TEST_PG_URL is not set (make test sets it)";
-    std::mt19937_64 rng(std::random_device{}());
-    db_ = "kw_tokens_" + std::to_string(rng() % 1'000'000'000);
-    Psql(admin_url_, "CREATE DATABASE " + db_);
-    url_ = admin_url_.substr(0, admin_url_.rfind('/') + 1) + db_;
-    shared_ = MakeTempDir();
-  }
-  void TearDown() override {
-    for (auto* node : {&a_, &b_}) {
-      if (*node) {
-        (*node)->Stop();
-        ExpectNoSecretsIn({(*node)->log_path()});
-        node->reset();
-      }
-    }
-    if (!db_.empty() && !admin_url_.empty()) {
-      Psql(admin_url_, "DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
-    }
-    if (!shared_.empty()) RemoveTree(shared_);
-  }
+  TokenIssuerClusterTest() : PostgresClusterTest("kw_tokens_") {}
 
   // Both nodes on the database, with the shared master key (they unseal the same signing keys)
   // and the issuer on, plus `extra`.
   void StartBoth(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {"--db",
-                                     url_,
-                                     "--master-key-file",
-                                     shared_ + "/master.key",
-                                     "--issuer",
-                                     kIssuer,
-                                     "--issuer-allow-http",
-                                     "--token-audience",
-                                     "pulsar",
-                                     "--gateway-audience",
-                                     "pulsar"};
+    std::vector<std::string> args = {
+        "--issuer",           kIssuer, "--issuer-allow-http", "--token-audience", "pulsar",
+        "--gateway-audience", "pulsar"};
     args.insert(args.end(), extra.begin(), extra.end());
-    a_ = ServerProcess::Start(args);
-    ASSERT_GT(a_->port(), 0);
-    b_ = ServerProcess::Start(args);
-    ASSERT_GT(b_->port(), 0);
-    admin_a_ = a_->Login("admin", kAdminPassword);
-    admin_b_ = b_->Login("admin", kAdminPassword);
+    PostgresClusterTest::StartBoth(args);
   }
 
   // client_credentials at `node`'s token endpoint, the key in the body as Pulsar's clients
@@ -112,10 +67,6 @@ class TokenIssuerClusterTest : public ::testing::Test {
     EXPECT_EQ(r.status, 200) << r.body;
     return r.status == 200 ? r.Json().at("keys").as_array() : json::array();
   }
-
-  std::string admin_url_, db_, url_, shared_;
-  std::unique_ptr<ServerProcess> a_, b_;
-  std::string admin_a_, admin_b_;
 };
 
 TEST_F(TokenIssuerClusterTest, KeyDeletedOnARefusedByBWithinASecond) {

@@ -8,13 +8,12 @@
 // under it) and runs on a database of its own; without KEYWARD_TEST_PG_URL it is skipped.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "backend_fixture.h"
 #include "harness.h"
 #include "store/v002_fixture.h"
 
@@ -24,23 +23,6 @@ namespace {
 namespace json = boost::json;
 
 using keyward::testdata::kV002DriverKey;
-
-enum class Backend { kSqlite, kPostgres };
-
-void PrintTo(Backend backend, std::ostream* os) {
-  *os << (backend == Backend::kSqlite ? "Sqlite" : "Postgres");
-}
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? v : "";
-}
-
-// psql against `url`; fails the test when psql fails.
-void Psql(const std::string& url, const std::string& sql) {
-  ProcessResult r = RunProcess({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql});
-  EXPECT_EQ(r.exit_code, 0) << sql << "\n" << r.err;
-}
 
 // Member `name` of object `v`, or the string "<missing>" (so a missing member fails an
 // expectation instead of throwing).
@@ -64,12 +46,10 @@ class UpgradeTest : public ::testing::TestWithParam<Backend> {
     std::vector<std::string> args;
     std::string data_dir = home_ + "/data";
     if (GetParam() == Backend::kPostgres) {
-      admin_url_ = Env("KEYWARD_TEST_PG_URL");
-      if (admin_url_.empty()) GTEST_SKIP() << "KEYWARD_TEST_PG_URL is not set (make test sets it)";
-      std::mt19937_64 rng(std::random_device{}());
-      db_ = "kw_upgrade_" + std::to_string(rng() % 1'000'000'000);
-      Psql(admin_url_, "CREATE DATABASE " + db_);
-      const std::string url = admin_url_.substr(0, admin_url_.rfind('/') + 1) + db_;
+      if (!db_.Create("kw_upgrade_")) {
+        GTEST_SKIP() << "KEYWARD_TEST_PG_URL is not set (make test sets it)";
+      }
+      const std::string url = db_.url();
       Status made = testdata::MakePostgresV002(url);
       ASSERT_TRUE(made.ok()) << made.ToString();
       args = {"--db", url, "--master-key-file", home_ + "/master.key"};
@@ -84,16 +64,8 @@ class UpgradeTest : public ::testing::TestWithParam<Backend> {
   }
 
   void TearDown() override {
-    if (server_) {
-      server_->Stop();
-      ExpectNoSecretsIn({server_->log_path()});
-      if (GetParam() == Backend::kSqlite) {
-        const std::string db = server_->data_dir() + "/keyward.db";
-        ExpectNoSecretsIn({db, db + "-wal"});
-      }
-      server_.reset();
-    }
-    if (!db_.empty()) Psql(admin_url_, "DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
+    StopAndScan(server_, GetParam() == Backend::kSqlite);
+    db_.Drop();
     if (!home_.empty()) RemoveTree(home_);
   }
 
@@ -102,8 +74,7 @@ class UpgradeTest : public ::testing::TestWithParam<Backend> {
   }
 
   std::string home_;
-  std::string admin_url_;  // PostgreSQL: the test server
-  std::string db_;         // PostgreSQL: this test's database, dropped in TearDown
+  PostgresTestDatabase db_;  // PostgreSQL: this test's database, dropped in TearDown
   std::unique_ptr<ServerProcess> server_;
 };
 

@@ -64,11 +64,9 @@ constexpr char kListAuditOfUser[] =
     " FROM audit_events WHERE (actor = ?4 OR user_id = ?4) AND occurred_at BETWEEN ?1 AND ?2"
     " ORDER BY occurred_at DESC, id DESC LIMIT ?3";
 
-// The hash prefix lookups: a range on the UNIQUE index, hash >= ?1 AND hash < ?2 (the "Open"
-// twins have no end, for a prefix of 0xff bytes), at most two rows: a second one means the
-// prefix is ambiguous.
-#define KW_PREFIX_RANGE " WHERE hash >= ?1 AND hash < ?2 ORDER BY hash LIMIT 2"
-#define KW_PREFIX_OPEN " WHERE hash >= ?1 ORDER BY hash LIMIT 2"
+// The hash prefix lookups (rows.h).
+#define KW_PREFIX_RANGE KW_ROW_PREFIX_RANGE("?1", "?2")
+#define KW_PREFIX_OPEN KW_ROW_PREFIX_OPEN("?1")
 constexpr char kFindKeyByPrefix[] = "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys" KW_PREFIX_RANGE;
 constexpr char kFindKeyByPrefixOpen[] =
     "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys" KW_PREFIX_OPEN;
@@ -83,8 +81,7 @@ constexpr char kInsertSigningKey[] = "INSERT INTO signing_keys (" KW_ROW_SIGNING
                                      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 constexpr char kRetireSigningKeys[] =
     "UPDATE signing_keys SET retired_at = ?2 WHERE generation < ?1 AND retired_at = 0";
-constexpr char kListSigningKeys[] =
-    "SELECT " KW_ROW_SIGNING_KEY_COLUMNS " FROM signing_keys ORDER BY generation";
+constexpr char kListSigningKeys[] = KW_ROW_LIST_SIGNING_KEYS;
 
 #undef KW_USER_COLUMNS
 
