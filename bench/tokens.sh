@@ -136,7 +136,7 @@ awk -v t="$t_sign" -v o="$o_sign" 'BEGIN {
 # --- 2. end to end: POST /oauth/token and /auth with a JWT, vs nginx ----------------------------
 
 if [[ $E2E == 0 ]]; then exit 0; fi
-if [[ ! -x $KEYWARD ]] || ! "$KEYWARD" serve --help 2>/dev/null | grep -q -- '--issuer'; then
+if [[ ! -x $KEYWARD ]] || ! "$KEYWARD" serve --help 2>/dev/null | grep -- '--issuer' >/dev/null; then
   [[ $E2E == 1 ]] && die "$KEYWARD has no token issuer (keyward serve --issuer)"
   echo
   echo "End to end: skipped, $KEYWARD has no token issuer (keyward serve --issuer)."
