@@ -114,10 +114,13 @@ std::string_view SigningKeyStateName(SigningKeyState state) {
 }
 
 const token::PublicKey* RingSnapshot::Find(std::string_view kid) const {
+  const RingKey* key = FindKey(kid);
+  return key != nullptr ? &key->public_key : nullptr;
+}
+
+const RingKey* RingSnapshot::FindKey(std::string_view kid) const {
   for (const RingKey& key : keys) {
-    if (key.state != SigningKeyState::kUnpublished && key.record.kid == kid) {
-      return &key.public_key;
-    }
+    if (key.state != SigningKeyState::kUnpublished && key.record.kid == kid) return &key;
   }
   return nullptr;
 }

@@ -59,6 +59,9 @@ struct RingSnapshot {
   std::string jwks;                  // {"keys":[…]}: the published keys (next, current, retired)
   // A published key by kid; null otherwise.
   const token::PublicKey* Find(std::string_view kid) const;
+  // The same key with what the ring knows of it (signs_until: a verifier refuses a token that
+  // claims to be issued after its key stopped signing); null when no published key has `kid`.
+  const RingKey* FindKey(std::string_view kid) const;
   // The key that signs at `now` (≥ taken_at): `current`, or the next key once its activates_at
   // has come, so that a key signs at its time even before the ticker's next Refresh. Null when
   // none does.

@@ -57,6 +57,8 @@ TEST_F(SigningKeyRingTest, TheFirstKeySignsAtOnceAndIsAudited) {
   EXPECT_EQ(JwksKids(*snap), std::vector<std::string>{snap->current->record.kid});
   EXPECT_NE(snap->Find(snap->current->record.kid), nullptr);
   EXPECT_EQ(snap->Find("no-such-kid"), nullptr);
+  EXPECT_EQ(snap->FindKey(snap->current->record.kid), snap->current);
+  EXPECT_EQ(snap->FindKey("no-such-kid"), nullptr);
   // The private key is sealed in the store, bound to its kid.
   ASSERT_THAT(Stored(), SizeIs(1));
   EXPECT_FALSE(Stored()[0].sealed_private.empty());

@@ -276,7 +276,9 @@ Result<Principal> TokenService::VerifyUncached(std::string_view jwt, std::string
     verified = token::VerifyJwt(jwt, find);
   }
   if (!verified.ok()) return verified.status();
-  KW_RETURN_IF_ERROR(CheckClaims(*verified, which, now, gateway));
+  const RingKey* signer = ring->FindKey(verified->kid);
+  const UnixSeconds signs_until = signer != nullptr ? signer->signs_until : 0;
+  KW_RETURN_IF_ERROR(CheckClaims(*verified, which, now, signs_until, gateway));
   KW_ASSIGN_OR_RETURN(Principal principal, Lineage(verified->claims, now, generation));
   principal.token_hash = std::string(token_hash);
   return principal;
@@ -299,7 +301,7 @@ std::optional<Principal> TokenService::FromCache(std::string_view token_hash, Un
 }
 
 Status TokenService::CheckClaims(const token::VerifiedJwt& jwt, AudienceSet which, UnixSeconds now,
-                                 bool* gateway) const {
+                                 UnixSeconds signs_until, bool* gateway) const {
   if (jwt.typ != "at+jwt" && jwt.typ != "JWT") return Invalid("typ is not at+jwt or JWT");
   const boost::json::object& claims = jwt.claims;
   const boost::json::string* iss = StringClaim(claims, "iss");
@@ -325,6 +327,12 @@ Status TokenService::CheckClaims(const token::VerifiedJwt& jwt, AudienceSet whic
   if (*exp <= now - options_.skew) return Invalid("expired");
   if (*nbf > now + options_.skew) return Invalid("not valid yet");
   if (*iat > now + options_.skew) return Invalid("issued in the future");
+  // A retired key may have leaked (that is why it was retired at once): what it signs now claims
+  // to be issued after it stopped, or to live longer than any token this issuer signs.
+  if (signs_until != 0 && *iat > signs_until + options_.skew) {
+    return Invalid("issued after its signing key stopped signing");
+  }
+  if (*exp - *iat > options_.ttl + 2 * options_.skew) return Invalid("lives longer than a token");
   const boost::json::string* sub = StringClaim(claims, "sub");
   const boost::json::string* jti = StringClaim(claims, "jti");
   if (sub == nullptr || sub->empty() || jti == nullptr || jti->empty()) {

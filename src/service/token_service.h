@@ -100,6 +100,9 @@ class TokenService {
   // Verify(kGateway) refuses is cached as unknown, as an unknown key is, and refused again from
   // there by TryCached and Verify(kGateway). A kid the ring does not know makes it read the
   // signing keys again (at most once a second): another node may have rotated at once.
+  // The claims also tie a token to its signing key (a retired key may have leaked): its iat must
+  // not be after the key stopped signing + skew (when the ring knows when), and exp − iat at most
+  // ttl + 2·skew (no token this issuer signs lives longer).
   Result<Principal> Verify(std::string_view jwt, AudienceSet which) const;
 
   // Never blocks: a JWT verified before (under the gateway audiences) whose key is still in the
@@ -115,9 +118,10 @@ class TokenService {
                                    AudienceSet which, UnixSeconds now, std::uint64_t generation,
                                    bool* gateway) const;
   // Verify's work after the signature: claims, then the key the token names.
-  // `*gateway` tells whether the token's audience is a gateway one.
+  // `*gateway` tells whether the token's audience is a gateway one. `signs_until`: when the
+  // token's signing key stopped signing, 0 when not known yet.
   Status CheckClaims(const token::VerifiedJwt& jwt, AudienceSet which, UnixSeconds now,
-                     bool* gateway) const;
+                     UnixSeconds signs_until, bool* gateway) const;
   Result<Principal> Lineage(const boost::json::object& claims, UnixSeconds now,
                             std::uint64_t generation) const;
   // A token principal from the cache, its key's entry still there; nullopt otherwise, with

@@ -227,6 +227,10 @@ TEST_F(TokenServiceTest, VerifyRefusesForgedAndStaleClaims) {
   EXPECT_FALSE(refused(with("exp", now - 4)));
   EXPECT_TRUE(refused(with("nbf", now + 6)));
   EXPECT_TRUE(refused(with("iat", now + 6)));
+  // No token this issuer signs lives longer than ttl + 2·skew (iat is now − skew).
+  EXPECT_FALSE(refused(with("exp", now - 5 + 600 + 10)));
+  EXPECT_TRUE(refused(with("exp", now - 5 + 600 + 11)));
+  EXPECT_TRUE(refused(with("exp", now + 86400)));
   EXPECT_TRUE(refused(with("exp", "soon")));
   EXPECT_TRUE(refused(with("sub", "admin")));
   EXPECT_TRUE(refused(with("client_id", "0123456789abcdef01234567")));
@@ -323,6 +327,34 @@ TEST_F(TokenServiceTest, AKidThatLeftTheJwksIsUnknown) {
   auto refused = tokens_->Verify(*forged, AudienceSet::kAny);
   EXPECT_THAT(refused, StatusIs(StatusCode::kUnauthenticated));
   EXPECT_THAT(refused.status().message(), HasSubstr("kid"));
+}
+
+// An emergency rotation because a key leaked: the old key stays published for the tokens it
+// signed before, but what it signs afterwards (fresh iat) is refused.
+TEST_F(TokenServiceTest, ATokenSignedAfterItsKeyStoppedSigningIsRefused) {
+  const token::SigningKey leaked = *ring_->snapshot()->current->private_key;
+  const std::string before = MustIssue(Request()).access_token;
+  clock_.Advance(30);
+  KW_ASSERT_OK(ring_->Rotate(admin_, /*now=*/true).status());
+  const UnixSeconds stopped = clock_.Now();
+  clock_.Advance(60);
+  KW_ASSERT_OK(ring_->Refresh());
+  KW_EXPECT_OK(tokens_->Verify(before, AudienceSet::kAny).status());  // signed before: fine
+
+  boost::json::object claims = Claims();  // fresh times from the new key's token
+  auto forged = token::SignJwt(leaked, "at+jwt", claims);
+  KW_ASSERT_OK(forged.status());
+  auto refused = tokens_->Verify(*forged, AudienceSet::kAny);
+  EXPECT_THAT(refused, StatusIs(StatusCode::kUnauthenticated));
+  EXPECT_THAT(refused.status().message(), HasSubstr("stopped signing"));
+  // Up to skew after it stopped is still accepted (clocks of nodes differ that much).
+  claims["iat"] = stopped + 5;
+  claims["exp"] = stopped + 5 + 600;
+  KW_EXPECT_OK(tokens_->Verify(token::SignJwt(leaked, "at+jwt", claims).value(), AudienceSet::kAny)
+                   .status());
+  claims["iat"] = stopped + 6;
+  EXPECT_THAT(tokens_->Verify(token::SignJwt(leaked, "at+jwt", claims).value(), AudienceSet::kAny),
+              StatusIs(StatusCode::kUnauthenticated));
 }
 
 // Another node's emergency key signs at once: this node reads the keys again when it meets the
