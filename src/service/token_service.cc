@@ -245,12 +245,14 @@ Result<Principal> TokenService::Verify(std::string_view jwt, AudienceSet which) 
   // Read before the store, so that a deletion meanwhile keeps this answer out of the cache.
   const std::uint64_t generation = cache_ != nullptr ? cache_->Generation() : 0;
   bool gateway = false;
-  Result<Principal> principal = VerifyUncached(jwt, token_hash, which, now, generation, &gateway);
+  bool final_refusal = true;
+  Result<Principal> principal =
+      VerifyUncached(jwt, token_hash, which, now, generation, &gateway, &final_refusal);
   if (cache_ == nullptr) return principal;
   if (principal.ok() && gateway) {
     cache_->Insert(*principal, now, generation);
   } else if (principal.status().code() == StatusCode::kUnauthenticated &&
-             which == AudienceSet::kGateway) {
+             which == AudienceSet::kGateway && final_refusal) {
     // As for an unknown key: a flood of one refused token at /auth then costs a cache lookup,
     // not a signature check and store reads. A token whose key is gone drops its entry first.
     if (cached_as == KeyCache::Outcome::kValid) cache_->Erase(token_hash);
@@ -261,7 +263,8 @@ Result<Principal> TokenService::Verify(std::string_view jwt, AudienceSet which) 
 
 Result<Principal> TokenService::VerifyUncached(std::string_view jwt, std::string_view token_hash,
                                                AudienceSet which, UnixSeconds now,
-                                               std::uint64_t generation, bool* gateway) const {
+                                               std::uint64_t generation, bool* gateway,
+                                               bool* final_refusal) const {
   std::shared_ptr<const RingSnapshot> ring = ring_.snapshot();
   bool unknown_kid = false;
   auto find = [&ring, &unknown_kid](std::string_view kid) {
@@ -270,10 +273,16 @@ Result<Principal> TokenService::VerifyUncached(std::string_view jwt, std::string
     return key;
   };
   auto verified = token::VerifyJwt(jwt, find);
-  if (!verified.ok() && unknown_kid && ring_.RefreshIfOlderThan(1).ok()) {
+  if (!verified.ok() && unknown_kid) {
     // Another node may have rotated at once (an emergency): its key is in the store already.
+    // When the keys cannot be read, say so (Unavailable) rather than refuse a token that may be
+    // valid; when another caller read them within the second, refuse without caching, so that
+    // the next try after the next read can pass.
+    Result<bool> read = ring_.RefreshIfOlderThan(1);
+    if (!read.ok()) return read.status();
     ring = ring_.snapshot();
     verified = token::VerifyJwt(jwt, find);
+    if (!verified.ok() && unknown_kid && !*read) *final_refusal = false;
   }
   if (!verified.ok()) return verified.status();
   const RingKey* signer = ring->FindKey(verified->kid);

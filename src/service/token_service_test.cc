@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "service/signing_key_store_probe.h"
 #include "service/token_test_world.h"
 
 namespace keyward {
@@ -372,6 +373,44 @@ TEST_F(TokenServiceTest, AKeyAnotherNodeMadeAtOnceVerifiesHereAtOnce) {
   EXPECT_EQ(ring_->snapshot()->Find(fresh.record.kid), nullptr);
   KW_EXPECT_OK(tokens_->Verify(jwt, AudienceSet::kGateway).status());
   EXPECT_NE(ring_->snapshot()->Find(fresh.record.kid), nullptr);
+}
+
+// A token of another node's new key, met while this node cannot read the keys, is not refused
+// (503 rather than 401) and not remembered as refused: once the store answers, it verifies.
+TEST_F(TokenServiceTest, AnUnknownKidDuringAnOutageIsUnavailableAndNotCachedAsRefused) {
+  SigningKeyStoreProbe probe(*store_);
+  SigningKeyRing here(probe, *master_, token_options_, clock_, *audit_);
+  KW_ASSERT_OK(here.Refresh());
+  TokenService verifier(token_options_, *auth_, here, probe, &cache_, clock_);
+  clock_.Advance(1);
+  KW_ASSERT_OK(ring_->Rotate(admin_, /*now=*/true).status());  // "another node"
+  const std::string jwt = MustIssue(Request()).access_token;
+
+  probe.set_down(true);
+  EXPECT_THAT(verifier.Verify(jwt, AudienceSet::kGateway), StatusIs(StatusCode::kUnavailable));
+  probe.set_down(false);
+  // Within the second the read is not tried again; the latest one failed: still Unavailable.
+  EXPECT_THAT(verifier.Verify(jwt, AudienceSet::kGateway), StatusIs(StatusCode::kUnavailable));
+  EXPECT_EQ(verifier.TryCached(jwt, [](const CacheEntry&) {}), KeyCache::Outcome::kMiss);
+  clock_.Advance(1);
+  KW_EXPECT_OK(verifier.Verify(jwt, AudienceSet::kGateway).status());
+}
+
+// A kid met within the second after a read of the keys is refused, but not cached as refused:
+// the key may have been added just after that read.
+TEST_F(TokenServiceTest, AnUnknownKidRefusedWithoutAFreshReadIsNotCachedAsRefused) {
+  SigningKeyRing here(*store_, *master_, token_options_, clock_, *audit_);
+  KW_ASSERT_OK(here.Refresh());  // read now: the next read is a second away
+  TokenService verifier(token_options_, *auth_, here, *store_, &cache_, clock_);
+  KW_ASSERT_OK(ring_->Rotate(admin_, /*now=*/true).status());  // "another node", same second
+  const std::string jwt = MustIssue(Request()).access_token;
+
+  auto refused = verifier.Verify(jwt, AudienceSet::kGateway);
+  EXPECT_THAT(refused, StatusIs(StatusCode::kUnauthenticated));
+  EXPECT_THAT(refused.status().message(), HasSubstr("kid"));
+  EXPECT_EQ(verifier.TryCached(jwt, [](const CacheEntry&) {}), KeyCache::Outcome::kMiss);
+  clock_.Advance(1);
+  KW_EXPECT_OK(verifier.Verify(jwt, AudienceSet::kGateway).status());
 }
 
 }  // namespace
