@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/cpus.h"
+#include "common/log.h"
 #include "web/web_assets.h"
 
 namespace keyward {
@@ -48,7 +49,27 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
   store_->Subscribe(
       StoreEvents{.key_revoked = [this](std::string_view hash) { cache_.Erase(hash); },
                   .user_changed = [this](std::string_view user_id) { cache_.EraseUser(user_id); },
-                  .resync = [this] { cache_.Clear(); }});
+                  .resync =
+                      [this] {
+                        cache_.Clear();
+                        RefreshSigningKeysSoon();  // a new signing key may be among what was missed
+                      },
+                  .signing_keys_changed = [this] { RefreshSigningKeysSoon(); }});
+}
+
+void ServiceGraph::RefreshSigningKeysSoon() {
+  MutexLock lock(events_mu_);
+  if (stopped_ || ring_ == nullptr || ring_refresh_queued_.exchange(true)) return;
+  const bool queued = blocking_.TrySubmit([this] {
+    ring_refresh_queued_.store(false);  // a change heard from now on reads again
+    if (Status s = ring_->Refresh(); !s.ok()) {
+      log::Warn("signing keys: refresh on another node's change failed: {}", s.ToString());
+    }
+  });
+  if (!queued) {
+    ring_refresh_queued_.store(false);
+    log::Warn("signing keys: the blocking pool is full; the next tick reads the new key");
+  }
 }
 
 ServiceGraph::~ServiceGraph() { Stop(); }
@@ -67,6 +88,10 @@ Status ServiceGraph::Start() {
 }
 
 void ServiceGraph::Stop() {
+  {
+    MutexLock lock(events_mu_);  // the store's event thread submits no refresh from now on
+    stopped_ = true;
+  }
   ticker_.reset();
   blocking_.Join();
   last_used_.Stop();

@@ -9,6 +9,7 @@
 // thread safe as the objects they return are.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -67,9 +68,19 @@ class ServiceGraph {
   int blocking_threads() const { return blocking_threads_; }
 
  private:
+  // Another node added a signing key (StoreEvents::signing_keys_changed, or a resync): the ring
+  // reads the keys on the blocking pool, once for a burst, so that an emergency rotation is seen
+  // at once rather than at the next tick. Never after Stop(): the store's event thread outlives
+  // the pool and the ring.
+  void RefreshSigningKeysSoon();
+
   const ServiceOptions options_;
   std::optional<MasterKey> master_key_;
   KeyCache cache_;  // before the store: outlives its event thread
+  // Before the store too: RefreshSigningKeysSoon's guard against the event thread.
+  Mutex events_mu_;
+  bool stopped_ GUARDED_BY(events_mu_) = false;
+  std::atomic<bool> ring_refresh_queued_{false};
   std::unique_ptr<Store> store_;
   LastUsedWriter last_used_;
   Metrics metrics_;

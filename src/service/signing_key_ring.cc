@@ -114,10 +114,13 @@ std::string_view SigningKeyStateName(SigningKeyState state) {
 }
 
 const token::PublicKey* RingSnapshot::Find(std::string_view kid) const {
+  const RingKey* key = FindKey(kid);
+  return key != nullptr ? &key->public_key : nullptr;
+}
+
+const RingKey* RingSnapshot::FindKey(std::string_view kid) const {
   for (const RingKey& key : keys) {
-    if (key.state != SigningKeyState::kUnpublished && key.record.kid == kid) {
-      return &key.public_key;
-    }
+    if (key.state != SigningKeyState::kUnpublished && key.record.kid == kid) return &key;
   }
   return nullptr;
 }
@@ -154,18 +157,39 @@ std::chrono::milliseconds SigningKeyRing::TickInterval() const {
 
 Status SigningKeyRing::Refresh() {
   MutexLock lock(refresh_mu_);
-  const UnixSeconds now = clock_.Now();
-  KW_ASSIGN_OR_RETURN(std::vector<SigningKeyRecord> records, store_.ListSigningKeys());
-  KW_ASSIGN_OR_RETURN(bool added, Schedule(records, now));
-  if (added) {
-    KW_ASSIGN_OR_RETURN(records, store_.ListSigningKeys());
-  }
-  return Publish(records, now);
+  return RefreshLocked();
 }
 
-Status SigningKeyRing::RefreshIfOlderThan(std::int64_t seconds) {
-  if (clock_.Now() - snapshot()->taken_at < seconds) return Status::Ok();
-  return Refresh();
+Status SigningKeyRing::RefreshLocked() {
+  const UnixSeconds now = clock_.Now();
+  Result<std::vector<SigningKeyRecord>> records = store_.ListSigningKeys();
+  last_read_ok_.store(records.ok());
+  if (!records.ok()) return records.status();
+  KW_ASSIGN_OR_RETURN(bool added, Schedule(*records, now));
+  if (added) {
+    KW_ASSIGN_OR_RETURN(*records, store_.ListSigningKeys());
+  }
+  return Publish(*records, now);
+}
+
+Result<bool> SigningKeyRing::RefreshIfOlderThan(std::int64_t seconds) {
+  auto skipped = [this]() -> Result<bool> {
+    if (last_read_ok_.load()) return false;
+    return Status::Unavailable("the signing keys could not be read lately");
+  };
+  const UnixSeconds now = clock_.Now();
+  if (now - snapshot()->taken_at < seconds) return skipped();
+  // One caller per `seconds` claims the read; the rest return at once instead of queueing on
+  // refresh_mu_ for a store read each (a flood of made-up kids, or an outage).
+  UnixSeconds last = last_attempt_.load();
+  if (now - last < seconds || !last_attempt_.compare_exchange_strong(last, now)) {
+    return skipped();
+  }
+  MutexLock lock(refresh_mu_);
+  // The ticker (or a Rotate) may have read the keys while this caller waited.
+  if (clock_.Now() - snapshot()->taken_at < seconds) return skipped();
+  KW_RETURN_IF_ERROR(RefreshLocked());
+  return true;
 }
 
 Result<bool> SigningKeyRing::Schedule(const std::vector<SigningKeyRecord>& records,

@@ -17,6 +17,7 @@
 // thread or the ticker.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -59,6 +60,9 @@ struct RingSnapshot {
   std::string jwks;                  // {"keys":[…]}: the published keys (next, current, retired)
   // A published key by kid; null otherwise.
   const token::PublicKey* Find(std::string_view kid) const;
+  // The same key with what the ring knows of it (signs_until: a verifier refuses a token that
+  // claims to be issued after its key stopped signing); null when no published key has `kid`.
+  const RingKey* FindKey(std::string_view kid) const;
   // The key that signs at `now` (≥ taken_at): `current`, or the next key once its activates_at
   // has come, so that a key signs at its time even before the ticker's next Refresh. Null when
   // none does.
@@ -86,9 +90,13 @@ class SigningKeyRing {
   // Unavailable when the store cannot be read or written.
   Result<RingKey> Rotate(const Caller& caller, bool now);
 
-  // Refresh, unless the snapshot was taken less than `seconds` ago: for a verifier that met a
-  // kid it does not know (another node's emergency key signs at once).
-  Status RefreshIfOlderThan(std::int64_t seconds);
+  // Refresh, unless the snapshot was taken less than `seconds` ago or another caller already
+  // tried within `seconds`: for a verifier that met a kid it does not know (another node's
+  // emergency key signs at once). At most one caller per `seconds` reads the store, however many
+  // ask at once and whether or not the store answers; the others return at once. True when
+  // this call read the keys; false when it skipped (a recent read succeeded); the read's error
+  // (Unavailable…) when this call's read failed, or when it skipped and the latest read failed.
+  Result<bool> RefreshIfOlderThan(std::int64_t seconds);
 
   // The current snapshot; never null (empty before the first Refresh).
   std::shared_ptr<const RingSnapshot> snapshot() const;
@@ -98,6 +106,8 @@ class SigningKeyRing {
   std::chrono::milliseconds TickInterval() const;
 
  private:
+  // Refresh's work, `refresh_mu_` held.
+  Status RefreshLocked() REQUIRES(refresh_mu_);
   // Adds generation max + 1 to the store, signing from `activates_at`; with `retire_others`,
   // every older key is retired at `now`. AlreadyExists when another node took the generation.
   Result<SigningKeyRecord> AddKey(const std::vector<SigningKeyRecord>& records,
@@ -118,6 +128,10 @@ class SigningKeyRing {
   const Clock& clock_;
   const AuditLog& audit_;
   Mutex refresh_mu_;  // one Refresh or Rotate at a time on this node
+  // When RefreshIfOlderThan last let a caller read the store (claimed by compare_exchange), and
+  // whether the latest read of the keys (by anyone) succeeded.
+  std::atomic<UnixSeconds> last_attempt_{0};
+  std::atomic<bool> last_read_ok_{true};
   mutable Mutex mu_;
   std::shared_ptr<const RingSnapshot> snapshot_ GUARDED_BY(mu_);
 };

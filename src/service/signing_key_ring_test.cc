@@ -9,6 +9,7 @@
 #include <boost/json/parse.hpp>
 #include <thread>
 
+#include "service/signing_key_store_probe.h"
 #include "service/token_test_world.h"
 
 namespace keyward {
@@ -57,6 +58,8 @@ TEST_F(SigningKeyRingTest, TheFirstKeySignsAtOnceAndIsAudited) {
   EXPECT_EQ(JwksKids(*snap), std::vector<std::string>{snap->current->record.kid});
   EXPECT_NE(snap->Find(snap->current->record.kid), nullptr);
   EXPECT_EQ(snap->Find("no-such-kid"), nullptr);
+  EXPECT_EQ(snap->FindKey(snap->current->record.kid), snap->current);
+  EXPECT_EQ(snap->FindKey("no-such-kid"), nullptr);
   // The private key is sealed in the store, bound to its kid.
   ASSERT_THAT(Stored(), SizeIs(1));
   EXPECT_FALSE(Stored()[0].sealed_private.empty());
@@ -237,6 +240,47 @@ TEST_F(SigningKeyRingTest, TwoRingsOnOneStoreAddOneGenerationEachTime) {
     EXPECT_EQ(a.snapshot()->current->record.kid, b.snapshot()->current->record.kid);
     EXPECT_EQ(a.snapshot()->current->record.generation, round + 1);
   }
+}
+
+// A verifier meeting unknown kids (a flood of made-up ones, or during an outage) reads the
+// store at most once a second, however many ask at once, and whether or not the store answers.
+TEST_F(SigningKeyRingTest, RefreshIfOlderThanReadsTheStoreAtMostOnceASecond) {
+  SigningKeyStoreProbe probe(*store_);
+  SigningKeyRing ring(probe, *master_, token_options_, clock_, *audit_);
+  KW_ASSERT_OK(ring.Refresh());
+  const int start = probe.signing_key_reads();
+  auto flood = [&ring] {
+    constexpr int kThreads = 8;
+    std::barrier sync(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&] {
+        sync.arrive_and_wait();
+        for (int i = 0; i < 20; ++i) (void)ring.RefreshIfOlderThan(1);
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+  };
+  flood();  // the snapshot is fresh: nobody reads
+  EXPECT_EQ(probe.signing_key_reads(), start);
+  clock_.Advance(1);
+  flood();
+  EXPECT_EQ(probe.signing_key_reads(), start + 1);
+  EXPECT_EQ(ring.RefreshIfOlderThan(1).value(), false);  // skipped, the read succeeded
+
+  // The store is down: the snapshot never gets newer, yet one read a second is all it gets.
+  probe.set_down(true);
+  clock_.Advance(1);
+  flood();
+  EXPECT_EQ(probe.signing_key_reads(), start + 2);
+  EXPECT_THAT(ring.RefreshIfOlderThan(1), StatusIs(StatusCode::kUnavailable));  // skipped too
+  clock_.Advance(1);
+  flood();
+  EXPECT_EQ(probe.signing_key_reads(), start + 3);
+  probe.set_down(false);
+  clock_.Advance(1);
+  EXPECT_EQ(ring.RefreshIfOlderThan(1).value(), true);
+  EXPECT_EQ(ring.snapshot()->taken_at, clock_.Now());
 }
 
 TEST_F(SigningKeyRingTest, TheTickerTicksAtItsIntervalAndStopsAtOnce) {

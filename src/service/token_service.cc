@@ -251,12 +251,14 @@ Result<Principal> TokenService::Verify(std::string_view jwt, AudienceSet which) 
   // Read before the store, so that a deletion meanwhile keeps this answer out of the cache.
   const std::uint64_t generation = cache_ != nullptr ? cache_->Generation() : 0;
   bool gateway = false;
-  Result<Principal> principal = VerifyUncached(jwt, token_hash, which, now, generation, &gateway);
+  bool final_refusal = true;
+  Result<Principal> principal =
+      VerifyUncached(jwt, token_hash, which, now, generation, &gateway, &final_refusal);
   if (cache_ == nullptr) return principal;
   if (principal.ok() && gateway) {
     cache_->Insert(*principal, now, generation);
   } else if (principal.status().code() == StatusCode::kUnauthenticated &&
-             which == AudienceSet::kGateway) {
+             which == AudienceSet::kGateway && final_refusal) {
     // As for an unknown key: a flood of one refused token at /auth then costs a cache lookup,
     // not a signature check and store reads. A token whose key is gone drops its entry first.
     if (cached_as == KeyCache::Outcome::kValid) cache_->Erase(token_hash);
@@ -267,7 +269,8 @@ Result<Principal> TokenService::Verify(std::string_view jwt, AudienceSet which) 
 
 Result<Principal> TokenService::VerifyUncached(std::string_view jwt, std::string_view token_hash,
                                                AudienceSet which, UnixSeconds now,
-                                               std::uint64_t generation, bool* gateway) const {
+                                               std::uint64_t generation, bool* gateway,
+                                               bool* final_refusal) const {
   std::shared_ptr<const RingSnapshot> ring = ring_.snapshot();
   bool unknown_kid = false;
   auto find = [&ring, &unknown_kid](std::string_view kid) {
@@ -276,13 +279,21 @@ Result<Principal> TokenService::VerifyUncached(std::string_view jwt, std::string
     return key;
   };
   auto verified = token::VerifyJwt(jwt, find);
-  if (!verified.ok() && unknown_kid && ring_.RefreshIfOlderThan(1).ok()) {
+  if (!verified.ok() && unknown_kid) {
     // Another node may have rotated at once (an emergency): its key is in the store already.
+    // When the keys cannot be read, say so (Unavailable) rather than refuse a token that may be
+    // valid; when another caller read them within the second, refuse without caching, so that
+    // the next try after the next read can pass.
+    Result<bool> read = ring_.RefreshIfOlderThan(1);
+    if (!read.ok()) return read.status();
     ring = ring_.snapshot();
     verified = token::VerifyJwt(jwt, find);
+    if (!verified.ok() && unknown_kid && !*read) *final_refusal = false;
   }
   if (!verified.ok()) return verified.status();
-  KW_RETURN_IF_ERROR(CheckClaims(*verified, which, now, gateway));
+  const RingKey* signer = ring->FindKey(verified->kid);
+  const UnixSeconds signs_until = signer != nullptr ? signer->signs_until : 0;
+  KW_RETURN_IF_ERROR(CheckClaims(*verified, which, now, signs_until, gateway));
   KW_ASSIGN_OR_RETURN(Principal principal, Lineage(verified->claims, now, generation));
   principal.token_hash = std::string(token_hash);
   return principal;
@@ -305,7 +316,7 @@ std::optional<Principal> TokenService::FromCache(std::string_view token_hash, Un
 }
 
 Status TokenService::CheckClaims(const token::VerifiedJwt& jwt, AudienceSet which, UnixSeconds now,
-                                 bool* gateway) const {
+                                 UnixSeconds signs_until, bool* gateway) const {
   if (jwt.typ != "at+jwt" && jwt.typ != "JWT") return Invalid("typ is not at+jwt or JWT");
   const boost::json::object& claims = jwt.claims;
   const boost::json::string* iss = StringClaim(claims, "iss");
@@ -331,6 +342,12 @@ Status TokenService::CheckClaims(const token::VerifiedJwt& jwt, AudienceSet whic
   if (*exp <= now - options_.skew) return Invalid("expired");
   if (*nbf > now + options_.skew) return Invalid("not valid yet");
   if (*iat > now + options_.skew) return Invalid("issued in the future");
+  // A retired key may have leaked (that is why it was retired at once): what it signs now claims
+  // to be issued after it stopped, or to live longer than any token this issuer signs.
+  if (signs_until != 0 && *iat > signs_until + options_.skew) {
+    return Invalid("issued after its signing key stopped signing");
+  }
+  if (*exp - *iat > options_.ttl + 2 * options_.skew) return Invalid("lives longer than a token");
   const boost::json::string* sub = StringClaim(claims, "sub");
   const boost::json::string* jti = StringClaim(claims, "jti");
   if (sub == nullptr || sub->empty() || jti == nullptr || jti->empty()) {

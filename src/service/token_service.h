@@ -102,6 +102,11 @@ class TokenService {
   // Verify(kGateway) refuses is cached as unknown, as an unknown key is, and refused again from
   // there by TryCached and Verify(kGateway). A kid the ring does not know makes it read the
   // signing keys again (at most once a second): another node may have rotated at once.
+  // An unknown kid while the keys cannot be read is Unavailable, and neither it nor an unknown
+  // kid refused without a fresh read (one a second) is cached as unknown.
+  // The claims also tie a token to its signing key (a retired key may have leaked): its iat must
+  // not be after the key stopped signing + skew (when the ring knows when), and exp − iat at most
+  // ttl + 2·skew (no token this issuer signs lives longer).
   Result<Principal> Verify(std::string_view jwt, AudienceSet which) const;
 
   // Never blocks: a JWT verified before (under the gateway audiences) whose key is still in the
@@ -113,13 +118,17 @@ class TokenService {
 
  private:
   // Verify without the cache: signature, claims, lineage; `*gateway` as CheckClaims says.
+  // `*final_refusal` is set false when an unknown kid was refused without reading the keys
+  // (read within the second): that refusal must not be cached. Unavailable when the keys could
+  // not be read to look for an unknown kid.
   Result<Principal> VerifyUncached(std::string_view jwt, std::string_view token_hash,
                                    AudienceSet which, UnixSeconds now, std::uint64_t generation,
-                                   bool* gateway) const;
+                                   bool* gateway, bool* final_refusal) const;
   // Verify's work after the signature: claims, then the key the token names.
-  // `*gateway` tells whether the token's audience is a gateway one.
+  // `*gateway` tells whether the token's audience is a gateway one. `signs_until`: when the
+  // token's signing key stopped signing, 0 when not known yet.
   Status CheckClaims(const token::VerifiedJwt& jwt, AudienceSet which, UnixSeconds now,
-                     bool* gateway) const;
+                     UnixSeconds signs_until, bool* gateway) const;
   Result<Principal> Lineage(const boost::json::object& claims, UnixSeconds now,
                             std::uint64_t generation) const;
   // A token principal from the cache, its key's entry still there; nullopt otherwise, with

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "service/signing_key_store_probe.h"
 #include "service/token_test_world.h"
 
 namespace keyward {
@@ -227,6 +228,10 @@ TEST_F(TokenServiceTest, VerifyRefusesForgedAndStaleClaims) {
   EXPECT_FALSE(refused(with("exp", now - 4)));
   EXPECT_TRUE(refused(with("nbf", now + 6)));
   EXPECT_TRUE(refused(with("iat", now + 6)));
+  // No token this issuer signs lives longer than ttl + 2·skew (iat is now − skew).
+  EXPECT_FALSE(refused(with("exp", now - 5 + 600 + 10)));
+  EXPECT_TRUE(refused(with("exp", now - 5 + 600 + 11)));
+  EXPECT_TRUE(refused(with("exp", now + 86400)));
   EXPECT_TRUE(refused(with("exp", "soon")));
   EXPECT_TRUE(refused(with("sub", "admin")));
   EXPECT_TRUE(refused(with("client_id", "0123456789abcdef01234567")));
@@ -325,6 +330,34 @@ TEST_F(TokenServiceTest, AKidThatLeftTheJwksIsUnknown) {
   EXPECT_THAT(refused.status().message(), HasSubstr("kid"));
 }
 
+// An emergency rotation because a key leaked: the old key stays published for the tokens it
+// signed before, but what it signs afterwards (fresh iat) is refused.
+TEST_F(TokenServiceTest, ATokenSignedAfterItsKeyStoppedSigningIsRefused) {
+  const token::SigningKey leaked = *ring_->snapshot()->current->private_key;
+  const std::string before = MustIssue(Request()).access_token;
+  clock_.Advance(30);
+  KW_ASSERT_OK(ring_->Rotate(admin_, /*now=*/true).status());
+  const UnixSeconds stopped = clock_.Now();
+  clock_.Advance(60);
+  KW_ASSERT_OK(ring_->Refresh());
+  KW_EXPECT_OK(tokens_->Verify(before, AudienceSet::kAny).status());  // signed before: fine
+
+  boost::json::object claims = Claims();  // fresh times from the new key's token
+  auto forged = token::SignJwt(leaked, "at+jwt", claims);
+  KW_ASSERT_OK(forged.status());
+  auto refused = tokens_->Verify(*forged, AudienceSet::kAny);
+  EXPECT_THAT(refused, StatusIs(StatusCode::kUnauthenticated));
+  EXPECT_THAT(refused.status().message(), HasSubstr("stopped signing"));
+  // Up to skew after it stopped is still accepted (clocks of nodes differ that much).
+  claims["iat"] = stopped + 5;
+  claims["exp"] = stopped + 5 + 600;
+  KW_EXPECT_OK(tokens_->Verify(token::SignJwt(leaked, "at+jwt", claims).value(), AudienceSet::kAny)
+                   .status());
+  claims["iat"] = stopped + 6;
+  EXPECT_THAT(tokens_->Verify(token::SignJwt(leaked, "at+jwt", claims).value(), AudienceSet::kAny),
+              StatusIs(StatusCode::kUnauthenticated));
+}
+
 // Another node's emergency key signs at once: this node reads the keys again when it meets the
 // kid, instead of refusing its tokens until its next tick.
 TEST_F(TokenServiceTest, AKeyAnotherNodeMadeAtOnceVerifiesHereAtOnce) {
@@ -340,6 +373,44 @@ TEST_F(TokenServiceTest, AKeyAnotherNodeMadeAtOnceVerifiesHereAtOnce) {
   EXPECT_EQ(ring_->snapshot()->Find(fresh.record.kid), nullptr);
   KW_EXPECT_OK(tokens_->Verify(jwt, AudienceSet::kGateway).status());
   EXPECT_NE(ring_->snapshot()->Find(fresh.record.kid), nullptr);
+}
+
+// A token of another node's new key, met while this node cannot read the keys, is not refused
+// (503 rather than 401) and not remembered as refused: once the store answers, it verifies.
+TEST_F(TokenServiceTest, AnUnknownKidDuringAnOutageIsUnavailableAndNotCachedAsRefused) {
+  SigningKeyStoreProbe probe(*store_);
+  SigningKeyRing here(probe, *master_, token_options_, clock_, *audit_);
+  KW_ASSERT_OK(here.Refresh());
+  TokenService verifier(token_options_, *auth_, here, probe, &cache_, clock_);
+  clock_.Advance(1);
+  KW_ASSERT_OK(ring_->Rotate(admin_, /*now=*/true).status());  // "another node"
+  const std::string jwt = MustIssue(Request()).access_token;
+
+  probe.set_down(true);
+  EXPECT_THAT(verifier.Verify(jwt, AudienceSet::kGateway), StatusIs(StatusCode::kUnavailable));
+  probe.set_down(false);
+  // Within the second the read is not tried again; the latest one failed: still Unavailable.
+  EXPECT_THAT(verifier.Verify(jwt, AudienceSet::kGateway), StatusIs(StatusCode::kUnavailable));
+  EXPECT_EQ(verifier.TryCached(jwt, [](const CacheEntry&) {}), KeyCache::Outcome::kMiss);
+  clock_.Advance(1);
+  KW_EXPECT_OK(verifier.Verify(jwt, AudienceSet::kGateway).status());
+}
+
+// A kid met within the second after a read of the keys is refused, but not cached as refused:
+// the key may have been added just after that read.
+TEST_F(TokenServiceTest, AnUnknownKidRefusedWithoutAFreshReadIsNotCachedAsRefused) {
+  SigningKeyRing here(*store_, *master_, token_options_, clock_, *audit_);
+  KW_ASSERT_OK(here.Refresh());  // read now: the next read is a second away
+  TokenService verifier(token_options_, *auth_, here, *store_, &cache_, clock_);
+  KW_ASSERT_OK(ring_->Rotate(admin_, /*now=*/true).status());  // "another node", same second
+  const std::string jwt = MustIssue(Request()).access_token;
+
+  auto refused = verifier.Verify(jwt, AudienceSet::kGateway);
+  EXPECT_THAT(refused, StatusIs(StatusCode::kUnauthenticated));
+  EXPECT_THAT(refused.status().message(), HasSubstr("kid"));
+  EXPECT_EQ(verifier.TryCached(jwt, [](const CacheEntry&) {}), KeyCache::Outcome::kMiss);
+  clock_.Advance(1);
+  KW_EXPECT_OK(verifier.Verify(jwt, AudienceSet::kGateway).status());
 }
 
 }  // namespace

@@ -35,6 +35,8 @@ struct StoreEvents {
   std::function<void(std::string_view hash)> key_revoked;      // a key or session deleted
   std::function<void(std::string_view user_id)> user_changed;  // user deleted or tags changed
   std::function<void()> resync;  // events may have been missed: drop everything cached
+  // A token-signing key was added (an emergency rotation signs at once): read them again.
+  std::function<void()> signing_keys_changed;
 };
 
 class Store {

@@ -1,7 +1,7 @@
 // The token issuer on two keyward nodes sharing one PostgreSQL (issue 14, acceptance 3 and the
 // cluster half of 4): a key deleted on A stops B's token endpoint, B's introspection and both
-// nodes' /auth within a second; two nodes rotating on a short period never hold two current
-// signing keys.
+// nodes' /auth within a second; an emergency rotation on A is used by B within a second; two
+// nodes rotating on a short period never hold two current signing keys.
 //
 // Needs the server `scripts/with-postgres` starts (make test runs ctest under it); without
 // KEYWARD_TEST_PG_URL every test here is skipped.
@@ -121,6 +121,39 @@ TEST_F(TokenIssuerClusterTest, KeyDeletedOnARefusedByBWithinASecond) {
   EXPECT_EQ(inactive.Json(), json::parse(R"({"active":false})")) << "nothing else said";
   EXPECT_EQ(auth_b, 401);
   EXPECT_EQ(auth_a, 401);
+}
+
+// An emergency rotation on A (a key leaked): B hears of it through the store and signs with the
+// new key within a second, not at its next tick (up to 60 s later), so that A, which refuses
+// what the retired key signs after it stopped, accepts B's tokens.
+TEST_F(TokenIssuerClusterTest, AnEmergencyRotationOnAIsUsedByBWithinASecond) {
+  StartBoth();
+  const std::string key =
+      a_->NewScopedKey(admin_a_, "me", "pulsar-client", {"tokens:issue", "pulsar:produce"});
+  ASSERT_FALSE(key.empty());
+  HttpResult rotated =
+      a_->As(admin_a_, "POST", "/api/v1/signing-keys/rotate", json::parse(R"({"now":true})"));
+  ASSERT_EQ(rotated.status, 201) << rotated.body;
+  const auto at = Clock::now();
+  const std::string fresh = Str(rotated.Json(), "kid");
+  ASSERT_FALSE(fresh.empty()) << rotated.body;
+  auto current_on_b = [&] {
+    for (const json::value& k : SigningKeys(*b_, admin_b_)) {
+      if (Str(k, "state") == "current") return Str(k, "kid");
+    }
+    return std::string();
+  };
+  const bool seen = Eventually([&] { return current_on_b() == fresh; }, std::chrono::seconds(5));
+  const double millis = std::chrono::duration<double, std::milli>(Clock::now() - at).count();
+  std::printf("emergency rotation on A → B's current key: %.1f ms\n", millis);
+  EXPECT_TRUE(seen) << "B's current key is still " << current_on_b();
+  EXPECT_LT(millis, 1000.0);
+
+  HttpResult issued = TokenRequest(*b_, key);
+  ASSERT_EQ(issued.status, 200) << issued.body;
+  const std::string jwt = Str(issued.Json(), "access_token");
+  EXPECT_EQ(Str(JwtPart(jwt, 0), "kid"), fresh);
+  EXPECT_EQ(AuthWith(*a_, jwt), 200);
 }
 
 // Rotating every 4 s with 2 s of prepublication, for about 9 s: at every look each node lists

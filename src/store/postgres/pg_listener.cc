@@ -137,6 +137,9 @@ void Listener::Dispatch(std::string_view payload) {
   } else if (payload.starts_with("u:")) {
     if (events_.user_changed) events_.user_changed(payload.substr(2));
     return;
+  } else if (payload == "s:") {
+    if (events_.signing_keys_changed) events_.signing_keys_changed();
+    return;
   }
   // Not a payload this build sends (a newer node?): forgetting everything is always safe.
   log::Warn("store: unknown invalidation payload; dropping cached state");

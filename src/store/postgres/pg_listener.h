@@ -1,10 +1,11 @@
 // Hears the changes other nodes make: LISTEN on a connection and a thread of its own, turning
 // each NOTIFY on kInvalidateChannel into a StoreEvents callback.
 //
-// Payloads: "k:<hex of a key or session hash>" -> key_revoked, "u:<user id>" -> user_changed;
-// any other payload -> resync. When the connection is lost it reconnects with a doubling backoff
-// (retry_min to retry_max) and, once it LISTENs again, calls resync(), since notifications sent
-// meanwhile are lost. If the very first attempt fails, the first success calls resync() too.
+// Payloads: "k:<hex of a key or session hash>" -> key_revoked, "u:<user id>" -> user_changed,
+// "s:" -> signing_keys_changed; any other payload -> resync. When the connection is lost it
+// reconnects with a doubling backoff (retry_min to retry_max) and, once it LISTENs again, calls
+// resync(), since notifications sent meanwhile are lost. If the very first attempt fails, the first
+// success calls resync() too.
 //
 // Thread safe. Callbacks run on the listener thread, one at a time. The destructor stops the
 // thread (within about 100 ms, or a connection attempt's connect_timeout when it names a host

@@ -98,14 +98,15 @@ class TempDatabase {
   std::unique_ptr<Connection> conn_;
 };
 
-// Records StoreEvents as text ("k:<hex>", "u:<id>", "resync") for tests to wait on. Must outlive
-// every store subscribed with its Events().
+// Records StoreEvents as text ("k:<hex>", "u:<id>", "resync", "signing_keys") for tests to wait on.
+// Must outlive every store subscribed with its Events().
 class EventLog {
  public:
   StoreEvents Events() {
     return {.key_revoked = [this](std::string_view hash) { Add("k:" + Hex(hash)); },
             .user_changed = [this](std::string_view id) { Add("u:" + std::string(id)); },
-            .resync = [this] { Add("resync"); }};
+            .resync = [this] { Add("resync"); },
+            .signing_keys_changed = [this] { Add("signing_keys"); }};
   }
 
   // Waits up to `timeout` until `event` has been recorded `times` times; true if it was.

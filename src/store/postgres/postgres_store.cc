@@ -98,6 +98,7 @@ constexpr char kInsertSigningKey[] = "INSERT INTO signing_keys (" KW_ROW_SIGNING
                                      ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 constexpr char kRetireSigningKeys[] =
     "UPDATE signing_keys SET retired_at = $2 WHERE generation < $1 AND retired_at = 0";
+constexpr char kNotifySigningKeys[] = "SELECT pg_notify($1, 's:')";
 constexpr char kListSigningKeys[] = KW_ROW_LIST_SIGNING_KEYS;
 
 #undef KW_USER_COLUMNS
@@ -359,9 +360,13 @@ class PostgresStore final : public Store {
       KW_RETURN_IF_ERROR(Reword(conn.Prepared(kInsertSigningKey, insert).status(),
                                 StatusCode::kAlreadyExists,
                                 "a signing key of this generation or kid already exists"));
-      if (retire_others_at == 0) return Status::Ok();
-      return conn.Prepared(kRetireSigningKeys, Params().Int(key.generation).Int(retire_others_at))
-          .status();
+      if (retire_others_at != 0) {
+        KW_RETURN_IF_ERROR(
+            conn.Prepared(kRetireSigningKeys, Params().Int(key.generation).Int(retire_others_at))
+                .status());
+      }
+      // The other nodes read the keys when this commits, not at their next tick.
+      return conn.Prepared(kNotifySigningKeys, Params().Text(kInvalidateChannel)).status();
     });
   }
 

@@ -10,8 +10,8 @@
 // and its password never appear in a Status or a log line. TouchKeys, like SQLite's, never moves
 // a key's last_used_at backwards.
 //
-// Changes to keys, sessions, users and tags are announced to every node with NOTIFY in the same
-// transaction (pg_listener.h has the payloads); Subscribe hears them.
+// Changes to keys, sessions, users and tags, and added signing keys, are announced to every node
+// with NOTIFY in the same transaction (pg_listener.h has the payloads); Subscribe hears them.
 #pragma once
 
 #include <chrono>

@@ -206,6 +206,37 @@ TEST(PostgresStoreTest, ChangesReachASubscribedNodeInCommitOrderAndFailuresSendN
                                                       "u:alice", "u:alice", "u:alice"}));
 }
 
+// An added signing key (a scheduled one, or an emergency rotation that signs at once) is heard
+// at once, so that the other nodes sign with it and accept its tokens; a refused add says nothing.
+TEST(PostgresStoreTest, AnAddedSigningKeyIsHeardAndARefusedOneSaysNothing) {
+  KW_REQUIRE_POSTGRES();
+  TempDatabase db;
+  KW_ASSERT_OK(db.status());
+  EventLog log;  // outlives the store that calls it
+  KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> a, OpenPostgresStore(db.url()));
+  KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> b, OpenPostgresStore(db.url()));
+  b->Subscribe(log.Events());
+  SigningKeyRecord key;
+  key.generation = 1;
+  key.kid = "kid-1";
+  key.alg = "ES256";
+  key.public_jwk = R"({"kty":"EC"})";
+  key.sealed_private = "sealed";
+  key.created_at = 1'700'000'000;
+  key.activates_at = key.created_at;
+  KW_ASSERT_OK(a->AddSigningKey(key, 0));
+  ASSERT_TRUE(log.WaitFor("signing_keys", milliseconds(1000)));
+  KW_EXPECT_CODE(a->AddSigningKey(key, 0), StatusCode::kAlreadyExists);
+  key.generation = 2;
+  key.kid = "kid-2";
+  KW_ASSERT_OK(a->AddSigningKey(key, key.created_at + 10));  // retires generation 1 too
+  // Heard in commit order: once the user's deletion is heard, everything before it was.
+  KW_ASSERT_OK(a->CreateUser(MakeUser("zed")));
+  KW_ASSERT_OK(a->DeleteUser("zed"));
+  ASSERT_TRUE(log.WaitFor("u:zed", milliseconds(1000)));
+  EXPECT_EQ(log.Recorded(), (std::vector<std::string>{"signing_keys", "signing_keys", "u:zed"}));
+}
+
 TEST(PostgresStoreTest, LostListenConnectionReconnectsAndAsksForAResync) {
   KW_REQUIRE_POSTGRES();
   TempDatabase db;
