@@ -1,0 +1,662 @@
+// The token issuer (issue 14) against the libraries and clients that consume it, with the real
+// keyward binary (KEYWARD_BINARY) over HTTPS with a throw-away test CA: openid-client drives
+// discovery and both grants; jose checks each token under Pulsar's and Trino's policies and
+// oauth4webapi under RFC 9068, for an ES256 and an RS256 server; Pulsar's Java, C++ and Go token
+// requests are replayed byte for byte; hostile tokens are refused; presto-client reaches a
+// Presto-protocol upstream through real nginx auth_request, with Basic user:key and a Bearer
+// token, until the key is deleted. The servers run the flags, and the test uses the values, of
+// docs/brokers-and-engines.md's checked blocks (see its header).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as client from 'openid-client';
+import * as jose from 'jose';
+import presto from 'presto-client';
+import {
+  ADMIN_PASSWORD, binary, caFetch, docBlocks, freePort, keepFiles, makeTestPki, properties,
+  rememberSecret, shellWords, startKeyward, startNginx, workDir,
+} from './oauth_harness.mjs';
+import {
+  assertTokenError, assertTokenOk, cppClient, goClient, javaClient, tokenAnswer, verifyPulsar,
+  verifyRfc9068, verifyTrino,
+} from './oauth_checks.mjs';
+
+const DOC_ISSUER = 'https://keyward.example.com';
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const API_KEY_TYPE = 'urn:keyward:params:oauth:token-type:api_key';
+const MAX_TTL = 600; // --token-ttl's default, which the doc's serve command keeps
+const docs = docBlocks();
+const plan = docKeyPlan();
+let pki; let work; let fetchCa;
+const servers = {}; // es, rs: {url, issuer, alg, admin, key, config, meta, jwks, stop}
+let nginx; let upstream;
+
+// The doc's user and key: `keyward user create -u ID -n NAME -t TYPE` and `keyward user apikey
+// create -i ID -n NAME -d DURATION -s SCOPES`.
+function docKeyPlan() {
+  const [u, k] = docs['key-for-client'].trim().split('\n').map(shellWords);
+  assert.deepEqual(u.slice(0, 3), ['keyward', 'user', 'create']);
+  assert.deepEqual(k.slice(0, 4), ['keyward', 'user', 'apikey', 'create']);
+  const opt = (words, flag) => words[words.indexOf(flag) + 1];
+  const scopes = opt(k, '-s').split(',');
+  assert.equal(opt(k, '-i'), opt(u, '-u'), 'the key is for the user made above it');
+  return {
+    user: { id: opt(u, '-u'), name: opt(u, '-n'), type: opt(u, '-t') },
+    key: { name: opt(k, '-n'), duration: opt(k, '-d'), scopes },
+    serviceScopes: scopes.filter((s) => s.includes(':') && !s.startsWith('tokens:')).sort(),
+  };
+}
+
+// The doc's serve command: [args for keyward serve, {audiences, typ, gateway}].
+function docServe() {
+  const words = shellWords(docs.serve);
+  assert.deepEqual(words.slice(0, 2), ['keyward', 'serve']);
+  const args = words.slice(2);
+  const values = (flag) => args.flatMap((w, i) => (w === flag ? [args[i + 1]] : []));
+  assert.deepEqual(values('--issuer'), [DOC_ISSUER]);
+  const audiences = values('--token-audience').map((a) => a.split(';'));
+  return {
+    args,
+    audiences: audiences.map(([name]) => name),
+    typ: Object.fromEntries(audiences.map(([name, opt]) => [name, opt === 'typ=JWT' ? 'JWT' : 'at+jwt'])),
+    gateway: values('--gateway-audience'),
+  };
+}
+const serve = docServe();
+
+// The doc's command for this test's port, certificate and signature algorithm.
+function serveArgs(port, alg, issuer = `https://127.0.0.1:${port}`) {
+  const args = [...serve.args];
+  const set = (flag, value) => {
+    const i = args.indexOf(flag);
+    assert.ok(i >= 0, `the doc's serve command has ${flag}`);
+    args[i + 1] = value;
+  };
+  set('--listen', `127.0.0.1:${port}`);
+  set('--tls-cert', pki.cert);
+  set('--tls-key', pki.key);
+  set('--issuer', issuer);
+  return [...args, '--token-alg', alg];
+}
+
+const ours = (s) => (text) => text.replaceAll(DOC_ISSUER, s.issuer);
+
+async function api(s, token, method, path, body) {
+  const res = await fetchCa(s.url + path, {
+    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null };
+}
+
+async function login(s) {
+  const res = await fetchCa(`${s.url}/api/v1/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+  });
+  assert.equal(res.status, 200);
+  const { token } = await res.json();
+  rememberSecret(token);
+  return token;
+}
+
+async function newKey(s, body) {
+  const made = await api(s, s.admin, 'POST', `/api/v1/users/${plan.user.id}/apikeys`, body);
+  assert.equal(made.status, 201, JSON.stringify(made.json));
+  rememberSecret(made.json.token);
+  return made.json.token;
+}
+
+// A keyward with the doc's flags and user, and a key for the user as the doc makes it.
+async function startIssuer(alg) {
+  const port = await freePort();
+  const s = await startKeyward(serveArgs(port, alg));
+  s.issuer = `https://127.0.0.1:${port}`;
+  assert.equal(s.url, s.issuer);
+  s.alg = alg;
+  s.admin = await login(s);
+  const user = await api(s, s.admin, 'POST', '/api/v1/users',
+    { id: plan.user.id, name: plan.user.name, type: plan.user.type });
+  assert.equal(user.status, 201, JSON.stringify(user.json));
+  s.key = await newKey(s, { name: plan.key.name, duration: plan.key.duration, scopes: plan.key.scopes });
+  return s;
+}
+
+// POST /oauth/token with form `params` (an object, or a raw string) and extra headers.
+async function tokenRequest(s, params, headers = {}) {
+  const body = typeof params === 'string' ? params : new URLSearchParams(params).toString();
+  const res = await fetchCa(`${s.issuer}/oauth/token`, {
+    method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+  });
+  return tokenAnswer(res, `POST /oauth/token ${typeof params === 'string' ? params.slice(0, 60) : Object.keys(params)}`);
+}
+
+async function issue(s, audience, key = s.key) {
+  const a = await tokenRequest(s, { grant_type: 'client_credentials', client_id: plan.user.id, client_secret: key, audience });
+  assertTokenOk(a, `client_credentials for ${audience}`, MAX_TTL);
+  rememberSecret(a.body.access_token);
+  return a.body.access_token;
+}
+
+// The claims and header every Keyward token must have (contract: "The JWT").
+function checkToken(s, jwt, audience, key = s.key) {
+  const header = jose.decodeProtectedHeader(jwt);
+  const c = jose.decodeJwt(jwt);
+  assert.deepEqual(Object.keys(header).sort(), ['alg', 'kid', 'typ']);
+  assert.equal(header.alg, s.alg);
+  assert.equal(header.typ, serve.typ[audience], `typ of a token for ${audience}`);
+  assert.ok(s.jwks.keys.some((k) => k.kid === header.kid), 'the kid is published');
+  assert.equal(c.iss, s.issuer);
+  assert.equal(c.sub, plan.user.id);
+  assert.equal(c.aud, audience);
+  assert.equal(c.client_id, createHash('sha256').update(key).digest('hex').slice(0, 24));
+  assert.match(c.jti, /^[A-Za-z0-9_-]{22}$/);
+  assert.equal(c.iat, c.nbf);
+  const now = Math.floor(Date.now() / 1000);
+  assert.ok(c.iat <= now && c.iat >= now - 30, `iat ${c.iat}, now ${now}`);
+  assert.ok(c.exp > now && c.exp - c.iat <= MAX_TTL + 30, `exp ${c.exp}, iat ${c.iat}`);
+  assert.ok(Array.isArray(c.tags));
+  return c;
+}
+
+// The three validators' policies, as the doc configures each consumer.
+function policies(s) {
+  const broker = properties(ours(s)(docs['broker-oidc']));
+  const trino = properties(ours(s)(docs['trino-jwt']));
+  assert.equal(trino['http-server.authentication.jwt.key-file'], s.meta.jwks_uri);
+  return {
+    pulsar: { jwks: s.jwks, jwksUrl: s.meta.jwks_uri, fetch: fetchCa,
+      issuers: broker.openIDAllowedTokenIssuers.split(','), audiences: broker.openIDAllowedAudiences.split(',') },
+    trino: { jwks: s.jwks, issuer: trino['http-server.authentication.jwt.required-issuer'],
+      audience: trino['http-server.authentication.jwt.required-audience'] },
+    rfc9068: { as: s.config.serverMetadata(), fetch: fetchCa },
+  };
+}
+
+// Passes `jwt` (for `audience`) through every validator meant for that audience.
+async function validateEverywhere(s, jwt, audience, what) {
+  const p = policies(s);
+  checkToken(s, jwt, audience);
+  if (p.pulsar.audiences.includes(audience)) {
+    await assert.doesNotReject(verifyPulsar(jwt, p.pulsar), `${what}: Pulsar OIDC`);
+  }
+  if (audience === p.trino.audience) {
+    await assert.doesNotReject(verifyTrino(jwt, p.trino), `${what}: Trino JWT`);
+  }
+  if (serve.typ[audience] === 'at+jwt') {
+    await assert.doesNotReject(verifyRfc9068(jwt, { ...p.rfc9068, audience }), `${what}: RFC 9068`);
+  }
+}
+
+before(async () => {
+  assert.ok(binary, 'KEYWARD_BINARY must name the keyward binary');
+  work = workDir('oauth-e2e-');
+  pki = makeTestPki(work);
+  fetchCa = caFetch(pki.caPem);
+  const [es, rs] = await Promise.all([startIssuer('ES256'), startIssuer('RS256')]);
+  Object.assign(servers, { es, rs });
+  for (const s of [es, rs]) {
+    s.config = await client.discovery(new URL(s.issuer), plan.user.id, undefined,
+      client.ClientSecretPost(s.key), { [client.customFetch]: fetchCa });
+    s.meta = s.config.serverMetadata();
+    s.jwks = await (await fetchCa(s.meta.jwks_uri)).json();
+  }
+});
+
+after(async () => {
+  await new Promise((r) => (upstream ? upstream.close(r) : r()));
+  nginx?.kill('SIGTERM');
+  await Promise.all(Object.values(servers).map((s) => s.stop()));
+  if (work && !keepFiles) rmSync(work, { recursive: true, force: true });
+  if (!keepFiles) for (const s of Object.values(servers)) rmSync(s.dir, { recursive: true, force: true });
+});
+
+test('discovery, the same at both well-known paths, and the JWKS', async () => {
+  for (const s of Object.values(servers)) {
+    const i = s.issuer;
+    const res = await fetchCa(`${i}/.well-known/openid-configuration`);
+    assert.equal(res.status, 200);
+    const doc = await res.json();
+    assert.deepEqual(doc, {
+      issuer: i, authorization_endpoint: `${i}/`, token_endpoint: `${i}/oauth/token`,
+      jwks_uri: `${i}/.well-known/jwks.json`, userinfo_endpoint: `${i}/oauth/userinfo`,
+      introspection_endpoint: `${i}/oauth/introspect`,
+      grant_types_supported: ['client_credentials', TOKEN_EXCHANGE],
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+      introspection_endpoint_auth_methods_supported: ['bearer'],
+      response_types_supported: ['token'], subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['ES256', 'RS256'],
+      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'client_id', 'scope', 'tags'],
+    });
+    const rfc8414 = await fetchCa(`${i}/.well-known/oauth-authorization-server`);
+    assert.deepEqual(await rfc8414.json(), doc);
+    const jwks = await fetchCa(doc.jwks_uri);
+    assert.equal(jwks.status, 200);
+    assert.equal(jwks.headers.get('cache-control'), 'public, max-age=300');
+    assert.match(jwks.headers.get('content-type'), /^application\/json/);
+    const { keys } = await jwks.json();
+    assert.ok(keys.length >= 1);
+    for (const k of keys) {
+      assert.equal(k.use, 'sig');
+      assert.equal(k.alg, s.alg);
+      assert.equal(k.kid, await jose.calculateJwkThumbprint(k), 'kid = RFC 7638 thumbprint');
+      assert.deepEqual(Object.keys(k).sort(), s.alg === 'ES256'
+        ? ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y'] : ['alg', 'e', 'kid', 'kty', 'n', 'use']);
+    }
+  }
+});
+
+test('openid-client: client_credentials (post, Basic) and token exchange; jose and oauth4webapi accept each token, ES256 and RS256', async () => {
+  for (const s of Object.values(servers)) {
+    const basic = await client.discovery(new URL(s.issuer), plan.user.id, undefined,
+      client.ClientSecretBasic(s.key), { [client.customFetch]: fetchCa });
+    for (const audience of serve.audiences) {
+      const grants = {
+        post: await client.clientCredentialsGrant(s.config, { audience }),
+        basic: await client.clientCredentialsGrant(basic, { audience }),
+        exchange: await client.genericGrantRequest(s.config, TOKEN_EXCHANGE,
+          { subject_token: s.key, subject_token_type: API_KEY_TYPE, audience }),
+      };
+      assert.equal(grants.exchange.issued_token_type, 'urn:ietf:params:oauth:token-type:access_token');
+      for (const [grant, tokens] of Object.entries(grants)) {
+        rememberSecret(tokens.access_token);
+        assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+        assert.ok(tokens.expires_in > 0 && tokens.expires_in <= MAX_TTL);
+        assert.deepEqual(tokens.scope.split(' ').sort(), plan.serviceScopes);
+        await validateEverywhere(s, tokens.access_token, audience, `${s.alg} ${grant} ${audience}`);
+      }
+    }
+  }
+});
+
+test('the bodies of Pulsar\'s Java, C++ and Go clients get tokens; their errors are RFC 6749 errors', async () => {
+  const creds = JSON.parse(docs['credentials-file']);
+  assert.deepEqual(Object.keys(creds).sort(), ['client_id', 'client_secret']);
+  assert.equal(creds.client_id, plan.user.id);
+  const java = JSON.parse(docs['java-auth-params']);
+  assert.equal(java.type, 'client_credentials');
+  assert.equal(java.issuerUrl, DOC_ISSUER);
+  const python = JSON.parse(docs['python-client'].match(/AuthenticationOauth2\('([^']*)'\)/)[1]);
+  assert.equal(python.issuer_url, DOC_ISSUER);
+  const cpp = Object.fromEntries([...docs['cpp-client'].matchAll(/\{"(\w+)", ([^}]*)\}/g)]
+    .map(([, k, v]) => [k, v.startsWith('"') ? JSON.parse(v) : v]));
+  assert.deepEqual(Object.keys(cpp).sort(), ['audience', 'client_id', 'client_secret', 'issuer_url']);
+  assert.equal(cpp.client_id, plan.user.id);
+  for (const a of [java.audience, python.audience, cpp.audience]) assert.ok(serve.audiences.includes(a), a);
+
+  for (const s of Object.values(servers)) {
+    const issuerUrl = s.issuer;
+    const good = { issuerUrl, clientId: creds.client_id, clientSecret: s.key };
+    const clients = {
+      java: (o) => javaClient(fetchCa, { ...o, audience: o.audience ?? java.audience }),
+      'C++ (as documented)': (o) => cppClient(fetchCa, { ...o, audience: o.audience ?? cpp.audience }),
+      'C++ without audience': (o) => cppClient(fetchCa, { ...o, audience: o.audience ?? '' }),
+      'Go (empty audience sent)': (o) => goClient(fetchCa, { ...o, alwaysAudience: true }),
+      'Go (audience left out)': (o) => goClient(fetchCa, { ...o, alwaysAudience: false }),
+    };
+    for (const [name, send] of Object.entries(clients)) {
+      const ok = await tokenAnswer(await send(good), name);
+      assertTokenOk(ok, `${s.alg} ${name}`, MAX_TTL);
+      rememberSecret(ok.body.access_token);
+      const aud = jose.decodeJwt(ok.body.access_token).aud;
+      await validateEverywhere(s, ok.body.access_token, aud, `${s.alg} ${name}`);
+      if (name.startsWith('Go') || name.endsWith('without audience')) {
+        assert.equal(aud, serve.audiences[0], 'no or an empty audience: the first --token-audience');
+      }
+      const badSecret = await tokenAnswer(await send({ ...good, clientSecret: `${s.key}x` }), name);
+      assertTokenError(badSecret, 'invalid_client', `${name} with a wrong key`);
+      const otherUser = await tokenAnswer(await send({ ...good, clientId: 'admin' }), name);
+      assertTokenError(otherUser, 'invalid_client', `${name} with another user's id`);
+      const badAudience = await tokenAnswer(await send({ ...good, audience: 'kafka' }), name);
+      assertTokenError(badAudience, 'invalid_target', `${name} for an unknown audience`);
+    }
+  }
+});
+
+test('malformed token requests get RFC 6749 errors, never 5xx', async () => {
+  const s = servers.es;
+  const good = { grant_type: 'client_credentials', client_id: plan.user.id, client_secret: s.key };
+  const form = (o) => new URLSearchParams(o).toString();
+  const cases = [
+    ['no grant_type', form({ client_id: plan.user.id, client_secret: s.key }), {}, 'invalid_request'],
+    ['grant_type password', form({ ...good, grant_type: 'password' }), {}, 'unsupported_grant_type'],
+    ['client_id twice', `${form(good)}&client_id=${plan.user.id}`, {}, 'invalid_request'],
+    ['an unknown parameter', form({ ...good, color: 'blue' }), {}, 'invalid_request'],
+    ['audience and resource', form({ ...good, audience: 'pulsar', resource: 'pulsar' }), {}, 'invalid_request'],
+    ['JSON', JSON.stringify(good), { 'content-type': 'application/json' }, 'invalid_request'],
+    ['a 17 KiB body', form({ ...good, scope: 'a'.repeat(17 * 1024) }), {}, 'invalid_request'],
+    ['Basic and form credentials', form(good),
+      { authorization: `Basic ${Buffer.from(`${plan.user.id}:${s.key}`).toString('base64')}` }, 'invalid_request'],
+    ['no secret', form({ grant_type: 'client_credentials', client_id: plan.user.id }), {}, 'invalid_client'],
+    ['a Keyward scope', form({ ...good, scope: 'keys:read' }), {}, 'invalid_scope'],
+    ['a scope the key lacks', form({ ...good, scope: 'pulsar:consume' }), {}, 'invalid_scope'],
+    ['an actor token', form({ grant_type: TOKEN_EXCHANGE, subject_token: s.key,
+      subject_token_type: API_KEY_TYPE, actor_token: s.key, actor_token_type: API_KEY_TYPE }), {}, 'invalid_request'],
+    ['an unknown subject_token_type', form({ grant_type: TOKEN_EXCHANGE, subject_token: s.key,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:saml2' }), {}, 'invalid_request'],
+  ];
+  for (const [what, body, headers, code] of cases) {
+    assertTokenError(await tokenRequest(s, body, headers), code, what);
+  }
+  const noIssue = await newKey(s, { name: 'no-tokens-issue', scopes: ['pulsar:produce'] });
+  assertTokenError(await tokenRequest(s, { ...good, client_secret: noIssue }), 'unauthorized_client',
+    'a key without tokens:issue');
+  const narrowed = await tokenRequest(s, { ...good, scope: plan.serviceScopes[0] });
+  assertTokenOk(narrowed, 'a narrower scope', MAX_TTL);
+  assert.equal(narrowed.body.scope, plan.serviceScopes[0]);
+  rememberSecret(narrowed.body.access_token);
+});
+
+const gatewayAudience = () => {
+  assert.ok(serve.gateway.length > 0, 'the doc names a --gateway-audience');
+  return serve.gateway[0];
+};
+const bearer = (t) => ({ authorization: `Bearer ${t}` });
+const b64json = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function introspect(s, token, caller = s.admin) {
+  const res = await fetchCa(`${s.url}/oauth/introspect`, {
+    method: 'POST', body: new URLSearchParams({ token }).toString(),
+    headers: { ...bearer(caller), 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  const text = await res.text();
+  assert.ok(res.status < 500, `introspect: ${res.status} ${text}`);
+  return { status: res.status, json: text ? JSON.parse(text) : null };
+}
+
+async function userinfo(s, token, method = 'GET') {
+  const res = await fetchCa(`${s.url}/oauth/userinfo`, { method, headers: token ? bearer(token) : {} });
+  const text = await res.text();
+  assert.ok(res.status < 500, `userinfo: ${res.status} ${text}`);
+  return { status: res.status, json: text ? JSON.parse(text) : null, headers: res.headers };
+}
+
+async function forwardAuth(s, token) {
+  const res = await fetchCa(`${s.url}/auth`, { headers: bearer(token) });
+  await res.arrayBuffer();
+  assert.ok(res.status < 500, `/auth: ${res.status}`);
+  return res;
+}
+
+// `token` is a good gateway-audience token at userinfo, introspection and /auth.
+async function acceptedEverywhere(s, token, what) {
+  assert.equal((await userinfo(s, token)).status, 200, `${what}: userinfo`);
+  assert.equal((await introspect(s, token)).json.active, true, `${what}: introspection`);
+  const auth = await forwardAuth(s, token);
+  assert.equal(auth.status, 200, `${what}: /auth`);
+  assert.equal(auth.headers.get('x-keyward-user'), plan.user.id);
+}
+
+// `token` is refused at userinfo (401 invalid_token), introspection (active: false) and /auth
+// (401), with no 5xx anywhere.
+async function refusedEverywhere(s, token, what) {
+  const ui = await userinfo(s, token);
+  assert.equal(ui.status, 401, `${what}: userinfo`);
+  assert.match(ui.headers.get('www-authenticate') ?? '', /^Bearer .*error="invalid_token"/, what);
+  assert.equal(ui.json?.error, 'invalid_token', what);
+  assert.equal((await userinfo(s, token, 'POST')).status, 401, `${what}: POST userinfo`);
+  const i = await introspect(s, token);
+  assert.equal(i.status, 200, `${what}: introspection`);
+  assert.deepEqual(i.json, { active: false }, `${what}: introspection`);
+  assert.equal((await forwardAuth(s, token)).status, 401, `${what}: /auth`);
+}
+
+test('userinfo and introspection: what Trino\'s OAuth2 mode and services read', async () => {
+  const s = servers.es;
+  const cfg = properties(ours(s)(docs['trino-userinfo']));
+  assert.equal(cfg['http-server.authentication.oauth2.userinfo-url'], s.meta.userinfo_endpoint);
+  assert.equal(cfg['http-server.authentication.oauth2.issuer'], s.issuer);
+  const field = cfg['http-server.authentication.oauth2.principal-field'];
+  const byKey = await userinfo(s, s.key);
+  assert.equal(byKey.status, 200, JSON.stringify(byKey.json));
+  assert.equal(byKey.headers.get('content-type'), 'application/json');
+  assert.equal(byKey.json[field], plan.user.id);
+  assert.equal(byKey.json.name, plan.user.name);
+  assert.equal(byKey.json.preferred_username, plan.user.id);
+  assert.ok(Array.isArray(byKey.json.tags));
+  const jwt = await issue(s, 'trino');
+  const byJwt = await userinfo(s, jwt, 'POST');
+  assert.equal(byJwt.status, 200);
+  assert.deepEqual(byJwt.json.scope.split(' ').sort(), plan.serviceScopes);
+  const none = await userinfo(s, undefined);
+  assert.equal(none.status, 401);
+  assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="keyward"');
+
+  const keyId = createHash('sha256').update(s.key).digest('hex').slice(0, 24);
+  const ofKey = (await introspect(s, s.key)).json;
+  assert.equal(ofKey.active, true);
+  assert.equal(ofKey.token_type, 'api_key');
+  assert.equal(ofKey.client_id, keyId);
+  assert.equal(ofKey.sub, plan.user.id);
+  const ofJwt = (await introspect(s, jwt)).json;
+  assert.deepEqual(Object.keys(ofJwt).sort(), ['active', 'aud', 'client_id', 'exp', 'iat', 'iss',
+    'jti', 'nbf', 'scope', 'sub', 'token_type', 'username']);
+  assert.equal(ofJwt.aud, 'trino');
+  assert.equal(ofJwt.client_id, keyId);
+  assert.equal(ofJwt.username, plan.user.name);
+  assert.equal((await introspect(s, jwt, s.key)).status, 403, 'a key without the scope authorize');
+  const noToken = await fetchCa(`${s.url}/oauth/introspect`, { method: 'POST', body: '',
+    headers: { ...bearer(s.admin), 'content-type': 'application/x-www-form-urlencoded' } });
+  assert.equal(noToken.status, 400);
+  assert.equal((await noToken.json()).error, 'invalid_request');
+});
+
+test('hostile tokens are refused at userinfo, introspection and /auth, never with a 5xx', async () => {
+  for (const s of Object.values(servers)) {
+    const genuine = await issue(s, gatewayAudience());
+    await acceptedEverywhere(s, genuine, `${s.alg} genuine`);
+    const [h64, p64, sig] = genuine.split('.');
+    const header = jose.decodeProtectedHeader(genuine);
+    const claims = jose.decodeJwt(genuine);
+    const listed = await api(s, s.admin, 'GET', '/api/v1/signing-keys');
+    assert.equal(listed.status, 200);
+    const current = listed.json.keys.find((k) => k.state === 'current');
+    assert.equal(current.kid, header.kid, 'the current key signs');
+    const spki = Buffer.from(current.public_key_spki, 'base64');
+    const pem = `-----BEGIN PUBLIC KEY-----\n${spki.toString('base64').match(/.{1,64}/g).join('\n')}\n-----END PUBLIC KEY-----\n`;
+    const { privateKey: stranger } = await jose.generateKeyPair(s.alg);
+    const sign = (c, h, key) => new jose.SignJWT(c).setProtectedHeader(h).sign(key);
+    const now = Math.floor(Date.now() / 1000);
+    const hostile = {
+      'alg none': `${b64json({ ...header, alg: 'none' })}.${p64}.`,
+      'alg none with the signature kept': `${b64json({ ...header, alg: 'none' })}.${p64}.${sig}`,
+      'HS256 keyed with the public key (DER)': await sign(claims, { ...header, alg: 'HS256' }, spki),
+      'HS256 keyed with the public key (PEM)': await sign(claims, { ...header, alg: 'HS256' }, Buffer.from(pem)),
+      'an unknown kid': await sign(claims, { ...header, kid: 'not-a-keyward-kid' }, stranger),
+      'another key under the real kid': await sign(claims, header, stranger),
+      'no kid': await sign(claims, { alg: header.alg, typ: header.typ }, stranger),
+      'wrong iss (forged)': await sign({ ...claims, iss: 'https://evil.example' }, header, stranger),
+      'expired (forged)': await sign({ ...claims, iat: now - 900, nbf: now - 900, exp: now - 300 }, header, stranger),
+      'nbf ahead (forged)': await sign({ ...claims, nbf: now + 600 }, header, stranger),
+      'tampered payload: sub': `${h64}.${b64json({ ...claims, sub: 'admin' })}.${sig}`,
+      'tampered payload: exp': `${h64}.${b64json({ ...claims, exp: claims.exp + 3600 })}.${sig}`,
+      'tampered payload: nbf ahead': `${h64}.${b64json({ ...claims, nbf: now + 600 })}.${sig}`,
+      'tampered payload: iss': `${h64}.${b64json({ ...claims, iss: 'https://evil.example' })}.${sig}`,
+      'tampered header: typ': `${b64json({ ...header, typ: 'JWT' })}.${p64}.${sig}`,
+      'signature cut short': `${h64}.${p64}.${sig.slice(0, -4)}`,
+      'over 8 KiB, genuine header': `${h64}.${b64json({ ...claims, pad: 'x'.repeat(9000) })}.${sig}`,
+      'over 8 KiB (forged)': await sign({ ...claims, pad: 'x'.repeat(9000) }, header, stranger),
+      'four segments': `${genuine}.${sig}`,
+      'not base64url': `${h64}.${p64}!.${sig}`,
+      'a JSON array payload': `${h64}.${Buffer.from('[1,2]').toString('base64url')}.${sig}`,
+    };
+    for (const [what, token] of Object.entries(hostile)) await refusedEverywhere(s, token, `${s.alg}: ${what}`);
+    // Genuine, but for an audience no gateway may accept.
+    const notForGateways = serve.audiences.find((a) => !serve.gateway.includes(a));
+    const other = await issue(s, notForGateways);
+    assert.equal((await forwardAuth(s, other)).status, 401, `/auth: a token for ${notForGateways}`);
+  }
+});
+
+test('genuine tokens refused: expired with their key, of another issuer, for an audience no longer configured', async () => {
+  const s = servers.es;
+  // The key's own expiry caps the token's (exp = min(now + ttl, key expiry)).
+  const shortKey = await newKey(s, { name: 'three-seconds', duration: '3s', scopes: plan.key.scopes });
+  const short = await issue(s, gatewayAudience(), shortKey);
+  const { exp } = jose.decodeJwt(short);
+  assert.ok(exp <= Math.ceil(Date.now() / 1000) + 3, 'exp is capped by the key expiry');
+  await acceptedEverywhere(s, short, 'before expiry');
+  await sleep(exp * 1000 - Date.now() + 1100);
+  await refusedEverywhere(s, short, 'expired');
+
+  // One store, its signing keys, under two issuer strings and two audience lists in turn.
+  const port = await freePort();
+  const first = await startKeyward(serveArgs(port, 'ES256'));
+  const one = { ...first, issuer: first.url };
+  one.admin = await login(one);
+  assert.equal((await api(one, one.admin, 'POST', '/api/v1/users',
+    { id: plan.user.id, name: plan.user.name, type: plan.user.type })).status, 201);
+  one.key = await newKey(one, { name: plan.key.name, scopes: plan.key.scopes });
+  const forGateway = await issue(one, gatewayAudience());
+  const forPulsar = await issue(one, 'pulsar');
+  await first.stop();
+
+  const renamed = await startKeyward(serveArgs(port, 'ES256', `https://localhost:${port}`), { dir: first.dir });
+  const two = { ...renamed, admin: await login(renamed) };
+  try {
+    await refusedEverywhere(two, forGateway, 'another iss');
+  } finally {
+    await renamed.stop();
+  }
+  const args = serveArgs(port, 'ES256').filter((w, i, a) => !['--token-audience', '--gateway-audience'].includes(w)
+    && !['--token-audience', '--gateway-audience'].includes(a[i - 1]));
+  const narrowed = await startKeyward([...args, '--token-audience', gatewayAudience(),
+    '--gateway-audience', gatewayAudience()], { dir: first.dir });
+  const three = { ...narrowed, admin: await login(narrowed) };
+  try {
+    await acceptedEverywhere(three, forGateway, 'the same iss and keys after a restart');
+    await refusedEverywhere(three, forPulsar, 'an audience no longer configured');
+  } finally {
+    await narrowed.stop();
+  }
+});
+
+// The doc's nginx block, pointed at this test's ports, certificate and CA.
+function gatewayConfig(s, gatewayPort, upstreamPort) {
+  let conf = docs['nginx-trino'];
+  const swap = (from, to) => {
+    assert.equal(conf.split(from).length, 2, `the doc's nginx block has ${from} once`);
+    conf = conf.replace(from, to);
+  };
+  swap('listen 8443 ssl;', `listen 127.0.0.1:${gatewayPort} ssl;`);
+  swap('/etc/nginx/tls/fullchain.pem', pki.cert);
+  swap('/etc/nginx/tls/privkey.pem', pki.key);
+  swap('http://127.0.0.1:8080', `http://127.0.0.1:${upstreamPort}`);
+  swap(`${DOC_ISSUER}/auth`, `${s.url}/auth`);
+  swap('/etc/ssl/certs/ca-certificates.crt', pki.ca);
+  swap('proxy_ssl_name keyward.example.com;', 'proxy_ssl_name localhost;');
+  return conf;
+}
+
+// A Presto/Trino coordinator as far as presto-client's execute() needs it: POST /v1/statement
+// queues the query, its nextUri answers the user it was run as, with no nextUri (finished).
+function startEngine(gatewayUrl, seen) {
+  const server = createServer((req, res) => {
+    seen.push({ method: req.method, url: req.url, user: req.headers['x-trino-user'],
+      authorization: req.headers.authorization });
+    req.resume();
+    const id = `q${seen.length}`;
+    const answer = req.method === 'POST'
+      ? { id, infoUri: `${gatewayUrl}/v1/query/${id}`, nextUri: `${gatewayUrl}/v1/statement/${id}/1`,
+        stats: { state: 'QUEUED' } }
+      : { id, infoUri: `${gatewayUrl}/v1/query/${id}`, stats: { state: 'FINISHED' },
+        columns: [{ name: 'user', type: 'varchar' }], data: [[req.headers['x-trino-user']]] };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+function runQuery(port, auth) {
+  return new Promise((resolve) => {
+    const c = new presto.Client({ host: '127.0.0.1', port, ssl: { ca: pki.caPem }, engine: 'trino',
+      user: 'mallory', checkInterval: 10, timeout: 10, ...auth });
+    let rows = null;
+    c.execute({
+      query: 'SELECT current_user',
+      data: (error, data) => { rows = data; },
+      success: () => resolve({ ok: true, rows }),
+      error: (error) => resolve({ ok: false, error }),
+    });
+  });
+}
+
+test('presto-client through nginx auth_request: Basic user:key and a Bearer token reach the engine until the key is deleted', async () => {
+  const s = servers.es;
+  const key = await newKey(s, { name: 'presto-gateway', scopes: plan.key.scopes });
+  const jwt = await issue(s, gatewayAudience(), key);
+  const gatewayPort = await freePort();
+  const seen = [];
+  upstream = await startEngine(`https://127.0.0.1:${gatewayPort}`, seen);
+  const dir = workDir('nginx-');
+  nginx = await startNginx(dir, gatewayConfig(s, gatewayPort, upstream.address().port), gatewayPort);
+  const basic = { basic_auth: { user: plan.user.id, password: key } };
+  const token = { custom_auth: `Bearer ${jwt}` };
+  for (const [what, auth] of [['Basic', basic], ['Bearer', token]]) {
+    const r = await runQuery(gatewayPort, auth);
+    assert.ok(r.ok, `${what}: ${JSON.stringify(r.error)}`);
+    assert.deepEqual(r.rows, [[plan.user.id]], `${what}: the engine runs it as the key's owner`);
+  }
+  assert.equal(seen.length, 4, 'two requests per query, all through nginx');
+  for (const r of seen) {
+    assert.equal(r.user, plan.user.id, 'nginx sets the user, not the client (mallory)');
+    assert.equal(r.authorization, undefined, 'the key stays out of the engine');
+  }
+
+  const del = await api(s, s.admin, 'DELETE', `/api/v1/users/${plan.user.id}/apikeys/presto-gateway`);
+  assert.equal(del.status, 204);
+  for (const [what, auth] of [['Basic', basic], ['Bearer', token]]) {
+    const r = await runQuery(gatewayPort, auth);
+    assert.equal(r.ok, false, `${what} after the key was deleted`);
+    assert.equal(r.error.code, 401, `${what}: ${JSON.stringify(r.error)}`);
+  }
+  assert.equal(seen.length, 4, 'nothing reached the engine after the deletion');
+  // The token's lineage: no new token, and the old one is inactive everywhere.
+  const again = await tokenRequest(s, { grant_type: 'client_credentials', client_id: plan.user.id, client_secret: key });
+  assertTokenError(again, 'invalid_client', 'client_credentials with a deleted key');
+  await refusedEverywhere(s, jwt, 'a token of a deleted key');
+});
+
+test('the static key for Pulsar\'s AuthenticationProviderToken verifies the tokens', async () => {
+  const s = servers.es;
+  const conf = properties(docs['static-key']);
+  assert.equal(conf.tokenPublicAlg, s.alg, 'the doc shows the default algorithm');
+  const [prefix, sample] = conf.tokenPublicKey.split(',');
+  assert.equal(prefix, 'data:;base64');
+  const listed = await api(s, s.key, 'GET', '/api/v1/signing-keys');
+  assert.equal(listed.status, 200, 'any signed-in caller lists the public keys');
+  const current = listed.json.keys.find((k) => k.state === 'current');
+  assert.ok(current.public_key_spki.startsWith(sample.replace('…', '')), 'the doc shows a P-256 SPKI');
+  // Pulsar reads the DER SPKI (X509EncodedKeySpec) and ignores kid.
+  const der = Buffer.from(current.public_key_spki, 'base64');
+  const key = await jose.importSPKI(`-----BEGIN PUBLIC KEY-----\n${der.toString('base64')}\n-----END PUBLIC KEY-----`, conf.tokenPublicAlg);
+  const { payload } = await jose.jwtVerify(await issue(s, 'pulsar'), key, { algorithms: [conf.tokenPublicAlg] });
+  assert.equal(payload.sub, plan.user.id);
+});
+
+test('the CLI as the doc shows it: keyward token issue, keyward signing-key export --format pulsar', async () => {
+  const s = servers.es;
+  const env = { ...process.env, HOME: work, KEYWARD_SERVER: s.url, KEYWARD_CA_FILE: pki.ca, KEYWARD_APIKEY: s.key };
+  const run = async (words) => {
+    assert.equal(words[0], 'keyward');
+    return (await promisify(execFile)(binary, words.slice(1), { env, timeout: 15000 })).stdout;
+  };
+  const words = shellWords(docs['token-issue']);
+  const jwt = (await run(words)).trim();
+  rememberSecret(jwt);
+  await validateEverywhere(s, jwt, words[words.indexOf('--audience') + 1], 'keyward token issue');
+
+  const printed = properties(await run(shellWords(docs['export-pulsar'])));
+  const documented = properties(docs['static-key']);
+  for (const name of ['tokenPublicKey', 'tokenPublicAlg']) assert.ok(documented[name] && printed[name], name);
+  assert.equal(printed.tokenPublicAlg, documented.tokenPublicAlg);
+  const listed = await api(s, s.key, 'GET', '/api/v1/signing-keys');
+  const current = listed.json.keys.find((k) => k.state === 'current');
+  assert.equal(printed.tokenPublicKey, `data:;base64,${current.public_key_spki}`);
+});
