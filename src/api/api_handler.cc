@@ -1,5 +1,6 @@
 #include "api/api_handler.h"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/url/parse.hpp>
 #include <chrono>
 #include <memory>
@@ -8,6 +9,7 @@
 #include "api/credentials.h"
 #include "api/http_status.h"
 #include "api/json_io.h"
+#include "api/oauth_routes.h"
 #include "api/routes.h"
 #include "common/log.h"
 #include "http/error_response.h"
@@ -57,10 +59,11 @@ std::string PathOnly(std::string_view target) {
 }
 
 // Runs a route whose caller may call it. The API speaks JSON: a body of another type (or of
-// none named) gets 415 Unsupported Media Type before the route sees it.
+// none named) gets 415 Unsupported Media Type before the route sees it, but for the routes that
+// read a form themselves (the OAuth endpoints answer RFC 6749 errors).
 Result<Reply> RunRoute(const Route& route, ApiCall& call) {
   const http::Request& request = call.request;
-  if (!request.body().empty()) {
+  if (!request.body().empty() && !route.traits.form_body) {
     auto type = request.find(bh::field::content_type);
     if (type == request.end() || !IsJsonMediaType(std::string_view(type->value()))) {
       return Reply{
@@ -75,9 +78,10 @@ Result<Reply> RunRoute(const Route& route, ApiCall& call) {
 ApiHandler::ApiHandler(Services& services, BlockingPool& blocking)
     : services_(services),
       blocking_(blocking),
-      forward_auth_(services.authenticator, blocking, services.metrics, services.allow_query_key,
-                    services.trusted_proxies) {
+      forward_auth_(services.authenticator, services.tokens, blocking, services.metrics,
+                    services.allow_query_key, services.trusted_proxies) {
   AddApiRoutes(router_, services_);
+  AddOAuthRoutes(router_, services_);
 }
 
 void ApiHandler::Send(http::Responder& respond, http::Response&& response, RouteLabel route,
@@ -190,7 +194,9 @@ void ApiHandler::Run(const Route& route, std::vector<std::string> params, QueryP
                std::nullopt,
                std::string(ClientAddress(request, peer.address, services_.trusted_proxies))};
   Result<Reply> reply = Status::Internal("not run");
-  if (route.access == Access::kSignedIn) {
+  if (route.traits.issuer && services_.tokens == nullptr) {
+    reply = Status::NotFound("the token issuer is off: start keyward serve with --issuer URL");
+  } else if (route.access == Access::kSignedIn) {
     reply = Authenticated(route, call, request);
   } else if (!IsSameOriginOrUnknown(request)) {
     reply = Status::PermissionDenied("cross-site request refused");
@@ -201,7 +207,15 @@ void ApiHandler::Run(const Route& route, std::vector<std::string> params, QueryP
   http::Response res;
   if (reply.ok()) {
     res = MakeResponse(request, reply->status, reply->body);
-    for (const auto& [name, value] : reply->headers) res.insert(name, value);
+    for (const auto& [name, value] : reply->headers) {
+      // A route's own Cache-Control or WWW-Authenticate replaces the default one.
+      if (boost::beast::iequals(name, "Cache-Control") ||
+          boost::beast::iequals(name, "WWW-Authenticate")) {
+        res.set(name, value);
+      } else {
+        res.insert(name, value);
+      }
+    }
   } else {
     const Status& s = reply.status();
     res = ErrorResponse(request, s);

@@ -8,6 +8,7 @@
 #include "api/requirements.h"
 #include "common/log.h"
 #include "http/error_response.h"
+#include "token/jwt.h"
 
 namespace keyward {
 namespace {
@@ -104,14 +105,18 @@ void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::
   Requirements required = RequirementsOf(request);
   http::Response allowed;
   std::optional<Denial> denial;
-  auto cached = authenticator_.TryCached(*credential, [&](const CacheEntry& e) {
+  auto on_valid = [&](const CacheEntry& e) {
     if (!required.empty() || !e.principal.networks.empty()) {
       denial = Check(e.principal, ClientAddress(request, peer.address, trusted_proxies_), required);
       if (denial) return;
     }
     allowed = Answer(version, keep_alive, VerifyOutcome::kValid, &e.principal, e.tags_header,
                      e.scopes_header);
-  });
+  };
+  // An issued JWT has its own cache entry (its grant), under its own hash.
+  const bool jwt = tokens_ != nullptr && token::LooksLikeJwt(*credential);
+  auto cached = jwt ? tokens_->TryCached(*credential, on_valid)
+                    : authenticator_.TryCached(*credential, on_valid);
   if (cached == KeyCache::Outcome::kValid) {
     if (denial) {
       metrics_.CountDenial(denial->reason);
@@ -126,12 +131,12 @@ void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::
     return;
   }
   // A miss: the store decides, on a blocking thread.
-  Decide(std::string(*credential),
+  Decide(std::string(*credential), jwt,
          std::string(ClientAddress(request, peer.address, trusted_proxies_)), std::move(required),
          version, keep_alive, std::move(respond), started);
 }
 
-void ForwardAuth::Decide(std::string token, std::string address, Requirements required,
+void ForwardAuth::Decide(std::string token, bool jwt, std::string address, Requirements required,
                          unsigned version, bool keep_alive, http::Responder respond,
                          std::chrono::steady_clock::time_point started) {
   // NOLINTNEXTLINE(bugprone-exception-escape): as Requirements (requirements.h)
@@ -143,8 +148,9 @@ void ForwardAuth::Decide(std::string token, std::string address, Requirements re
   };
   auto job = std::make_shared<Job>(
       Job{std::move(token), std::move(address), std::move(required), std::move(respond)});
-  bool queued = blocking_.TrySubmit([this, job, version, keep_alive, started] {
-    auto principal = authenticator_.Authenticate(job->token);
+  bool queued = blocking_.TrySubmit([this, job, jwt, version, keep_alive, started] {
+    auto principal = jwt ? tokens_->Verify(job->token, AudienceSet::kGateway)
+                         : authenticator_.Authenticate(job->token);
     const VerifyOutcome outcome = OutcomeOf(principal.status());
     if (outcome == VerifyOutcome::kError) {
       log::Error("/auth could not verify a key: {}", principal.status().ToString());

@@ -1,6 +1,10 @@
 // /auth: forward authentication for nginx auth_request, Traefik ForwardAuth and Envoy
 // ext_authz (HTTP service). Any method, any path below /auth.
 //
+// With the token issuer on, a credential shaped like a JWT is an access token the issuer signed
+// for one of the gateway audiences (TokenService::Verify(kGateway)): it is answered exactly as
+// its key would be (X-Keyward-Key-Name is the key's name), its grant being the token's.
+//
 //   valid key   → 200, X-Keyward-User, X-Keyward-Tags and X-Keyward-Scopes (comma-separated;
 //                 scopes "*" for a full-access key), X-Keyward-Key-Name
 //   a valid key that fails the request's requirements (api/requirements.h) or its own address
@@ -24,6 +28,7 @@
 #include "core/grant.h"
 #include "http/server.h"
 #include "service/authenticator.h"
+#include "service/token_service.h"
 
 namespace keyward {
 
@@ -32,10 +37,13 @@ bool IsForwardAuthPath(std::string_view target);
 
 class ForwardAuth {
  public:
-  // `trusted_proxies` (api/client_address.h) must outlive this object.
-  ForwardAuth(const Authenticator& authenticator, BlockingPool& blocking, Metrics& metrics,
-              bool allow_query_key, const std::vector<Cidr>& trusted_proxies)
+  // `trusted_proxies` (api/client_address.h) must outlive this object; so must `tokens`, which
+  // is null while the token issuer is off (a JWT is then an unknown key).
+  ForwardAuth(const Authenticator& authenticator, const TokenService* tokens,
+              BlockingPool& blocking, Metrics& metrics, bool allow_query_key,
+              const std::vector<Cidr>& trusted_proxies)
       : authenticator_(authenticator),
+        tokens_(tokens),
         blocking_(blocking),
         metrics_(metrics),
         allow_query_key_(allow_query_key),
@@ -47,14 +55,16 @@ class ForwardAuth {
               std::chrono::steady_clock::time_point started);
 
  private:
-  // A cache miss: verifies `token` on the blocking pool and answers from there.
-  void Decide(std::string token, std::string address, Requirements required, unsigned version,
-              bool keep_alive, http::Responder respond,
+  // A cache miss: verifies `token` (an issued JWT when `jwt`) on the blocking pool and answers
+  // from there.
+  void Decide(std::string token, bool jwt, std::string address, Requirements required,
+              unsigned version, bool keep_alive, http::Responder respond,
               std::chrono::steady_clock::time_point started);
   void Finish(http::Responder& respond, http::Response&& response, VerifyOutcome outcome,
               std::chrono::steady_clock::time_point started);
 
   const Authenticator& authenticator_;
+  const TokenService* tokens_;
   BlockingPool& blocking_;
   Metrics& metrics_;
   const bool allow_query_key_;

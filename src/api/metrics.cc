@@ -10,7 +10,58 @@ constexpr const char* kRouteNames[] = {"auth",    "authorize", "api",  "healthz"
 constexpr const char* kOutcomeNames[] = {"valid", "invalid", "error"};
 constexpr std::string_view kDenialNames[] = {"address", "scope", "tag"};
 
+constexpr const char* kGrantNames[] = {"client_credentials", "token_exchange"};
+
 }  // namespace
+
+void Metrics::CountTokenIssued(TokenGrant grant) {
+  issued_[static_cast<std::size_t>(grant)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void Metrics::CountTokenRefused(std::string_view reason) {
+  std::size_t i = 0;
+  while (i + 1 < kRefusals.size() && kRefusals[i] != reason) ++i;
+  refused_[i].fetch_add(1, std::memory_order_relaxed);
+}
+
+void Metrics::ObserveTokenSigning(double seconds) {
+  std::size_t b = 0;
+  while (b < kSigningBuckets.size() && seconds > kSigningBuckets[b]) ++b;
+  signing_buckets_[b].fetch_add(1, std::memory_order_relaxed);
+  signing_nanos_.fetch_add(static_cast<std::uint64_t>(seconds * 1e9), std::memory_order_relaxed);
+}
+
+void Metrics::CountSigningKeyRotation() { rotations_.fetch_add(1, std::memory_order_relaxed); }
+
+void Metrics::RenderTokens(std::string& out) const {
+  out += "# HELP keyward_tokens_issued_total Access tokens issued, by grant type.\n";
+  out += "# TYPE keyward_tokens_issued_total counter\n";
+  for (std::size_t g = 0; g < issued_.size(); ++g) {
+    out += fmt::format("keyward_tokens_issued_total{{grant=\"{}\"}} {}\n", kGrantNames[g],
+                       issued_[g].load(std::memory_order_relaxed));
+  }
+  out += "# HELP keyward_tokens_refused_total Token requests refused, by OAuth error code.\n";
+  out += "# TYPE keyward_tokens_refused_total counter\n";
+  for (std::size_t r = 0; r < refused_.size(); ++r) {
+    out += fmt::format("keyward_tokens_refused_total{{reason=\"{}\"}} {}\n", kRefusals[r],
+                       refused_[r].load(std::memory_order_relaxed));
+  }
+  out += "# HELP keyward_token_signing_seconds Time spent signing one access token.\n";
+  out += "# TYPE keyward_token_signing_seconds histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b <= kSigningBuckets.size(); ++b) {
+    cumulative += signing_buckets_[b].load(std::memory_order_relaxed);
+    std::string le = b < kSigningBuckets.size() ? fmt::format("{}", kSigningBuckets[b]) : "+Inf";
+    out += fmt::format("keyward_token_signing_seconds_bucket{{le=\"{}\"}} {}\n", le, cumulative);
+  }
+  out += fmt::format("keyward_token_signing_seconds_sum {:.9f}\n",
+                     static_cast<double>(signing_nanos_.load(std::memory_order_relaxed)) / 1e9);
+  out += fmt::format("keyward_token_signing_seconds_count {}\n", cumulative);
+  out += "# HELP keyward_signing_key_rotations_total Token signing keys added.\n";
+  out += "# TYPE keyward_signing_key_rotations_total counter\n";
+  out += fmt::format("keyward_signing_key_rotations_total {}\n",
+                     rotations_.load(std::memory_order_relaxed));
+}
 
 std::string_view DenialReasonName(DenialReason reason) {
   return kDenialNames[static_cast<std::size_t>(reason)];
@@ -89,6 +140,7 @@ std::string Metrics::Render(const KeyCache* cache) const {
     out += fmt::format("keyward_denials_total{{reason=\"{}\"}} {}\n", kDenialNames[r],
                        denials_[r].load(std::memory_order_relaxed));
   }
+  RenderTokens(out);
   if (cache != nullptr) {
     out += "# HELP keyward_cache_hits_total Verifications answered by the cache.\n";
     out += "# TYPE keyward_cache_hits_total counter\n";

@@ -6,6 +6,11 @@
 //   keyward_denials_total{reason}                valid keys refused by /auth and
 //                                                /api/v1/authorize: scope | tag | address
 //   keyward_cache_hits_total, _misses_total, _negative_hits_total, keyward_cache_entries
+//   keyward_tokens_issued_total{grant}           client_credentials | token_exchange
+//   keyward_tokens_refused_total{reason}         the OAuth error code (invalid_request, …)
+//   keyward_token_signing_seconds                histogram, time signing one token
+//   keyward_signing_key_rotations_total          signing keys added (operators' rotations and
+//                                                the ticker's, seen by this node)
 //
 // Lock-free: relaxed atomics only, so counting costs the hot path a few nanoseconds. Thread
 // safe.
@@ -27,12 +32,18 @@ enum class VerifyOutcome { kValid, kInvalid, kError };
 // Why a valid key was refused (api/requirements.h); the names are X-Keyward-Reason's values.
 enum class DenialReason { kAddress, kScope, kTag };
 std::string_view DenialReasonName(DenialReason reason);
+enum class TokenGrant { kClientCredentials, kTokenExchange };
 
 class Metrics {
  public:
   void CountRequest(RouteLabel route, int status, std::chrono::nanoseconds took);
   void CountVerification(VerifyOutcome outcome);
   void CountDenial(DenialReason reason);
+  void CountTokenIssued(TokenGrant grant);
+  // `reason`: an RFC 6749 / 8693 error code; an unknown one is counted as "other".
+  void CountTokenRefused(std::string_view reason);
+  void ObserveTokenSigning(double seconds);
+  void CountSigningKeyRotation();
   std::string Render(const KeyCache* cache) const;
 
  private:
@@ -49,6 +60,17 @@ class Metrics {
   std::array<RouteCounters, kRoutes> routes_{};
   std::array<std::atomic<std::uint64_t>, 3> verifications_{};
   std::array<std::atomic<std::uint64_t>, 3> denials_{};
+  void RenderTokens(std::string& out) const;
+  static constexpr std::array<std::string_view, 8> kRefusals = {
+      "invalid_request", "invalid_client",         "unauthorized_client",     "invalid_scope",
+      "invalid_target",  "unsupported_grant_type", "temporarily_unavailable", "other"};
+  static constexpr std::array<double, 10> kSigningBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                             0.005,  0.01,    0.025,  0.05,  0.1};
+  std::array<std::atomic<std::uint64_t>, 2> issued_{};
+  std::array<std::atomic<std::uint64_t>, kRefusals.size()> refused_{};
+  std::array<std::atomic<std::uint64_t>, kSigningBuckets.size() + 1> signing_buckets_{};
+  std::atomic<std::uint64_t> signing_nanos_{0};
+  std::atomic<std::uint64_t> rotations_{0};
 };
 
 }  // namespace keyward

@@ -40,8 +40,8 @@ bool ApiCall::QueryFlag(std::string_view name) const {
 }
 
 void Router::Add(http::beast_http::verb method, const std::string& pattern, Access access,
-                 RouteFn fn) {
-  Route route{method, pattern, access, std::move(fn), SplitPathTemplate(pattern)};
+                 RouteFn fn, RouteTraits traits) {
+  Route route{method, pattern, access, std::move(fn), SplitPathTemplate(pattern), traits};
   routes_.push_back(std::move(route));
 }
 

@@ -40,6 +40,15 @@ struct Reply {
 
 enum class Access { kPublic, kSignedIn };
 
+// What a route takes beyond its access. form_body: the route reads its own body
+// (application/x-www-form-urlencoded, or none), so the handler does not refuse a body that is not
+// JSON. issuer: the route belongs to the token issuer and answers 404 while it is off, before
+// any authentication.
+struct RouteTraits {
+  bool form_body = false;
+  bool issuer = false;
+};
+
 using RouteFn = std::function<Result<Reply>(ApiCall&)>;
 
 struct Route {
@@ -48,11 +57,13 @@ struct Route {
   Access access;
   RouteFn fn;
   std::vector<std::string> segments;  // the pattern split at '/'
+  RouteTraits traits;
 };
 
 class Router {
  public:
-  void Add(http::beast_http::verb method, const std::string& pattern, Access access, RouteFn fn);
+  void Add(http::beast_http::verb method, const std::string& pattern, Access access, RouteFn fn,
+           RouteTraits traits = {});
 
   struct Match {
     const Route* route = nullptr;  // null: see path_known

@@ -11,6 +11,8 @@
 #include "service/key_service.h"
 #include "service/options.h"
 #include "service/sign_in_service.h"
+#include "service/signing_key_ring.h"
+#include "service/token_service.h"
 #include "service/user_service.h"
 
 namespace keyward {
@@ -29,6 +31,10 @@ struct Services {
   const AuditLog* audit = nullptr;  // GET /api/v1/audit; null: that route answers 503
   // Peers whose X-Forwarded-For / X-Real-IP name the client (api/client_address.h); empty: none.
   std::vector<Cidr> trusted_proxies = {};
+  // The token issuer (service/token_service.h); both null while it is off (no --issuer): its
+  // routes then answer 404 and /auth treats a JWT as an unknown key.
+  TokenService* tokens = nullptr;
+  SigningKeyRing* signing_keys = nullptr;
 };
 
 }  // namespace keyward

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/cpus.h"
@@ -16,6 +17,7 @@
 #include "http/server.h"
 #include "service/key_cache.h"
 #include "service/options.h"
+#include "service/token_options.h"
 
 namespace keyward {
 
@@ -30,6 +32,8 @@ struct Config {
   std::string master_key_file;
   // Key prefix, validities, reveal, sign-in throttling.
   ServiceOptions service;
+  // The token issuer (--issuer …): off while token.issuer is empty.
+  TokenOptions token;
   // The verification cache: its size and how long an entry is trusted.
   KeyCacheOptions cache;
   // How often keys' last-used times are written to the store, in one batch.
@@ -56,8 +60,16 @@ struct Config {
 
 // OK, or InvalidArgument naming the flag when `config` cannot be served: a bad key prefix, a
 // default validity longer than the maximum, no connection allowed, half a TLS configuration,
-// several nodes (`db`) without a shared master key while keys can be revealed.
+// several nodes (`db`) without a shared master key while keys can be revealed or tokens issued,
+// and with --issuer: an issuer that is not an https:// (or, with --issuer-allow-http, http://)
+// URL without trailing slash, query or fragment, no --token-audience, a --gateway-audience that
+// is not a --token-audience, a --token-ttl outside 60s..1h, a --signing-key-rotation not longer
+// than --signing-key-prepublish.
 Status Validate(const Config& config);
+
+// One --token-audience value, "NAME" or "NAME;typ=JWT" (or ";typ=at+jwt", the default): NAME is
+// 1 to 200 printable ASCII characters without space, ';' or ','. InvalidArgument otherwise.
+Result<TokenAudience> ParseTokenAudience(std::string_view text);
 
 // The thread counts of `config` once 0 (automatic) is resolved against the CPUs this process
 // may use: network threads one per CPU (more would only take turns, which costs /auth its tail

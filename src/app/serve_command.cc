@@ -124,6 +124,11 @@ int Serve(const Config& config) {
     log::Error("{}", s.ToString());
     return 1;
   };
+  // Flags that cannot be served together are a usage error: exit 2, naming the flag.
+  if (Status s = Validate(config); !s.ok()) {
+    log::Error("{}", s.message());
+    return 2;
+  }
   auto app = ServerApp::Create(config);
   if (!app.ok()) return fail(app.status());
   if (Status s = BootstrapAdmin(**app); !s.ok()) return fail(s);

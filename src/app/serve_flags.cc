@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "api/client_address.h"
 #include "core/duration.h"
@@ -159,12 +160,69 @@ void AddTransportFlags(CLI::App* cmd, Config& c) {
       ->check(CLI::IsMember({"debug", "info", "warn"}));
 }
 
+// A validator that accepts what ParseTokenAudience reads, with its message otherwise.
+CLI::Validator AudienceCheck() {
+  return CLI::Validator(
+      [](std::string& text) {
+        auto audience = ParseTokenAudience(text);
+        return audience.ok() ? std::string() : audience.status().message();
+      },
+      "", "NAME[;typ=JWT]");
+}
+
+// The token issuer's flags (service/token_options.h); Validate checks how they combine. The
+// list flags repeat, and their variables are comma-separated.
+void AddTokenFlags(CLI::App* cmd, Config& c) {
+  TokenOptions& t = c.token;
+  AddValue(cmd, "--issuer", t.issuer, "KEYWARD_ISSUER",
+           "turn the OAuth2/OIDC token issuer on: its exact URL (https://…, no trailing slash)");
+  cmd->add_flag("--issuer-allow-http", t.issuer_allow_http,
+                "allow an http:// --issuer (tests and local trials only)")
+      ->envname("KEYWARD_ISSUER_ALLOW_HTTP");
+  cmd->add_option_function<std::vector<std::string>>(
+         "--token-audience",
+         [&t](const std::vector<std::string>& names) {
+           t.audiences.clear();
+           for (const std::string& name : names) {
+             t.audiences.push_back(ParseTokenAudience(name).value());
+           }
+         },
+         "an audience tokens may be issued for (repeatable; the first is the default; ;typ=JWT "
+         "makes its tokens' typ JWT instead of at+jwt); required with --issuer")
+      ->check(AudienceCheck())
+      ->delimiter(',')
+      ->type_name("NAME[;typ=JWT]")
+      ->envname("KEYWARD_TOKEN_AUDIENCE");
+  cmd->add_option("--gateway-audience", t.gateway_audiences,
+                  "an audience whose tokens /auth and /api/v1/authorize accept in place of a key "
+                  "(repeatable; each must be a --token-audience)")
+      ->delimiter(',')
+      ->type_name("NAME")
+      ->envname("KEYWARD_GATEWAY_AUDIENCE");
+  AddDuration(cmd, "--token-ttl", t.ttl, "KEYWARD_TOKEN_TTL",
+              "lifetime of an issued token, 60s to 1h (never past its key's expiry)");
+  cmd->add_option_function<std::string>(
+         "--token-alg",
+         [&t](const std::string& name) {
+           t.alg = name == "RS256" ? token::Alg::kRS256 : token::Alg::kES256;
+         },
+         "signature algorithm of new signing keys")
+      ->check(CLI::IsMember({"ES256", "RS256"}))
+      ->envname("KEYWARD_TOKEN_ALG")
+      ->default_str(t.alg == token::Alg::kRS256 ? "RS256" : "ES256");
+  AddDuration(cmd, "--signing-key-rotation", t.rotation, "KEYWARD_SIGNING_KEY_ROTATION",
+              "how long a signing key signs before the next one takes over");
+  AddDuration(cmd, "--signing-key-prepublish", t.prepublish, "KEYWARD_SIGNING_KEY_PREPUBLISH",
+              "how long the next signing key is in the JWKS before it signs");
+}
+
 }  // namespace
 
 void AddServeFlags(CLI::App* cmd, Config& config) {
   AddStoreFlags(cmd, config);
   AddKeyFlags(cmd, config);
   AddTransportFlags(cmd, config);
+  AddTokenFlags(cmd, config);
 }
 
 }  // namespace keyward

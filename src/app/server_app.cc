@@ -39,9 +39,10 @@ void RaiseFileLimit(std::size_t max_connections) {
   }
 }
 
-// The master key when keys can be revealed: --master-key-file, or <data dir>/master.key.
+// The master key when keys can be revealed or tokens issued (it seals the signing keys):
+// --master-key-file, or <data dir>/master.key.
 Result<std::optional<MasterKey>> LoadMasterKey(const Config& config) {
-  if (!config.service.reveal) return std::optional<MasterKey>();
+  if (!config.service.reveal && config.token.issuer.empty()) return std::optional<MasterKey>();
   std::string path = config.master_key_file;
   if (path.empty()) {
     KW_RETURN_IF_ERROR(PrepareDataDir(config.data_dir));
@@ -90,6 +91,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const
   auto app = std::make_unique<ServerApp>(Key{}, config, clock, threads);
   app->graph_ =
       std::make_unique<ServiceGraph>(resolved, std::move(store), std::move(master_key), clock);
+  KW_RETURN_IF_ERROR(app->graph_->Start());
   ApiHandler& api = app->graph_->api();
   app->server_ = std::make_unique<http::Server>(
       config.limits,

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/cpus.h"
+#include "common/log.h"
 #include "web/web_assets.h"
 
 namespace keyward {
@@ -20,6 +21,14 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
       keys_(*store_, master_key_ ? &*master_key_ : nullptr, options_, clock, &cache_, &audit_),
       users_(*store_, clock, &cache_, &audit_),
       sign_in_(*store_, options_, clock, &cache_, &audit_),
+      token_options_(config.token),
+      ring_(token_options_.issuer.empty() || !master_key_
+                ? nullptr
+                : std::make_unique<SigningKeyRing>(*store_, *master_key_, token_options_, clock,
+                                                   audit_)),
+      tokens_(ring_ == nullptr ? nullptr
+                               : std::make_unique<TokenService>(token_options_, authenticator_,
+                                                                *ring_, *store_, &cache_, clock)),
       services_{.options = options_,
                 .authenticator = authenticator_,
                 .keys = keys_,
@@ -31,7 +40,9 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                 .secure_cookie = !config.tls_cert.empty(),
                 .web_assets = &WebAssets(),
                 .audit = &audit_,
-                .trusted_proxies = config.trusted_proxies},
+                .trusted_proxies = config.trusted_proxies,
+                .tokens = tokens_.get(),
+                .signing_keys = ring_.get()},
       blocking_threads_(ResolveThreads(config, CountUsableCpus()).blocking),
       blocking_(blocking_threads_, config.blocking_queue),
       api_(services_, blocking_) {
@@ -43,7 +54,44 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
 
 ServiceGraph::~ServiceGraph() { Stop(); }
 
+Status ServiceGraph::Start() {
+  if (token_options_.issuer.empty()) return Status::Ok();
+  if (ring_ == nullptr) {
+    return Status::InvalidArgument("the token issuer needs the master key (--master-key-file)");
+  }
+  if (Status s = ring_->Refresh(); !s.ok()) {
+    return Status(s.code(), "the token issuer cannot load or create its signing keys: " +
+                                std::string(s.message()));
+  }
+  if (!ticker_.joinable()) ticker_ = std::thread([this] { RefreshLoop(); });
+  return Status::Ok();
+}
+
+void ServiceGraph::RefreshLoop() {
+  const std::chrono::milliseconds interval = ring_->TickInterval();
+  MutexLock lock(ticker_mu_);
+  while (!ticker_stopping_) {
+    ticker_wake_.WaitFor(ticker_mu_, interval, [this] {
+      ticker_mu_.AssertHeld();
+      return ticker_stopping_;
+    });
+    if (ticker_stopping_) break;
+    lock.Unlock();
+    // The old snapshot keeps serving when a refresh fails; the next tick tries again.
+    if (Status s = ring_->Refresh(); !s.ok()) {
+      log::Warn("could not refresh the token signing keys: {}", s.ToString());
+    }
+    lock.Lock();
+  }
+}
+
 void ServiceGraph::Stop() {
+  {
+    MutexLock lock(ticker_mu_);
+    ticker_stopping_ = true;
+    ticker_wake_.NotifyAll();
+  }
+  if (ticker_.joinable()) ticker_.join();
   blocking_.Join();
   last_used_.Stop();
 }

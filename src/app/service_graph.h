@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "api/api_handler.h"
 #include "api/metrics.h"
@@ -18,6 +19,7 @@
 #include "app/config.h"
 #include "common/blocking_pool.h"
 #include "common/clock.h"
+#include "common/thread_annotations.h"
 #include "core/master_key.h"
 #include "service/audit_log.h"
 #include "service/authenticator.h"
@@ -25,6 +27,8 @@
 #include "service/key_service.h"
 #include "service/last_used_writer.h"
 #include "service/sign_in_service.h"
+#include "service/signing_key_ring.h"
+#include "service/token_service.h"
 #include "service/user_service.h"
 #include "store/store.h"
 
@@ -33,9 +37,9 @@ namespace keyward {
 class ServiceGraph {
  public:
   // `store` must not be null. Without a master key (nullopt) keys cannot be revealed; give one
-  // when `config.service.reveal` is on. `clock` must outlive the graph. Starts the last-used
-  // writer's thread and the blocking pool (Config::blocking_threads, resolved as
-  // ResolveThreads says).
+  // when `config.service.reveal` is on, and when the token issuer is (`config.token.issuer`:
+  // it seals the signing keys). `clock` must outlive the graph. Starts the last-used writer's
+  // thread and the blocking pool (Config::blocking_threads, resolved as ResolveThreads says).
   ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                std::optional<MasterKey> master_key, const Clock& clock);
   // Calls Stop().
@@ -43,8 +47,13 @@ class ServiceGraph {
   ServiceGraph(const ServiceGraph&) = delete;
   ServiceGraph& operator=(const ServiceGraph&) = delete;
 
-  // Waits for the blocking pool's tasks, then writes the last last-used times. No request may be
-  // handled after. Idempotent.
+  // With the token issuer on: the signing-key ring's first Refresh (a failure is returned, and
+  // the server must not start), then the thread that refreshes it every TickInterval(). OK and
+  // nothing to do while the issuer is off. Call once, before requests are handled.
+  Status Start();
+
+  // Stops the ring's thread, waits for the blocking pool's tasks, then writes the last last-used
+  // times. No request may be handled after. Idempotent.
   void Stop();
 
   Store& store() { return *store_; }
@@ -53,6 +62,8 @@ class ServiceGraph {
   KeyService& keys() { return keys_; }
   UserService& users() { return users_; }
   SignInService& sign_in() { return sign_in_; }
+  SigningKeyRing* signing_keys() { return ring_.get(); }  // null while the issuer is off
+  TokenService* tokens() { return tokens_.get(); }        // null while the issuer is off
   ApiHandler& api() { return api_; }
   const ServiceOptions& options() const { return options_; }
   int blocking_threads() const { return blocking_threads_; }
@@ -69,10 +80,19 @@ class ServiceGraph {
   KeyService keys_;
   UserService users_;
   SignInService sign_in_;
+  const TokenOptions token_options_;
+  std::unique_ptr<SigningKeyRing> ring_;  // null while the issuer is off
+  std::unique_ptr<TokenService> tokens_;  // null while the issuer is off
   Services services_;
   const int blocking_threads_;
   BlockingPool blocking_;
   ApiHandler api_;
+  // The ring's refresh thread (Start); stopped by Stop().
+  void RefreshLoop();
+  Mutex ticker_mu_;
+  CondVar ticker_wake_;
+  bool ticker_stopping_ GUARDED_BY(ticker_mu_) = false;
+  std::thread ticker_;
 };
 
 }  // namespace keyward

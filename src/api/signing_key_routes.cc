@@ -1,0 +1,92 @@
+// GET /api/v1/signing-keys and POST /api/v1/signing-keys/rotate (api/oauth_routes.h).
+#include <sodium.h>
+
+#include "api/json_io.h"
+#include "api/oauth_routes.h"
+
+namespace keyward {
+namespace {
+
+using http::beast_http::verb;
+
+// Standard base64 with padding, as PEM and Pulsar's data: URL carry an SPKI.
+std::string Base64(std::string_view bytes) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);  // the terminating NUL
+  return out;
+}
+
+boost::json::value TimeOrNull(UnixSeconds t) {
+  return t == 0 ? boost::json::value(nullptr) : boost::json::value(FormatRfc3339(t));
+}
+
+// {kid, alg, generation, state, created_at, activates_at, signs_until, published_until,
+// public_key_spki, jwk}
+boost::json::object SigningKeyJson(const RingKey& key) {
+  return {{"kid", key.record.kid},
+          {"alg", key.record.alg},
+          {"generation", key.record.generation},
+          {"state", SigningKeyStateName(key.state)},
+          {"created_at", FormatRfc3339(key.record.created_at)},
+          {"activates_at", FormatRfc3339(key.record.activates_at)},
+          {"signs_until", TimeOrNull(key.signs_until)},
+          {"published_until", TimeOrNull(key.published_until)},
+          {"public_key_spki", Base64(key.public_key.SpkiDer())},
+          {"jwk", key.public_key.Jwk()}};
+}
+
+std::string_view ContentType(const ApiCall& call) {
+  auto it = call.request.find(http::beast_http::field::content_type);
+  return it == call.request.end() ? std::string_view() : std::string_view(it->value());
+}
+
+// Every key the ring knows, newest first.
+Result<Reply> ListSigningKeys(Services& s, ApiCall&) {
+  auto snapshot = s.signing_keys->snapshot();
+  boost::json::array keys;
+  for (auto it = snapshot->keys.rbegin(); it != snapshot->keys.rend(); ++it) {
+    keys.push_back(SigningKeyJson(*it));
+  }
+  return Reply{200, {{"keys", std::move(keys)}}, {}};
+}
+
+// {"now": bool} (optional): an operator's rotation. A next key already pending is a conflict
+// (409) unless now.
+Result<Reply> RotateSigningKey(Services& s, ApiCall& call) {
+  KW_ASSIGN_OR_RETURN(boost::json::object body,
+                      ParseObject(ContentType(call), call.request.body()));
+  KW_RETURN_IF_ERROR(CheckKnownMembers(body, {"now"}));
+  bool now = false;
+  if (const boost::json::value* value = body.if_contains("now"); value && !value->is_null()) {
+    if (!value->is_bool()) return Status::InvalidArgument("\"now\" must be true or false");
+    now = value->get_bool();
+  }
+  auto key = s.signing_keys->Rotate(call.caller(), now);
+  if (!key.ok()) {
+    const Status& status = key.status();
+    // The ring says a pending next key with InvalidArgument; to the client it is a conflict.
+    if (!now && status.code() == StatusCode::kInvalidArgument &&
+        status.message().find("already") != std::string::npos) {
+      return Status::AlreadyExists(std::string(status.message()));
+    }
+    return status;
+  }
+  s.metrics.CountSigningKeyRotation();
+  return Reply{201, SigningKeyJson(*key), {}};
+}
+
+}  // namespace
+
+void AddSigningKeyRoutes(Router& router, Services& s) {
+  const RouteTraits issuer{.form_body = false, .issuer = true};
+  router.Add(
+      verb::get, "/api/v1/signing-keys", Access::kSignedIn,
+      [&s](ApiCall& call) { return ListSigningKeys(s, call); }, issuer);
+  router.Add(
+      verb::post, "/api/v1/signing-keys/rotate", Access::kSignedIn,
+      [&s](ApiCall& call) { return RotateSigningKey(s, call); }, issuer);
+}
+
+}  // namespace keyward
