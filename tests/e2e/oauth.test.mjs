@@ -18,7 +18,7 @@ import * as client from 'openid-client';
 import * as jose from 'jose';
 import presto from 'presto-client';
 import {
-  ADMIN_PASSWORD, binary, caFetch, docBlocks, freePort, keepFiles, makeTestPki, properties,
+  ADMIN_PASSWORD, binary, caFetch, docBlocks, freePort, freePorts, keepFiles, makeTestPki, properties,
   rememberSecret, shellWords, startKeyward, startNginx, workDir,
 } from './oauth_harness.mjs';
 import {
@@ -35,6 +35,7 @@ const plan = docKeyPlan();
 let pki; let work; let fetchCa;
 const servers = {}; // es, rs: {url, issuer, alg, admin, key, config, meta, jwks, stop}
 let nginx; let upstream;
+const madeDirs = []; // removed after the run unless kept for the secrets scan
 
 // The doc's user and key: `keyward user create -u ID -n NAME -t TYPE` and `keyward user apikey
 // create -i ID -n NAME -d DURATION -s SCOPES`.
@@ -114,8 +115,7 @@ async function newKey(s, body) {
 }
 
 // A keyward with the doc's flags and user, and a key for the user as the doc makes it.
-async function startIssuer(alg) {
-  const port = await freePort();
+async function startIssuer(alg, port) {
   const s = await startKeyward(serveArgs(port, alg));
   s.issuer = `https://127.0.0.1:${port}`;
   assert.equal(s.url, s.issuer);
@@ -199,7 +199,8 @@ before(async () => {
   work = workDir('oauth-e2e-');
   pki = makeTestPki(work);
   fetchCa = caFetch(pki.caPem);
-  const [es, rs] = await Promise.all([startIssuer('ES256'), startIssuer('RS256')]);
+  const [esPort, rsPort] = await freePorts(2);
+  const [es, rs] = await Promise.all([startIssuer('ES256', esPort), startIssuer('RS256', rsPort)]);
   Object.assign(servers, { es, rs });
   for (const s of [es, rs]) {
     s.config = await client.discovery(new URL(s.issuer), plan.user.id, undefined,
@@ -213,8 +214,11 @@ after(async () => {
   await new Promise((r) => (upstream ? upstream.close(r) : r()));
   nginx?.kill('SIGTERM');
   await Promise.all(Object.values(servers).map((s) => s.stop()));
-  if (work && !keepFiles) rmSync(work, { recursive: true, force: true });
-  if (!keepFiles) for (const s of Object.values(servers)) rmSync(s.dir, { recursive: true, force: true });
+  if (!keepFiles) {
+    for (const d of [work, ...Object.values(servers).map((s) => s.dir), ...madeDirs]) {
+      if (d) rmSync(d, { recursive: true, force: true });
+    }
+  }
 });
 
 test('discovery, the same at both well-known paths, and the JWKS', async () => {
@@ -509,6 +513,7 @@ test('genuine tokens refused: expired with their key, of another issuer, for an 
   // One store, its signing keys, under two issuer strings and two audience lists in turn.
   const port = await freePort();
   const first = await startKeyward(serveArgs(port, 'ES256'));
+  madeDirs.push(first.dir);
   const one = { ...first, issuer: first.url };
   one.admin = await login(one);
   assert.equal((await api(one, one.admin, 'POST', '/api/v1/users',
@@ -557,8 +562,10 @@ function gatewayConfig(s, gatewayPort, upstreamPort) {
 
 // A Presto/Trino coordinator as far as presto-client's execute() needs it: POST /v1/statement
 // queues the query, its nextUri answers the user it was run as, with no nextUri (finished).
-function startEngine(gatewayUrl, seen) {
+// Its links point at its `gatewayUrl`, set once the gateway's port is known.
+function startEngine(seen) {
   const server = createServer((req, res) => {
+    const { gatewayUrl } = server;
     seen.push({ method: req.method, url: req.url, user: req.headers['x-trino-user'],
       authorization: req.headers.authorization });
     req.resume();
@@ -591,13 +598,18 @@ test('presto-client through nginx auth_request: Basic user:key and a Bearer toke
   const s = servers.es;
   const key = await newKey(s, { name: 'presto-gateway', scopes: plan.key.scopes });
   const jwt = await issue(s, gatewayAudience(), key);
-  const gatewayPort = await freePort();
   const seen = [];
-  upstream = await startEngine(`https://127.0.0.1:${gatewayPort}`, seen);
+  upstream = await startEngine(seen);
+  const gatewayPort = await freePort(); // after the engine listens: never its port
+  upstream.gatewayUrl = `https://127.0.0.1:${gatewayPort}`;
   const dir = workDir('nginx-');
+  madeDirs.push(dir);
   nginx = await startNginx(dir, gatewayConfig(s, gatewayPort, upstream.address().port), gatewayPort);
   const basic = { basic_auth: { user: plan.user.id, password: key } };
   const token = { custom_auth: `Bearer ${jwt}` };
+  const wrong = await runQuery(gatewayPort, { basic_auth: { user: plan.user.id, password: `${key}x` } });
+  assert.equal(wrong.error?.code, 401, 'nginx asks Keyward: a wrong key is refused');
+  assert.equal(seen.length, 0);
   for (const [what, auth] of [['Basic', basic], ['Bearer', token]]) {
     const r = await runQuery(gatewayPort, auth);
     assert.ok(r.ok, `${what}: ${JSON.stringify(r.error)}`);

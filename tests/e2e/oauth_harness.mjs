@@ -35,17 +35,19 @@ export function workDir(prefix) {
 }
 export const keepFiles = Boolean(artifacts);
 
-// A port nobody listens on now, on 127.0.0.1 (the OS picks it; we close and reuse it).
-export function freePort() {
-  return new Promise((resolve, reject) => {
+// `n` distinct ports nobody listens on now, on 127.0.0.1: the OS picks them while all are held
+// open, then they are closed for the caller to reuse.
+export async function freePorts(n) {
+  const held = await Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
+    s.listen(0, '127.0.0.1', () => resolve(s));
+  })));
+  const ports = held.map((s) => s.address().port);
+  await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+  return ports;
 }
+export const freePort = async () => (await freePorts(1))[0];
 
 // A test CA and a certificate for 127.0.0.1 (and localhost, the name nginx verifies: its
 // proxy_ssl_verify matches DNS names only) issued by it, in `dir`.
