@@ -672,3 +672,49 @@ test('the CLI as the doc shows it: keyward token issue, keyward signing-key expo
   const current = listed.json.keys.find((k) => k.state === 'current');
   assert.equal(printed.tokenPublicKey, `data:;base64,${current.public_key_spki}`);
 });
+
+test('token exchange of a session (the CLI signed in) for a JWT type', async () => {
+  const s = servers.es;
+  const exchanged = await tokenRequest(s, { grant_type: TOKEN_EXCHANGE, subject_token: s.admin,
+    subject_token_type: 'urn:ietf:params:oauth:token-type:access_token', audience: 'pulsar',
+    requested_token_type: 'urn:ietf:params:oauth:token-type:jwt' });
+  assertTokenOk(exchanged, 'a session exchanged', MAX_TTL);
+  rememberSecret(exchanged.body.access_token);
+  assert.equal(exchanged.body.issued_token_type, 'urn:ietf:params:oauth:token-type:jwt');
+  assert.equal(exchanged.body.scope, undefined, 'a session has no service scopes');
+  const c = jose.decodeJwt(exchanged.body.access_token);
+  assert.equal(c.sub, 'admin');
+  assert.equal(c.scope, undefined);
+  await assert.doesNotReject(verifyPulsar(exchanged.body.access_token, policies(s).pulsar));
+});
+
+test('/metrics counts tokens issued by grant and refused by reason, and the signing time', async () => {
+  const s = servers.es;
+  const metrics = await (await fetchCa(`${s.url}/metrics`)).text();
+  const count = (name) => Number(metrics.match(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\d+)`, 'm'))?.[1]);
+  assert.ok(count('keyward_tokens_issued_total{grant="client_credentials"}') > 10);
+  assert.ok(count('keyward_tokens_issued_total{grant="token_exchange"}') > 2);
+  for (const reason of ['invalid_client', 'invalid_request', 'invalid_scope', 'invalid_target',
+    'unauthorized_client', 'unsupported_grant_type']) {
+    assert.ok(count(`keyward_tokens_refused_total{reason="${reason}"}`) > 0, reason);
+  }
+  assert.match(metrics, /^keyward_token_signing_seconds_count \d+/m);
+});
+
+test('a rotation publishes the next key before it signs; validators keep accepting the current one', async () => {
+  const s = servers.rs;
+  const before = await issue(s, 'trino');
+  const rotated = await api(s, s.admin, 'POST', '/api/v1/signing-keys/rotate', { now: false });
+  assert.equal(rotated.status, 201, JSON.stringify(rotated.json));
+  assert.equal(rotated.json.state, 'next');
+  const again = await api(s, s.admin, 'POST', '/api/v1/signing-keys/rotate', { now: false });
+  assert.equal(again.status, 409);
+  const jwks = await (await fetchCa(s.meta.jwks_uri)).json();
+  assert.deepEqual(jwks.keys.map((k) => k.kid).sort(),
+    [jose.decodeProtectedHeader(before).kid, rotated.json.kid].sort(), 'current and next published');
+  const after = await issue(s, 'trino');
+  assert.equal(jose.decodeProtectedHeader(after).kid, jose.decodeProtectedHeader(before).kid,
+    'the next key does not sign yet');
+  const trino = { ...policies(s).trino, jwks };
+  for (const t of [before, after]) await assert.doesNotReject(verifyTrino(t, trino));
+});
