@@ -382,20 +382,37 @@ async function userinfo(s, token, method = 'GET') {
   return { status: res.status, json: text ? JSON.parse(text) : null, headers: res.headers };
 }
 
-async function forwardAuth(s, token) {
-  const res = await fetchCa(`${s.url}/auth`, { headers: bearer(token) });
+async function forwardAuth(s, token, query = '') {
+  const res = await fetchCa(`${s.url}/auth${query}`, { headers: bearer(token) });
   await res.arrayBuffer();
   assert.ok(res.status < 500, `/auth: ${res.status}`);
   return res;
 }
 
-// `token` is a good gateway-audience token at userinfo, introspection and /auth.
-async function acceptedEverywhere(s, token, what) {
+async function authorize(s, token, scopes) {
+  const r = await api(s, s.admin, 'POST', '/api/v1/authorize', { token, ...(scopes && { scopes }) });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  return r.json;
+}
+
+// `token`, a good gateway-audience token of the doc's key, is accepted at userinfo,
+// introspection, /auth and POST /api/v1/authorize, which answer as for the key, with the
+// token's scopes as its grant.
+async function acceptedEverywhere(s, token, what, keyName = plan.key.name) {
   assert.equal((await userinfo(s, token)).status, 200, `${what}: userinfo`);
   assert.equal((await introspect(s, token)).json.active, true, `${what}: introspection`);
   const auth = await forwardAuth(s, token);
   assert.equal(auth.status, 200, `${what}: /auth`);
-  assert.equal(auth.headers.get('x-keyward-user'), plan.user.id);
+  assert.equal(auth.headers.get('x-keyward-user'), plan.user.id, what);
+  assert.equal(auth.headers.get('x-keyward-key-name'), keyName, `${what}: the parent key`);
+  assert.deepEqual(auth.headers.get('x-keyward-scopes').split(',').sort(), plan.serviceScopes, what);
+  assert.equal((await forwardAuth(s, token, `?scope=${plan.serviceScopes[0]}`)).status, 200, what);
+  const lacking = await forwardAuth(s, token, '?scope=tokens:issue');
+  assert.equal(lacking.status, 403, `${what}: the token does not carry the key's Keyward scopes`);
+  assert.equal(lacking.headers.get('x-keyward-reason'), 'scope', what);
+  const verdict = await authorize(s, token, [plan.serviceScopes[0]]);
+  assert.equal(verdict.allow, true, `${what}: ${JSON.stringify(verdict)}`);
+  assert.equal(verdict.result.id, plan.user.id, what);
 }
 
 // `token` is refused at userinfo (401 invalid_token), introspection (active: false) and /auth
@@ -410,6 +427,8 @@ async function refusedEverywhere(s, token, what) {
   assert.equal(i.status, 200, `${what}: introspection`);
   assert.deepEqual(i.json, { active: false }, `${what}: introspection`);
   assert.equal((await forwardAuth(s, token)).status, 401, `${what}: /auth`);
+  const verdict = await authorize(s, token);
+  assert.deepEqual([verdict.allow, verdict.valid, verdict.result], [false, false, null], `${what}: authorize`);
 }
 
 test('userinfo and introspection: what Trino\'s OAuth2 mode and services read', async () => {
@@ -506,7 +525,7 @@ test('genuine tokens refused: expired with their key, of another issuer, for an 
   const short = await issue(s, gatewayAudience(), shortKey);
   const { exp } = jose.decodeJwt(short);
   assert.ok(exp <= Math.ceil(Date.now() / 1000) + 3, 'exp is capped by the key expiry');
-  await acceptedEverywhere(s, short, 'before expiry');
+  await acceptedEverywhere(s, short, 'before expiry', 'three-seconds');
   await sleep(exp * 1000 - Date.now() + 1100);
   await refusedEverywhere(s, short, 'expired');
 
