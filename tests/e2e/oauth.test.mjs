@@ -23,11 +23,10 @@ import {
   verifyTrino,
 } from './oauth_checks.mjs';
 import {
-  API_KEY_TYPE, DOC_ISSUER, MAX_TTL, TOKEN_EXCHANGE, acceptedEverywhere, api, b64json, bearer, ctx,
-  docs,
-  forwardAuth, gatewayAudience, gatewayConfig, introspect, issue, login, newKey, ours, pemOf, plan,
-  policies, refusedEverywhere, runQuery, serve, serveArgs, sleep, startEngine, startIssuer,
-  tokenRequest, userinfo, validateEverywhere,
+  API_KEY_TYPE, DOC_ISSUER, MAX_TTL, TOKEN_EXCHANGE, acceptedEverywhere, api, b64json, bearer,
+  ctx, docs, forwardAuth, gatewayAudience, gatewayConfig, introspect, issue, login, newKey, ours,
+  pemOf, plan, policies, refusedEverywhere, runQuery, serve, serveArgs, sleep, startEngine,
+  startIssuer, tokenRequest, userinfo, validateEverywhere,
 } from './oauth_fixture.mjs';
 
 let work;
@@ -93,6 +92,8 @@ test('discovery, the same at both well-known paths, and the JWKS', async () => {
       assert.equal(k.kid, await jose.calculateJwkThumbprint(k), 'kid = RFC 7638 thumbprint');
       assert.deepEqual(Object.keys(k).sort(), s.alg === 'ES256'
         ? ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y'] : ['alg', 'e', 'kid', 'kty', 'n', 'use']);
+      if (k.kty === 'RSA') assert.ok(Buffer.from(k.n, 'base64url').length >= 256, 'RSA ≥ 2048 bits');
+      if (k.kty === 'EC') assert.equal(k.crv, 'P-256');
     }
   }
 });
@@ -187,13 +188,36 @@ test('malformed token requests get RFC 6749 errors, never 5xx', async () => {
       subject_token_type: API_KEY_TYPE, actor_token: s.key, actor_token_type: API_KEY_TYPE }), {}, 'invalid_request'],
     ['an unknown subject_token_type', form({ grant_type: TOKEN_EXCHANGE, subject_token: s.key,
       subject_token_type: 'urn:ietf:params:oauth:token-type:saml2' }), {}, 'invalid_request'],
+    // RFC 8693 §2.2.2: a subject_token that is not valid is invalid_request (no client here).
+    ['an unknown subject_token', form({ grant_type: TOKEN_EXCHANGE, subject_token: `${s.key}x`,
+      subject_token_type: API_KEY_TYPE }), {}, 'invalid_request'],
   ];
+  const wrong = [];
   for (const [what, body, headers, code] of cases) {
-    assertTokenError(await tokenRequest(s, body, headers), code, what);
+    try {
+      assertTokenError(await tokenRequest(s, body, headers), code, what);
+    } catch (e) {
+      wrong.push(e.message.split('\n')[0]);
+    }
   }
   const noIssue = await newKey(s, { name: 'no-tokens-issue', scopes: ['pulsar:produce'] });
   assertTokenError(await tokenRequest(s, { ...good, client_secret: noIssue }), 'unauthorized_client',
     'a key without tokens:issue');
+  const elsewhere = await newKey(s, { name: 'from-10-only', scopes: plan.key.scopes,
+    allowed_addresses: ['10.0.0.0/8'] });
+  assertTokenError(await tokenRequest(s, { ...good, client_secret: elsewhere }), 'unauthorized_client',
+    'a key used from outside its allowed addresses');
+  const made = await api(s, s.admin, 'POST', '/api/v1/users/me/apikeys',
+    { name: 'admin-client', scopes: ['tokens:issue'] });
+  rememberSecret(made.json.token);
+  const otherClient = await tokenRequest(s, { grant_type: TOKEN_EXCHANGE, subject_token: s.key,
+    subject_token_type: API_KEY_TYPE, client_id: 'admin', client_secret: made.json.token });
+  assertTokenError(otherClient, 'invalid_client', 'an exchange by another user\'s client');
+  const byResource = await tokenRequest(s, { ...good, resource: 'trino' });
+  assertTokenOk(byResource, 'resource, the RFC 8707 name of audience', MAX_TTL);
+  rememberSecret(byResource.body.access_token);
+  assert.equal(jose.decodeJwt(byResource.body.access_token).aud, 'trino');
+  assert.deepEqual(wrong, [], 'every case answered as RFC 6749 / RFC 8693 say');
   const narrowed = await tokenRequest(s, { ...good, scope: plan.serviceScopes[0] });
   assertTokenOk(narrowed, 'a narrower scope', MAX_TTL);
   assert.equal(narrowed.body.scope, plan.serviceScopes[0]);
@@ -213,10 +237,14 @@ test('userinfo and introspection: what Trino\'s OAuth2 mode and services read', 
   assert.equal(byKey.json.name, plan.user.name);
   assert.equal(byKey.json.preferred_username, plan.user.id);
   assert.ok(Array.isArray(byKey.json.tags));
+  const tagged = await api(s, s.admin, 'POST', `/api/v1/users/${plan.user.id}/tags`, { tag: 'team:streaming' });
+  assert.equal(tagged.status, 200);
   const jwt = await issue(s, 'trino');
+  assert.deepEqual(jose.decodeJwt(jwt).tags, ['team:streaming'], 'the key presents its owner\'s tags, live');
   const byJwt = await userinfo(s, jwt, 'POST');
   assert.equal(byJwt.status, 200);
   assert.deepEqual(byJwt.json.scope.split(' ').sort(), plan.serviceScopes);
+  assert.deepEqual(byJwt.json.tags, ['team:streaming']);
   const none = await userinfo(s, undefined);
   assert.equal(none.status, 401);
   assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="keyward"');
@@ -431,16 +459,38 @@ test('token exchange of a session (the CLI signed in) for a JWT type', async () 
 });
 
 test('/metrics counts tokens issued by grant and refused by reason, and the signing time', async () => {
-  const s = servers.es;
-  const metrics = await (await ctx.fetch(`${s.url}/metrics`)).text();
-  const count = (name) => Number(metrics.match(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\d+)`, 'm'))?.[1]);
-  assert.ok(count('keyward_tokens_issued_total{grant="client_credentials"}') > 10);
-  assert.ok(count('keyward_tokens_issued_total{grant="token_exchange"}') > 2);
-  for (const reason of ['invalid_client', 'invalid_request', 'invalid_scope', 'invalid_target',
-    'unauthorized_client', 'unsupported_grant_type']) {
-    assert.ok(count(`keyward_tokens_refused_total{reason="${reason}"}`) > 0, reason);
+  const s = servers.rs;
+  const read = async () => {
+    const text = await (await ctx.fetch(`${s.url}/metrics`)).text();
+    return (name) => Number(text.match(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\d+)`, 'm'))?.[1]);
+  };
+  const was = await read();
+  const good = { grant_type: 'client_credentials', client_id: plan.user.id, client_secret: s.key };
+  const noIssue = await newKey(s, { name: 'metrics-no-tokens-issue', scopes: ['pulsar:produce'] });
+  const refusals = {
+    invalid_client: { ...good, client_secret: `${s.key}x` },
+    invalid_request: { client_id: plan.user.id, client_secret: s.key },
+    invalid_scope: { ...good, scope: 'keys:read' },
+    invalid_target: { ...good, audience: 'kafka' },
+    unauthorized_client: { ...good, client_secret: noIssue },
+    unsupported_grant_type: { ...good, grant_type: 'password' },
+  };
+  for (const [reason, params] of Object.entries(refusals)) {
+    assertTokenError(await tokenRequest(s, params), reason, reason);
   }
-  assert.match(metrics, /^keyward_token_signing_seconds_count \d+/m);
+  await issue(s, 'pulsar');
+  const exchanged = await tokenRequest(s, { grant_type: TOKEN_EXCHANGE, subject_token: s.key,
+    subject_token_type: API_KEY_TYPE });
+  assertTokenOk(exchanged, 'token exchange', MAX_TTL);
+  rememberSecret(exchanged.body.access_token);
+  const now = await read();
+  const delta = (name) => now(name) - was(name);
+  assert.equal(delta('keyward_tokens_issued_total{grant="client_credentials"}'), 1);
+  assert.equal(delta('keyward_tokens_issued_total{grant="token_exchange"}'), 1);
+  for (const reason of Object.keys(refusals)) {
+    assert.equal(delta(`keyward_tokens_refused_total{reason="${reason}"}`), 1, reason);
+  }
+  assert.equal(delta('keyward_token_signing_seconds_count'), 2);
 });
 
 test('a rotation publishes the next key before it signs; validators keep accepting the current one', async () => {
