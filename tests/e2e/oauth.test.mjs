@@ -316,7 +316,7 @@ test('hostile tokens are refused at userinfo, introspection and /auth, never wit
 });
 
 // Genuine signatures: expired with their key, of another issuer, for an audience no longer
-// configured.
+// configured, and any token once the issuer is off.
 test('genuine tokens refused: expired, another iss, an audience gone', async () => {
   const s = servers.es;
   // The key's own expiry caps the token's (exp = min(now + ttl, key expiry)).
@@ -358,6 +358,20 @@ test('genuine tokens refused: expired, another iss, an audience gone', async () 
     await refusedEverywhere(three, forPulsar, 'an audience no longer configured');
   } finally {
     await narrowed.stop();
+  }
+  // The issuer off (no --issuer): its routes are 404, and a JWT is an unknown credential.
+  const off = await startKeyward(['--listen', `127.0.0.1:${port}`, '--tls-cert', ctx.pki.cert,
+    '--tls-key', ctx.pki.key], { dir: first.dir });
+  try {
+    for (const path of ['/.well-known/openid-configuration', '/.well-known/jwks.json']) {
+      const res = await ctx.fetch(off.url + path);
+      assert.equal(res.status, 404, path);
+      assert.deepEqual(await res.json(), { error: { code: 'not_found',
+        message: 'the token issuer is off: start keyward serve with --issuer URL' } });
+    }
+    assert.equal((await forwardAuth(off, forGateway)).status, 401, 'a JWT with the issuer off');
+  } finally {
+    await off.stop();
   }
 });
 
