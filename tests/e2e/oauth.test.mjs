@@ -230,6 +230,8 @@ test('userinfo and introspection: what Trino\'s OAuth2 mode and services read', 
   assert.equal(cfg['http-server.authentication.oauth2.userinfo-url'], s.meta.userinfo_endpoint);
   assert.equal(cfg['http-server.authentication.oauth2.issuer'], s.issuer);
   const field = cfg['http-server.authentication.oauth2.principal-field'];
+  // Checking tokens itself, Trino's OAuth2 mode trusts the audience client-id and wants typ JWT.
+  assert.equal(serve.typ[cfg['http-server.authentication.oauth2.client-id']], 'JWT');
   const byKey = await userinfo(s, s.key);
   assert.equal(byKey.status, 200, JSON.stringify(byKey.json));
   assert.equal(byKey.headers.get('content-type'), 'application/json');
