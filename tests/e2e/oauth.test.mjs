@@ -386,7 +386,6 @@ test('presto-client through nginx: Basic and Bearer until the key is deleted', a
   const seen = [];
   upstream = await startEngine(seen);
   const gatewayPort = await freePort(); // after the engine listens: never its port
-  upstream.gatewayUrl = `https://127.0.0.1:${gatewayPort}`;
   const dir = workDir('nginx-');
   madeDirs.push(dir);
   nginx = await startNginx(dir, gatewayConfig(s, gatewayPort, upstream.address().port), gatewayPort);
@@ -404,6 +403,7 @@ test('presto-client through nginx: Basic and Bearer until the key is deleted', a
   for (const r of seen) {
     assert.equal(r.user, plan.user.id, 'nginx sets the user, not the client (mallory)');
     assert.equal(r.authorization, undefined, 'the key stays out of the engine');
+    assert.equal(r.base, `https://127.0.0.1:${gatewayPort}`, 'the engine links back to nginx');
   }
 
   const del = await api(s, s.admin, 'DELETE', `/api/v1/users/${plan.user.id}/apikeys/presto-gateway`);

@@ -277,19 +277,20 @@ export function gatewayConfig(s, gatewayPort, upstreamPort) {
 }
 
 // A Presto/Trino coordinator as far as presto-client's execute() needs it: POST /v1/statement
-// queues the query, its nextUri answers the user it was run as, with no nextUri (finished).
-// Its links point at its `gatewayUrl`, set once the gateway's port is known.
+// queues the query, its nextUri answers the user it was run as, with no nextUri (finished). As
+// Trino with http-server.process-forwarded=true, it builds its links from X-Forwarded-Proto
+// and X-Forwarded-Host.
 export function startEngine(seen) {
   const server = createServer((req, res) => {
-    const { gatewayUrl } = server;
+    const base = `${req.headers['x-forwarded-proto']}://${req.headers['x-forwarded-host']}`;
     seen.push({ method: req.method, url: req.url, user: req.headers['x-trino-user'],
-      authorization: req.headers.authorization });
+      authorization: req.headers.authorization, base });
     req.resume();
     const id = `q${seen.length}`;
     const answer = req.method === 'POST'
-      ? { id, infoUri: `${gatewayUrl}/v1/query/${id}`, nextUri: `${gatewayUrl}/v1/statement/${id}/1`,
+      ? { id, infoUri: `${base}/v1/query/${id}`, nextUri: `${base}/v1/statement/${id}/1`,
         stats: { state: 'QUEUED' } }
-      : { id, infoUri: `${gatewayUrl}/v1/query/${id}`, stats: { state: 'FINISHED' },
+      : { id, infoUri: `${base}/v1/query/${id}`, stats: { state: 'FINISHED' },
         columns: [{ name: 'user', type: 'varchar' }], data: [[req.headers['x-trino-user']]] };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
   });
