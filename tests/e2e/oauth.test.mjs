@@ -130,8 +130,12 @@ test('the bodies of Pulsar\'s Java, C++ and Go clients get tokens; their errors 
   const java = JSON.parse(docs['java-auth-params']);
   assert.equal(java.type, 'client_credentials');
   assert.equal(java.issuerUrl, DOC_ISSUER);
+  const [, url, file, audience] = docs['java-client']
+    .match(/new URL\("([^"]+)"\), new URL\("([^"]+)"\),\s*"([^"]+)"/);
+  assert.deepEqual([url, file, audience], [java.issuerUrl, java.privateKey, java.audience]);
   const python = JSON.parse(docs['python-client'].match(/AuthenticationOauth2\('([^']*)'\)/)[1]);
   assert.equal(python.issuer_url, DOC_ISSUER);
+  assert.equal(`file://${python.private_key}`, java.privateKey, 'the same credentials file');
   const cpp = Object.fromEntries([...docs['cpp-client'].matchAll(/\{"(\w+)", ([^}]*)\}/g)]
     .map(([, k, v]) => [k, v.startsWith('"') ? JSON.parse(v) : v]));
   assert.deepEqual(Object.keys(cpp).sort(), ['audience', 'client_id', 'client_secret', 'issuer_url']);
