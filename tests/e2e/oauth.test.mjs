@@ -119,6 +119,9 @@ test('openid-client: client_credentials (post, Basic), token exchange; validator
         assert.deepEqual(tokens.scope.split(' ').sort(), plan.serviceScopes);
         await validateEverywhere(s, tokens.access_token, audience, `${s.alg} ${grant} ${audience}`);
       }
+      // OIDC Core §5.3.2 as openid-client checks a userinfo answer: JSON, `sub` as expected.
+      const info = await client.fetchUserInfo(s.config, grants.basic.access_token, plan.user.id);
+      assert.equal(info.name, plan.user.name);
     }
   }
 });
