@@ -119,6 +119,13 @@ test('openid-client: client_credentials (post, Basic), token exchange; validator
         assert.deepEqual(tokens.scope.split(' ').sort(), plan.serviceScopes);
         await validateEverywhere(s, tokens.access_token, audience, `${s.alg} ${grant} ${audience}`);
       }
+      // openid-client's errors: RFC 6749 §5.2 bodies, and 401's Basic challenge.
+      await assert.rejects(client.clientCredentialsGrant(s.config, { audience: 'kafka' }),
+        (e) => e instanceof client.ResponseBodyError && e.error === 'invalid_target');
+      const wrongKey = await client.discovery(new URL(s.issuer), plan.user.id, undefined,
+        client.ClientSecretPost(`${s.key}x`), { [client.customFetch]: ctx.fetch });
+      await assert.rejects(client.clientCredentialsGrant(wrongKey),
+        (e) => e instanceof client.WWWAuthenticateChallengeError && e.status === 401);
       // OIDC Core §5.3.2 as openid-client checks a userinfo answer: JSON, `sub` as expected.
       const info = await client.fetchUserInfo(s.config, grants.basic.access_token, plan.user.id);
       assert.equal(info.name, plan.user.name);
