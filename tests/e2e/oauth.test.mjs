@@ -178,6 +178,16 @@ test('the bodies of Pulsar\'s Java, C++ and Go clients get tokens; their errors 
       const badAudience = await tokenAnswer(await send({ ...good, audience: 'kafka' }), name);
       assertTokenError(badAudience, 'invalid_target', `${name} for an unknown audience`);
     }
+    // Scopes, space-separated: '+' in Java's encoding, ':' as %3A in curl's.
+    const [one, two] = plan.serviceScopes;
+    for (const [name, send, scope] of [['java', clients.java, `${one} ${two}`],
+      ['C++', clients['C++ (as documented)'], one]]) {
+      const scoped = await tokenAnswer(await send({ ...good, scope }), `${name} with scope`);
+      assertTokenOk(scoped, `${name} with scope ${scope}`, MAX_TTL);
+      rememberSecret(scoped.body.access_token);
+      assert.equal(scoped.body.scope, scope);
+      assert.equal(jose.decodeJwt(scoped.body.access_token).scope, scope);
+    }
   }
 });
 
