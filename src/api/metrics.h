@@ -9,8 +9,7 @@
 //   keyward_tokens_issued_total{grant}           client_credentials | token_exchange
 //   keyward_tokens_refused_total{reason}         the OAuth error code (invalid_request, …)
 //   keyward_token_signing_seconds                histogram, time signing one token
-//   keyward_signing_key_rotations_total          signing keys added (operators' rotations and
-//                                                the ticker's, seen by this node)
+//   keyward_signing_key_rotations_total          operators' rotations on this node
 //
 // Lock-free: relaxed atomics only, so counting costs the hot path a few nanoseconds. Thread
 // safe.
@@ -61,9 +60,10 @@ class Metrics {
   std::array<std::atomic<std::uint64_t>, 3> verifications_{};
   std::array<std::atomic<std::uint64_t>, 3> denials_{};
   void RenderTokens(std::string& out) const;
-  static constexpr std::array<std::string_view, 8> kRefusals = {
-      "invalid_request", "invalid_client",         "unauthorized_client",     "invalid_scope",
-      "invalid_target",  "unsupported_grant_type", "temporarily_unavailable", "other"};
+  static constexpr std::array<std::string_view, 9> kRefusals = {
+      "invalid_request",         "invalid_client", "unauthorized_client",
+      "invalid_scope",           "invalid_target", "unsupported_grant_type",
+      "temporarily_unavailable", "server_error",   "other"};
   static constexpr std::array<double, 10> kSigningBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                                              0.005,  0.01,    0.025,  0.05,  0.1};
   std::array<std::atomic<std::uint64_t>, 2> issued_{};

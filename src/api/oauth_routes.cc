@@ -106,6 +106,7 @@ std::optional<OAuthError> CheckExchange(Services& s, const Form& form,
                    std::string(kJwtType));
   }
   request.api_key = *subject;
+  request.allow_session = true;  // a CLI session may be traded too
   if (client) {
     auto principal = s.authenticator.Authenticate(client->secret);
     if (!principal.ok()) {

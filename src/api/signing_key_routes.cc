@@ -53,7 +53,7 @@ Result<Reply> ListSigningKeys(Services& s, ApiCall&) {
 }
 
 // {"now": bool} (optional): an operator's rotation. A next key already pending is a conflict
-// (409) unless now.
+// (AlreadyExists: 409) unless now.
 Result<Reply> RotateSigningKey(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(boost::json::object body,
                       ParseObject(ContentType(call), call.request.body()));
@@ -63,18 +63,9 @@ Result<Reply> RotateSigningKey(Services& s, ApiCall& call) {
     if (!value->is_bool()) return Status::InvalidArgument("\"now\" must be true or false");
     now = value->get_bool();
   }
-  auto key = s.signing_keys->Rotate(call.caller(), now);
-  if (!key.ok()) {
-    const Status& status = key.status();
-    // The ring says a pending next key with InvalidArgument; to the client it is a conflict.
-    if (!now && status.code() == StatusCode::kInvalidArgument &&
-        status.message().find("already") != std::string::npos) {
-      return Status::AlreadyExists(std::string(status.message()));
-    }
-    return status;
-  }
+  KW_ASSIGN_OR_RETURN(RingKey key, s.signing_keys->Rotate(call.caller(), now));
   s.metrics.CountSigningKeyRotation();
-  return Reply{201, SigningKeyJson(*key), {}};
+  return Reply{201, SigningKeyJson(key), {}};
 }
 
 }  // namespace

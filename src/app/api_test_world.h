@@ -2,6 +2,10 @@
 // temporary folder (in memory where possible), wired by the composition root (app/service_graph.h)
 // as the server wires them, and a way to send one request and wait for its response.
 //
+// The token issuer is on unless asked otherwise (issuer http://keyward.test, audiences "pulsar"
+// (the default), "trino;typ=JWT" and "gateway", the last for /auth), its first signing key made at
+// start.
+//
 // Users: "admin" (operator), "alice" and "bob" (plain users; alice has the tag "team:x"), each
 // with an API key named "<id>-key" whose token is in `tokens`. Those keys are full access, as
 // keys made before scopes are: each has its user's whole power, as a session has. Keys with a
@@ -100,10 +104,14 @@ class MemoryTempDir {
   std::string path_;
 };
 
+inline constexpr std::string_view kTestIssuer = "http://keyward.test";
+
 class ApiWorld {
  public:
-  ApiWorld()
-      : graph_(SmallConfig(), Open(dir_), MasterKey::FromBytes(master_bytes_), Clock::System()) {
+  // `issuer`: false runs the world with the token issuer off (its routes answer 404).
+  explicit ApiWorld(bool issuer = true)
+      : graph_(SmallConfig(issuer), Open(dir_), MasterKey::FromBytes(master_bytes_),
+               Clock::System()) {
     root_.id = "test-root";
     root_.tags = {std::string(kOperatorTag)};
     for (const char* id : {"admin", "alice", "bob"}) {
@@ -115,6 +123,7 @@ class ApiWorld {
     }
     EXPECT_THAT(graph_.users().AddTag(root_, "admin", kOperatorTag), IsOk());
     EXPECT_THAT(graph_.users().AddTag(root_, "alice", "team:x"), IsOk());
+    EXPECT_THAT(graph_.Start(), IsOk());
     graph_.cache().Clear();  // every world starts with the cache cold
   }
 
@@ -169,6 +178,7 @@ class ApiWorld {
   }
 
   const Router& router() { return graph_.api().router(); }
+  ServiceGraph& graph() { return graph_; }
   KeyCache& cache() { return graph_.cache(); }
   Store& store() { return graph_.store(); }
 
@@ -176,10 +186,16 @@ class ApiWorld {
 
  private:
   // The server's defaults, with a small blocking pool.
-  static Config SmallConfig() {
+  static Config SmallConfig(bool issuer) {
     Config config;
     config.blocking_threads = 2;
     config.blocking_queue = 64;
+    if (!issuer) return config;
+    config.token.issuer = std::string(kTestIssuer);
+    config.token.issuer_allow_http = true;
+    config.token.audiences = {
+        {.name = "pulsar"}, {.name = "trino", .typ = "JWT"}, {.name = "gateway"}};
+    config.token.gateway_audiences = {"gateway"};
     return config;
   }
   static std::unique_ptr<Store> Open(const MemoryTempDir& dir) {

@@ -1,6 +1,7 @@
 // Config: its validation, thread counts, and the `keyward serve` flags that fill it.
 #include "app/config.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -128,6 +129,112 @@ TEST(ConfigValidate, NamesTheFlag) {
   Config bad_prefix;
   bad_prefix.service.key_prefix = "Bad!";
   EXPECT_EQ(Validate(bad_prefix).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ServeFlags, TokenIssuerFlags) {
+  const Config off = Parse({});
+  EXPECT_TRUE(off.token.issuer.empty());
+  EXPECT_EQ(off.token.ttl, 600);
+  EXPECT_EQ(off.token.alg, token::Alg::kES256);
+  const Config c = Parse({"--issuer", "https://keys.example.com", "--token-audience", "pulsar",
+                          "--token-audience", "trino;typ=JWT", "--gateway-audience", "pulsar",
+                          "--token-ttl", "5m", "--token-alg", "RS256", "--signing-key-rotation",
+                          "7d", "--signing-key-prepublish", "2h"});
+  EXPECT_EQ(c.token.issuer, "https://keys.example.com");
+  ASSERT_EQ(c.token.audiences.size(), 2u);
+  EXPECT_EQ(c.token.audiences[0].name, "pulsar");
+  EXPECT_EQ(c.token.audiences[0].typ, "at+jwt");
+  EXPECT_EQ(c.token.audiences[1].name, "trino");
+  EXPECT_EQ(c.token.audiences[1].typ, "JWT");
+  EXPECT_EQ(c.token.gateway_audiences, std::vector<std::string>{"pulsar"});
+  EXPECT_EQ(c.token.ttl, 300);
+  EXPECT_EQ(c.token.alg, token::Alg::kRS256);
+  EXPECT_EQ(c.token.rotation, 7 * 86400);
+  EXPECT_EQ(c.token.prepublish, 7200);
+  EXPECT_THAT(Validate(c), IsOk());
+  EXPECT_THROW(Parse({"--token-alg", "HS256"}), CLI::ValidationError);
+  EXPECT_THROW(Parse({"--token-audience", "two words"}), CLI::ValidationError);
+  EXPECT_THROW(Parse({"--token-audience", "a;typ=jwt"}), CLI::ValidationError);
+  EXPECT_THROW(Parse({"--token-audience", std::string(201, 'a')}), CLI::ValidationError);
+  EXPECT_THROW(Parse({"--token-ttl", "soon"}), CLI::ValidationError);
+}
+
+// NOLINTBEGIN(concurrency-mt-unsafe): setenv in a test that runs no other thread.
+TEST(ServeFlags, TokenIssuerVariablesAreCommaSeparatedLists) {
+  ::setenv("KEYWARD_ISSUER", "http://localhost:8080", 1);
+  ::setenv("KEYWARD_ISSUER_ALLOW_HTTP", "true", 1);
+  ::setenv("KEYWARD_TOKEN_AUDIENCE", "pulsar,trino;typ=JWT", 1);
+  ::setenv("KEYWARD_GATEWAY_AUDIENCE", "trino", 1);
+  ::setenv("KEYWARD_TOKEN_TTL", "1h", 1);
+  const Config c = Parse({});
+  for (const char* name : {"KEYWARD_ISSUER", "KEYWARD_ISSUER_ALLOW_HTTP", "KEYWARD_TOKEN_AUDIENCE",
+                           "KEYWARD_GATEWAY_AUDIENCE", "KEYWARD_TOKEN_TTL"}) {
+    ::unsetenv(name);
+  }
+  EXPECT_EQ(c.token.issuer, "http://localhost:8080");
+  EXPECT_TRUE(c.token.issuer_allow_http);
+  ASSERT_EQ(c.token.audiences.size(), 2u);
+  EXPECT_EQ(c.token.audiences[1].name, "trino");
+  EXPECT_EQ(c.token.audiences[1].typ, "JWT");
+  EXPECT_EQ(c.token.gateway_audiences, std::vector<std::string>{"trino"});
+  EXPECT_EQ(c.token.ttl, 3600);
+  EXPECT_THAT(Validate(c), IsOk());
+}
+// NOLINTEND(concurrency-mt-unsafe)
+
+// A Config with the issuer on that Validate accepts; each case below breaks one thing.
+Config Issuer() {
+  Config c;
+  c.token.issuer = "https://keys.example.com";
+  c.token.audiences = {{.name = "pulsar"}};
+  return c;
+}
+
+TEST(ConfigValidate, IssuerNamesTheFlag) {
+  EXPECT_THAT(Validate(Issuer()), IsOk());
+  auto message = [](auto change) {
+    Config c = Issuer();
+    change(c);
+    Status s = Validate(c);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    return s.message();
+  };
+  EXPECT_THAT(message([](Config& c) { c.token.issuer = "http://keys.example.com"; }),
+              ::testing::HasSubstr("--issuer-allow-http"));
+  EXPECT_THAT(message([](Config& c) { c.token.issuer = "https://keys.example.com/"; }),
+              ::testing::HasSubstr("--issuer"));
+  EXPECT_THAT(message([](Config& c) { c.token.issuer = "https://keys.example.com/a?b=1"; }),
+              ::testing::HasSubstr("--issuer"));
+  EXPECT_THAT(message([](Config& c) { c.token.issuer = "https://keys.example.com#top"; }),
+              ::testing::HasSubstr("--issuer"));
+  EXPECT_THAT(message([](Config& c) { c.token.issuer = "keys.example.com"; }),
+              ::testing::HasSubstr("--issuer"));
+  EXPECT_THAT(message([](Config& c) { c.token.issuer = "ftp://keys.example.com"; }),
+              ::testing::HasSubstr("--issuer"));
+  EXPECT_THAT(message([](Config& c) { c.token.audiences.clear(); }),
+              ::testing::HasSubstr("--token-audience"));
+  EXPECT_THAT(message([](Config& c) { c.token.gateway_audiences = {"trino"}; }),
+              ::testing::HasSubstr("--gateway-audience"));
+  EXPECT_THAT(message([](Config& c) { c.token.ttl = 59; }), ::testing::HasSubstr("--token-ttl"));
+  EXPECT_THAT(message([](Config& c) { c.token.ttl = 3601; }), ::testing::HasSubstr("--token-ttl"));
+  EXPECT_THAT(message([](Config& c) { c.token.rotation = c.token.prepublish; }),
+              ::testing::HasSubstr("--signing-key-rotation"));
+  EXPECT_THAT(message([](Config& c) { c.token.prepublish = 0; }),
+              ::testing::HasSubstr("--signing-key-prepublish"));
+  // Every node must unseal the same signing keys, even when keys cannot be revealed.
+  EXPECT_THAT(message([](Config& c) {
+                c.db = "postgresql://db/keyward";
+                c.service.reveal = false;
+              }),
+              ::testing::HasSubstr("--master-key-file"));
+  Config http = Issuer();
+  http.token.issuer = "http://127.0.0.1:8080/keyward";
+  http.token.issuer_allow_http = true;
+  EXPECT_THAT(Validate(http), IsOk());
+  // Off, the token flags are not checked.
+  Config off;
+  off.token.ttl = 1;
+  EXPECT_THAT(Validate(off), IsOk());
 }
 
 TEST(ResolveThreads, ZeroMeansFromTheCpus) {

@@ -188,6 +188,66 @@ const std::vector<Row>& Table() {
        "/api/v1/audit?user=alice",
        "",
        {401, 200, 200, 403, /**/ 403, 403, 403, 403, 403, 200, 403, 403, /**/ 403, 403, 403}},
+      // The token issuer (on in ApiWorld). Discovery and the JWKS are public.
+      {verb::get,
+       "/.well-known/openid-configuration",
+       Access::kPublic,
+       "/.well-known/openid-configuration",
+       "",
+       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, /**/ 200, 200, 200}},
+      {verb::get,
+       "/.well-known/oauth-authorization-server",
+       Access::kPublic,
+       "/.well-known/oauth-authorization-server",
+       "",
+       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, /**/ 200, 200, 200}},
+      {verb::get,
+       "/.well-known/jwks.json",
+       Access::kPublic,
+       "/.well-known/jwks.json",
+       "",
+       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, /**/ 200, 200, 200}},
+      // Public: the client authenticates inside the form, and a request without one is refused
+      // (400 invalid_request: no form) whoever sends it.
+      {verb::post,
+       "/oauth/token",
+       Access::kPublic,
+       "/oauth/token",
+       "",
+       {400, 400, 400, 400, /**/ 400, 400, 400, 400, 400, 400, 400, 400, /**/ 400, 400, 400}},
+      // Signed in with the authorize scope; past that the empty request lacks its form (400).
+      {verb::post,
+       "/oauth/introspect",
+       Access::kSignedIn,
+       "/oauth/introspect",
+       "",
+       {401, 400, 400, 403, /**/ 403, 403, 403, 403, 403, 403, 400, 403, /**/ 403, 403, 400}},
+      // An API key or an issued JWT, whatever its scopes; a session token is neither.
+      {verb::get,
+       "/oauth/userinfo",
+       Access::kPublic,
+       "/oauth/userinfo",
+       "",
+       {401, 401, 401, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, /**/ 200, 200, 200}},
+      {verb::post,
+       "/oauth/userinfo",
+       Access::kPublic,
+       "/oauth/userinfo",
+       "",
+       {401, 401, 401, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, /**/ 200, 200, 200}},
+      {verb::get,
+       "/api/v1/signing-keys",
+       Access::kSignedIn,
+       "/api/v1/signing-keys",
+       "",
+       {401, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, /**/ 200, 200, 200}},
+      // Operators: a session of one, or a key with users:write whose owner is one.
+      {verb::post,
+       "/api/v1/signing-keys/rotate",
+       Access::kSignedIn,
+       "/api/v1/signing-keys/rotate",
+       "",
+       {401, 403, 201, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, /**/ 403, 201, 403}},
   };
   return rows;
 }
@@ -252,7 +312,11 @@ TEST(AuthorizationMatrixTest, EveryPrincipalGetsTheExpectedStatus) {
       if (answer->status() != row.expected[i]) ++mismatches;
       EXPECT_EQ(answer->status(), row.expected[i]) << cell << ": " << answer->response.body();
       if (answer->status() == 401) {
-        EXPECT_EQ(answer->header(bh::field::www_authenticate), "Bearer") << cell;
+        // userinfo's challenge carries RFC 6750 parameters (realm when no token came).
+        const std::string challenge = row.pattern != "/oauth/userinfo" ? "Bearer"
+                                      : who.user.empty()               ? "Bearer realm=\"keyward\""
+                                                         : "Bearer error=\"invalid_token\"";
+        EXPECT_EQ(answer->header(bh::field::www_authenticate), challenge) << cell;
       }
     }
   }

@@ -4,7 +4,6 @@
 #include <utility>
 
 #include "common/cpus.h"
-#include "common/log.h"
 #include "web/web_assets.h"
 
 namespace keyward {
@@ -63,35 +62,12 @@ Status ServiceGraph::Start() {
     return Status(s.code(), "the token issuer cannot load or create its signing keys: " +
                                 std::string(s.message()));
   }
-  if (!ticker_.joinable()) ticker_ = std::thread([this] { RefreshLoop(); });
+  if (ticker_ == nullptr) ticker_ = std::make_unique<SigningKeyTicker>(*ring_);
   return Status::Ok();
 }
 
-void ServiceGraph::RefreshLoop() {
-  const std::chrono::milliseconds interval = ring_->TickInterval();
-  MutexLock lock(ticker_mu_);
-  while (!ticker_stopping_) {
-    ticker_wake_.WaitFor(ticker_mu_, interval, [this] {
-      ticker_mu_.AssertHeld();
-      return ticker_stopping_;
-    });
-    if (ticker_stopping_) break;
-    lock.Unlock();
-    // The old snapshot keeps serving when a refresh fails; the next tick tries again.
-    if (Status s = ring_->Refresh(); !s.ok()) {
-      log::Warn("could not refresh the token signing keys: {}", s.ToString());
-    }
-    lock.Lock();
-  }
-}
-
 void ServiceGraph::Stop() {
-  {
-    MutexLock lock(ticker_mu_);
-    ticker_stopping_ = true;
-    ticker_wake_.NotifyAll();
-  }
-  if (ticker_.joinable()) ticker_.join();
+  ticker_.reset();
   blocking_.Join();
   last_used_.Stop();
 }

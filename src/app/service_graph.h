@@ -11,7 +11,6 @@
 
 #include <memory>
 #include <optional>
-#include <thread>
 
 #include "api/api_handler.h"
 #include "api/metrics.h"
@@ -19,7 +18,6 @@
 #include "app/config.h"
 #include "common/blocking_pool.h"
 #include "common/clock.h"
-#include "common/thread_annotations.h"
 #include "core/master_key.h"
 #include "service/audit_log.h"
 #include "service/authenticator.h"
@@ -87,12 +85,7 @@ class ServiceGraph {
   const int blocking_threads_;
   BlockingPool blocking_;
   ApiHandler api_;
-  // The ring's refresh thread (Start); stopped by Stop().
-  void RefreshLoop();
-  Mutex ticker_mu_;
-  CondVar ticker_wake_;
-  bool ticker_stopping_ GUARDED_BY(ticker_mu_) = false;
-  std::thread ticker_;
+  std::unique_ptr<SigningKeyTicker> ticker_;  // the ring's refreshes, from Start() to Stop()
 };
 
 }  // namespace keyward

@@ -6,7 +6,7 @@
 namespace keyward {
 namespace {
 
-constexpr std::array<std::pair<AuditAction, std::string_view>, 8> kNames = {{
+constexpr std::array<std::pair<AuditAction, std::string_view>, 10> kNames = {{
     {AuditAction::kSignIn, "signin"},
     {AuditAction::kKeyCreate, "key.create"},
     {AuditAction::kKeyReveal, "key.reveal"},
@@ -15,6 +15,8 @@ constexpr std::array<std::pair<AuditAction, std::string_view>, 8> kNames = {{
     {AuditAction::kUserDelete, "user.delete"},
     {AuditAction::kTagAdd, "tag.add"},
     {AuditAction::kTagDelete, "tag.delete"},
+    {AuditAction::kSigningKeyCreated, "signing_key.created"},
+    {AuditAction::kSigningKeyRotated, "signing_key.rotated"},
 }};
 
 }  // namespace

@@ -17,14 +17,16 @@ namespace keyward {
 // What was attempted. Nothing else is recorded (listing keys, say, is not an event; listing
 // them with ?reveal=true is one key.reveal per key shown).
 enum class AuditAction {
-  kSignIn,      // "signin": a password sign-in, throttled refusals included
-  kKeyCreate,   // "key.create"
-  kKeyReveal,   // "key.reveal": a key shown in full after its creation
-  kKeyDelete,   // "key.delete"
-  kUserCreate,  // "user.create"
-  kUserDelete,  // "user.delete"
-  kTagAdd,      // "tag.add"
-  kTagDelete,   // "tag.delete"
+  kSignIn,             // "signin": a password sign-in, throttled refusals included
+  kKeyCreate,          // "key.create"
+  kKeyReveal,          // "key.reveal": a key shown in full after its creation
+  kKeyDelete,          // "key.delete"
+  kUserCreate,         // "user.create"
+  kUserDelete,         // "user.delete"
+  kTagAdd,             // "tag.add"
+  kTagDelete,          // "tag.delete"
+  kSigningKeyCreated,  // "signing_key.created": the token issuer's first key (actor "system")
+  kSigningKeyRotated,  // "signing_key.rotated": a new signing key (actor "system" when scheduled)
 };
 
 std::string_view AuditActionName(AuditAction action);

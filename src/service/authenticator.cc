@@ -34,31 +34,38 @@ Result<Principal> Authenticator::Authenticate(std::string_view token) const {
 }
 
 Result<Principal> Authenticator::Load(std::string hash, UnixSeconds now) const {
-  Principal principal;
-  principal.token_hash = std::move(hash);
-  std::string user_id;
-  auto key = store_.FindKeyByHash(principal.token_hash);
-  if (key.ok()) {
-    principal.via = KeyType::kApiKey;
-    principal.key_name = key->name;
-    principal.expires_at = key->expires_at;
-    principal.grant = std::move(key->grant);
-    user_id = key->user_id;
-  } else if (key.status().code() == StatusCode::kNotFound) {
-    auto session = store_.FindSessionByHash(principal.token_hash);
-    if (!session.ok()) {
-      if (session.status().code() == StatusCode::kNotFound) return InvalidCredential();
-      return session.status();
-    }
-    principal.via = KeyType::kSession;
-    principal.grant = FullAccess();  // a signed-in person has their full power
-    principal.expires_at = session->expires_at;
-    user_id = session->user_id;
-  } else {
-    return key.status();
-  }
-  if (principal.expires_at <= now) return InvalidCredential();
+  auto key = store_.FindKeyByHash(hash);
+  if (key.ok()) return PrincipalOfKey(std::move(key).value(), now);
+  if (key.status().code() != StatusCode::kNotFound) return key.status();
+  auto session = store_.FindSessionByHash(hash);
+  if (session.ok()) return PrincipalOfSession(*session, now);
+  if (session.status().code() == StatusCode::kNotFound) return InvalidCredential();
+  return session.status();
+}
 
+Result<Principal> Authenticator::PrincipalOfKey(KeyRecord key, UnixSeconds now) const {
+  Principal principal;
+  principal.token_hash = std::move(key.hash);
+  principal.via = KeyType::kApiKey;
+  principal.key_name = std::move(key.name);
+  principal.expires_at = key.expires_at;
+  principal.grant = std::move(key.grant);
+  return WithOwner(std::move(principal), key.user_id, now);
+}
+
+Result<Principal> Authenticator::PrincipalOfSession(const SessionRecord& session,
+                                                    UnixSeconds now) const {
+  Principal principal;
+  principal.token_hash = session.hash;
+  principal.via = KeyType::kSession;
+  principal.grant = FullAccess();  // a signed-in person has their full power
+  principal.expires_at = session.expires_at;
+  return WithOwner(std::move(principal), session.user_id, now);
+}
+
+Result<Principal> Authenticator::WithOwner(Principal principal, std::string_view user_id,
+                                           UnixSeconds now) const {
+  if (principal.expires_at <= now) return InvalidCredential();
   auto user = store_.GetUser(user_id);
   if (!user.ok()) {
     if (user.status().code() == StatusCode::kNotFound) return InvalidCredential();

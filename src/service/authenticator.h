@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "core/api_key.h"
+#include "core/key_record.h"
 #include "service/key_cache.h"
 #include "service/options.h"
 #include "service/principal.h"
@@ -44,8 +45,17 @@ class Authenticator {
                         std::forward<F>(on_valid));
   }
 
+  // The Principal of a stored key or session found another way (the token service finds one by
+  // a prefix of its hash), made exactly as Authenticate makes it: the owner read from the store,
+  // the key's tags and networks. InvalidCredential() when it expired at `now`, its owner is gone
+  // or its stored addresses do not parse; the store's error otherwise. Blocking; not cached.
+  Result<Principal> PrincipalOfKey(KeyRecord key, UnixSeconds now) const;
+  Result<Principal> PrincipalOfSession(const SessionRecord& session, UnixSeconds now) const;
+
  private:
   Result<Principal> Load(std::string hash, UnixSeconds now) const;
+  // Reads the owner into `principal` (whose credential part is set) and applies the key's grant.
+  Result<Principal> WithOwner(Principal principal, std::string_view user_id, UnixSeconds now) const;
 
   Store& store_;
   const ServiceOptions& options_;

@@ -44,7 +44,7 @@ void KeyCache::Insert(const Principal& principal, UnixSeconds now, std::uint64_t
   }
   shard.unknown.erase(h);
   // The lookup that fills the cache is a use of the key too.
-  if (principal.via == KeyType::kApiKey) MarkUsed(shard, entry, now);
+  if (IsApiKey(principal)) MarkUsed(shard, entry, now);
   shard.entries.insert_or_assign(h, std::move(entry));
 }
 

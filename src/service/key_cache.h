@@ -10,6 +10,9 @@
 // before they drop entries, and Insert is skipped when the generation moved since the caller
 // started its store read, so a lookup that raced a delete cannot put the deleted key back.
 //
+// Issued access tokens (service/token_service.h) are cached the same way under the JWT's hash,
+// with Principal::parent_key_hash naming their key's entry.
+//
 // Last-used times: each hit on an API key marks it (at most once per second per key); TakeUsed
 // hands the marked keys to the batch writer. Thread safe.
 #pragma once
@@ -100,6 +103,10 @@ class KeyCache {
   };
 
   static bool ToHash(std::string_view bytes, Hash* out);
+  // An API key's own entry: only those have last-used times (an issued token's entry does not).
+  static bool IsApiKey(const Principal& p) {
+    return p.via == KeyType::kApiKey && p.parent_key_hash.empty();
+  }
   Shard& ShardOf(const Hash& h) const { return shards_[h[8] % kShards]; }
   void MarkUsed(Shard& shard, const std::shared_ptr<const CacheEntry>& entry,
                 UnixSeconds now) const;
@@ -125,7 +132,7 @@ KeyCache::Outcome KeyCache::Find(std::string_view hash, UnixSeconds now, F&& on_
     if (entry.cached_at + options_.ttl > now) {
       hits_.fetch_add(1, std::memory_order_relaxed);
       if (entry.principal.expires_at <= now) return Outcome::kInvalid;
-      if (entry.principal.via == KeyType::kApiKey) MarkUsed(shard, it->second, now);
+      if (IsApiKey(entry.principal)) MarkUsed(shard, it->second, now);
       on_valid(entry);
       return Outcome::kValid;
     }

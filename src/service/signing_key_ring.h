@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "common/clock.h"
@@ -38,11 +39,12 @@
 namespace keyward {
 
 enum class SigningKeyState { kNext, kCurrent, kRetired, kUnpublished };
-std::string_view SigningKeyStateName(SigningKeyState state);  // "next" | "current" | "retired" | "unpublished"
+std::string_view SigningKeyStateName(
+    SigningKeyState state);  // "next" | "current" | "retired" | "unpublished"
 
 // One key as the ring sees it at the snapshot's time.
 struct RingKey {
-  SigningKeyRecord record;             // sealed_private cleared
+  SigningKeyRecord record;  // sealed_private cleared
   token::PublicKey public_key;
   std::optional<token::SigningKey> private_key;  // for next and current only
   SigningKeyState state = SigningKeyState::kNext;
@@ -52,11 +54,15 @@ struct RingKey {
 
 struct RingSnapshot {
   UnixSeconds taken_at = 0;
-  std::vector<RingKey> keys;        // every generation, ascending
+  std::vector<RingKey> keys;         // every generation, ascending
   const RingKey* current = nullptr;  // null only before the first Refresh succeeded
-  std::string jwks;                 // {"keys":[…]}: the published keys (next, current, retired)
+  std::string jwks;                  // {"keys":[…]}: the published keys (next, current, retired)
   // A published key by kid; null otherwise.
   const token::PublicKey* Find(std::string_view kid) const;
+  // The key that signs at `now` (≥ taken_at): `current`, or the next key once its activates_at
+  // has come, so that a key signs at its time even before the ticker's next Refresh. Null when
+  // none does.
+  const RingKey* SignerAt(UnixSeconds now) const;
 };
 
 class SigningKeyRing {
@@ -71,12 +77,13 @@ class SigningKeyRing {
   Status Refresh();
 
   // An operator's rotation (signing-key rotate). now = false: adds the next key on the
-  // pre-publication rule (FailedPrecondition-like InvalidArgument "a next key is already
-  // published, it signs at …" when one is pending). now = true, for an emergency: a new key
+  // pre-publication rule (AlreadyExists "a next key is already published; it signs at …" when
+  // one is pending: HTTP 409). now = true, for an emergency: a new key
   // signs at once and every older one is retired now (stays published ttl + skew + 60 s, so
   // tokens already handed out verify until they expire). Needs the caller's `users:write` scope
   // and the operator tag (PermissionDenied otherwise). Audited as "signing_key.rotated" (target
   // the new kid). Returns the new key.
+  // Unavailable when the store cannot be read or written.
   Result<RingKey> Rotate(const Caller& caller, bool now);
 
   // The current snapshot; never null (empty before the first Refresh).
@@ -87,13 +94,50 @@ class SigningKeyRing {
   std::chrono::milliseconds TickInterval() const;
 
  private:
+  // Adds generation max + 1 to the store, signing from `activates_at`; with `retire_others`,
+  // every older key is retired at `now`. AlreadyExists when another node took the generation.
+  Result<SigningKeyRecord> AddKey(const std::vector<SigningKeyRecord>& records,
+                                  UnixSeconds activates_at, bool retire_others, UnixSeconds now);
+  // Adds what the schedule asks for at `now`, if anything; true when a key was added (by this
+  // node, or by another that was first), so that the keys must be read again.
+  Result<bool> Schedule(const std::vector<SigningKeyRecord>& records, UnixSeconds now);
+  // Rotate's work, before its audit record.
+  Result<SigningKeyRecord> AddRotation(const Caller& caller, bool now);
+  // Builds and publishes the snapshot of `records` at `now`.
+  Status Publish(const std::vector<SigningKeyRecord>& records, UnixSeconds now);
+  // The private key of `record`: from `old` when it has it, else unsealed.
+  Result<token::SigningKey> Unseal(const RingSnapshot& old, const SigningKeyRecord& record) const;
+
   Store& store_;
   const MasterKey& master_key_;
   const TokenOptions& options_;
   const Clock& clock_;
   const AuditLog& audit_;
+  Mutex refresh_mu_;  // one Refresh or Rotate at a time on this node
   mutable Mutex mu_;
   std::shared_ptr<const RingSnapshot> snapshot_ GUARDED_BY(mu_);
+};
+
+// Calls ring.Refresh() every ring.TickInterval() on its own thread (a failure is logged, and the
+// old snapshot stays). Call Refresh once yourself at start, so a missing key fails the start.
+// Stop() (or the destructor) joins the thread.
+class SigningKeyTicker {
+ public:
+  explicit SigningKeyTicker(SigningKeyRing& ring);
+  ~SigningKeyTicker() { Stop(); }
+  SigningKeyTicker(const SigningKeyTicker&) = delete;
+  SigningKeyTicker& operator=(const SigningKeyTicker&) = delete;
+
+  void Stop();
+
+ private:
+  void Loop();
+
+  SigningKeyRing& ring_;
+  Mutex mu_;
+  CondVar wake_;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::thread thread_;
 };
 
 }  // namespace keyward

@@ -10,6 +10,7 @@
 // threads. TryCached never blocks.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,12 +20,14 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "core/api_key.h"
 #include "service/authenticator.h"
 #include "service/key_cache.h"
 #include "service/principal.h"
 #include "service/signing_key_ring.h"
 #include "service/token_options.h"
 #include "store/store.h"
+#include "token/jwt.h"
 
 namespace keyward {
 
@@ -42,17 +45,20 @@ struct OAuthError {
 };
 
 struct TokenRequest {
-  std::string_view api_key;           // client_secret, or the token exchange's subject_token
-  std::optional<std::string> client_id;  // client_credentials: must be the key owner's user id
-  std::string audience;               // empty: the first configured audience
-  std::optional<std::vector<std::string>> scopes;  // nullopt: every service scope of the key
-  std::string_view client_address;    // checked against the key's allowed addresses
+  std::string_view api_key = {};  // client_secret, or the token exchange's subject_token
+  std::optional<std::string> client_id = {};  // client_credentials: must be the key owner's user id
+  std::string audience = {};                  // empty: the first configured audience
+  std::optional<std::vector<std::string>> scopes = {};  // nullopt: every service scope of the key
+  std::string_view client_address = {};  // checked against the key's allowed addresses
+  // The token exchange (RFC 8693) also takes a CLI session token as api_key; client_credentials
+  // takes API keys only (a session then is invalid_client).
+  bool allow_session = false;
 };
 
 struct IssuedToken {
-  std::string access_token;  // the JWT
+  std::string access_token;     // the JWT
   std::int64_t expires_in = 0;  // seconds, > 0
-  std::string scope;         // the granted service scopes, space-separated (may be empty)
+  std::string scope;            // the granted service scopes, space-separated (may be empty)
   std::string audience;
   double signing_seconds = 0;  // time spent signing, for the metrics
 };
@@ -76,16 +82,21 @@ class TokenService {
   // exactly the requested ones, or all the key's service scopes when none are requested), then
   // signs: iss, sub (owner id), aud, iat and nbf (now − skew), exp = min(now + ttl, key expiry),
   // jti, client_id = KeyId, scope, tags (the key's effective tags).
+  // A session-derived token (allow_session) has no scope unless requested, and may request any
+  // service scope. temporarily_unavailable (503) when the store cannot be read or no key signs
+  // yet; server_error (500) when signing fails.
   std::variant<IssuedToken, OAuthError> Issue(const TokenRequest& request) const;
 
   // Checks a JWT this issuer signed: signature by a published key, typ (at+jwt or JWT), iss,
   // aud in `which`, exp and nbf (with `skew` leeway), iat not in the future beyond skew, then its
-  // key by client_id: it must still exist, be unexpired, and hold tokens:issue. The Principal:
-  // the owner with tags = token tags ∩ the key's effective tags, grant.scopes = token scopes ∩
-  // the key's, the key's networks, key_name the key's name, token_hash SHA-256 of the JWT,
-  // parent_key_hash the key's hash, expires_at the token's exp. Unauthenticated (with a reason
-  // for logs, never the token) otherwise; Unavailable when the store cannot be read. Caches the
-  // result under the JWT's hash like a key.
+  // key by client_id: it must still exist, be unexpired, belong to `sub`, and hold tokens:issue.
+  // The Principal: the owner with tags = token tags ∩ the key's effective tags, a grant without
+  // full access whose scopes = token scopes ∩ the key's and tags = those tags, the key's
+  // addresses and networks, via and key_name the key's (or session's), token_hash SHA-256 of
+  // the JWT, parent_key_hash the key's hash, expires_at the token's exp (never past the key's).
+  // Unauthenticated (with a reason for logs, never the token) otherwise; Unavailable when the
+  // store cannot be read. Caches the result under the JWT's hash like a key when its audience
+  // is a gateway one, and the key's own entry beside it (TryCached checks both).
   Result<Principal> Verify(std::string_view jwt, AudienceSet which) const;
 
   // Never blocks: a JWT verified before (under the gateway audiences) whose key is still in the
@@ -95,6 +106,17 @@ class TokenService {
   KeyCache::Outcome TryCached(std::string_view jwt, F&& on_valid) const;
 
  private:
+  // Verify's work after the signature: claims, then the key the token names.
+  // `*gateway` tells whether the token's audience is a gateway one.
+  Status CheckClaims(const token::VerifiedJwt& jwt, AudienceSet which, UnixSeconds now,
+                     bool* gateway) const;
+  Result<Principal> Lineage(const boost::json::object& claims, UnixSeconds now,
+                            std::uint64_t generation) const;
+  // A token principal from the cache, its key's entry still there; nullopt otherwise.
+  std::optional<Principal> FromCache(std::string_view token_hash, UnixSeconds now) const;
+  std::variant<IssuedToken, OAuthError> Sign(const Principal& key, const TokenAudience& audience,
+                                             std::vector<std::string> scopes) const;
+
   const TokenOptions& options_;
   const Authenticator& authenticator_;
   SigningKeyRing& ring_;
@@ -102,5 +124,31 @@ class TokenService {
   KeyCache* cache_;
   const Clock& clock_;
 };
+
+template <typename F>
+KeyCache::Outcome TokenService::TryCached(std::string_view jwt, F&& on_valid) const {
+  if (!enabled() || !token::LooksLikeJwt(jwt)) return KeyCache::Outcome::kInvalid;
+  if (cache_ == nullptr) return KeyCache::Outcome::kMiss;
+  const KeyHash hash = HashKeyFast(jwt);
+  const std::string_view token_hash(hash.data(), hash.size());
+  const UnixSeconds now = clock_.Now();
+  // Three lookups, never nested (the shard locks prefer writers: a reader waiting inside
+  // another's read lock can deadlock), and no allocation: the token, then its key, which is
+  // erased on every node when the key is deleted, then the token again to answer.
+  KeyHash parent{};
+  bool has_parent = false;
+  KeyCache::Outcome outcome = cache_->Find(token_hash, now, [&](const CacheEntry& entry) {
+    const std::string& p = entry.principal.parent_key_hash;
+    if (p.size() != parent.size()) return;
+    std::copy(p.begin(), p.end(), parent.begin());
+    has_parent = true;
+  });
+  if (outcome != KeyCache::Outcome::kValid) return outcome;
+  if (!has_parent) return KeyCache::Outcome::kMiss;
+  outcome =
+      cache_->Find(std::string_view(parent.data(), parent.size()), now, [](const CacheEntry&) {});
+  if (outcome != KeyCache::Outcome::kValid) return outcome;
+  return cache_->Find(token_hash, now, std::forward<F>(on_valid));
+}
 
 }  // namespace keyward

@@ -92,6 +92,30 @@ Result<AuditEvent> ReadAudit(const RowReader& row) {
   return event;
 }
 
+SigningKeyRecord ReadSigningKey(const RowReader& row) {
+  SigningKeyRecord key;
+  key.generation = row.Int(0);
+  key.kid = row.Text(1);
+  key.alg = row.Text(2);
+  key.public_jwk = row.Text(3);
+  key.sealed_private = row.Blob(4);
+  key.created_at = row.Int(5);
+  key.activates_at = row.Int(6);
+  key.retired_at = row.Int(7);
+  return key;
+}
+
+Result<std::optional<std::string>> HashPrefixUpperBound(std::string_view prefix) {
+  if (prefix.empty() || prefix.size() > 32) {
+    return Status::InvalidArgument("a hash prefix must be 1 to 32 bytes");
+  }
+  std::string upper(prefix);
+  while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xff) upper.pop_back();
+  if (upper.empty()) return std::optional<std::string>();
+  upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+  return std::optional<std::string>(std::move(upper));
+}
+
 Result<GrantColumns> WriteGrant(const Grant& grant) {
   GrantColumns columns;
   KW_ASSIGN_OR_RETURN(columns.scopes, JoinList(grant.scopes, "scopes"));

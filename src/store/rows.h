@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 #include "core/audit_event.h"
 #include "core/key_record.h"
+#include "core/signing_key_record.h"
 #include "core/user.h"
 
 namespace keyward {
@@ -34,6 +36,8 @@ class RowReader {
 #define KW_ROW_SESSION_COLUMNS "user_id, hash, created_at, expires_at"
 #define KW_ROW_AUDIT_COLUMNS \
   "id, occurred_at, actor, action, user_id, target, address, outcome, reason, detail"
+#define KW_ROW_SIGNING_KEY_COLUMNS \
+  "generation, kid, alg, public_jwk, sealed_private, created_at, activates_at, retired_at"
 
 // KW_ROW_USER_COLUMNS. Internal for an unknown type. The tags are left to the caller.
 Result<User> ReadUser(const RowReader& row);
@@ -43,6 +47,14 @@ KeyRecord ReadKey(const RowReader& row);
 SessionRecord ReadSession(const RowReader& row);
 // KW_ROW_AUDIT_COLUMNS. Internal for an unknown action.
 Result<AuditEvent> ReadAudit(const RowReader& row);
+// KW_ROW_SIGNING_KEY_COLUMNS.
+SigningKeyRecord ReadSigningKey(const RowReader& row);
+
+// The range of 32-byte hashes that start with `prefix`, for Find*ByHashPrefix: hash >= prefix
+// AND (no upper bound, or hash < upper). `upper` is the prefix with its trailing 0xff bytes
+// dropped and its last byte then incremented; nullopt when the prefix is all 0xff bytes.
+// InvalidArgument for an empty prefix or one longer than 32 bytes.
+Result<std::optional<std::string>> HashPrefixUpperBound(std::string_view prefix);
 
 // A key's grant as the columns scopes, tags, allowed_addresses and full_access of api_keys hold it
 // (migration V003): each list as its entries joined by single spaces, in the grant's order (which

@@ -94,24 +94,16 @@ class Store {
   // Adds `key`. AlreadyExists when its generation or kid is taken (another node rotated first).
   // With `retire_others_at` ≠ 0, every key of a lower generation whose retired_at is 0 gets that
   // value, in the same transaction (an emergency rotation).
-  virtual Status AddSigningKey(const SigningKeyRecord& /*key*/, UnixSeconds /*retire_others_at*/) {  // TODO(issue 14): pure once both backends have it
-    return Status::Internal("not implemented");
-  }
+  virtual Status AddSigningKey(const SigningKeyRecord& key, UnixSeconds retire_others_at) = 0;
   // Every signing key, by generation ascending.
-  virtual Result<std::vector<SigningKeyRecord>> ListSigningKeys() {  // TODO(issue 14): pure once both backends have it
-    return Status::Internal("not implemented");
-  }
+  virtual Result<std::vector<SigningKeyRecord>> ListSigningKeys() = 0;
 
   // The API key whose hash starts with `prefix` (1-32 bytes), through the hash index (a range
   // scan). NotFound when no key, or more than one, has that prefix: an issued token names its
   // key by such a prefix (service/token_service.h).
-  virtual Result<KeyRecord> FindKeyByHashPrefix(std::string_view /*prefix*/) {  // TODO(issue 14): pure once both backends have it
-    return Status::Internal("not implemented");
-  }
+  virtual Result<KeyRecord> FindKeyByHashPrefix(std::string_view prefix) = 0;
   // The same for sign-in sessions (a token exchanged from a CLI session names its session so).
-  virtual Result<SessionRecord> FindSessionByHashPrefix(std::string_view /*prefix*/) {  // TODO(issue 14): pure once both backends have it
-    return Status::Internal("not implemented");
-  }
+  virtual Result<SessionRecord> FindSessionByHashPrefix(std::string_view prefix) = 0;
 
   // --- several nodes ---
   // Starts delivering `events` for the changes any node makes to the shared database (a node

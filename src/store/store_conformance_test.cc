@@ -2,6 +2,8 @@
 // server KEYWARD_TEST_PG_URL names (skipped without it; `make test` always provides one), each
 // test on a database of its own. A backend passes only if it passes all of it, error codes
 // included.
+#include "store/store_conformance.h"
+
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -11,80 +13,18 @@
 #include <vector>
 
 #include "store/postgres/pg_test_util.h"
-#include "store/postgres/postgres_store.h"
-#include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 #include "store/store_test_util.h"
 
 namespace keyward {
 namespace {
 
-struct Backend {
-  std::string name;
-  // Opens an empty store. `dir` is a fresh temporary folder the backend may use; `keep`
-  // receives what must outlive the store (PostgreSQL: its temporary database).
-  std::function<Result<std::unique_ptr<Store>>(const std::string& dir, std::shared_ptr<void>& keep)>
-      open;
-  // The backend needs the test PostgreSQL server: skip when KEYWARD_TEST_PG_URL is unset.
-  bool needs_postgres = false;
-};
-
-void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
-
-std::vector<Backend> Backends() {
-  std::vector<Backend> backends;
-  backends.push_back({"Sqlite", [](const std::string& dir, std::shared_ptr<void>&) {
-                        return OpenSqliteStore(dir + "/keyward.db");
-                      }});
-  backends.push_back(
-      {"Postgres",
-       [](const std::string&, std::shared_ptr<void>& keep) -> Result<std::unique_ptr<Store>> {
-         auto database = std::make_shared<pg::TempDatabase>();
-         KW_RETURN_IF_ERROR(database->status());
-         keep = database;
-         return OpenPostgresStore(database->url());
-       },
-       /*needs_postgres=*/true});
-  return backends;
-}
-
-// 32 bytes, like a SHA-256, made distinct by `n` and full of NUL bytes.
-std::string Hash(int n) {
-  std::string hash(32, '\0');
-  hash[1] = static_cast<char>(n & 0xff);
-  hash[2] = static_cast<char>((n >> 8) & 0xff);
-  hash[31] = '\x01';
-  return hash;
-}
-
-User MakeUser(const std::string& id, std::vector<std::string> tags = {}) {
-  User user;
-  user.id = id;
-  user.name = "Name of " + id;
-  user.type = UserType::kPerson;
-  user.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";
-  user.tags = std::move(tags);
-  user.created_at = 1'700'000'000;
-  return user;
-}
-
-KeyRecord MakeKey(const std::string& user_id, const std::string& name, int n,
-                  UnixSeconds created_at = 1'700'000'100) {
-  KeyRecord key;
-  key.user_id = user_id;
-  key.name = name;
-  key.hash = Hash(n);
-  key.sealed = std::string("\x00nonce\xff", 7) + name;
-  key.masked = "kw_AbCd…9xYz";
-  key.created_at = created_at;
-  key.expires_at = created_at + 86'400;
-  return key;
-}
-
-SessionRecord MakeSession(const std::string& user_id, int n, UnixSeconds expires_at) {
-  return {
-      .user_id = user_id, .hash = Hash(n), .created_at = 1'700'000'000, .expires_at = expires_at};
-}
+using store_test::Backend;
+using store_test::Backends;
+using store_test::Hash;
+using store_test::MakeKey;
+using store_test::MakeSession;
+using store_test::MakeUser;
 
 std::vector<std::string> KeyNames(const std::vector<KeyRecord>& keys) {
   std::vector<std::string> names;

@@ -1,7 +1,7 @@
 // Upgrading a database that a previous release made (schema V002, before scopes) on both
-// backends: the store opens it, V003 runs once, and the data is all there, every key made before
-// scopes being full access. SQLite always; PostgreSQL on the server KEYWARD_TEST_PG_URL names
-// (skipped without it; `make test` always provides one).
+// backends: the store opens it, V003 and V004 run once, and the data is all there, every key made
+// before scopes being full access, and no signing key yet. SQLite always; PostgreSQL on the server
+// KEYWARD_TEST_PG_URL names (skipped without it; `make test` always provides one).
 //
 // The V002 database is made as the previous release made it (v002_fixture.h): the migration
 // runner applies the V001 and V002 files themselves, then testdata/v002_<backend>.sql adds the
@@ -103,7 +103,7 @@ class StoreUpgradeTest : public ::testing::TestWithParam<Backend> {
 };
 
 const std::vector<std::int64_t> kV002 = {1, 2};
-const std::vector<std::int64_t> kV003 = {1, 2, 3};
+const std::vector<std::int64_t> kLatest = {1, 2, 3, 4};
 
 void ExpectDriverKey(const KeyRecord& key) {
   EXPECT_EQ(key.user_id, "alice");
@@ -124,7 +124,10 @@ TEST_P(StoreUpgradeTest, V002DataOpensAndItsKeysAreFoundAndListedAsFullAccess) {
   ASSERT_EQ(before, kV002);
   KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, database_->Open());
   KW_ASSERT_OK_AND_ASSIGN(std::vector<std::int64_t> after, database_->Versions());
-  EXPECT_EQ(after, kV003);
+  EXPECT_EQ(after, kLatest);
+  // V004's table exists, and no key is made by the upgrade: the token issuer makes the first.
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<SigningKeyRecord> signing_keys, store->ListSigningKeys());
+  EXPECT_TRUE(signing_keys.empty());
 
   // The key works: the hash of the key as presented finds it, as the Authenticator looks it up.
   ASSERT_TRUE(IsWellFormedKey(kV002DriverKey, "kw"));
@@ -207,7 +210,7 @@ TEST_P(StoreUpgradeTest, KeysCreatedAfterTheUpgradeAreNotFullAccessAndReopeningK
   }
   KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, database_->Open());
   KW_ASSERT_OK_AND_ASSIGN(std::vector<std::int64_t> versions, database_->Versions());
-  EXPECT_EQ(versions, kV003);
+  EXPECT_EQ(versions, kLatest);
   KW_ASSERT_OK_AND_ASSIGN(KeyRecord fresh, store->FindKeyByHash(HashKey("kw_new")));
   EXPECT_EQ(fresh.grant, Grant{});
   EXPECT_FALSE(fresh.grant.full_access);

@@ -82,7 +82,11 @@ TEST_F(RealRouter, DocumentedSecurityIsTheRoutesAccess) {
 TEST_F(RealRouter, EveryDocumentedApiOperationIsARoute) {
   int operations = 0;
   for (const auto& [path, item] : Paths()) {
-    if (!std::string_view(path).starts_with("/api/")) continue;
+    // The router's paths: /api/v1 and the token issuer's (the rest are answered before it).
+    const std::string_view p(path);
+    if (!p.starts_with("/api/") && !p.starts_with("/oauth/") && !p.starts_with("/.well-known/")) {
+      continue;
+    }
     for (const auto& [method, op] : item.as_object()) {
       if (std::find(openapi::Methods().begin(), openapi::Methods().end(), std::string(method)) ==
           openapi::Methods().end()) {

@@ -81,6 +81,28 @@ constexpr char kListAuditOfUser[] =
     " FROM audit_events WHERE (actor = $4 OR user_id = $4) AND occurred_at BETWEEN $1 AND $2"
     " ORDER BY occurred_at DESC, id DESC LIMIT $3";
 
+// The hash prefix lookups: a range on the UNIQUE index, hash >= $1 AND hash < $2 (the "Open"
+// twins have no end, for a prefix of 0xff bytes), at most two rows: a second one means the
+// prefix is ambiguous.
+#define KW_PREFIX_RANGE " WHERE hash >= $1 AND hash < $2 ORDER BY hash LIMIT 2"
+#define KW_PREFIX_OPEN " WHERE hash >= $1 ORDER BY hash LIMIT 2"
+constexpr char kFindKeyByPrefix[] = "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys" KW_PREFIX_RANGE;
+constexpr char kFindKeyByPrefixOpen[] =
+    "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys" KW_PREFIX_OPEN;
+constexpr char kFindSessionByPrefix[] =
+    "SELECT " KW_ROW_SESSION_COLUMNS " FROM sessions" KW_PREFIX_RANGE;
+constexpr char kFindSessionByPrefixOpen[] =
+    "SELECT " KW_ROW_SESSION_COLUMNS " FROM sessions" KW_PREFIX_OPEN;
+#undef KW_PREFIX_RANGE
+#undef KW_PREFIX_OPEN
+
+constexpr char kInsertSigningKey[] = "INSERT INTO signing_keys (" KW_ROW_SIGNING_KEY_COLUMNS
+                                     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+constexpr char kRetireSigningKeys[] =
+    "UPDATE signing_keys SET retired_at = $2 WHERE generation < $1 AND retired_at = 0";
+constexpr char kListSigningKeys[] =
+    "SELECT " KW_ROW_SIGNING_KEY_COLUMNS " FROM signing_keys ORDER BY generation";
+
 #undef KW_USER_COLUMNS
 
 // Row `r` of a result.
@@ -330,6 +352,43 @@ class PostgresStore final : public Store {
     return events;
   }
 
+  Status AddSigningKey(const SigningKeyRecord& key, UnixSeconds retire_others_at) override {
+    Params insert;
+    insert.Int(key.generation).Text(key.kid).Text(key.alg).Text(key.public_jwk);
+    insert.Bytes(key.sealed_private).Int(key.created_at).Int(key.activates_at).Int(key.retired_at);
+    // Two nodes adding the same generation at once: the second insert waits for the first to
+    // commit, then fails the primary key (AlreadyExists).
+    return Write([&](Connection& conn) -> Status {
+      KW_RETURN_IF_ERROR(Reword(conn.Prepared(kInsertSigningKey, insert).status(),
+                                StatusCode::kAlreadyExists,
+                                "a signing key of this generation or kid already exists"));
+      if (retire_others_at == 0) return Status::Ok();
+      return conn.Prepared(kRetireSigningKeys, Params().Int(key.generation).Int(retire_others_at))
+          .status();
+    });
+  }
+
+  Result<std::vector<SigningKeyRecord>> ListSigningKeys() override {
+    std::vector<SigningKeyRecord> keys;
+    KW_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+      KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kListSigningKeys));
+      keys.clear();
+      for (int r = 0; r < rows.size(); ++r) keys.push_back(ReadSigningKey(ResultRow(rows, r)));
+      return Status::Ok();
+    }));
+    return keys;
+  }
+
+  Result<KeyRecord> FindKeyByHashPrefix(std::string_view prefix) override {
+    return FindByPrefix<KeyRecord>(prefix, kFindKeyByPrefix, kFindKeyByPrefixOpen, ReadKey,
+                                   "key not found");
+  }
+
+  Result<SessionRecord> FindSessionByHashPrefix(std::string_view prefix) override {
+    return FindByPrefix<SessionRecord>(prefix, kFindSessionByPrefix, kFindSessionByPrefixOpen,
+                                       ReadSession, "session not found");
+  }
+
   void Subscribe(StoreEvents events) override {
     MutexLock lock(listener_mu_);
     listener_.reset();  // a second call replaces the first
@@ -401,6 +460,25 @@ class PostgresStore final : public Store {
       return Status::Ok();
     }));
     return key;
+  }
+
+  // The one row whose hash starts with `prefix` (rows.h, HashPrefixUpperBound); NotFound when
+  // none or two match.
+  template <typename Record>
+  Result<Record> FindByPrefix(std::string_view prefix, const char* range, const char* open,
+                              Record (*read)(const RowReader&), const char* not_found) {
+    KW_ASSIGN_OR_RETURN(std::optional<std::string> upper, HashPrefixUpperBound(prefix));
+    Params params;
+    params.Bytes(prefix);
+    if (upper) params.Bytes(*upper);
+    Record record;
+    KW_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+      KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(upper ? range : open, params));
+      if (rows.size() != 1) return Status::NotFound(not_found);  // none, or ambiguous
+      record = read(ResultRow(rows, 0));
+      return Status::Ok();
+    }));
+    return record;
   }
 
   const std::string url_;  // may hold a password: never logged

@@ -64,6 +64,28 @@ constexpr char kListAuditOfUser[] =
     " FROM audit_events WHERE (actor = ?4 OR user_id = ?4) AND occurred_at BETWEEN ?1 AND ?2"
     " ORDER BY occurred_at DESC, id DESC LIMIT ?3";
 
+// The hash prefix lookups: a range on the UNIQUE index, hash >= ?1 AND hash < ?2 (the "Open"
+// twins have no end, for a prefix of 0xff bytes), at most two rows: a second one means the
+// prefix is ambiguous.
+#define KW_PREFIX_RANGE " WHERE hash >= ?1 AND hash < ?2 ORDER BY hash LIMIT 2"
+#define KW_PREFIX_OPEN " WHERE hash >= ?1 ORDER BY hash LIMIT 2"
+constexpr char kFindKeyByPrefix[] = "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys" KW_PREFIX_RANGE;
+constexpr char kFindKeyByPrefixOpen[] =
+    "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys" KW_PREFIX_OPEN;
+constexpr char kFindSessionByPrefix[] =
+    "SELECT " KW_ROW_SESSION_COLUMNS " FROM sessions" KW_PREFIX_RANGE;
+constexpr char kFindSessionByPrefixOpen[] =
+    "SELECT " KW_ROW_SESSION_COLUMNS " FROM sessions" KW_PREFIX_OPEN;
+#undef KW_PREFIX_RANGE
+#undef KW_PREFIX_OPEN
+
+constexpr char kInsertSigningKey[] = "INSERT INTO signing_keys (" KW_ROW_SIGNING_KEY_COLUMNS
+                                     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr char kRetireSigningKeys[] =
+    "UPDATE signing_keys SET retired_at = ?2 WHERE generation < ?1 AND retired_at = 0";
+constexpr char kListSigningKeys[] =
+    "SELECT " KW_ROW_SIGNING_KEY_COLUMNS " FROM signing_keys ORDER BY generation";
+
 #undef KW_USER_COLUMNS
 
 // A row of a stepped statement.
@@ -333,6 +355,54 @@ class SqliteStore final : public Store {
     return events;
   }
 
+  Status AddSigningKey(const SigningKeyRecord& key, UnixSeconds retire_others_at) override {
+    MutexLock lock(mu_);
+    Transaction transaction(*db_);
+    KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kWrite));
+    {
+      KW_ASSIGN_OR_RETURN(Statement insert, db_->Prepare(kInsertSigningKey));
+      insert.BindInt(1, key.generation);
+      insert.BindText(2, key.kid);
+      insert.BindText(3, key.alg);
+      insert.BindText(4, key.public_jwk);
+      insert.BindBlob(5, key.sealed_private);
+      insert.BindInt(6, key.created_at);
+      insert.BindInt(7, key.activates_at);
+      insert.BindInt(8, key.retired_at);
+      KW_RETURN_IF_ERROR(Reword(insert.Run(), StatusCode::kAlreadyExists,
+                                "a signing key of this generation or kid already exists"));
+    }
+    if (retire_others_at != 0) {
+      KW_ASSIGN_OR_RETURN(Statement retire, db_->Prepare(kRetireSigningKeys));
+      retire.BindInt(1, key.generation);
+      retire.BindInt(2, retire_others_at);
+      KW_RETURN_IF_ERROR(retire.Run());
+    }
+    return transaction.Commit();
+  }
+
+  Result<std::vector<SigningKeyRecord>> ListSigningKeys() override {
+    MutexLock lock(mu_);
+    KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kListSigningKeys));
+    std::vector<SigningKeyRecord> keys;
+    while (true) {
+      KW_ASSIGN_OR_RETURN(bool row, select.Step());
+      if (!row) break;
+      keys.push_back(ReadSigningKey(StatementRow(select)));
+    }
+    return keys;
+  }
+
+  Result<KeyRecord> FindKeyByHashPrefix(std::string_view prefix) override {
+    return FindByPrefix<KeyRecord>(prefix, kFindKeyByPrefix, kFindKeyByPrefixOpen, ReadKey,
+                                   "key not found");
+  }
+
+  Result<SessionRecord> FindSessionByHashPrefix(std::string_view prefix) override {
+    return FindByPrefix<SessionRecord>(prefix, kFindSessionByPrefix, kFindSessionByPrefixOpen,
+                                       ReadSession, "session not found");
+  }
+
   Result<std::string> Pragma(const char* sql) {
     MutexLock lock(mu_);
     return db_->QueryText(sql);
@@ -355,6 +425,24 @@ class SqliteStore final : public Store {
     KW_RETURN_IF_ERROR(statement.Run());
     if (statement.Changes() == 0) return Status::NotFound(not_found);
     return Status::Ok();
+  }
+
+  // The one row whose hash starts with `prefix` (rows.h, HashPrefixUpperBound); NotFound when
+  // none or two match.
+  template <typename Record>
+  Result<Record> FindByPrefix(std::string_view prefix, const char* range, const char* open,
+                              Record (*read)(const RowReader&), const char* not_found) {
+    KW_ASSIGN_OR_RETURN(std::optional<std::string> upper, HashPrefixUpperBound(prefix));
+    MutexLock lock(mu_);
+    KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(upper ? range : open));
+    select.BindBlob(1, prefix);
+    if (upper) select.BindBlob(2, *upper);
+    KW_ASSIGN_OR_RETURN(bool found, select.Step());
+    if (!found) return Status::NotFound(not_found);
+    Record record = read(StatementRow(select));
+    KW_ASSIGN_OR_RETURN(bool second, select.Step());
+    if (second) return Status::NotFound(not_found);  // ambiguous: never guess
+    return record;
   }
 
   Mutex mu_;  // guards db_, its cached statements and every call into SQLite

@@ -1,0 +1,506 @@
+// The token issuer through the real ApiHandler (api_test_world.h, issuer http://keyward.test,
+// audiences pulsar (default), trino (typ JWT) and gateway): the token endpoint's grants and every
+// RFC 6749 error of the contract with its exact headers, introspection, userinfo, discovery, the
+// JWKS, the signing-key routes, issued JWTs at /auth and /api/v1/authorize, the metrics, and the
+// 404s of an issuer that is off.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <boost/json.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "app/api_test_world.h"
+#include "token/jwt.h"
+
+namespace keyward {
+namespace {
+
+namespace bh = http::beast_http;
+namespace json = boost::json;
+using ::testing::HasSubstr;
+
+constexpr std::string_view kForm = "application/x-www-form-urlencoded";
+constexpr std::string_view kExchange = "urn:ietf:params:oauth:grant-type:token-exchange";
+constexpr std::string_view kApiKeyType = "urn:keyward:params:oauth:token-type:api_key";
+constexpr std::string_view kAccessTokenType = "urn:ietf:params:oauth:token-type:access_token";
+
+// Form-encodes one value.
+std::string Enc(std::string_view value) {
+  return boost::urls::encode(value, boost::urls::unreserved_chars);
+}
+
+std::string Base64(std::string_view bytes) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.pop_back();
+  return out;
+}
+
+// "Basic base64(urlenc(id):urlenc(secret))", as RFC 6749 §2.3.1 says.
+std::string Basic(std::string_view id, std::string_view secret) {
+  return "Basic " + Base64(Enc(id) + ":" + Enc(secret));
+}
+
+struct Sent {
+  int status = 0;
+  Answer answer;
+  json::value body;
+  std::string Header(std::string_view name) const {
+    auto it = answer.response.find(name);
+    return it == answer.response.end() ? "" : std::string(it->value());
+  }
+  std::string Str(std::string_view member) const {
+    const json::value* v = body.is_object() ? body.as_object().if_contains(member) : nullptr;
+    return v != nullptr && v->is_string() ? std::string(v->as_string()) : "";
+  }
+};
+
+Sent Send(ApiWorld& world, http::Request request) {
+  auto answer = world.Send(std::move(request));
+  EXPECT_TRUE(answer.has_value());
+  if (!answer) return {};
+  const std::string& text = answer->response.body();
+  json::value body;
+  if (!text.empty() && answer->header(bh::field::content_type) == "application/json") {
+    body = json::parse(text);
+  }
+  return Sent{answer->status(), std::move(*answer), std::move(body)};
+}
+
+// A POST of `body` to `target` with `content_type`; `authorization` as given when not empty.
+http::Request Post(const std::string& target, std::string body, std::string_view content_type,
+                   const std::string& authorization = "") {
+  http::Request req{bh::verb::post, target, 11};
+  req.set(bh::field::host, "127.0.0.1");
+  if (!content_type.empty()) req.set(bh::field::content_type, content_type);
+  if (!authorization.empty()) req.set(bh::field::authorization, authorization);
+  req.body() = std::move(body);
+  return req;
+}
+
+Sent Token(ApiWorld& world, std::string body, const std::string& authorization = "") {
+  return Send(world, Post("/oauth/token", std::move(body), kForm, authorization));
+}
+
+std::string ClientCredentials(std::string_view id, std::string_view secret) {
+  return "grant_type=client_credentials&client_id=" + Enc(id) + "&client_secret=" + Enc(secret);
+}
+
+// Every token endpoint answer: exactly application/json, no-store, no-cache.
+void ExpectTokenHeaders(const Sent& sent) {
+  EXPECT_EQ(sent.Header("Content-Type"), "application/json");
+  EXPECT_EQ(sent.Header("Cache-Control"), "no-store");
+  EXPECT_EQ(sent.Header("Pragma"), "no-cache");
+}
+
+// An RFC 6749 §5.2 error: `status`, {error: code, error_description: a string}.
+void ExpectError(const Sent& sent, int status, std::string_view code, const std::string& what) {
+  EXPECT_EQ(sent.status, status) << what << ": " << sent.answer.response.body();
+  EXPECT_EQ(sent.Str("error"), code) << what << ": " << sent.answer.response.body();
+  EXPECT_FALSE(sent.Str("error_description").empty()) << what;
+  ExpectTokenHeaders(sent);
+  if (status == 401) {
+    EXPECT_EQ(sent.Header("WWW-Authenticate"), "Basic realm=\"keyward\"") << what;
+  }
+}
+
+Grant ScopedGrant(std::vector<std::string> scopes) {
+  Grant grant;
+  grant.scopes = std::move(scopes);
+  std::sort(grant.scopes.begin(), grant.scopes.end());
+  return grant;
+}
+
+// A JWT for alice's full-access key, for `audience` ("" the default); "" on failure.
+std::string IssueFor(ApiWorld& world, const std::string& audience = "") {
+  Sent sent = Token(world, ClientCredentials("alice", world.tokens["alice"]) +
+                               (audience.empty() ? "" : "&audience=" + audience));
+  EXPECT_EQ(sent.status, 200) << sent.answer.response.body();
+  return sent.Str("access_token");
+}
+
+TEST(OAuthTokenTest, ClientCredentialsInTheBody) {
+  ApiWorld world;
+  Sent sent = Token(world, ClientCredentials("alice", world.tokens["alice"]));
+  ASSERT_EQ(sent.status, 200) << sent.answer.response.body();
+  ExpectTokenHeaders(sent);
+  EXPECT_TRUE(token::LooksLikeJwt(sent.Str("access_token")));
+  EXPECT_EQ(sent.Str("token_type"), "Bearer");
+  const std::int64_t expires_in = sent.body.at("expires_in").as_int64();
+  EXPECT_GT(expires_in, 0);
+  EXPECT_LE(expires_in, 600);
+  // A full-access key has no service scopes; no exchange, so no issued_token_type.
+  EXPECT_FALSE(sent.body.as_object().contains("scope"));
+  EXPECT_FALSE(sent.body.as_object().contains("issued_token_type"));
+}
+
+TEST(OAuthTokenTest, ClientCredentialsWithBasicAndAnAudience) {
+  ApiWorld world;
+  Sent sent = Token(world, "grant_type=client_credentials&audience=trino",
+                    Basic("alice", world.tokens["alice"]));
+  ASSERT_EQ(sent.status, 200) << sent.answer.response.body();
+  ExpectTokenHeaders(sent);
+  EXPECT_TRUE(token::LooksLikeJwt(sent.Str("access_token")));
+  // Pulsar's C++ client: '+' for spaces, client_id in the body beside Basic (the same one).
+  Sent same_id = Token(world, "grant_type=client_credentials&client_id=alice&scope=",
+                       Basic("alice", world.tokens["alice"]));
+  EXPECT_EQ(same_id.status, 200) << same_id.answer.response.body();
+}
+
+TEST(OAuthTokenTest, TokenExchangeOfAKeyAndOfASession) {
+  ApiWorld world;
+  const std::string base = "grant_type=" + Enc(kExchange) + "&subject_token=";
+  Sent key = Token(world, base + Enc(world.tokens["alice"]) +
+                              "&subject_token_type=" + Enc(kApiKeyType) + "&audience=pulsar");
+  ASSERT_EQ(key.status, 200) << key.answer.response.body();
+  ExpectTokenHeaders(key);
+  EXPECT_EQ(key.Str("issued_token_type"), kAccessTokenType);
+  Sent jwt =
+      Token(world, base + Enc(world.tokens["alice"]) + "&subject_token_type=" + Enc(kApiKeyType) +
+                       "&requested_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt");
+  ASSERT_EQ(jwt.status, 200) << jwt.answer.response.body();
+  EXPECT_EQ(jwt.Str("issued_token_type"), "urn:ietf:params:oauth:token-type:jwt");
+  Sent session = Token(world, base + Enc(world.NewSession("alice")) +
+                                  "&subject_token_type=" + Enc(kAccessTokenType));
+  EXPECT_EQ(session.status, 200) << session.answer.response.body();
+  // Client authentication is optional; given, it must be a key of the subject's owner.
+  Sent other_client =
+      Token(world, base + Enc(world.tokens["alice"]) + "&subject_token_type=" + Enc(kApiKeyType),
+            Basic("bob", world.tokens["bob"]));
+  ExpectError(other_client, 401, "invalid_client", "a client other than the subject's owner");
+  Sent own_client =
+      Token(world, base + Enc(world.tokens["alice"]) + "&subject_token_type=" + Enc(kApiKeyType),
+            Basic("alice", world.AddFullAccessKey("alice", "client")));
+  EXPECT_EQ(own_client.status, 200) << own_client.answer.response.body();
+}
+
+TEST(OAuthTokenTest, ScopesAreTheRequestedServiceScopesOfTheKey) {
+  ApiWorld world;
+  const std::string key =
+      world.AddKey("alice", "svc", ScopedGrant({"tokens:issue", "svc:read", "svc:write"}));
+  Sent all = Token(world, ClientCredentials("alice", key));
+  ASSERT_EQ(all.status, 200) << all.answer.response.body();
+  EXPECT_EQ(all.Str("scope"), "svc:read svc:write");
+  Sent one = Token(world, ClientCredentials("alice", key) + "&scope=svc%3Aread");
+  ASSERT_EQ(one.status, 200) << one.answer.response.body();
+  EXPECT_EQ(one.Str("scope"), "svc:read");
+  ExpectError(Token(world, ClientCredentials("alice", key) + "&scope=svc%3Aadmin"), 400,
+              "invalid_scope", "a service scope the key lacks");
+  ExpectError(Token(world, ClientCredentials("alice", key) + "&scope=keys%3Aread"), 400,
+              "invalid_scope", "a Keyward scope");
+  const std::string no_issue = world.AddKey("alice", "no-issue", ScopedGrant({"svc:read"}));
+  ExpectError(Token(world, ClientCredentials("alice", no_issue)), 400, "unauthorized_client",
+              "a key without tokens:issue");
+}
+
+struct ErrorCase {
+  std::string what{};
+  std::string body{};
+  std::string content_type = std::string(kForm);
+  std::string authorization{};
+  int status = 400;
+  std::string error = "invalid_request";
+  std::string mentions{};  // in error_description, when not empty
+};
+
+TEST(OAuthTokenTest, EveryMalformedRequestGetsItsRfcError) {
+  ApiWorld world;
+  const std::string key = world.tokens["alice"];
+  const std::string cc = ClientCredentials("alice", key);
+  const std::vector<ErrorCase> cases = {
+      {.what = "no grant_type", .body = "client_id=alice&client_secret=" + Enc(key)},
+      {.what = "an unknown grant_type",
+       .body = "grant_type=password&client_id=alice&client_secret=" + Enc(key),
+       .error = "unsupported_grant_type"},
+      {.what = "a repeated parameter",
+       .body = cc + "&audience=pulsar&audience=trino",
+       .mentions = "audience"},
+      {.what = "an unknown parameter", .body = cc + "&colour=blue", .mentions = "colour"},
+      {.what = "JSON",
+       .body = R"({"grant_type":"client_credentials"})",
+       .content_type = "application/json"},
+      {.what = "no Content-Type", .body = cc, .content_type = ""},
+      {.what = "a body over 16 KiB", .body = cc + "&scope=" + std::string(17 * 1024, 'a')},
+      {.what = "Basic and client_secret", .body = cc, .authorization = Basic("alice", key)},
+      {.what = "Basic that is not base64",
+       .body = "grant_type=client_credentials",
+       .authorization = "Basic %%%not-base64%%%"},
+      {.what = "audience and resource", .body = cc + "&audience=pulsar&resource=pulsar"},
+      {.what = "an actor token",
+       .body = "grant_type=" + Enc(kExchange) + "&subject_token=" + Enc(key) +
+               "&subject_token_type=" + Enc(kApiKeyType) + "&actor_token=x",
+       .mentions = "actor_token"},
+      {.what = "a subject_token_type of another kind",
+       .body = "grant_type=" + Enc(kExchange) + "&subject_token=" + Enc(key) +
+               "&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Asaml2"},
+      {.what = "an exchange without subject_token",
+       .body = "grant_type=" + Enc(kExchange) + "&subject_token_type=" + Enc(kApiKeyType)},
+      {.what = "bad percent-encoding", .body = cc + "&scope=%zz"},
+      {.what = "no client authentication",
+       .body = "grant_type=client_credentials",
+       .status = 401,
+       .error = "invalid_client"},
+      {.what = "a wrong secret",
+       .body = ClientCredentials("alice", key + "x"),
+       .status = 401,
+       .error = "invalid_client"},
+      {.what = "a client_id that is not the key's owner",
+       .body = ClientCredentials("bob", key),
+       .status = 401,
+       .error = "invalid_client"},
+      {.what = "Basic with a wrong secret",
+       .body = "grant_type=client_credentials",
+       .authorization = Basic("alice", "kw_nothing"),
+       .status = 401,
+       .error = "invalid_client"},
+      {.what = "an audience not configured",
+       .body = cc + "&audience=elsewhere",
+       .error = "invalid_target"},
+  };
+  for (const ErrorCase& c : cases) {
+    Sent sent = Send(world, Post("/oauth/token", c.body, c.content_type, c.authorization));
+    ExpectError(sent, c.status, c.error, c.what);
+    if (!c.mentions.empty()) {
+      EXPECT_THAT(sent.Str("error_description"), HasSubstr(c.mentions)) << c.what;
+    }
+    EXPECT_THAT(sent.answer.response.body(), ::testing::Not(HasSubstr(key))) << c.what;
+  }
+}
+
+TEST(OAuthIntrospectTest, ActiveJwtsAndKeysInactiveGarbage) {
+  ApiWorld world;
+  const std::string jwt = IssueFor(world);
+  ASSERT_FALSE(jwt.empty());
+  const std::string caller = "Bearer " + world.tokens["admin"];
+  Sent active = Send(world, Post("/oauth/introspect", "token=" + jwt, kForm, caller));
+  ASSERT_EQ(active.status, 200) << active.answer.response.body();
+  const json::object& a = active.body.as_object();
+  EXPECT_TRUE(a.at("active").as_bool());
+  EXPECT_EQ(a.at("iss").as_string(), kTestIssuer);
+  EXPECT_EQ(a.at("sub").as_string(), "alice");
+  EXPECT_EQ(a.at("aud").as_string(), "pulsar");
+  EXPECT_EQ(a.at("token_type").as_string(), "Bearer");
+  EXPECT_EQ(a.at("username").as_string(), "alice");
+  EXPECT_EQ(a.at("client_id").as_string().size(), 24u);
+  for (const char* member : {"exp", "iat", "nbf"}) EXPECT_TRUE(a.at(member).is_int64()) << member;
+  EXPECT_TRUE(a.at("jti").is_string());
+
+  Sent key = Send(
+      world, Post("/oauth/introspect",
+                  "token=" + Enc(world.tokens["bob"]) + "&token_type_hint=api_key", kForm, caller));
+  ASSERT_EQ(key.status, 200) << key.answer.response.body();
+  EXPECT_TRUE(key.body.at("active").as_bool());
+  EXPECT_EQ(key.Str("token_type"), "api_key");
+  EXPECT_EQ(key.Str("sub"), "bob");
+  EXPECT_EQ(key.Str("client_id").size(), 24u);
+
+  for (const std::string& garbage :
+       {std::string("kw_unknown"), jwt.substr(0, jwt.size() - 4) + "AAAA"}) {
+    Sent inactive = Send(world, Post("/oauth/introspect", "token=" + garbage, kForm, caller));
+    EXPECT_EQ(inactive.status, 200);
+    EXPECT_EQ(json::serialize(inactive.body), R"({"active":false})") << garbage;
+  }
+  // The key deleted: its token is inactive at once.
+  Sent deleted = Send(world, MakeRequest(bh::verb::delete_, "/api/v1/users/alice/apikeys/alice-key",
+                                         "", world.tokens["admin"]));
+  ASSERT_EQ(deleted.status, 204);
+  Sent revoked = Send(world, Post("/oauth/introspect", "token=" + jwt, kForm, caller));
+  EXPECT_EQ(json::serialize(revoked.body), R"({"active":false})");
+
+  Sent no_token = Send(world, Post("/oauth/introspect", "", kForm, caller));
+  EXPECT_EQ(no_token.status, 400);
+  EXPECT_EQ(no_token.Str("error"), "invalid_request");
+}
+
+TEST(OAuthUserInfoTest, KeyJwtAndInvalid) {
+  ApiWorld world;
+  Sent by_key =
+      Send(world, MakeRequest(bh::verb::get, "/oauth/userinfo", "", world.tokens["alice"]));
+  ASSERT_EQ(by_key.status, 200) << by_key.answer.response.body();
+  EXPECT_EQ(by_key.Str("sub"), "alice");
+  EXPECT_EQ(by_key.Str("name"), "alice");
+  EXPECT_EQ(by_key.Str("preferred_username"), "alice");
+  EXPECT_EQ(json::serialize(by_key.body.at("tags")), R"(["team:x"])");
+  EXPECT_FALSE(by_key.body.as_object().contains("scope"));
+
+  const std::string jwt = IssueFor(world, "trino");
+  ASSERT_FALSE(jwt.empty());
+  Sent by_jwt = Send(world, Post("/oauth/userinfo", "", "", "Bearer " + jwt));
+  ASSERT_EQ(by_jwt.status, 200) << by_jwt.answer.response.body();
+  EXPECT_EQ(by_jwt.Str("sub"), "alice");
+  EXPECT_TRUE(by_jwt.body.as_object().contains("scope"));
+
+  Sent invalid = Send(world, MakeRequest(bh::verb::get, "/oauth/userinfo", "",
+                                         jwt.substr(0, jwt.size() - 4) + "AAAA"));
+  EXPECT_EQ(invalid.status, 401);
+  EXPECT_EQ(invalid.Header("WWW-Authenticate"), "Bearer error=\"invalid_token\"");
+  EXPECT_EQ(invalid.Str("error"), "invalid_token");
+  Sent missing = Send(world, MakeRequest(bh::verb::get, "/oauth/userinfo"));
+  EXPECT_EQ(missing.status, 401);
+  EXPECT_EQ(missing.Header("WWW-Authenticate"), "Bearer realm=\"keyward\"");
+  EXPECT_EQ(missing.Str("error"), "invalid_token");
+}
+
+TEST(OAuthDiscoveryTest, BothDocumentsHoldTheContractsFields) {
+  ApiWorld world;
+  Sent oidc = Send(world, MakeRequest(bh::verb::get, "/.well-known/openid-configuration"));
+  Sent as = Send(world, MakeRequest(bh::verb::get, "/.well-known/oauth-authorization-server"));
+  ASSERT_EQ(oidc.status, 200);
+  EXPECT_EQ(oidc.Header("Content-Type"), "application/json");
+  EXPECT_EQ(json::serialize(oidc.body), json::serialize(as.body));
+  const json::object& d = oidc.body.as_object();
+  const std::string issuer(kTestIssuer);
+  EXPECT_EQ(d.at("issuer").as_string(), issuer);
+  EXPECT_EQ(d.at("authorization_endpoint").as_string(), issuer + "/");
+  EXPECT_EQ(d.at("token_endpoint").as_string(), issuer + "/oauth/token");
+  EXPECT_EQ(d.at("jwks_uri").as_string(), issuer + "/.well-known/jwks.json");
+  EXPECT_EQ(d.at("userinfo_endpoint").as_string(), issuer + "/oauth/userinfo");
+  EXPECT_EQ(d.at("introspection_endpoint").as_string(), issuer + "/oauth/introspect");
+  EXPECT_EQ(json::serialize(d.at("grant_types_supported")),
+            R"(["client_credentials","urn:ietf:params:oauth:grant-type:token-exchange"])");
+  EXPECT_EQ(json::serialize(d.at("token_endpoint_auth_methods_supported")),
+            R"(["client_secret_post","client_secret_basic"])");
+  EXPECT_EQ(json::serialize(d.at("id_token_signing_alg_values_supported")), R"(["ES256","RS256"])");
+  EXPECT_EQ(json::serialize(d.at("subject_types_supported")), R"(["public"])");
+  EXPECT_EQ(json::serialize(d.at("response_types_supported")), R"(["token"])");
+  EXPECT_FALSE(d.contains("code_challenge_methods_supported"));
+  EXPECT_FALSE(d.contains("token_endpoint_auth_signing_alg_values_supported"));
+  EXPECT_EQ(d.size(), 13u);
+}
+
+TEST(OAuthDiscoveryTest, JwksPublishesTheCurrentKey) {
+  ApiWorld world;
+  Sent jwks = Send(world, MakeRequest(bh::verb::get, "/.well-known/jwks.json"));
+  ASSERT_EQ(jwks.status, 200);
+  EXPECT_EQ(jwks.Header("Content-Type"), "application/json");
+  EXPECT_EQ(jwks.Header("Cache-Control"), "public, max-age=300");
+  const json::array& keys = jwks.body.at("keys").as_array();
+  ASSERT_EQ(keys.size(), 1u);
+  const json::object& jwk = keys[0].as_object();
+  EXPECT_EQ(jwk.at("kty").as_string(), "EC");
+  EXPECT_EQ(jwk.at("crv").as_string(), "P-256");
+  EXPECT_EQ(jwk.at("alg").as_string(), "ES256");
+  EXPECT_EQ(jwk.at("use").as_string(), "sig");
+  EXPECT_FALSE(jwk.at("kid").as_string().empty());
+  EXPECT_FALSE(jwk.contains("d"));
+}
+
+TEST(SigningKeyRoutesTest, ListAndRotate) {
+  ApiWorld world;
+  const std::string admin = world.NewSession("admin");
+  Sent list =
+      Send(world, MakeRequest(bh::verb::get, "/api/v1/signing-keys", "", world.tokens["alice"]));
+  ASSERT_EQ(list.status, 200) << list.answer.response.body();
+  ASSERT_EQ(list.body.at("keys").as_array().size(), 1u);
+  const json::object& first = list.body.at("keys").as_array()[0].as_object();
+  EXPECT_EQ(first.at("state").as_string(), "current");
+  EXPECT_EQ(first.at("generation").as_int64(), 1);
+  EXPECT_TRUE(first.at("signs_until").is_null());
+  EXPECT_FALSE(first.at("public_key_spki").as_string().empty());
+  EXPECT_EQ(first.at("jwk").at("kid"), first.at("kid"));
+
+  Sent next = Send(world, MakeRequest(bh::verb::post, "/api/v1/signing-keys/rotate", "", admin));
+  ASSERT_EQ(next.status, 201) << next.answer.response.body();
+  EXPECT_EQ(next.Str("state"), "next");
+  Sent again = Send(
+      world, MakeRequest(bh::verb::post, "/api/v1/signing-keys/rotate", R"({"now":false})", admin));
+  EXPECT_EQ(again.status, 409) << again.answer.response.body();
+  EXPECT_EQ(again.body.at("error").at("code").as_string(), "already_exists");
+  Sent now = Send(
+      world, MakeRequest(bh::verb::post, "/api/v1/signing-keys/rotate", R"({"now":true})", admin));
+  ASSERT_EQ(now.status, 201) << now.answer.response.body();
+  EXPECT_EQ(now.Str("state"), "current");
+  Sent unknown = Send(world, MakeRequest(bh::verb::post, "/api/v1/signing-keys/rotate",
+                                         R"({"later":true})", admin));
+  EXPECT_EQ(unknown.status, 400);
+  Sent listed = Send(world, MakeRequest(bh::verb::get, "/api/v1/signing-keys", "", admin));
+  const json::array& keys = listed.body.at("keys").as_array();
+  ASSERT_EQ(keys.size(), 3u);
+  EXPECT_EQ(keys[0].at("generation").as_int64(), 3);  // newest first
+}
+
+TEST(OAuthGatewayTest, ForwardAuthAcceptsAGatewayJwt) {
+  ApiWorld world;
+  const std::string jwt = IssueFor(world, "gateway");
+  ASSERT_FALSE(jwt.empty());
+  for (int round = 0; round < 2; ++round) {  // a miss, then the cache
+    Sent sent = Send(world, MakeRequest(bh::verb::get, "/auth", "", jwt));
+    ASSERT_EQ(sent.status, 200) << round << ": " << sent.answer.response.body();
+    EXPECT_EQ(sent.Header("X-Keyward-User"), "alice");
+    EXPECT_EQ(sent.Header("X-Keyward-Tags"), "team:x");
+    EXPECT_EQ(sent.Header("X-Keyward-Key-Name"), "alice-key");
+  }
+  // Requirements apply to the token's grant: a full-access key's token has no service scope.
+  Sent scoped = Send(world, MakeRequest(bh::verb::get, "/auth?tag=team:x", "", jwt));
+  EXPECT_EQ(scoped.status, 200);
+  Sent other_tag = Send(world, MakeRequest(bh::verb::get, "/auth?tag=team:y", "", jwt));
+  EXPECT_EQ(other_tag.status, 403);
+  EXPECT_EQ(other_tag.Header("X-Keyward-Reason"), "tag");
+  // A token for another audience is not a gateway's.
+  Sent pulsar = Send(world, MakeRequest(bh::verb::get, "/auth", "", IssueFor(world, "pulsar")));
+  EXPECT_EQ(pulsar.status, 401);
+  // Its key deleted, the token is refused.
+  ASSERT_EQ(Send(world, MakeRequest(bh::verb::delete_, "/api/v1/users/alice/apikeys/alice-key", "",
+                                    world.tokens["admin"]))
+                .status,
+            204);
+  EXPECT_EQ(Send(world, MakeRequest(bh::verb::get, "/auth", "", jwt)).status, 401);
+}
+
+TEST(OAuthGatewayTest, AuthorizeAcceptsAGatewayJwt) {
+  ApiWorld world;
+  const std::string jwt = IssueFor(world, "gateway");
+  ASSERT_FALSE(jwt.empty());
+  Sent sent = Send(world, MakeRequest(bh::verb::post, "/api/v1/authorize",
+                                      R"({"token":")" + jwt + R"("})", world.tokens["admin"]));
+  ASSERT_EQ(sent.status, 200) << sent.answer.response.body();
+  EXPECT_TRUE(sent.body.at("allow").as_bool());
+  EXPECT_EQ(sent.body.at("result").at("id").as_string(), "alice");
+  Sent trino = Send(world, MakeRequest(bh::verb::post, "/api/v1/authorize",
+                                       R"({"token":")" + IssueFor(world, "trino") + R"("})",
+                                       world.tokens["admin"]));
+  EXPECT_EQ(trino.status, 200);
+  EXPECT_FALSE(trino.body.at("valid").as_bool());
+}
+
+TEST(OAuthMetricsTest, IssuedRefusedSigningAndRotations) {
+  ApiWorld world;
+  ASSERT_FALSE(IssueFor(world).empty());
+  Token(world, "grant_type=password");
+  Send(world,
+       MakeRequest(bh::verb::post, "/api/v1/signing-keys/rotate", "", world.NewSession("admin")));
+  Sent metrics = Send(world, MakeRequest(bh::verb::get, "/metrics"));
+  const std::string& text = metrics.answer.response.body();
+  EXPECT_THAT(text, HasSubstr("keyward_tokens_issued_total{grant=\"client_credentials\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("keyward_tokens_issued_total{grant=\"token_exchange\"} 0\n"));
+  EXPECT_THAT(text,
+              HasSubstr("keyward_tokens_refused_total{reason=\"unsupported_grant_type\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("keyward_token_signing_seconds_bucket{le=\"0.1\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("keyward_token_signing_seconds_count 1\n"));
+  EXPECT_THAT(text, HasSubstr("keyward_signing_key_rotations_total 1\n"));
+}
+
+TEST(OAuthIssuerOffTest, RoutesAnswer404AndAJwtIsAnUnknownKey) {
+  ApiWorld world(/*issuer=*/false);
+  for (const char* target :
+       {"/.well-known/openid-configuration", "/.well-known/jwks.json", "/api/v1/signing-keys"}) {
+    Sent sent = Send(world, MakeRequest(bh::verb::get, target));
+    EXPECT_EQ(sent.status, 404) << target;
+    EXPECT_EQ(sent.body.at("error").at("code").as_string(), "not_found") << target;
+    EXPECT_EQ(sent.body.at("error").at("message").as_string(),
+              "the token issuer is off: start keyward serve with --issuer URL");
+  }
+  EXPECT_EQ(Send(world, Post("/oauth/token", "grant_type=client_credentials", kForm)).status, 404);
+  EXPECT_EQ(Send(world, Post("/oauth/introspect", "token=x", kForm)).status, 404);
+  const std::string jwt_shaped = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln";
+  EXPECT_EQ(Send(world, MakeRequest(bh::verb::get, "/auth", "", jwt_shaped)).status, 401);
+}
+
+}  // namespace
+}  // namespace keyward
