@@ -183,7 +183,6 @@ export async function validateEverywhere(s, jwt, audience, what) {
   }
 }
 
-
 export const gatewayAudience = () => {
   assert.ok(serve.gateway.length > 0, 'the doc names a --gateway-audience');
   return serve.gateway[0];
