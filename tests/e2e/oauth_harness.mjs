@@ -142,6 +142,7 @@ export async function startNginx(dir, httpConfig, port) {
   child.stderr.on('data', (c) => { out += c; });
   let exited = null;
   child.on('exit', (code) => { exited = code; });
+  child.on('error', (e) => { exited = `${e.message} (is nginx installed? make test-deps)`; });
   const deadline = Date.now() + 15000;
   while (Date.now() < deadline) {
     assert.equal(exited, null, `nginx exited at start:\n${out}\n${readLog(join(dir, 'error.log'))}`);
