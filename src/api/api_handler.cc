@@ -60,8 +60,14 @@ std::string PathOnly(std::string_view target) {
 
 // Runs a route whose caller may call it. The API speaks JSON: a body of another type (or of
 // none named) gets 415 Unsupported Media Type before the route sees it, but for the routes that
-// read a form themselves (the OAuth endpoints answer RFC 6749 errors).
-Result<Reply> RunRoute(const Route& route, ApiCall& call) {
+// read a form themselves (the OAuth endpoints answer RFC 6749 errors). The token issuer's routes
+// answer 404 while it is off.
+Result<Reply> RunRoute(const Route& route, ApiCall& call, const Services& services) {
+  // The token issuer's routes while it is off: after authentication, so that a signed-in route
+  // still answers 401 to a caller without a credential.
+  if (route.traits.issuer && services.tokens == nullptr) {
+    return Status::NotFound("the token issuer is off: start keyward serve with --issuer URL");
+  }
   const http::Request& request = call.request;
   if (!request.body().empty() && !route.traits.form_body) {
     auto type = request.find(bh::field::content_type);
@@ -181,7 +187,7 @@ Result<Reply> ApiHandler::Authenticated(const Route& route, ApiCall& call,
   if (!AddressAllowed(call.principal->networks, call.client_address)) {
     return Status::PermissionDenied("this API key may not be used from " + call.client_address);
   }
-  return RunRoute(route, call);
+  return RunRoute(route, call, services_);
 }
 
 void ApiHandler::Run(const Route& route, std::vector<std::string> params, QueryParams query,
@@ -194,14 +200,12 @@ void ApiHandler::Run(const Route& route, std::vector<std::string> params, QueryP
                std::nullopt,
                std::string(ClientAddress(request, peer.address, services_.trusted_proxies))};
   Result<Reply> reply = Status::Internal("not run");
-  if (route.traits.issuer && services_.tokens == nullptr) {
-    reply = Status::NotFound("the token issuer is off: start keyward serve with --issuer URL");
-  } else if (route.access == Access::kSignedIn) {
+  if (route.access == Access::kSignedIn) {
     reply = Authenticated(route, call, request);
   } else if (!IsSameOriginOrUnknown(request)) {
     reply = Status::PermissionDenied("cross-site request refused");
   } else {
-    reply = RunRoute(route, call);
+    reply = RunRoute(route, call, services_);
   }
 
   http::Response res;

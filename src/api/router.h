@@ -42,8 +42,8 @@ enum class Access { kPublic, kSignedIn };
 
 // What a route takes beyond its access. form_body: the route reads its own body
 // (application/x-www-form-urlencoded, or none), so the handler does not refuse a body that is not
-// JSON. issuer: the route belongs to the token issuer and answers 404 while it is off, before
-// any authentication.
+// JSON. issuer: the route belongs to the token issuer and answers 404 while it is off (a signed-in
+// one after authentication: 401 first).
 struct RouteTraits {
   bool form_body = false;
   bool issuer = false;

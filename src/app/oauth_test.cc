@@ -490,14 +490,21 @@ TEST(OAuthIssuerOffTest, RoutesAnswer404AndAJwtIsAnUnknownKey) {
   ApiWorld world(/*issuer=*/false);
   for (const char* target :
        {"/.well-known/openid-configuration", "/.well-known/jwks.json", "/api/v1/signing-keys"}) {
-    Sent sent = Send(world, MakeRequest(bh::verb::get, target));
+    Sent sent = Send(world, MakeRequest(bh::verb::get, target, "", world.tokens["alice"]));
     EXPECT_EQ(sent.status, 404) << target;
     EXPECT_EQ(sent.body.at("error").at("code").as_string(), "not_found") << target;
     EXPECT_EQ(sent.body.at("error").at("message").as_string(),
               "the token issuer is off: start keyward serve with --issuer URL");
   }
   EXPECT_EQ(Send(world, Post("/oauth/token", "grant_type=client_credentials", kForm)).status, 404);
-  EXPECT_EQ(Send(world, Post("/oauth/introspect", "token=x", kForm)).status, 404);
+  EXPECT_EQ(
+      Send(world, MakeRequest(bh::verb::get, "/oauth/userinfo", "", world.tokens["alice"])).status,
+      404);
+  // A signed-in route authenticates first, as every one does.
+  const std::string bearer = "Bearer " + world.tokens["admin"];
+  EXPECT_EQ(Send(world, Post("/oauth/introspect", "token=x", kForm)).status, 401);
+  EXPECT_EQ(Send(world, Post("/oauth/introspect", "token=x", kForm, bearer)).status, 404);
+  EXPECT_EQ(Send(world, Post("/api/v1/signing-keys/rotate", "", "", bearer)).status, 404);
   const std::string jwt_shaped = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln";
   EXPECT_EQ(Send(world, MakeRequest(bh::verb::get, "/auth", "", jwt_shaped)).status, 401);
 }

@@ -10,8 +10,10 @@
 // server still answers and exits cleanly on SIGTERM. Names that are accepted come back byte
 // for byte; over-long ones are refused, never truncated.
 #include <gtest/gtest.h>
+#include <sodium.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cctype>
 #include <functional>
 #include <iostream>
@@ -1262,5 +1264,260 @@ TEST_F(HostileInputTest, NamesRoundTripByteForByteOrAreRefused) {
   for (const NameCase& n : NameCases()) CheckName(n);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The token issuer (issue 14), on a server of its own with --issuer: malformed token requests
+// get RFC 6749 errors, hostile JWTs are refused at /auth, /oauth/userinfo and
+// /oauth/introspect, and nothing answers 5xx.
+
+// base64url without padding, both ways (RFC 7515 §2), for forging tokens.
+std::string B64Url(std::string_view bytes) {
+  std::string out = Base64(bytes);
+  for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  return out;
+}
+
+std::string UnB64Url(std::string_view text) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  unsigned bits = 0;
+  int count = 0;
+  for (char c : text) {
+    const auto at = kAlphabet.find(c);
+    if (at == std::string::npos) break;
+    bits = (bits << 6) | static_cast<unsigned>(at);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out += static_cast<char>((bits >> count) & 0xff);
+    }
+  }
+  return out;
+}
+
+class HostileTokenTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = ServerProcess::Start({"--issuer", "http://keyward.test", "--issuer-allow-http",
+                                    "--token-audience", "gateway", "--token-audience", "trino",
+                                    "--gateway-audience", "gateway"})
+                  .release();
+    ASSERT_GT(server_->port(), 0);
+    const std::string session = server_->Login("admin", kAdminPassword);
+    HttpResult made =
+        server_->As(session, "POST", "/api/v1/users/me/apikeys",
+                    {{"name", "issuer"}, {"scopes", json::array{"tokens:issue", "authorize"}}});
+    ASSERT_EQ(made.status, 201) << made.body;
+    key_ = new std::string(made.Json().at("token").as_string());
+    RememberSecret(*key_);
+    jwt_ = new std::string(Issue("gateway"));
+    ASSERT_EQ(std::count(jwt_->begin(), jwt_->end(), '.'), 2) << *jwt_;
+  }
+  static void TearDownTestSuite() {
+    EXPECT_EQ(Call(server_->port(), "GET", "/healthz").status, 200);
+    const int status = server_->Stop();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "keyward died: " << status;
+    ExpectNoSecretsIn({server_->log_path()});
+    delete server_;
+    delete key_;
+    delete jwt_;
+    server_ = nullptr;
+  }
+
+  static std::string Issue(const std::string& audience) {
+    HttpResult r = Call(server_->port(), "POST", "/oauth/token",
+                        "grant_type=client_credentials&client_id=admin&audience=" + audience +
+                            "&client_secret=" + *key_,
+                        {{"Content-Type", "application/x-www-form-urlencoded"}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.status == 200 ? std::string(r.Json().at("access_token").as_string()) : "";
+  }
+
+  // `jwt_` with its header or claims changed, signed as `sign` says: the original signature
+  // ("keep"), none (""), or HS256 keyed with the public JWK's text ("hs256").
+  static std::string Forge(const std::function<void(json::object&)>& header_change,
+                           const std::function<void(json::object&)>& claims_change,
+                           const std::string& sign = "keep") {
+    const std::string& jwt = *jwt_;
+    const auto dot1 = jwt.find('.');
+    const auto dot2 = jwt.find('.', dot1 + 1);
+    json::object header = json::parse(UnB64Url(jwt.substr(0, dot1))).as_object();
+    json::object claims = json::parse(UnB64Url(jwt.substr(dot1 + 1, dot2 - dot1 - 1))).as_object();
+    header_change(header);
+    claims_change(claims);
+    const std::string input =
+        B64Url(json::serialize(header)) + "." + B64Url(json::serialize(claims));
+    if (sign == "keep") return input + "." + jwt.substr(dot2 + 1);
+    if (sign.empty()) return input + ".";
+    HttpResult jwks = Call(server_->port(), "GET", "/.well-known/jwks.json");
+    const std::string secret = json::serialize(jwks.Json().at("keys").at(0));
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state state;
+    crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(secret.data()),
+                                secret.size());
+    crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(input.data()),
+                                  input.size());
+    crypto_auth_hmacsha256_final(&state, mac);
+    return input + "." + B64Url(std::string_view(reinterpret_cast<const char*>(mac), sizeof mac));
+  }
+
+  static ServerProcess* server_;
+  static std::string* key_;
+  static std::string* jwt_;
+};
+
+ServerProcess* HostileTokenTest::server_ = nullptr;
+std::string* HostileTokenTest::key_ = nullptr;
+std::string* HostileTokenTest::jwt_ = nullptr;
+
+TEST_F(HostileTokenTest, MalformedTokenRequestsGetRfcErrors) {
+  const std::string form = "Content-Type: application/x-www-form-urlencoded";
+  const std::string cc = "grant_type=client_credentials&client_id=admin&client_secret=" + *key_;
+  struct TokenCase {
+    std::string what;
+    std::string body;
+    std::vector<std::string> headers;
+    int status;
+    std::string error;  // the RFC code; "" for the transport's Error shape
+  };
+  const std::vector<TokenCase> cases = {
+      {"no grant_type", "client_id=admin", {form}, 400, "invalid_request"},
+      {"an unknown grant_type", "grant_type=password", {form}, 400, "unsupported_grant_type"},
+      {"grant_type twice", cc + "&grant_type=client_credentials", {form}, 400, "invalid_request"},
+      {"an unknown parameter", cc + "&x=1", {form}, 400, "invalid_request"},
+      {"1,000 unknown parameters", Repeat("a=1&", 1000), {form}, 400, "invalid_request"},
+      {"JSON",
+       R"({"grant_type":"client_credentials"})",
+       {"Content-Type: application/json"},
+       400,
+       "invalid_request"},
+      {"no Content-Type", cc, {}, 400, "invalid_request"},
+      {"text/plain", cc, {"Content-Type: text/plain"}, 400, "invalid_request"},
+      {"20 KiB", cc + "&scope=" + std::string(20 * 1024, 'a'), {form}, 400, "invalid_request"},
+      {"100 KiB", cc + "&scope=" + std::string(100 * 1024, 'a'), {form}, 413, ""},
+      {"bad %-encoding", cc + "&scope=%G0", {form}, 400, "invalid_request"},
+      {"a raw NUL", cc + "&scope=a\0b"s, {form}, 400, "invalid_request"},
+      {"%00 in the secret",
+       "grant_type=client_credentials&client_id=admin&client_secret=%00",
+       {form},
+       401,
+       "invalid_client"},
+      {"Basic not base64",
+       "grant_type=client_credentials",
+       {form, "Authorization: Basic %%%"},
+       400,
+       "invalid_request"},
+      {"Basic without a colon",
+       "grant_type=client_credentials",
+       {form, "Authorization: Basic " + Base64("admin")},
+       400,
+       "invalid_request"},
+      {"Basic with a wrong secret",
+       "grant_type=client_credentials",
+       {form, "Authorization: Basic " + Base64("admin:kw_nothing")},
+       401,
+       "invalid_client"},
+      {"Basic and client_secret",
+       cc,
+       {form, "Authorization: Basic " + Base64("admin:x")},
+       400,
+       "invalid_request"},
+      {"a Bearer header",
+       "grant_type=client_credentials",
+       {form, "Authorization: Bearer " + *key_},
+       401,
+       "invalid_client"},
+      {"a JWT as the client secret",
+       "grant_type=client_credentials&client_id=admin&client_secret=" + *jwt_,
+       {form},
+       401,
+       "invalid_client"},
+      {"an exchange of a JWT",
+       "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token=" +
+           *jwt_ + "&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token",
+       {form},
+       401,
+       "invalid_client"},
+      {"an audience of 300 characters",
+       cc + "&audience=" + std::string(300, 'a'),
+       {form},
+       400,
+       "invalid_target"},
+      {"a scope of 10,000 spaces", cc + "&scope=" + std::string(10000, '+'), {form}, 200, ""},
+  };
+  for (const TokenCase& c : cases) {
+    std::string request = "POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    for (const std::string& h : c.headers) request += h + "\r\n";
+    request += "Content-Length: " + std::to_string(c.body.size()) +
+               "\r\nConnection: close\r\n\r\n" + c.body;
+    const RawResponse r = RawExchange(server_->port(), request);
+    EXPECT_EQ(r.status, c.status) << c.what << ": " << r.body.substr(0, 300);
+    EXPECT_LT(r.status, 500) << c.what;
+    if (c.error.empty()) continue;
+    boost::system::error_code ec;
+    json::value body = json::parse(r.body, ec);
+    ASSERT_FALSE(ec) << c.what << ": " << r.body;
+    EXPECT_EQ(body.at("error").as_string(), c.error) << c.what;
+    EXPECT_EQ(r.Header("content-type"), "application/json") << c.what;
+    EXPECT_EQ(r.Header("cache-control"), "no-store") << c.what;
+    if (c.status == 401) {
+      EXPECT_EQ(r.Header("www-authenticate"), "Basic realm=\"keyward\"") << c.what;
+    }
+    EXPECT_EQ(r.body.find(*key_), std::string::npos) << c.what << ": the key is quoted";
+  }
+}
+
+TEST_F(HostileTokenTest, HostileJwtsAreRefusedEverywhere) {
+  auto same = [](json::object&) {};
+  const std::vector<std::pair<std::string, std::string>> tokens = {
+      {"alg none", Forge([](json::object& h) { h["alg"] = "none"; }, same, "")},
+      {"alg none, signature kept", Forge([](json::object& h) { h["alg"] = "none"; }, same)},
+      {"HS256 keyed with the public key",
+       Forge([](json::object& h) { h["alg"] = "HS256"; }, same, "hs256")},
+      {"an unknown kid", Forge([](json::object& h) { h["kid"] = "nope"; }, same)},
+      {"no kid", Forge([](json::object& h) { h.erase("kid"); }, same)},
+      {"crit", Forge([](json::object& h) { h["crit"] = json::array{"exp"}; }, same)},
+      {"another sub", Forge(same, [](json::object& c) { c["sub"] = "someone"; })},
+      {"another iss", Forge(same, [](json::object& c) { c["iss"] = "http://evil.test"; })},
+      {"a longer life", Forge(same, [](json::object& c) { c["exp"] = 4102444800; })},
+      {"no signature", Forge(same, same, "")},
+      {"over 8 KiB", Forge(same, [](json::object& c) { c["pad"] = std::string(9000, 'x'); })},
+      {"two dots", "eyJ..."},
+      {"garbage parts", "eyJhbGciOiJFUzI1NiJ9.!!!.???"},
+      {"12 KiB", "eyJ" + std::string(12000, 'A') + ".e.e"},
+  };
+  for (const auto& [what, token] : tokens) {
+    RememberSecret(token);
+    HttpResult auth =
+        Call(server_->port(), "GET", "/auth", "", {{"Authorization", "Bearer " + token}});
+    EXPECT_EQ(auth.status, 401) << what << ": " << auth.body;
+    HttpResult info =
+        Call(server_->port(), "GET", "/oauth/userinfo", "", {{"Authorization", "Bearer " + token}});
+    EXPECT_EQ(info.status, 401) << what << ": " << info.body;
+    EXPECT_EQ(info.Header("www-authenticate"), "Bearer error=\"invalid_token\"") << what;
+    HttpResult intro = Call(server_->port(), "POST", "/oauth/introspect", "token=" + token,
+                            {{"Authorization", "Bearer " + *key_},
+                             {"Content-Type", "application/x-www-form-urlencoded"}});
+    EXPECT_EQ(intro.status, 200) << what << ": " << intro.body;
+    if (intro.status == 200) {
+      EXPECT_EQ(json::serialize(intro.Json()), R"({"active":false})") << what;
+    }
+  }
+  // A valid token of another audience: not a gateway's, so /auth refuses it; userinfo takes it.
+  const std::string trino = Issue("trino");
+  RememberSecret(trino);
+  EXPECT_EQ(
+      Call(server_->port(), "GET", "/auth", "", {{"Authorization", "Bearer " + trino}}).status,
+      401);
+  EXPECT_EQ(
+      Call(server_->port(), "GET", "/oauth/userinfo", "", {{"Authorization", "Bearer " + trino}})
+          .status,
+      200);
+  // The untouched token passes: the forgeries failed for what was changed.
+  EXPECT_EQ(
+      Call(server_->port(), "GET", "/auth", "", {{"Authorization", "Bearer " + *jwt_}}).status,
+      200);
+}
 }  // namespace
 }  // namespace keyward::testing
