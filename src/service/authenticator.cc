@@ -12,7 +12,7 @@ Result<Principal> Authenticator::Authenticate(std::string_view token) const {
   if (!IsWellFormedKey(token, options_.key_prefix)) return InvalidCredential();
   std::string hash = HashKey(token);
   const UnixSeconds now = clock_.Now();
-  if (cache_ == nullptr) return Load(std::move(hash), now);
+  if (cache_ == nullptr) return Load(hash, now);
 
   Principal cached;
   switch (cache_->Find(hash, now, [&](const CacheEntry& e) { cached = e.principal; })) {
@@ -33,7 +33,7 @@ Result<Principal> Authenticator::Authenticate(std::string_view token) const {
   return loaded;
 }
 
-Result<Principal> Authenticator::Load(std::string hash, UnixSeconds now) const {
+Result<Principal> Authenticator::Load(const std::string& hash, UnixSeconds now) const {
   auto key = store_.FindKeyByHash(hash);
   if (key.ok()) return PrincipalOfKey(std::move(key).value(), now);
   if (key.status().code() != StatusCode::kNotFound) return key.status();

@@ -53,7 +53,7 @@ class Authenticator {
   Result<Principal> PrincipalOfSession(const SessionRecord& session, UnixSeconds now) const;
 
  private:
-  Result<Principal> Load(std::string hash, UnixSeconds now) const;
+  Result<Principal> Load(const std::string& hash, UnixSeconds now) const;
   // Reads the owner into `principal` (whose credential part is set) and applies the key's grant.
   Result<Principal> WithOwner(Principal principal, std::string_view user_id, UnixSeconds now) const;
 

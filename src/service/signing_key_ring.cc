@@ -163,6 +163,11 @@ Status SigningKeyRing::Refresh() {
   return Publish(records, now);
 }
 
+Status SigningKeyRing::RefreshIfOlderThan(std::int64_t seconds) {
+  if (clock_.Now() - snapshot()->taken_at < seconds) return Status::Ok();
+  return Refresh();
+}
+
 Result<bool> SigningKeyRing::Schedule(const std::vector<SigningKeyRecord>& records,
                                       UnixSeconds now) {
   std::optional<UnixSeconds> activates_at = ScheduledActivation(records, options_, now);

@@ -86,6 +86,10 @@ class SigningKeyRing {
   // Unavailable when the store cannot be read or written.
   Result<RingKey> Rotate(const Caller& caller, bool now);
 
+  // Refresh, unless the snapshot was taken less than `seconds` ago: for a verifier that met a
+  // kid it does not know (another node's emergency key signs at once).
+  Status RefreshIfOlderThan(std::int64_t seconds);
+
   // The current snapshot; never null (empty before the first Refresh).
   std::shared_ptr<const RingSnapshot> snapshot() const;
 

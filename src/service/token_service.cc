@@ -186,12 +186,12 @@ std::variant<IssuedToken, OAuthError> TokenService::Issue(const TokenRequest& re
   }
   auto scopes = GrantedScopes(key->grant, request.scopes);
   if (auto* error = std::get_if<OAuthError>(&scopes)) return *error;
-  return Sign(*key, *audience, std::get<std::vector<std::string>>(std::move(scopes)));
+  return Sign(*key, *audience, std::get<std::vector<std::string>>(scopes));
 }
 
-std::variant<IssuedToken, OAuthError> TokenService::Sign(const Principal& key,
-                                                         const TokenAudience& audience,
-                                                         std::vector<std::string> scopes) const {
+std::variant<IssuedToken, OAuthError> TokenService::Sign(
+    const Principal& key, const TokenAudience& audience,
+    const std::vector<std::string>& scopes) const {
   const UnixSeconds now = clock_.Now();
   std::shared_ptr<const RingSnapshot> ring = ring_.snapshot();
   const RingKey* signer = ring->SignerAt(now);
@@ -234,30 +234,63 @@ Result<Principal> TokenService::Verify(std::string_view jwt, AudienceSet which) 
   if (!enabled()) return Invalid("the token issuer is off");
   if (!token::LooksLikeJwt(jwt)) return Invalid("not a JWT");
   const UnixSeconds now = clock_.Now();
-  std::string token_hash = HashKey(jwt);
-  if (std::optional<Principal> cached = FromCache(token_hash, now)) return *std::move(cached);
+  const std::string token_hash = HashKey(jwt);
+  KeyCache::Outcome cached_as = KeyCache::Outcome::kMiss;
+  if (auto cached = FromCache(token_hash, now, &cached_as)) return *std::move(cached);
+  // Refused (or expired) at a gateway within the cache's ttl. Other audiences look again.
+  if (cached_as == KeyCache::Outcome::kInvalid && which == AudienceSet::kGateway) {
+    return Invalid("refused recently");
+  }
 
   // Read before the store, so that a deletion meanwhile keeps this answer out of the cache.
   const std::uint64_t generation = cache_ != nullptr ? cache_->Generation() : 0;
-  std::shared_ptr<const RingSnapshot> ring = ring_.snapshot();
-  KW_ASSIGN_OR_RETURN(
-      token::VerifiedJwt verified,
-      token::VerifyJwt(jwt, [&ring](std::string_view kid) { return ring->Find(kid); }));
   bool gateway = false;
-  KW_RETURN_IF_ERROR(CheckClaims(verified, which, now, &gateway));
-  KW_ASSIGN_OR_RETURN(Principal principal, Lineage(verified.claims, now, generation));
-  principal.token_hash = std::move(token_hash);
-  if (cache_ != nullptr && gateway) cache_->Insert(principal, now, generation);
+  Result<Principal> principal = VerifyUncached(jwt, token_hash, which, now, generation, &gateway);
+  if (cache_ == nullptr) return principal;
+  if (principal.ok() && gateway) {
+    cache_->Insert(*principal, now, generation);
+  } else if (principal.status().code() == StatusCode::kUnauthenticated &&
+             which == AudienceSet::kGateway) {
+    // As for an unknown key: a flood of one refused token at /auth then costs a cache lookup,
+    // not a signature check and store reads. A token whose key is gone drops its entry first.
+    if (cached_as == KeyCache::Outcome::kValid) cache_->Erase(token_hash);
+    cache_->InsertUnknown(token_hash, now, cache_->Generation());
+  }
   return principal;
 }
 
-std::optional<Principal> TokenService::FromCache(std::string_view token_hash,
-                                                 UnixSeconds now) const {
+Result<Principal> TokenService::VerifyUncached(std::string_view jwt, std::string_view token_hash,
+                                               AudienceSet which, UnixSeconds now,
+                                               std::uint64_t generation, bool* gateway) const {
+  std::shared_ptr<const RingSnapshot> ring = ring_.snapshot();
+  bool unknown_kid = false;
+  auto find = [&ring, &unknown_kid](std::string_view kid) {
+    const token::PublicKey* key = ring->Find(kid);
+    unknown_kid = key == nullptr;
+    return key;
+  };
+  auto verified = token::VerifyJwt(jwt, find);
+  if (!verified.ok() && unknown_kid && ring_.RefreshIfOlderThan(1).ok()) {
+    // Another node may have rotated at once (an emergency): its key is in the store already.
+    ring = ring_.snapshot();
+    verified = token::VerifyJwt(jwt, find);
+  }
+  if (!verified.ok()) return verified.status();
+  KW_RETURN_IF_ERROR(CheckClaims(*verified, which, now, gateway));
+  KW_ASSIGN_OR_RETURN(Principal principal, Lineage(verified->claims, now, generation));
+  principal.token_hash = std::string(token_hash);
+  return principal;
+}
+
+std::optional<Principal> TokenService::FromCache(std::string_view token_hash, UnixSeconds now,
+                                                 KeyCache::Outcome* token_outcome) const {
   std::optional<Principal> found;
   if (cache_ == nullptr) return found;
-  auto outcome =
+  *token_outcome =
       cache_->Find(token_hash, now, [&](const CacheEntry& entry) { found = entry.principal; });
-  if (outcome != KeyCache::Outcome::kValid || found->parent_key_hash.empty()) return std::nullopt;
+  if (*token_outcome != KeyCache::Outcome::kValid || found->parent_key_hash.empty()) {
+    return std::nullopt;
+  }
   if (cache_->Find(found->parent_key_hash, now, [](const CacheEntry&) {}) !=
       KeyCache::Outcome::kValid) {
     return std::nullopt;

@@ -96,26 +96,36 @@ class TokenService {
   // the JWT, parent_key_hash the key's hash, expires_at the token's exp (never past the key's).
   // Unauthenticated (with a reason for logs, never the token) otherwise; Unavailable when the
   // store cannot be read. Caches the result under the JWT's hash like a key when its audience
-  // is a gateway one, and the key's own entry beside it (TryCached checks both).
+  // is a gateway one, and the key's own entry beside it (TryCached checks both); a token
+  // Verify(kGateway) refuses is cached as unknown, as an unknown key is, and refused again from
+  // there by TryCached and Verify(kGateway). A kid the ring does not know makes it read the
+  // signing keys again (at most once a second): another node may have rotated at once.
   Result<Principal> Verify(std::string_view jwt, AudienceSet which) const;
 
   // Never blocks: a JWT verified before (under the gateway audiences) whose key is still in the
   // cache. kValid calls `on_valid(const CacheEntry&)` with the token's entry; kMiss: call Verify
-  // on a blocking thread. kInvalid for anything that is not shaped like a JWT.
+  // on a blocking thread. kInvalid for anything that is not shaped like a JWT, a token or key
+  // that expired meanwhile, and a token Verify(kGateway) refused within the cache's ttl.
   template <typename F>
   KeyCache::Outcome TryCached(std::string_view jwt, F&& on_valid) const;
 
  private:
+  // Verify without the cache: signature, claims, lineage; `*gateway` as CheckClaims says.
+  Result<Principal> VerifyUncached(std::string_view jwt, std::string_view token_hash,
+                                   AudienceSet which, UnixSeconds now, std::uint64_t generation,
+                                   bool* gateway) const;
   // Verify's work after the signature: claims, then the key the token names.
   // `*gateway` tells whether the token's audience is a gateway one.
   Status CheckClaims(const token::VerifiedJwt& jwt, AudienceSet which, UnixSeconds now,
                      bool* gateway) const;
   Result<Principal> Lineage(const boost::json::object& claims, UnixSeconds now,
                             std::uint64_t generation) const;
-  // A token principal from the cache, its key's entry still there; nullopt otherwise.
-  std::optional<Principal> FromCache(std::string_view token_hash, UnixSeconds now) const;
+  // A token principal from the cache, its key's entry still there; nullopt otherwise, with
+  // `*token_outcome` what the cache said of the token's own entry.
+  std::optional<Principal> FromCache(std::string_view token_hash, UnixSeconds now,
+                                     KeyCache::Outcome* token_outcome) const;
   std::variant<IssuedToken, OAuthError> Sign(const Principal& key, const TokenAudience& audience,
-                                             std::vector<std::string> scopes) const;
+                                             const std::vector<std::string>& scopes) const;
 
   const TokenOptions& options_;
   const Authenticator& authenticator_;

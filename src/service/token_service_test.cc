@@ -90,11 +90,15 @@ TEST_F(TokenServiceTest, AnRS256TokenForAJwtTypedAudienceVerifiesOutsideTheGatew
   EXPECT_EQ(Part(issued.access_token, 1).at("aud"), "trino");
   KW_ASSERT_OK_AND_ASSIGN(Principal who, tokens_->Verify(issued.access_token, AudienceSet::kAny));
   EXPECT_EQ(who.user.id, "alice");
-  EXPECT_THAT(tokens_->Verify(issued.access_token, AudienceSet::kGateway),
-              StatusIs(StatusCode::kUnauthenticated));
-  // Not a gateway token: never cached for /auth.
+  // Not a gateway token: verified for userinfo, never cached as valid for /auth …
   EXPECT_EQ(tokens_->TryCached(issued.access_token, [](const CacheEntry&) {}),
             KeyCache::Outcome::kMiss);
+  EXPECT_THAT(tokens_->Verify(issued.access_token, AudienceSet::kGateway),
+              StatusIs(StatusCode::kUnauthenticated));
+  // … and once /auth refused it, remembered there as unknown, while userinfo still takes it.
+  EXPECT_EQ(tokens_->TryCached(issued.access_token, [](const CacheEntry&) { ADD_FAILURE(); }),
+            KeyCache::Outcome::kInvalid);
+  EXPECT_THAT(tokens_->Verify(issued.access_token, AudienceSet::kAny), IsOk());
 }
 
 TEST_F(TokenServiceTest, EveryRefusalHasItsOAuthError) {
@@ -199,7 +203,7 @@ TEST_F(TokenServiceTest, SessionsAndFullAccessKeysMayAskForAnyServiceScope) {
 TEST_F(TokenServiceTest, VerifyRefusesForgedAndStaleClaims) {
   const boost::json::object good = Claims();
   KW_ASSERT_OK(tokens_->Verify(Forge(good), AudienceSet::kGateway).status());
-  auto refused = [&](boost::json::object claims, std::string_view typ = "at+jwt") {
+  auto refused = [&](const boost::json::object& claims, std::string_view typ = "at+jwt") {
     return tokens_->Verify(Forge(claims, typ), AudienceSet::kAny).status().code() ==
            StatusCode::kUnauthenticated;
   };
@@ -281,6 +285,9 @@ TEST_F(TokenServiceTest, ATokenDiesWithItsKeyInTheCacheToo) {
   EXPECT_EQ(tokens_->TryCached(jwt, [](const CacheEntry&) { ADD_FAILURE(); }),
             KeyCache::Outcome::kMiss);
   EXPECT_THAT(tokens_->Verify(jwt, AudienceSet::kGateway), StatusIs(StatusCode::kUnauthenticated));
+  // Refused at /auth, it is remembered as unknown there, as a deleted key is.
+  EXPECT_EQ(tokens_->TryCached(jwt, [](const CacheEntry&) { ADD_FAILURE(); }),
+            KeyCache::Outcome::kInvalid);
   EXPECT_THAT(tokens_->Verify(jwt, AudienceSet::kAny), StatusIs(StatusCode::kUnauthenticated));
   EXPECT_EQ(IssueError(Request()), "invalid_client");
 }
@@ -316,6 +323,23 @@ TEST_F(TokenServiceTest, AKidThatLeftTheJwksIsUnknown) {
   auto refused = tokens_->Verify(*forged, AudienceSet::kAny);
   EXPECT_THAT(refused, StatusIs(StatusCode::kUnauthenticated));
   EXPECT_THAT(refused.status().message(), HasSubstr("kid"));
+}
+
+// Another node's emergency key signs at once: this node reads the keys again when it meets the
+// kid, instead of refusing its tokens until its next tick.
+TEST_F(TokenServiceTest, AKeyAnotherNodeMadeAtOnceVerifiesHereAtOnce) {
+  SigningKeyRing other_ring(*store_, *master_, token_options_, clock_, *audit_);
+  KW_ASSERT_OK(other_ring.Refresh());
+  TokenService other(token_options_, *auth_, other_ring, *store_, &cache_, clock_);
+  clock_.Advance(1);
+  KW_ASSERT_OK_AND_ASSIGN(RingKey fresh, other_ring.Rotate(admin_, /*now=*/true));
+  auto issued = other.Issue(Request());
+  ASSERT_TRUE(std::holds_alternative<IssuedToken>(issued));
+  const std::string jwt = std::get<IssuedToken>(issued).access_token;
+  EXPECT_EQ(Part(jwt, 0).at("kid").as_string(), fresh.record.kid);
+  EXPECT_EQ(ring_->snapshot()->Find(fresh.record.kid), nullptr);
+  KW_EXPECT_OK(tokens_->Verify(jwt, AudienceSet::kGateway).status());
+  EXPECT_NE(ring_->snapshot()->Find(fresh.record.kid), nullptr);
 }
 
 }  // namespace

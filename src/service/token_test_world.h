@@ -34,7 +34,7 @@ class TokenTest : public GrantTest {
   }
 
   // A new key of alice with `in`, in full.
-  std::string AliceKey(NewKey in) {
+  std::string AliceKey(const NewKey& in) {
     auto key = keys_->Create(admin_, "alice", in);
     EXPECT_THAT(key, IsOk());
     return key.ok() ? key->token : std::string();
