@@ -124,6 +124,21 @@ std::optional<OAuthError> CheckExchange(Services& s, const Form& form,
   return std::nullopt;
 }
 
+// RFC 6749 §5.1's answer (with RFC 8693's issued_token_type for an exchange), counted.
+Reply TokenReply(Services& s, const IssuedToken& token, const Form& form, bool exchange) {
+  s.metrics.CountTokenIssued(exchange ? TokenGrant::kTokenExchange
+                                      : TokenGrant::kClientCredentials);
+  s.metrics.ObserveTokenSigning(token.signing_seconds);
+  boost::json::object body{{"access_token", token.access_token},
+                           {"token_type", "Bearer"},
+                           {"expires_in", token.expires_in}};
+  if (exchange) {
+    body["issued_token_type"] = form.Get("requested_token_type").value_or(kAccessTokenType);
+  }
+  if (!token.scope.empty()) body["scope"] = token.scope;
+  return Reply{200, std::move(body), {{"Pragma", "no-cache"}}};
+}
+
 // POST /oauth/token: client_credentials or token exchange, per RFC 6749 §4.4 and RFC 8693.
 Result<Reply> IssueToken(Services& s, ApiCall& call) {
   if (!IsFormMediaType(Header(call, bh::field::content_type))) {
@@ -168,18 +183,7 @@ Result<Reply> IssueToken(Services& s, ApiCall& call) {
   }
   auto issued = s.tokens->Issue(request);
   if (auto* error = std::get_if<OAuthError>(&issued)) return ErrorReply(s, *error);
-  const IssuedToken& token = std::get<IssuedToken>(issued);
-  s.metrics.CountTokenIssued(exchange ? TokenGrant::kTokenExchange
-                                      : TokenGrant::kClientCredentials);
-  s.metrics.ObserveTokenSigning(token.signing_seconds);
-  boost::json::object body{{"access_token", token.access_token},
-                           {"token_type", "Bearer"},
-                           {"expires_in", token.expires_in}};
-  if (exchange) {
-    body["issued_token_type"] = form->Get("requested_token_type").value_or(kAccessTokenType);
-  }
-  if (!token.scope.empty()) body["scope"] = token.scope;
-  return Reply{200, std::move(body), {{"Pragma", "no-cache"}}};
+  return TokenReply(s, std::get<IssuedToken>(issued), *form, exchange);
 }
 
 // The verified claims of a JWT TokenService has accepted: its payload, read again.
