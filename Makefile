@@ -43,11 +43,11 @@ test: test-deps
 	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
 	JOBS=$(JOBS) scripts/test-all
 
-# clang-tidy (.clang-tidy) on every file, as `make test` runs it: needs build/tsan configured,
+# clang-tidy (.clang-tidy) on every file, as `make test` runs it: needs build/tidy configured,
 # not built.
 tidy: test-deps
-	cmake --preset tsan >/dev/null
-	JOBS=$(JOBS) scripts/clang-tidy build/tsan
+	cmake --preset tsan -B build/tidy -DKEYWARD_UNITY=OFF >/dev/null
+	JOBS=$(JOBS) scripts/clang-tidy build/tidy
 
 # Not part of `test`: builds a release binary and benchmarks /auth against nginx (minutes; see
 # bench/README.md). BENCH_SECONDS, BENCH_ROUNDS and the other BENCH_* variables pass through.
