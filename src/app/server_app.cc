@@ -39,15 +39,18 @@ void RaiseFileLimit(std::size_t max_connections) {
   }
 }
 
-// The master key when keys can be revealed or tokens issued (it seals the signing keys):
-// --master-key-file, or <data dir>/master.key.
+// Whether the server needs the master key: keys can be revealed, or tokens issued (it seals the
+// signing keys).
+bool NeedsMasterKey(const Config& config) {
+  return config.service.reveal || !config.token.issuer.empty();
+}
+
+// The master key when NeedsMasterKey: --master-key-file, or <data dir>/master.key (the data dir
+// is prepared by then).
 Result<std::optional<MasterKey>> LoadMasterKey(const Config& config) {
-  if (!config.service.reveal && config.token.issuer.empty()) return std::optional<MasterKey>();
+  if (!NeedsMasterKey(config)) return std::optional<MasterKey>();
   std::string path = config.master_key_file;
-  if (path.empty()) {
-    KW_RETURN_IF_ERROR(PrepareDataDir(config.data_dir));
-    path = (std::filesystem::path(config.data_dir) / "master.key").string();
-  }
+  if (path.empty()) path = (std::filesystem::path(config.data_dir) / "master.key").string();
   KW_ASSIGN_OR_RETURN(MasterKey key, MasterKey::LoadOrCreate(path));
   return std::optional<MasterKey>(std::move(key));
 }
@@ -78,7 +81,11 @@ ServerApp::~ServerApp() = default;
 Result<std::unique_ptr<ServerApp>> ServerApp::Create(const Config& config, const Clock& clock) {
   KW_RETURN_IF_ERROR(Validate(config));
   RaiseFileLimit(config.limits.max_connections);
-  if (config.db.empty()) KW_RETURN_IF_ERROR(PrepareDataDir(config.data_dir));
+  // The data dir holds the SQLite store, and the master key unless its file is given: prepared
+  // once, for either.
+  if (config.db.empty() || (NeedsMasterKey(config) && config.master_key_file.empty())) {
+    KW_RETURN_IF_ERROR(PrepareDataDir(config.data_dir));
+  }
   KW_ASSIGN_OR_RETURN(std::optional<MasterKey> master_key, LoadMasterKey(config));
   KW_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
                       OpenStore(StoreOptions{.data_dir = config.data_dir, .db_url = config.db}));

@@ -43,7 +43,11 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                 .trusted_proxies = config.trusted_proxies,
                 .tokens = tokens_.get(),
                 .signing_keys = ring_.get()},
-      blocking_threads_(ResolveThreads(config, CountUsableCpus()).blocking),
+      // ServerApp hands over the count it resolved; the CPUs are counted here only for a graph
+      // made without one (the fuzz harness, the benchmarks, tests).
+      blocking_threads_(config.blocking_threads > 0
+                            ? config.blocking_threads
+                            : ResolveThreads(config, CountUsableCpus()).blocking),
       blocking_(blocking_threads_, config.blocking_queue),
       api_(services_, blocking_) {
   store_->Subscribe(
