@@ -57,7 +57,9 @@ void Metrics::RenderTokens(std::string& out) const {
   out += fmt::format("keyward_token_signing_seconds_sum {:.9f}\n",
                      static_cast<double>(signing_nanos_.load(std::memory_order_relaxed)) / 1e9);
   out += fmt::format("keyward_token_signing_seconds_count {}\n", cumulative);
-  out += "# HELP keyward_signing_key_rotations_total Signing-key rotations by operators on this node.\n";
+  out +=
+      "# HELP keyward_signing_key_rotations_total Signing-key rotations by operators on this "
+      "node.\n";
   out += "# TYPE keyward_signing_key_rotations_total counter\n";
   out += fmt::format("keyward_signing_key_rotations_total {}\n",
                      rotations_.load(std::memory_order_relaxed));

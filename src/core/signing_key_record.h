@@ -15,12 +15,12 @@
 namespace keyward {
 
 struct SigningKeyRecord {
-  std::int64_t generation = 0;  // ≥ 1; unique
-  std::string kid;              // RFC 7638 thumbprint of the public key; unique
-  std::string alg;              // "ES256" | "RS256"
-  std::string public_jwk;       // the public JWK, JSON text
-  std::string sealed_private;   // the private key's PKCS#8 PEM sealed with the master key
-  UnixSeconds created_at = 0;   // published from then on
+  std::int64_t generation = 0;   // ≥ 1; unique
+  std::string kid;               // RFC 7638 thumbprint of the public key; unique
+  std::string alg;               // "ES256" | "RS256"
+  std::string public_jwk;        // the public JWK, JSON text
+  std::string sealed_private;    // the private key's PKCS#8 PEM sealed with the master key
+  UnixSeconds created_at = 0;    // published from then on
   UnixSeconds activates_at = 0;  // signs from then on (≥ created_at)
   UnixSeconds retired_at = 0;    // 0: not retired early; set by an emergency rotation
 };

@@ -3,11 +3,10 @@
 // Pure functions, thread safe.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <functional>
 #include <string>
 #include <string_view>
-
-#include <boost/json/object.hpp>
 
 #include "common/status.h"
 #include "token/signing_key.h"

@@ -9,12 +9,11 @@
 // Both are immutable after construction; Sign and Verify are thread safe.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <boost/json/object.hpp>
 
 #include "common/status.h"
 
@@ -22,7 +21,7 @@ namespace keyward::token {
 
 enum class Alg { kES256, kRS256 };
 
-std::string_view AlgName(Alg alg);                 // "ES256" | "RS256"
+std::string_view AlgName(Alg alg);                   // "ES256" | "RS256"
 std::optional<Alg> ParseAlg(std::string_view name);  // exact, case-sensitive; nullopt otherwise
 
 // base64url without padding (RFC 7515 §2). Decode refuses padding, '+', '/', whitespace and a
