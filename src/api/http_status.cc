@@ -18,6 +18,8 @@ int HttpStatusFor(StatusCode code) {
       return 409;
     case StatusCode::kResourceExhausted:
       return 429;
+    case StatusCode::kFailedPrecondition:
+      return 409;
     case StatusCode::kInternal:
       return 500;
     case StatusCode::kUnavailable:

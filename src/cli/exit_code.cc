@@ -22,6 +22,8 @@ int ExitCodeFor(StatusCode code) {
       return 7;
     case StatusCode::kResourceExhausted:
       return 8;
+    case StatusCode::kFailedPrecondition:
+      return 9;
   }
   return 1;
 }

@@ -23,6 +23,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "resource_exhausted";
     case StatusCode::kUnavailable:
       return "unavailable";
+    case StatusCode::kFailedPrecondition:
+      return "failed_precondition";
     case StatusCode::kInternal:
       return "internal";
   }

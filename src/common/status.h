@@ -16,14 +16,15 @@ namespace keyward {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,    // the caller sent something malformed or out of range
-  kNotFound,           // the thing does not exist, or the caller may not know it exists
-  kAlreadyExists,      // a unique name or id is taken
-  kUnauthenticated,    // no credential, or one that is not valid
-  kPermissionDenied,   // a valid caller that may not do this
-  kResourceExhausted,  // rate limited, or a server limit reached
-  kUnavailable,        // a dependency (the store) cannot be reached; retrying may help
-  kInternal,           // a bug or an unexpected failure
+  kInvalidArgument,     // the caller sent something malformed or out of range
+  kNotFound,            // the thing does not exist, or the caller may not know it exists
+  kAlreadyExists,       // a unique name or id is taken
+  kUnauthenticated,     // no credential, or one that is not valid
+  kPermissionDenied,    // a valid caller that may not do this
+  kResourceExhausted,   // rate limited, or a server limit reached
+  kUnavailable,         // a dependency (the store) cannot be reached; retrying may help
+  kFailedPrecondition,  // the thing changed meanwhile, or the server is not set up for this
+  kInternal,            // a bug or an unexpected failure
 };
 
 // Stable lower-case name of a code, used in JSON errors: "invalid_argument", ...
@@ -51,6 +52,9 @@ class [[nodiscard]] Status {
   }
   static Status ResourceExhausted(std::string m) {
     return {StatusCode::kResourceExhausted, std::move(m)};
+  }
+  static Status FailedPrecondition(std::string m) {
+    return {StatusCode::kFailedPrecondition, std::move(m)};
   }
   // `detail` is logged, never sent: callers put the underlying cause there.
   static Status Unavailable(std::string m, std::string detail = {}) {

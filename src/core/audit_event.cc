@@ -6,7 +6,7 @@
 namespace keyward {
 namespace {
 
-constexpr std::array<std::pair<AuditAction, std::string_view>, 10> kNames = {{
+constexpr std::array<std::pair<AuditAction, std::string_view>, 18> kNames = {{
     {AuditAction::kSignIn, "signin"},
     {AuditAction::kKeyCreate, "key.create"},
     {AuditAction::kKeyReveal, "key.reveal"},
@@ -17,6 +17,14 @@ constexpr std::array<std::pair<AuditAction, std::string_view>, 10> kNames = {{
     {AuditAction::kTagDelete, "tag.delete"},
     {AuditAction::kSigningKeyCreated, "signing_key.created"},
     {AuditAction::kSigningKeyRotated, "signing_key.rotated"},
+    {AuditAction::kKeyRotate, "key.rotate"},
+    {AuditAction::kKeyUpdate, "key.update"},
+    {AuditAction::kKeyDisable, "key.disable"},
+    {AuditAction::kKeyEnable, "key.enable"},
+    {AuditAction::kKeyReuse, "key.reuse"},
+    {AuditAction::kKeyIdleRevoke, "key.idle_revoke"},
+    {AuditAction::kWebhookCreate, "webhook.create"},
+    {AuditAction::kWebhookDelete, "webhook.delete"},
 }};
 
 }  // namespace

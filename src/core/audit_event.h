@@ -27,6 +27,16 @@ enum class AuditAction {
   kTagDelete,          // "tag.delete"
   kSigningKeyCreated,  // "signing_key.created": the token issuer's first key (actor "system")
   kSigningKeyRotated,  // "signing_key.rotated": a new signing key (actor "system" when scheduled)
+  kKeyRotate,          // "key.rotate": a new secret; detail "grace=1h retire_when_idle=10m"
+  kKeyUpdate,          // "key.update": an edit; detail names the fields changed (never values
+                       // that could be secret: name, expiration, grant as DescribeGrant)
+  kKeyDisable,         // "key.disable"
+  kKeyEnable,          // "key.enable"
+  kKeyReuse,           // "key.reuse": a retired old secret presented (actor "system"; detail
+                       // "revoked" when on_reuse revoked the key); the address is the client's
+  kKeyIdleRevoke,      // "key.idle_revoke": deleted after idle_timeout unused (actor "system")
+  kWebhookCreate,      // "webhook.create": target the webhook id
+  kWebhookDelete,      // "webhook.delete": target the webhook id
 };
 
 std::string_view AuditActionName(AuditAction action);

@@ -79,7 +79,8 @@ bool IsKeywardScope(std::string_view scope) {
 }
 
 bool NeedsOperator(std::string_view scope) {
-  return scope == scope::kUsersRead || scope == scope::kUsersWrite;
+  return scope == scope::kUsersRead || scope == scope::kUsersWrite ||
+         scope == scope::kWebhooksRead || scope == scope::kWebhooksWrite;
 }
 
 Status ValidateScope(std::string_view scope) {
@@ -89,7 +90,7 @@ Status ValidateScope(std::string_view scope) {
   }
   const bool keyward_namespace = scope == "authorize" || scope.starts_with("keys:") ||
                                  scope.starts_with("users:") || scope.starts_with("audit:") ||
-                                 scope.starts_with("tokens:");
+                                 scope.starts_with("tokens:") || scope.starts_with("webhooks:");
   if (keyward_namespace && !IsKeywardScope(scope)) {
     std::string known;
     for (auto s : kKeywardScopes) known += (known.empty() ? "" : ", ") + std::string(s);

@@ -1,5 +1,8 @@
 #include "core/key_record.h"
 
+#include <algorithm>
+#include <string>
+
 #include "core/user.h"
 
 namespace keyward {
@@ -15,6 +18,29 @@ Status ValidateKeyName(std::string_view name) {
     return Status::InvalidArgument("key name must be UTF-8 text without control characters or '/'");
   }
   if (name == "." || name == "..") return Status::InvalidArgument("key name must not be . or ..");
+  return Status::Ok();
+}
+
+UnixSeconds OldSecret::AcceptedUntil() const {
+  UnixSeconds until = grace_until;
+  if (retire_when_idle > 0) {
+    until = std::min(until, std::max(rotated_at, last_used_at) + retire_when_idle);
+  }
+  return std::min(until, expires_at);
+}
+
+std::int64_t KeyRecord::RenewedValidity() const {
+  return validity > 0 ? validity : std::max<std::int64_t>(1, expires_at - created_at);
+}
+
+Status ValidateKeyDescription(std::string_view description) {
+  if (description.size() > kMaxDescriptionBytes) {
+    return Status::InvalidArgument("description is longer than " +
+                                   std::to_string(kMaxDescriptionBytes) + " bytes");
+  }
+  if (!IsPrintableUtf8(description)) {
+    return Status::InvalidArgument("description must be UTF-8 text without control characters");
+  }
   return Status::Ok();
 }
 

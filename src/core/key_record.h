@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -14,6 +15,23 @@ namespace keyward {
 enum class KeyType { kApiKey, kSession };
 
 std::string_view KeyTypeName(KeyType type);  // "apikey" | "session"
+
+// A key's earlier secret after a rotation (KeyService::Rotate). It is accepted until
+// AcceptedUntil(); after that it is "retired": refused like a revoked key, and presenting it is
+// reuse (key.reuse_detected). The store keeps it until the old secret's own expiry.
+struct OldSecret {
+  std::string hash;                   // SHA-256 of the old secret, 32 raw bytes; unique
+  std::string masked;                 // "kw_AbCd…9xYz"
+  UnixSeconds rotated_at = 0;         // when it was replaced
+  UnixSeconds grace_until = 0;        // accepted before this (≤ expires_at); = rotated_at: none
+  std::int64_t retire_when_idle = 0;  // seconds; 0: off
+  UnixSeconds last_used_at = 0;       // 0: not used since the rotation
+  UnixSeconds expires_at = 0;         // the old secret's own expiry; the store forgets it then
+
+  // The first second it is refused: grace_until, or earlier with retire_when_idle once it has
+  // gone unused that long after the rotation (max(rotated_at, last_used_at) + retire_when_idle).
+  UnixSeconds AcceptedUntil() const;
+};
 
 // An API key as stored. Sessions are kept apart (see SessionRecord).
 struct KeyRecord {
@@ -26,6 +44,42 @@ struct KeyRecord {
   UnixSeconds expires_at = 0;
   UnixSeconds last_used_at = 0;  // 0: never used
   Grant grant;  // what the key may do (core/grant.h); full_access for keys made before scopes
+
+  // --- V005: lifecycle (issue 15) ---
+  std::string description;  // free text, ≤ kMaxDescriptionBytes; "" none
+  bool disabled = false;    // refused everywhere while set; reversible
+  // Seconds of validity the key was given (a rotation gives the new secret as much again);
+  // 0 for keys made before V005: then expires_at − created_at.
+  std::int64_t validity = 0;
+  std::int64_t idle_timeout = 0;  // seconds; 0 off: revoked once unused that long
+  bool revoke_on_reuse = false;   // on_reuse "revoke": a retired old secret's use deletes the key
+  UnixSeconds rotated_at = 0;     // the last rotation; 0 never
+  // The smallest --expiry-warnings threshold (seconds) already announced as key.expiring; 0:
+  // key.expired announced; -1: nothing announced. A new expiry (edit, rotation) resets it to -1.
+  std::int64_t announced_within = -1;
+  // ListKeys/GetKey: the old secrets still accepted (AcceptedUntil() > the store's idea of now
+  // is not checked: every old secret the store still keeps), newest first. FindKeyByHash when
+  // the hash was an old secret's: exactly that one, and `by_old_secret` is set.
+  std::vector<OldSecret> old_secrets;
+  bool by_old_secret = false;
+
+  // The validity a rotation renews: `validity`, or expires_at − created_at for older keys.
+  std::int64_t RenewedValidity() const;
+};
+
+// Descriptions are at most this many bytes of UTF-8 text (control characters refused).
+inline constexpr std::size_t kMaxDescriptionBytes = 1024;
+Status ValidateKeyDescription(std::string_view description);
+
+// A change to a key (Store::UpdateKey): the fields set are changed, the others kept.
+struct KeyUpdate {
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+  std::optional<UnixSeconds> expires_at;  // also resets announced_within to -1
+  std::optional<Grant> grant;
+  std::optional<bool> disabled;
+  std::optional<std::int64_t> idle_timeout;
+  std::optional<bool> revoke_on_reuse;
 };
 
 // A sign-in session: a key of type "session" with no name.

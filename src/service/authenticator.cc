@@ -8,11 +8,12 @@ Status InvalidCredential() {
   return Status::Unauthenticated("missing, invalid, expired or revoked key");
 }
 
-Result<Principal> Authenticator::Authenticate(std::string_view token) const {
+Result<Principal> Authenticator::Authenticate(std::string_view token,
+                                              const ClientInfo& client) const {
   if (!IsWellFormedKey(token, options_.key_prefix)) return InvalidCredential();
   std::string hash = HashKey(token);
   const UnixSeconds now = clock_.Now();
-  if (cache_ == nullptr) return Load(hash, now);
+  if (cache_ == nullptr) return Load(hash, now, client);
 
   Principal cached;
   switch (cache_->Find(hash, now, [&](const CacheEntry& e) { cached = e.principal; })) {
@@ -24,7 +25,7 @@ Result<Principal> Authenticator::Authenticate(std::string_view token) const {
       break;
   }
   const std::uint64_t generation = cache_->Generation();
-  auto loaded = Load(hash, now);
+  auto loaded = Load(hash, now, client);
   if (loaded.ok()) {
     cache_->Insert(*loaded, now, generation);
   } else if (loaded.status().code() == StatusCode::kUnauthenticated) {
@@ -33,7 +34,8 @@ Result<Principal> Authenticator::Authenticate(std::string_view token) const {
   return loaded;
 }
 
-Result<Principal> Authenticator::Load(const std::string& hash, UnixSeconds now) const {
+Result<Principal> Authenticator::Load(const std::string& hash, UnixSeconds now,
+                                      const ClientInfo& /*client*/) const {
   auto key = store_.FindKeyByHash(hash);
   if (key.ok()) return PrincipalOfKey(std::move(key).value(), now);
   if (key.status().code() != StatusCode::kNotFound) return key.status();

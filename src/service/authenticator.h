@@ -25,6 +25,20 @@
 
 namespace keyward {
 
+// Who presented a credential, for the records a refused old secret leaves (key.reuse_detected).
+struct ClientInfo {
+  std::string_view address;
+  std::string_view user_agent;
+};
+
+// Told, on the blocking thread of the lookup, that a retired old secret of `key` was presented
+// (KeyRecord::by_old_secret, old_secrets[0] the secret). KeyService implements it.
+class ReuseListener {
+ public:
+  virtual ~ReuseListener() = default;
+  virtual void ReuseDetected(const KeyRecord& key, const ClientInfo& client) const = 0;
+};
+
 class Authenticator {
  public:
   // `cache` may be null (every call then reads the store).
@@ -32,7 +46,15 @@ class Authenticator {
       : store_(store), options_(options), clock_(clock), cache_(cache) {}
 
   // The full verification. Blocking on a cache miss: call from blocking threads.
-  Result<Principal> Authenticate(std::string_view token) const;
+  //
+  // Issue 15: a disabled key is refused like a revoked one. A key's old secret (after a
+  // rotation) is accepted until OldSecret::AcceptedUntil() (counting this use), as a Principal
+  // with old_secret set and expires_at that time; after that it is refused and, when the
+  // listener is set, reported as reuse (with `client`) — at most once per cache TTL per secret,
+  // as the refusal is cached.
+  Result<Principal> Authenticate(std::string_view token, const ClientInfo& client = {}) const;
+  // Set once, before requests are served.
+  void set_reuse_listener(const ReuseListener* listener) { reuse_ = listener; }
 
   // Never blocks: answers from the checksum and the cache alone. kValid calls
   // `on_valid(const CacheEntry&)`; kMiss means Authenticate() must decide, on a blocking thread.
@@ -53,7 +75,7 @@ class Authenticator {
   Result<Principal> PrincipalOfSession(const SessionRecord& session, UnixSeconds now) const;
 
  private:
-  Result<Principal> Load(const std::string& hash, UnixSeconds now) const;
+  Result<Principal> Load(const std::string& hash, UnixSeconds now, const ClientInfo& client) const;
   // Reads the owner into `principal` (whose credential part is set) and applies the key's grant.
   Result<Principal> WithOwner(Principal principal, std::string_view user_id, UnixSeconds now) const;
 
@@ -61,6 +83,7 @@ class Authenticator {
   const ServiceOptions& options_;
   const Clock& clock_;
   KeyCache* cache_;
+  const ReuseListener* reuse_ = nullptr;
 };
 
 // The one Unauthenticated status every rejected credential gets.

@@ -42,6 +42,23 @@ struct KeyView {
   UnixSeconds last_used_at = 0;
   std::string token;  // the full key when created or revealed; otherwise masked
   Grant grant;        // what the key may do; full_access for keys made before scopes
+  // Issue 15.
+  std::string description;
+  bool disabled = false;
+  std::int64_t idle_timeout = 0;  // seconds; 0 off
+  bool revoke_on_reuse = false;   // on_reuse: "revoke" (else "keep")
+  UnixSeconds rotated_at = 0;     // 0: never rotated
+  // The old secrets still accepted at the time of the call (OldSecret::AcceptedUntil() > now),
+  // newest first: the key is "rotating" while there is one.
+  struct OldSecretView {
+    std::string masked;
+    UnixSeconds rotated_at = 0;
+    UnixSeconds accepted_until = 0;  // AcceptedUntil() as of now (may move earlier when idle)
+    UnixSeconds last_used_at = 0;    // 0: not used since the rotation
+  };
+  std::vector<OldSecretView> old_secrets;
+  // "disabled" (first), "expired", "rotating" or "active", as of the call.
+  std::string status;
 };
 
 // What a new key is asked to be; what is left out takes its default (KeyService::Create).
@@ -53,6 +70,33 @@ struct NewKey {
   std::optional<std::vector<std::string>> tags = {};
   // Default: from anywhere (or a creating key's ranges, see Create).
   std::optional<std::vector<std::string>> allowed_addresses = {};
+  std::optional<std::string> description = {};   // ValidateKeyDescription
+  std::optional<std::string> idle_timeout = {};  // a duration ≥ 1m… see Create; default off
+  std::optional<std::string> on_reuse = {};      // "keep" (default) | "revoke"
+};
+
+// A rotation (KeyService::Rotate).
+struct RotateRequest {
+  // How long the old secret keeps working: a duration "0s" … "7d"; default "1h". Capped by
+  // the old secret's own expiry.
+  std::optional<std::string> grace = {};
+  // Retire the old secret earlier, once unused this long after the rotation: ≥ "1s", ≤ grace.
+  std::optional<std::string> retire_when_idle = {};
+};
+
+// An edit (KeyService::Update): what is set changes, the rest stays. At least one field.
+struct KeyEdit {
+  std::optional<std::string> name = {};
+  std::optional<std::string> description = {};
+  std::optional<std::string> expiration = {};  // RFC 3339; after now, within max_validity
+  // A narrower grant: each list given replaces the key's, and must be within what it replaces
+  // (core/grant.h CheckWithin: PermissionDenied "… is not in the key's current grant").
+  std::optional<std::vector<std::string>> scopes = {};
+  std::optional<std::vector<std::string>> tags = {};
+  std::optional<std::vector<std::string>> allowed_addresses = {};
+  std::optional<bool> disabled = {};
+  std::optional<std::string> idle_timeout = {};  // "0s" turns it off
+  std::optional<std::string> on_reuse = {};      // "keep" | "revoke"
 };
 
 class KeyService {
@@ -90,6 +134,30 @@ class KeyService {
   Result<KeyView> Reveal(const Caller& caller, std::string_view user_id,
                          std::string_view name) const;
   Status Delete(const Caller& caller, std::string_view user_id, std::string_view name) const;
+
+  // Issue 15. Every change below writes its webhook events (service/key_events.h) in the same
+  // store transaction, erases the key's secrets from this node's cache before returning (the
+  // store tells the other nodes), and is recorded in the audit log, failures too.
+  //
+  // With `expiring_within` (seconds ≥ 0): only keys not yet expired that expire within it.
+  Result<std::vector<KeyView>> List(const Caller& caller, std::string_view user_id, bool reveal,
+                                    std::optional<std::int64_t> expiring_within) const;
+  // A new secret for the key: same name, grant and settings; expiry now + the key's validity
+  // (KeyRecord::RenewedValidity, capped by max_validity, and for a caller key without full
+  // access by its own expiry). The old secret stays accepted as `request` says. Needs keys:write
+  // (users:write on another's key) and, as the new secret is returned in full, what Reveal
+  // needs of a caller key (CheckReveal) — but not the server's reveal setting. Event
+  // key.rotated; audit key.rotate. FailedPrecondition when another rotation won the race.
+  Result<KeyView> Rotate(const Caller& caller, std::string_view user_id, std::string_view name,
+                         const RotateRequest& request) const;
+  // An edit. keys:write (users:write on another's key). InvalidArgument for a malformed field
+  // or nothing to change; PermissionDenied when a caller key without full access would extend
+  // the key beyond itself (a later expiration than its own, or re-enabling a key broader than
+  // it), when a key edits its own expiration to later, or when the grant is not narrower;
+  // AlreadyExists for a taken name. Events key.disabled / key.enabled when `disabled` changes;
+  // audit key.update (and key.disable / key.enable). Returns the key as it is now.
+  Result<KeyView> Update(const Caller& caller, std::string_view user_id, std::string_view name,
+                         const KeyEdit& edit) const;
 
  private:
   Result<std::string> Open(const KeyRecord& record) const;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace keyward {
 
@@ -24,6 +25,28 @@ struct ServiceOptions {
   int login_free_failures_per_address = 20;
   // Longest backoff, in seconds.
   std::int64_t login_max_backoff = 15 * 60;
+  // Issue 15: key.expiring is announced this long before a key expires, once per threshold
+  // (--expiry-warnings 7d,1d), largest first; empty: never.
+  std::vector<std::int64_t> expiry_warnings = {7 * 86400, 86400};
+  // How often the housekeeper (service/housekeeper.h) looks for keys to announce or revoke
+  // (--housekeeping-interval), in milliseconds.
+  std::int64_t housekeeping_interval_ms = 30'000;
+};
+
+// Webhook deliveries (service/webhook_dispatcher.h), from `keyward serve --webhook-…`.
+struct WebhookOptions {
+  // Deliver to loopback, private, link-local and metadata addresses too (tests, labs).
+  bool allow_private = false;
+  // Refuse webhook URLs that are not https://.
+  bool require_https = false;
+  // One delivery attempt: connect and answer, in milliseconds.
+  std::int64_t timeout_ms = 10'000;
+  // Seconds before the first retry; each later one waits twice as long (±20 % jitter), at most
+  // an hour, until `retry_for` after the event: then the delivery is marked failed.
+  std::int64_t retry_min = 5;
+  std::int64_t retry_for = 24 * 3600;
+  // Deliveries attempted at once (threads).
+  int workers = 4;
 };
 
 }  // namespace keyward

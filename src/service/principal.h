@@ -28,6 +28,11 @@ struct Principal {
   // For an access token the issuer signed (service/token_service.h): the hash of the key it was
   // issued from, whose revocation revokes it. Empty for a key or session.
   std::string parent_key_hash;
+  // The presented secret is a key's old secret, in its grace period after a rotation:
+  // expires_at is then when it stops being accepted (OldSecret::AcceptedUntil, counting this
+  // use). Once that passes, a cache hit is a miss (KeyCache::Find), so that the store decides and
+  // the reuse is detected (Authenticator).
+  bool old_secret = false;
 };
 
 // The caller of a use case: the user it acts for, what its credential may do and the client
@@ -40,7 +45,8 @@ struct Caller {
       : user(principal.user),
         address(principal.client_address),
         grant(principal.grant),
-        expires_at(principal.expires_at) {}
+        expires_at(principal.expires_at),
+        credential_hash(principal.token_hash) {}
   Caller(const User& caller_user)  // NOLINT(google-explicit-constructor): a view of it
       : user(caller_user) {}
 
@@ -52,6 +58,9 @@ struct Caller {
   // When the caller's key or session expires; 0 for work outside a request. A key (without
   // full access) creates and reveals no key that outlives it.
   UnixSeconds expires_at = 0;
+  // SHA-256 of the caller's key or session; empty outside a request. A key editing itself may
+  // only shorten its expiration (KeyService::Update).
+  std::string_view credential_hash;
 
  private:
   static const Grant& FullPower() {

@@ -26,6 +26,7 @@
 #include "core/key_record.h"
 #include "core/signing_key_record.h"
 #include "core/user.h"
+#include "core/webhook.h"
 
 namespace keyward {
 
@@ -60,21 +61,69 @@ class Store {
   virtual Result<std::int64_t> CountUsers() = 0;
 
   // --- API keys ---
+  // Methods that change a key take `events`: appended to the webhook outbox in the same
+  // transaction as the change and fanned out there to one pending delivery per matching webhook
+  // (AppendEvents), so they exist exactly when the change does. Those that make a key's
+  // secret stop working (delete, rotate, disable, a narrower grant, a shorter expiry) tell the
+  // other nodes in the same transaction (StoreEvents::key_revoked for the current secret and
+  // every old one).
+  //
   // Keeps every field, the grant included as given (the caller normalizes it; reads return it
   // unchanged, tags nullopt and an empty list kept apart). Keys stored before grants existed
-  // (V003) read back with grant.full_access set. NotFound if the user is absent; AlreadyExists
-  // if the user has a key of that name; InvalidArgument if a grant entry is empty or holds a
-  // space (rows.h, WriteGrant).
-  virtual Status CreateKey(const KeyRecord& key) = 0;
-  // The user's keys ordered by creation time (then name). Expired keys are included.
+  // (V003) read back with grant.full_access set; before V005, with validity 0, enabled, no
+  // description. NotFound if the user is absent; AlreadyExists if the user has a key of that
+  // name; InvalidArgument if a grant entry is empty or holds a space (rows.h, WriteGrant).
+  // key.old_secrets and by_old_secret are ignored.
+  virtual Status CreateKey(const KeyRecord& key, const EventList& events) = 0;
+  Status CreateKey(const KeyRecord& key) { return CreateKey(key, {}); }
+  // The user's keys ordered by creation time (then name), each with its old secrets (newest
+  // first). Expired and disabled keys are included.
   virtual Result<std::vector<KeyRecord>> ListKeys(std::string_view user_id) = 0;
   virtual Result<KeyRecord> GetKey(std::string_view user_id, std::string_view name) = 0;
-  virtual Status DeleteKey(std::string_view user_id, std::string_view name) = 0;
-  // `hash` is the 32-byte SHA-256 of the key.
+  // Deletes the key with its old secrets. NotFound if absent.
+  virtual Status DeleteKey(std::string_view user_id, std::string_view name,
+                           const EventList& events) = 0;
+  Status DeleteKey(std::string_view user_id, std::string_view name) {
+    return DeleteKey(user_id, name, {});
+  }
+  // `hash` is the 32-byte SHA-256 of the key. A hash of one of a key's old secrets finds that
+  // key, with old_secrets = {that secret} and by_old_secret set (KeyRecord::hash stays the
+  // current secret's).
   virtual Result<KeyRecord> FindKeyByHash(std::string_view hash) = 0;
-  // Sets last_used_at for many keys at once (by hash) in one transaction; unknown hashes are
-  // skipped. Called in batches, never per request.
+  // Sets last_used_at for many keys at once (by hash: a current secret's, or an old secret's,
+  // whose own last_used_at is set) in one transaction; unknown hashes are skipped. Called in
+  // batches, never per request; a time earlier than the stored one is ignored.
   virtual Status TouchKeys(const std::vector<std::pair<std::string, UnixSeconds>>& used) = 0;
+  // Rotation, in one transaction: only if the key's current hash is still `expected_hash`
+  // (else FailedPrecondition "the key was changed meanwhile; try again"), `old` joins the key's
+  // old secrets, and the key takes `next`'s hash, sealed, masked, expires_at and rotated_at,
+  // last_used_at 0 and announced_within -1 (name, grant and every other field kept). NotFound
+  // if the key is absent.
+  virtual Status RotateKey(std::string_view user_id, std::string_view name,
+                           std::string_view expected_hash, const KeyRecord& next,
+                           const OldSecret& old, const EventList& events) = 0;
+  // Applies the fields `update` sets. NotFound if the key is absent; AlreadyExists when
+  // update.name is taken by another key of the user; InvalidArgument as CreateKey for a grant.
+  virtual Status UpdateKey(std::string_view user_id, std::string_view name, const KeyUpdate& update,
+                           const EventList& events) = 0;
+  // Every key (of all users) that the housekeeper (service/housekeeper.h) may have to act on,
+  // at most `limit` of them, ordered by expires_at: every key whose
+  //   expires_at ≤ warn_until and announced_within ≠ 0 and expires_at > now − 86400 (a key that
+  //   expired over a day ago, say while the server was down, is never announced), or whose
+  //   idle_timeout > 0 and max(created_at, rotated_at, last_used_at) + idle_timeout ≤ now.
+  virtual Result<std::vector<KeyRecord>> ListKeysDue(UnixSeconds now, UnixSeconds warn_until,
+                                                     int limit) = 0;
+  // Sets announced_within = `within` on the key whose current hash is `hash`, with `events`,
+  // only when announced_within is −1 or greater than `within`: true when it did, false (and no
+  // event) when another node did first or the key is gone.
+  virtual Result<bool> AnnounceExpiry(std::string_view hash, std::int64_t within,
+                                      const EventList& events) = 0;
+  // Deletes the key whose current hash is `hash`, with `events`, only when none of created_at,
+  // rotated_at and last_used_at is ≥ `unused_since`: true when it did.
+  virtual Result<bool> RevokeIdleKey(std::string_view hash, UnixSeconds unused_since,
+                                     const EventList& events) = 0;
+  // Forgets old secrets whose own expiry is ≤ `now`; returns how many.
+  virtual Result<std::int64_t> PruneOldSecrets(UnixSeconds now) = 0;
 
   // --- sessions ---
   // NotFound if the user is absent.
@@ -106,6 +155,35 @@ class Store {
   virtual Result<KeyRecord> FindKeyByHashPrefix(std::string_view prefix) = 0;
   // The same for sign-in sessions (a token exchanged from a CLI session names its session so).
   virtual Result<SessionRecord> FindSessionByHashPrefix(std::string_view prefix) = 0;
+
+  // --- webhooks (core/webhook.h) ---
+  // AlreadyExists if the id is taken.
+  virtual Status CreateWebhook(const Webhook& webhook) = 0;
+  // Ordered by created_at, then id.
+  virtual Result<std::vector<Webhook>> ListWebhooks() = 0;
+  virtual Result<Webhook> GetWebhook(std::string_view id) = 0;
+  // Deletes the webhook with its deliveries. NotFound if absent.
+  virtual Status DeleteWebhook(std::string_view id) = 0;
+  // Appends events that go with no other change (key.reuse_detected, webhook.test) and fans
+  // them out, in one transaction. Fan-out: one delivery (pending, next_attempt_at = the event's
+  // time, attempts 0) per webhook whose `events` is empty or holds the type and whose `users`
+  // is empty or holds the event's user_id; an event with only_webhook set goes to that webhook
+  // alone (NotFound, nothing appended, if it is absent).
+  virtual Status AppendEvents(const EventList& events) = 0;
+  // Takes up to `limit` pending deliveries with next_attempt_at ≤ now whose lease (if any) ran
+  // out, oldest first, leasing them until `lease_until`: no other caller (on any node) gets them
+  // before that. PostgreSQL: FOR UPDATE SKIP LOCKED. Each comes with its event, url and
+  // sealed_secret.
+  virtual Result<std::vector<Delivery>> ClaimDeliveries(UnixSeconds now, UnixSeconds lease_until,
+                                                        int limit) = 0;
+  // Records an attempt's outcome: attempts + 1, the state, next_attempt_at, status and error,
+  // and ends the lease. NotFound if the delivery is gone (its webhook was deleted).
+  virtual Status FinishDelivery(std::int64_t id, const DeliveryOutcome& outcome) = 0;
+  // The webhook's deliveries, newest first (event time, then id), at most `limit`.
+  virtual Result<std::vector<Delivery>> ListDeliveries(std::string_view webhook_id, int limit) = 0;
+  // Deletes events older than `before` with the deliveries that are not pending; returns how
+  // many events went. An event with a pending delivery stays.
+  virtual Result<std::int64_t> PruneEvents(UnixSeconds before) = 0;
 
   // --- several nodes ---
   // Starts delivering `events` for the changes any node makes to the shared database (a node

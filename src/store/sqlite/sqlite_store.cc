@@ -202,7 +202,7 @@ class SqliteStore final : public Store {
     return select.ColumnInt(0);
   }
 
-  Status CreateKey(const KeyRecord& key) override {
+  Status CreateKey(const KeyRecord& key, const EventList& /*events*/) override {
     KW_ASSIGN_OR_RETURN(GrantColumns grant, WriteGrant(key.grant));
     MutexLock lock(mu_);
     KW_ASSIGN_OR_RETURN(Statement insert, db_->Prepare(kInsertKey));
@@ -249,7 +249,8 @@ class SqliteStore final : public Store {
     return ReadKey(StatementRow(select));
   }
 
-  Status DeleteKey(std::string_view user_id, std::string_view name) override {
+  Status DeleteKey(std::string_view user_id, std::string_view name,
+                   const EventList& /*events*/) override {
     MutexLock lock(mu_);
     return RunChange(kDeleteKey, "key not found", [&](Statement& s) {
       s.BindText(1, user_id);
@@ -398,6 +399,84 @@ class SqliteStore final : public Store {
   Result<SessionRecord> FindSessionByHashPrefix(std::string_view prefix) override {
     return FindByPrefix<SessionRecord>(prefix, kFindSessionByPrefix, kFindSessionByPrefixOpen,
                                        ReadSession, "session not found");
+  }
+  // --- issue 15: placeholders until the backends implement them ---
+  Status RotateKey(std::string_view, std::string_view, std::string_view, const KeyRecord&,
+                   const OldSecret&, const EventList&) override {
+    return Status::Internal(
+        "not implemented yet: "
+        "RotateKey");
+  }
+  Status UpdateKey(std::string_view, std::string_view, const KeyUpdate&,
+                   const EventList&) override {
+    return Status::Internal(
+        "not implemented yet: "
+        "UpdateKey");
+  }
+  Result<std::vector<KeyRecord>> ListKeysDue(UnixSeconds, UnixSeconds, int) override {
+    return Status::Internal(
+        "not implemented yet: "
+        "ListKeysDue");
+  }
+  Result<bool> AnnounceExpiry(std::string_view, std::int64_t, const EventList&) override {
+    return Status::Internal(
+        "not implemented yet: "
+        "AnnounceExpiry");
+  }
+  Result<bool> RevokeIdleKey(std::string_view, UnixSeconds, const EventList&) override {
+    return Status::Internal(
+        "not implemented yet: "
+        "RevokeIdleKey");
+  }
+  Result<std::int64_t> PruneOldSecrets(UnixSeconds) override {
+    return Status::Internal(
+        "not implemented yet: "
+        "PruneOldSecrets");
+  }
+  Status CreateWebhook(const Webhook&) override {
+    return Status::Internal(
+        "not implemented yet: "
+        "CreateWebhook");
+  }
+  Result<std::vector<Webhook>> ListWebhooks() override {
+    return Status::Internal(
+        "not implemented yet: "
+        "ListWebhooks");
+  }
+  Result<Webhook> GetWebhook(std::string_view) override {
+    return Status::Internal(
+        "not implemented yet: "
+        "GetWebhook");
+  }
+  Status DeleteWebhook(std::string_view) override {
+    return Status::Internal(
+        "not implemented yet: "
+        "DeleteWebhook");
+  }
+  Status AppendEvents(const EventList&) override {
+    return Status::Internal(
+        "not implemented yet: "
+        "AppendEvents");
+  }
+  Result<std::vector<Delivery>> ClaimDeliveries(UnixSeconds, UnixSeconds, int) override {
+    return Status::Internal(
+        "not implemented yet: "
+        "ClaimDeliveries");
+  }
+  Status FinishDelivery(std::int64_t, const DeliveryOutcome&) override {
+    return Status::Internal(
+        "not implemented yet: "
+        "FinishDelivery");
+  }
+  Result<std::vector<Delivery>> ListDeliveries(std::string_view, int) override {
+    return Status::Internal(
+        "not implemented yet: "
+        "ListDeliveries");
+  }
+  Result<std::int64_t> PruneEvents(UnixSeconds) override {
+    return Status::Internal(
+        "not implemented yet: "
+        "PruneEvents");
   }
 
   Result<std::string> Pragma(const char* sql) {

@@ -1,0 +1,55 @@
+// The key events nobody's request causes: expiry warnings (key.expiring at each
+// ServiceOptions::expiry_warnings threshold, once), key.expired, idle revocation
+// (key.idle_revoked, the key deleted) — and pruning of old secrets past their own expiry and of
+// delivered or failed webhook events over 30 days old. Each announcement is a conditional store
+// write (Store::AnnounceExpiry, RevokeIdleKey) with its event in the same transaction, so with
+// several nodes each is made once. Idle revocations and key.expired erase the key from this
+// node's cache (the store tells the others) and are audited (key.idle_revoke, actor "system").
+// Owns one thread; thread safe.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "common/clock.h"
+#include "service/audit_log.h"
+#include "service/key_cache.h"
+#include "service/options.h"
+#include "service/periodic_thread.h"
+#include "store/store.h"
+
+namespace keyward {
+
+class WebhookDispatcher;
+
+struct HousekeepingCounts {
+  std::size_t expiring = 0;      // key.expiring announced
+  std::size_t expired = 0;       // key.expired announced
+  std::size_t idle_revoked = 0;  // keys deleted
+};
+
+class Housekeeper {
+ public:
+  // `cache`, `audit` and `dispatcher` (nudged after a pass that enqueued events) may be null.
+  // With `start_thread` false nothing runs until RunOnce (tests drive it with a ManualClock).
+  Housekeeper(Store& store, const ServiceOptions& options, const Clock& clock, KeyCache* cache,
+              const AuditLog* audit, WebhookDispatcher* dispatcher, bool start_thread = true);
+  ~Housekeeper() { Stop(); }
+  Housekeeper(const Housekeeper&) = delete;
+  Housekeeper& operator=(const Housekeeper&) = delete;
+
+  // One pass at the clock's now. Store errors are logged and the pass goes on.
+  HousekeepingCounts RunOnce();
+  void Stop();
+
+ private:
+  Store& store_;
+  const ServiceOptions& options_;
+  const Clock& clock_;
+  KeyCache* cache_;
+  const AuditLog* audit_;
+  WebhookDispatcher* dispatcher_;
+  std::unique_ptr<PeriodicThread> periodic_;  // last
+};
+
+}  // namespace keyward

@@ -1,0 +1,65 @@
+// Delivers the outbox: claims due deliveries from the store (Store::ClaimDeliveries: on
+// PostgreSQL each one by exactly one node), POSTs each event, signed the Standard Webhooks way,
+// and records the outcome (Store::FinishDelivery).
+//
+// A request: POST, Content-Type application/json, body EventPayload (service/key_events.h),
+// headers webhook-id ("msg_<event id>", the same on every retry), webhook-timestamp (Unix
+// seconds of this attempt), webhook-signature "v1,<base64 HMAC-SHA256 of
+// "<id>.<timestamp>.<body>" keyed with the secret's bytes after "whsec_">"; libcurl with no
+// proxy, no redirects followed (a 3xx is a failed attempt), options.timeout_ms for the whole
+// attempt, http and https only, TLS verified, and — unless options.allow_private — every
+// address connected to checked with IsForbiddenAddress after name resolution (a refused
+// address fails the attempt). 2xx: delivered. Anything else: retried after retry_min · 2^(n−1)
+// seconds (±20 % jitter, at most 1 h), or failed once `retry_for` has passed since the event.
+// A lease of timeout + 30 s covers an attempt; a node killed mid-attempt leaves the delivery
+// to be claimed again when the lease ends (at least once). Thread safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "core/master_key.h"
+#include "core/webhook.h"
+#include "service/options.h"
+#include "service/periodic_thread.h"
+#include "store/store.h"
+
+namespace keyward {
+
+// "v1,<base64 HMAC-SHA256>" of Standard Webhooks for `secret` ("whsec_" + base64 key bytes).
+// InvalidArgument when the secret is not of that form.
+Result<std::string> SignWebhook(std::string_view secret, std::string_view message_id,
+                                std::int64_t timestamp, std::string_view body);
+
+// A new secret: "whsec_" + base64 of 32 random bytes.
+std::string NewWebhookSecret();
+
+class WebhookDispatcher {
+ public:
+  // Starts options.workers threads that poll every second, or at once when nudged. A null
+  // `master_key` delivers nothing (no webhook can exist then).
+  WebhookDispatcher(Store& store, const MasterKey* master_key, const WebhookOptions& options,
+                    const Clock& clock);
+  ~WebhookDispatcher();
+  WebhookDispatcher(const WebhookDispatcher&) = delete;
+  WebhookDispatcher& operator=(const WebhookDispatcher&) = delete;
+
+  // Something was enqueued: look now rather than at the next poll. Never blocks.
+  void Nudge();
+  // Attempts every delivery due now on the calling thread; returns how many it attempted.
+  // For tests and tools; the threads keep running beside it.
+  std::size_t RunOnce();
+  // Finishes the attempts under way and joins the threads; idempotent.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace keyward
