@@ -98,6 +98,10 @@ std::string_view ScopeMeaning(std::string_view scope) {
   if (scope == scope::kAuditRead) return "read the audit log";
   if (scope == scope::kAuthorize) return "check other keys: POST /api/v1/authorize (for services)";
   if (scope == scope::kTokensIssue) return "issue tokens";
+  if (scope == scope::kWebhooksRead)
+    return "list webhooks and their deliveries (the owner must be an operator)";
+  if (scope == scope::kWebhooksWrite)
+    return "add, delete and test webhooks (the owner must be an operator)";
   return "";
 }
 
@@ -108,7 +112,7 @@ std::string ScopeHelp() {
       "reveal keys. Keyward's own scopes:\n";
   for (std::string_view scope : kKeywardScopes) {
     std::string name(scope);
-    name.resize(14, ' ');
+    name.resize(16, ' ');
     help += "  " + name + std::string(ScopeMeaning(scope)) + "\n";
   }
   help +=
