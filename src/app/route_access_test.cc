@@ -298,8 +298,9 @@ const std::vector<Row>& Table() {
        R"({"description":"edited"})",
        {401, 200, 200, 403, /**/ 403, 200, 403, 403, 403, 403, 403, 403, 403, 403,  //
         /**/ 403, 403, 404, 403}},
-      // Webhooks: operators only, with webhooks:read or webhooks:write from a key. Others get
-      // 403 on the collection and 404 for an id.
+      // Webhooks: operators only, with webhooks:read or webhooks:write from a key. A key lacking
+      // the scope gets 403; past that, a non-operator gets 403 on the collection and 404 for an
+      // id.
       {verb::post,
        "/api/v1/webhooks",
        Access::kSignedIn,
@@ -319,28 +320,28 @@ const std::vector<Row>& Table() {
        Access::kSignedIn,
        "/api/v1/webhooks/{webhook}",
        "",
-       {401, 404, 200, 404, /**/ 404, 404, 404, 404, 404, 404, 404, 404, 404, 404,  //
+       {401, 404, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 404, 403,  //
         /**/ 403, 403, 404, 200}},
       {verb::delete_,
        "/api/v1/webhooks/{id}",
        Access::kSignedIn,
        "/api/v1/webhooks/{webhook}",
        "",
-       {401, 404, 204, 404, /**/ 404, 404, 404, 404, 404, 404, 404, 404, 404, 404,  //
+       {401, 404, 204, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 404,  //
         /**/ 403, 403, 404, 204}},
       {verb::get,
        "/api/v1/webhooks/{id}/deliveries",
        Access::kSignedIn,
        "/api/v1/webhooks/{webhook}/deliveries",
        "",
-       {401, 404, 200, 404, /**/ 404, 404, 404, 404, 404, 404, 404, 404, 404, 404,  //
+       {401, 404, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 404, 403,  //
         /**/ 403, 403, 404, 200}},
       {verb::post,
        "/api/v1/webhooks/{id}/test",
        Access::kSignedIn,
        "/api/v1/webhooks/{webhook}/test",
        "",
-       {401, 404, 202, 404, /**/ 404, 404, 404, 404, 404, 404, 404, 404, 404, 404,  //
+       {401, 404, 202, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 404,  //
         /**/ 403, 403, 404, 202}},
   };
   return rows;

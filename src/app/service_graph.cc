@@ -101,7 +101,7 @@ Status ServiceGraph::Start() {
   }
   if (housekeeper_ == nullptr) {
     housekeeper_ = std::make_unique<Housekeeper>(*store_, options_, clock_, &cache_, &audit_,
-                                                 dispatcher_.get());
+                                                 [this] { dispatcher_->Nudge(); });
   }
   return Status::Ok();
 }
