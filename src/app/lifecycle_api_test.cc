@@ -205,7 +205,7 @@ TEST_F(LifecycleApiTest, PatchRefusesBadRequests) {
 TEST_F(LifecycleApiTest, ListExpiringWithin) {
   Make("soon", R"("duration":"2h")");
   Make("later", R"("duration":"30d")");
-  Sent soon = Call(world_, bh::verb::get, kKeys + "?expiring_within=1d", alice());
+  Sent soon = Call(world_, bh::verb::get, kKeys + "?expiring_within=12h", alice());
   ASSERT_EQ(soon.status, 200) << json::serialize(soon.body);
   std::vector<std::string> names;
   for (const json::value& key : soon.body.as_array())
