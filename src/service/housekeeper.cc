@@ -107,7 +107,9 @@ bool Housekeeper::RevokeIfIdle(const KeyRecord& key, UnixSeconds now,
   } else {
     extra["last_used"] = nullptr;
   }
-  auto done = store_.RevokeIdleKey(key.hash, now - key.idle_timeout,
+  // Idle once max(created, rotated, last used) + idle_timeout ≤ now, that is none of those
+  // times ≥ now − idle_timeout + 1 (RevokeIdleKey's bound excludes `unused_since`).
+  auto done = store_.RevokeIdleKey(key.hash, now - key.idle_timeout + 1,
                                    {KeyEvent(event::kKeyIdleRevoked, key, now, std::move(extra)),
                                     KeyEvent(event::kKeyDeleted, key, now)});
   if (!done.ok()) {

@@ -126,7 +126,7 @@ TEST_F(HousekeeperTest, RevokesKeysUnusedForTheirIdleTimeout) {
   EXPECT_TRUE(data.at("last_used").is_null());
   EXPECT_EQ(events[1].type, "key.deleted");
   EXPECT_EQ(Data(events[1]).at("key"), "unused");
-  EXPECT_THAT(KeyNames("alice"), ElementsAre("used", "forever"));
+  EXPECT_THAT(KeyNames("alice"), ::testing::UnorderedElementsAre("used", "forever"));
 
   clock_.Advance(1800);
   HousekeepingCounts counts = house_->RunOnce();
