@@ -7,8 +7,8 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/api_key.h"
@@ -175,14 +175,16 @@ TEST_F(HousekeeperTest, ItsThreadRunsPassesAtTheInterval) {
   options_.housekeeping_interval_ms = 1;
   AliceKey({.name = "soon", .duration = "12h"});
   NewEvents();
-  int seen = 0;
+  std::promise<void> nudged;
+  int nudges = 0;  // on the housekeeper's thread until it is joined
   {
-    Housekeeper running(*store_, options_, clock_, &cache_, audit_.get(), [&] { ++seen; });
-    for (int i = 0; i < 2000 && NewEvents().empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    Housekeeper running(*store_, options_, clock_, &cache_, audit_.get(), [&] {
+      if (++nudges == 1) nudged.set_value();
+    });
+    ASSERT_EQ(nudged.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready);
   }
-  EXPECT_EQ(seen, 1);
+  EXPECT_EQ(nudges, 1);  // later passes found nothing more to announce
+  EXPECT_THAT(NewEventTypes(), ElementsAre("key.expiring"));
 }
 
 }  // namespace
