@@ -93,6 +93,7 @@ PostResult Post(const std::string& url, const std::vector<std::string>& headers,
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
   curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, OpenCheckedSocket);
   curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &guard);
   const CURLcode rc = curl_easy_perform(c);
