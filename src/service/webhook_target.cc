@@ -142,33 +142,34 @@ bool IsForbiddenAddress(const sockaddr* address, socklen_t length) {
   return true;
 }
 
-Status CheckWebhookUrl(std::string_view text, const WebhookOptions& options) {
-  if (text.size() > kMaxWebhookUrlBytes) {
+Status CheckWebhookUrl(std::string_view url, const WebhookOptions& options) {
+  if (url.size() > kMaxWebhookUrlBytes) {
     return Status::InvalidArgument("the webhook URL is longer than " +
                                    std::to_string(kMaxWebhookUrlBytes) + " bytes");
   }
-  auto parsed = boost::urls::parse_absolute_uri(text);
+  auto parsed = boost::urls::parse_absolute_uri(url);
   if (!parsed) return Status::InvalidArgument("the webhook URL is not an absolute URL");
-  const boost::urls::url_view& url = *parsed;
-  const auto scheme = url.scheme_id();
+  const boost::urls::url_view& view = *parsed;
+  const auto scheme = view.scheme_id();
   if (scheme != boost::urls::scheme::https &&
       (options.require_https || scheme != boost::urls::scheme::http)) {
     return Status::InvalidArgument(options.require_https
                                        ? "the webhook URL must start with https://"
                                        : "the webhook URL must start with http:// or https://");
   }
-  if (!url.has_authority() || url.encoded_host().empty()) {
+  if (!view.has_authority() || view.encoded_host().empty()) {
     return Status::InvalidArgument("the webhook URL has no host");
   }
-  if (url.has_userinfo()) {
+  if (view.has_userinfo()) {
     return Status::InvalidArgument("the webhook URL must not hold a user name or password");
   }
-  if (url.has_fragment())
+  if (view.has_fragment()) {
     return Status::InvalidArgument("the webhook URL must not hold a #fragment");
-  if (url.has_port() && url.port_number() == 0) {
+  }
+  if (view.has_port() && view.port_number() == 0) {
     return Status::InvalidArgument("the webhook URL's port is not 1-65535");
   }
-  const std::string host = HostOf(url);
+  const std::string host = HostOf(view);
   if (host.empty()) return Status::InvalidArgument("the webhook URL's host is not a valid host");
   if (options.allow_private) return Status::Ok();
   return CheckResolvedHost(host);
