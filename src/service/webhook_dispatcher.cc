@@ -87,7 +87,8 @@ PostResult Post(const std::string& url, const std::vector<std::string>& headers,
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, DiscardBody);
   curl_easy_setopt(c, CURLOPT_PROXY, "");  // no proxy, whatever *_proxy says
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  // A URL stored before --webhook-require-https was turned on is refused now.
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, options.require_https ? "https" : "http,https");
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout_ms));
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.timeout_ms));
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -101,6 +102,7 @@ PostResult Post(const std::string& url, const std::vector<std::string>& headers,
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (guard.refused) return {0, "refused: the host is or resolves to a non-public address"};
   if (rc == CURLE_OPERATION_TIMEDOUT) return {static_cast<int>(status), "timed out"};
+  if (rc == CURLE_UNSUPPORTED_PROTOCOL) return {0, "refused: the URL is not https"};
   if (rc != CURLE_OK) return {static_cast<int>(status), curl_easy_strerror(rc)};
   if (status >= 200 && status < 300) return {static_cast<int>(status), ""};
   return {static_cast<int>(status), ErrorOfStatus(status)};

@@ -7,12 +7,12 @@
 // seconds of this attempt), webhook-signature "v1,<base64 HMAC-SHA256 of
 // "<id>.<timestamp>.<body>" keyed with the secret's bytes after "whsec_">"; libcurl with no
 // proxy, no redirects followed (a 3xx is a failed attempt), options.timeout_ms for the whole
-// attempt, http and https only, TLS verified, and — unless options.allow_private — every
-// address connected to checked with IsForbiddenAddress after name resolution (a refused
-// address fails the attempt). 2xx: delivered. Anything else: retried after retry_min · 2^(n−1)
-// seconds (±20 % jitter, at most 1 h), or failed once `retry_for` has passed since the event.
-// A lease of 2 × timeout + 5 s covers an attempt; a node killed mid-attempt leaves the delivery
-// to be claimed again when the lease ends (at least once). The last attempt is made at
+// attempt, http and https only (https only with options.require_https), TLS verified, and — unless
+// options.allow_private — every address connected to checked with IsForbiddenAddress after name
+// resolution (a refused address fails the attempt). 2xx: delivered. Anything else: retried after
+// retry_min · 2^(n−1) seconds (±20 % jitter, at most 1 h), or failed once `retry_for` has passed
+// since the event. A lease of 2 × timeout + 5 s covers an attempt; a node killed mid-attempt leaves
+// the delivery to be claimed again when the lease ends (at least once). The last attempt is made at
 // event time + retry_for at the latest. Thread safe.
 #pragma once
 

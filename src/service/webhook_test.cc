@@ -286,6 +286,30 @@ TEST_F(WebhookTest, PrivateAddressesAreRefusedAtDeliveryWithoutConnecting) {
   }
 }
 
+TEST_F(WebhookTest, NoDeliveryWithoutItsOwnSecretOrOverHttpWhenHttpsIsRequired) {
+  // A sealed secret copied from another webhook does not open: nothing is sent unsigned.
+  Webhook copied;
+  copied.id = "wh_copied";
+  copied.url = receiver_.Url();
+  copied.sealed_secret = master_->Seal(NewWebhookSecret(), "wh_original");
+  copied.created_by = "admin";
+  KW_ASSERT_OK(store_->CreateWebhook(copied));
+  // Stored as http:// before https was required.
+  const CreatedWebhook plain = Register(receiver_.Url());
+  AnnounceKey();
+  WebhookOptions https_only = lab_;
+  https_only.require_https = true;
+  EXPECT_EQ(Dispatcher(https_only)->RunOnce(), 2u);
+  EXPECT_EQ(receiver_.connections(), 0);
+  Delivery delivery = OnlyDelivery("wh_copied");
+  EXPECT_EQ(delivery.state, DeliveryState::kPending);
+  EXPECT_THAT(delivery.last_error, HasSubstr("secret does not open"));
+  delivery = OnlyDelivery(plain.webhook.id);
+  EXPECT_EQ(delivery.state, DeliveryState::kPending);
+  EXPECT_EQ(delivery.last_status, 0);
+  EXPECT_EQ(delivery.last_error, "refused: the URL is not https");
+}
+
 TEST_F(WebhookTest, CreateRefusesPrivateUrlsUnlessAllowed) {
   WebhookOptions strict = lab_;
   strict.allow_private = false;
