@@ -103,7 +103,7 @@ Result<std::vector<std::int64_t>> ParseExpiryWarnings(std::string_view text) {
     auto seconds = ParseDuration(item);
     if (!seconds.ok() || *seconds < 1) {
       return Status::InvalidArgument(
-          "--expiry-warnings: \"" + std::string(item).substr(0, 32) +
+          "\"" + std::string(item).substr(0, 32) +
           "\" is not a duration of at least 1s (give a list such as 7d,1d, or none)");
     }
     out.push_back(*seconds);

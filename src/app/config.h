@@ -74,7 +74,7 @@ Status Validate(const Config& config);
 
 // --expiry-warnings: a comma-separated list of durations, each at least 1s ("7d,1d"), or "none"
 // (no warnings: empty). Sorted largest first, duplicates dropped. InvalidArgument naming the
-// flag otherwise.
+// entry that is not a duration otherwise (CLI11 prefixes the flag).
 Result<std::vector<std::int64_t>> ParseExpiryWarnings(std::string_view text);
 
 // One --token-audience value, "NAME" or "NAME;typ=JWT" (or ";typ=at+jwt", the default): NAME is

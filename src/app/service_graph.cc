@@ -59,7 +59,7 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
       blocking_(blocking_threads_, config.blocking_queue),
       api_(services_, blocking_) {
   // A retired old secret presented after a rotation is reported to the key service (reuse).
-  authenticator_.set_reuse_listener(&keys_);
+  authenticator_.set_reuse_listener(&reuse_listener_);
   store_->Subscribe(
       StoreEvents{.key_revoked = [this](std::string_view hash) { cache_.Erase(hash); },
                   .user_changed = [this](std::string_view user_id) { cache_.EraseUser(user_id); },

@@ -81,6 +81,20 @@ class ServiceGraph {
   // the pool and the ring.
   void RefreshSigningKeysSoon();
 
+  // The authenticator's ReuseListener: the key service records the reuse (an event, perhaps
+  // the key's deletion), then the dispatcher is nudged to deliver it now.
+  class ReuseThenNudge final : public ReuseListener {
+   public:
+    explicit ReuseThenNudge(ServiceGraph& graph) : graph_(graph) {}
+    void ReuseDetected(const KeyRecord& key, const ClientInfo& client) const override {
+      graph_.keys_.ReuseDetected(key, client);
+      graph_.dispatcher_->Nudge();
+    }
+
+   private:
+    ServiceGraph& graph_;
+  };
+
   const ServiceOptions options_;
   const WebhookOptions webhook_options_;
   const Clock& clock_;
@@ -111,6 +125,7 @@ class ServiceGraph {
   ApiHandler api_;
   std::unique_ptr<SigningKeyTicker> ticker_;  // the ring's refreshes, from Start() to Stop()
   std::unique_ptr<Housekeeper> housekeeper_;  // from Start() to Stop()
+  const ReuseThenNudge reuse_listener_{*this};
 };
 
 }  // namespace keyward
