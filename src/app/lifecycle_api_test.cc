@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <map>
 #include <string>
 
 #include "app/api_test_world.h"
+#include "core/webhook.h"
 
 namespace keyward {
 namespace {
@@ -118,6 +120,43 @@ TEST_F(LifecycleApiTest, RetiredSecretIsRefusedAndItsReuseRevokes) {
   EXPECT_EQ(reused->status(), 401);
   EXPECT_EQ(Me(rotated.Str("token")), 401);  // the key is gone
   EXPECT_EQ(Call(world_, bh::verb::get, kKeys + "/ci/token", alice()).status, 404);
+}
+
+// The client a reuse is reported with: /auth's client and User-Agent; POST /authorize's
+// "address" (the gateway's client), else the caller's.
+TEST_F(LifecycleApiTest, ReuseNamesTheClientThatPresentedTheSecret) {
+  const std::string webhook = world_.AddWebhook();
+  std::map<std::string, std::string> retired;  // key name → its retired old secret
+  for (const char* name : {"via-auth", "via-authorize"}) {
+    retired[name] = Make(name).Str("token");
+    ASSERT_EQ(
+        Call(world_, bh::verb::post, kKeys + "/" + name + "/rotate", alice(), R"({"grace":"0s"})")
+            .status,
+        201);
+  }
+  http::Request auth = MakeRequest(bh::verb::get, "/auth", "", retired["via-auth"]);
+  auth.set(bh::field::user_agent, "reuse-test/1.0");
+  auto refused = world_.Send(std::move(auth));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status(), 401);
+  Sent authorized = Call(world_, bh::verb::post, "/api/v1/authorize", admin(),
+                         R"({"token":")" + retired["via-authorize"] + R"(","address":"10.1.2.3"})");
+  ASSERT_EQ(authorized.status, 200);
+  EXPECT_EQ(authorized.body.at("valid"), false);
+
+  auto deliveries = world_.store().ListDeliveries(webhook, 100);
+  ASSERT_THAT(deliveries, IsOk());
+  std::map<std::string, json::object> reuses;  // key name → the event's data
+  for (const Delivery& delivery : *deliveries) {
+    if (delivery.event.type != event::kKeyReuseDetected) continue;
+    json::object data = json::parse(delivery.event.data).as_object();
+    reuses[std::string(data.at("key").as_string())] = data;
+  }
+  ASSERT_EQ(reuses.size(), 2u);
+  EXPECT_EQ(reuses["via-auth"].at("address"), "127.0.0.1");
+  EXPECT_EQ(reuses["via-auth"].at("user_agent"), "reuse-test/1.0");
+  EXPECT_EQ(reuses["via-authorize"].at("address"), "10.1.2.3");
+  EXPECT_EQ(reuses["via-authorize"].at("revoked"), false);
 }
 
 TEST_F(LifecycleApiTest, RotateRefusesBadRequests) {
