@@ -123,6 +123,9 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
     res.keep_alive(request.keep_alive());
     res.set(bh::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     res.body() = services_.metrics.Render(services_.cache);
+    if (services_.dispatcher != nullptr) {
+      RenderWebhookCounters(services_.dispatcher->Counters(), res.body());
+    }
     res.prepare_payload();
     Send(respond, std::move(res), RouteLabel::kMetrics, started);
     return;

@@ -294,6 +294,13 @@ TEST_F(LifecycleApiTest, WebhookLifecycle) {
   EXPECT_EQ(first.at("event_type"), "webhook.test");
   EXPECT_TRUE(first.at("state").is_string());
 
+  auto metrics = world_.Send(MakeRequest(bh::verb::get, "/metrics"));
+  ASSERT_TRUE(metrics.has_value());
+  EXPECT_THAT(metrics->response.body(),
+              HasSubstr("keyward_webhook_deliveries_total{outcome=\"failed\"} 0\n"));
+  EXPECT_THAT(metrics->response.body(),
+              HasSubstr("keyward_http_requests_total{route=\"api\",code=\"202\"} 1\n"));
+
   EXPECT_EQ(Call(world_, bh::verb::delete_, "/api/v1/webhooks/" + id, admin()).status, 204);
   EXPECT_EQ(Call(world_, bh::verb::get, "/api/v1/webhooks/" + id, admin()).status, 404);
   EXPECT_EQ(Call(world_, bh::verb::delete_, "/api/v1/webhooks/" + id, admin()).status, 404);
