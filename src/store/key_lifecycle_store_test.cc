@@ -371,6 +371,7 @@ TEST_P(KeyLifecycleStoreTest, ListKeysDueSelectsKeysToWarnExpireOrRevokeByExpiry
 
   KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyRecord> due, store_->ListKeysDue(now, warn_until, 100));
   std::vector<std::string> names;
+  names.reserve(due.size());
   for (const KeyRecord& k : due) names.push_back(k.name);
   EXPECT_EQ(names, (std::vector<std::string>{"expired-recently", "warn", "warn-edge", "idle"}));
   KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyRecord> first, store_->ListKeysDue(now, warn_until, 2));
@@ -408,6 +409,7 @@ TEST_P(KeyLifecycleStoreTest, AnnounceExpiryFromTwoStoresAtOnceSucceedsOnce) {
     bool won[2] = {false, false};
     Store* stores[2] = {store_.get(), other.get()};
     std::vector<std::thread> threads;
+    threads.reserve(2);
     for (int i = 0; i < 2; ++i) {
       threads.emplace_back([&, i] {
         start.arrive_and_wait();

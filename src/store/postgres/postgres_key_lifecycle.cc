@@ -119,6 +119,7 @@ Result<std::vector<KeyRecord>> ListKeysDue(Connection& conn, UnixSeconds now,
   KW_ASSIGN_OR_RETURN(Rows rows,
                       conn.Prepared(kKeysDue, Params().Int(now).Int(warn_until).Int(limit)));
   std::vector<KeyRecord> keys;
+  keys.reserve(rows.size());
   for (int r = 0; r < rows.size(); ++r) keys.push_back(ReadKey(ResultRow(rows, r)));
   return keys;
 }

@@ -283,7 +283,7 @@ TEST(PostgresStoreTest, RotationsEditsAndRevocationsAreHeardForEverySecretOfTheK
   ASSERT_EQ(heard.size(), 9u);
   auto k = [](int n) { return "k:" + Hex(Hash(n)); };
   EXPECT_EQ(heard[0], k(1));  // the rotation: the replaced secret
-  auto sorted = [&](std::size_t from, std::size_t to) {
+  auto sorted = [&](std::ptrdiff_t from, std::ptrdiff_t to) {
     std::vector<std::string> part(heard.begin() + from, heard.begin() + to);
     std::sort(part.begin(), part.end());
     return part;
@@ -310,6 +310,7 @@ TEST(PostgresStoreTest, StoresClaimingAtOnceNeverGetTheSameDelivery) {
   KW_ASSERT_OK(a->CreateWebhook(webhook));
   constexpr int kEvents = 60;
   EventList events;
+  events.reserve(kEvents);
   for (int i = 0; i < kEvents; ++i) {
     WebhookEvent event;
     event.type = "key.created";
@@ -324,6 +325,7 @@ TEST(PostgresStoreTest, StoresClaimingAtOnceNeverGetTheSameDelivery) {
     std::latch start(2);
     Store* stores[2] = {a.get(), b.get()};
     std::vector<std::thread> threads;
+    threads.reserve(2);
     for (int i = 0; i < 2; ++i) {
       threads.emplace_back([&, i] {
         start.arrive_and_wait();

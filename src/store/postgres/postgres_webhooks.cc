@@ -66,6 +66,7 @@ Status CreateWebhook(Connection& conn, const Webhook& webhook) {
 Result<std::vector<Webhook>> ListWebhooks(Connection& conn) {
   KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kListWebhooks));
   std::vector<Webhook> webhooks;
+  webhooks.reserve(rows.size());
   for (int r = 0; r < rows.size(); ++r) webhooks.push_back(ReadWebhook(ResultRow(rows, r)));
   return webhooks;
 }
@@ -86,6 +87,7 @@ Result<std::vector<Delivery>> ClaimDeliveries(Connection& conn, UnixSeconds now,
   KW_ASSIGN_OR_RETURN(Rows rows,
                       conn.Prepared(kClaim, Params().Int(now).Int(lease_until).Int(limit)));
   std::vector<Delivery> deliveries;
+  deliveries.reserve(rows.size());
   for (int r = 0; r < rows.size(); ++r) {
     ResultRow row(rows, r);
     KW_ASSIGN_OR_RETURN(Delivery delivery, ReadDelivery(row));
@@ -109,6 +111,7 @@ Result<std::vector<Delivery>> ListDeliveries(Connection& conn, std::string_view 
   KW_ASSIGN_OR_RETURN(Rows rows,
                       conn.Prepared(kListDeliveries, Params().Text(webhook_id).Int(limit)));
   std::vector<Delivery> deliveries;
+  deliveries.reserve(rows.size());
   for (int r = 0; r < rows.size(); ++r) {
     KW_ASSIGN_OR_RETURN(Delivery delivery, ReadDelivery(ResultRow(rows, r)));
     deliveries.push_back(std::move(delivery));
