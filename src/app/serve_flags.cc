@@ -234,7 +234,10 @@ CLI::Option* AddMillis(CLI::App* cmd, const char* name, std::int64_t& millis, co
 void AddLifecycleFlags(CLI::App* cmd, Config& c) {
   std::string warnings;
   for (std::int64_t within : c.service.expiry_warnings) {
-    warnings += (warnings.empty() ? "" : ",") + FormatDuration(within);
+    // Whole days as days ("7d,1d", as the docs write it), anything else as FormatDuration says.
+    warnings +=
+        (warnings.empty() ? "" : ",") +
+        (within % 86400 == 0 ? std::to_string(within / 86400) + "d" : FormatDuration(within));
   }
   cmd->add_option_function<std::string>(
          "--expiry-warnings",
