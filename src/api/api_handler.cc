@@ -123,6 +123,9 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
     res.keep_alive(request.keep_alive());
     res.set(bh::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     res.body() = services_.metrics.Render(services_.cache);
+    if (services_.dispatcher != nullptr) {
+      RenderWebhookCounters(services_.dispatcher->Counters(), res.body());
+    }
     res.prepare_payload();
     Send(respond, std::move(res), RouteLabel::kMetrics, started);
     return;
@@ -182,7 +185,9 @@ Result<Reply> ApiHandler::Authenticated(const Route& route, ApiCall& call,
   if (by_cookie && !PassesCsrfCheck(request)) {
     return Status::PermissionDenied("cross-site request refused: missing CSRF header");
   }
-  KW_ASSIGN_OR_RETURN(call.principal, services_.authenticator.Authenticate(*credential));
+  KW_ASSIGN_OR_RETURN(call.principal,
+                      services_.authenticator.Authenticate(
+                          *credential, ClientInfo{call.client_address, UserAgentOf(request)}));
   call.principal->client_address = call.client_address;  // for the audit log
   if (!AddressAllowed(call.principal->networks, call.client_address)) {
     return Status::PermissionDenied("this API key may not be used from " + call.client_address);

@@ -94,6 +94,17 @@ void Metrics::CountVerification(VerifyOutcome outcome) {
   verifications_[static_cast<std::size_t>(outcome)].fetch_add(1, std::memory_order_relaxed);
 }
 
+void RenderWebhookCounters(const WebhookCounters& counters, std::string& out) {
+  out += "# HELP keyward_webhook_deliveries_total Webhook delivery attempts, by outcome.\n";
+  out += "# TYPE keyward_webhook_deliveries_total counter\n";
+  out += fmt::format("keyward_webhook_deliveries_total{{outcome=\"delivered\"}} {}\n",
+                     counters.delivered);
+  out +=
+      fmt::format("keyward_webhook_deliveries_total{{outcome=\"retried\"}} {}\n", counters.retried);
+  out +=
+      fmt::format("keyward_webhook_deliveries_total{{outcome=\"failed\"}} {}\n", counters.failed);
+}
+
 std::string Metrics::Render(const KeyCache* cache) const {
   std::string out;
   out += "# HELP keyward_http_requests_total HTTP requests answered, by route and status.\n";

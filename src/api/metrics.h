@@ -10,6 +10,8 @@
 //   keyward_tokens_refused_total{reason}         the OAuth error code (invalid_request, …)
 //   keyward_token_signing_seconds                histogram, time signing one token
 //   keyward_signing_key_rotations_total          operators' rotations on this node
+//   keyward_webhook_deliveries_total{outcome}    webhook attempts on this node: delivered |
+//                                                retried (failed, tried again) | failed (given up)
 //
 // Lock-free: relaxed atomics only, so counting costs the hot path a few nanoseconds. Thread
 // safe.
@@ -23,6 +25,7 @@
 #include <string_view>
 
 #include "service/key_cache.h"
+#include "service/webhook_dispatcher.h"
 
 namespace keyward {
 
@@ -32,6 +35,9 @@ enum class VerifyOutcome { kValid, kInvalid, kError };
 enum class DenialReason { kAddress, kScope, kTag };
 std::string_view DenialReasonName(DenialReason reason);
 enum class TokenGrant { kClientCredentials, kTokenExchange };
+
+// Appends keyward_webhook_deliveries_total (the dispatcher's counters) to `out`.
+void RenderWebhookCounters(const WebhookCounters& counters, std::string& out);
 
 class Metrics {
  public:
@@ -47,7 +53,7 @@ class Metrics {
 
  private:
   static constexpr std::size_t kRoutes = 7;
-  static constexpr std::array<int, 14> kStatuses = {200, 201, 204, 400, 401, 403, 404,
+  static constexpr std::array<int, 15> kStatuses = {200, 201, 202, 204, 400, 401, 403, 404,
                                                     405, 409, 413, 429, 431, 500, 503};
   static constexpr std::array<double, 12> kBuckets = {
       0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 1.0};
