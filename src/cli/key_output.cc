@@ -139,15 +139,19 @@ Status CheckDurationFlag(std::string_view flag, const std::string& text, bool ze
 }
 
 std::string RotationNote(const json::value& key) {
+  // The secret this rotation replaced: the old secret rotated when the key was. Older old
+  // secrets, still in their own grace, are listed too.
+  const std::string rotated = StringMember(key, "rotated");
   const json::value* old = Member(key, "old_secrets");
-  if (old == nullptr || !old->is_array() || old->as_array().empty()) {
-    return InfoLine("the old secret is no longer accepted") + "\n";
+  if (old != nullptr && old->is_array() && !rotated.empty()) {
+    for (const json::value& secret : old->as_array()) {
+      if (StringMember(secret, "rotated") != rotated) continue;
+      return InfoLine("the old secret " + StringMember(secret, "token") + " is accepted until " +
+                      StringMember(secret, "accepted_until")) +
+             "\n";
+    }
   }
-  // Newest first: the secret this rotation replaced.
-  const json::value& secret = old->as_array().front();
-  return InfoLine("the old secret " + StringMember(secret, "token") + " is accepted until " +
-                  StringMember(secret, "accepted_until")) +
-         "\n";
+  return InfoLine("the old secret is no longer accepted") + "\n";
 }
 
 std::string_view ScopeMeaning(std::string_view scope) {

@@ -70,8 +70,8 @@ Status CheckDurationFlag(std::string_view flag, const std::string& text, bool ze
 std::string KeyStatusSuffix(const boost::json::value& key);
 
 // After `apikey rotate`, for stderr: an INFO line (with newline) "the old secret kw_…xyz is
-// accepted until <RFC 3339>" from the answer's newest old secret, or saying it is no longer
-// accepted (grace 0).
+// accepted until <RFC 3339>" about the old secret whose "rotated" is the key's (the one this
+// rotation replaced), or saying it is no longer accepted (grace 0: not listed).
 std::string RotationNote(const boost::json::value& key);
 
 // Keys (one API key object or an array of them) as `format` prints them on stdout: the table

@@ -27,7 +27,7 @@ json::value FourKeys() {
       R"({"name":"old","type":"apikey","expiration":"2026-12-01T10:00:00Z","token":"kw_c",)"
       R"("status":"expired","old_secrets":[]},)"
       R"({"name":"r","type":"apikey","expiration":"2027-01-06T10:00:00Z","token":"kw_d",)"
-      R"("status":"rotating","old_secrets":[)"
+      R"("status":"rotating","rotated":"2026-12-07T09:00:00Z","old_secrets":[)"
       R"({"token":"kw_…new","rotated":"2026-12-07T09:00:00Z",)"
       R"("accepted_until":"2026-12-07T10:00:00Z","last_used":null},)"
       R"({"token":"kw_…old","rotated":"2026-12-07T08:00:00Z",)"
@@ -60,6 +60,10 @@ TEST(RotationNoteTest, NamesTheReplacedSecretAndItsEnd) {
   EXPECT_EQ(RotationNote(FourKeys().at(3)),
             "INFO[0000] the old secret kw_…new is accepted until 2026-12-07T10:00:00Z\n");
   EXPECT_EQ(RotationNote(FourKeys().at(0)), "INFO[0000] the old secret is no longer accepted\n");
+  // Rotated again with grace 0: the secret just replaced is not listed, an older one still is.
+  json::value again = FourKeys().at(3);
+  again.as_object()["rotated"] = "2026-12-07T09:30:00Z";
+  EXPECT_EQ(RotationNote(again), "INFO[0000] the old secret is no longer accepted\n");
 }
 
 TEST(KeyBodyTest, CreateSendsLifecycleFieldsOnlyWhenGiven) {
