@@ -328,5 +328,31 @@ TEST_F(CliLifecycleTest, WebhookToLoopbackRefusedByDefault) {
   EXPECT_TRUE(First(r.out, "whsec_\\S+").empty());
 }
 
+// A server that keeps no copies of keys has no master key: webhooks cannot be added (exit 9),
+// and rotate still shows the new secret, once.
+class CliNoMasterKeyTest : public CliLifecycleTest {
+ protected:
+  std::vector<std::string> ServerArgs() const override {
+    return {"--reveal=false", "--webhook-allow-private"};
+  }
+};
+
+TEST_F(CliNoMasterKeyTest, WebhooksNeedTheMasterKeyRotateStillWorks) {
+  LoginAsAdmin();
+  ProcessResult r = Cli({"webhook", "add", "--url", "http://127.0.0.1:9/keyward"});
+  EXPECT_EQ(r.exit_code, 9) << r.err;
+  EXPECT_NE(r.err.find("master key"), std::string::npos) << r.err;
+
+  ProcessResult created = Cli({"user", "apikey", "create", "-n", "once"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string first = TokenOf(created);
+  ProcessResult rotated = Cli({"user", "apikey", "rotate", "-n", "once"});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.err;
+  const std::string second = TokenOf(rotated);
+  EXPECT_NE(second, first);
+  EXPECT_EQ(AuthStatus(first), 200) << "the default grace is 1h";
+  EXPECT_EQ(AuthStatus(second), 200);
+}
+
 }  // namespace
 }  // namespace keyward::testing
