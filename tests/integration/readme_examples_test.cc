@@ -130,9 +130,9 @@ TEST(ReadmeExamples, CommandLineRunsAsWritten) {
       ProcessResult r = RunShell(command, env);
       EXPECT_EQ(r.exit_code, 0) << example << "\n" << r.err;
       std::smatch m;
-      for (std::sregex_iterator it(r.out.begin(), r.out.end(), std::regex("whsec_[A-Za-z0-9+/=]+")),
-           end;
-           it != end; ++it) {
+      const std::regex webhook_secret("whsec_[A-Za-z0-9+/=]+");
+      for (std::sregex_iterator it(r.out.begin(), r.out.end(), webhook_secret), end; it != end;
+           ++it) {
         RememberSecret(it->str());
       }
       if (example.find("webhook add") != std::string::npos &&
