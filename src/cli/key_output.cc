@@ -125,12 +125,17 @@ Result<json::object> KeyUpdateBody(const KeyEditFlags& edit) {
   return body;
 }
 
+bool IsZeroDuration(std::string_view text) {
+  // "0", "00", "0s", "0m", "0h", "0d": zeros, then at most one unit.
+  std::size_t zeros = text.find_first_not_of('0');
+  if (zeros == 0 || text.empty()) return false;
+  if (zeros == std::string_view::npos) return true;
+  return zeros == text.size() - 1 &&
+         std::string_view("smhd").find(text.back()) != std::string::npos;
+}
+
 Status CheckDurationFlag(std::string_view flag, const std::string& text, bool zero_allowed) {
-  if (zero_allowed && !text.empty() && text.find_first_not_of('0') != 0 &&
-      text.find_first_not_of('0') >= text.size() - 1 &&
-      (text.back() == '0' || std::string_view("smhd").find(text.back()) != std::string::npos)) {
-    return Status::Ok();
-  }
+  if (zero_allowed && IsZeroDuration(text)) return Status::Ok();
   Result<std::int64_t> seconds = ParseDuration(text);
   if (!seconds.ok()) {
     return Status::InvalidArgument(std::string(flag) + ": " + seconds.status().message());
@@ -138,12 +143,13 @@ Status CheckDurationFlag(std::string_view flag, const std::string& text, bool ze
   return Status::Ok();
 }
 
-std::string RotationNote(const json::value& key) {
+std::string RotationNote(const json::value& key, bool zero_grace) {
   // The secret this rotation replaced: the old secret rotated when the key was. Older old
-  // secrets, still in their own grace, are listed too.
+  // secrets, still in their own grace, are listed too (and may have been rotated in the same
+  // second, hence `zero_grace`).
   const std::string rotated = StringMember(key, "rotated");
   const json::value* old = Member(key, "old_secrets");
-  if (old != nullptr && old->is_array() && !rotated.empty()) {
+  if (!zero_grace && old != nullptr && old->is_array() && !rotated.empty()) {
     for (const json::value& secret : old->as_array()) {
       if (StringMember(secret, "rotated") != rotated) continue;
       return InfoLine("the old secret " + StringMember(secret, "token") + " is accepted until " +

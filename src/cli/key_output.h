@@ -60,6 +60,9 @@ struct KeyEditFlags {
 // InvalidArgument "nothing to change: …" naming the flags when none was.
 Result<boost::json::object> KeyUpdateBody(const KeyEditFlags& edit);
 
+// Whether `text` is "0" followed by a unit or nothing ("0s", "00", "0d").
+bool IsZeroDuration(std::string_view text);
+
 // OK when `text`, the value of `flag`, is a duration (core/duration.h); with `zero_allowed`
 // also "0" followed by a unit or nothing ("0s": off / none). InvalidArgument naming the flag.
 Status CheckDurationFlag(std::string_view flag, const std::string& text, bool zero_allowed);
@@ -71,8 +74,9 @@ std::string KeyStatusSuffix(const boost::json::value& key);
 
 // After `apikey rotate`, for stderr: an INFO line (with newline) "the old secret kw_…xyz is
 // accepted until <RFC 3339>" about the old secret whose "rotated" is the key's (the one this
-// rotation replaced), or saying it is no longer accepted (grace 0: not listed).
-std::string RotationNote(const boost::json::value& key);
+// rotation replaced), or saying it is no longer accepted (`zero_grace`: the rotation was asked
+// for with grace 0; or no such secret listed).
+std::string RotationNote(const boost::json::value& key, bool zero_grace = false);
 
 // Keys (one API key object or an array of them) as `format` prints them on stdout: the table
 // TOKEN | TYPE | EXPIRATION | NAME (the name followed by KeyStatusSuffix), the wide table adding

@@ -64,6 +64,9 @@ TEST(RotationNoteTest, NamesTheReplacedSecretAndItsEnd) {
   json::value again = FourKeys().at(3);
   again.as_object()["rotated"] = "2026-12-07T09:30:00Z";
   EXPECT_EQ(RotationNote(again), "INFO[0000] the old secret is no longer accepted\n");
+  // Rotated again within the same second with grace 0: "rotated" is the same, the grace says.
+  EXPECT_EQ(RotationNote(FourKeys().at(3), /*zero_grace=*/true),
+            "INFO[0000] the old secret is no longer accepted\n");
 }
 
 TEST(KeyBodyTest, CreateSendsLifecycleFieldsOnlyWhenGiven) {
@@ -95,6 +98,13 @@ TEST(KeyBodyTest, UpdateSendsWhatWasGivenAndRefusesNothing) {
   body = KeyUpdateBody(only_reuse);
   ASSERT_THAT(body, IsOk());
   EXPECT_EQ(*body, (json::object{{"on_reuse", "keep"}}));
+}
+
+TEST(DurationFlagTest, ZeroDurations) {
+  for (const char* zero : {"0", "00", "0s", "0m", "0h", "0d"}) EXPECT_TRUE(IsZeroDuration(zero));
+  for (const char* other : {"", "s", "1s", "10s", "0x", "0ss", "0s0"}) {
+    EXPECT_FALSE(IsZeroDuration(other)) << other;
+  }
 }
 
 TEST(DurationFlagTest, ZeroOnlyWhereAllowedAndTheFlagIsNamed) {

@@ -128,7 +128,7 @@ Status ApikeyRotate(const UserFlags& f) {
   KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
   KW_ASSIGN_OR_RETURN(json::value key, s.http->Call("POST", KeyPath(s, f) + "/rotate", body));
   PrintKeys(key, ParseOutputFormat(f.output));
-  std::cerr << RotationNote(key) << std::flush;
+  std::cerr << RotationNote(key, IsZeroDuration(f.grace)) << std::flush;
   return Status::Ok();
 }
 
