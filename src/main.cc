@@ -31,6 +31,7 @@ int Run(int argc, char** argv) {
   keyward::AddAuditCommands(app, &exit_code);
   keyward::AddTokenCommands(app, &exit_code);
   keyward::AddSigningKeyCommands(app, &exit_code);
+  keyward::AddWebhookCommands(app, &exit_code);
   app.add_subcommand("version", "Print the version")->callback([] {
     std::cout << "keyward " << KEYWARD_VERSION << "\n";
   });

@@ -72,6 +72,7 @@ TEST(ExitCodeTest, OneCodePerKind) {
   EXPECT_EQ(ExitCodeFor(StatusCode::kAlreadyExists), 6);
   EXPECT_EQ(ExitCodeFor(StatusCode::kUnavailable), 7);
   EXPECT_EQ(ExitCodeFor(StatusCode::kResourceExhausted), 8);
+  EXPECT_EQ(ExitCodeFor(StatusCode::kFailedPrecondition), 9);
 }
 
 class ConfigTest : public ::testing::Test {

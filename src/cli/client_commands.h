@@ -7,7 +7,8 @@ namespace keyward {
 
 // login, logout
 void AddLoginCommands(CLI::App& app, int* exit_code);
-// user get|create|delete, user tag add|delete, user apikey get|create|delete
+// user get|create|delete, user tag add|delete,
+// user apikey get|create|delete|rotate|disable|enable|update
 void AddUserCommands(CLI::App& app, int* exit_code);
 // audit get
 void AddAuditCommands(CLI::App& app, int* exit_code);
@@ -15,5 +16,7 @@ void AddAuditCommands(CLI::App& app, int* exit_code);
 void AddTokenCommands(CLI::App& app, int* exit_code);
 // signing-key list|rotate|export
 void AddSigningKeyCommands(CLI::App& app, int* exit_code);
+// webhook add|get|delete|test
+void AddWebhookCommands(CLI::App& app, int* exit_code);
 
 }  // namespace keyward

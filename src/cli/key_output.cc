@@ -1,7 +1,9 @@
 #include "cli/key_output.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
+#include "core/duration.h"
 #include "core/grant.h"
 
 namespace keyward {
@@ -34,9 +36,21 @@ std::string List(const json::value& key, std::string_view member, std::string_vi
   return out.empty() ? std::string(empty) : out;
 }
 
+// The latest "accepted_until" of the key's old secrets; "" when it lists none.
+std::string LastAccepted(const json::value& key) {
+  std::string last;
+  const json::value* old = Member(key, "old_secrets");
+  if (old == nullptr || !old->is_array()) return last;
+  // RFC 3339 times in UTC ("…Z") of one format order as text.
+  for (const json::value& secret : old->as_array()) {
+    last = std::max(last, StringMember(secret, "accepted_until"));
+  }
+  return last;
+}
+
 std::vector<std::string> Row(const json::value& key) {
   return {StringMember(key, "token"), StringMember(key, "type"), StringMember(key, "expiration"),
-          StringMember(key, "name")};
+          StringMember(key, "name") + KeyStatusSuffix(key)};
 }
 
 std::vector<std::string> WideRow(const json::value& key) {
@@ -86,10 +100,70 @@ json::array Entries(const std::vector<std::string>& given) {
 
 }  // namespace
 
+std::string KeyStatusSuffix(const json::value& key) {
+  const std::string status = StringMember(key, "status");
+  if (status.empty() || status == "active") return "";
+  if (status == "rotating") {
+    const std::string until = LastAccepted(key);
+    return until.empty() ? " (rotating)" : " (rotating until " + until + ")";
+  }
+  return " (" + status + ")";
+}
+
+Result<json::object> KeyUpdateBody(const KeyEditFlags& edit) {
+  json::object body;
+  if (edit.rename) body["name"] = *edit.rename;
+  if (edit.expires) body["expiration"] = *edit.expires;
+  if (edit.lifecycle.description) body["description"] = *edit.lifecycle.description;
+  if (edit.lifecycle.idle_timeout) body["idle_timeout"] = *edit.lifecycle.idle_timeout;
+  if (edit.lifecycle.on_reuse) body["on_reuse"] = *edit.lifecycle.on_reuse;
+  if (body.empty()) {
+    return Status::InvalidArgument(
+        "nothing to change: give --rename, --expires, --description, --idle-timeout or "
+        "--on-reuse");
+  }
+  return body;
+}
+
+bool IsZeroDuration(std::string_view text) {
+  // "0", "00", "0s", "0m", "0h", "0d": zeros, then at most one unit.
+  std::size_t zeros = text.find_first_not_of('0');
+  if (zeros == 0 || text.empty()) return false;
+  if (zeros == std::string_view::npos) return true;
+  return zeros == text.size() - 1 &&
+         std::string_view("smhd").find(text.back()) != std::string::npos;
+}
+
+Status CheckDurationFlag(std::string_view flag, const std::string& text, bool zero_allowed) {
+  if (zero_allowed && IsZeroDuration(text)) return Status::Ok();
+  Result<std::int64_t> seconds = ParseDuration(text);
+  if (!seconds.ok()) {
+    return Status::InvalidArgument(std::string(flag) + ": " + seconds.status().message());
+  }
+  return Status::Ok();
+}
+
+std::string RotationNote(const json::value& key, bool zero_grace) {
+  // The secret this rotation replaced: the old secret rotated when the key was. Older old
+  // secrets, still in their own grace, are listed too (and may have been rotated in the same
+  // second, hence `zero_grace`).
+  const std::string rotated = StringMember(key, "rotated");
+  const json::value* old = Member(key, "old_secrets");
+  if (!zero_grace && old != nullptr && old->is_array() && !rotated.empty()) {
+    for (const json::value& secret : old->as_array()) {
+      if (StringMember(secret, "rotated") != rotated) continue;
+      return InfoLine("the old secret " + StringMember(secret, "token") + " is accepted until " +
+                      StringMember(secret, "accepted_until")) +
+             "\n";
+    }
+  }
+  return InfoLine("the old secret is no longer accepted") + "\n";
+}
+
 std::string_view ScopeMeaning(std::string_view scope) {
   if (scope == scope::kKeysRead) return "list the owner's keys, masked";
   if (scope == scope::kKeysWrite)
-    return "create and delete the owner's keys (none broader than this)";
+    return "create, rotate, change and delete the owner's keys (none broader than this)";
   if (scope == scope::kKeysReveal)
     return "show the owner's keys in full (those no broader than this)";
   if (scope == scope::kUsersRead) return "read users (the owner must be an operator)";
@@ -145,8 +219,11 @@ void AddGrantFlags(CLI::App* cmd, GrantFlags& flags) {
 }
 
 json::object KeyCreateBody(const std::string& name, const std::string& duration,
-                           const GrantFlags& grant) {
+                           const GrantFlags& grant, const KeyLifecycleFlags& lifecycle) {
   json::object body;
+  if (lifecycle.description) body["description"] = *lifecycle.description;
+  if (lifecycle.idle_timeout) body["idle_timeout"] = *lifecycle.idle_timeout;
+  if (lifecycle.on_reuse) body["on_reuse"] = *lifecycle.on_reuse;
   if (!name.empty()) body["name"] = name;
   if (!duration.empty()) body["duration"] = duration;
   const std::pair<const char*, const std::vector<std::string>*> lists[] = {

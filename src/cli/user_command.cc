@@ -1,4 +1,5 @@
-// keyward user get|create|delete, user tag add|delete, user apikey get|create|delete
+// keyward user get|create|delete, user tag add|delete,
+// user apikey get|create|delete|rotate|disable|enable|update
 #include <iostream>
 
 #include "cli/client_commands.h"
@@ -20,7 +21,11 @@ struct UserFlags {
   std::string new_id;  // -u (user create)
   std::string tag;     // -t (tag add|delete)
   std::string duration;
-  GrantFlags grant;  // apikey create
+  GrantFlags grant;              // apikey create
+  std::string expiring_within;   // apikey get --expiring-within
+  std::string grace;             // apikey rotate --grace
+  std::string retire_when_idle;  // apikey rotate --retire-when-idle
+  KeyEditFlags edit;             // apikey update; its lifecycle part also apikey create
   std::string output = "table";
 };
 
@@ -70,9 +75,14 @@ void PrintUsers(const json::value& users, OutputFormat format) {
 // The keys in full where the caller may reveal them. An API key without the scope keys:reveal
 // is refused that (403 "this API key lacks the scope keys:reveal"); it then lists them masked.
 Status ApikeyGet(const UserFlags& f) {
+  if (!f.expiring_within.empty()) {
+    KW_RETURN_IF_ERROR(CheckDurationFlag("--expiring-within", f.expiring_within, false));
+  }
   KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
-  const std::string path = UserPath(s, f.id) + "/apikeys";
-  Result<json::value> keys = s.http->Call("GET", path + "?reveal=true");
+  std::string path = UserPath(s, f.id) + "/apikeys";
+  if (!f.expiring_within.empty()) path += "?expiring_within=" + s.http->Escape(f.expiring_within);
+  const char* more = f.expiring_within.empty() ? "?" : "&";
+  Result<json::value> keys = s.http->Call("GET", path + more + "reveal=true");
   if (!keys.ok() && keys.status().code() == StatusCode::kPermissionDenied &&
       keys.status().message().find(scope::kKeysReveal) != std::string::npos) {
     keys = s.http->Call("GET", path);
@@ -84,7 +94,10 @@ Status ApikeyGet(const UserFlags& f) {
 
 Status ApikeyCreate(const UserFlags& f) {
   if (!f.duration.empty()) KW_RETURN_IF_ERROR(ParseDuration(f.duration).status());
-  json::object body = KeyCreateBody(f.name, f.duration, f.grant);
+  if (f.edit.lifecycle.idle_timeout) {
+    KW_RETURN_IF_ERROR(CheckDurationFlag("--idle-timeout", *f.edit.lifecycle.idle_timeout, true));
+  }
+  json::object body = KeyCreateBody(f.name, f.duration, f.grant, f.edit.lifecycle);
   KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
   KW_ASSIGN_OR_RETURN(json::value key, s.http->Call("POST", UserPath(s, f.id) + "/apikeys", body));
   PrintKeys(key, ParseOutputFormat(f.output));
@@ -94,6 +107,47 @@ Status ApikeyCreate(const UserFlags& f) {
 Status ApikeyDelete(const UserFlags& f) {
   KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
   return s.http->Call("DELETE", UserPath(s, f.id) + "/apikeys/" + s.http->Escape(f.name)).status();
+}
+
+std::string KeyPath(CliContext& s, const UserFlags& f) {
+  return UserPath(s, f.id) + "/apikeys/" + s.http->Escape(f.name);
+}
+
+// A new secret for the key; the old one keeps working for the grace (the server's default 1h
+// when --grace is not given). The new key on stdout, when the old one stops on stderr.
+Status ApikeyRotate(const UserFlags& f) {
+  json::object body;
+  if (!f.grace.empty()) {
+    KW_RETURN_IF_ERROR(CheckDurationFlag("--grace", f.grace, true));
+    body["grace"] = f.grace;
+  }
+  if (!f.retire_when_idle.empty()) {
+    KW_RETURN_IF_ERROR(CheckDurationFlag("--retire-when-idle", f.retire_when_idle, false));
+    body["retire_when_idle"] = f.retire_when_idle;
+  }
+  KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
+  KW_ASSIGN_OR_RETURN(json::value key, s.http->Call("POST", KeyPath(s, f) + "/rotate", body));
+  PrintKeys(key, ParseOutputFormat(f.output));
+  std::cerr << RotationNote(key, IsZeroDuration(f.grace)) << std::flush;
+  return Status::Ok();
+}
+
+Status Patch(const UserFlags& f, const json::object& body) {
+  KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
+  KW_ASSIGN_OR_RETURN(json::value key, s.http->Call("PATCH", KeyPath(s, f), body));
+  PrintKeys(key, ParseOutputFormat(f.output));
+  return Status::Ok();
+}
+
+Status ApikeyDisable(const UserFlags& f) { return Patch(f, {{"disabled", true}}); }
+Status ApikeyEnable(const UserFlags& f) { return Patch(f, {{"disabled", false}}); }
+
+Status ApikeyUpdate(const UserFlags& f) {
+  if (f.edit.lifecycle.idle_timeout) {
+    KW_RETURN_IF_ERROR(CheckDurationFlag("--idle-timeout", *f.edit.lifecycle.idle_timeout, true));
+  }
+  KW_ASSIGN_OR_RETURN(json::object body, KeyUpdateBody(f.edit));
+  return Patch(f, body);
 }
 
 Status UserGet(const UserFlags& f) {
@@ -160,14 +214,78 @@ void AddKeyOutput(CLI::App* cmd, UserFlags& f) {
       ->capture_default_str();
 }
 
+// --description, --idle-timeout and --on-reuse, each recorded only when given.
+void AddLifecycleFlags(CLI::App* cmd, const std::shared_ptr<UserFlags>& f) {
+  cmd->add_option_function<std::string>(
+      "--description", [f](const std::string& v) { f->edit.lifecycle.description = v; },
+      "what the key is for (at most 1024 bytes; \"\" clears it)");
+  cmd->add_option_function<std::string>(
+         "--idle-timeout", [f](const std::string& v) { f->edit.lifecycle.idle_timeout = v; },
+         "delete the key once unused this long, such as 30d (0s: never)")
+      ->type_name("DURATION");
+  cmd->add_option_function<std::string>(
+         "--on-reuse", [f](const std::string& v) { f->edit.lifecycle.on_reuse = v; },
+         "when a retired old secret is used: keep the key (the event is raised) or revoke it")
+      ->check(CLI::IsMember({"keep", "revoke"}));
+}
+
+// apikey rotate|disable|enable|update: each names the key with -n and prints it (masked but for
+// rotate's new secret).
+void AddApikeyLifecycleCommands(CLI::App* apikey, int* exit_code) {
+  auto rotate = std::make_shared<UserFlags>();
+  CLI::App* r = Leaf(apikey, "rotate",
+                     "Give a key a new secret; the old one keeps working for a grace period",
+                     "user apikey rotate", exit_code, rotate, ApikeyRotate);
+  r->add_option("--grace", rotate->grace,
+                "how long the old secret stays valid: 0s, 1m, 15m, 1h, 6h, 24h… up to 30d "
+                "(default 1h; never past its own expiration)")
+      ->type_name("DURATION");
+  r->add_option("--retire-when-idle", rotate->retire_when_idle,
+                "end the grace early once the old secret has gone unused this long, such as 10m")
+      ->type_name("DURATION");
+
+  auto disable = std::make_shared<UserFlags>();
+  CLI::App* d =
+      Leaf(apikey, "disable", "Stop a key working at once, reversibly (enable brings it back)",
+           "user apikey disable", exit_code, disable, ApikeyDisable);
+  auto enable = std::make_shared<UserFlags>();
+  CLI::App* e = Leaf(apikey, "enable", "Let a disabled key work again", "user apikey enable",
+                     exit_code, enable, ApikeyEnable);
+
+  auto update = std::make_shared<UserFlags>();
+  CLI::App* u = Leaf(apikey, "update", "Change a key's name, expiration, description or flags",
+                     "user apikey update", exit_code, update, ApikeyUpdate);
+  u->add_option_function<std::string>(
+      "--rename", [update](const std::string& v) { update->edit.rename = v; },
+      "the key's new name");
+  u->add_option_function<std::string>(
+       "--expires", [update](const std::string& v) { update->edit.expires = v; },
+       "new expiration, RFC 3339 such as 2026-12-31T00:00:00Z (a key changing itself may only "
+       "make it earlier)")
+      ->type_name("TIME");
+  AddLifecycleFlags(u, update);
+
+  const std::pair<CLI::App*, UserFlags*> commands[] = {
+      {r, rotate.get()}, {d, disable.get()}, {e, enable.get()}, {u, update.get()}};
+  for (const auto& [cmd, flags] : commands) {
+    cmd->add_option("-n,--name", flags->name, "name of the key")->required();
+    cmd->add_option("-i,--id", flags->id, "whose key (operators only for others)");
+    AddKeyOutput(cmd, *flags);
+  }
+}
+
 void AddApikeyCommands(CLI::App* user, int* exit_code) {
-  CLI::App* apikey = user->add_subcommand("apikey", "List, create and delete API keys");
+  CLI::App* apikey = user->add_subcommand(
+      "apikey", "List, create, rotate, disable, enable, update and delete API keys");
   apikey->require_subcommand(1);
 
   auto get = std::make_shared<UserFlags>();
   CLI::App* g = Leaf(apikey, "get", "List API keys with their tokens", "user apikey get", exit_code,
                      get, ApikeyGet);
   g->add_option("-i,--id", get->id, "whose keys (operators only for others; default: yours)");
+  g->add_option("--expiring-within", get->expiring_within,
+                "only keys not yet expired that expire within this duration, such as 7d")
+      ->type_name("DURATION");
   AddKeyOutput(g, *get);
 
   auto create = std::make_shared<UserFlags>();
@@ -178,6 +296,7 @@ void AddApikeyCommands(CLI::App* user, int* exit_code) {
                 "validity such as 30m, 24h, 7d or 9999h (default: the server's, 24h)");
   c->add_option("-i,--id", create->id, "for which user (operators only for others)");
   AddGrantFlags(c, create->grant);
+  AddLifecycleFlags(c, create);
   AddKeyOutput(c, *create);
 
   auto del = std::make_shared<UserFlags>();
@@ -185,6 +304,8 @@ void AddApikeyCommands(CLI::App* user, int* exit_code) {
                      "user apikey delete", exit_code, del, ApikeyDelete);
   d->add_option("-n,--name", del->name, "name of the key to delete")->required();
   d->add_option("-i,--id", del->id, "whose key (operators only for others)");
+
+  AddApikeyLifecycleCommands(apikey, exit_code);
 }
 
 void AddTagCommands(CLI::App* user, int* exit_code) {

@@ -1,5 +1,6 @@
-// The fixture of the CLI's integration tests (cli_test.cc, cli_grant_test.cc): a real server,
-// and `keyward` run as a user whose home is a fresh folder.
+// The fixture of the CLI's integration tests (cli_test.cc, cli_grant_test.cc,
+// cli_lifecycle_test.cc): a real server, and `keyward` run as a user whose home is a fresh
+// folder.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,7 +18,7 @@ namespace keyward::testing {
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_ = ServerProcess::Start();
+    server_ = ServerProcess::Start(ServerArgs());
     ASSERT_GT(server_->port(), 0);
     home_ = MakeTempDir();
     url_ = "http://127.0.0.1:" + std::to_string(server_->port());
@@ -27,6 +28,9 @@ class CliTest : public ::testing::Test {
     ExpectNoSecretsIn({server_->log_path()});
     RemoveTree(home_);
   }
+
+  // Flags of the fixture's server besides the harness's own; a fixture may add some.
+  virtual std::vector<std::string> ServerArgs() const { return {}; }
 
   // Runs `keyward args…` as a user whose home is home_ (config in home_/.keyward/config).
   ProcessResult Cli(const std::vector<std::string>& args,

@@ -98,11 +98,17 @@ TEST(ReadmeExamples, UsingTheApiRunsAsWritten) {
   ExpectNoSecretsIn({server->log_path()});
 }
 
+// The webhook examples: their URL pointed at a closed port of this host (which the server may
+// call with --webhook-allow-private; deliveries there fail, as they may), and their example id
+// at the id the example's `webhook add` printed.
+constexpr const char* kExampleWebhookUrl = "https://hooks.example.com/keyward";
+constexpr const char* kExampleWebhookId = "wh_0123456789abcdefghij";
+
 TEST(ReadmeExamples, CommandLineRunsAsWritten) {
   std::string readme = ReadFile(std::string(KEYWARD_SOURCE_DIR) + "/README.md");
   std::vector<std::string> blocks = ShellBlocks(readme, "Command line");
-  ASSERT_GE(blocks.size(), 4u) << "README lost its command line examples";
-  auto server = ServerProcess::Start();
+  ASSERT_GE(blocks.size(), 6u) << "README lost its command line examples";
+  auto server = ServerProcess::Start({"--webhook-allow-private"});
   std::string home = MakeTempDir();
   // $KEY in the examples: an API key of the admin's, made for the test.
   std::string session = server->Login("admin", kAdminPassword);
@@ -114,13 +120,27 @@ TEST(ReadmeExamples, CommandLineRunsAsWritten) {
       {"HOME", home},         {"XDG_CONFIG_HOME", ""},      {"KEYWARD_SERVER", ""},
       {"KEYWARD_APIKEY", ""}, {"PASSWORD", kAdminPassword}, {"KEY", api_key}};
   std::set<std::string> commands_seen;
+  std::string webhook_id = kExampleWebhookId;
   for (const auto& block : blocks) {
     for (const std::string& example : Commands(block)) {
-      ProcessResult r = RunShell(Localize(example, server->port()), env);
+      std::string command = Localize(example, server->port());
+      command =
+          std::regex_replace(command, std::regex(kExampleWebhookUrl), "http://127.0.0.1:9/keyward");
+      command = std::regex_replace(command, std::regex(kExampleWebhookId), webhook_id);
+      ProcessResult r = RunShell(command, env);
       EXPECT_EQ(r.exit_code, 0) << example << "\n" << r.err;
       std::smatch m;
-      if (std::regex_search(example, m,
-                            std::regex("keyward ((user (apikey |tag )?|audit )?[a-z]+)"))) {
+      const std::regex webhook_secret("whsec_[A-Za-z0-9+/=]+");
+      for (std::sregex_iterator it(r.out.begin(), r.out.end(), webhook_secret), end; it != end;
+           ++it) {
+        RememberSecret(it->str());
+      }
+      if (example.find("webhook add") != std::string::npos &&
+          std::regex_search(r.out, m, std::regex("wh_[a-z0-9]+"))) {
+        webhook_id = m.str();
+      }
+      if (std::regex_search(
+              example, m, std::regex("keyward ((user (apikey |tag )?|audit |webhook )?[a-z]+)"))) {
         commands_seen.insert(m[1]);
       }
       if (example.find("-o json") != std::string::npos) {
@@ -134,9 +154,26 @@ TEST(ReadmeExamples, CommandLineRunsAsWritten) {
     }
   }
   // Every command of the CLI has an example.
-  for (const char* command : {"login", "logout", "version", "user get", "user create",
-                              "user delete", "user tag add", "user tag delete", "user apikey get",
-                              "user apikey create", "user apikey delete", "audit get"}) {
+  for (const char* command : {"login",
+                              "logout",
+                              "version",
+                              "user get",
+                              "user create",
+                              "user delete",
+                              "user tag add",
+                              "user tag delete",
+                              "user apikey get",
+                              "user apikey create",
+                              "user apikey delete",
+                              "user apikey rotate",
+                              "user apikey disable",
+                              "user apikey enable",
+                              "user apikey update",
+                              "audit get",
+                              "webhook add",
+                              "webhook get",
+                              "webhook test",
+                              "webhook delete"}) {
     EXPECT_TRUE(commands_seen.count(command)) << "README has no example of keyward " << command;
   }
   server->Stop();
