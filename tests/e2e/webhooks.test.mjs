@@ -137,9 +137,16 @@ test('each event type arrives, and every delivery verifies with standardwebhooks
   await newKey({ name: 'short', duration: '5s' });
   await newKey({ name: 'idle', idle_timeout: '2s' });
 
-  const seen = () => new Set(all.got.filter((g) => g.verified).map((g) => g.payload.type));
-  await until(() => TYPES.every((t) => seen().has(t)), 20000,
-    () => `missing ${TYPES.filter((t) => !seen().has(t)).join(', ')}`);
+  // Every event these changes make, as "type key": each type of TYPES at least once.
+  const wanted = ['key.created rotated', 'key.rotated rotated', 'key.reuse_detected rotated',
+    'key.disabled rotated', 'key.enabled rotated', 'key.deleted rotated', 'key.created short',
+    'key.expiring short', 'key.expired short', 'key.created idle', 'key.idle_revoked idle',
+    'key.deleted idle'];
+  assert.deepEqual(new Set(wanted.map((w) => w.split(' ')[0])), new Set(TYPES));
+  const seen = () => all.got.filter((g) => g.verified)
+    .map((g) => `${g.payload.type} ${g.payload.data.key}`);
+  await until(() => wanted.every((w) => seen().includes(w)), 20000,
+    () => `missing ${wanted.filter((w) => !seen().includes(w)).join(', ')}; got ${seen().join(', ')}`);
 
   for (const g of all.got) {
     assert.ok(g.verified, `delivery ${g.id} does not verify: ${g.error}`);
