@@ -29,7 +29,7 @@ inline constexpr char kBusyMessage[] = "the database is busy, try again";
 
 // Maps a failure to a Status. With the SQLSTATE of `result` (null: a failure without a result):
 //   23505 unique violation      -> AlreadyExists
-//   23503 foreign key violation -> NotFound (every foreign key in the schema names a user)
+//   23503 foreign key violation -> NotFound (the row it names, a user or a key, is absent)
 //   22021, 22P05 (text that is not UTF-8 or holds NUL) -> InvalidText() (store/rows.h)
 //   a lost connection (PQstatus bad, no result), class 08, 57P01-57P03 (shutdown, cannot
 //   connect now), 53300 (too many connections)                       -> Unavailable

@@ -11,6 +11,7 @@
 #include "store/postgres/pg_listener.h"
 #include "store/postgres/pg_pool.h"
 #include "store/postgres/postgres_migrations.h"
+#include "store/postgres/postgres_store_parts.h"
 #include "store/rows.h"
 
 namespace keyward {
@@ -19,6 +20,7 @@ namespace {
 using pg::Connection;
 using pg::kInvalidateChannel;
 using pg::Params;
+using pg::ResultRow;
 using pg::Rows;
 
 // Only string literals reach PostgreSQL; every value is a parameter. Deletes and tag changes
@@ -49,18 +51,23 @@ constexpr char kRemoveTag[] =
     "WITH gone AS (DELETE FROM user_tags WHERE user_id = $1 AND tag = $2 RETURNING user_id)"
     " SELECT pg_notify($3, 'u:' || user_id) FROM gone";
 
-constexpr char kInsertKey[] = "INSERT INTO api_keys (" KW_ROW_KEY_COLUMNS
-                              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-constexpr char kListKeys[] =
-    "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE user_id = $1 ORDER BY created_at, name";
+constexpr char kInsertKey[] =
+    "INSERT INTO api_keys (" KW_ROW_KEY_COLUMNS
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
+    " $19)";
+constexpr char kListKeys[] = KW_ROW_KEYS_WITH_OLD_SECRETS("$1") KW_ROW_KEYS_WITH_OLD_SECRETS_ORDER;
 constexpr char kGetKey[] =
-    "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE user_id = $1 AND name = $2";
+    KW_ROW_KEYS_WITH_OLD_SECRETS("$1") " AND k.name = $2" KW_ROW_KEYS_WITH_OLD_SECRETS_ORDER;
 constexpr char kFindKey[] = "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE hash = $1";
+constexpr char kFindKeyByOldSecret[] = KW_ROW_KEY_BY_OLD_SECRET("$1");
+// The key's current secret and every old one stop working.
 constexpr char kDeleteKey[] =
-    "WITH gone AS (DELETE FROM api_keys WHERE user_id = $1 AND name = $2 RETURNING hash)"
-    " SELECT pg_notify($3, 'k:' || encode(hash, 'hex')) FROM gone";
+    "WITH gone AS (DELETE FROM api_keys WHERE user_id = $1 AND name = $2 RETURNING id, "
+    "hash)" KW_PG_NOTIFY_SECRETS_OF("gone", "$3");
 constexpr char kTouchKey[] =
     "UPDATE api_keys SET last_used_at = $2 WHERE hash = $1 AND last_used_at < $2";
+constexpr char kTouchOldSecret[] =
+    "UPDATE rotated_secrets SET last_used_at = $2 WHERE hash = $1 AND last_used_at < $2";
 
 constexpr char kInsertSession[] =
     "INSERT INTO sessions (" KW_ROW_SESSION_COLUMNS ") VALUES ($1, $2, $3, $4)";
@@ -103,20 +110,6 @@ constexpr char kListSigningKeys[] = KW_ROW_LIST_SIGNING_KEYS;
 
 #undef KW_USER_COLUMNS
 
-// Row `r` of a result.
-class ResultRow final : public RowReader {
- public:
-  ResultRow(const Rows& rows, int r) : rows_(rows), r_(r) {}
-  std::string Text(int column) const override { return rows_.Bytes(r_, column); }
-  std::string Blob(int column) const override { return rows_.Bytes(r_, column); }
-  std::int64_t Int(int column) const override { return rows_.Int(r_, column); }
-  bool IsNull(int column) const override { return rows_.IsNull(r_, column); }
-
- private:
-  const Rows& rows_;
-  int r_;
-};
-
 Result<Params> KeyParams(const KeyRecord& key) {
   KW_ASSIGN_OR_RETURN(GrantColumns grant, WriteGrant(key.grant));
   Params params;
@@ -127,7 +120,9 @@ Result<Params> KeyParams(const KeyRecord& key) {
   } else {
     params.NullText();
   }
-  params.Text(grant.allowed_addresses).Int(grant.full_access);
+  params.Text(grant.allowed_addresses).Int(grant.full_access).Text(key.description);
+  params.Int(key.disabled ? 1 : 0).Int(key.validity).Int(key.idle_timeout);
+  params.Int(key.revoke_on_reuse ? 1 : 0).Int(key.rotated_at).Int(key.announced_within);
   return params;
 }
 
@@ -230,38 +225,56 @@ class PostgresStore final : public Store {
     return count;
   }
 
-  Status CreateKey(const KeyRecord& key, const EventList& /*events*/) override {
+  Status CreateKey(const KeyRecord& key, const EventList& events) override {
     KW_ASSIGN_OR_RETURN(Params params, KeyParams(key));
     // A missing user fails the foreign key (NotFound); a taken name, the UNIQUE constraint.
     return Write([&](Connection& conn) -> Status {
-      return Reword(conn.Prepared(kInsertKey, params).status(), StatusCode::kAlreadyExists,
-                    "a key with this name already exists");
+      KW_RETURN_IF_ERROR(Reword(conn.Prepared(kInsertKey, params).status(),
+                                StatusCode::kAlreadyExists, "a key with this name already exists"));
+      return pg::InsertEvents(conn, events);
     });
   }
 
   Result<std::vector<KeyRecord>> ListKeys(std::string_view user_id) override {
-    std::vector<KeyRecord> keys;
-    KW_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
-      KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kListKeys, Params().Text(user_id)));
-      keys.clear();
-      for (int r = 0; r < rows.size(); ++r) keys.push_back(ReadKey(ResultRow(rows, r)));
-      return Status::Ok();
-    }));
-    return keys;
+    return ReadKeys(kListKeys, Params().Text(user_id));
   }
 
   Result<KeyRecord> GetKey(std::string_view user_id, std::string_view name) override {
-    return ReadOneKey(kGetKey, Params().Text(user_id).Text(name));
+    KW_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys,
+                        ReadKeys(kGetKey, Params().Text(user_id).Text(name)));
+    if (keys.empty()) return Status::NotFound("key not found");
+    return std::move(keys.front());
   }
 
   Status DeleteKey(std::string_view user_id, std::string_view name,
-                   const EventList& /*events*/) override {
-    return WriteOne(kDeleteKey, Params().Text(user_id).Text(name).Text(kInvalidateChannel),
-                    "key not found");
+                   const EventList& events) override {
+    Params params = Params().Text(user_id).Text(name).Text(kInvalidateChannel);
+    return Write([&](Connection& conn) -> Status {
+      KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kDeleteKey, params));
+      if (rows.size() == 0) return Status::NotFound("key not found");
+      return pg::InsertEvents(conn, events);
+    });
   }
 
   Result<KeyRecord> FindKeyByHash(std::string_view hash) override {
-    return ReadOneKey(kFindKey, Params().Bytes(hash));
+    KeyRecord key;
+    KW_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+      KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kFindKey, Params().Bytes(hash)));
+      if (rows.size() != 0) {
+        key = ReadKey(ResultRow(rows, 0));
+        return Status::Ok();
+      }
+      // A secret moves from api_keys to rotated_secrets, never back: looking here second finds
+      // it even when a rotation commits between the two statements.
+      KW_ASSIGN_OR_RETURN(Rows old, conn.Prepared(kFindKeyByOldSecret, Params().Bytes(hash)));
+      if (old.size() == 0) return Status::NotFound("key not found");
+      ResultRow row(old, 0);
+      key = ReadKey(row);
+      key.old_secrets.push_back(ReadOldSecret(row, KW_ROW_KEY_COLUMN_COUNT));
+      key.by_old_secret = true;
+      return Status::Ok();
+    }));
+    return key;
   }
 
   Status TouchKeys(const std::vector<std::pair<std::string, UnixSeconds>>& used) override {
@@ -272,9 +285,11 @@ class PostgresStore final : public Store {
     for (const auto& entry : used) sorted.push_back(&entry);
     std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return *a < *b; });
     return Write([&](Connection& conn) -> Status {
-      for (const auto* entry : sorted) {
-        KW_RETURN_IF_ERROR(
-            conn.Prepared(kTouchKey, Params().Bytes(entry->first).Int(entry->second)).status());
+      for (const char* sql : {kTouchKey, kTouchOldSecret}) {
+        for (const auto* entry : sorted) {
+          KW_RETURN_IF_ERROR(
+              conn.Prepared(sql, Params().Bytes(entry->first).Int(entry->second)).status());
+        }
       }
       return Status::Ok();
     });
@@ -391,83 +406,69 @@ class PostgresStore final : public Store {
     return FindByPrefix<SessionRecord>(prefix, kFindSessionByPrefix, kFindSessionByPrefixOpen,
                                        ReadSession, "session not found");
   }
-  // --- issue 15: placeholders until the backends implement them ---
-  Status RotateKey(std::string_view, std::string_view, std::string_view, const KeyRecord&,
-                   const OldSecret&, const EventList&) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "RotateKey");
+  // --- issue 15: postgres_key_lifecycle.cc and postgres_webhooks.cc ---
+  Status RotateKey(std::string_view user_id, std::string_view name, std::string_view expected_hash,
+                   const KeyRecord& next, const OldSecret& old, const EventList& events) override {
+    return Write([&](Connection& conn) {
+      return pg::RotateKey(conn, user_id, name, expected_hash, next, old, events);
+    });
   }
-  Status UpdateKey(std::string_view, std::string_view, const KeyUpdate&,
-                   const EventList&) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "UpdateKey");
+  Status UpdateKey(std::string_view user_id, std::string_view name, const KeyUpdate& update,
+                   const EventList& events) override {
+    return Write(
+        [&](Connection& conn) { return pg::UpdateKey(conn, user_id, name, update, events); });
   }
-  Result<std::vector<KeyRecord>> ListKeysDue(UnixSeconds, UnixSeconds, int) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "ListKeysDue");
+  Result<std::vector<KeyRecord>> ListKeysDue(UnixSeconds now, UnixSeconds warn_until,
+                                             int limit) override {
+    return ReadResult<std::vector<KeyRecord>>(
+        [&](Connection& conn) { return pg::ListKeysDue(conn, now, warn_until, limit); });
   }
-  Result<bool> AnnounceExpiry(std::string_view, std::int64_t, const EventList&) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "AnnounceExpiry");
+  Result<bool> AnnounceExpiry(std::string_view hash, std::int64_t within,
+                              const EventList& events) override {
+    return WriteResult<bool>(
+        [&](Connection& conn) { return pg::AnnounceExpiry(conn, hash, within, events); });
   }
-  Result<bool> RevokeIdleKey(std::string_view, UnixSeconds, const EventList&) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "RevokeIdleKey");
+  Result<bool> RevokeIdleKey(std::string_view hash, UnixSeconds unused_since,
+                             const EventList& events) override {
+    return WriteResult<bool>(
+        [&](Connection& conn) { return pg::RevokeIdleKey(conn, hash, unused_since, events); });
   }
-  Result<std::int64_t> PruneOldSecrets(UnixSeconds) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "PruneOldSecrets");
+  Result<std::int64_t> PruneOldSecrets(UnixSeconds now) override {
+    return WriteResult<std::int64_t>(
+        [&](Connection& conn) { return pg::PruneOldSecrets(conn, now); });
   }
-  Status CreateWebhook(const Webhook&) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "CreateWebhook");
+  Status CreateWebhook(const Webhook& webhook) override {
+    return Write([&](Connection& conn) { return pg::CreateWebhook(conn, webhook); });
   }
   Result<std::vector<Webhook>> ListWebhooks() override {
-    return Status::Internal(
-        "not implemented yet: "
-        "ListWebhooks");
+    return ReadResult<std::vector<Webhook>>(
+        [&](Connection& conn) { return pg::ListWebhooks(conn); });
   }
-  Result<Webhook> GetWebhook(std::string_view) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "GetWebhook");
+  Result<Webhook> GetWebhook(std::string_view id) override {
+    return ReadResult<Webhook>([&](Connection& conn) { return pg::GetWebhook(conn, id); });
   }
-  Status DeleteWebhook(std::string_view) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "DeleteWebhook");
+  Status DeleteWebhook(std::string_view id) override {
+    return Write([&](Connection& conn) { return pg::DeleteWebhook(conn, id); });
   }
-  Status AppendEvents(const EventList&) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "AppendEvents");
+  Status AppendEvents(const EventList& events) override {
+    if (events.empty()) return Status::Ok();
+    return Write([&](Connection& conn) { return pg::InsertEvents(conn, events); });
   }
-  Result<std::vector<Delivery>> ClaimDeliveries(UnixSeconds, UnixSeconds, int) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "ClaimDeliveries");
+  Result<std::vector<Delivery>> ClaimDeliveries(UnixSeconds now, UnixSeconds lease_until,
+                                                int limit) override {
+    return WriteResult<std::vector<Delivery>>(
+        [&](Connection& conn) { return pg::ClaimDeliveries(conn, now, lease_until, limit); });
   }
-  Status FinishDelivery(std::int64_t, const DeliveryOutcome&) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "FinishDelivery");
+  Status FinishDelivery(std::int64_t id, const DeliveryOutcome& outcome) override {
+    return Write([&](Connection& conn) { return pg::FinishDelivery(conn, id, outcome); });
   }
-  Result<std::vector<Delivery>> ListDeliveries(std::string_view, int) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "ListDeliveries");
+  Result<std::vector<Delivery>> ListDeliveries(std::string_view webhook_id, int limit) override {
+    return ReadResult<std::vector<Delivery>>(
+        [&](Connection& conn) { return pg::ListDeliveries(conn, webhook_id, limit); });
   }
-  Result<std::int64_t> PruneEvents(UnixSeconds) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "PruneEvents");
+  Result<std::int64_t> PruneEvents(UnixSeconds before) override {
+    return WriteResult<std::int64_t>(
+        [&](Connection& conn) { return pg::PruneEvents(conn, before); });
   }
 
   void Subscribe(StoreEvents events) override {
@@ -524,23 +525,44 @@ class PostgresStore final : public Store {
     }
   }
 
+  // Read and Write for a function that returns a Result (taken from its last run).
+  template <typename T, typename Fn>
+  Result<T> ReadResult(Fn&& read) {
+    std::optional<T> out;
+    KW_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+      KW_ASSIGN_OR_RETURN(out, read(conn));
+      return Status::Ok();
+    }));
+    return std::move(*out);
+  }
+  template <typename T, typename Fn>
+  Result<T> WriteResult(Fn&& write) {
+    std::optional<T> out;
+    KW_RETURN_IF_ERROR(Write([&](Connection& conn) -> Status {
+      KW_ASSIGN_OR_RETURN(out, write(conn));
+      return Status::Ok();
+    }));
+    return std::move(*out);
+  }
+
+  // The keys of a KW_ROW_KEYS_WITH_OLD_SECRETS query (one statement: one snapshot).
+  Result<std::vector<KeyRecord>> ReadKeys(const char* sql, const Params& params) {
+    std::vector<KeyRecord> keys;
+    KW_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+      KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(sql, params));
+      keys.clear();
+      for (int r = 0; r < rows.size(); ++r) AddKeyRow(ResultRow(rows, r), keys);
+      return Status::Ok();
+    }));
+    return keys;
+  }
+
   // A write of one statement that returns a row per changed row; NotFound when none changed.
   Status WriteOne(const char* sql, const Params& params, const char* not_found) {
     return Write([&](Connection& conn) -> Status {
       KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(sql, params));
       return rows.size() == 0 ? Status::NotFound(not_found) : Status::Ok();
     });
-  }
-
-  Result<KeyRecord> ReadOneKey(const char* sql, const Params& params) {
-    KeyRecord key;
-    KW_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
-      KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(sql, params));
-      if (rows.size() == 0) return Status::NotFound("key not found");
-      key = ReadKey(ResultRow(rows, 0));
-      return Status::Ok();
-    }));
-    return key;
   }
 
   // The one row whose hash starts with `prefix` (rows.h, HashPrefixUpperBound); NotFound when

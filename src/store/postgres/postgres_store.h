@@ -11,7 +11,10 @@
 // a key's last_used_at backwards.
 //
 // Changes to keys, sessions, users and tags, and added signing keys, are announced to every node
-// with NOTIFY in the same transaction (pg_listener.h has the payloads); Subscribe hears them.
+// with NOTIFY in the same transaction (pg_listener.h has the payloads); Subscribe hears them. A
+// key's delete, edit or idle revocation announces its current secret and every old one; a
+// rotation, the secret it replaced. ClaimDeliveries leases rows with FOR UPDATE SKIP LOCKED, so
+// nodes claiming at once never get the same delivery.
 #pragma once
 
 #include <chrono>

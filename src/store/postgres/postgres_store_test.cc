@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <latch>
 #include <string>
@@ -235,6 +236,114 @@ TEST(PostgresStoreTest, AnAddedSigningKeyIsHeardAndARefusedOneSaysNothing) {
   KW_ASSERT_OK(a->DeleteUser("zed"));
   ASSERT_TRUE(log.WaitFor("u:zed", milliseconds(1000)));
   EXPECT_EQ(log.Recorded(), (std::vector<std::string>{"signing_keys", "signing_keys", "u:zed"}));
+}
+
+// Every change that makes a secret stop working is heard by the other nodes, for the key's current
+// secret and each old one (issue 15, "Disabled keys"); refused changes say nothing.
+TEST(PostgresStoreTest, RotationsEditsAndRevocationsAreHeardForEverySecretOfTheKey) {
+  KW_REQUIRE_POSTGRES();
+  TempDatabase db;
+  KW_ASSERT_OK(db.status());
+  EventLog log;  // outlives the store that calls it
+  KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> a, OpenPostgresStore(db.url()));
+  KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> b, OpenPostgresStore(db.url()));
+  b->Subscribe(log.Events());
+  KW_ASSERT_OK(a->CreateUser(MakeUser("alice")));
+  KeyRecord key = MakeKey("alice", "ci", 1);
+  KW_ASSERT_OK(a->CreateKey(key));
+  auto rotate = [&](const char* name, int from, int to) {
+    KeyRecord next = key;
+    next.hash = Hash(to);
+    next.rotated_at = key.created_at + to;
+    OldSecret old{.hash = Hash(from),
+                  .masked = "kw_old",
+                  .rotated_at = next.rotated_at,
+                  .grace_until = next.rotated_at + 60,
+                  .retire_when_idle = 0,
+                  .last_used_at = 0,
+                  .expires_at = key.expires_at};
+    return a->RotateKey("alice", name, Hash(from), next, old, {});
+  };
+  KW_ASSERT_OK(rotate("ci", 1, 2));
+  ASSERT_TRUE(log.WaitFor("k:" + Hex(Hash(1)), milliseconds(1000)));
+  KW_EXPECT_CODE(rotate("ci", 1, 3), StatusCode::kFailedPrecondition);
+  KeyUpdate disable;
+  disable.disabled = true;
+  KW_ASSERT_OK(a->UpdateKey("alice", "ci", disable, {}));
+  KW_EXPECT_CODE(a->UpdateKey("alice", "ghost", disable, {}), StatusCode::kNotFound);
+  KW_ASSERT_OK_AND_ASSIGN(bool revoked, a->RevokeIdleKey(Hash(2), 4'000'000'000, {}));
+  EXPECT_TRUE(revoked);
+  KW_ASSERT_OK(a->CreateKey(MakeKey("alice", "ci", 5)));
+  KW_ASSERT_OK(rotate("ci", 5, 6));
+  KW_ASSERT_OK(a->DeleteKey("alice", "ci"));
+  // Heard in commit order: once the user's deletion is heard, everything before it was.
+  KW_ASSERT_OK(a->DeleteUser("alice"));
+  ASSERT_TRUE(log.WaitFor("u:alice", milliseconds(1000)));
+  std::vector<std::string> heard = log.Recorded();
+  ASSERT_EQ(heard.size(), 9u);
+  auto k = [](int n) { return "k:" + Hex(Hash(n)); };
+  EXPECT_EQ(heard[0], k(1));  // the rotation: the replaced secret
+  auto sorted = [&](std::size_t from, std::size_t to) {
+    std::vector<std::string> part(heard.begin() + from, heard.begin() + to);
+    std::sort(part.begin(), part.end());
+    return part;
+  };
+  EXPECT_EQ(sorted(1, 3), (std::vector<std::string>{k(1), k(2)}));  // the edit: both secrets
+  EXPECT_EQ(sorted(3, 5), (std::vector<std::string>{k(1), k(2)}));  // the idle revocation
+  EXPECT_EQ(heard[5], k(5));                                        // the second key's rotation
+  EXPECT_EQ(sorted(6, 8), (std::vector<std::string>{k(5), k(6)}));  // its deletion
+  EXPECT_EQ(heard[8], "u:alice");
+}
+
+// Nodes dispatching webhooks at once share the due deliveries: each is leased to one of them.
+TEST(PostgresStoreTest, StoresClaimingAtOnceNeverGetTheSameDelivery) {
+  KW_REQUIRE_POSTGRES();
+  TempDatabase db;
+  KW_ASSERT_OK(db.status());
+  KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> a, OpenPostgresStore(db.url()));
+  KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> b, OpenPostgresStore(db.url()));
+  Webhook webhook;
+  webhook.id = "wh_a";
+  webhook.url = "https://example.com/";
+  webhook.sealed_secret = "s";
+  webhook.created_by = "op";
+  KW_ASSERT_OK(a->CreateWebhook(webhook));
+  constexpr int kEvents = 60;
+  EventList events;
+  for (int i = 0; i < kEvents; ++i) {
+    WebhookEvent event;
+    event.type = "key.created";
+    event.time = 100 + i % 7;
+    event.data = "{}";
+    events.push_back(event);
+  }
+  KW_ASSERT_OK(a->AppendEvents(events));
+
+  std::vector<std::int64_t> got[2];
+  {
+    std::latch start(2);
+    Store* stores[2] = {a.get(), b.get()};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 2; ++i) {
+      threads.emplace_back([&, i] {
+        start.arrive_and_wait();
+        while (true) {
+          Result<std::vector<Delivery>> claimed = stores[i]->ClaimDeliveries(200, 1000, 3);
+          EXPECT_THAT(claimed, IsOk());
+          if (!claimed.ok() || claimed->empty()) break;
+          for (const Delivery& d : *claimed) got[i].push_back(d.id);
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+  }
+  std::vector<std::int64_t> all = got[0];
+  all.insert(all.end(), got[1].begin(), got[1].end());
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end()) << "a delivery claimed twice";
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kEvents));
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<Delivery> none, b->ClaimDeliveries(999, 2000, 100));
+  EXPECT_TRUE(none.empty());  // all leased until 1000
 }
 
 TEST(PostgresStoreTest, LostListenConnectionReconnectsAndAsksForAResync) {
