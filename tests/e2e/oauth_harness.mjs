@@ -165,12 +165,12 @@ function portAnswers(port) {
   });
 }
 
-// The blocks of docs/brokers-and-engines.md marked `<!-- checked: NAME -->` on the line before
-// their fence: {NAME: text}.
-export function docBlocks() {
-  const page = readFileSync(join(here, '..', '..', 'docs', 'brokers-and-engines.md'), 'utf8');
+// The blocks of docs/`page` marked `<!-- checked: NAME -->` on the line before their fence:
+// {NAME: text}.
+export function docBlocks(page = 'brokers-and-engines.md') {
+  const text = readFileSync(join(here, '..', '..', 'docs', page), 'utf8');
   const blocks = {};
-  for (const m of page.matchAll(/<!-- checked: ([a-z0-9-]+) -->\n```[a-z]*\n([\s\S]*?)```/g)) {
+  for (const m of text.matchAll(/<!-- checked: ([a-z0-9-]+) -->\n```[a-z]*\n([\s\S]*?)```/g)) {
     assert.equal(blocks[m[1]], undefined, `two blocks named ${m[1]}`);
     blocks[m[1]] = m[2];
   }
