@@ -39,10 +39,11 @@ void RaiseFileLimit(std::size_t max_connections) {
   }
 }
 
-// Whether the server needs the master key: keys can be revealed, or tokens issued (it seals the
-// signing keys).
+// Whether the server loads the master key: keys can be revealed, tokens issued (it seals the
+// signing keys), or its file is given (webhook secrets are sealed with it, even with
+// --reveal=false).
 bool NeedsMasterKey(const Config& config) {
-  return config.service.reveal || !config.token.issuer.empty();
+  return config.service.reveal || !config.token.issuer.empty() || !config.master_key_file.empty();
 }
 
 // The master key when NeedsMasterKey: --master-key-file, or <data dir>/master.key (the data dir

@@ -76,7 +76,8 @@ Result<CreatedWebhook> WebhookService::Create(const Caller& caller, const NewWeb
     KW_RETURN_IF_ERROR(CheckWebhooksAccess(caller, scope::kWebhooksWrite));
     if (master_key_ == nullptr) {
       return Status::FailedPrecondition(
-          "webhooks need the master key; this server runs without one");
+          "webhooks need the master key; this server runs without one (it runs with "
+          "--reveal=false: give it with --master-key-file)");
     }
     KW_RETURN_IF_ERROR(NormalizeFilters(in, created.webhook));
     KW_RETURN_IF_ERROR(CheckWebhookUrl(in.url, options_));
