@@ -182,7 +182,9 @@ Result<Reply> ApiHandler::Authenticated(const Route& route, ApiCall& call,
   if (by_cookie && !PassesCsrfCheck(request)) {
     return Status::PermissionDenied("cross-site request refused: missing CSRF header");
   }
-  KW_ASSIGN_OR_RETURN(call.principal, services_.authenticator.Authenticate(*credential));
+  KW_ASSIGN_OR_RETURN(call.principal,
+                      services_.authenticator.Authenticate(
+                          *credential, ClientInfo{call.client_address, UserAgentOf(request)}));
   call.principal->client_address = call.client_address;  // for the audit log
   if (!AddressAllowed(call.principal->networks, call.client_address)) {
     return Status::PermissionDenied("this API key may not be used from " + call.client_address);

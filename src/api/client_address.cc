@@ -87,4 +87,10 @@ Result<std::vector<Cidr>> ParseTrustedProxies(std::string_view text) {
   return out;
 }
 
+std::string_view UserAgentOf(const http::Request& request) {
+  auto it = request.find(http::beast_http::field::user_agent);
+  if (it == request.end()) return {};
+  return std::string_view(it->value()).substr(0, 256);
+}
+
 }  // namespace keyward

@@ -33,6 +33,10 @@ std::string_view ResolveClientAddress(std::string_view peer, const std::vector<C
 std::string_view ClientAddress(const http::Request& request, std::string_view peer,
                                const std::vector<Cidr>& trusted);
 
+// The request's User-Agent for records of who presented a credential (key.reuse_detected): at
+// most the first 256 bytes; empty when absent.
+std::string_view UserAgentOf(const http::Request& request);
+
 // The CIDRs of a --trusted-proxies value ("10.0.0.0/8,2001:db8::/32", spaces allowed; empty:
 // none). InvalidArgument naming the first that does not parse.
 Result<std::vector<Cidr>> ParseTrustedProxies(std::string_view text);

@@ -132,25 +132,28 @@ void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::
   }
   // A miss: the store decides, on a blocking thread.
   Decide(std::string(*credential), jwt,
-         std::string(ClientAddress(request, peer.address, trusted_proxies_)), std::move(required),
-         version, keep_alive, std::move(respond), started);
+         std::string(ClientAddress(request, peer.address, trusted_proxies_)),
+         std::string(UserAgentOf(request)), std::move(required), version, keep_alive,
+         std::move(respond), started);
 }
 
-void ForwardAuth::Decide(std::string token, bool jwt, std::string address, Requirements required,
-                         unsigned version, bool keep_alive, http::Responder respond,
-                         std::chrono::steady_clock::time_point started) {
+void ForwardAuth::Decide(std::string token, bool jwt, std::string address, std::string user_agent,
+                         Requirements required, unsigned version, bool keep_alive,
+                         http::Responder respond, std::chrono::steady_clock::time_point started) {
   // NOLINTNEXTLINE(bugprone-exception-escape): as Requirements (requirements.h)
   struct Job {
     std::string token;
     std::string address;
+    std::string user_agent;
     Requirements required;
     http::Responder responder;
   };
-  auto job = std::make_shared<Job>(
-      Job{std::move(token), std::move(address), std::move(required), std::move(respond)});
+  auto job = std::make_shared<Job>(Job{std::move(token), std::move(address), std::move(user_agent),
+                                       std::move(required), std::move(respond)});
   bool queued = blocking_.TrySubmit([this, job, jwt, version, keep_alive, started] {
-    auto principal = jwt ? tokens_->Verify(job->token, AudienceSet::kGateway)
-                         : authenticator_.Authenticate(job->token);
+    auto principal =
+        jwt ? tokens_->Verify(job->token, AudienceSet::kGateway)
+            : authenticator_.Authenticate(job->token, ClientInfo{job->address, job->user_agent});
     const VerifyOutcome outcome = OutcomeOf(principal.status());
     if (outcome == VerifyOutcome::kError) {
       log::Error("/auth could not verify a key: {}", principal.status().ToString());

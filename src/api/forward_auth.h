@@ -57,8 +57,8 @@ class ForwardAuth {
  private:
   // A cache miss: verifies `token` (an issued JWT when `jwt`) on the blocking pool and answers
   // from there.
-  void Decide(std::string token, bool jwt, std::string address, Requirements required,
-              unsigned version, bool keep_alive, http::Responder respond,
+  void Decide(std::string token, bool jwt, std::string address, std::string user_agent,
+              Requirements required, unsigned version, bool keep_alive, http::Responder respond,
               std::chrono::steady_clock::time_point started);
   void Finish(http::Responder& respond, http::Response&& response, VerifyOutcome outcome,
               std::chrono::steady_clock::time_point started);

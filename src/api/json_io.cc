@@ -9,6 +9,8 @@
 #include <set>
 #include <vector>
 
+#include "core/duration.h"
+
 namespace keyward {
 namespace {
 
@@ -65,6 +67,11 @@ bool HasDuplicateKeys(std::string_view body, const boost::json::parse_options& o
   boost::system::error_code ec;
   parser.write_some(false, body.data(), body.size(), ec);
   return ec || parser.handler().duplicate;
+}
+
+// RFC 3339, or null for 0 (never).
+boost::json::value TimeOrNull(UnixSeconds t) {
+  return t == 0 ? boost::json::value(nullptr) : boost::json::value(FormatRfc3339(t));
 }
 
 }  // namespace
@@ -189,6 +196,22 @@ boost::json::object KeyJson(const KeyView& key) {
   }
   out["allowed_addresses"] = StringArray(key.grant.allowed_addresses);
   out["full_access"] = key.grant.full_access;
+  // Issue 15: the key's lifecycle.
+  out["description"] = key.description;
+  out["disabled"] = key.disabled;
+  out["idle_timeout"] = key.idle_timeout > 0 ? boost::json::value(FormatDuration(key.idle_timeout))
+                                             : boost::json::value(nullptr);
+  out["on_reuse"] = key.revoke_on_reuse ? "revoke" : "keep";
+  out["rotated"] = TimeOrNull(key.rotated_at);
+  out["status"] = key.status;
+  boost::json::array old_secrets;
+  for (const KeyView::OldSecretView& old : key.old_secrets) {
+    old_secrets.push_back({{"token", old.masked},
+                           {"rotated", FormatRfc3339(old.rotated_at)},
+                           {"accepted_until", FormatRfc3339(old.accepted_until)},
+                           {"last_used", TimeOrNull(old.last_used_at)}});
+  }
+  out["old_secrets"] = std::move(old_secrets);
   return out;
 }
 

@@ -46,7 +46,9 @@ boost::json::object UserJson(const User& user);
 // A list of strings as a JSON array.
 boost::json::array StringArray(const std::vector<std::string>& list);
 // {name, type, expiration, created, last_used, token, scopes, tags, allowed_addresses,
-// full_access}; tags null when the key presents all of its owner's tags, live.
+// full_access, description, disabled, idle_timeout, on_reuse, rotated, status, old_secrets};
+// tags null when the key presents all of its owner's tags, live; idle_timeout (a duration) and
+// rotated null when none; old_secrets [{token (masked), rotated, accepted_until, last_used}].
 boost::json::object KeyJson(const KeyView& key);
 // {id, time, actor, action, user, target, address, outcome, reason, detail}
 boost::json::object AuditEventJson(const AuditEvent& event);

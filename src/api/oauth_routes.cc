@@ -6,6 +6,7 @@
 #include <string_view>
 #include <variant>
 
+#include "api/client_address.h"
 #include "api/credentials.h"
 #include "api/form.h"
 #include "api/json_io.h"
@@ -99,7 +100,7 @@ std::optional<std::vector<std::string>> Scopes(const Form& form) {
 
 // The token exchange's checks of its own parameters, and of the optional client: a valid key
 // of the subject's owner (TokenService checks client_id against the subject key).
-std::optional<OAuthError> CheckExchange(Services& s, const Form& form,
+std::optional<OAuthError> CheckExchange(Services& s, const ApiCall& call, const Form& form,
                                         const std::optional<ClientCredentials>& client,
                                         TokenRequest& request) {
   const auto subject = form.Get("subject_token");
@@ -118,7 +119,8 @@ std::optional<OAuthError> CheckExchange(Services& s, const Form& form,
   request.api_key = *subject;
   request.allow_session = true;  // a CLI session may be traded too
   if (client) {
-    auto principal = s.authenticator.Authenticate(client->secret);
+    auto principal = s.authenticator.Authenticate(
+        client->secret, ClientInfo{call.client_address, UserAgentOf(call.request)});
     if (!principal.ok()) {
       if (principal.status().code() != StatusCode::kUnauthenticated) {
         return OAuthError{"temporarily_unavailable", "retry shortly", 503};
@@ -183,7 +185,8 @@ Result<Reply> IssueToken(Services& s, ApiCall& call) {
   request.scopes = Scopes(*form);
   request.client_address = call.client_address;
   if (exchange) {
-    if (auto error = CheckExchange(s, *form, credentials, request)) return ErrorReply(s, *error);
+    if (auto error = CheckExchange(s, call, *form, credentials, request))
+      return ErrorReply(s, *error);
   } else {
     if (!credentials || credentials->secret.empty()) {
       return ErrorReply(s, OAuthError{"invalid_client", "client authentication is required", 401});
@@ -213,10 +216,11 @@ std::string JoinScopes(const std::vector<std::string>& scopes) {
   return out;
 }
 
-// A JWT (verified under any configured audience) or an API key.
-Result<Principal> Identify(Services& s, std::string_view token) {
+// A JWT (verified under any configured audience) or an API key; `client` presented it, when
+// known (a retired old secret is reported as used from there).
+Result<Principal> Identify(Services& s, std::string_view token, const ClientInfo& client = {}) {
   if (token::LooksLikeJwt(token)) return s.tokens->Verify(token, AudienceSet::kAny);
-  KW_ASSIGN_OR_RETURN(Principal principal, s.authenticator.Authenticate(token));
+  KW_ASSIGN_OR_RETURN(Principal principal, s.authenticator.Authenticate(token, client));
   if (principal.via != KeyType::kApiKey) return Status::Unauthenticated("not an API key");
   return principal;
 }
@@ -270,7 +274,8 @@ Result<Reply> UserInfo(Services& s, ApiCall& call) {
   if (!credential || credential->empty()) {
     return InvalidToken("Bearer realm=\"keyward\"", "an access token is required");
   }
-  auto principal = Identify(s, *credential);
+  auto principal =
+      Identify(s, *credential, ClientInfo{call.client_address, UserAgentOf(call.request)});
   if (!principal.ok()) {
     if (principal.status().code() != StatusCode::kUnauthenticated) return principal.status();
     return InvalidToken("Bearer error=\"invalid_token\"",

@@ -1,8 +1,10 @@
 #include "api/routes.h"
 
+#include "api/client_address.h"
 #include "api/json_io.h"
 #include "api/openapi_document.h"
 #include "api/requirements.h"
+#include "core/duration.h"
 #include "core/grant.h"
 #include "core/policy.h"
 #include "http/error_response.h"
@@ -83,9 +85,12 @@ Result<Reply> Authorize(Services& s, ApiCall& call) {
     return Status::InvalidArgument("\"address\" must be an IP address");
   }
   // An access token the issuer signed for a gateway audience counts as its key, narrowed.
+  // A retired old secret is reported as used from where the gateway says, else the caller.
+  const ClientInfo client{address ? std::string_view(*address) : call.client_address,
+                          UserAgentOf(call.request)};
   auto principal = s.tokens != nullptr && token::LooksLikeJwt(token)
                        ? s.tokens->Verify(token, AudienceSet::kGateway)
-                       : s.authenticator.Authenticate(token);
+                       : s.authenticator.Authenticate(token, client);
   if (!principal.ok()) {
     if (principal.status().code() != StatusCode::kUnauthenticated) {
       s.metrics.CountVerification(VerifyOutcome::kError);
@@ -173,21 +178,47 @@ Result<Reply> RemoveTag(Services& s, ApiCall& call) {
   return Json(200, UserJson(user));
 }
 
+// A query parameter given at most once: nullopt when absent, InvalidArgument when repeated.
+Result<std::optional<std::string>> QueryParam(const ApiCall& call, std::string_view name) {
+  std::optional<std::string> value;
+  for (const auto& [key, text] : call.query) {
+    if (key != name) continue;
+    if (value)
+      return Status::InvalidArgument("query parameter " + std::string(name) + " is repeated");
+    value = text;
+  }
+  return value;
+}
+
+// GET …/apikeys?reveal=true&expiring_within=7d
 Result<Reply> ListKeys(Services& s, ApiCall& call) {
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> within_text, QueryParam(call, "expiring_within"));
+  std::optional<std::int64_t> within;
+  if (within_text) {
+    auto seconds = ParseDuration(*within_text);
+    if (!seconds.ok()) {
+      return Status::InvalidArgument("expiring_within: " + std::string(seconds.status().message()));
+    }
+    within = *seconds;
+  }
   KW_ASSIGN_OR_RETURN(std::vector<KeyView> keys,
-                      s.keys.List(call.caller(), call.params[0], call.QueryFlag("reveal")));
+                      s.keys.List(call.caller(), call.params[0], call.QueryFlag("reveal"), within));
   boost::json::array out;
   for (const KeyView& key : keys) out.push_back(KeyJson(key));
   return Json(200, std::move(out));
 }
 
-// The create body: {name?, duration?, scopes?, tags?, allowed_addresses?}: the lists must be
-// arrays of strings (400 naming the member); the service validates the entries (400) and decides
-// whether the caller may give them (403).
+// The create body: {name?, duration?, scopes?, tags?, allowed_addresses?, description?,
+// idle_timeout?, on_reuse?}: the lists must be arrays of strings (400 naming the member); the
+// service validates the entries (400) and decides whether the caller may give them (403).
 Result<NewKey> ParseNewKey(const ApiCall& call) {
   KW_ASSIGN_OR_RETURN(boost::json::object body,
-                      call.JsonBody({"name", "duration", "scopes", "tags", "allowed_addresses"}));
+                      call.JsonBody({"name", "duration", "scopes", "tags", "allowed_addresses",
+                                     "description", "idle_timeout", "on_reuse"}));
   NewKey in;
+  KW_ASSIGN_OR_RETURN(in.description, OptionalString(body, "description"));
+  KW_ASSIGN_OR_RETURN(in.idle_timeout, OptionalString(body, "idle_timeout"));
+  KW_ASSIGN_OR_RETURN(in.on_reuse, OptionalString(body, "on_reuse"));
   KW_ASSIGN_OR_RETURN(in.name, OptionalString(body, "name"));
   KW_ASSIGN_OR_RETURN(in.duration, OptionalString(body, "duration"));
   KW_ASSIGN_OR_RETURN(auto scopes, OptionalStringArray(body, "scopes", kMaxGrantEntries));
@@ -201,6 +232,7 @@ Result<NewKey> ParseNewKey(const ApiCall& call) {
 Result<Reply> CreateKey(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(NewKey in, ParseNewKey(call));
   KW_ASSIGN_OR_RETURN(KeyView key, s.keys.Create(call.caller(), call.params[0], in));
+  if (s.dispatcher != nullptr) s.dispatcher->Nudge();  // key.created is in the outbox
   return Json(201, KeyJson(key));
 }
 
@@ -212,19 +244,8 @@ Result<Reply> RevealKey(Services& s, ApiCall& call) {
 
 Result<Reply> DeleteKey(Services& s, ApiCall& call) {
   KW_RETURN_IF_ERROR(s.keys.Delete(call.caller(), call.params[0], call.params[1]));
+  if (s.dispatcher != nullptr) s.dispatcher->Nudge();  // key.deleted is in the outbox
   return NoContent();
-}
-
-// A query parameter given at most once: nullopt when absent, InvalidArgument when repeated.
-Result<std::optional<std::string>> QueryParam(const ApiCall& call, std::string_view name) {
-  std::optional<std::string> value;
-  for (const auto& [key, text] : call.query) {
-    if (key != name) continue;
-    if (value)
-      return Status::InvalidArgument("query parameter " + std::string(name) + " is repeated");
-    value = text;
-  }
-  return value;
 }
 
 // GET /audit?user=&since=&until=&limit=: the audit log, newest first.
@@ -268,6 +289,8 @@ void AddApiRoutes(Router& router, Services& s) {
   router.Add(verb::delete_, "/api/v1/users/{id}/apikeys/{name}", auth, bind(DeleteKey));
   router.Add(verb::get, "/api/v1/users/{id}/apikeys/{name}/token", auth, bind(RevealKey));
   router.Add(verb::get, "/api/v1/audit", auth, bind(GetAudit));
+  AddKeyLifecycleRoutes(router, s);
+  AddWebhookRoutes(router, s);
 }
 
 }  // namespace keyward

@@ -6,7 +6,13 @@
 
 namespace keyward {
 
-// Adds the /api/v1 routes to `router`. `services` must outlive it.
+// Adds the /api/v1 routes to `router`, those below included. `services` must outlive it.
 void AddApiRoutes(Router& router, Services& services);
+
+// POST /api/v1/users/{id}/apikeys/{name}/rotate and PATCH /api/v1/users/{id}/apikeys/{name}
+// (key_lifecycle_routes.cc).
+void AddKeyLifecycleRoutes(Router& router, Services& services);
+// /api/v1/webhooks and below (webhook_routes.cc).
+void AddWebhookRoutes(Router& router, Services& services);
 
 }  // namespace keyward

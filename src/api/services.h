@@ -14,6 +14,8 @@
 #include "service/signing_key_ring.h"
 #include "service/token_service.h"
 #include "service/user_service.h"
+#include "service/webhook_dispatcher.h"
+#include "service/webhook_service.h"
 
 namespace keyward {
 
@@ -35,6 +37,10 @@ struct Services {
   // routes then answer 404 and /auth treats a JWT as an unknown key.
   TokenService* tokens = nullptr;
   SigningKeyRing* signing_keys = nullptr;
+  // Issue 15: the webhook use cases (null: the webhook routes answer 503) and the dispatcher,
+  // nudged after a change to a key has enqueued events (may be null: it polls anyway).
+  WebhookService* webhooks = nullptr;
+  WebhookDispatcher* dispatcher = nullptr;
 };
 
 }  // namespace keyward

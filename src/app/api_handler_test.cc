@@ -104,7 +104,7 @@ TEST_F(ApiHandlerTest, BodyMembersAreChecked) {
   EXPECT_EQ(extra->status(), 400) << extra->response.body();
   EXPECT_EQ(std::string(Body(*extra).at("error").at("message").as_string()),
             "unknown field \"colour\": this request takes only \"name\", \"duration\", \"scopes\", "
-            "\"tags\", \"allowed_addresses\"");
+            "\"tags\", \"allowed_addresses\", \"description\", \"idle_timeout\", \"on_reuse\"");
   // A name of another shape is not echoed, nor is a key pasted as a name.
   auto pasted = world_.Send(MakeRequest(bh::verb::post, "/api/v1/users/alice/apikeys",
                                         R"({"name":"pasted",")" + alice + R"(":1})", alice));
@@ -117,7 +117,7 @@ TEST_F(ApiHandlerTest, BodyMembersAreChecked) {
   EXPECT_EQ(odd->status(), 400);
   EXPECT_EQ(std::string(Body(*odd).at("error").at("message").as_string()),
             "unknown field: this request takes only \"name\", \"duration\", \"scopes\", \"tags\", "
-            "\"allowed_addresses\"");
+            "\"allowed_addresses\", \"description\", \"idle_timeout\", \"on_reuse\"");
 
   auto listed = world_.Send(MakeRequest(bh::verb::get, "/api/v1/users/alice/apikeys", "", alice));
   ASSERT_TRUE(listed.has_value());

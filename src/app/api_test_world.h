@@ -4,7 +4,8 @@
 //
 // The token issuer is on unless asked otherwise (issuer http://keyward.test, audiences "pulsar"
 // (the default), "trino;typ=JWT" and "gateway", the last for /auth), its first signing key made at
-// start.
+// start. Webhooks may point at loopback (--webhook-allow-private) and an attempt gives up after
+// 1 s, so that a delivery to http://127.0.0.1:1/ (refused at once) never holds up a test.
 //
 // Users: "admin" (operator), "alice" and "bob" (plain users; alice has the tag "team:x"), each
 // with an API key named "<id>-key" whose token is in `tokens`. Those keys are full access, as
@@ -17,6 +18,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -109,8 +111,9 @@ inline constexpr std::string_view kTestIssuer = "http://keyward.test";
 class ApiWorld {
  public:
   // `issuer`: false runs the world with the token issuer off (its routes answer 404).
-  explicit ApiWorld(bool issuer = true)
-      : graph_(SmallConfig(issuer), Open(dir_), MasterKey::FromBytes(master_bytes_),
+  // `configure` may change the Config before the graph is built.
+  explicit ApiWorld(bool issuer = true, const std::function<void(Config&)>& configure = {})
+      : graph_(SmallConfig(issuer, configure), Open(dir_), MasterKey::FromBytes(master_bytes_),
                Clock::System()) {
     root_.id = "test-root";
     root_.tags = {std::string(kOperatorTag)};
@@ -167,6 +170,14 @@ class ApiWorld {
     return graph_.keys().Create(root_, user_id, in);
   }
 
+  // A webhook made by an operator outside any request; returns its id ("" on failure).
+  std::string AddWebhook(const std::string& url = "http://127.0.0.1:1/hook") {
+    auto created =
+        graph_.webhooks().Create(root_, NewWebhook{.url = url, .events = {}, .users = {}});
+    EXPECT_THAT(created, IsOk());
+    return created.ok() ? created->webhook.id : std::string();
+  }
+
   // Sends `request` from 127.0.0.1 and waits (5 s at most) for the response.
   std::optional<Answer> Send(http::Request request) {
     auto sink = std::make_shared<CapturingSink>();
@@ -186,16 +197,21 @@ class ApiWorld {
 
  private:
   // The server's defaults, with a small blocking pool.
-  static Config SmallConfig(bool issuer) {
+  static Config SmallConfig(bool issuer, const std::function<void(Config&)>& configure) {
     Config config;
     config.blocking_threads = 2;
     config.blocking_queue = 64;
-    if (!issuer) return config;
-    config.token.issuer = std::string(kTestIssuer);
-    config.token.issuer_allow_http = true;
-    config.token.audiences = {
-        {.name = "pulsar"}, {.name = "trino", .typ = "JWT"}, {.name = "gateway"}};
-    config.token.gateway_audiences = {"gateway"};
+    config.webhooks.allow_private = true;
+    config.webhooks.timeout_ms = 1000;
+    config.webhooks.workers = 1;
+    if (issuer) {
+      config.token.issuer = std::string(kTestIssuer);
+      config.token.issuer_allow_http = true;
+      config.token.audiences = {
+          {.name = "pulsar"}, {.name = "trino", .typ = "JWT"}, {.name = "gateway"}};
+      config.token.gateway_audiences = {"gateway"};
+    }
+    if (configure) configure(config);
     return config;
   }
   static std::unique_ptr<Store> Open(const MemoryTempDir& dir) {

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <boost/url/parse.hpp>
+#include <functional>
 
 #include "core/api_key.h"
+#include "core/duration.h"
 
 namespace keyward {
 namespace {
@@ -63,7 +65,55 @@ Status ValidateToken(const Config& config) {
   return Status::Ok();
 }
 
+// The issue-15 flags: housekeeping and webhook deliveries, each within its documented range.
+Status ValidateLifecycle(const Config& config) {
+  const std::int64_t interval = config.service.housekeeping_interval_ms;
+  if (interval < 1000 || interval > 3600 * 1000) {
+    return Status::InvalidArgument("--housekeeping-interval must be between 1s and 1h");
+  }
+  for (std::int64_t within : config.service.expiry_warnings) {
+    if (within < 1) return Status::InvalidArgument("--expiry-warnings: each must be at least 1s");
+  }
+  const WebhookOptions& w = config.webhooks;
+  if (w.timeout_ms < 1000 || w.timeout_ms > 60 * 1000) {
+    return Status::InvalidArgument("--webhook-timeout must be between 1s and 60s");
+  }
+  if (w.retry_min < 1 || w.retry_min > 3600) {
+    return Status::InvalidArgument("--webhook-retry-min must be between 1s and 1h");
+  }
+  if (w.retry_for < 10 || w.retry_for > 7 * 86400) {
+    return Status::InvalidArgument("--webhook-retry-for must be between 10s and 7d");
+  }
+  if (w.workers < 1 || w.workers > 32) {
+    return Status::InvalidArgument("--webhook-workers must be between 1 and 32");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+Result<std::vector<std::int64_t>> ParseExpiryWarnings(std::string_view text) {
+  std::vector<std::int64_t> out;
+  if (text == "none") return out;
+  while (true) {
+    const auto comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    auto seconds = ParseDuration(item);
+    if (!seconds.ok() || *seconds < 1) {
+      return Status::InvalidArgument(
+          "\"" + std::string(item).substr(0, 32) +
+          "\" is not a duration of at least 1s (give a list such as 7d,1d, or none)");
+    }
+    out.push_back(*seconds);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  std::sort(out.begin(), out.end(), std::greater<>());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
 
 Result<TokenAudience> ParseTokenAudience(std::string_view text) {
   TokenAudience audience;
@@ -107,7 +157,7 @@ Status Validate(const Config& config) {
         "(created if missing), or run with --reveal=false");
   }
   if (!config.token.issuer.empty()) KW_RETURN_IF_ERROR(ValidateToken(config));
-  return Status::Ok();
+  return ValidateLifecycle(config);
 }
 
 ThreadCounts ResolveThreads(const Config& config, const UsableCpus& cpus) {

@@ -30,8 +30,10 @@ struct Config {
   std::string db;
   // The master key file; empty: <data_dir>/master.key. Created mode 0600 if missing.
   std::string master_key_file;
-  // Key prefix, validities, reveal, sign-in throttling.
+  // Key prefix, validities, reveal, sign-in throttling, expiry warnings, housekeeping.
   ServiceOptions service;
+  // Webhook deliveries (--webhook-…).
+  WebhookOptions webhooks;
   // The token issuer (--issuer …): off while token.issuer is empty.
   TokenOptions token;
   // The verification cache: its size and how long an entry is trusted.
@@ -64,8 +66,16 @@ struct Config {
 // and with --issuer: an issuer that is not an https:// (or, with --issuer-allow-http, http://)
 // URL without trailing slash, query or fragment, no --token-audience, a --gateway-audience that
 // is not a --token-audience, a --token-ttl outside 60s..1h, a --signing-key-rotation not longer
-// than --signing-key-prepublish.
+// than --signing-key-prepublish; a --housekeeping-interval outside 1s..1h, an
+// --expiry-warnings threshold under 1s, a --webhook-timeout outside 1s..60s, a
+// --webhook-retry-min outside 1s..1h, a --webhook-retry-for outside 10s..7d, --webhook-workers
+// outside 1..32.
 Status Validate(const Config& config);
+
+// --expiry-warnings: a comma-separated list of durations, each at least 1s ("7d,1d"), or "none"
+// (no warnings: empty). Sorted largest first, duplicates dropped. InvalidArgument naming the
+// entry that is not a duration otherwise (CLI11 prefixes the flag).
+Result<std::vector<std::int64_t>> ParseExpiryWarnings(std::string_view text);
 
 // One --token-audience value, "NAME" or "NAME;typ=JWT" (or ";typ=at+jwt", the default): NAME is
 // 1 to 200 printable ASCII characters without space, ';' or ','. InvalidArgument otherwise.

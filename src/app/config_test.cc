@@ -237,6 +237,70 @@ TEST(ConfigValidate, IssuerNamesTheFlag) {
   EXPECT_THAT(Validate(off), IsOk());
 }
 
+TEST(ServeFlags, LifecycleAndWebhookFlags) {
+  const Config defaults = Parse({});
+  EXPECT_EQ(defaults.service.expiry_warnings, (std::vector<std::int64_t>{7 * 86400, 86400}));
+  EXPECT_EQ(defaults.service.housekeeping_interval_ms, 30'000);
+  EXPECT_FALSE(defaults.webhooks.allow_private);
+  EXPECT_EQ(defaults.webhooks.workers, 4);
+  const Config c =
+      Parse({"--expiry-warnings", "1d, 30d,1d", "--housekeeping-interval", "2s",
+             "--webhook-allow-private", "--webhook-require-https", "--webhook-timeout", "3s",
+             "--webhook-retry-min", "1m", "--webhook-retry-for", "2h", "--webhook-workers", "8"});
+  EXPECT_EQ(c.service.expiry_warnings, (std::vector<std::int64_t>{30 * 86400, 86400}));
+  EXPECT_EQ(c.service.housekeeping_interval_ms, 2000);
+  EXPECT_TRUE(c.webhooks.allow_private);
+  EXPECT_TRUE(c.webhooks.require_https);
+  EXPECT_EQ(c.webhooks.timeout_ms, 3000);
+  EXPECT_EQ(c.webhooks.retry_min, 60);
+  EXPECT_EQ(c.webhooks.retry_for, 7200);
+  EXPECT_EQ(c.webhooks.workers, 8);
+  EXPECT_THAT(Validate(c), IsOk());
+  EXPECT_TRUE(Parse({"--expiry-warnings", "none"}).service.expiry_warnings.empty());
+  EXPECT_THROW(Parse({"--expiry-warnings", "7d,soon"}), CLI::ValidationError);
+  EXPECT_THROW(Parse({"--expiry-warnings", ""}), CLI::ValidationError);
+  EXPECT_THROW(Parse({"--webhook-timeout", "fast"}), CLI::ValidationError);
+  EXPECT_THROW(Parse({"--webhook-workers", "many"}), CLI::ParseError);
+}
+
+// NOLINTBEGIN(concurrency-mt-unsafe): setenv in a test that runs no other thread.
+TEST(ServeFlags, LifecycleVariables) {
+  ::setenv("KEYWARD_EXPIRY_WARNINGS", "3d", 1);
+  ::setenv("KEYWARD_WEBHOOK_ALLOW_PRIVATE", "true", 1);
+  ::setenv("KEYWARD_WEBHOOK_WORKERS", "2", 1);
+  const Config c = Parse({});
+  for (const char* name :
+       {"KEYWARD_EXPIRY_WARNINGS", "KEYWARD_WEBHOOK_ALLOW_PRIVATE", "KEYWARD_WEBHOOK_WORKERS"}) {
+    ::unsetenv(name);
+  }
+  EXPECT_EQ(c.service.expiry_warnings, std::vector<std::int64_t>{3 * 86400});
+  EXPECT_TRUE(c.webhooks.allow_private);
+  EXPECT_EQ(c.webhooks.workers, 2);
+}
+// NOLINTEND(concurrency-mt-unsafe)
+
+TEST(ConfigValidate, LifecycleRangesNameTheFlag) {
+  auto message = [](auto change) {
+    Config c;
+    change(c);
+    return std::string(Validate(c).message());
+  };
+  EXPECT_EQ(message([](Config& c) { c.service.housekeeping_interval_ms = 2 * 3600 * 1000; }),
+            "--housekeeping-interval must be between 1s and 1h");
+  EXPECT_EQ(message([](Config& c) { c.webhooks.timeout_ms = 61'000; }),
+            "--webhook-timeout must be between 1s and 60s");
+  EXPECT_EQ(message([](Config& c) { c.webhooks.retry_min = 2 * 3600; }),
+            "--webhook-retry-min must be between 1s and 1h");
+  EXPECT_EQ(message([](Config& c) { c.webhooks.retry_for = 5; }),
+            "--webhook-retry-for must be between 10s and 7d");
+  EXPECT_EQ(message([](Config& c) { c.webhooks.retry_for = 8 * 86400; }),
+            "--webhook-retry-for must be between 10s and 7d");
+  EXPECT_EQ(message([](Config& c) { c.webhooks.workers = 0; }),
+            "--webhook-workers must be between 1 and 32");
+  EXPECT_EQ(message([](Config& c) { c.webhooks.workers = 33; }),
+            "--webhook-workers must be between 1 and 32");
+}
+
 TEST(ResolveThreads, ZeroMeansFromTheCpus) {
   const UsableCpus cpus{.count = 3, .reason = "3 CPUs in the affinity mask"};
   ThreadCounts automatic = ResolveThreads(Config(), cpus);

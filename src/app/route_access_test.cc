@@ -6,7 +6,8 @@
 // Principals, all acting on alice's resources: none (no credential); alice's session (a
 // person's full power); admin's session (an operator's); alice's key without scopes; one key of
 // alice's per Keyward scope; admin's key without scopes; admin's key with users:write only;
-// bob's key with every Keyward scope (another user, not an operator). The keys are stored with
+// bob's key with every Keyward scope (another user, not an operator); admin's key with
+// webhooks:read and webhooks:write. The keys are stored with
 // their grant as it is (ApiWorld::AddKey): alice's users:* keys are ones the service no longer
 // makes for a non-operator, but such keys exist once an operator loses the tag. Every cell runs
 // in a fresh world (api_test_world.h), so that a DELETE in one cell changes nothing for the next.
@@ -54,6 +55,10 @@ const std::vector<Who>& Principals() {
     p.push_back({"admin's key without scopes", "admin", false, {}});
     p.push_back({"admin's key with users:write", "admin", false, {"users:write"}});
     p.push_back({"bob's key with every Keyward scope", "bob", false, AllKeywardScopes()});
+    p.push_back({"admin's key with the webhooks scopes",
+                 "admin",
+                 false,
+                 {"webhooks:read", "webhooks:write"}});
     return p;
   }();
   return principals;
@@ -70,13 +75,16 @@ struct Row {
   verb method;
   std::string pattern;  // exactly as routes.cc registers it
   Access access;
-  std::string target;  // a request to it, naming alice's resources ({alice_key}: her key)
+  // A request to it, naming alice's resources ({alice_key}: her key; {webhook}: the id of a
+  // webhook an operator made).
+  std::string target;
   std::string body;
   // One status per principal, in Principals() order:
   //   none, alice session, admin session, alice key (no scopes),
   //   alice keys: keys:read keys:write keys:reveal users:read users:write audit:read authorize
-  //               tokens:issue,
-  //   admin key (no scopes), admin key users:write, bob's key (every scope)
+  //               tokens:issue webhooks:read webhooks:write,
+  //   admin key (no scopes), admin key users:write, bob's key (every scope), admin key
+  //   webhooks:read webhooks:write
   std::vector<int> expected;
 };
 
@@ -91,122 +99,142 @@ const std::vector<Row>& Table() {
        Access::kPublic,
        "/api/v1/login",
        R"({"username":"alice","password":"not-her-password"})",
-       {401, 401, 401, 401, /**/ 401, 401, 401, 401, 401, 401, 401, 401, /**/ 401, 401, 401}},
+       {401, 401, 401, 401, /**/ 401, 401, 401, 401, 401, 401, 401, 401, 401, 401,  //
+        /**/ 401, 401, 401, 401}},
       {verb::post,
        "/api/v1/logout",
        Access::kSignedIn,
        "/api/v1/logout",
        "",
-       {401, 204, 204, 400, /**/ 400, 400, 400, 400, 400, 400, 400, 400, /**/ 400, 400, 400}},
+       {401, 204, 204, 400, /**/ 400, 400, 400, 400, 400, 400, 400, 400, 400, 400,  //
+        /**/ 400, 400, 400, 400}},
       {verb::get,
        "/api/v1/settings",
        Access::kPublic,
        "/api/v1/settings",
        "",
-       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, /**/ 200, 200, 200}},
+       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200}},
       {verb::get,
        "/api/v1/openapi.json",
        Access::kPublic,
        "/api/v1/openapi.json",
        "",
-       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, /**/ 200, 200, 200}},
+       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200}},
       {verb::post,
        "/api/v1/authorize",
        Access::kSignedIn,
        "/api/v1/authorize",
        R"({"token":"{alice_key}"})",
-       {401, 200, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 200, 403, /**/ 403, 403, 200}},
+       {401, 200, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 200, 403, 403, 403,  //
+        /**/ 403, 403, 200, 403}},
       {verb::get,
        "/api/v1/users/me",
        Access::kSignedIn,
        "/api/v1/users/me",
        "",
-       {401, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, /**/ 200, 200, 200}},
+       {401, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200}},
       {verb::get,
        "/api/v1/users",
        Access::kSignedIn,
        "/api/v1/users",
        "",
-       {401, 403, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, /**/ 403, 403, 403}},
+       {401, 403, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 403, 403}},
       {verb::post,
        "/api/v1/users",
        Access::kSignedIn,
        "/api/v1/users",
        R"({"id":"carol","name":"Carol"})",
-       {401, 403, 201, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, /**/ 403, 201, 403}},
+       {401, 403, 201, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 201, 403, 403}},
       {verb::get,
        "/api/v1/users/{id}",
        Access::kSignedIn,
        "/api/v1/users/alice",
        "",
-       {401, 200, 200, 403, /**/ 403, 403, 403, 200, 403, 403, 403, 403, /**/ 403, 403, 403}},
+       {401, 200, 200, 403, /**/ 403, 403, 403, 200, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 403, 403}},
       {verb::delete_,
        "/api/v1/users/{id}",
        Access::kSignedIn,
        "/api/v1/users/alice",
        "",
-       {401, 403, 204, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, /**/ 403, 204, 403}},
+       {401, 403, 204, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 204, 403, 403}},
       {verb::post,
        "/api/v1/users/{id}/tags",
        Access::kSignedIn,
        "/api/v1/users/alice/tags",
        R"({"tag":"team:y"})",
-       {401, 403, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, /**/ 403, 200, 403}},
+       {401, 403, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 200, 403, 403}},
       {verb::delete_,
        "/api/v1/users/{id}/tags/{tag}",
        Access::kSignedIn,
        "/api/v1/users/alice/tags/team:x",
        "",
-       {401, 403, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, /**/ 403, 200, 403}},
+       {401, 403, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 200, 403, 403}},
       {verb::get,
        "/api/v1/users/{id}/apikeys",
        Access::kSignedIn,
        "/api/v1/users/alice/apikeys",
        "",
-       {401, 200, 200, 403, /**/ 200, 403, 403, 403, 403, 403, 403, 403, /**/ 403, 403, 404}},
+       {401, 200, 200, 403, /**/ 200, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 404, 403}},
       {verb::post,
        "/api/v1/users/{id}/apikeys",
        Access::kSignedIn,
        "/api/v1/users/alice/apikeys",
        R"({"name":"new-key"})",
-       {401, 201, 201, 403, /**/ 403, 201, 403, 403, 403, 403, 403, 403, /**/ 403, 403, 404}},
+       {401, 201, 201, 403, /**/ 403, 201, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 404, 403}},
       {verb::delete_,
        "/api/v1/users/{id}/apikeys/{name}",
        Access::kSignedIn,
        "/api/v1/users/alice/apikeys/narrow-key",
        "",
-       {401, 204, 204, 403, /**/ 403, 204, 403, 403, 403, 403, 403, 403, /**/ 403, 403, 404}},
+       {401, 204, 204, 403, /**/ 403, 204, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 404, 403}},
       {verb::get,
        "/api/v1/users/{id}/apikeys/{name}/token",
        Access::kSignedIn,
        "/api/v1/users/alice/apikeys/narrow-key/token",
        "",
-       {401, 200, 200, 403, /**/ 403, 403, 200, 403, 403, 403, 403, 403, /**/ 403, 403, 404}},
+       {401, 200, 200, 403, /**/ 403, 403, 200, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 404, 403}},
       {verb::get,
        "/api/v1/audit",
        Access::kSignedIn,
        "/api/v1/audit?user=alice",
        "",
-       {401, 200, 200, 403, /**/ 403, 403, 403, 403, 403, 200, 403, 403, /**/ 403, 403, 403}},
+       {401, 200, 200, 403, /**/ 403, 403, 403, 403, 403, 200, 403, 403, 403, 403,  //
+        /**/ 403, 403, 403, 403}},
       // The token issuer (on in ApiWorld). Discovery and the JWKS are public.
       {verb::get,
        "/.well-known/openid-configuration",
        Access::kPublic,
        "/.well-known/openid-configuration",
        "",
-       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, /**/ 200, 200, 200}},
+       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200}},
       {verb::get,
        "/.well-known/oauth-authorization-server",
        Access::kPublic,
        "/.well-known/oauth-authorization-server",
        "",
-       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, /**/ 200, 200, 200}},
+       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200}},
       {verb::get,
        "/.well-known/jwks.json",
        Access::kPublic,
        "/.well-known/jwks.json",
        "",
-       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, /**/ 200, 200, 200}},
+       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200}},
       // Public: the client authenticates inside the form, and a request without one is refused
       // (400 invalid_request: no form) whoever sends it.
       {verb::post,
@@ -214,40 +242,107 @@ const std::vector<Row>& Table() {
        Access::kPublic,
        "/oauth/token",
        "",
-       {400, 400, 400, 400, /**/ 400, 400, 400, 400, 400, 400, 400, 400, /**/ 400, 400, 400}},
+       {400, 400, 400, 400, /**/ 400, 400, 400, 400, 400, 400, 400, 400, 400, 400,  //
+        /**/ 400, 400, 400, 400}},
       // Signed in with the authorize scope; past that the empty request lacks its form (400).
       {verb::post,
        "/oauth/introspect",
        Access::kSignedIn,
        "/oauth/introspect",
        "",
-       {401, 400, 400, 403, /**/ 403, 403, 403, 403, 403, 403, 400, 403, /**/ 403, 403, 400}},
+       {401, 400, 400, 403, /**/ 403, 403, 403, 403, 403, 403, 400, 403, 403, 403,  //
+        /**/ 403, 403, 400, 403}},
       // An API key or an issued JWT, whatever its scopes; a session token is neither.
       {verb::get,
        "/oauth/userinfo",
        Access::kPublic,
        "/oauth/userinfo",
        "",
-       {401, 401, 401, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, /**/ 200, 200, 200}},
+       {401, 401, 401, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200}},
       {verb::post,
        "/oauth/userinfo",
        Access::kPublic,
        "/oauth/userinfo",
        "",
-       {401, 401, 401, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, /**/ 200, 200, 200}},
+       {401, 401, 401, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200}},
       {verb::get,
        "/api/v1/signing-keys",
        Access::kSignedIn,
        "/api/v1/signing-keys",
        "",
-       {401, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, /**/ 200, 200, 200}},
+       {401, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200}},
       // Operators: a session of one, or a key with users:write whose owner is one.
       {verb::post,
        "/api/v1/signing-keys/rotate",
        Access::kSignedIn,
        "/api/v1/signing-keys/rotate",
        "",
-       {401, 403, 201, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, /**/ 403, 201, 403}},
+       {401, 403, 201, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 201, 403, 403}},
+      // Issue 15. A rotation returns the new secret in full: a key needs keys:write and may
+      // rotate only a key it could reveal (narrow-key's grant is within every key's).
+      {verb::post,
+       "/api/v1/users/{id}/apikeys/{name}/rotate",
+       Access::kSignedIn,
+       "/api/v1/users/alice/apikeys/narrow-key/rotate",
+       R"({"grace":"1m"})",
+       {401, 201, 201, 403, /**/ 403, 201, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 404, 403}},
+      {verb::patch,
+       "/api/v1/users/{id}/apikeys/{name}",
+       Access::kSignedIn,
+       "/api/v1/users/alice/apikeys/narrow-key",
+       R"({"description":"edited"})",
+       {401, 200, 200, 403, /**/ 403, 200, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 404, 403}},
+      // Webhooks: operators only, with webhooks:read or webhooks:write from a key. A key lacking
+      // the scope gets 403; past that, a non-operator gets 403 on the collection and 404 for an
+      // id.
+      {verb::post,
+       "/api/v1/webhooks",
+       Access::kSignedIn,
+       "/api/v1/webhooks",
+       R"({"url":"http://127.0.0.1:1/hook"})",
+       {401, 403, 201, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 403, 201}},
+      {verb::get,
+       "/api/v1/webhooks",
+       Access::kSignedIn,
+       "/api/v1/webhooks",
+       "",
+       {401, 403, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 403, 200}},
+      {verb::get,
+       "/api/v1/webhooks/{id}",
+       Access::kSignedIn,
+       "/api/v1/webhooks/{webhook}",
+       "",
+       {401, 404, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 404, 403,  //
+        /**/ 403, 403, 404, 200}},
+      {verb::delete_,
+       "/api/v1/webhooks/{id}",
+       Access::kSignedIn,
+       "/api/v1/webhooks/{webhook}",
+       "",
+       {401, 404, 204, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 404,  //
+        /**/ 403, 403, 404, 204}},
+      {verb::get,
+       "/api/v1/webhooks/{id}/deliveries",
+       Access::kSignedIn,
+       "/api/v1/webhooks/{webhook}/deliveries",
+       "",
+       {401, 404, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 404, 403,  //
+        /**/ 403, 403, 404, 200}},
+      {verb::post,
+       "/api/v1/webhooks/{id}/test",
+       Access::kSignedIn,
+       "/api/v1/webhooks/{webhook}/test",
+       "",
+       {401, 404, 202, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 404,  //
+        /**/ 403, 403, 404, 202}},
   };
   return rows;
 }
@@ -305,7 +400,10 @@ TEST(AuthorizationMatrixTest, EveryPrincipalGetsTheExpectedStatus) {
       }
       ASSERT_FALSE(!who.user.empty() && token.empty()) << who.label << ": could not be made";
       const std::string body = Replace(row.body, "{alice_key}", world.tokens["alice"]);
-      auto answer = world.Send(MakeRequest(row.method, row.target, body, token));
+      const std::string target = row.target.find("{webhook}") == std::string::npos
+                                     ? row.target
+                                     : Replace(row.target, "{webhook}", world.AddWebhook());
+      auto answer = world.Send(MakeRequest(row.method, target, body, token));
       const std::string cell = Name(row.method, row.pattern, row.access) + " as " + who.label;
       ASSERT_TRUE(answer.has_value()) << cell << ": no response";
       ++cells;

@@ -216,6 +216,63 @@ void AddTokenFlags(CLI::App* cmd, Config& c) {
               "how long the next signing key is in the JWKS before it signs");
 }
 
+// A duration flag for a field in milliseconds held as a number (whole seconds or more).
+CLI::Option* AddMillis(CLI::App* cmd, const char* name, std::int64_t& millis, const char* env,
+                       const char* help) {
+  return cmd
+      ->add_option_function<std::string>(
+          name, [&millis](const std::string& text) { millis = ParseDuration(text).value() * 1000; },
+          help)
+      ->check(DurationCheck())
+      ->type_name("DURATION")
+      ->envname(env)
+      ->default_str(FormatDuration(millis / 1000));
+}
+
+// Issue 15: expiry warnings, the housekeeper and webhook deliveries (service/options.h);
+// Validate checks the ranges.
+void AddLifecycleFlags(CLI::App* cmd, Config& c) {
+  std::string warnings;
+  for (std::int64_t within : c.service.expiry_warnings) {
+    warnings += (warnings.empty() ? "" : ",") + FormatDuration(within);
+  }
+  cmd->add_option_function<std::string>(
+         "--expiry-warnings",
+         [&c](const std::string& text) {
+           c.service.expiry_warnings = ParseExpiryWarnings(text).value();
+         },
+         "announce key.expiring this long before a key expires, once per threshold (comma list "
+         "of durations; none: no warnings)")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            auto list = ParseExpiryWarnings(text);
+            return list.ok() ? std::string() : list.status().message();
+          },
+          "", "DURATION,…"))
+      ->type_name("DURATION,…")
+      ->envname("KEYWARD_EXPIRY_WARNINGS")
+      ->default_str(warnings.empty() ? "none" : warnings);
+  AddMillis(cmd, "--housekeeping-interval", c.service.housekeeping_interval_ms,
+            "KEYWARD_HOUSEKEEPING_INTERVAL",
+            "how often expiry warnings, idle revocations and pruning are looked for (1s to 1h)");
+  WebhookOptions& w = c.webhooks;
+  cmd->add_flag("--webhook-allow-private", w.allow_private,
+                "deliver webhooks to loopback, private, link-local and metadata addresses too")
+      ->envname("KEYWARD_WEBHOOK_ALLOW_PRIVATE");
+  cmd->add_flag("--webhook-require-https", w.require_https,
+                "refuse webhook URLs that are not https://")
+      ->envname("KEYWARD_WEBHOOK_REQUIRE_HTTPS");
+  AddMillis(cmd, "--webhook-timeout", w.timeout_ms, "KEYWARD_WEBHOOK_TIMEOUT",
+            "one webhook delivery attempt, connect and answer (1s to 60s)");
+  AddDuration(cmd, "--webhook-retry-min", w.retry_min, "KEYWARD_WEBHOOK_RETRY_MIN",
+              "wait before the first retry of a failed delivery, doubled for each later one, at "
+              "most 1h (1s to 1h)");
+  AddDuration(cmd, "--webhook-retry-for", w.retry_for, "KEYWARD_WEBHOOK_RETRY_FOR",
+              "a delivery still failing this long after its event is given up (10s to 7d)");
+  AddValue(cmd, "--webhook-workers", w.workers, "KEYWARD_WEBHOOK_WORKERS",
+           "webhook deliveries attempted at once (1 to 32)");
+}
+
 }  // namespace
 
 void AddServeFlags(CLI::App* cmd, Config& config) {
@@ -223,6 +280,7 @@ void AddServeFlags(CLI::App* cmd, Config& config) {
   AddKeyFlags(cmd, config);
   AddTransportFlags(cmd, config);
   AddTokenFlags(cmd, config);
+  AddLifecycleFlags(cmd, config);
 }
 
 }  // namespace keyward

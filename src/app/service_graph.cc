@@ -12,15 +12,21 @@ namespace keyward {
 ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                            std::optional<MasterKey> master_key, const Clock& clock)
     : options_(config.service),
+      webhook_options_(config.webhooks),
+      clock_(clock),
       master_key_(std::move(master_key)),
       cache_(config.cache),
       store_(std::move(store)),
       last_used_(cache_, *store_, config.last_used_interval),
       authenticator_(*store_, options_, clock, &cache_),
       audit_(*store_, clock),
+      dispatcher_(std::make_unique<WebhookDispatcher>(
+          *store_, master_key_ ? &*master_key_ : nullptr, webhook_options_, clock)),
       keys_(*store_, master_key_ ? &*master_key_ : nullptr, options_, clock, &cache_, &audit_),
       users_(*store_, clock, &cache_, &audit_),
       sign_in_(*store_, options_, clock, &cache_, &audit_),
+      webhooks_(*store_, master_key_ ? &*master_key_ : nullptr, webhook_options_, clock, &audit_,
+                dispatcher_.get()),
       token_options_(config.token),
       ring_(token_options_.issuer.empty() || !master_key_
                 ? nullptr
@@ -42,7 +48,9 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                 .audit = &audit_,
                 .trusted_proxies = config.trusted_proxies,
                 .tokens = tokens_.get(),
-                .signing_keys = ring_.get()},
+                .signing_keys = ring_.get(),
+                .webhooks = &webhooks_,
+                .dispatcher = dispatcher_.get()},
       // ServerApp hands over the count it resolved; the CPUs are counted here only for a graph
       // made without one (the fuzz harness, the benchmarks, tests).
       blocking_threads_(config.blocking_threads > 0
@@ -50,6 +58,8 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                             : ResolveThreads(config, CountUsableCpus()).blocking),
       blocking_(blocking_threads_, config.blocking_queue),
       api_(services_, blocking_) {
+  // A retired old secret presented after a rotation is reported to the key service (reuse).
+  authenticator_.set_reuse_listener(&reuse_listener_);
   store_->Subscribe(
       StoreEvents{.key_revoked = [this](std::string_view hash) { cache_.Erase(hash); },
                   .user_changed = [this](std::string_view user_id) { cache_.EraseUser(user_id); },
@@ -79,15 +89,20 @@ void ServiceGraph::RefreshSigningKeysSoon() {
 ServiceGraph::~ServiceGraph() { Stop(); }
 
 Status ServiceGraph::Start() {
-  if (token_options_.issuer.empty()) return Status::Ok();
-  if (ring_ == nullptr) {
-    return Status::InvalidArgument("the token issuer needs the master key (--master-key-file)");
+  if (!token_options_.issuer.empty()) {
+    if (ring_ == nullptr) {
+      return Status::InvalidArgument("the token issuer needs the master key (--master-key-file)");
+    }
+    if (Status s = ring_->Refresh(); !s.ok()) {
+      return Status(s.code(), "the token issuer cannot load or create its signing keys: " +
+                                  std::string(s.message()));
+    }
+    if (ticker_ == nullptr) ticker_ = std::make_unique<SigningKeyTicker>(*ring_);
   }
-  if (Status s = ring_->Refresh(); !s.ok()) {
-    return Status(s.code(), "the token issuer cannot load or create its signing keys: " +
-                                std::string(s.message()));
+  if (housekeeper_ == nullptr) {
+    housekeeper_ = std::make_unique<Housekeeper>(*store_, options_, clock_, &cache_, &audit_,
+                                                 [this] { dispatcher_->Nudge(); });
   }
-  if (ticker_ == nullptr) ticker_ = std::make_unique<SigningKeyTicker>(*ring_);
   return Status::Ok();
 }
 
@@ -96,6 +111,9 @@ void ServiceGraph::Stop() {
     MutexLock lock(events_mu_);  // the store's event thread submits no refresh from now on
     stopped_ = true;
   }
+  // Background work that writes to the store ends first: the pool and the store outlive it.
+  if (housekeeper_ != nullptr) housekeeper_->Stop();
+  dispatcher_->Stop();
   ticker_.reset();
   blocking_.Join();
   last_used_.Stop();

@@ -22,6 +22,7 @@
 #include "core/master_key.h"
 #include "service/audit_log.h"
 #include "service/authenticator.h"
+#include "service/housekeeper.h"
 #include "service/key_cache.h"
 #include "service/key_service.h"
 #include "service/last_used_writer.h"
@@ -29,6 +30,8 @@
 #include "service/signing_key_ring.h"
 #include "service/token_service.h"
 #include "service/user_service.h"
+#include "service/webhook_dispatcher.h"
+#include "service/webhook_service.h"
 #include "store/store.h"
 
 namespace keyward {
@@ -47,12 +50,13 @@ class ServiceGraph {
   ServiceGraph& operator=(const ServiceGraph&) = delete;
 
   // With the token issuer on: the signing-key ring's first Refresh (a failure is returned, and
-  // the server must not start), then the thread that refreshes it every TickInterval(). OK and
-  // nothing to do while the issuer is off. Call once, before requests are handled.
+  // the server must not start), then the thread that refreshes it every TickInterval(). Then
+  // the housekeeper's thread (service/housekeeper.h). Call once, before requests are handled.
   Status Start();
 
-  // Stops the ring's thread, waits for the blocking pool's tasks, then writes the last last-used
-  // times. No request may be handled after. Idempotent.
+  // Stops the housekeeper, the webhook dispatcher's workers and the ring's thread, waits for the
+  // blocking pool's tasks, then writes the last last-used times. No request may be handled
+  // after. Idempotent.
   void Stop();
 
   Store& store() { return *store_; }
@@ -60,6 +64,9 @@ class ServiceGraph {
   const Authenticator& authenticator() const { return authenticator_; }
   KeyService& keys() { return keys_; }
   UserService& users() { return users_; }
+  WebhookService& webhooks() { return webhooks_; }
+  WebhookDispatcher& dispatcher() { return *dispatcher_; }
+  Housekeeper* housekeeper() { return housekeeper_.get(); }  // null before Start()
   SignInService& sign_in() { return sign_in_; }
   SigningKeyRing* signing_keys() { return ring_.get(); }  // null while the issuer is off
   TokenService* tokens() { return tokens_.get(); }        // null while the issuer is off
@@ -74,7 +81,23 @@ class ServiceGraph {
   // the pool and the ring.
   void RefreshSigningKeysSoon();
 
+  // The authenticator's ReuseListener: the key service records the reuse (an event, perhaps
+  // the key's deletion), then the dispatcher is nudged to deliver it now.
+  class ReuseThenNudge final : public ReuseListener {
+   public:
+    explicit ReuseThenNudge(ServiceGraph& graph) : graph_(graph) {}
+    void ReuseDetected(const KeyRecord& key, const ClientInfo& client) const override {
+      graph_.keys_.ReuseDetected(key, client);
+      graph_.dispatcher_->Nudge();
+    }
+
+   private:
+    ServiceGraph& graph_;
+  };
+
   const ServiceOptions options_;
+  const WebhookOptions webhook_options_;
+  const Clock& clock_;
   std::optional<MasterKey> master_key_;
   KeyCache cache_;  // before the store: outlives its event thread
   // Before the store too: RefreshSigningKeysSoon's guard against the event thread.
@@ -86,9 +109,13 @@ class ServiceGraph {
   Metrics metrics_;
   Authenticator authenticator_;
   AuditLog audit_;
+  // Delivers the webhook outbox from construction to Stop(); after the store, before what
+  // enqueues (the services nudge it).
+  std::unique_ptr<WebhookDispatcher> dispatcher_;
   KeyService keys_;
   UserService users_;
   SignInService sign_in_;
+  WebhookService webhooks_;
   const TokenOptions token_options_;
   std::unique_ptr<SigningKeyRing> ring_;  // null while the issuer is off
   std::unique_ptr<TokenService> tokens_;  // null while the issuer is off
@@ -97,6 +124,8 @@ class ServiceGraph {
   BlockingPool blocking_;
   ApiHandler api_;
   std::unique_ptr<SigningKeyTicker> ticker_;  // the ring's refreshes, from Start() to Stop()
+  std::unique_ptr<Housekeeper> housekeeper_;  // from Start() to Stop()
+  const ReuseThenNudge reuse_listener_{*this};
 };
 
 }  // namespace keyward

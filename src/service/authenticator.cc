@@ -1,5 +1,7 @@
 #include "service/authenticator.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 
 namespace keyward {
@@ -35,8 +37,9 @@ Result<Principal> Authenticator::Authenticate(std::string_view token,
 }
 
 Result<Principal> Authenticator::Load(const std::string& hash, UnixSeconds now,
-                                      const ClientInfo& /*client*/) const {
+                                      const ClientInfo& client) const {
   auto key = store_.FindKeyByHash(hash);
+  if (key.ok() && key->by_old_secret) return OfOldSecret(std::move(key).value(), now, client);
   if (key.ok()) return PrincipalOfKey(std::move(key).value(), now);
   if (key.status().code() != StatusCode::kNotFound) return key.status();
   auto session = store_.FindSessionByHash(hash);
@@ -45,7 +48,27 @@ Result<Principal> Authenticator::Load(const std::string& hash, UnixSeconds now,
   return session.status();
 }
 
+Result<Principal> Authenticator::OfOldSecret(KeyRecord key, UnixSeconds now,
+                                             const ClientInfo& client) const {
+  if (key.old_secrets.empty()) return InvalidCredential();
+  const OldSecret old = key.old_secrets.front();
+  if (now >= old.AcceptedUntil()) {
+    // Retired: refused like a revoked key, and reported (the listener may revoke the key).
+    if (reuse_ != nullptr) reuse_->ReuseDetected(key, client);
+    return InvalidCredential();
+  }
+  // Accepted until the grace ends, or — counting this use — until it goes unused too long.
+  UnixSeconds until = std::min(old.grace_until, old.expires_at);
+  if (old.retire_when_idle > 0) until = std::min(until, now + old.retire_when_idle);
+  key.hash = old.hash;  // the cache entry and the last-used mark are the old secret's
+  key.expires_at = until;
+  auto principal = PrincipalOfKey(std::move(key), now);
+  if (principal.ok()) principal->old_secret = true;
+  return principal;
+}
+
 Result<Principal> Authenticator::PrincipalOfKey(KeyRecord key, UnixSeconds now) const {
+  if (key.disabled) return InvalidCredential();
   Principal principal;
   principal.token_hash = std::move(key.hash);
   principal.via = KeyType::kApiKey;

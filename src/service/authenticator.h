@@ -69,13 +69,17 @@ class Authenticator {
 
   // The Principal of a stored key or session found another way (the token service finds one by
   // a prefix of its hash), made exactly as Authenticate makes it: the owner read from the store,
-  // the key's tags and networks. InvalidCredential() when it expired at `now`, its owner is gone
-  // or its stored addresses do not parse; the store's error otherwise. Blocking; not cached.
+  // the key's tags and networks. InvalidCredential() when it expired at `now`, is disabled, its
+  // owner is gone or its stored addresses do not parse; the store's error otherwise. Blocking;
+  // not cached.
   Result<Principal> PrincipalOfKey(KeyRecord key, UnixSeconds now) const;
   Result<Principal> PrincipalOfSession(const SessionRecord& session, UnixSeconds now) const;
 
  private:
   Result<Principal> Load(const std::string& hash, UnixSeconds now, const ClientInfo& client) const;
+  // A key found by one of its old secrets (key.old_secrets[0]): accepted while in its grace,
+  // else refused and reported to the ReuseListener.
+  Result<Principal> OfOldSecret(KeyRecord key, UnixSeconds now, const ClientInfo& client) const;
   // Reads the owner into `principal` (whose credential part is set) and applies the key's grant.
   Result<Principal> WithOwner(Principal principal, std::string_view user_id, UnixSeconds now) const;
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 
 #include "common/clock.h"
@@ -20,8 +21,6 @@
 
 namespace keyward {
 
-class WebhookDispatcher;
-
 struct HousekeepingCounts {
   std::size_t expiring = 0;      // key.expiring announced
   std::size_t expired = 0;       // key.expired announced
@@ -30,10 +29,12 @@ struct HousekeepingCounts {
 
 class Housekeeper {
  public:
-  // `cache`, `audit` and `dispatcher` (nudged after a pass that enqueued events) may be null.
-  // With `start_thread` false nothing runs until RunOnce (tests drive it with a ManualClock).
+  // `cache` and `audit` may be null; `on_events` (may be empty) is called after a pass that
+  // enqueued events — the server nudges its WebhookDispatcher with it. With `start_thread`
+  // false nothing runs until RunOnce (tests drive it with a ManualClock); otherwise a pass runs
+  // every options.housekeeping_interval_ms.
   Housekeeper(Store& store, const ServiceOptions& options, const Clock& clock, KeyCache* cache,
-              const AuditLog* audit, WebhookDispatcher* dispatcher, bool start_thread = true);
+              const AuditLog* audit, std::function<void()> on_events, bool start_thread = true);
   ~Housekeeper() { Stop(); }
   Housekeeper(const Housekeeper&) = delete;
   Housekeeper& operator=(const Housekeeper&) = delete;
@@ -43,12 +44,17 @@ class Housekeeper {
   void Stop();
 
  private:
+  // Announces key.expiring / key.expired for `key` if due; true when it did.
+  bool Announce(const KeyRecord& key, UnixSeconds now, HousekeepingCounts* counts) const;
+  // Deletes `key` if it went unused for its idle_timeout; true when it did.
+  bool RevokeIfIdle(const KeyRecord& key, UnixSeconds now, HousekeepingCounts* counts) const;
+
   Store& store_;
   const ServiceOptions& options_;
   const Clock& clock_;
   KeyCache* cache_;
   const AuditLog* audit_;
-  WebhookDispatcher* dispatcher_;
+  const std::function<void()> on_events_;
   std::unique_ptr<PeriodicThread> periodic_;  // last
 };
 

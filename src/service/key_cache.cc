@@ -57,6 +57,8 @@ void KeyCache::InsertUnknown(std::string_view hash, UnixSeconds now, std::uint64
   if (shard.unknown.size() >= per_shard_max_negative_ && !shard.unknown.contains(h)) {
     shard.unknown.erase(shard.unknown.begin());
   }
+  // A verified entry it replaces (an old secret past its time, now retired) goes.
+  shard.entries.erase(h);
   shard.unknown.insert_or_assign(h, now);
 }
 

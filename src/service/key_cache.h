@@ -130,11 +130,18 @@ KeyCache::Outcome KeyCache::Find(std::string_view hash, UnixSeconds now, F&& on_
   if (auto it = shard.entries.find(h); it != shard.entries.end()) {
     const CacheEntry& entry = *it->second;
     if (entry.cached_at + options_.ttl > now) {
-      hits_.fetch_add(1, std::memory_order_relaxed);
-      if (entry.principal.expires_at <= now) return Outcome::kInvalid;
-      if (IsApiKey(entry.principal)) MarkUsed(shard, it->second, now);
-      on_valid(entry);
-      return Outcome::kValid;
+      if (entry.principal.expires_at > now) {
+        hits_.fetch_add(1, std::memory_order_relaxed);
+        if (IsApiKey(entry.principal)) MarkUsed(shard, it->second, now);
+        on_valid(entry);
+        return Outcome::kValid;
+      }
+      // An old secret past its time goes to the store, which tells a later grace (another use
+      // counted) from a reuse (Authenticator); any other expired credential stays refused.
+      if (!entry.principal.old_secret) {
+        hits_.fetch_add(1, std::memory_order_relaxed);
+        return Outcome::kInvalid;
+      }
     }
   } else if (auto un = shard.unknown.find(h); un != shard.unknown.end()) {
     if (un->second + options_.ttl > now) {

@@ -53,6 +53,21 @@ TEST_F(KeyCacheTest, ExpiryIsCheckedOnEveryHit) {
   EXPECT_EQ(cache.Find(h, 102, [](const CacheEntry&) {}), KeyCache::Outcome::kInvalid);
 }
 
+TEST_F(KeyCacheTest, AnOldSecretPastItsTimeIsAMissSoThatTheStoreDecides) {
+  KeyCache cache;
+  std::string h = NewHash();
+  Principal old = MakePrincipal("alice", h, 102);
+  old.old_secret = true;
+  cache.Insert(old, 100, cache.Generation());
+  EXPECT_EQ(cache.Find(h, 101, [](const CacheEntry&) {}), KeyCache::Outcome::kValid);
+  EXPECT_EQ(cache.Find(h, 102, [](const CacheEntry&) { ADD_FAILURE(); }), KeyCache::Outcome::kMiss);
+  // The store found it retired: from then on it is unknown, the verified entry gone.
+  cache.InsertUnknown(h, 102, cache.Generation());
+  EXPECT_EQ(cache.Find(h, 102, [](const CacheEntry&) { ADD_FAILURE(); }),
+            KeyCache::Outcome::kInvalid);
+  EXPECT_EQ(cache.size(), 0u);
+}
+
 TEST_F(KeyCacheTest, EntriesAgeOutAfterTheTtl) {
   KeyCache cache({.max_entries = 100, .max_negative = 100, .ttl = 5});
   std::string h = NewHash(), u = NewHash();

@@ -4,16 +4,36 @@
 #include "core/api_key.h"
 #include "core/duration.h"
 #include "core/policy.h"
+#include "service/key_events.h"
+#include "service/key_service_internal.h"
 
 namespace keyward {
 namespace {
 
 constexpr std::string_view kNameAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
 
+// The description, idle_timeout and on_reuse of a new key into `record`; InvalidArgument.
+Status TakeSettings(const NewKey& in, std::int64_t max_validity, KeyRecord* record) {
+  if (in.description) {
+    KW_RETURN_IF_ERROR(ValidateKeyDescription(*in.description));
+    record->description = *in.description;
+  }
+  if (in.idle_timeout) {
+    KW_ASSIGN_OR_RETURN(record->idle_timeout,
+                        key_rules::ParseIdleTimeout(*in.idle_timeout, max_validity));
+  }
+  if (in.on_reuse) {
+    KW_ASSIGN_OR_RETURN(record->revoke_on_reuse, key_rules::ParseOnReuse(*in.on_reuse));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+namespace key_rules {
+
 Status KeyNotFound() { return Status::NotFound("no such user or key"); }
 
-// May `caller` make this call on `target`'s keys? The call's scope; other users' keys are
-// NotFound for a non-operator; and an operator's key needs `others_scope` for them too.
 Status CheckKeyCall(const Caller& caller, const std::string& target, std::string_view scope,
                     std::string_view others_scope) {
   KW_RETURN_IF_ERROR(RequireScope(caller.grant, scope));
@@ -22,14 +42,50 @@ Status CheckKeyCall(const Caller& caller, const std::string& target, std::string
   return Status::Ok();
 }
 
-// May `caller` see `record` in full (core/policy.h: CheckReveal)?
 Status CheckRevealOf(const Caller& caller, const KeyRecord& record) {
   return CheckReveal(caller.grant, caller.expires_at, record.name, record.grant, record.expires_at);
 }
 
-}  // namespace
+Result<std::int64_t> ParseDurationOrZero(std::string_view field, std::string_view text) {
+  // Zero is digits 0 with a unit, in one or more groups ("0s", "0h0m").
+  bool zero = !text.empty();
+  for (std::size_t i = 0; zero && i < text.size();) {
+    std::size_t digits = 0;
+    while (i < text.size() && text[i] == '0') ++i, ++digits;
+    zero = digits > 0 && i < text.size() &&
+           std::string_view("smhd").find(text[i]) != std::string_view::npos;
+    ++i;
+  }
+  if (zero) return std::int64_t{0};
+  auto seconds = ParseDuration(text);
+  if (!seconds.ok()) {
+    return Status::InvalidArgument(std::string(field) + ": " + seconds.status().message());
+  }
+  return seconds;
+}
 
-KeyView KeyService::ToView(const KeyRecord& record) const {
+Result<std::int64_t> ParseIdleTimeout(std::string_view text, std::int64_t max_validity) {
+  KW_ASSIGN_OR_RETURN(std::int64_t seconds, ParseDurationOrZero("idle_timeout", text));
+  if (seconds > max_validity) {
+    return Status::InvalidArgument("idle_timeout is longer than this server's maximum of " +
+                                   FormatDuration(max_validity));
+  }
+  return seconds;
+}
+
+Result<bool> ParseOnReuse(std::string_view text) {
+  if (text == "keep") return false;
+  if (text == "revoke") return true;
+  return Status::InvalidArgument("on_reuse must be \"keep\" or \"revoke\"");
+}
+
+}  // namespace key_rules
+
+using key_rules::CheckKeyCall;
+using key_rules::CheckRevealOf;
+using key_rules::KeyNotFound;
+
+KeyView KeyService::ToView(const KeyRecord& record, UnixSeconds now) const {
   KeyView view;
   view.name = record.name;
   view.created_at = record.created_at;
@@ -37,7 +93,35 @@ KeyView KeyService::ToView(const KeyRecord& record) const {
   view.last_used_at = record.last_used_at;
   view.token = record.masked;
   view.grant = record.grant;
+  view.description = record.description;
+  view.disabled = record.disabled;
+  view.idle_timeout = record.idle_timeout;
+  view.revoke_on_reuse = record.revoke_on_reuse;
+  view.rotated_at = record.rotated_at;
+  for (const OldSecret& old : record.old_secrets) {
+    const UnixSeconds until = old.AcceptedUntil();
+    if (until <= now) continue;
+    view.old_secrets.push_back({.masked = old.masked,
+                                .rotated_at = old.rotated_at,
+                                .accepted_until = until,
+                                .last_used_at = old.last_used_at});
+  }
+  if (record.disabled) {
+    view.status = "disabled";
+  } else if (record.expires_at <= now) {
+    view.status = "expired";
+  } else if (!view.old_secrets.empty()) {
+    view.status = "rotating";
+  } else {
+    view.status = "active";
+  }
   return view;
+}
+
+void KeyService::EraseSecrets(const KeyRecord& record) const {
+  if (cache_ == nullptr) return;
+  cache_->Erase(record.hash);
+  for (const OldSecret& old : record.old_secrets) cache_->Erase(old.hash);
 }
 
 Result<std::string> KeyService::Open(const KeyRecord& record) const {
@@ -131,10 +215,11 @@ Result<KeyView> KeyService::CreateKey(const Caller& caller, const std::string& t
     return owner.status().code() == StatusCode::kNotFound ? KeyNotFound() : owner.status();
   }
   const UnixSeconds now = clock_.Now();
+  KeyRecord record;
+  KW_RETURN_IF_ERROR(TakeSettings(in, options_.max_validity, &record));
   KW_ASSIGN_OR_RETURN(auto limits, NewKeyLimits(caller, *owner, in, now));
 
   std::string token = GenerateKey(options_.key_prefix);
-  KeyRecord record;
   record.user_id = target;
   record.name = key_name;
   record.hash = HashKey(token);
@@ -143,9 +228,10 @@ Result<KeyView> KeyService::CreateKey(const Caller& caller, const std::string& t
   record.masked = MaskKey(token);
   record.created_at = now;
   record.expires_at = limits.second;
+  record.validity = limits.second - now;  // what a rotation renews
   record.grant = std::move(limits.first);
 
-  Status stored = store_.CreateKey(record);
+  Status stored = store_.CreateKey(record, {KeyEvent(event::kKeyCreated, record, now)});
   if (!stored.ok()) {
     SecureWipe(token);
     if (stored.code() == StatusCode::kAlreadyExists) {
@@ -154,13 +240,22 @@ Result<KeyView> KeyService::CreateKey(const Caller& caller, const std::string& t
     if (stored.code() == StatusCode::kNotFound) return KeyNotFound();
     return stored;
   }
-  KeyView view = ToView(record);
+  KeyView view = ToView(record, now);
   view.token = std::move(token);
   return view;
 }
 
 Result<std::vector<KeyView>> KeyService::List(const Caller& caller, std::string_view user_id,
                                               bool reveal) const {
+  return List(caller, user_id, reveal, std::nullopt);
+}
+
+Result<std::vector<KeyView>> KeyService::List(const Caller& caller, std::string_view user_id,
+                                              bool reveal,
+                                              std::optional<std::int64_t> expiring_within) const {
+  if (expiring_within && *expiring_within < 0) {
+    return Status::InvalidArgument("expiring_within must not be negative");
+  }
   std::string target = ResolveUserId(caller.user, user_id);
   const bool revealing = reveal && options_.reveal;
   // A refused reveal is on record; a plain listing is not an event.
@@ -183,6 +278,12 @@ Result<std::vector<KeyView>> KeyService::List(const Caller& caller, std::string_
   }
   auto records = store_.ListKeys(target);
   if (!records.ok()) return refused(records.status(), "");
+  const UnixSeconds now = clock_.Now();
+  if (expiring_within) {
+    std::erase_if(*records, [&](const KeyRecord& r) {
+      return r.expires_at <= now || r.expires_at > now + *expiring_within;
+    });
+  }
   std::vector<KeyView> views;
   views.reserve(records->size());
   std::vector<std::size_t> shown;  // the views in full
@@ -190,7 +291,7 @@ Result<std::vector<KeyView>> KeyService::List(const Caller& caller, std::string_
     for (KeyView& view : views) SecureWipe(view.token);
   };
   for (const KeyRecord& record : *records) {
-    KeyView view = ToView(record);
+    KeyView view = ToView(record, now);
     // A key broader than the caller's stays masked, as in a plain listing.
     if (revealing && CheckRevealOf(caller, record).ok()) {
       auto token = Open(record);
@@ -237,7 +338,7 @@ Result<KeyView> KeyService::RevealKey(const Caller& caller, const std::string& t
     return record.status().code() == StatusCode::kNotFound ? KeyNotFound() : record.status();
   }
   KW_RETURN_IF_ERROR(CheckRevealOf(caller, *record));
-  KeyView view = ToView(*record);
+  KeyView view = ToView(*record, clock_.Now());
   KW_ASSIGN_OR_RETURN(view.token, Open(*record));
   return view;
 }
@@ -258,9 +359,10 @@ Status KeyService::DeleteKey(const Caller& caller, const std::string& target,
   if (!record.ok()) {
     return record.status().code() == StatusCode::kNotFound ? KeyNotFound() : record.status();
   }
-  Status deleted = store_.DeleteKey(target, name);
+  Status deleted =
+      store_.DeleteKey(target, name, {KeyEvent(event::kKeyDeleted, *record, clock_.Now())});
   // Whatever the store says, the key must not stay valid in this node's cache.
-  if (cache_ != nullptr) cache_->Erase(record->hash);
+  EraseSecrets(*record);
   if (deleted.code() == StatusCode::kNotFound) return KeyNotFound();
   return deleted;
 }

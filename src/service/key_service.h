@@ -26,6 +26,7 @@
 #include "core/master_key.h"
 #include "core/user.h"
 #include "service/audit_log.h"
+#include "service/authenticator.h"
 #include "service/key_cache.h"
 #include "service/options.h"
 #include "service/principal.h"
@@ -71,13 +72,13 @@ struct NewKey {
   // Default: from anywhere (or a creating key's ranges, see Create).
   std::optional<std::vector<std::string>> allowed_addresses = {};
   std::optional<std::string> description = {};   // ValidateKeyDescription
-  std::optional<std::string> idle_timeout = {};  // a duration ≥ 1m… see Create; default off
+  std::optional<std::string> idle_timeout = {};  // "0s" off, else 1s…max_validity; default off
   std::optional<std::string> on_reuse = {};      // "keep" (default) | "revoke"
 };
 
 // A rotation (KeyService::Rotate).
 struct RotateRequest {
-  // How long the old secret keeps working: a duration "0s" … "7d"; default "1h". Capped by
+  // How long the old secret keeps working: a duration "0s" … "30d"; default "1h". Capped by
   // the old secret's own expiry.
   std::optional<std::string> grace = {};
   // Retire the old secret earlier, once unused this long after the rotation: ≥ "1s", ≤ grace.
@@ -99,7 +100,7 @@ struct KeyEdit {
   std::optional<std::string> on_reuse = {};      // "keep" | "revoke"
 };
 
-class KeyService {
+class KeyService final : public ReuseListener {
  public:
   // `master_key` may be null only when options.reveal is false. `cache` (may be null) is told
   // of every deleted key before Delete returns. `audit` (may be null only where nothing needs
@@ -159,9 +160,22 @@ class KeyService {
   Result<KeyView> Update(const Caller& caller, std::string_view user_id, std::string_view name,
                          const KeyEdit& edit) const;
 
+  // ReuseListener (Authenticator): a retired old secret of `key` was presented. Without
+  // on_reuse "revoke": event key.reuse_detected (revoked false); with it, the key is deleted
+  // with key.reuse_detected (revoked true) and key.deleted, and its secrets leave the cache.
+  // Audit key.reuse (actor "system", the client's address). Store errors are logged.
+  void ReuseDetected(const KeyRecord& key, const ClientInfo& client) const override;
+
  private:
   Result<std::string> Open(const KeyRecord& record) const;
-  KeyView ToView(const KeyRecord& record) const;
+  // The key as its owner sees it at `now` (old secrets still accepted, status).
+  KeyView ToView(const KeyRecord& record, UnixSeconds now) const;
+  // Drops the key's current and old secrets from this node's cache.
+  void EraseSecrets(const KeyRecord& record) const;
+  Result<KeyView> RotateKey(const Caller& caller, const std::string& target, std::string_view name,
+                            const RotateRequest& request, std::string* detail) const;
+  Result<KeyView> UpdateKey(const Caller& caller, const std::string& target, std::string_view name,
+                            const KeyEdit& edit, std::string* detail) const;
   Result<KeyView> CreateKey(const Caller& caller, const std::string& target,
                             const std::string& key_name, const NewKey& in) const;
   // The grant and expiry time of a new key for `owner`, by the rules of Create.

@@ -160,7 +160,7 @@ TokenService::TokenService(const TokenOptions& options, const Authenticator& aut
 
 std::variant<IssuedToken, OAuthError> TokenService::Issue(const TokenRequest& request) const {
   if (!enabled()) return Refused("invalid_request", "the token issuer is off");
-  auto key = authenticator_.Authenticate(request.api_key);
+  auto key = authenticator_.Authenticate(request.api_key, ClientInfo{request.client_address, {}});
   if (!key.ok()) {
     // RFC 8693 §2.2.2: a refused subject_token is invalid_request, not a client failure.
     if (request.allow_session && key.status().code() == StatusCode::kUnauthenticated) {

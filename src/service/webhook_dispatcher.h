@@ -7,17 +7,19 @@
 // seconds of this attempt), webhook-signature "v1,<base64 HMAC-SHA256 of
 // "<id>.<timestamp>.<body>" keyed with the secret's bytes after "whsec_">"; libcurl with no
 // proxy, no redirects followed (a 3xx is a failed attempt), options.timeout_ms for the whole
-// attempt, http and https only, TLS verified, and — unless options.allow_private — every
-// address connected to checked with IsForbiddenAddress after name resolution (a refused
-// address fails the attempt). 2xx: delivered. Anything else: retried after retry_min · 2^(n−1)
-// seconds (±20 % jitter, at most 1 h), or failed once `retry_for` has passed since the event.
-// A lease of timeout + 30 s covers an attempt; a node killed mid-attempt leaves the delivery
-// to be claimed again when the lease ends (at least once). Thread safe.
+// attempt, http and https only (https only with options.require_https), TLS verified, and — unless
+// options.allow_private — every address connected to checked with IsForbiddenAddress after name
+// resolution (a refused address fails the attempt). 2xx: delivered. Anything else: retried after
+// retry_min · 2^(n−1) seconds (±20 % jitter, at most 1 h), or failed once `retry_for` has passed
+// since the event. A lease of 2 × timeout + 5 s covers an attempt; a node killed mid-attempt leaves
+// the delivery to be claimed again when the lease ends (at least once). The last attempt is made at
+// event time + retry_for at the latest. Thread safe.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,10 +41,19 @@ Result<std::string> SignWebhook(std::string_view secret, std::string_view messag
 // A new secret: "whsec_" + base64 of 32 random bytes.
 std::string NewWebhookSecret();
 
+// What the dispatcher did since it started (for /metrics): attempts that delivered, that failed
+// and will be retried, and deliveries given up (state failed).
+struct WebhookCounters {
+  std::uint64_t delivered = 0;
+  std::uint64_t retried = 0;
+  std::uint64_t failed = 0;
+};
+
 class WebhookDispatcher {
  public:
-  // Starts options.workers threads that poll every second, or at once when nudged. A null
-  // `master_key` delivers nothing (no webhook can exist then).
+  // Starts options.workers threads that poll every second, or at once when nudged (0 workers:
+  // none, RunOnce only; for tests). A null `master_key` delivers nothing (no webhook can exist
+  // then).
   WebhookDispatcher(Store& store, const MasterKey* master_key, const WebhookOptions& options,
                     const Clock& clock);
   ~WebhookDispatcher();
@@ -56,6 +67,7 @@ class WebhookDispatcher {
   std::size_t RunOnce();
   // Finishes the attempts under way and joins the threads; idempotent.
   void Stop();
+  WebhookCounters Counters() const;
 
  private:
   struct Impl;

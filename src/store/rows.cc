@@ -63,7 +63,73 @@ KeyRecord ReadKey(const RowReader& row) {
   if (!row.IsNull(9)) key.grant.tags = SplitList(row.Text(9));
   key.grant.allowed_addresses = SplitList(row.Text(10));
   key.grant.full_access = row.Int(11) != 0;
+  key.description = row.Text(12);
+  key.disabled = row.Int(13) != 0;
+  key.validity = row.Int(14);
+  key.idle_timeout = row.Int(15);
+  key.revoke_on_reuse = row.Int(16) != 0;
+  key.rotated_at = row.Int(17);
+  key.announced_within = row.Int(18);
   return key;
+}
+
+OldSecret ReadOldSecret(const RowReader& row, int first) {
+  OldSecret old;
+  old.hash = row.Blob(first);
+  old.masked = row.Text(first + 1);
+  old.rotated_at = row.Int(first + 2);
+  old.grace_until = row.Int(first + 3);
+  old.retire_when_idle = row.Int(first + 4);
+  old.last_used_at = row.Int(first + 5);
+  old.expires_at = row.Int(first + 6);
+  return old;
+}
+
+void AddKeyRow(const RowReader& row, std::vector<KeyRecord>& keys) {
+  if (keys.empty() || keys.back().name != row.Text(1)) keys.push_back(ReadKey(row));
+  if (!row.IsNull(KW_ROW_KEY_COLUMN_COUNT)) {
+    keys.back().old_secrets.push_back(ReadOldSecret(row, KW_ROW_KEY_COLUMN_COUNT));
+  }
+}
+
+Webhook ReadWebhook(const RowReader& row) {
+  Webhook webhook;
+  webhook.id = row.Text(0);
+  webhook.url = row.Text(1);
+  webhook.events = SplitList(row.Text(2));
+  webhook.users = SplitList(row.Text(3));
+  webhook.sealed_secret = row.Blob(4);
+  webhook.created_by = row.Text(5);
+  webhook.created_at = row.Int(6);
+  return webhook;
+}
+
+Result<Delivery> ReadDelivery(const RowReader& row) {
+  Delivery delivery;
+  delivery.id = row.Int(0);
+  delivery.webhook_id = row.Text(1);
+  delivery.event.id = row.Int(2);
+  delivery.event.type = row.Text(3);
+  delivery.event.time = row.Int(4);
+  delivery.event.user_id = row.Text(5);
+  delivery.event.data = row.Text(6);
+  delivery.event.only_webhook = row.Text(7);
+  std::string state = row.Text(8);
+  bool known = false;
+  for (DeliveryState s :
+       {DeliveryState::kPending, DeliveryState::kDelivered, DeliveryState::kFailed}) {
+    if (DeliveryStateName(s) == state) {
+      delivery.state = s;
+      known = true;
+    }
+  }
+  if (!known) return Status::Internal("delivery has an unknown state");
+  delivery.attempts = static_cast<int>(row.Int(9));
+  delivery.next_attempt_at = row.Int(10);
+  delivery.last_attempt_at = row.Int(11);
+  delivery.last_status = static_cast<int>(row.Int(12));
+  delivery.last_error = row.Text(13);
+  return delivery;
 }
 
 SessionRecord ReadSession(const RowReader& row) {
@@ -125,6 +191,13 @@ Result<GrantColumns> WriteGrant(const Grant& grant) {
   KW_ASSIGN_OR_RETURN(columns.allowed_addresses,
                       JoinList(grant.allowed_addresses, "allowed_addresses"));
   columns.full_access = grant.full_access ? 1 : 0;
+  return columns;
+}
+
+Result<WebhookListColumns> WriteWebhookLists(const Webhook& webhook) {
+  WebhookListColumns columns;
+  KW_ASSIGN_OR_RETURN(columns.events, JoinList(webhook.events, "events"));
+  KW_ASSIGN_OR_RETURN(columns.users, JoinList(webhook.users, "users"));
   return columns;
 }
 

@@ -8,12 +8,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "core/audit_event.h"
 #include "core/key_record.h"
 #include "core/signing_key_record.h"
 #include "core/user.h"
+#include "core/webhook.h"
 
 namespace keyward {
 
@@ -30,9 +32,24 @@ class RowReader {
 // The columns each Read function below expects, in its order: both backends' SELECTs name them
 // with these (string literals only; KW_ROW_USER_COLUMNS takes a table prefix such as "u.").
 #define KW_ROW_USER_COLUMNS(t) t "id, " t "name, " t "type, " t "password_hash, " t "created_at"
-#define KW_ROW_KEY_COLUMNS                                                                   \
-  "user_id, name, hash, sealed, masked, created_at, expires_at, last_used_at, scopes, tags," \
-  " allowed_addresses, full_access"
+#define KW_ROW_KEY_COLUMNS_OF(t)                                                         \
+  t "user_id, " t "name, " t "hash, " t "sealed, " t "masked, " t "created_at, " t       \
+    "expires_at, " t "last_used_at, " t "scopes, " t "tags, " t "allowed_addresses, " t  \
+    "full_access, " t "description, " t "disabled, " t "validity, " t "idle_timeout, " t \
+    "revoke_on_reuse, " t "rotated_at, " t "announced_within"
+#define KW_ROW_KEY_COLUMNS KW_ROW_KEY_COLUMNS_OF("")
+#define KW_ROW_KEY_COLUMN_COUNT 19
+// An old secret of a key (rotated_secrets), read from column KW_ROW_KEY_COLUMN_COUNT on.
+#define KW_ROW_OLD_SECRET_COLUMNS(t)                                                  \
+  t "hash, " t "masked, " t "rotated_at, " t "grace_until, " t "retire_when_idle, " t \
+    "last_used_at, " t "expires_at"
+#define KW_ROW_WEBHOOK_COLUMNS "id, url, events, users, sealed_secret, created_by, created_at"
+// A delivery with its event: d is webhook_deliveries, e webhook_events. ClaimDeliveries adds
+// w.url, w.sealed_secret (webhooks w) after them.
+#define KW_ROW_DELIVERY_COLUMNS                                                                  \
+  "d.id, d.webhook_id, e.id, e.type, e.occurred_at, e.user_id, e.data, e.only_webhook, d.state," \
+  " d.attempts, d.next_attempt_at, d.last_attempt_at, d.last_status, d.last_error"
+#define KW_ROW_DELIVERY_COLUMN_COUNT 14
 #define KW_ROW_SESSION_COLUMNS "user_id, hash, created_at, expires_at"
 #define KW_ROW_AUDIT_COLUMNS \
   "id, occurred_at, actor, action, user_id, target, address, outcome, reason, detail"
@@ -46,6 +63,51 @@ class RowReader {
 #define KW_ROW_PREFIX_RANGE(from, to) \
   " WHERE hash >= " from " AND hash < " to " ORDER BY hash LIMIT 2"
 #define KW_ROW_PREFIX_OPEN(from) " WHERE hash >= " from " ORDER BY hash LIMIT 2"
+// A user's keys, or one (add " AND k.name = " name), each with its old secrets (LEFT JOIN: NULL
+// old secret columns for none), in the order ListKeys wants; read with AddKeyRow.
+#define KW_ROW_KEYS_WITH_OLD_SECRETS(user) \
+  "SELECT " KW_ROW_KEY_COLUMNS_OF("k.") ", " KW_ROW_OLD_SECRET_COLUMNS(                        \
+      "r.") " FROM api_keys k LEFT JOIN rotated_secrets r ON r.key_id = k.id WHERE k.user_id " \
+            "= " user
+#define KW_ROW_KEYS_WITH_OLD_SECRETS_ORDER \
+  " ORDER BY k.created_at, k.name, r.rotated_at DESC, r.expires_at DESC, r.hash"
+// The key an old secret belongs to, with that secret.
+#define KW_ROW_KEY_BY_OLD_SECRET(hash)                                  \
+  "SELECT " KW_ROW_KEY_COLUMNS_OF("k.") ", " KW_ROW_OLD_SECRET_COLUMNS( \
+      "r.") " FROM rotated_secrets r JOIN api_keys k ON k.id = r.key_id WHERE r.hash = " hash
+// Store::ListKeysDue; `greatest` is the backend's many-argument max (max / GREATEST).
+#define KW_ROW_KEYS_DUE(greatest, now, warn_until, limit)                        \
+  "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE (expires_at <= " warn_until \
+  " AND announced_within <> 0 AND expires_at > " now                             \
+  " - 86400) OR (idle_timeout > 0 AND " greatest                                 \
+  "(created_at, rotated_at, last_used_at) + idle_timeout <= " now                \
+  ") ORDER BY expires_at, id LIMIT " limit
+// Store::AppendEvents's fan-out of the event `event` (its id) made at `time`: `find` is the
+// backend's substring search (instr / strpos); never LIKE, ids hold '_'.
+#define KW_ROW_LIST_HOLDS(find, list, item) \
+  find "(' ' || " list " || ' ', ' ' || " item " || ' ') > 0"
+#define KW_ROW_FAN_OUT(find, event, time, type, user, only)                                 \
+  "INSERT INTO webhook_deliveries (webhook_id, event_id, state, attempts, next_attempt_at)" \
+  " SELECT w.id, " event ", 'pending', 0, " time " FROM webhooks w WHERE (" only            \
+  " <> '' AND w.id = " only ") OR (" only " = '' AND (w.events = '' OR " KW_ROW_LIST_HOLDS( \
+      find, "w.events", type) ") AND (w.users = '' OR " KW_ROW_LIST_HOLDS(find, "w.users",  \
+                                                                          user) "))"
+#define KW_ROW_INSERT_EVENT(type, time, user, data, only)                                     \
+  "INSERT INTO webhook_events (type, occurred_at, user_id, data, only_webhook) VALUES (" type \
+  ", " time ", " user ", " data ", " only ") RETURNING id"
+#define KW_ROW_LIST_DELIVERIES(webhook, limit)                                                \
+  "SELECT " KW_ROW_DELIVERY_COLUMNS                                                           \
+  " FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id WHERE d.webhook_id " \
+  "= " webhook " ORDER BY e.occurred_at DESC, d.id DESC LIMIT " limit
+#define KW_ROW_FINISH_DELIVERY(id, state, next, at, status, error)                \
+  "UPDATE webhook_deliveries SET attempts = attempts + 1, state = " state         \
+  ", next_attempt_at = " next ", last_attempt_at = " at ", last_status = " status \
+  ", last_error = " error ", lease_until = 0 WHERE id = " id
+#define KW_ROW_PRUNE_EVENTS(before)                                                          \
+  "DELETE FROM webhook_events WHERE occurred_at < " before                                   \
+  " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id" \
+  " AND d.state = 'pending')"
+
 // Every signing key, by generation ascending.
 #define KW_ROW_LIST_SIGNING_KEYS \
   "SELECT " KW_ROW_SIGNING_KEY_COLUMNS " FROM signing_keys ORDER BY generation"
@@ -54,6 +116,15 @@ class RowReader {
 Result<User> ReadUser(const RowReader& row);
 // KW_ROW_KEY_COLUMNS, the grant included (see GrantColumns).
 KeyRecord ReadKey(const RowReader& row);
+// KW_ROW_OLD_SECRET_COLUMNS from column `first` on.
+OldSecret ReadOldSecret(const RowReader& row, int first);
+// A row of KW_ROW_KEYS_WITH_OLD_SECRETS: a new key at the end of `keys` unless the row is of the
+// last one (same name), and its old secret, if any, added to that key.
+void AddKeyRow(const RowReader& row, std::vector<KeyRecord>& keys);
+// KW_ROW_WEBHOOK_COLUMNS.
+Webhook ReadWebhook(const RowReader& row);
+// KW_ROW_DELIVERY_COLUMNS (url and sealed_secret left empty). Internal for an unknown state.
+Result<Delivery> ReadDelivery(const RowReader& row);
 // KW_ROW_SESSION_COLUMNS.
 SessionRecord ReadSession(const RowReader& row);
 // KW_ROW_AUDIT_COLUMNS. Internal for an unknown action.
@@ -80,6 +151,13 @@ struct GrantColumns {
 // InvalidArgument if an entry of a list is empty or holds a space: it could not be read back as
 // it was. (Valid scopes, tags and CIDRs never do.)
 Result<GrantColumns> WriteGrant(const Grant& grant);
+
+// A webhook's lists as the columns events and users hold them ('' = all), as WriteGrant.
+struct WebhookListColumns {
+  std::string events;
+  std::string users;
+};
+Result<WebhookListColumns> WriteWebhookLists(const Webhook& webhook);
 
 // The InvalidArgument both backends give for a text argument that is not valid UTF-8 or holds
 // NUL (!IsUtf8Text): no row can hold it, and a lookup by it is a mistake, not a miss.

@@ -1,7 +1,9 @@
 // Upgrading a database that a previous release made (schema V002, before scopes) on both
-// backends: the store opens it, V003 and V004 run once, and the data is all there, every key made
-// before scopes being full access, and no signing key yet. SQLite always; PostgreSQL on the server
-// KEYWARD_TEST_PG_URL names (skipped without it; `make test` always provides one).
+// backends: the store opens it, V003 to V005 run once, and the data is all there, every key made
+// before scopes being full access, and no signing key yet. The same database taken to V004 first
+// (the release before key lifecycles) keeps its keys through V005, each enabled and unannounced.
+// SQLite always; PostgreSQL on the server KEYWARD_TEST_PG_URL names (skipped without it; `make
+// test` always provides one).
 //
 // The V002 database is made as the previous release made it (v002_fixture.h): the migration
 // runner applies the V001 and V002 files themselves, then testdata/v002_<backend>.sql adds the
@@ -14,10 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "core/api_key.h"
 #include "store/postgres/pg_test_util.h"
+#include "store/postgres/postgres_migrations.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_migrations.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 #include "store/store_test_util.h"
@@ -27,6 +32,12 @@ namespace keyward {
 namespace {
 
 using testdata::kV002DriverKey;
+
+std::string Repeat(const std::string& text, int times) {
+  std::string out;
+  for (int i = 0; i < times; ++i) out += text;
+  return out;
+}
 
 // A database of one backend holding the fixture at schema V002.
 class V002Database {
@@ -38,12 +49,32 @@ class V002Database {
   virtual Result<std::unique_ptr<Store>> Open() = 0;
   // The versions schema_migrations records, in order.
   virtual Result<std::vector<std::int64_t>> Versions() = 0;
+  // Applies the migrations up to V004 only, as the previous release did, and adds alice's key
+  // "scoped" as that release wrote it (a grant, not full access).
+  virtual Status MakeV004() = 0;
 };
+
+// The key MakeV004 adds: hash 32 bytes of 0x5c, sealed 0x01 0x02.
+constexpr char kV004KeyColumns[] =
+    "INSERT INTO api_keys (user_id, name, hash, sealed, masked, created_at, expires_at,"
+    " last_used_at, scopes, tags, allowed_addresses, full_access) VALUES ('alice', 'scoped', ";
+constexpr char kV004KeyValues[] =
+    ", 'kw_Scop…ed01', 1750000000, 1760000000, 1750000500, 'keys:read keys:write', NULL,"
+    " '10.0.0.0/8', 0)";
 
 class SqliteV002 final : public V002Database {
  public:
   Status Create() override { return testdata::MakeSqliteV002(path_); }
   Result<std::unique_ptr<Store>> Open() override { return OpenSqliteStore(path_); }
+  Status MakeV004() override {
+    KW_ASSIGN_OR_RETURN(auto db, sqlite::Connection::Open(path_, std::chrono::seconds(5)));
+    KW_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys = ON", "enable foreign keys"));
+    KW_RETURN_IF_ERROR(
+        sqlite::ApplyMigrations(*db, sqlite::SqliteMigrations().first(4), Clock::System()));
+    static const std::string insert =
+        std::string(kV004KeyColumns) + "X'" + Repeat("5c", 32) + "', X'0102'" + kV004KeyValues;
+    return db->Exec(insert.c_str(), "V004 key");
+  }
   Result<std::vector<std::int64_t>> Versions() override {
     KW_ASSIGN_OR_RETURN(auto db, sqlite::Connection::Open(path_, std::chrono::seconds(5)));
     KW_ASSIGN_OR_RETURN(sqlite::Statement select,
@@ -68,6 +99,16 @@ class PostgresV002 final : public V002Database {
     return testdata::MakePostgresV002(database_.url());
   }
   Result<std::unique_ptr<Store>> Open() override { return OpenPostgresStore(database_.url()); }
+  Status MakeV004() override {
+    pg::ConnectOptions options;
+    options.application_name = "keyward-test";
+    KW_ASSIGN_OR_RETURN(auto conn, pg::Connection::Open(database_.url(), options));
+    KW_RETURN_IF_ERROR(
+        pg::ApplyMigrations(*conn, pg::PostgresMigrations().first(4), Clock::System()));
+    static const std::string insert = std::string(kV004KeyColumns) + "'\\x" + Repeat("5c", 32) +
+                                      "'::BYTEA, '\\x0102'::BYTEA" + kV004KeyValues;
+    return conn->Script(insert.c_str(), "V004 key");
+  }
   Result<std::vector<std::int64_t>> Versions() override {
     KW_ASSIGN_OR_RETURN(pg::Rows rows,
                         database_.Query("SELECT version FROM schema_migrations ORDER BY version"));
@@ -103,7 +144,21 @@ class StoreUpgradeTest : public ::testing::TestWithParam<Backend> {
 };
 
 const std::vector<std::int64_t> kV002 = {1, 2};
-const std::vector<std::int64_t> kLatest = {1, 2, 3, 4};
+const std::vector<std::int64_t> kV004 = {1, 2, 3, 4};
+const std::vector<std::int64_t> kLatest = {1, 2, 3, 4, 5};
+
+// What V005 gives every key that existed before it: the lifecycle of keys made before.
+void ExpectLifecycleDefaults(const KeyRecord& key) {
+  EXPECT_EQ(key.description, "");
+  EXPECT_FALSE(key.disabled);
+  EXPECT_EQ(key.validity, 0);
+  EXPECT_EQ(key.idle_timeout, 0);
+  EXPECT_FALSE(key.revoke_on_reuse);
+  EXPECT_EQ(key.rotated_at, 0);
+  EXPECT_EQ(key.announced_within, -1);
+  EXPECT_TRUE(key.old_secrets.empty());
+  EXPECT_FALSE(key.by_old_secret);
+}
 
 void ExpectDriverKey(const KeyRecord& key) {
   EXPECT_EQ(key.user_id, "alice");
@@ -117,6 +172,7 @@ void ExpectDriverKey(const KeyRecord& key) {
   // Made before scopes: its owner's full power, and nothing in the lists.
   EXPECT_EQ(key.grant, FullAccess());
   EXPECT_TRUE(key.grant.full_access);
+  ExpectLifecycleDefaults(key);
 }
 
 TEST_P(StoreUpgradeTest, V002DataOpensAndItsKeysAreFoundAndListedAsFullAccess) {
@@ -223,6 +279,58 @@ TEST_P(StoreUpgradeTest, KeysCreatedAfterTheUpgradeAreNotFullAccessAndReopeningK
   EXPECT_FALSE(keys[2].grant.full_access);
   EXPECT_EQ(keys[2].grant.scopes, std::vector<std::string>{"keys:read"});
   EXPECT_EQ(keys[2].grant.tags, std::vector<std::string>{"team:a"});
+}
+
+TEST_P(StoreUpgradeTest, V004KeysKeepEverythingThroughV005AndCanBeRotated) {
+  KW_ASSERT_OK(database_->MakeV004());
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<std::int64_t> before, database_->Versions());
+  ASSERT_EQ(before, kV004);
+  KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, database_->Open());
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<std::int64_t> after, database_->Versions());
+  EXPECT_EQ(after, kLatest);
+
+  const std::string hash(32, '\x5c');
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord key, store->FindKeyByHash(hash));
+  EXPECT_EQ(key.user_id, "alice");
+  EXPECT_EQ(key.name, "scoped");
+  EXPECT_EQ(key.sealed, "\x01\x02");
+  EXPECT_EQ(key.masked, "kw_Scop…ed01");
+  EXPECT_EQ(key.created_at, 1'750'000'000);
+  EXPECT_EQ(key.expires_at, 1'760'000'000);
+  EXPECT_EQ(key.last_used_at, 1'750'000'500);
+  EXPECT_EQ(key.grant.scopes, (std::vector<std::string>{"keys:read", "keys:write"}));
+  EXPECT_FALSE(key.grant.tags.has_value());
+  EXPECT_EQ(key.grant.allowed_addresses, std::vector<std::string>{"10.0.0.0/8"});
+  EXPECT_FALSE(key.grant.full_access);
+  ExpectLifecycleDefaults(key);
+  EXPECT_EQ(key.RenewedValidity(), 10'000'000);
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord driver, store->FindKeyByHash(HashKey(kV002DriverKey)));
+  ExpectDriverKey(driver);
+
+  // Keys that expired long before the upgrade are never announced; one expiring soon is.
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyRecord> due,
+                          store->ListKeysDue(1'759'990'000, 1'759'990'000 + 86'400, 100));
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].name, "scoped");
+
+  // The upgraded key rotates like a new one.
+  KeyRecord next = key;
+  next.hash = std::string(32, '\x6d');
+  next.rotated_at = 1'755'000'000;
+  next.expires_at = next.rotated_at + key.RenewedValidity();
+  OldSecret old{.hash = hash,
+                .masked = key.masked,
+                .rotated_at = next.rotated_at,
+                .grace_until = next.rotated_at + 3600,
+                .retire_when_idle = 0,
+                .last_used_at = 0,
+                .expires_at = key.expires_at};
+  KW_ASSERT_OK(store->RotateKey("alice", "scoped", hash, next, old, {}));
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord rotated, store->GetKey("alice", "scoped"));
+  EXPECT_EQ(rotated.hash, next.hash);
+  EXPECT_EQ(rotated.grant, key.grant);
+  ASSERT_EQ(rotated.old_secrets.size(), 1u);
+  EXPECT_EQ(rotated.old_secrets[0].hash, hash);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -225,7 +225,11 @@ TEST(OpenApiValidatorTest, AcceptsAConformingBody) {
   json::value key = json::parse(
       R"({"name":"k","type":"apikey","expiration":"2023-08-10T23:00:00Z",)"
       R"("created":"2023-08-10T22:00:00Z","last_used":null,"token":"kw_AbCd…9xYz",)"
-      R"("scopes":["keys:read"],"tags":null,"allowed_addresses":[],"full_access":false})");
+      R"("scopes":["keys:read"],"tags":null,"allowed_addresses":[],"full_access":false,)"
+      R"("description":"","disabled":false,"idle_timeout":null,"on_reuse":"keep",)"
+      R"("rotated":"2023-08-10T22:30:00Z","status":"rotating","old_secrets":[{"token":"kw_Ab…yz",)"
+      R"("rotated":"2023-08-10T22:30:00Z","accepted_until":"2023-08-10T23:30:00Z",)"
+      R"("last_used":null}]})");
   EXPECT_EQ(openapi::Validate(Document(), {{"$ref", "#/components/schemas/Key"}}, key),
             std::vector<std::string>());
 }

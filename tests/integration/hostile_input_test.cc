@@ -4,6 +4,10 @@
 // content types; missing and oversized bodies; oversized URLs and headers; hostile paths; and
 // names with Unicode, SQL metacharacters, path traversal and over-long lengths.
 //
+// Issue 15 (table 7): rotation, edits, expiring_within and the webhook routes — bad durations,
+// huge descriptions, unknown event names and fields, plain-http URLs on a server with
+// --webhook-require-https, bad webhook ids, empty edits and wrong types.
+//
 // Every request goes out on a raw socket (raw_client.h), so NUL, CR and LF in header values and
 // megabyte headers are sent as they are. Across all cases: no 5xx, every 401 carries
 // `WWW-Authenticate: Bearer`, every error has the {"error": {code, message}} shape, and the
@@ -18,6 +22,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <tuple>
 
 #include "core/api_key.h"
 #include "harness.h"
@@ -34,6 +39,7 @@ using namespace std::string_literals;
 //   {user}       an application user          {uniq}       a number new to each case
 //   {fresh_user} a user made for this case    {fresh_key}  an admin key made for this case
 //   {fresh_tag}  a tag of {user} made for this case
+//   {webhook}    a webhook of the admin's     {fresh_webhook} a webhook made for this case
 // and the bad keys made in HostileInputTest::SetUpTestSuite ({typo_key}, {unknown_key}, …).
 struct Case {
   std::string what;
@@ -208,6 +214,14 @@ std::vector<RouteRow> EveryRoute() {
       {"POST", "/api/v1/users/me/apikeys", R"({"name":"auth-{uniq}"})", 201, true},
       {"DELETE", "/api/v1/users/me/apikeys/{fresh_key}", "", 204, true},
       {"GET", "/api/v1/users/me/apikeys/{keyname}/token", "", 200, true},
+      {"POST", "/api/v1/users/me/apikeys/{fresh_key}/rotate", "", 201, true},
+      {"PATCH", "/api/v1/users/me/apikeys/{fresh_key}", R"({"description":"auth"})", 200, true},
+      {"POST", "/api/v1/webhooks", R"({"url":"https://127.0.0.1:1/auth-{uniq}"})", 201, true},
+      {"GET", "/api/v1/webhooks", "", 200, true},
+      {"GET", "/api/v1/webhooks/{webhook}", "", 200, true},
+      {"DELETE", "/api/v1/webhooks/{fresh_webhook}", "", 204, true},
+      {"GET", "/api/v1/webhooks/{webhook}/deliveries", "", 200, true},
+      {"POST", "/api/v1/webhooks/{webhook}/test", "", 202, true},
       {"GET", "/auth", "", 200, true},
       {"POST", "/auth/any/path?x=1", "", 200, true},
       {"GET", "/healthz", "", 200, false},
@@ -926,10 +940,138 @@ std::vector<Case> GrantCases() {
   return cases;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Table 7: issue 15 — rotation, edits, expiring_within and webhooks. The server runs with
+// --webhook-require-https and --webhook-allow-private (so https://127.0.0.1:1/ is a URL it
+// takes; deliveries there are refused at once).
+
+std::vector<Case> LifecycleCases() {
+  std::vector<Case> cases;
+  const std::string rotate = "/api/v1/users/me/apikeys/{fresh_key}/rotate";
+  const std::vector<BodyRow> rotations = {
+      {"grace not a duration", R"({"grace":"soon"})", 400},
+      {"grace negative", R"({"grace":"-1h"})", 400},
+      {"grace over 30d", R"({"grace":"31d"})", 400},
+      {"grace of 14 digits", R"({"grace":"99999999999999h"})", 400},
+      {"grace a number", R"({"grace":3600})", 400},
+      {"grace an array", R"({"grace":["1h"]})", 400},
+      {"retire_when_idle over the grace", R"({"grace":"1m","retire_when_idle":"1h"})", 400},
+      {"retire_when_idle with no grace", R"({"grace":"0s","retire_when_idle":"1s"})", 400},
+      {"retire_when_idle not a duration", R"({"retire_when_idle":"idle"})", 400},
+      {"unknown field", R"({"grace":"1h","force":true})", 400},
+      {"nested", R"({"grace":)" + Nested(20, "[", "]") + "}", 400},
+      {"no grace: at once", R"({"grace":"0s"})", 201},
+      {"the longest grace", R"({"grace":"30d"})", 201},
+      {"retire when idle", R"({"grace":"1h","retire_when_idle":"10m"})", 201},
+      {"empty object", "{}", 201},
+  };
+  for (const BodyRow& row : rotations) {
+    cases.push_back({"rotate: " + row.what, "POST", rotate, row.body, row.expected});
+  }
+  cases.push_back(
+      {"rotate: no such key", "POST", "/api/v1/users/me/apikeys/nope-{uniq}/rotate", "", 404});
+  const std::string patch = "/api/v1/users/me/apikeys/{fresh_key}";
+  const std::vector<BodyRow> edits = {
+      {"nothing to change", "{}", 400},
+      {"all null: nothing to change", R"({"name":null,"description":null})", 400},
+      {"description of 1025 bytes", R"({"description":")" + std::string(1025, 'd') + "\"}", 400},
+      {"description over 64 KiB", R"({"description":")" + std::string(70 * 1024, 'd') + "\"}", 413},
+      {"description with a control character", R"({"description":"a\u0001b"})", 400},
+      {"description a number", R"({"description":5})", 400},
+      {"disabled a string", R"({"disabled":"yes"})", 400},
+      {"disabled a number", R"({"disabled":1})", 400},
+      {"expiration not a time", R"({"expiration":"tomorrow"})", 400},
+      {"expiration in the past", R"({"expiration":"2001-01-01T00:00:00Z"})", 400},
+      {"expiration past the maximum", R"({"expiration":"9999-12-31T00:00:00Z"})", 400},
+      {"expiration a number", R"({"expiration":1893456000})", 400},
+      {"idle_timeout negative", R"({"idle_timeout":"-5m"})", 400},
+      {"idle_timeout not a duration", R"({"idle_timeout":"idle"})", 400},
+      {"on_reuse unknown", R"({"on_reuse":"explode"})", 400},
+      {"scopes a string", R"({"scopes":"keys:read"})", 400},
+      {"scopes with a number", R"({"scopes":[1]})", 400},
+      {"scopes a typo", R"({"scopes":["keys:reed"]})", 400},
+      {"tags nested", R"({"tags":[["a"]]})", 400},
+      {"allowed_addresses malformed", R"({"allowed_addresses":["10.0.0.0/33"]})", 400},
+      {"name empty", R"({"name":""})", 400},
+      {"name ..", R"({"name":".."})", 400},
+      {"name with a slash", R"({"name":"a/b"})", 400},
+      {"name taken", R"({"name":"{keyname}"})", 409},
+      {"unknown field", R"({"description":"x","colour":"red"})", 400},
+      {"a description", R"({"description":"edited \u00e9"})", 200},
+      {"disable", R"({"disabled":true})", 200},
+      {"idle_timeout off", R"({"idle_timeout":"0s"})", 200},
+      {"on_reuse revoke", R"({"on_reuse":"revoke"})", 200},
+  };
+  for (const BodyRow& row : edits) {
+    cases.push_back({"PATCH: " + row.what, "PATCH", patch, row.body, row.expected});
+  }
+  cases.push_back({"PATCH: no body", "PATCH", patch, "", 400});
+  cases.push_back({"PATCH: an array body", "PATCH", patch, "[]", 400});
+  cases.push_back(
+      {"PATCH: no such key", "PATCH", "/api/v1/users/me/apikeys/nope-{uniq}", "{}", 404});
+  for (const auto& [what, query, expected] : std::vector<std::tuple<std::string, std::string, int>>{
+           {"7d", "expiring_within=7d", 200},
+           {"with reveal", "expiring_within=1h&reveal=true", 200},
+           {"not a duration", "expiring_within=soon", 400},
+           {"negative", "expiring_within=-1d", 400},
+           {"empty", "expiring_within=", 400},
+           {"20 digits", "expiring_within=99999999999999999999d", 400},
+           {"repeated", "expiring_within=1d&expiring_within=2d", 400},
+       }) {
+    cases.push_back(
+        {"expiring_within " + what, "GET", "/api/v1/users/me/apikeys?" + query, "", expected});
+  }
+  const std::string webhooks = "/api/v1/webhooks";
+  const std::vector<BodyRow> hooks = {
+      {"plain http with --webhook-require-https", R"({"url":"http://127.0.0.1:1/h"})", 400},
+      {"ftp", R"({"url":"ftp://127.0.0.1/h"})", 400},
+      {"not a URL", R"({"url":"not a url"})", 400},
+      {"empty URL", R"({"url":""})", 400},
+      {"URL a number", R"({"url":7})", 400},
+      {"no URL", R"({"events":["key.created"]})", 400},
+      {"URL of 3000 bytes", R"({"url":"https://127.0.0.1:1/)" + std::string(3000, 'p') + "\"}",
+       400},
+      {"URL with a password", R"({"url":"https://u:p@127.0.0.1:1/h"})", 400},
+      {"unknown event", R"({"url":"https://127.0.0.1:1/h","events":["key.exploded"]})", 400},
+      {"the test event", R"({"url":"https://127.0.0.1:1/h","events":["webhook.test"]})", 400},
+      {"events a string", R"({"url":"https://127.0.0.1:1/h","events":"key.created"})", 400},
+      {"events with a number", R"({"url":"https://127.0.0.1:1/h","events":[1]})", 400},
+      {"a malformed user", R"({"url":"https://127.0.0.1:1/h","users":["bad user!"]})", 400},
+      {"65 users", R"({"url":"https://127.0.0.1:1/h","users":[)" + Distinct65([](int i) {
+                     return "u" + std::to_string(i);
+                   }) + "]}",
+       400},
+      {"unknown field", R"({"url":"https://127.0.0.1:1/h","secret":"mine"})", 400},
+      {"events and users",
+       R"({"url":"https://127.0.0.1:1/h","events":["key.rotated"],"users":["x"]})", 201},
+  };
+  for (const BodyRow& row : hooks) {
+    cases.push_back({"webhook: " + row.what, "POST", webhooks, row.body, row.expected});
+  }
+  for (const std::string& id :
+       {"nope"s, "wh_"s, "WH_abc"s, "wh_UPPER"s, "wh_" + std::string(300, 'a'), "wh_a%00b"s,
+        "wh_a%2Fb"s, "wh_doesnotexist00000000"s, "..%2F..%2Fusers"s}) {
+    cases.push_back({"webhook id " + id.substr(0, 40), "GET", webhooks + "/" + id, "", 404});
+    cases.push_back({"webhook id " + id.substr(0, 40), "DELETE", webhooks + "/" + id, "", 404});
+    cases.push_back(
+        {"webhook id " + id.substr(0, 40), "POST", webhooks + "/" + id + "/test", "", 404});
+  }
+  for (const char* limit :
+       {"0", "1001", "-1", "ten", "1.5", "99999999999999999999", "", "5&limit=6"}) {
+    cases.push_back({std::string("deliveries limit ") + limit, "GET",
+                     webhooks + "/{webhook}/deliveries?limit=" + limit, "", 400});
+  }
+  cases.push_back({"test with a field", "POST", webhooks + "/{webhook}/test", R"({"x":1})", 400});
+  cases.push_back({"test with an array", "POST", webhooks + "/{webhook}/test", "[]", 400});
+  cases.push_back({"test with {}", "POST", webhooks + "/{webhook}/test", "{}", 202});
+  return cases;
+}
+
 class HostileInputTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    server_ = ServerProcess::Start().release();
+    server_ =
+        ServerProcess::Start({"--webhook-require-https", "--webhook-allow-private"}).release();
     ASSERT_GT(server_->port(), 0);
     std::string session = server_->Login("admin", kAdminPassword);
     ASSERT_FALSE(session.empty());
@@ -940,8 +1082,9 @@ class HostileInputTest : public ::testing::Test {
     // Every Keyward scope, and long-lived: what this suite checks is the input, not the key's
     // powers, so {key} may call every route and create keys of any validity up to its own.
     json::array scopes;
-    for (const char* scope : {"keys:read", "keys:write", "keys:reveal", "users:read", "users:write",
-                              "audit:read", "authorize", "tokens:issue"}) {
+    for (const char* scope :
+         {"keys:read", "keys:write", "keys:reveal", "users:read", "users:write", "audit:read",
+          "authorize", "tokens:issue", "webhooks:read", "webhooks:write"}) {
       scopes.emplace_back(scope);
     }
     HttpResult made = server_->As(
@@ -958,6 +1101,10 @@ class HostileInputTest : public ::testing::Test {
                        {{"id", v["{user}"]}, {"name", "Hostile"}, {"type", "application"}})
                   .status,
               201);
+    HttpResult hook =
+        server_->As(session, "POST", "/api/v1/webhooks", {{"url", "https://127.0.0.1:1/hostile"}});
+    ASSERT_EQ(hook.status, 201) << hook.body;
+    v["{webhook}"] = std::string(hook.Json().at("id").as_string());
     const std::string& key = v["{key}"];
     v["{revoked_key}"] = server_->NewKey(session, "me", "hostile-revoked");
     ASSERT_EQ(server_->As(session, "DELETE", "/api/v1/users/me/apikeys/hostile-revoked").status,
@@ -1012,7 +1159,8 @@ class HostileInputTest : public ::testing::Test {
         text.replace(at, from.size(), to);
       }
     };
-    for (const char* fresh : {"{uniq}", "{fresh_user}", "{fresh_key}", "{fresh_tag}"}) {
+    for (const char* fresh :
+         {"{uniq}", "{fresh_user}", "{fresh_key}", "{fresh_tag}", "{fresh_webhook}"}) {
       if (text.find(fresh) == std::string::npos) continue;
       if (!made.contains(fresh)) made[fresh] = Make(fresh);
       replace_all(fresh, made[fresh]);
@@ -1039,6 +1187,12 @@ class HostileInputTest : public ::testing::Test {
       std::string name = "fresh-" + id;
       server_->NewKey(admin(), "me", name);
       return name;
+    }
+    if (what == "{fresh_webhook}") {
+      HttpResult made = server_->As(admin(), "POST", "/api/v1/webhooks",
+                                    {{"url", "https://127.0.0.1:1/fresh-" + id}});
+      EXPECT_EQ(made.status, 201) << made.body;
+      return made.status == 201 ? std::string(made.Json().at("id").as_string()) : "wh_none";
     }
     std::string tag = "fresh-" + id;
     EXPECT_EQ(
@@ -1232,7 +1386,7 @@ int HostileInputTest::counter_ = 0;
 TEST(HostileInputTables, HoldAtLeast300Cases) {
   const std::size_t total = CredentialCases().size() + BodyCases().size() +
                             ContentTypeCases().size() + SizeAndShapeCases().size() +
-                            NameCases().size() + GrantCases().size();
+                            NameCases().size() + GrantCases().size() + LifecycleCases().size();
   std::cout << "hostile input cases: " << total << "\n";
   EXPECT_GE(total, 300u);
 }
@@ -1259,6 +1413,8 @@ TEST_F(HostileInputTest, MalformedGrantsAndRequirements) {
   }
   EXPECT_EQ(accepted, 6);
 }
+
+TEST_F(HostileInputTest, KeyLifecycleAndWebhookInput) { RunAll(LifecycleCases()); }
 
 TEST_F(HostileInputTest, NamesRoundTripByteForByteOrAreRefused) {
   for (const NameCase& n : NameCases()) CheckName(n);

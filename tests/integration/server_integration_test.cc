@@ -81,6 +81,60 @@ class ServerTest : public ::testing::Test {
   std::string admin_;
 };
 
+// Issue 15's routes through the real server, each answer recorded for the OpenAPI conformance
+// check: a key with a description is rotated (the old secret still works in its grace), edited
+// and disabled, found by expiring_within; a webhook is added, listed, tested, its deliveries
+// read (a refused connection to 127.0.0.1:1: pending, with the error) and deleted.
+TEST(Issue15ServerTest, RotateEditWebhooksEndToEnd) {
+  auto server = ServerProcess::Start({"--webhook-allow-private", "--webhook-timeout", "1s"});
+  ASSERT_GT(server->port(), 0);
+  const std::string admin = server->Login("admin", kAdminPassword);
+  HttpResult made = server->As(admin, "POST", "/api/v1/users/me/apikeys",
+                               {{"name", "ci"}, {"duration", "2h"}, {"description", "runner"}});
+  ASSERT_EQ(made.status, 201) << made.body;
+  const std::string old_key(made.Json().at("token").as_string());
+  RememberSecret(old_key);
+  HttpResult rotated =
+      server->As(admin, "POST", "/api/v1/users/me/apikeys/ci/rotate", {{"grace", "10m"}});
+  ASSERT_EQ(rotated.status, 201) << rotated.body;
+  const std::string new_key(rotated.Json().at("token").as_string());
+  RememberSecret(new_key);
+  EXPECT_EQ(rotated.Json().at("status"), "rotating");
+  EXPECT_EQ(server->As(old_key, "GET", "/api/v1/users/me").status, 200);
+  EXPECT_EQ(server->As(new_key, "GET", "/api/v1/users/me").status, 200);
+  HttpResult edited = server->As(admin, "PATCH", "/api/v1/users/me/apikeys/ci",
+                                 {{"description", "edited"}, {"disabled", true}});
+  ASSERT_EQ(edited.status, 200) << edited.body;
+  EXPECT_EQ(edited.Json().at("status"), "disabled");
+  EXPECT_EQ(server->As(new_key, "GET", "/api/v1/users/me").status, 401);
+  EXPECT_EQ(server->As(admin, "PATCH", "/api/v1/users/me/apikeys/ci", json::object()).status, 400);
+  HttpResult soon = server->As(admin, "GET", "/api/v1/users/me/apikeys?expiring_within=3h");
+  ASSERT_EQ(soon.status, 200);
+  ASSERT_EQ(soon.Json().as_array().size(), 1u) << soon.body;
+
+  HttpResult hook =
+      server->As(admin, "POST", "/api/v1/webhooks",
+                 {{"url", "http://127.0.0.1:1/hook"}, {"events", json::array{"key.rotated"}}});
+  ASSERT_EQ(hook.status, 201) << hook.body;
+  RememberSecret(std::string(hook.Json().at("secret").as_string()));
+  const std::string id(hook.Json().at("id").as_string());
+  EXPECT_EQ(server->As(admin, "GET", "/api/v1/webhooks").status, 200);
+  EXPECT_EQ(server->As(admin, "GET", "/api/v1/webhooks/" + id).status, 200);
+  EXPECT_EQ(server->As(admin, "POST", "/api/v1/webhooks/" + id + "/test").status, 202);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        HttpResult d = server->As(admin, "GET", "/api/v1/webhooks/" + id + "/deliveries");
+        return d.status == 200 && !d.Json().as_array().empty() &&
+               d.Json().as_array()[0].at("attempts").as_int64() > 0;
+      },
+      std::chrono::seconds(10)))
+      << "the test event was never attempted";
+  EXPECT_EQ(server->As(admin, "GET", "/api/v1/webhooks/nope").status, 404);
+  EXPECT_EQ(server->As(admin, "DELETE", "/api/v1/webhooks/" + id).status, 204);
+  server->Stop();
+  ExpectNoSecretsIn({server->log_path()});
+}
+
 TEST_F(ServerTest, HealthzAnswers) {
   HttpResult r = Call(server_->port(), "GET", "/healthz");
   EXPECT_EQ(r.status, 200);

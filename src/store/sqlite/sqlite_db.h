@@ -29,7 +29,7 @@ Status CreateOwnerOnlyFile(const std::string& path);
 Status TightenModeIfPresent(const std::string& path);
 
 // Maps an SQLite result code to a Status: a UNIQUE or PRIMARY KEY violation is AlreadyExists, a
-// FOREIGN KEY violation is NotFound (every foreign key in the schema names a user), BUSY and
+// FOREIGN KEY violation is NotFound (the row it names, a user or a key, is absent), BUSY and
 // LOCKED are Unavailable, anything else is Internal. detail() holds `what` and SQLite's message.
 Status ErrorStatus(int rc, std::string_view what, std::string_view sqlite_message);
 

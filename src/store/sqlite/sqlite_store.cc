@@ -12,12 +12,14 @@
 #include "store/rows.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_migrations.h"
+#include "store/sqlite/sqlite_store_parts.h"
 
 namespace keyward {
 namespace {
 
 using sqlite::Connection;
 using sqlite::Statement;
+using sqlite::StatementRow;
 using sqlite::Transaction;
 
 // Only string literals reach SQLite; every value is a bound parameter.
@@ -36,16 +38,20 @@ constexpr char kDeleteTag[] = "DELETE FROM user_tags WHERE user_id = ?1 AND tag 
 constexpr char kUserTags[] = "SELECT tag FROM user_tags WHERE user_id = ?1 ORDER BY tag";
 constexpr char kAllTags[] = "SELECT user_id, tag FROM user_tags ORDER BY user_id, tag";
 
-constexpr char kInsertKey[] = "INSERT INTO api_keys (" KW_ROW_KEY_COLUMNS
-                              ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
-constexpr char kListKeys[] =
-    "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE user_id = ?1 ORDER BY created_at, name";
+constexpr char kInsertKey[] =
+    "INSERT INTO api_keys (" KW_ROW_KEY_COLUMNS
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+    " ?19)";
+constexpr char kListKeys[] = KW_ROW_KEYS_WITH_OLD_SECRETS("?1") KW_ROW_KEYS_WITH_OLD_SECRETS_ORDER;
 constexpr char kGetKey[] =
-    "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE user_id = ?1 AND name = ?2";
+    KW_ROW_KEYS_WITH_OLD_SECRETS("?1") " AND k.name = ?2" KW_ROW_KEYS_WITH_OLD_SECRETS_ORDER;
 constexpr char kDeleteKey[] = "DELETE FROM api_keys WHERE user_id = ?1 AND name = ?2";
 constexpr char kFindKey[] = "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE hash = ?1";
+constexpr char kFindKeyByOldSecret[] = KW_ROW_KEY_BY_OLD_SECRET("?1");
 constexpr char kTouchKey[] =
     "UPDATE api_keys SET last_used_at = ?2 WHERE hash = ?1 AND last_used_at < ?2";
+constexpr char kTouchOldSecret[] =
+    "UPDATE rotated_secrets SET last_used_at = ?2 WHERE hash = ?1 AND last_used_at < ?2";
 
 constexpr char kInsertSession[] =
     "INSERT INTO sessions (" KW_ROW_SESSION_COLUMNS ") VALUES (?1, ?2, ?3, ?4)";
@@ -84,19 +90,6 @@ constexpr char kRetireSigningKeys[] =
 constexpr char kListSigningKeys[] = KW_ROW_LIST_SIGNING_KEYS;
 
 #undef KW_USER_COLUMNS
-
-// A row of a stepped statement.
-class StatementRow final : public RowReader {
- public:
-  explicit StatementRow(const Statement& statement) : statement_(statement) {}
-  std::string Text(int column) const override { return statement_.ColumnText(column); }
-  std::string Blob(int column) const override { return statement_.ColumnBlob(column); }
-  std::int64_t Int(int column) const override { return statement_.ColumnInt(column); }
-  bool IsNull(int column) const override { return statement_.ColumnIsNull(column); }
-
- private:
-  const Statement& statement_;
-};
 
 class SqliteStore final : public Store {
  public:
@@ -202,41 +195,49 @@ class SqliteStore final : public Store {
     return select.ColumnInt(0);
   }
 
-  Status CreateKey(const KeyRecord& key, const EventList& /*events*/) override {
+  Status CreateKey(const KeyRecord& key, const EventList& events) override {
     KW_ASSIGN_OR_RETURN(GrantColumns grant, WriteGrant(key.grant));
     MutexLock lock(mu_);
-    KW_ASSIGN_OR_RETURN(Statement insert, db_->Prepare(kInsertKey));
-    insert.BindText(1, key.user_id);
-    insert.BindText(2, key.name);
-    insert.BindBlob(3, key.hash);
-    insert.BindBlob(4, key.sealed);
-    insert.BindText(5, key.masked);
-    insert.BindInt(6, key.created_at);
-    insert.BindInt(7, key.expires_at);
-    insert.BindInt(8, key.last_used_at);
-    insert.BindText(9, grant.scopes);
-    if (grant.tags) {
-      insert.BindText(10, *grant.tags);
-    } else {
-      insert.BindNull(10);
+    Transaction transaction(*db_);
+    KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kWrite));
+    {
+      KW_ASSIGN_OR_RETURN(Statement insert, db_->Prepare(kInsertKey));
+      insert.BindText(1, key.user_id);
+      insert.BindText(2, key.name);
+      insert.BindBlob(3, key.hash);
+      insert.BindBlob(4, key.sealed);
+      insert.BindText(5, key.masked);
+      insert.BindInt(6, key.created_at);
+      insert.BindInt(7, key.expires_at);
+      insert.BindInt(8, key.last_used_at);
+      insert.BindText(9, grant.scopes);
+      if (grant.tags) {
+        insert.BindText(10, *grant.tags);
+      } else {
+        insert.BindNull(10);
+      }
+      insert.BindText(11, grant.allowed_addresses);
+      insert.BindInt(12, grant.full_access);
+      insert.BindText(13, key.description);
+      insert.BindInt(14, key.disabled ? 1 : 0);
+      insert.BindInt(15, key.validity);
+      insert.BindInt(16, key.idle_timeout);
+      insert.BindInt(17, key.revoke_on_reuse ? 1 : 0);
+      insert.BindInt(18, key.rotated_at);
+      insert.BindInt(19, key.announced_within);
+      // A missing user fails the foreign key (NotFound); a taken name, the UNIQUE constraint.
+      KW_RETURN_IF_ERROR(
+          Reword(insert.Run(), StatusCode::kAlreadyExists, "a key with this name already exists"));
     }
-    insert.BindText(11, grant.allowed_addresses);
-    insert.BindInt(12, grant.full_access);
-    // A missing user fails the foreign key (NotFound); a taken name, the UNIQUE constraint.
-    return Reword(insert.Run(), StatusCode::kAlreadyExists, "a key with this name already exists");
+    KW_RETURN_IF_ERROR(sqlite::InsertEvents(*db_, events));
+    return transaction.Commit();
   }
 
   Result<std::vector<KeyRecord>> ListKeys(std::string_view user_id) override {
     MutexLock lock(mu_);
     KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kListKeys));
     select.BindText(1, user_id);
-    std::vector<KeyRecord> keys;
-    while (true) {
-      KW_ASSIGN_OR_RETURN(bool row, select.Step());
-      if (!row) break;
-      keys.push_back(ReadKey(StatementRow(select)));
-    }
-    return keys;
+    return ReadKeyRows(select);
   }
 
   Result<KeyRecord> GetKey(std::string_view user_id, std::string_view name) override {
@@ -244,27 +245,43 @@ class SqliteStore final : public Store {
     KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kGetKey));
     select.BindText(1, user_id);
     select.BindText(2, name);
-    KW_ASSIGN_OR_RETURN(bool found, select.Step());
-    if (!found) return Status::NotFound("key not found");
-    return ReadKey(StatementRow(select));
+    KW_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys, ReadKeyRows(select));
+    if (keys.empty()) return Status::NotFound("key not found");
+    return std::move(keys.front());
   }
 
   Status DeleteKey(std::string_view user_id, std::string_view name,
-                   const EventList& /*events*/) override {
+                   const EventList& events) override {
     MutexLock lock(mu_);
-    return RunChange(kDeleteKey, "key not found", [&](Statement& s) {
+    Transaction transaction(*db_);
+    KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kWrite));
+    KW_RETURN_IF_ERROR(RunChange(kDeleteKey, "key not found", [&](Statement& s) {
       s.BindText(1, user_id);
       s.BindText(2, name);
-    });
+    }));
+    KW_RETURN_IF_ERROR(sqlite::InsertEvents(*db_, events));
+    return transaction.Commit();
   }
 
   Result<KeyRecord> FindKeyByHash(std::string_view hash) override {
     MutexLock lock(mu_);
-    KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kFindKey));
+    Transaction transaction(*db_);  // both lookups in one snapshot
+    KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kRead));
+    {
+      KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kFindKey));
+      select.BindBlob(1, hash);
+      KW_ASSIGN_OR_RETURN(bool found, select.Step());
+      if (found) return ReadKey(StatementRow(select));
+    }
+    KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kFindKeyByOldSecret));
     select.BindBlob(1, hash);
     KW_ASSIGN_OR_RETURN(bool found, select.Step());
     if (!found) return Status::NotFound("key not found");
-    return ReadKey(StatementRow(select));
+    StatementRow row(select);
+    KeyRecord key = ReadKey(row);
+    key.old_secrets.push_back(ReadOldSecret(row, KW_ROW_KEY_COLUMN_COUNT));
+    key.by_old_secret = true;
+    return key;
   }
 
   Status TouchKeys(const std::vector<std::pair<std::string, UnixSeconds>>& used) override {
@@ -273,10 +290,12 @@ class SqliteStore final : public Store {
     Transaction transaction(*db_);
     KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kWrite));
     for (const auto& [hash, when] : used) {
-      KW_ASSIGN_OR_RETURN(Statement update, db_->Prepare(kTouchKey));
-      update.BindBlob(1, hash);
-      update.BindInt(2, when);
-      KW_RETURN_IF_ERROR(update.Run());
+      for (const char* sql : {kTouchKey, kTouchOldSecret}) {
+        KW_ASSIGN_OR_RETURN(Statement update, db_->Prepare(sql));
+        update.BindBlob(1, hash);
+        update.BindInt(2, when);
+        KW_RETURN_IF_ERROR(update.Run());
+      }
     }
     return transaction.Commit();
   }
@@ -400,83 +419,72 @@ class SqliteStore final : public Store {
     return FindByPrefix<SessionRecord>(prefix, kFindSessionByPrefix, kFindSessionByPrefixOpen,
                                        ReadSession, "session not found");
   }
-  // --- issue 15: placeholders until the backends implement them ---
-  Status RotateKey(std::string_view, std::string_view, std::string_view, const KeyRecord&,
-                   const OldSecret&, const EventList&) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "RotateKey");
+  // --- issue 15: sqlite_key_lifecycle.cc and sqlite_webhooks.cc ---
+  Status RotateKey(std::string_view user_id, std::string_view name, std::string_view expected_hash,
+                   const KeyRecord& next, const OldSecret& old, const EventList& events) override {
+    MutexLock lock(mu_);
+    return sqlite::RotateKey(*db_, user_id, name, expected_hash, next, old, events);
   }
-  Status UpdateKey(std::string_view, std::string_view, const KeyUpdate&,
-                   const EventList&) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "UpdateKey");
+  Status UpdateKey(std::string_view user_id, std::string_view name, const KeyUpdate& update,
+                   const EventList& events) override {
+    MutexLock lock(mu_);
+    return sqlite::UpdateKey(*db_, user_id, name, update, events);
   }
-  Result<std::vector<KeyRecord>> ListKeysDue(UnixSeconds, UnixSeconds, int) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "ListKeysDue");
+  Result<std::vector<KeyRecord>> ListKeysDue(UnixSeconds now, UnixSeconds warn_until,
+                                             int limit) override {
+    MutexLock lock(mu_);
+    return sqlite::ListKeysDue(*db_, now, warn_until, limit);
   }
-  Result<bool> AnnounceExpiry(std::string_view, std::int64_t, const EventList&) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "AnnounceExpiry");
+  Result<bool> AnnounceExpiry(std::string_view hash, std::int64_t within,
+                              const EventList& events) override {
+    MutexLock lock(mu_);
+    return sqlite::AnnounceExpiry(*db_, hash, within, events);
   }
-  Result<bool> RevokeIdleKey(std::string_view, UnixSeconds, const EventList&) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "RevokeIdleKey");
+  Result<bool> RevokeIdleKey(std::string_view hash, UnixSeconds unused_since,
+                             const EventList& events) override {
+    MutexLock lock(mu_);
+    return sqlite::RevokeIdleKey(*db_, hash, unused_since, events);
   }
-  Result<std::int64_t> PruneOldSecrets(UnixSeconds) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "PruneOldSecrets");
+  Result<std::int64_t> PruneOldSecrets(UnixSeconds now) override {
+    MutexLock lock(mu_);
+    return sqlite::PruneOldSecrets(*db_, now);
   }
-  Status CreateWebhook(const Webhook&) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "CreateWebhook");
+  Status CreateWebhook(const Webhook& webhook) override {
+    MutexLock lock(mu_);
+    return sqlite::CreateWebhook(*db_, webhook);
   }
   Result<std::vector<Webhook>> ListWebhooks() override {
-    return Status::Internal(
-        "not implemented yet: "
-        "ListWebhooks");
+    MutexLock lock(mu_);
+    return sqlite::ListWebhooks(*db_);
   }
-  Result<Webhook> GetWebhook(std::string_view) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "GetWebhook");
+  Result<Webhook> GetWebhook(std::string_view id) override {
+    MutexLock lock(mu_);
+    return sqlite::GetWebhook(*db_, id);
   }
-  Status DeleteWebhook(std::string_view) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "DeleteWebhook");
+  Status DeleteWebhook(std::string_view id) override {
+    MutexLock lock(mu_);
+    return sqlite::DeleteWebhook(*db_, id);
   }
-  Status AppendEvents(const EventList&) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "AppendEvents");
+  Status AppendEvents(const EventList& events) override {
+    MutexLock lock(mu_);
+    return sqlite::AppendEvents(*db_, events);
   }
-  Result<std::vector<Delivery>> ClaimDeliveries(UnixSeconds, UnixSeconds, int) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "ClaimDeliveries");
+  Result<std::vector<Delivery>> ClaimDeliveries(UnixSeconds now, UnixSeconds lease_until,
+                                                int limit) override {
+    MutexLock lock(mu_);
+    return sqlite::ClaimDeliveries(*db_, now, lease_until, limit);
   }
-  Status FinishDelivery(std::int64_t, const DeliveryOutcome&) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "FinishDelivery");
+  Status FinishDelivery(std::int64_t id, const DeliveryOutcome& outcome) override {
+    MutexLock lock(mu_);
+    return sqlite::FinishDelivery(*db_, id, outcome);
   }
-  Result<std::vector<Delivery>> ListDeliveries(std::string_view, int) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "ListDeliveries");
+  Result<std::vector<Delivery>> ListDeliveries(std::string_view webhook_id, int limit) override {
+    MutexLock lock(mu_);
+    return sqlite::ListDeliveries(*db_, webhook_id, limit);
   }
-  Result<std::int64_t> PruneEvents(UnixSeconds) override {
-    return Status::Internal(
-        "not implemented yet: "
-        "PruneEvents");
+  Result<std::int64_t> PruneEvents(UnixSeconds before) override {
+    MutexLock lock(mu_);
+    return sqlite::PruneEvents(*db_, before);
   }
 
   Result<std::string> Pragma(const char* sql) {
@@ -491,6 +499,16 @@ class SqliteStore final : public Store {
     insert.BindText(1, id);
     insert.BindText(2, tag);
     return insert.Run();
+  }
+
+  // The keys of a KW_ROW_KEYS_WITH_OLD_SECRETS statement, with their old secrets.
+  static Result<std::vector<KeyRecord>> ReadKeyRows(Statement& select) {
+    std::vector<KeyRecord> keys;
+    while (true) {
+      KW_ASSIGN_OR_RETURN(bool row, select.Step());
+      if (!row) return keys;
+      AddKeyRow(StatementRow(select), keys);
+    }
   }
 
   // Runs a single-statement UPDATE or DELETE; NotFound if no row changed.

@@ -1,0 +1,191 @@
+// The housekeeper on a real SQLite store with a hand-moved clock: expiry warnings once per
+// threshold (the smallest crossed only), key.expired once, idle revocation, pruning, and two
+// housekeepers on one store announcing each thing once.
+#include "service/housekeeper.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <string>
+#include <vector>
+
+#include "core/api_key.h"
+#include "service/lifecycle_test_world.h"
+#include "store/forwarding_store.h"
+
+namespace keyward {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+constexpr std::int64_t kDay = 86400;
+
+// A window on the store whose ListKeysDue runs `after_list` once it has read the keys: another
+// node's pass slipped in between this node's read and its writes.
+class RacingStore : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Result<std::vector<KeyRecord>> ListKeysDue(UnixSeconds now, UnixSeconds warn_until,
+                                             int limit) override {
+    auto due = ForwardingStore::ListKeysDue(now, warn_until, limit);
+    if (after_list) after_list();
+    return due;
+  }
+  std::function<void()> after_list;
+};
+
+class HousekeeperTest : public LifecycleTest {
+ protected:
+  void SetUp() override {
+    LifecycleTest::SetUp();
+    if (HasFatalFailure()) return;
+    house_ = std::make_unique<Housekeeper>(
+        *store_, options_, clock_, &cache_, audit_.get(), [this] { ++nudges_; },
+        /*start_thread=*/false);
+  }
+
+  // One pass, and the events it wrote as "type key [within]".
+  std::vector<std::string> Pass() {
+    house_->RunOnce();
+    std::vector<std::string> out;
+    for (const WebhookEvent& e : NewEvents()) {
+      auto data = Data(e);
+      std::string line = e.type + " " + std::string(data.at("key").as_string());
+      if (data.contains("within")) line += " " + std::to_string(data.at("within").as_int64());
+      out.push_back(line);
+    }
+    return out;
+  }
+
+  std::unique_ptr<Housekeeper> house_;
+  int nudges_ = 0;
+};
+
+TEST_F(HousekeeperTest, WarnsOncePerThresholdTheSmallestCrossedOnlyThenExpiredOnce) {
+  const UnixSeconds t0 = clock_.Now();
+  AliceKey({.name = "month", .duration = "240h"});
+  AliceKey({.name = "soon", .duration = "12h"});
+  NewEvents();
+  // Made already inside a day: only the one-day warning.
+  EXPECT_THAT(Pass(), ElementsAre("key.expiring soon 86400"));
+  EXPECT_EQ(nudges_, 1);
+  EXPECT_THAT(Pass(), IsEmpty());
+  EXPECT_EQ(nudges_, 1);  // nothing enqueued, nobody nudged
+  clock_.Advance(12 * 3600);
+  EXPECT_THAT(Pass(), ElementsAre("key.expired soon"));
+  EXPECT_THAT(Pass(), IsEmpty());
+  clock_.Advance(t0 + 3 * kDay - clock_.Now());  // month expires in 7 days
+  EXPECT_THAT(Pass(), ElementsAre("key.expiring month 604800"));
+  EXPECT_THAT(Pass(), IsEmpty());
+  clock_.Advance(6 * kDay);
+  EXPECT_THAT(Pass(), ElementsAre("key.expiring month 86400"));
+  EXPECT_THAT(Pass(), IsEmpty());
+  // A new expiration is announced anew.
+  KW_ASSERT_OK(
+      keys_
+          ->Update(admin_, "alice", "month", {.expiration = FormatRfc3339(clock_.Now() + 2 * kDay)})
+          .status());
+  EXPECT_THAT(Pass(), ElementsAre("key.expiring month 604800"));
+  clock_.Advance(kDay);
+  EXPECT_THAT(Pass(), ElementsAre("key.expiring month 86400"));
+  clock_.Advance(kDay);
+  EXPECT_THAT(Pass(), ElementsAre("key.expired month"));
+  EXPECT_THAT(Pass(), IsEmpty());
+}
+
+TEST_F(HousekeeperTest, NoWarningsWhenNoneAreConfigured) {
+  options_.expiry_warnings.clear();
+  AliceKey({.name = "soon", .duration = "1h"});
+  NewEvents();
+  EXPECT_THAT(Pass(), IsEmpty());
+  clock_.Advance(3600);
+  EXPECT_THAT(Pass(), ElementsAre("key.expired soon"));
+}
+
+TEST_F(HousekeeperTest, RevokesKeysUnusedForTheirIdleTimeout) {
+  const UnixSeconds t0 = clock_.Now();
+  // Ten days: no expiry warning meanwhile.
+  const std::string used = AliceKey({.name = "used", .duration = "240h", .idle_timeout = "1h"});
+  AliceKey({.name = "unused", .duration = "240h", .idle_timeout = "1h"});
+  AliceKey({.name = "forever", .duration = "240h"});
+  NewEvents();
+  clock_.Advance(1800);
+  KW_ASSERT_OK(auth_->Authenticate(used).status());
+  KW_ASSERT_OK(store_->TouchKeys(cache_.TakeUsed()));  // as LastUsedWriter does
+  clock_.Advance(1800);
+  auto events = (house_->RunOnce(), NewEvents());
+  ASSERT_THAT(events, SizeIs(2));
+  EXPECT_EQ(events[0].type, "key.idle_revoked");
+  auto data = Data(events[0]);
+  EXPECT_EQ(data.at("key"), "unused");
+  EXPECT_EQ(data.at("idle_timeout").as_int64(), 3600);
+  EXPECT_TRUE(data.at("last_used").is_null());
+  EXPECT_EQ(events[1].type, "key.deleted");
+  EXPECT_EQ(Data(events[1]).at("key"), "unused");
+  EXPECT_THAT(KeyNames("alice"), ::testing::UnorderedElementsAre("used", "forever"));
+
+  clock_.Advance(1800);
+  HousekeepingCounts counts = house_->RunOnce();
+  EXPECT_EQ(counts.idle_revoked, 1u);
+  events = NewEvents();
+  ASSERT_THAT(events, SizeIs(2));
+  EXPECT_EQ(Data(events[0]).at("last_used").as_string(), FormatRfc3339(t0 + 1800));
+  EXPECT_THAT(KeyNames("alice"), ElementsAre("forever"));
+  EXPECT_THAT(auth_->Authenticate(used), StatusIs(StatusCode::kUnauthenticated));
+  auto audited = Audited(AuditAction::kKeyIdleRevoke);
+  ASSERT_THAT(audited, SizeIs(2));
+  EXPECT_EQ(audited[0].actor, "system");
+  EXPECT_EQ(audited[0].target, "unused");
+}
+
+TEST_F(HousekeeperTest, ForgetsOldSecretsAtTheirOwnExpiry) {
+  const std::string old_token = AliceKey({.name = "ci", .duration = "1h"});
+  KW_ASSERT_OK(keys_->Rotate(admin_, "alice", "ci", {.grace = "1m"}).status());
+  KW_ASSERT_OK(store_->FindKeyByHash(HashKey(old_token)).status());
+  clock_.Advance(3600);
+  house_->RunOnce();
+  EXPECT_THAT(store_->FindKeyByHash(HashKey(old_token)), StatusIs(StatusCode::kNotFound));
+}
+
+TEST_F(HousekeeperTest, TwoHousekeepersOnOneStoreAnnounceEachThingOnce) {
+  RacingStore window(*store_);
+  Housekeeper other(window, options_, clock_, &cache_, audit_.get(), nullptr,
+                    /*start_thread=*/false);
+  // This node's pass runs between the other's read and its writes.
+  window.after_list = [this] { house_->RunOnce(); };
+  AliceKey({.name = "soon", .duration = "12h"});
+  AliceKey({.name = "idle", .duration = "240h", .idle_timeout = "1h"});
+  NewEvents();
+  HousekeepingCounts counts = other.RunOnce();
+  EXPECT_EQ(counts.expiring, 0u);
+  EXPECT_THAT(NewEventTypes(), ElementsAre("key.expiring"));
+  clock_.Advance(12 * 3600);
+  counts = other.RunOnce();
+  EXPECT_EQ(counts.expired + counts.idle_revoked, 0u);
+  EXPECT_THAT(NewEventTypes(),
+              ::testing::UnorderedElementsAre("key.expired", "key.idle_revoked", "key.deleted"));
+  EXPECT_THAT(Audited(AuditAction::kKeyIdleRevoke), SizeIs(1));
+}
+
+TEST_F(HousekeeperTest, ItsThreadRunsPassesAtTheInterval) {
+  options_.housekeeping_interval_ms = 1;
+  AliceKey({.name = "soon", .duration = "12h"});
+  NewEvents();
+  std::promise<void> nudged;
+  int nudges = 0;  // on the housekeeper's thread until it is joined
+  {
+    Housekeeper running(*store_, options_, clock_, &cache_, audit_.get(), [&] {
+      if (++nudges == 1) nudged.set_value();
+    });
+    ASSERT_EQ(nudged.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  }
+  EXPECT_EQ(nudges, 1);  // later passes found nothing more to announce
+  EXPECT_THAT(NewEventTypes(), ElementsAre("key.expiring"));
+}
+
+}  // namespace
+}  // namespace keyward

@@ -1,0 +1,62 @@
+// Internal to the SQLite backend (sqlite_store.cc): the parts of SqliteStore kept in files of
+// their own, as functions on its connection. The caller holds the store's mutex around each call
+// (they use the connection's cached statements); each function is one transaction of its own
+// unless it says it runs in the caller's. Errors follow store.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "core/key_record.h"
+#include "core/webhook.h"
+#include "store/rows.h"
+#include "store/sqlite/sqlite_db.h"
+
+namespace keyward::sqlite {
+
+// A row of a stepped statement.
+class StatementRow final : public RowReader {
+ public:
+  explicit StatementRow(const Statement& statement) : statement_(statement) {}
+  std::string Text(int column) const override { return statement_.ColumnText(column); }
+  std::string Blob(int column) const override { return statement_.ColumnBlob(column); }
+  std::int64_t Int(int column) const override { return statement_.ColumnInt(column); }
+  bool IsNull(int column) const override { return statement_.ColumnIsNull(column); }
+
+ private:
+  const Statement& statement_;
+};
+
+// --- sqlite_webhooks.cc ---
+// Appends and fans out `events` in the caller's write transaction (Store::AppendEvents).
+Status InsertEvents(Connection& db, const EventList& events);
+Status AppendEvents(Connection& db, const EventList& events);
+Status CreateWebhook(Connection& db, const Webhook& webhook);
+Result<std::vector<Webhook>> ListWebhooks(Connection& db);
+Result<Webhook> GetWebhook(Connection& db, std::string_view id);
+Status DeleteWebhook(Connection& db, std::string_view id);
+Result<std::vector<Delivery>> ClaimDeliveries(Connection& db, UnixSeconds now,
+                                              UnixSeconds lease_until, int limit);
+Status FinishDelivery(Connection& db, std::int64_t id, const DeliveryOutcome& outcome);
+Result<std::vector<Delivery>> ListDeliveries(Connection& db, std::string_view webhook_id,
+                                             int limit);
+Result<std::int64_t> PruneEvents(Connection& db, UnixSeconds before);
+
+// --- sqlite_key_lifecycle.cc ---
+Status RotateKey(Connection& db, std::string_view user_id, std::string_view name,
+                 std::string_view expected_hash, const KeyRecord& next, const OldSecret& old,
+                 const EventList& events);
+Status UpdateKey(Connection& db, std::string_view user_id, std::string_view name,
+                 const KeyUpdate& update, const EventList& events);
+Result<std::vector<KeyRecord>> ListKeysDue(Connection& db, UnixSeconds now, UnixSeconds warn_until,
+                                           int limit);
+Result<bool> AnnounceExpiry(Connection& db, std::string_view hash, std::int64_t within,
+                            const EventList& events);
+Result<bool> RevokeIdleKey(Connection& db, std::string_view hash, UnixSeconds unused_since,
+                           const EventList& events);
+Result<std::int64_t> PruneOldSecrets(Connection& db, UnixSeconds now);
+
+}  // namespace keyward::sqlite
