@@ -16,9 +16,13 @@ function cell(label, cls, ...content) {
   return h('td', { 'data-label': label, class: cls }, h('div', {}, ...content));
 }
 
+// A time as its date and its time of day, each kept on one line: a narrow column breaks
+// between them.
 function timeCell(label, attr, iso, cls) {
   const t = formatTime(iso);
-  return cell(label, cls, h('span', { [attr]: iso, title: iso }, t.text), h('br'),
+  const [date, time] = [t.text.slice(0, 10), t.text.slice(11)];
+  return cell(label, cls, h('span', { [attr]: iso, title: iso },
+    h('span', { class: 'nw' }, date), ' ', h('span', { class: 'nw' }, time)), h('br'),
     h('small', { class: 'muted' }, t.rel));
 }
 

@@ -156,7 +156,7 @@ export async function webhooksPage(showPage) {
     list.replaceChildren(h('table', { class: 'webhooks' },
       h('caption', { class: 'visually-hidden' }, plural(hooks.length, 'webhook')),
       h('thead', {}, h('tr', {}, head, h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
-      h('tbody', {}, hooks.map((hook) => webhookRows(hook, refresh)))));
+      h('tbody', {}, hooks.flatMap((hook) => webhookRows(hook, refresh)))));
   }
   await refresh();
 }

@@ -864,7 +864,8 @@ async function webhookReceiver() {
     req.on('end', () => { received.push({ path: req.url, headers: req.headers, body }); res.statusCode = 204; res.end(); });
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${server.address().port}/hook`, received, close: () => server.close() };
+  const close = () => { server.closeAllConnections(); server.close(); };
+  return { url: `http://127.0.0.1:${server.address().port}/hook`, received, close };
 }
 
 // Standard Webhooks: v1,<base64 HMAC-SHA256 of "id.timestamp.body" under the secret's bytes>.
@@ -873,11 +874,12 @@ function signatureOf(secret, id, timestamp, body) {
   return 'v1,' + createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
 }
 
-test('an operator adds a webhook (secret shown once), sends a test, sees it delivered, deletes it', async () => {
+test('an operator adds a webhook (secret shown once), sends a test, sees it delivered, deletes it', async (t) => {
   const receiver = await webhookReceiver();
+  t.after(receiver.close);  // also when the test fails: an open server keeps the run alive
   const page = await newPage();
   await signIn(page, 'admin', ADMIN_PASSWORD);
-  await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click();
   await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
   const form = page.getByRole('form', { name: 'Add a webhook' });
   const boxes = form.getByRole('checkbox');
@@ -933,6 +935,5 @@ test('an operator adds a webhook (secret shown once), sends a test, sees it deli
   await page.getByRole('dialog', { name: 'Delete webhook' }).getByRole('button', { name: 'Delete' }).click();
   await page.getByText('No webhooks yet.').waitFor();
   assert.deepEqual((await apiAs(session, 'GET', '/api/v1/webhooks')).json, []);
-  receiver.close();
   await page.context().close();
 });
