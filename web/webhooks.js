@@ -58,7 +58,7 @@ function deliveriesTable(list) {
 // One webhook's row and the row under it for its deliveries (shown on demand).
 function webhookRows(hook, refresh) {
   const path = `/webhooks/${encodeURIComponent(hook.id)}`;
-  const box = h('div', { 'aria-live': 'polite' });
+  const box = h('div', { class: 'table-wrap', 'aria-live': 'polite' });
   const detail = h('tr', { class: 'wh-deliveries', 'data-deliveries-of': hook.id, hidden: true },
     h('td', { colspan: '4' }, h('h3', { class: 'visually-hidden' }, `Deliveries to ${hook.url}`), box));
   let timer = 0;

@@ -923,6 +923,13 @@ test('an operator adds a webhook (secret shown once), sends a test, sees it deli
   assert.equal(await delivered.locator('[data-attempts]').textContent(), '1');
   assert.equal(await delivered.locator('[data-last-status]').textContent(), '204');
   await page.screenshot({ path: join(outDir, 'webhooks-delivered-1280.png') });
+  await page.setViewportSize({ width: 375, height: 800 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the Webhooks page is ${overflow}px wider than a 375 px screen`);
+  const test = await row.getByRole('button', { name: `Send a test event to ${receiver.url}` }).boundingBox();
+  assert.ok(test.x >= 0 && test.x + test.width <= 375, 'the buttons are on the narrow screen');
+  await page.screenshot({ path: join(outDir, 'webhooks-375.png'), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 800 });
   // The receiver got it, signed with the secret shown.
   const tests = receiver.received.filter((r) => JSON.parse(r.body).type === 'webhook.test');
   assert.equal(tests.length, 1);
