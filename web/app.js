@@ -1,9 +1,11 @@
-// Keyward web UI: sign in → Home → Profile → Tokens → Add API Key; operators also get Users.
-// Plain ES modules, no build step (ui.js: helpers; keys.js: the keys). What the caller may do
+// Keyward web UI: sign in → Home → Profile → Tokens → Add API Key; operators also get Users
+// and Webhooks. Plain ES modules, no build step (ui.js: helpers; keys.js: the keys;
+// webhooks.js: the Webhooks page). What the caller may do
 // comes from the server (GET /users/me's can_manage_users), never from reading tags here.
 
 import { api, h, keyIcon, tabView, toast } from './ui.js';
 import { tokensPanel } from './keys.js';
+import { webhooksPage } from './webhooks.js';
 
 const main = document.getElementById('main');
 const topbar = document.querySelector('.topbar');
@@ -61,7 +63,8 @@ function homePage() {
     me.can_manage_users ? h('div', { class: 'card' },
       h('h2', {}, 'Users'),
       h('p', { class: 'muted' }, 'You are an operator: create application users, tag users with roles and manage anyone’s keys.'),
-      h('a', { href: '#/users' }, 'Manage users')) : null);
+      h('a', { href: '#/users' }, 'Manage users'), ' · ',
+      h('a', { href: '#/webhooks' }, 'Webhooks')) : null);
 }
 
 function userFacts(user) {
@@ -82,12 +85,16 @@ function profilePage(tab) {
   showPage('Profile', h('h1', {}, 'Profile'), h('div', { class: 'card' }, tablist, panels));
 }
 
+// True when the caller is an operator; otherwise shows that `page` is for operators.
+function operatorOnly(page) {
+  if (state.me.can_manage_users) return true;
+  showPage('Not allowed', h('h1', {}, 'Not allowed'),
+    h('div', { class: 'card', role: 'alert' }, `The ${page} page is for operators.`));
+  return false;
+}
+
 async function usersPage(userId) {
-  if (!state.me.can_manage_users) {
-    showPage('Not allowed', h('h1', {}, 'Not allowed'),
-      h('div', { class: 'card', role: 'alert' }, 'The Users page is for operators.'));
-    return;
-  }
+  if (!operatorOnly('Users')) return;
   if (userId) {
     let user;
     try { user = await api('GET', `/users/${encodeURIComponent(userId)}`); } catch (e) { showPage('Users', h('p', { class: 'error' }, e.message)); return; }
@@ -153,7 +160,9 @@ function markNav(page) {
     if (a.dataset.nav === page) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  topbar.querySelector('[data-nav="users"]').hidden = !state.me.can_manage_users;
+  for (const page of ['users', 'webhooks']) {
+    topbar.querySelector(`[data-nav="${page}"]`).hidden = !state.me.can_manage_users;
+  }
 }
 
 async function route() {
@@ -165,6 +174,7 @@ async function route() {
   try {
     if (parts[0] === 'profile') { markNav('profile'); profilePage(parts[1] === 'tokens' ? 'tokens' : 'details'); }
     else if (parts[0] === 'users') { markNav('users'); await usersPage(parts[1] && decodeURIComponent(parts[1])); }
+    else if (parts[0] === 'webhooks') { markNav('webhooks'); if (operatorOnly('Webhooks')) await webhooksPage(showPage); }
     else if (parts[0] === 'signin') { location.hash = '#/home'; }
     else { markNav('home'); homePage(); }
   } catch (e) {

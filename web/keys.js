@@ -1,5 +1,6 @@
-// Keyward web UI: a user's API keys (list, reveal, copy, delete) and the Add API Key dialog
-// (grant.js: the Permissions section and each key's grant summary).
+// Keyward web UI: a user's API keys (list, reveal, copy, delete, disable / enable) and the Add
+// API Key dialog (grant.js: the Permissions section and each key's grant summary; keyedit.js:
+// the badges and the Rotate and Edit dialogs).
 // What the page offers follows the server's GET /settings: without `reveal`, a key is shown
 // once, when created, and the list has no eye icon and nothing to copy.
 
@@ -8,23 +9,33 @@ import {
   validityLabel,
 } from './ui.js';
 import { grantLine, permissionsSection } from './grant.js';
+import { editDialog, keyBadges, rotateDialog } from './keyedit.js';
 
 // A cell whose content is one block, labelled for the card layout of narrow screens.
 function cell(label, cls, ...content) {
   return h('td', { 'data-label': label, class: cls }, h('div', {}, ...content));
 }
 
+// A time as its date and its time of day, each kept on one line: a narrow column breaks
+// between them.
 function timeCell(label, attr, iso, cls) {
   const t = formatTime(iso);
-  return cell(label, cls, h('span', { [attr]: iso, title: iso }, t.text), h('br'),
+  const [date, time] = [t.text.slice(0, 10), t.text.slice(11)];
+  return cell(label, cls, h('span', { [attr]: iso, title: iso },
+    h('span', { class: 'nw' }, date), ' ', h('span', { class: 'nw' }, time)), h('br'),
     h('small', { class: 'muted' }, t.rel));
 }
 
-// The banner over the list right after a key is made: the only place the full key is shown
-// when the server keeps no copy.
-function createdBanner(key, reveal) {
+// The banner over the list right after a key is made or rotated (`verb`): the only place the
+// full key is shown when the server keeps no copy. After a rotation it says until when the old
+// key still works.
+function createdBanner(key, reveal, verb = 'created') {
+  const old = verb === 'rotated' && key.old_secrets && key.old_secrets[0];
   return h('div', { class: 'new-key', 'data-created-banner': '' },
-    h('strong', {}, `Key “${key.name}” created. `),
+    h('strong', {}, `Key “${key.name}” ${verb}. `),
+    verb === 'rotated' ? h('p', { class: 'flush mb', 'data-old-key': '' }, old
+      ? `The old key ${old.token} keeps working until ${formatTime(old.accepted_until).text}.`
+      : 'The old key no longer works.') : null,
     reveal
       ? h('span', { class: 'muted' }, 'Click the key to copy it. The eye icon in the list shows it again later.')
       : h('span', {}, h('strong', {}, 'This key is shown only now: copy it now. '),
@@ -33,8 +44,19 @@ function createdBanner(key, reveal) {
       h('button', { class: 'token', 'data-new-key': '', 'aria-label': `Copy the new key ${key.name}`, title: 'Click to copy', onclick: () => copy(key.token) }, key.token)));
 }
 
-// One key as a table row (a card on narrow screens). `reveal(name)` fetches the full key.
-function keyRow(k, canReveal, reveal, remove) {
+// The buttons under a key's name: Rotate, Disable or Enable, Edit. `act` has a function for
+// each (rotate, disable, enable, edit) taking the key.
+function keyActions(k, act) {
+  const button = (text, what) => h('button', {
+    type: 'button', class: 'link small', 'aria-label': `${text} key ${k.name}`, onclick: () => act[what](k),
+  }, text);
+  return h('div', { class: 'key-actions' }, button('Rotate', 'rotate'),
+    k.disabled ? button('Enable', 'enable') : button('Disable', 'disable'), button('Edit', 'edit'));
+}
+
+// One key as a table row (a card on narrow screens). `reveal(name)` fetches the full key;
+// `act` has the row's actions (keyActions, and remove).
+function keyRow(k, canReveal, reveal, act) {
   let tokenCell;
   if (canReveal) {
     let shown = false;
@@ -60,10 +82,12 @@ function keyRow(k, canReveal, reveal, remove) {
     }, k.token));
   }
   const del = h('button', { class: 'icon', 'aria-label': `Delete key ${k.name}`, title: 'Delete' }, trashIcon());
-  del.addEventListener('click', () => remove(k.name));
+  del.addEventListener('click', () => act.remove(k.name));
   const expired = formatTime(k.expiration).past;
-  return h('tr', { 'data-key': k.name },
-    h('td', { class: 'k-name' }, h('span', { class: 'k-name-text' }, k.name), grantLine(k)),
+  return h('tr', { 'data-key': k.name, 'data-status': k.status },
+    h('td', { class: 'k-name' }, h('span', { class: 'k-name-text' }, k.name), keyBadges(k),
+      k.description ? h('div', { class: 'k-description', 'data-description': '' }, k.description) : null,
+      grantLine(k), keyActions(k, act)),
     cell('Type', '', k.type),
     timeCell('Expiration', 'data-expiration', k.expiration, expired ? 'expired' : ''),
     timeCell('Created', 'data-created', k.created, ''),
@@ -99,6 +123,27 @@ export async function tokensPanel(panel, userId, owner, settings) {
     catch (e) { toast(e.message); }
   }
 
+  async function setDisabled(k, disabled) {
+    if (disabled && !await confirmDialog('Disable API key',
+      `Disable “${k.name}”? Anything using it is refused until you enable it again.`, 'Disable')) return;
+    try {
+      await api('PATCH', `${base}/${encodeURIComponent(k.name)}`, { disabled });
+      toast(disabled ? 'Disabled' : 'Enabled');
+      await refresh();
+    } catch (e) { toast(e.message); }
+  }
+
+  const act = {
+    remove,
+    rotate: (k) => rotateDialog(base, k, async (key) => {
+      fresh.replaceChildren(createdBanner(key, settings.reveal, 'rotated'));
+      await refresh();
+    }),
+    disable: (k) => setDisabled(k, true),
+    enable: (k) => setDisabled(k, false),
+    edit: (k) => editDialog(base, k, async () => { toast('Saved'); await refresh(); }),
+  };
+
   async function refresh() {
     let keys;
     try { keys = await api('GET', base); } catch (e) { list.replaceChildren(h('p', { class: 'error' }, e.message)); return; }
@@ -107,7 +152,7 @@ export async function tokensPanel(panel, userId, owner, settings) {
     list.replaceChildren(h('table', { class: 'keys' },
       h('caption', { class: 'visually-hidden' }, `${plural(keys.length, 'API key')}`),
       h('thead', {}, h('tr', {}, head, h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Delete')))),
-      h('tbody', {}, keys.map((k) => keyRow(k, settings.reveal, reveal, remove)))));
+      h('tbody', {}, keys.map((k) => keyRow(k, settings.reveal, reveal, act)))));
   }
   await refresh();
 }
@@ -156,6 +201,10 @@ async function addKeyDialog(userId, settings, onCreated) {
   // The custom field starts at the server's default validity, in whole hours (at least 1).
   const defaultHours = Math.min(maxHours, Math.max(1, Math.round(settings.default_validity_seconds / 3600)));
   const name = h('input', { id: 'key-name', name: 'name', maxlength: '128', placeholder: 'e.g. presto-driver', autocomplete: 'off' });
+  const description = h('textarea', {
+    id: 'key-description', name: 'description', maxlength: '1024', rows: '2',
+    placeholder: 'What uses this key (optional)',
+  });
   const validity = h('select', { id: 'key-validity', name: 'validity' },
     validityOptions(settings), h('option', { value: 'custom' }, 'Custom (hours)'));
   const hoursError = h('p', { class: 'error field-error', id: 'key-hours-error', 'aria-live': 'polite' });
@@ -171,6 +220,7 @@ async function addKeyDialog(userId, settings, onCreated) {
     h('h2', { id: 'add-title' }, 'Add API Key'),
     h('label', { for: 'key-name' }, 'Name'), name,
     h('p', { class: 'muted hint' }, 'Leave empty for a generated name.'),
+    h('label', { for: 'key-description' }, 'Description'), description,
     h('label', { for: 'key-validity' }, 'Validity period'), validity, custom,
     perms.element,
     error,
@@ -195,6 +245,7 @@ async function addKeyDialog(userId, settings, onCreated) {
     if (grant === null) return;
     const body = { duration };
     if (name.value.trim()) body.name = name.value.trim();
+    if (description.value.trim()) body.description = description.value.trim();
     Object.assign(body, grant);
     error.textContent = '';
     try {

@@ -2,10 +2,12 @@
 // keyward binary (KEYWARD_BINARY) on a free port with a temporary data dir.
 //
 // Screenshots of the sign-in page, the Tokens tab and the Add API Key dialog, at 1280×800 and
-// 375×800, go to tests/e2e/out/ (ignored by git).
+// 375×800, go to tests/e2e/out/ (ignored by git). Issue 15's tests (rotation, disable, edit,
+// badges, the Webhooks page) are at the end.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { appendFileSync, createWriteStream, mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -108,7 +110,8 @@ async function createdRow(page, name) {
 before(async () => {
   assert.ok(binary, 'KEYWARD_BINARY must name the keyward binary');
   mkdirSync(outDir, { recursive: true });
-  const started = await startKeyward();
+  // Webhooks to the test's receiver on 127.0.0.1 need --webhook-allow-private.
+  const started = await startKeyward(['--webhook-allow-private']);
   server = started.child;
   base = started.url;
   dataDir = started.dir;
@@ -253,10 +256,15 @@ test('a non-operator sees no Users page and is refused when opening it', async (
   const page = await newPage();
   await signIn(page, 'dana', 'dana-password-1');
   assert.equal(await page.getByRole('link', { name: 'Users' }).isVisible(), false);
+  assert.equal(await page.getByRole('link', { name: 'Webhooks' }).isVisible(), false);
   await page.goto(base + '/#/users');
   await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
   const status = await page.evaluate(async () => (await fetch('/api/v1/users')).status);
   assert.equal(status, 403);
+  await page.goto(base + '/#/webhooks');
+  await page.getByText('The Webhooks page is for operators.').waitFor();
+  const hooks = await page.evaluate(async () => (await fetch('/api/v1/webhooks')).status);
+  assert.equal(hooks, 403);
   const cookie = (await page.context().cookies()).find((c) => c.name === 'keyward_session');
   assert.ok(cookie.httpOnly, 'the session cookie is HttpOnly');
   assert.equal(cookie.sameSite, 'Strict');
@@ -289,6 +297,8 @@ test('the add-key flow works by keyboard alone', async () => {
   await page.keyboard.press('Enter');
   await page.getByRole('dialog', { name: 'Add API Key' }).waitFor();
   await page.keyboard.type('keyboard-key');   // the name field has focus
+  await page.keyboard.press('Tab');           // the description
+  await page.keyboard.type('typed by keyboard');
   await page.keyboard.press('Tab');           // validity period: the server's default, 1 day
   await page.keyboard.press('ArrowDown');     // → 7 days
   await page.keyboard.press('ArrowDown');     // → 30 days
@@ -319,6 +329,7 @@ test('the add-key flow works by keyboard alone', async () => {
   await page.keyboard.press('Enter');
   const row = await createdRow(page, 'keyboard-key');
   assert.equal(await row.locator('[data-grant]').textContent(), 'keys:read, minerva:query');
+  assert.equal(await row.locator('[data-description]').textContent(), 'typed by keyboard');
   const expiration = await row.locator('[data-expiration]').getAttribute('data-expiration');
   const days = (Date.parse(expiration) - Date.now()) / 86400000;
   assert.ok(Math.abs(days - 30) < 0.1, `expires in ${days} days, not 30`);
@@ -464,7 +475,7 @@ test('the Users page follows the server: not a look-alike tag, but the operator 
     assert.equal((await apiAs(admin, 'POST', '/api/v1/users/erin/tags', { tag })).status, 200);
   }
   // The UI does not decide by itself who is an operator: no script it serves names the tag.
-  for (const file of ['app.js', 'grant.js', 'keys.js', 'ui.js']) {
+  for (const file of ['app.js', 'grant.js', 'keyedit.js', 'keys.js', 'ui.js', 'webhooks.js']) {
     const source = await (await fetch(`${base}/assets/${file}`)).text();
     assert.ok(source.length > 0 && !source.includes('roles:id:operator'), `${file} reads no tags`);
   }
@@ -520,7 +531,9 @@ test('with --reveal=false: no eye, nothing masked to copy, and the new key is sh
   assert.equal(await row.locator('td[data-label="Expiration"] small').textContent(), 'in 36 hours');
   await page.screenshot({ path: join(outDir, 'tokens-no-reveal-1280.png') });
   assert.equal(await page.getByRole('button', { name: /^Show key/ }).count(), 0, 'no eye icon');
-  assert.equal(await row.getByRole('button').count(), 1, 'the delete button only');
+  const buttons = await row.getByRole('button').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+  assert.deepEqual(buttons, ['Rotate key once', 'Disable key once', 'Edit key once', 'Delete key once'],
+    'the actions only: nothing to reveal or copy');
   assert.match(await row.locator('.token').textContent(), /^kw_.{4}….{4}$/);
   const reveals = [];
   page.on('request', (r) => { if (r.url().endsWith('/token')) reveals.push(r.url()); });
@@ -683,5 +696,251 @@ test('a key from before scopes is flagged as full access in the list', async () 
   // Keys made now are not flagged.
   assert.equal(await page.locator('[data-full-access]').count(), 1);
   await page.screenshot({ path: join(outDir, 'tokens-full-access-1280.png') });
+  await page.context().close();
+});
+
+// ---------- issue 15: rotation, disable / enable, edit, badges, webhooks ----------
+
+// A key made through the API for the admin: {token, session}.
+async function adminKey(name, extra = {}) {
+  const session = await login('admin', ADMIN_PASSWORD);
+  const made = await apiAs(session, 'POST', '/api/v1/users/me/apikeys', { name, ...extra });
+  assert.equal(made.status, 201, JSON.stringify(made.json));
+  rememberSecret(made.json.token);
+  return { token: made.json.token, session };
+}
+
+async function authStatus(token) {
+  return (await fetch(`${base}/auth`, { headers: { Authorization: `Bearer ${token}` } })).status;
+}
+
+// The admin's Tokens tab in a new page, with the row of key `name`.
+async function tokensPage(name) {
+  const page = await newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(base + '/#/profile/tokens');
+  const row = page.locator(`tr[data-key="${name}"]`);
+  await row.waitFor();
+  return { page, row };
+}
+
+test('rotating a key in the dialog shows and copies the new key; the old one is "rotating"', async () => {
+  const { token: old } = await adminKey('rotate-me');
+  const { page, row } = await tokensPage('rotate-me');
+  const posted = [];
+  page.on('request', (r) => { if (r.url().endsWith('/rotate')) posted.push(r.postDataJSON()); });
+  await row.getByRole('button', { name: 'Rotate key rotate-me' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Rotate API key' });
+  const grace = dialog.getByLabel('Grace period');
+  assert.equal(await grace.inputValue(), '1h', 'one hour by default');
+  assert.deepEqual(await grace.locator('option').evaluateAll((os) => os.map((o) => o.value)),
+    ['0s', '1m', '15m', '1h', '6h', '24h']);
+  // No grace: nothing to retire when idle.
+  await grace.selectOption('0s');
+  assert.equal(await dialog.getByLabel(/^Retire when idle/).isDisabled(), true);
+  await grace.selectOption('15m');
+  const idle = dialog.getByLabel(/^Retire when idle/);
+  await idle.fill('soon');
+  await dialog.getByRole('button', { name: 'Rotate' }).click();
+  await dialog.getByText('Enter a duration such as 30s, 10m or 1h.').waitFor();
+  assert.equal(await idle.getAttribute('aria-invalid'), 'true');
+  assert.deepEqual(posted, [], 'nothing sent');
+  await idle.fill('10m');
+  await page.screenshot({ path: join(outDir, 'rotate-key-1280.png') });
+  await dialog.getByRole('button', { name: 'Rotate' }).click();
+
+  const banner = page.locator('[data-created-banner]');
+  await banner.waitFor();
+  assert.deepEqual(posted, [{ grace: '15m', retire_when_idle: '10m' }]);
+  assert.match(await banner.textContent(), /Key “rotate-me” rotated\./);
+  assert.match(await banner.locator('[data-old-key]').textContent(), /The old key kw_.{4}….{4} keeps working until \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+  const fresh = await banner.locator('button.token').textContent();
+  rememberSecret(fresh);
+  assert.match(fresh, /^kw_/);
+  assert.notEqual(fresh, old);
+  await banner.locator('button.token').click();
+  await page.getByText('Copied', { exact: true }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), fresh);
+
+  // The list: a "rotating" badge whose title says until when the old key works.
+  const badge = row.locator('[data-badge="rotating"]');
+  await badge.waitFor();
+  assert.equal(await badge.textContent(), 'rotating');
+  assert.match(await badge.getAttribute('title'), /^The old key kw_.{4}….{4} is accepted until .* UTC; last used never\.$/);
+  const until = Date.parse(await badge.getAttribute('data-until'));
+  assert.ok(until > Date.now() && until <= Date.now() + 15 * 60000 + 5000, 'within the grace');
+  // The eye reveals the new key; both keys work during the grace.
+  await row.getByRole('button', { name: 'Show key rotate-me' }).click();
+  await row.getByRole('button', { name: 'Hide key rotate-me' }).waitFor();
+  assert.equal(await row.locator('button.token').textContent(), fresh);
+  assert.equal(await authStatus(fresh), 200);
+  assert.equal(await authStatus(old), 200);
+  await page.screenshot({ path: join(outDir, 'tokens-rotated-1280.png') });
+  await page.context().close();
+});
+
+test('disable refuses the key at once, enable lets it in again; the badge follows', async () => {
+  const { token } = await adminKey('toggle-me');
+  assert.equal(await authStatus(token), 200);
+  const { page, row } = await tokensPage('toggle-me');
+  assert.equal(await row.locator('[data-badge="disabled"]').count(), 0);
+  await row.getByRole('button', { name: 'Disable key toggle-me' }).click();
+  await page.getByRole('dialog', { name: 'Disable API key' }).getByRole('button', { name: 'Disable' }).click();
+  await row.locator('[data-badge="disabled"]').waitFor();
+  assert.equal(await row.getAttribute('data-status'), 'disabled');
+  assert.equal(await authStatus(token), 401);
+  const authorize = await apiAs(token, 'GET', '/api/v1/users/me/apikeys');
+  assert.equal(authorize.status, 401, 'the API refuses it too');
+  await page.screenshot({ path: join(outDir, 'tokens-disabled-1280.png') });
+  await row.getByRole('button', { name: 'Enable key toggle-me' }).click();
+  await row.getByRole('button', { name: 'Disable key toggle-me' }).waitFor();
+  assert.equal(await row.locator('[data-badge="disabled"]').count(), 0);
+  assert.equal(await authStatus(token), 200);
+  await page.context().close();
+});
+
+test('editing a key changes its name, description and expiration', async () => {
+  const { token, session } = await adminKey('edit-me', { duration: '30d', description: 'first words' });
+  const { page, row } = await tokensPage('edit-me');
+  assert.equal(await row.locator('[data-description]').textContent(), 'first words');
+  assert.equal(await row.locator('[data-badge="expiring"]').count(), 0, 'no badge 30 days ahead');
+  const patched = [];
+  page.on('request', (r) => { if (r.method() === 'PATCH') patched.push(r.postDataJSON()); });
+  await row.getByRole('button', { name: 'Edit key edit-me' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Edit API key' });
+  assert.equal(await dialog.getByLabel('Name').inputValue(), 'edit-me');
+  assert.equal(await dialog.getByLabel('Description').inputValue(), 'first words');
+  // Nothing changed: nothing is sent.
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.getByText('Nothing changed.').waitFor();
+  assert.deepEqual(patched, []);
+  const at = new Date(Date.now() + 3 * 86400000).toISOString().slice(0, 16);
+  await dialog.getByLabel('Name').fill('edited');
+  await dialog.getByLabel('Description').fill('used by the nightly job');
+  await dialog.getByLabel('Expiration (UTC)').fill(at);
+  await page.screenshot({ path: join(outDir, 'edit-key-1280.png') });
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  const edited = page.locator('tr[data-key="edited"]');
+  await edited.waitFor();
+  assert.deepEqual(patched, [{ name: 'edited', description: 'used by the nightly job', expiration: `${at}:00Z` }]);
+  assert.equal(await edited.locator('[data-description]').textContent(), 'used by the nightly job');
+  assert.equal(await edited.locator('[data-badge="expiring"]').textContent(), 'expires in 3 days');
+  assert.equal(await page.locator('tr[data-key="edit-me"]').count(), 0);
+  const listed = (await apiAs(session, 'GET', '/api/v1/users/me/apikeys')).json.find((k) => k.name === 'edited');
+  assert.equal(listed.description, 'used by the nightly job');
+  assert.equal(listed.expiration, `${at}:00Z`);
+  assert.equal(await authStatus(token), 200, 'the same key, renamed');
+  await page.context().close();
+});
+
+test('badges: a short key says when it expires, an expired one says so', async () => {
+  await adminKey('short-key', { duration: '2h' });
+  await adminKey('gone-key', { duration: '1h' });
+  // An expired key, as time would make it: its expiry moved into the past in the database.
+  execFileSync('sqlite3', ['-cmd', '.timeout 5000', join(dataDir, 'data', 'keyward.db'),
+    "UPDATE api_keys SET expires_at = unixepoch() - 60 WHERE name = 'gone-key' AND user_id = 'admin'"]);
+  const { page, row } = await tokensPage('short-key');
+  const soon = row.locator('[data-badge="expiring"]');
+  assert.equal(await soon.textContent(), 'expires in 2 hours');
+  assert.match(await soon.getAttribute('title'), /^Expires \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+  const gone = page.locator('tr[data-key="gone-key"]');
+  assert.equal(await gone.locator('[data-badge="expired"]').textContent(), 'expired');
+  assert.equal(await gone.locator('[data-badge="expiring"]').count(), 0);
+  assert.equal(await gone.getAttribute('data-status'), 'expired');
+  const colors = await page.evaluate(() => ['expiring', 'expired', 'rotating', 'disabled']
+    .map((k) => document.querySelector(`[data-badge="${k}"]`))
+    .filter(Boolean).map((el) => getComputedStyle(el).color));
+  assert.equal(new Set(colors).size, colors.length, 'each kind of badge has its own colour');
+  await page.screenshot({ path: join(outDir, 'tokens-badges-1280.png') });
+  await page.context().close();
+});
+
+// A receiver for webhook deliveries: {url, received: [{headers, body}], close()}.
+async function webhookReceiver() {
+  const received = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => { received.push({ path: req.url, headers: req.headers, body }); res.statusCode = 204; res.end(); });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const close = () => { server.closeAllConnections(); server.close(); };
+  return { url: `http://127.0.0.1:${server.address().port}/hook`, received, close };
+}
+
+// Standard Webhooks: v1,<base64 HMAC-SHA256 of "id.timestamp.body" under the secret's bytes>.
+function signatureOf(secret, id, timestamp, body) {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  return 'v1,' + createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
+}
+
+test('an operator adds a webhook (secret shown once), sends a test, sees it delivered, deletes it', async (t) => {
+  const receiver = await webhookReceiver();
+  t.after(receiver.close);  // also when the test fails: an open server keeps the run alive
+  const page = await newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click();
+  await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+  const form = page.getByRole('form', { name: 'Add a webhook' });
+  const boxes = form.getByRole('checkbox');
+  assert.equal(await boxes.count(), 9);
+  for (const box of await boxes.all()) assert.equal(await box.isChecked(), true, 'every event by default');
+  const posted = [];
+  page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/webhooks')) posted.push(r.postDataJSON()); });
+  await form.getByLabel('URL').fill(receiver.url);
+  await form.getByRole('button', { name: 'Add webhook' }).click();
+  const banner = page.locator('[data-secret-banner]');
+  await banner.waitFor();
+  assert.deepEqual(posted, [{ url: receiver.url }], 'all ticked: no events filter');
+  assert.match(await banner.textContent(), /shown only now/);
+  const secret = await banner.locator('[data-webhook-secret]').textContent();
+  rememberSecret(secret);
+  assert.match(secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+  await banner.locator('[data-webhook-secret]').click();
+  await page.getByText('Copied', { exact: true }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+  const row = page.locator('tr[data-webhook]');
+  await row.waitFor();
+  assert.equal(await row.count(), 1);
+  const id = await row.getAttribute('data-webhook');
+  assert.equal(await row.locator('[data-events]').textContent(), 'all events');
+  await page.screenshot({ path: join(outDir, 'webhooks-added-1280.png') });
+
+  // Shown once: after a reload the secret is nowhere on the page nor in the API.
+  await page.reload();
+  await row.waitFor();
+  assert.equal(await page.locator('[data-secret-banner]').count(), 0);
+  assert.ok(!(await page.locator('main').innerText()).includes(secret));
+  const session = await login('admin', ADMIN_PASSWORD);
+  assert.ok(!JSON.stringify((await apiAs(session, 'GET', `/api/v1/webhooks/${id}`)).json).includes(secret));
+
+  await row.getByRole('button', { name: `Send a test event to ${receiver.url}` }).click();
+  await page.getByText('Test event sent', { exact: true }).waitFor();
+  const deliveries = page.locator(`tr[data-deliveries-of="${id}"]`);
+  const delivered = deliveries.locator('tr[data-state="delivered"]');
+  await delivered.waitFor();
+  assert.equal(await delivered.locator('td').first().textContent(), 'webhook.test');
+  assert.equal(await delivered.locator('[data-attempts]').textContent(), '1');
+  assert.equal(await delivered.locator('[data-last-status]').textContent(), '204');
+  await page.screenshot({ path: join(outDir, 'webhooks-delivered-1280.png') });
+  await page.setViewportSize({ width: 375, height: 800 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the Webhooks page is ${overflow}px wider than a 375 px screen`);
+  const test = await row.getByRole('button', { name: `Send a test event to ${receiver.url}` }).boundingBox();
+  assert.ok(test.x >= 0 && test.x + test.width <= 375, 'the buttons are on the narrow screen');
+  await page.screenshot({ path: join(outDir, 'webhooks-375.png'), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 800 });
+  // The receiver got it, signed with the secret shown.
+  const tests = receiver.received.filter((r) => JSON.parse(r.body).type === 'webhook.test');
+  assert.equal(tests.length, 1);
+  const { headers, body } = tests[0];
+  assert.equal(headers['webhook-id'], await delivered.getAttribute('data-delivery'));
+  assert.equal(JSON.parse(body).data.webhook, id);
+  assert.equal(headers['webhook-signature'], signatureOf(secret, headers['webhook-id'], headers['webhook-timestamp'], body));
+
+  await row.getByRole('button', { name: `Delete webhook ${receiver.url}` }).click();
+  await page.getByRole('dialog', { name: 'Delete webhook' }).getByRole('button', { name: 'Delete' }).click();
+  await page.getByText('No webhooks yet.').waitFor();
+  assert.deepEqual((await apiAs(session, 'GET', '/api/v1/webhooks')).json, []);
   await page.context().close();
 });
