@@ -121,6 +121,14 @@ bool Housekeeper::RevokeIfIdle(const KeyRecord& key, UnixSeconds now,
   } else {
     extra["last_used"] = nullptr;
   }
+  // Its old secrets, to erase from this node's cache too (the lists have none). A rotation after
+  // this read moves rotated_at, so the revocation below then fails: none is missed.
+  auto stored = store_.GetKey(key.user_id, key.name);
+  if (!stored.ok() && stored.status().code() != StatusCode::kNotFound) {
+    log::Warn("housekeeping: could not read idle key {} of user {}: {}", key.name, key.user_id,
+              stored.status().ToString());
+  }
+  if (!stored.ok() || stored->hash != key.hash) return false;  // renamed, rotated or gone
   // Idle once max(created, rotated, last used) + idle_timeout ≤ now, that is none of those
   // times ≥ now − idle_timeout + 1 (RevokeIdleKey's bound excludes `unused_since`).
   auto done = store_.RevokeIdleKey(key.hash, now - key.idle_timeout + 1,
@@ -135,7 +143,7 @@ bool Housekeeper::RevokeIfIdle(const KeyRecord& key, UnixSeconds now,
   ++counts->idle_revoked;
   if (cache_ != nullptr) {
     cache_->Erase(key.hash);
-    for (const OldSecret& old : key.old_secrets) cache_->Erase(old.hash);
+    for (const OldSecret& old : stored->old_secrets) cache_->Erase(old.hash);
   }
   if (audit_ != nullptr) {
     audit_->RecordAfter({.action = AuditAction::kKeyIdleRevoke,

@@ -152,6 +152,18 @@ TEST_F(HousekeeperTest, RevokesKeysUnusedForTheirIdleTimeout) {
   EXPECT_EQ(audited[0].target, "unused");
 }
 
+// The old secrets of an idle-revoked key leave this node's cache too, though the store's list of
+// idle keys holds none: a cached old secret must not outlive its key until the cache's TTL.
+TEST_F(HousekeeperTest, RevokingAnIdleKeyErasesItsOldSecretsFromTheCache) {
+  const std::string old_token = AliceKey({.name = "ci", .duration = "240h", .idle_timeout = "10s"});
+  KW_ASSERT_OK(keys_->Rotate(admin_, "alice", "ci", {.grace = "1h"}).status());
+  clock_.Advance(8);
+  KW_ASSERT_OK(auth_->Authenticate(old_token).status());  // cached, within the cache's TTL
+  clock_.Advance(3);
+  EXPECT_EQ(house_->RunOnce().idle_revoked, 1u);
+  EXPECT_THAT(auth_->Authenticate(old_token), StatusIs(StatusCode::kUnauthenticated));
+}
+
 TEST_F(HousekeeperTest, ForgetsOldSecretsAtTheirOwnExpiry) {
   const std::string old_token = AliceKey({.name = "ci", .duration = "1h"});
   KW_ASSERT_OK(keys_->Rotate(admin_, "alice", "ci", {.grace = "1m"}).status());
