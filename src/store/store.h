@@ -73,7 +73,7 @@ class Store {
   // (V003) read back with grant.full_access set; before V005, with validity 0, enabled, no
   // description. NotFound if the user is absent; AlreadyExists if the user has a key of that
   // name; InvalidArgument if a grant entry is empty or holds a space (rows.h, WriteGrant).
-  // key.old_secrets and by_old_secret are ignored.
+  // key.old_secrets, by_old_secret and revision are ignored (a new key has revision 0).
   virtual Status CreateKey(const KeyRecord& key, const EventList& events) = 0;
   Status CreateKey(const KeyRecord& key) { return CreateKey(key, {}); }
   // The user's keys ordered by creation time (then name), each with its old secrets (newest
