@@ -57,6 +57,8 @@ struct KeyRecord {
   // The smallest --expiry-warnings threshold (seconds) already announced as key.expiring; 0:
   // key.expired announced; -1: nothing announced. A new expiry (edit, rotation) resets it to -1.
   std::int64_t announced_within = -1;
+  // Incremented by every edit and rotation (Store::UpdateKey's compare-and-swap); 0 at creation.
+  std::int64_t revision = 0;
   // ListKeys/GetKey: the old secrets still accepted (AcceptedUntil() > the store's idea of now
   // is not checked: every old secret the store still keeps), newest first. FindKeyByHash when
   // the hash was an old secret's: exactly that one, and `by_old_secret` is set.

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "common/log.h"
 #include "service/key_events.h"
@@ -13,6 +15,13 @@ namespace {
 
 constexpr int kKeysPerPass = 1000;
 constexpr std::int64_t kKeepEvents = 30 * 86400;
+
+// The keys of a housekeeping list; none (logged) when the store failed.
+std::vector<KeyRecord> Listed(Result<std::vector<KeyRecord>> keys, std::string_view what) {
+  if (keys.ok()) return std::move(*keys);
+  log::Warn("housekeeping: could not list the keys {}: {}", what, keys.status().ToString());
+  return {};
+}
 
 }  // namespace
 
@@ -38,16 +47,21 @@ void Housekeeper::Stop() {
 HousekeepingCounts Housekeeper::RunOnce() {
   HousekeepingCounts counts;
   const UnixSeconds now = clock_.Now();
-  std::int64_t widest = 0;
-  for (std::int64_t t : options_.expiry_warnings) widest = std::max(widest, t);
-  auto due = store_.ListKeysDue(now, now + widest, kKeysPerPass);
-  if (!due.ok()) {
-    log::Warn("housekeeping: could not list the keys due: {}", due.status().ToString());
-  } else {
-    for (const KeyRecord& key : *due) {
+  // Each list holds only keys still to act on, so acting takes them out and a later pass goes
+  // on with the rest. Thresholds smallest first: a key gets its smallest crossed one.
+  std::vector<std::int64_t> thresholds = options_.expiry_warnings;
+  std::sort(thresholds.begin(), thresholds.end());
+  for (std::int64_t t : thresholds) {
+    for (const KeyRecord& key : Listed(store_.ListKeysToWarn(now, t, kKeysPerPass), "to warn")) {
       Announce(key, now, &counts);
-      RevokeIfIdle(key, now, &counts);
     }
+  }
+  for (const KeyRecord& key :
+       Listed(store_.ListKeysExpiredUnannounced(now, kKeysPerPass), "expired")) {
+    Announce(key, now, &counts);
+  }
+  for (const KeyRecord& key : Listed(store_.ListIdleKeys(now, kKeysPerPass), "idle")) {
+    RevokeIfIdle(key, now, &counts);
   }
   if (auto pruned = store_.PruneOldSecrets(now); !pruned.ok()) {
     log::Warn("housekeeping: could not forget expired old secrets: {}", pruned.status().ToString());
@@ -107,6 +121,14 @@ bool Housekeeper::RevokeIfIdle(const KeyRecord& key, UnixSeconds now,
   } else {
     extra["last_used"] = nullptr;
   }
+  // Its old secrets, to erase from this node's cache too (the lists have none). A rotation after
+  // this read moves rotated_at, so the revocation below then fails: none is missed.
+  auto stored = store_.GetKey(key.user_id, key.name);
+  if (!stored.ok() && stored.status().code() != StatusCode::kNotFound) {
+    log::Warn("housekeeping: could not read idle key {} of user {}: {}", key.name, key.user_id,
+              stored.status().ToString());
+  }
+  if (!stored.ok() || stored->hash != key.hash) return false;  // renamed, rotated or gone
   // Idle once max(created, rotated, last used) + idle_timeout ≤ now, that is none of those
   // times ≥ now − idle_timeout + 1 (RevokeIdleKey's bound excludes `unused_since`).
   auto done = store_.RevokeIdleKey(key.hash, now - key.idle_timeout + 1,
@@ -121,7 +143,7 @@ bool Housekeeper::RevokeIfIdle(const KeyRecord& key, UnixSeconds now,
   ++counts->idle_revoked;
   if (cache_ != nullptr) {
     cache_->Erase(key.hash);
-    for (const OldSecret& old : key.old_secrets) cache_->Erase(old.hash);
+    for (const OldSecret& old : stored->old_secrets) cache_->Erase(old.hash);
   }
   if (audit_ != nullptr) {
     audit_->RecordAfter({.action = AuditAction::kKeyIdleRevoke,

@@ -3,8 +3,11 @@
 // (key.idle_revoked, the key deleted) — and pruning of old secrets past their own expiry and of
 // delivered or failed webhook events over 30 days old. Each announcement is a conditional store
 // write (Store::AnnounceExpiry, RevokeIdleKey) with its event in the same transaction, so with
-// several nodes each is made once. Idle revocations and key.expired erase the key from this
-// node's cache (the store tells the others) and are audited (key.idle_revoke, actor "system").
+// several nodes each is made once. A pass acts on the store's lists of keys still due
+// (Store::ListKeysToWarn per threshold, smallest first; ListKeysExpiredUnannounced;
+// ListIdleKeys), at most 1000 of each; a later pass goes on with the rest. Idle revocations
+// (the key with every old secret) and key.expired erase the key from this node's cache (the
+// store tells the others) and are audited (key.idle_revoke, actor "system").
 // Owns one thread; thread safe.
 #pragma once
 

@@ -206,3 +206,43 @@ TEST_F(KeyEditTest, ExpiringWithinListsKeysNotYetExpiredThatExpireSoon) {
 
 }  // namespace
 }  // namespace keyward
+
+#include "store/forwarding_store.h"
+
+namespace keyward {
+namespace {
+
+// A store in which an operator's edit lands between a PATCH's read and its write.
+class InterleavingStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  std::function<void()> before_update;
+  Status UpdateKey(std::string_view user_id, std::string_view name, std::int64_t expected_revision,
+                   const KeyUpdate& update, const EventList& events) override {
+    if (auto f = std::exchange(before_update, nullptr)) f();
+    return ForwardingStore::UpdateKey(user_id, name, expected_revision, update, events);
+  }
+};
+
+TEST_F(KeyEditTest, ReviewANarrowingLandingMidPatchIsNotUndone) {
+  const std::string token = AliceKey(
+      {.name = "k", .scopes = {"keys:read", "keys:write", "pulsar:produce", "pulsar:consume"}});
+  InterleavingStore window(*store_);
+  KeyService racing(window, master_.get(), options_, clock_, &cache_, audit_.get());
+  KW_ASSERT_OK_AND_ASSIGN(Principal self, auth_->Authenticate(token));
+  window.before_update = [&] {
+    // The operator removes everything but keys:read.
+    ASSERT_TRUE(
+        keys_->Update(admin_, "alice", "k", {.scopes = std::vector<std::string>{"keys:read"}})
+            .ok());
+  };
+  // The key re-asserts the grant it read (within that stale grant).
+  auto r = racing.Update(
+      self, "alice", "k",
+      {.scopes = std::vector<std::string>{"keys:read", "keys:write", "pulsar:produce"}});
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord after, store_->GetKey("alice", "k"));
+  EXPECT_THAT(after.grant.scopes, ElementsAre("keys:read")) << "status " << r.status().ToString();
+}
+
+}  // namespace
+}  // namespace keyward

@@ -23,6 +23,8 @@ using key_rules::KeyNotFound;
 
 constexpr std::int64_t kDefaultGrace = 3600;
 constexpr std::int64_t kMaxGrace = 30 * 86400;
+// Tries of an edit whose key changed between its read and its write (KeyService::UpdateKey).
+constexpr int kEditAttempts = 3;
 
 std::string DurationText(std::int64_t seconds) {
   return seconds == 0 ? std::string("0s") : FormatDuration(seconds);
@@ -135,6 +137,18 @@ Status CheckEditAllowed(const Caller& caller, const KeyRecord& key, const KeyUpd
 }
 
 // The audit detail of `update`: the fields changed, values only where they hold no secret.
+// The events of `update` to `key`: key.disabled / key.enabled when it changes `disabled`.
+EventList EditEvents(const KeyRecord& key, const KeyUpdate& update, UnixSeconds now) {
+  EventList events;
+  if (!update.disabled || *update.disabled == key.disabled) return events;
+  KeyRecord after = key;
+  if (update.name) after.name = *update.name;
+  if (update.expires_at) after.expires_at = *update.expires_at;
+  events.push_back(
+      KeyEvent(*update.disabled ? event::kKeyDisabled : event::kKeyEnabled, after, now));
+  return events;
+}
+
 std::string DescribeUpdate(const KeyUpdate& update) {
   std::vector<std::string> parts;
   if (update.name) parts.push_back("name=" + *update.name);
@@ -233,30 +247,31 @@ Result<KeyView> KeyService::UpdateKey(const Caller& caller, const std::string& t
                                       std::string_view name, const KeyEdit& edit,
                                       std::string* detail) const {
   KW_RETURN_IF_ERROR(CheckKeyCall(caller, target, scope::kKeysWrite, scope::kUsersWrite));
-  auto record = store_.GetKey(target, name);
-  if (!record.ok()) return MapKeyError(record.status());
-  const UnixSeconds now = clock_.Now();
-  KW_ASSIGN_OR_RETURN(KeyUpdate update, ParseEdit(edit, *record, now, options_.max_validity));
-  KW_RETURN_IF_ERROR(CheckEditAllowed(caller, *record, update));
-
-  KeyRecord after = *record;
-  if (update.name) after.name = *update.name;
-  if (update.expires_at) after.expires_at = *update.expires_at;
-  EventList events;
-  if (update.disabled && *update.disabled != record->disabled) {
-    events.push_back(
-        KeyEvent(*update.disabled ? event::kKeyDisabled : event::kKeyEnabled, after, now));
+  // The store applies the edit only to the revision it was decided on (a compare-and-swap): a
+  // change landing meanwhile (a narrower grant, a disable, a rotation) is never overwritten; the
+  // edit is decided again on a fresh read, a few times, then FailedPrecondition.
+  Status stored;
+  for (int attempt = 0; attempt < kEditAttempts; ++attempt) {
+    auto record = store_.GetKey(target, name);
+    if (!record.ok()) return MapKeyError(record.status());
+    const UnixSeconds now = clock_.Now();
+    KW_ASSIGN_OR_RETURN(KeyUpdate update, ParseEdit(edit, *record, now, options_.max_validity));
+    KW_RETURN_IF_ERROR(CheckEditAllowed(caller, *record, update));
+    const std::string new_name = update.name.value_or(record->name);
+    *detail = DescribeUpdate(update);
+    stored =
+        store_.UpdateKey(target, name, record->revision, update, EditEvents(*record, update, now));
+    EraseSecrets(*record);
+    if (stored.code() == StatusCode::kFailedPrecondition) continue;
+    if (stored.code() == StatusCode::kAlreadyExists) {
+      return Status::AlreadyExists("a key named \"" + new_name + "\" already exists for " + target);
+    }
+    if (!stored.ok()) return MapKeyError(stored);
+    auto changed = store_.GetKey(target, new_name);
+    if (!changed.ok()) return MapKeyError(changed.status());
+    return ToView(*changed, now);
   }
-  *detail = DescribeUpdate(update);
-  Status stored = store_.UpdateKey(target, name, update, events);
-  EraseSecrets(*record);
-  if (stored.code() == StatusCode::kAlreadyExists) {
-    return Status::AlreadyExists("a key named \"" + after.name + "\" already exists for " + target);
-  }
-  if (!stored.ok()) return MapKeyError(stored);
-  auto changed = store_.GetKey(target, after.name);
-  if (!changed.ok()) return MapKeyError(changed.status());
-  return ToView(*changed, now);
+  return stored;
 }
 
 void KeyService::ReuseDetected(const KeyRecord& key, const ClientInfo& client) const {

@@ -157,6 +157,8 @@ class KeyService final : public ReuseListener {
   // it), when a key edits its own expiration to later, or when the grant is not narrower;
   // AlreadyExists for a taken name. Events key.disabled / key.enabled when `disabled` changes;
   // audit key.update (and key.disable / key.enable). Returns the key as it is now.
+  // Decided on the key as read and applied only to that revision (Store::UpdateKey), re-read
+  // and decided again when it changed meanwhile; FailedPrecondition when it kept changing.
   Result<KeyView> Update(const Caller& caller, std::string_view user_id, std::string_view name,
                          const KeyEdit& edit) const;
 

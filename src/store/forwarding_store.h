@@ -53,13 +53,19 @@ class ForwardingStore : public Store {
                    const KeyRecord& next, const OldSecret& old, const EventList& events) override {
     return store_.RotateKey(user_id, name, expected_hash, next, old, events);
   }
-  Status UpdateKey(std::string_view user_id, std::string_view name, const KeyUpdate& update,
-                   const EventList& events) override {
-    return store_.UpdateKey(user_id, name, update, events);
+  Status UpdateKey(std::string_view user_id, std::string_view name, std::int64_t expected_revision,
+                   const KeyUpdate& update, const EventList& events) override {
+    return store_.UpdateKey(user_id, name, expected_revision, update, events);
   }
-  Result<std::vector<KeyRecord>> ListKeysDue(UnixSeconds now, UnixSeconds warn_until,
-                                             int limit) override {
-    return store_.ListKeysDue(now, warn_until, limit);
+  Result<std::vector<KeyRecord>> ListKeysToWarn(UnixSeconds now, std::int64_t within,
+                                                int limit) override {
+    return store_.ListKeysToWarn(now, within, limit);
+  }
+  Result<std::vector<KeyRecord>> ListKeysExpiredUnannounced(UnixSeconds now, int limit) override {
+    return store_.ListKeysExpiredUnannounced(now, limit);
+  }
+  Result<std::vector<KeyRecord>> ListIdleKeys(UnixSeconds now, int limit) override {
+    return store_.ListIdleKeys(now, limit);
   }
   Result<bool> AnnounceExpiry(std::string_view hash, std::int64_t within,
                               const EventList& events) override {

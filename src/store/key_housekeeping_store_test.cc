@@ -1,4 +1,5 @@
-// The Store calls of the housekeeper (store.h: ListKeysDue, AnnounceExpiry, RevokeIdleKey,
+// The Store calls of the housekeeper (store.h: ListKeysToWarn, ListKeysExpiredUnannounced,
+// ListIdleKeys, AnnounceExpiry, RevokeIdleKey,
 // PruneOldSecrets) and the events of CreateKey and DeleteKey, run against every backend like
 // store_conformance_test.cc, with a race between two stores on one database.
 #include <gtest/gtest.h>
@@ -28,25 +29,35 @@ using store_test::Next;
 
 class KeyHousekeepingStoreTest : public store_test::KeyLifecycleFixture {};
 
-TEST_P(KeyHousekeepingStoreTest, ListKeysDueSelectsKeysToWarnExpireOrRevokeByExpiry) {
+std::vector<std::string> Names(const std::vector<KeyRecord>& keys) {
+  std::vector<std::string> names;
+  names.reserve(keys.size());
+  for (const KeyRecord& k : keys) names.push_back(k.name);
+  return names;
+}
+
+TEST_P(KeyHousekeepingStoreTest, HousekeepingListsSelectOnlyKeysStillToActOnByExpiry) {
   KW_ASSERT_OK(store_->CreateUser(MakeUser("bob")));
   const UnixSeconds now = 1'800'000'000;
-  const UnixSeconds warn_until = now + 7 * 86'400;
+  const std::int64_t week = 7 * 86'400;
   auto key = [&](const char* user, const char* name, int n, UnixSeconds expires_at) {
     KeyRecord k = MakeKey(user, name, n, now - 30 * 86'400);
     k.expires_at = expires_at;
     return k;
   };
   std::vector<KeyRecord> keys = {
-      key("alice", "warn", 1, now + 86'400),              // due: inside the window
-      key("bob", "warn-edge", 2, warn_until),             // due: at the edge
-      key("alice", "later", 3, warn_until + 1),           // not yet
-      key("alice", "expired-recently", 4, now - 3600),    // due: key.expired to announce
+      key("alice", "warn", 1, now + 86'400),              // to warn: inside the window
+      key("bob", "warn-edge", 2, now + week),             // to warn: at the edge
+      key("alice", "later", 3, now + week + 1),           // not yet
+      key("alice", "expired-recently", 4, now - 3600),    // key.expired to announce
       key("alice", "expired-long-ago", 5, now - 86'400),  // never announced (a day or more)
       key("bob", "announced", 6, now + 100),              // key.expired already announced
-      key("alice", "idle", 7, now + 365 * 86'400),        // due: idle
+      key("alice", "idle", 7, now + 365 * 86'400),        // idle
       key("alice", "used", 8, now + 365 * 86'400),        // idle timeout, but used lately
       key("alice", "rotated", 9, now + 365 * 86'400),     // idle timeout, rotated lately
+      key("alice", "warned-week", 10, now + 72'000),      // warned at 7d already
+      key("bob", "warned-day", 11, now + 3600),           // warned at 1d already
+      key("alice", "now", 12, now),                       // expires now: expired, not warned
   };
   keys[5].announced_within = 0;
   keys[6].idle_timeout = 3600;
@@ -55,17 +66,51 @@ TEST_P(KeyHousekeepingStoreTest, ListKeysDueSelectsKeysToWarnExpireOrRevokeByExp
   keys[7].last_used_at = now - 3599;
   keys[8].idle_timeout = 3600;
   keys[8].rotated_at = now - 10;
+  keys[9].announced_within = week;
+  keys[10].announced_within = 86'400;
   for (const KeyRecord& k : keys) KW_ASSERT_OK(store_->CreateKey(k));
 
-  KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyRecord> due, store_->ListKeysDue(now, warn_until, 100));
-  std::vector<std::string> names;
-  names.reserve(due.size());
-  for (const KeyRecord& k : due) names.push_back(k.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"expired-recently", "warn", "warn-edge", "idle"}));
-  KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyRecord> first, store_->ListKeysDue(now, warn_until, 2));
-  ASSERT_EQ(first.size(), 2u);
-  EXPECT_EQ(first[1].name, "warn");
-  EXPECT_EQ(first[1].hash, Hash(1));
+  auto to_warn = [&](std::int64_t within, int limit) {
+    Result<std::vector<KeyRecord>> listed = store_->ListKeysToWarn(now, within, limit);
+    EXPECT_THAT(listed, IsOk());
+    return listed.ok() ? Names(*listed) : std::vector<std::string>{};
+  };
+  EXPECT_EQ(to_warn(week, 100), (std::vector<std::string>{"warn", "warn-edge"}));
+  // At one day: also the key warned at a week, not the one warned at a day.
+  EXPECT_EQ(to_warn(86'400, 100), (std::vector<std::string>{"warned-week", "warn"}));
+  EXPECT_EQ(to_warn(3600, 100), std::vector<std::string>{"warned-day"});
+  EXPECT_EQ(to_warn(week, 1), std::vector<std::string>{"warn"});
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyRecord> first, store_->ListKeysToWarn(now, week, 1));
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].hash, Hash(1));
+  EXPECT_EQ(first[0].user_id, "alice");
+
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyRecord> expired,
+                          store_->ListKeysExpiredUnannounced(now, 100));
+  EXPECT_EQ(Names(expired), (std::vector<std::string>{"expired-recently", "now"}));
+  KW_ASSERT_OK_AND_ASSIGN(expired, store_->ListKeysExpiredUnannounced(now, 1));
+  EXPECT_EQ(Names(expired), std::vector<std::string>{"expired-recently"});
+
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyRecord> idle, store_->ListIdleKeys(now, 100));
+  EXPECT_EQ(Names(idle), std::vector<std::string>{"idle"});
+  KW_ASSERT_OK_AND_ASSIGN(idle, store_->ListIdleKeys(now + 1, 100));
+  EXPECT_EQ(Names(idle), (std::vector<std::string>{"idle", "used"}));
+  KW_ASSERT_OK_AND_ASSIGN(idle, store_->ListIdleKeys(now + 1, 1));
+  EXPECT_EQ(Names(idle), std::vector<std::string>{"idle"});
+
+  // Acting takes a key out of its list: the next keys come up however many there are.
+  KW_ASSERT_OK_AND_ASSIGN(bool warned, store_->AnnounceExpiry(Hash(1), week, {}));
+  ASSERT_TRUE(warned);
+  EXPECT_EQ(to_warn(week, 1), std::vector<std::string>{"warn-edge"});
+  EXPECT_EQ(to_warn(86'400, 100), (std::vector<std::string>{"warned-week", "warn"}));
+  KW_ASSERT_OK_AND_ASSIGN(bool announced, store_->AnnounceExpiry(Hash(4), 0, {}));
+  ASSERT_TRUE(announced);
+  KW_ASSERT_OK_AND_ASSIGN(expired, store_->ListKeysExpiredUnannounced(now, 1));
+  EXPECT_EQ(Names(expired), std::vector<std::string>{"now"});
+  KW_ASSERT_OK_AND_ASSIGN(bool revoked, store_->RevokeIdleKey(Hash(7), now - 3599, {}));
+  ASSERT_TRUE(revoked);
+  KW_ASSERT_OK_AND_ASSIGN(idle, store_->ListIdleKeys(now + 1, 1));
+  EXPECT_EQ(Names(idle), std::vector<std::string>{"used"});
 }
 
 TEST_P(KeyHousekeepingStoreTest, AnnounceExpiryOnlyNarrowsAndAppendsItsEventsOnlyWhenItDoes) {

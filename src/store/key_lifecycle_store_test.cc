@@ -198,7 +198,9 @@ TEST_P(KeyLifecycleStoreTest, UpdateKeyChangesOnlyTheFieldsItSets) {
   ASSERT_TRUE(announced);
 
   auto check = [&](const KeyUpdate& update, const std::string& name) {
-    KW_ASSERT_OK(store_->UpdateKey("alice", want.name, update, One(event::kKeyDisabled)));
+    KW_ASSERT_OK_AND_ASSIGN(KeyRecord before, store_->GetKey("alice", want.name));
+    KW_ASSERT_OK(
+        store_->UpdateKey("alice", want.name, before.revision, update, One(event::kKeyDisabled)));
     want.name = name;
     KW_ASSERT_OK_AND_ASSIGN(KeyRecord got, store_->GetKey("alice", name));
     EXPECT_EQ(got.hash, Hash(2));
@@ -212,6 +214,7 @@ TEST_P(KeyLifecycleStoreTest, UpdateKeyChangesOnlyTheFieldsItSets) {
     EXPECT_EQ(got.revoke_on_reuse, want.revoke_on_reuse);
     EXPECT_EQ(got.created_at, want.created_at);
     EXPECT_EQ(got.old_secrets.size(), 1u);  // the key keeps its old secrets
+    EXPECT_EQ(got.revision, before.revision + 1);
   };
   want.description = "new text";
   check(With(&KeyUpdate::description, want.description), "ci");
@@ -241,18 +244,18 @@ TEST_P(KeyLifecycleStoreTest, UpdateKeyRefusesATakenNameAMissingKeyAndAnUnreadab
   KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "a", 1)));
   KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "b", 2)));
   KW_EXPECT_CODE(
-      store_->UpdateKey("alice", "a", NameAndDescription("b", "x"), One(event::kKeyDisabled)),
+      store_->UpdateKey("alice", "a", 0, NameAndDescription("b", "x"), One(event::kKeyDisabled)),
       StatusCode::kAlreadyExists);
-  KW_EXPECT_CODE(store_->UpdateKey("alice", "ghost", With(&KeyUpdate::disabled, true),
+  KW_EXPECT_CODE(store_->UpdateKey("alice", "ghost", 0, With(&KeyUpdate::disabled, true),
                                    One(event::kKeyDisabled)),
                  StatusCode::kNotFound);
   KW_EXPECT_CODE(
-      store_->UpdateKey("bob", "a", With(&KeyUpdate::disabled, true), One(event::kKeyDisabled)),
+      store_->UpdateKey("bob", "a", 0, With(&KeyUpdate::disabled, true), One(event::kKeyDisabled)),
       StatusCode::kNotFound);
   Grant bad;
   bad.scopes = {"keys read"};
   KW_EXPECT_CODE(
-      store_->UpdateKey("alice", "a", With(&KeyUpdate::grant, bad), One(event::kKeyDisabled)),
+      store_->UpdateKey("alice", "a", 0, With(&KeyUpdate::grant, bad), One(event::kKeyDisabled)),
       StatusCode::kInvalidArgument);
   EXPECT_EQ(Events(), 0);
   KW_ASSERT_OK_AND_ASSIGN(KeyRecord a, store_->GetKey("alice", "a"));
@@ -260,7 +263,43 @@ TEST_P(KeyLifecycleStoreTest, UpdateKeyRefusesATakenNameAMissingKeyAndAnUnreadab
   EXPECT_EQ(a.hash, Hash(1));
 }
 
-// ListKeysDue(now, warn_until, limit) over keys of several users.
+// An edit decided on a stale read (another edit or a rotation landed since) changes nothing.
+TEST_P(KeyLifecycleStoreTest, UpdateKeyAppliesOnlyToTheRevisionItWasDecidedOn) {
+  KeyRecord key = MakeKey("alice", "ci", 1);
+  key.grant.scopes = {"keys:read", "keys:write"};
+  KW_ASSERT_OK(store_->CreateKey(key));
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord read, store_->GetKey("alice", "ci"));
+  EXPECT_EQ(read.revision, 0);
+  Grant narrower = key.grant;
+  narrower.scopes = {"keys:read"};
+  KW_ASSERT_OK(store_->UpdateKey("alice", "ci", 0, With(&KeyUpdate::grant, narrower), {}));
+  // A second edit decided on revision 0 (it read the broader grant) is refused.
+  KW_EXPECT_CODE(store_->UpdateKey("alice", "ci", 0, With(&KeyUpdate::grant, key.grant),
+                                   One(event::kKeyDisabled)),
+                 StatusCode::kFailedPrecondition);
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord after, store_->GetKey("alice", "ci"));
+  EXPECT_EQ(after.grant.scopes, std::vector<std::string>{"keys:read"});
+  EXPECT_EQ(after.revision, 1);
+  // A rotation moves the revision on too.
+  KW_ASSERT_OK(store_->RotateKey("alice", "ci", Hash(1), Next(key, 2, kCreated + 1),
+                                 MakeOld(1, kCreated + 1, key.expires_at), {}));
+  KW_ASSERT_OK_AND_ASSIGN(after, store_->GetKey("alice", "ci"));
+  EXPECT_EQ(after.revision, 2);
+  KW_EXPECT_CODE(store_->UpdateKey("alice", "ci", 1, With(&KeyUpdate::disabled, false),
+                                   One(event::kKeyDisabled)),
+                 StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Events(), 0);  // refused edits append nothing
+  KW_ASSERT_OK(store_->UpdateKey("alice", "ci", 2, With(&KeyUpdate::disabled, true),
+                                 One(event::kKeyDisabled)));
+  KW_ASSERT_OK_AND_ASSIGN(after, store_->GetKey("alice", "ci"));
+  EXPECT_TRUE(after.disabled);
+  EXPECT_EQ(after.revision, 3);
+  EXPECT_EQ(Events(), 1);
+  // A stale revision of a key that is gone is NotFound, not "try again".
+  KW_ASSERT_OK(store_->DeleteKey("alice", "ci"));
+  KW_EXPECT_CODE(store_->UpdateKey("alice", "ci", 2, With(&KeyUpdate::disabled, false), {}),
+                 StatusCode::kNotFound);
+}
 
 INSTANTIATE_TEST_SUITE_P(Backends, KeyLifecycleStoreTest,
                          ::testing::ValuesIn(store_test::Backends()),

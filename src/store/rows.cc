@@ -70,6 +70,7 @@ KeyRecord ReadKey(const RowReader& row) {
   key.revoke_on_reuse = row.Int(16) != 0;
   key.rotated_at = row.Int(17);
   key.announced_within = row.Int(18);
+  key.revision = row.Int(19);
   return key;
 }
 

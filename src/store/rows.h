@@ -36,9 +36,9 @@ class RowReader {
   t "user_id, " t "name, " t "hash, " t "sealed, " t "masked, " t "created_at, " t       \
     "expires_at, " t "last_used_at, " t "scopes, " t "tags, " t "allowed_addresses, " t  \
     "full_access, " t "description, " t "disabled, " t "validity, " t "idle_timeout, " t \
-    "revoke_on_reuse, " t "rotated_at, " t "announced_within"
+    "revoke_on_reuse, " t "rotated_at, " t "announced_within, " t "revision"
 #define KW_ROW_KEY_COLUMNS KW_ROW_KEY_COLUMNS_OF("")
-#define KW_ROW_KEY_COLUMN_COUNT 19
+#define KW_ROW_KEY_COLUMN_COUNT 20
 // An old secret of a key (rotated_secrets), read from column KW_ROW_KEY_COLUMN_COUNT on.
 #define KW_ROW_OLD_SECRET_COLUMNS(t)                                                  \
   t "hash, " t "masked, " t "rotated_at, " t "grace_until, " t "retire_when_idle, " t \
@@ -75,13 +75,20 @@ class RowReader {
 #define KW_ROW_KEY_BY_OLD_SECRET(hash)                                  \
   "SELECT " KW_ROW_KEY_COLUMNS_OF("k.") ", " KW_ROW_OLD_SECRET_COLUMNS( \
       "r.") " FROM rotated_secrets r JOIN api_keys k ON k.id = r.key_id WHERE r.hash = " hash
-// Store::ListKeysDue; `greatest` is the backend's many-argument max (max / GREATEST).
-#define KW_ROW_KEYS_DUE(greatest, now, warn_until, limit)                        \
-  "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE (expires_at <= " warn_until \
-  " AND announced_within <> 0 AND expires_at > " now                             \
-  " - 86400) OR (idle_timeout > 0 AND " greatest                                 \
-  "(created_at, rotated_at, last_used_at) + idle_timeout <= " now                \
-  ") ORDER BY expires_at, id LIMIT " limit
+// The housekeeper's lists (Store::ListKeysToWarn, ListKeysExpiredUnannounced, ListIdleKeys);
+// `greatest` is the backend's many-argument max (max / GREATEST).
+#define KW_ROW_KEYS_DUE_ORDER(limit) " ORDER BY expires_at, id LIMIT " limit
+#define KW_ROW_KEYS_TO_WARN(now, within, limit)                                                   \
+  "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE expires_at > " now " AND expires_at <= " now \
+  " + " within " AND (announced_within = -1 OR announced_within > " within                        \
+  ")" KW_ROW_KEYS_DUE_ORDER(limit)
+#define KW_ROW_KEYS_EXPIRED_UNANNOUNCED(now, limit)                                               \
+  "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE expires_at <= " now " AND expires_at > " now \
+  " - 86400 AND announced_within <> 0" KW_ROW_KEYS_DUE_ORDER(limit)
+#define KW_ROW_IDLE_KEYS(greatest, now, limit)                                       \
+  "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys WHERE idle_timeout > 0 AND " greatest \
+  "(created_at, rotated_at, last_used_at) + idle_timeout <= " now                    \
+  KW_ROW_KEYS_DUE_ORDER(limit)
 // Store::AppendEvents's fan-out of the event `event` (its id) made at `time`: `find` is the
 // backend's substring search (instr / strpos); never LIKE, ids hold '_'.
 #define KW_ROW_LIST_HOLDS(find, list, item) \

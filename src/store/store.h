@@ -73,7 +73,7 @@ class Store {
   // (V003) read back with grant.full_access set; before V005, with validity 0, enabled, no
   // description. NotFound if the user is absent; AlreadyExists if the user has a key of that
   // name; InvalidArgument if a grant entry is empty or holds a space (rows.h, WriteGrant).
-  // key.old_secrets and by_old_secret are ignored.
+  // key.old_secrets, by_old_secret and revision are ignored (a new key has revision 0).
   virtual Status CreateKey(const KeyRecord& key, const EventList& events) = 0;
   Status CreateKey(const KeyRecord& key) { return CreateKey(key, {}); }
   // The user's keys ordered by creation time (then name), each with its old secrets (newest
@@ -97,22 +97,36 @@ class Store {
   // Rotation, in one transaction: only if the key's current hash is still `expected_hash`
   // (else FailedPrecondition "the key was changed meanwhile; try again"), `old` joins the key's
   // old secrets, and the key takes `next`'s hash, sealed, masked, expires_at and rotated_at,
-  // last_used_at 0 and announced_within -1 (name, grant and every other field kept). NotFound
+  // last_used_at 0 and announced_within -1, and its revision is incremented (name, grant and
+  // every other field kept). NotFound
   // if the key is absent.
   virtual Status RotateKey(std::string_view user_id, std::string_view name,
                            std::string_view expected_hash, const KeyRecord& next,
                            const OldSecret& old, const EventList& events) = 0;
-  // Applies the fields `update` sets. NotFound if the key is absent; AlreadyExists when
-  // update.name is taken by another key of the user; InvalidArgument as CreateKey for a grant.
-  virtual Status UpdateKey(std::string_view user_id, std::string_view name, const KeyUpdate& update,
+  // Applies the fields `update` sets and increments the key's revision, only if its revision
+  // is still `expected_revision` (KeyRecord::revision as read before deciding the change: a
+  // compare-and-swap, so a change decided on a stale read never overwrites a concurrent one);
+  // else FailedPrecondition "the key was changed meanwhile; try again". NotFound if the key is
+  // absent; AlreadyExists when update.name is taken by another key of the user; InvalidArgument
+  // as CreateKey for a grant.
+  virtual Status UpdateKey(std::string_view user_id, std::string_view name,
+                           std::int64_t expected_revision, const KeyUpdate& update,
                            const EventList& events) = 0;
-  // Every key (of all users) that the housekeeper (service/housekeeper.h) may have to act on,
-  // at most `limit` of them, ordered by expires_at: every key whose
-  //   expires_at ≤ warn_until and announced_within ≠ 0 and expires_at > now − 86400 (a key that
-  //   expired over a day ago, say while the server was down, is never announced), or whose
-  //   idle_timeout > 0 and max(created_at, rotated_at, last_used_at) + idle_timeout ≤ now.
-  virtual Result<std::vector<KeyRecord>> ListKeysDue(UnixSeconds now, UnixSeconds warn_until,
-                                                     int limit) = 0;
+  // The housekeeper's (service/housekeeper.h) lists, of all users' keys, each at most `limit`
+  // keys ordered by expires_at (then id), without old secrets. Each returns only keys that still
+  // need the housekeeper, so acting on them takes them out of the list and a later pass goes on
+  // with the rest: none starves however many keys are due.
+  // Keys to warn at threshold `within` (seconds): now < expires_at ≤ now + within, and
+  // announced_within is −1 or greater than `within`.
+  virtual Result<std::vector<KeyRecord>> ListKeysToWarn(UnixSeconds now, std::int64_t within,
+                                                        int limit) = 0;
+  // Expired keys whose key.expired is not announced: now − 86400 < expires_at ≤ now (a key that
+  // expired over a day ago, say while the server was down, is never announced) and
+  // announced_within ≠ 0.
+  virtual Result<std::vector<KeyRecord>> ListKeysExpiredUnannounced(UnixSeconds now, int limit) = 0;
+  // Idle keys: idle_timeout > 0 and max(created_at, rotated_at, last_used_at) + idle_timeout ≤
+  // now.
+  virtual Result<std::vector<KeyRecord>> ListIdleKeys(UnixSeconds now, int limit) = 0;
   // Sets announced_within = `within` on the key whose current hash is `hash`, with `events`,
   // only when announced_within is −1 or greater than `within`: true when it did, false (and no
   // event) when another node did first or the key is gone.

@@ -156,6 +156,7 @@ void ExpectLifecycleDefaults(const KeyRecord& key) {
   EXPECT_FALSE(key.revoke_on_reuse);
   EXPECT_EQ(key.rotated_at, 0);
   EXPECT_EQ(key.announced_within, -1);
+  EXPECT_EQ(key.revision, 0);
   EXPECT_TRUE(key.old_secrets.empty());
   EXPECT_FALSE(key.by_old_secret);
 }
@@ -309,9 +310,11 @@ TEST_P(StoreUpgradeTest, V004KeysKeepEverythingThroughV005AndCanBeRotated) {
 
   // Keys that expired long before the upgrade are never announced; one expiring soon is.
   KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyRecord> due,
-                          store->ListKeysDue(1'759'990'000, 1'759'990'000 + 86'400, 100));
+                          store->ListKeysToWarn(1'759'990'000, 86'400, 100));
   ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0].name, "scoped");
+  KW_ASSERT_OK_AND_ASSIGN(due, store->ListKeysExpiredUnannounced(1'759'990'000, 100));
+  EXPECT_EQ(due.size(), 0u);
 
   // The upgraded key rotates like a new one.
   KeyRecord next = key;

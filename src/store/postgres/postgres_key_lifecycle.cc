@@ -14,7 +14,8 @@ namespace {
 // Only string literals reach PostgreSQL; every value is a parameter.
 constexpr char kRotate[] =
     "UPDATE api_keys SET hash = $4, sealed = $5, masked = $6, expires_at = $7, rotated_at = $8,"
-    " last_used_at = 0, announced_within = -1 WHERE user_id = $1 AND name = $2 AND hash = $3"
+    " last_used_at = 0, announced_within = -1, revision = revision + 1"
+    " WHERE user_id = $1 AND name = $2 AND hash = $3"
     " RETURNING id";
 constexpr char kKeyExists[] = "SELECT 1 FROM api_keys WHERE user_id = $1 AND name = $2";
 constexpr char kInsertOldSecret[] =
@@ -36,10 +37,13 @@ constexpr char kUpdate[] =
     " full_access = CASE WHEN $9 = 1 THEN $13 ELSE full_access END,"
     " disabled = CASE WHEN $14 = 1 THEN $15 ELSE disabled END,"
     " idle_timeout = CASE WHEN $16 = 1 THEN $17 ELSE idle_timeout END,"
-    " revoke_on_reuse = CASE WHEN $18 = 1 THEN $19 ELSE revoke_on_reuse END"
-    " WHERE user_id = $1 AND name = $2 RETURNING id, hash)" KW_PG_NOTIFY_SECRETS_OF("changed",
-                                                                                    "$20");
-constexpr char kKeysDue[] = KW_ROW_KEYS_DUE("GREATEST", "$1", "$2", "$3");
+    " revoke_on_reuse = CASE WHEN $18 = 1 THEN $19 ELSE revoke_on_reuse END,"
+    " revision = revision + 1"
+    " WHERE user_id = $1 AND name = $2 AND revision = $21 RETURNING id, "
+    "hash)" KW_PG_NOTIFY_SECRETS_OF("changed", "$20");
+constexpr char kKeysToWarn[] = KW_ROW_KEYS_TO_WARN("$1", "$2", "$3");
+constexpr char kKeysExpiredUnannounced[] = KW_ROW_KEYS_EXPIRED_UNANNOUNCED("$1", "$2");
+constexpr char kIdleKeys[] = KW_ROW_IDLE_KEYS("GREATEST", "$1", "$2");
 constexpr char kAnnounce[] =
     "UPDATE api_keys SET announced_within = $2"
     " WHERE hash = $1 AND (announced_within = -1 OR announced_within > $2)";
@@ -57,6 +61,15 @@ template <typename T>
 Params& OptionalInt(Params& params, const std::optional<T>& value) {
   params.Int(value ? 1 : 0);
   return params.Int(value ? static_cast<std::int64_t>(*value) : 0);
+}
+
+// The keys (KW_ROW_KEY_COLUMNS rows) `sql` selects with `params`.
+Result<std::vector<KeyRecord>> ReadKeys(Connection& conn, const char* sql, const Params& params) {
+  KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(sql, params));
+  std::vector<KeyRecord> keys;
+  keys.reserve(rows.size());
+  for (int r = 0; r < rows.size(); ++r) keys.push_back(ReadKey(ResultRow(rows, r)));
+  return keys;
 }
 
 }  // namespace
@@ -85,7 +98,7 @@ Status RotateKey(Connection& conn, std::string_view user_id, std::string_view na
 }
 
 Status UpdateKey(Connection& conn, std::string_view user_id, std::string_view name,
-                 const KeyUpdate& update, const EventList& events) {
+                 std::int64_t expected_revision, const KeyUpdate& update, const EventList& events) {
   std::optional<GrantColumns> grant;
   if (update.grant) {
     KW_ASSIGN_OR_RETURN(grant, WriteGrant(*update.grant));
@@ -105,23 +118,33 @@ Status UpdateKey(Connection& conn, std::string_view user_id, std::string_view na
   OptionalInt(params, update.disabled);
   OptionalInt(params, update.idle_timeout);
   OptionalInt(params, update.revoke_on_reuse);
-  params.Text(kInvalidateChannel);
+  params.Text(kInvalidateChannel).Int(expected_revision);
   Result<Rows> rows = conn.Prepared(kUpdate, params);
   if (!rows.ok()) {
     return Reword(rows.status(), StatusCode::kAlreadyExists, "a key with this name already exists");
   }
-  if (rows->size() == 0) return Status::NotFound("key not found");
+  if (rows->size() == 0) {
+    // The key is gone, or its revision moved on (the row lock makes a concurrent edit wait,
+    // then find the new revision).
+    KW_ASSIGN_OR_RETURN(Rows exists, conn.Prepared(kKeyExists, Params().Text(user_id).Text(name)));
+    if (exists.size() == 0) return Status::NotFound("key not found");
+    return Status::FailedPrecondition("the key was changed meanwhile; try again");
+  }
   return InsertEvents(conn, events);
 }
 
-Result<std::vector<KeyRecord>> ListKeysDue(Connection& conn, UnixSeconds now,
-                                           UnixSeconds warn_until, int limit) {
-  KW_ASSIGN_OR_RETURN(Rows rows,
-                      conn.Prepared(kKeysDue, Params().Int(now).Int(warn_until).Int(limit)));
-  std::vector<KeyRecord> keys;
-  keys.reserve(rows.size());
-  for (int r = 0; r < rows.size(); ++r) keys.push_back(ReadKey(ResultRow(rows, r)));
-  return keys;
+Result<std::vector<KeyRecord>> ListKeysToWarn(Connection& conn, UnixSeconds now,
+                                              std::int64_t within, int limit) {
+  return ReadKeys(conn, kKeysToWarn, Params().Int(now).Int(within).Int(limit));
+}
+
+Result<std::vector<KeyRecord>> ListKeysExpiredUnannounced(Connection& conn, UnixSeconds now,
+                                                          int limit) {
+  return ReadKeys(conn, kKeysExpiredUnannounced, Params().Int(now).Int(limit));
+}
+
+Result<std::vector<KeyRecord>> ListIdleKeys(Connection& conn, UnixSeconds now, int limit) {
+  return ReadKeys(conn, kIdleKeys, Params().Int(now).Int(limit));
 }
 
 Result<bool> AnnounceExpiry(Connection& conn, std::string_view hash, std::int64_t within,

@@ -54,7 +54,7 @@ constexpr char kRemoveTag[] =
 constexpr char kInsertKey[] =
     "INSERT INTO api_keys (" KW_ROW_KEY_COLUMNS
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
-    " $19)";
+    " $19, 0)";
 constexpr char kListKeys[] = KW_ROW_KEYS_WITH_OLD_SECRETS("$1") KW_ROW_KEYS_WITH_OLD_SECRETS_ORDER;
 constexpr char kGetKey[] =
     KW_ROW_KEYS_WITH_OLD_SECRETS("$1") " AND k.name = $2" KW_ROW_KEYS_WITH_OLD_SECRETS_ORDER;
@@ -413,15 +413,24 @@ class PostgresStore final : public Store {
       return pg::RotateKey(conn, user_id, name, expected_hash, next, old, events);
     });
   }
-  Status UpdateKey(std::string_view user_id, std::string_view name, const KeyUpdate& update,
-                   const EventList& events) override {
-    return Write(
-        [&](Connection& conn) { return pg::UpdateKey(conn, user_id, name, update, events); });
+  Status UpdateKey(std::string_view user_id, std::string_view name, std::int64_t expected_revision,
+                   const KeyUpdate& update, const EventList& events) override {
+    return Write([&](Connection& conn) {
+      return pg::UpdateKey(conn, user_id, name, expected_revision, update, events);
+    });
   }
-  Result<std::vector<KeyRecord>> ListKeysDue(UnixSeconds now, UnixSeconds warn_until,
-                                             int limit) override {
+  Result<std::vector<KeyRecord>> ListKeysToWarn(UnixSeconds now, std::int64_t within,
+                                                int limit) override {
     return ReadResult<std::vector<KeyRecord>>(
-        [&](Connection& conn) { return pg::ListKeysDue(conn, now, warn_until, limit); });
+        [&](Connection& conn) { return pg::ListKeysToWarn(conn, now, within, limit); });
+  }
+  Result<std::vector<KeyRecord>> ListKeysExpiredUnannounced(UnixSeconds now, int limit) override {
+    return ReadResult<std::vector<KeyRecord>>(
+        [&](Connection& conn) { return pg::ListKeysExpiredUnannounced(conn, now, limit); });
+  }
+  Result<std::vector<KeyRecord>> ListIdleKeys(UnixSeconds now, int limit) override {
+    return ReadResult<std::vector<KeyRecord>>(
+        [&](Connection& conn) { return pg::ListIdleKeys(conn, now, limit); });
   }
   Result<bool> AnnounceExpiry(std::string_view hash, std::int64_t within,
                               const EventList& events) override {

@@ -58,9 +58,13 @@ Status RotateKey(Connection& conn, std::string_view user_id, std::string_view na
                  std::string_view expected_hash, const KeyRecord& next, const OldSecret& old,
                  const EventList& events);
 Status UpdateKey(Connection& conn, std::string_view user_id, std::string_view name,
-                 const KeyUpdate& update, const EventList& events);
-Result<std::vector<KeyRecord>> ListKeysDue(Connection& conn, UnixSeconds now,
-                                           UnixSeconds warn_until, int limit);  // Read
+                 std::int64_t expected_revision, const KeyUpdate& update, const EventList& events);
+Result<std::vector<KeyRecord>> ListKeysToWarn(Connection& conn, UnixSeconds now,
+                                              std::int64_t within, int limit);  // Read
+Result<std::vector<KeyRecord>> ListKeysExpiredUnannounced(Connection& conn, UnixSeconds now,
+                                                          int limit);  // Read
+Result<std::vector<KeyRecord>> ListIdleKeys(Connection& conn, UnixSeconds now,
+                                            int limit);  // Read
 Result<bool> AnnounceExpiry(Connection& conn, std::string_view hash, std::int64_t within,
                             const EventList& events);
 Result<bool> RevokeIdleKey(Connection& conn, std::string_view hash, UnixSeconds unused_since,

@@ -269,8 +269,10 @@ TEST(PostgresStoreTest, RotationsEditsAndRevocationsAreHeardForEverySecretOfTheK
   KW_EXPECT_CODE(rotate("ci", 1, 3), StatusCode::kFailedPrecondition);
   KeyUpdate disable;
   disable.disabled = true;
-  KW_ASSERT_OK(a->UpdateKey("alice", "ci", disable, {}));
-  KW_EXPECT_CODE(a->UpdateKey("alice", "ghost", disable, {}), StatusCode::kNotFound);
+  // The rotation made revision 1; a stale edit is refused and tells no node.
+  KW_EXPECT_CODE(a->UpdateKey("alice", "ci", 0, disable, {}), StatusCode::kFailedPrecondition);
+  KW_ASSERT_OK(a->UpdateKey("alice", "ci", 1, disable, {}));
+  KW_EXPECT_CODE(a->UpdateKey("alice", "ghost", 0, disable, {}), StatusCode::kNotFound);
   KW_ASSERT_OK_AND_ASSIGN(bool revoked, a->RevokeIdleKey(Hash(2), 4'000'000'000, {}));
   EXPECT_TRUE(revoked);
   KW_ASSERT_OK(a->CreateKey(MakeKey("alice", "ci", 5)));

@@ -1,5 +1,6 @@
 // SQLite: rotation, edits and the housekeeper's calls on keys (sqlite_store_parts.h).
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,7 +15,7 @@ namespace {
 constexpr char kKeyIdAndHash[] = "SELECT id, hash FROM api_keys WHERE user_id = ?1 AND name = ?2";
 constexpr char kRotate[] =
     "UPDATE api_keys SET hash = ?2, sealed = ?3, masked = ?4, expires_at = ?5, rotated_at = ?6,"
-    " last_used_at = 0, announced_within = -1 WHERE id = ?1";
+    " last_used_at = 0, announced_within = -1, revision = revision + 1 WHERE id = ?1";
 constexpr char kInsertOldSecret[] =
     "INSERT INTO rotated_secrets (key_id, " KW_ROW_OLD_SECRET_COLUMNS(
         "") ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -31,9 +32,12 @@ constexpr char kUpdate[] =
     " full_access = CASE WHEN ?9 = 1 THEN ?13 ELSE full_access END,"
     " disabled = CASE WHEN ?14 = 1 THEN ?15 ELSE disabled END,"
     " idle_timeout = CASE WHEN ?16 = 1 THEN ?17 ELSE idle_timeout END,"
-    " revoke_on_reuse = CASE WHEN ?18 = 1 THEN ?19 ELSE revoke_on_reuse END"
-    " WHERE user_id = ?1 AND name = ?2";
-constexpr char kKeysDue[] = KW_ROW_KEYS_DUE("max", "?1", "?2", "?3");
+    " revoke_on_reuse = CASE WHEN ?18 = 1 THEN ?19 ELSE revoke_on_reuse END,"
+    " revision = revision + 1"
+    " WHERE user_id = ?1 AND name = ?2 AND revision = ?20";
+constexpr char kKeysToWarn[] = KW_ROW_KEYS_TO_WARN("?1", "?2", "?3");
+constexpr char kKeysExpiredUnannounced[] = KW_ROW_KEYS_EXPIRED_UNANNOUNCED("?1", "?2");
+constexpr char kIdleKeys[] = KW_ROW_IDLE_KEYS("max", "?1", "?2");
 constexpr char kAnnounce[] =
     "UPDATE api_keys SET announced_within = ?2"
     " WHERE hash = ?1 AND (announced_within = -1 OR announced_within > ?2)";
@@ -68,6 +72,20 @@ Result<bool> ChangeWithEvents(Connection& db, const char* sql, const EventList& 
   KW_RETURN_IF_ERROR(InsertEvents(db, events));
   KW_RETURN_IF_ERROR(transaction.Commit());
   return true;
+}
+
+// The keys (KW_ROW_KEY_COLUMNS rows) `sql` selects with `params` bound as ?1, ?2, ...
+Result<std::vector<KeyRecord>> ReadKeys(Connection& db, const char* sql,
+                                        std::initializer_list<std::int64_t> params) {
+  KW_ASSIGN_OR_RETURN(Statement select, db.Prepare(sql));
+  int index = 0;
+  for (std::int64_t param : params) select.BindInt(++index, param);
+  std::vector<KeyRecord> keys;
+  while (true) {
+    KW_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) return keys;
+    keys.push_back(ReadKey(StatementRow(select)));
+  }
 }
 
 }  // namespace
@@ -116,7 +134,7 @@ Status RotateKey(Connection& db, std::string_view user_id, std::string_view name
 }
 
 Status UpdateKey(Connection& db, std::string_view user_id, std::string_view name,
-                 const KeyUpdate& update, const EventList& events) {
+                 std::int64_t expected_revision, const KeyUpdate& update, const EventList& events) {
   std::optional<GrantColumns> grant;
   if (update.grant) {
     KW_ASSIGN_OR_RETURN(grant, WriteGrant(*update.grant));
@@ -144,26 +162,35 @@ Status UpdateKey(Connection& db, std::string_view user_id, std::string_view name
     BindOptional(s, 15, disabled, integer(s));
     BindOptional(s, 17, update.idle_timeout, integer(s));
     BindOptional(s, 19, revoke, integer(s));
+    s.BindInt(20, expected_revision);
   });
   if (!changed.ok()) {
     return Reword(changed.status(), StatusCode::kAlreadyExists,
                   "a key with this name already exists");
   }
-  return *changed ? Status::Ok() : Status::NotFound("key not found");
+  if (*changed) return Status::Ok();
+  // No row changed: the key is gone, or its revision moved on (NotFound wins: a key deleted
+  // meanwhile cannot be changed by trying again).
+  KW_ASSIGN_OR_RETURN(Statement select, db.Prepare(kKeyIdAndHash));
+  select.BindText(1, user_id);
+  select.BindText(2, name);
+  KW_ASSIGN_OR_RETURN(bool found, select.Step());
+  if (!found) return Status::NotFound("key not found");
+  return Status::FailedPrecondition("the key was changed meanwhile; try again");
 }
 
-Result<std::vector<KeyRecord>> ListKeysDue(Connection& db, UnixSeconds now, UnixSeconds warn_until,
-                                           int limit) {
-  KW_ASSIGN_OR_RETURN(Statement select, db.Prepare(kKeysDue));
-  select.BindInt(1, now);
-  select.BindInt(2, warn_until);
-  select.BindInt(3, limit);
-  std::vector<KeyRecord> keys;
-  while (true) {
-    KW_ASSIGN_OR_RETURN(bool row, select.Step());
-    if (!row) return keys;
-    keys.push_back(ReadKey(StatementRow(select)));
-  }
+Result<std::vector<KeyRecord>> ListKeysToWarn(Connection& db, UnixSeconds now, std::int64_t within,
+                                              int limit) {
+  return ReadKeys(db, kKeysToWarn, {now, within, limit});
+}
+
+Result<std::vector<KeyRecord>> ListKeysExpiredUnannounced(Connection& db, UnixSeconds now,
+                                                          int limit) {
+  return ReadKeys(db, kKeysExpiredUnannounced, {now, limit});
+}
+
+Result<std::vector<KeyRecord>> ListIdleKeys(Connection& db, UnixSeconds now, int limit) {
+  return ReadKeys(db, kIdleKeys, {now, limit});
 }
 
 Result<bool> AnnounceExpiry(Connection& db, std::string_view hash, std::int64_t within,

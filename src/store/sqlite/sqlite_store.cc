@@ -41,7 +41,7 @@ constexpr char kAllTags[] = "SELECT user_id, tag FROM user_tags ORDER BY user_id
 constexpr char kInsertKey[] =
     "INSERT INTO api_keys (" KW_ROW_KEY_COLUMNS
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-    " ?19)";
+    " ?19, 0)";
 constexpr char kListKeys[] = KW_ROW_KEYS_WITH_OLD_SECRETS("?1") KW_ROW_KEYS_WITH_OLD_SECRETS_ORDER;
 constexpr char kGetKey[] =
     KW_ROW_KEYS_WITH_OLD_SECRETS("?1") " AND k.name = ?2" KW_ROW_KEYS_WITH_OLD_SECRETS_ORDER;
@@ -425,15 +425,23 @@ class SqliteStore final : public Store {
     MutexLock lock(mu_);
     return sqlite::RotateKey(*db_, user_id, name, expected_hash, next, old, events);
   }
-  Status UpdateKey(std::string_view user_id, std::string_view name, const KeyUpdate& update,
-                   const EventList& events) override {
+  Status UpdateKey(std::string_view user_id, std::string_view name, std::int64_t expected_revision,
+                   const KeyUpdate& update, const EventList& events) override {
     MutexLock lock(mu_);
-    return sqlite::UpdateKey(*db_, user_id, name, update, events);
+    return sqlite::UpdateKey(*db_, user_id, name, expected_revision, update, events);
   }
-  Result<std::vector<KeyRecord>> ListKeysDue(UnixSeconds now, UnixSeconds warn_until,
-                                             int limit) override {
+  Result<std::vector<KeyRecord>> ListKeysToWarn(UnixSeconds now, std::int64_t within,
+                                                int limit) override {
     MutexLock lock(mu_);
-    return sqlite::ListKeysDue(*db_, now, warn_until, limit);
+    return sqlite::ListKeysToWarn(*db_, now, within, limit);
+  }
+  Result<std::vector<KeyRecord>> ListKeysExpiredUnannounced(UnixSeconds now, int limit) override {
+    MutexLock lock(mu_);
+    return sqlite::ListKeysExpiredUnannounced(*db_, now, limit);
+  }
+  Result<std::vector<KeyRecord>> ListIdleKeys(UnixSeconds now, int limit) override {
+    MutexLock lock(mu_);
+    return sqlite::ListIdleKeys(*db_, now, limit);
   }
   Result<bool> AnnounceExpiry(std::string_view hash, std::int64_t within,
                               const EventList& events) override {

@@ -50,9 +50,12 @@ Status RotateKey(Connection& db, std::string_view user_id, std::string_view name
                  std::string_view expected_hash, const KeyRecord& next, const OldSecret& old,
                  const EventList& events);
 Status UpdateKey(Connection& db, std::string_view user_id, std::string_view name,
-                 const KeyUpdate& update, const EventList& events);
-Result<std::vector<KeyRecord>> ListKeysDue(Connection& db, UnixSeconds now, UnixSeconds warn_until,
-                                           int limit);
+                 std::int64_t expected_revision, const KeyUpdate& update, const EventList& events);
+Result<std::vector<KeyRecord>> ListKeysToWarn(Connection& db, UnixSeconds now, std::int64_t within,
+                                              int limit);
+Result<std::vector<KeyRecord>> ListKeysExpiredUnannounced(Connection& db, UnixSeconds now,
+                                                          int limit);
+Result<std::vector<KeyRecord>> ListIdleKeys(Connection& db, UnixSeconds now, int limit);
 Result<bool> AnnounceExpiry(Connection& db, std::string_view hash, std::int64_t within,
                             const EventList& events);
 Result<bool> RevokeIdleKey(Connection& db, std::string_view hash, UnixSeconds unused_since,

@@ -6,7 +6,7 @@
 -- integers and ids. The defaults make every existing row read back as before (enabled, validity
 -- 0, nothing announced: -1), and a node of the previous release, still running beside upgraded
 -- ones, inserts keys that read back the same way. Keys that expired long before the upgrade are
--- never announced (Store::ListKeysDue stops a day after expiry). Lists are space-separated
+-- never announced (Store::ListKeysExpiredUnannounced stops a day after expiry). Lists are space-separated
 -- ('' = all), matched with strpos() on ' ' || list || ' '. Compared text uses COLLATE "C".
 
 ALTER TABLE api_keys
@@ -16,7 +16,9 @@ ALTER TABLE api_keys
   ADD COLUMN idle_timeout     BIGINT NOT NULL DEFAULT 0,
   ADD COLUMN revoke_on_reuse  BIGINT NOT NULL DEFAULT 0 CHECK (revoke_on_reuse IN (0, 1)),
   ADD COLUMN rotated_at       BIGINT NOT NULL DEFAULT 0,
-  ADD COLUMN announced_within BIGINT NOT NULL DEFAULT -1;
+  ADD COLUMN announced_within BIGINT NOT NULL DEFAULT -1,
+  -- Incremented by every edit and rotation: an edit applies only to the revision it read.
+  ADD COLUMN revision         BIGINT NOT NULL DEFAULT 0;
 
 -- The housekeeper's scans: keys by expiry, and the few keys with an idle timeout.
 CREATE INDEX api_keys_expires_at ON api_keys (expires_at);

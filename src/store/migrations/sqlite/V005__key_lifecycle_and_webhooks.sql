@@ -3,9 +3,10 @@
 --
 -- api_keys gains its lifecycle columns. Their defaults make every existing row read back as
 -- before: no description, enabled, validity 0 (a rotation then renews expires_at - created_at),
--- no idle timeout, reuse kept, never rotated, nothing announced (-1). A key that had already
+-- no idle timeout, reuse kept, never rotated, nothing announced (-1), revision 0. A key that had already
 -- expired before the upgrade is never announced as key.expired long afterwards: the store lists
--- keys for announcement only up to a day after their expiry (Store::ListKeysDue).
+-- keys for announcement only up to a day after their expiry
+-- (Store::ListKeysExpiredUnannounced).
 --
 -- rotated_secrets: a key's earlier secrets after rotations, until their own expiry. Looked up
 -- by hash (the primary key), listed by key, pruned by expiry; gone with their key.
@@ -25,6 +26,8 @@ ALTER TABLE api_keys ADD COLUMN revoke_on_reuse INTEGER NOT NULL DEFAULT 0
   CHECK (revoke_on_reuse IN (0, 1));
 ALTER TABLE api_keys ADD COLUMN rotated_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE api_keys ADD COLUMN announced_within INTEGER NOT NULL DEFAULT -1;
+-- Incremented by every edit and rotation: an edit applies only to the revision it read.
+ALTER TABLE api_keys ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
 
 -- The housekeeper's scans: keys by expiry, and the few keys with an idle timeout.
 CREATE INDEX api_keys_expires_at ON api_keys (expires_at);
