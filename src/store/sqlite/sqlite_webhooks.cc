@@ -23,8 +23,7 @@ constexpr char kDueDeliveries[] =
     "SELECT " KW_ROW_DELIVERY_COLUMNS
     ", w.url, w.sealed_secret FROM webhook_deliveries d"
     " JOIN webhook_events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id"
-    " WHERE d.state = 'pending' AND d.next_attempt_at <= ?1 AND d.lease_until <= ?1"
-    " ORDER BY d.next_attempt_at, d.id LIMIT ?2";
+    " WHERE " KW_ROW_FIRST_DUE_OF_WEBHOOK("?1") " ORDER BY d.next_attempt_at, d.id LIMIT ?2";
 constexpr char kLease[] = "UPDATE webhook_deliveries SET lease_until = ?2 WHERE id = ?1";
 constexpr char kFinishDelivery[] = KW_ROW_FINISH_DELIVERY("?1", "?2", "?3", "?4", "?5", "?6");
 constexpr char kListDeliveries[] = KW_ROW_LIST_DELIVERIES("?1", "?2");
@@ -110,7 +109,8 @@ Status DeleteWebhook(Connection& db, std::string_view id) {
 
 Result<std::vector<Delivery>> ClaimDeliveries(Connection& db, UnixSeconds now,
                                               UnixSeconds lease_until, int limit) {
-  // One write transaction: the rows read are leased before any other connection can look.
+  // One write transaction: the rows read are leased before any other connection can look, so
+  // the one-in-flight rule (KW_ROW_FIRST_DUE_OF_WEBHOOK) sees every lease taken before.
   Transaction transaction(db);
   KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kWrite));
   std::vector<Delivery> deliveries;
