@@ -132,7 +132,8 @@ TEST_F(WebhookServiceTest, CreateNeedsTheMasterKey) {
   WebhookService keyless(*store_, nullptr, options_, clock_, nullptr, nullptr);
   EXPECT_THAT(keyless.Create(admin_, At(kUrl)),
               StatusIs(StatusCode::kFailedPrecondition,
-                       "webhooks need the master key; this server runs without one"));
+                       "webhooks need the master key; this server runs without one (it runs "
+                       "with --reveal=false: give it with --master-key-file)"));
   KW_ASSERT_OK_AND_ASSIGN(auto listed, keyless.List(admin_));
   EXPECT_THAT(listed, IsEmpty());
 }
