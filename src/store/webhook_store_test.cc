@@ -112,10 +112,13 @@ TEST_P(WebhookStoreTest, EventsFanOutToTheWebhooksWhoseFiltersHoldThem) {
   KW_ASSERT_OK(store_->CreateWebhook(MakeWebhook("wh_axb", {}, {"axb", "zed"})));
   KW_ASSERT_OK(store_->CreateWebhook(MakeWebhook("wh_both", {"key.deleted"}, {"axb"})));
 
-  KW_ASSERT_OK(store_->AppendEvents(
-      {MakeEvent(event::kKeyCreated, "a_b", 10), MakeEvent(event::kKeyDeleted, "axb", 11),
-       MakeEvent(event::kKeyExpiring, "a_", 12), MakeEvent(event::kKeyDeleted, "", 13)}));
-  KW_ASSERT_OK(store_->AppendEvents({}));
+  KW_ASSERT_OK_AND_ASSIGN(
+      std::vector<std::int64_t> ids,
+      store_->AppendEvents(
+          {MakeEvent(event::kKeyCreated, "a_b", 10), MakeEvent(event::kKeyDeleted, "axb", 11),
+           MakeEvent(event::kKeyExpiring, "a_", 12), MakeEvent(event::kKeyDeleted, "", 13)}));
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<std::int64_t> none, store_->AppendEvents({}));
+  EXPECT_TRUE(none.empty());
   using V = std::vector<std::string>;
   EXPECT_EQ(Types("wh_all"),
             (V{"key.created/a_b", "key.deleted/axb", "key.expiring/a_", "key.deleted/"}));
@@ -141,6 +144,9 @@ TEST_P(WebhookStoreTest, EventsFanOutToTheWebhooksWhoseFiltersHoldThem) {
   EXPECT_EQ(created.last_error, "");
   EXPECT_LT(all[3].event.id, all[2].event.id);  // later events get larger ids
   EXPECT_LT(all[2].event.id, all[1].event.id);
+  // AppendEvents returned those ids, in the events' order.
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{all[3].event.id, all[2].event.id, all[1].event.id,
+                                            all[0].event.id}));
 }
 
 TEST_P(WebhookStoreTest, AnEventForOneWebhookGoesThereAloneOrNowhereIfItIsGone) {

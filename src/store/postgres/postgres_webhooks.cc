@@ -47,13 +47,14 @@ constexpr char kPruneEvents[] = KW_ROW_PRUNE_EVENTS("$1");
 
 }  // namespace
 
-Status InsertEvents(Connection& conn, const EventList& events) {
+Status InsertEvents(Connection& conn, const EventList& events, std::vector<std::int64_t>* ids) {
   for (const WebhookEvent& event : events) {
     Params insert;
     insert.Text(event.type).Int(event.time).Text(event.user_id).Text(event.data);
     insert.Text(event.only_webhook);
     KW_ASSIGN_OR_RETURN(Rows id, conn.Prepared(kInsertEvent, insert));
     if (id.size() != 1) return Status::Internal("INSERT ... RETURNING returned no row");
+    if (ids != nullptr) ids->push_back(id.Int(0, 0));
     Params fan_out;
     fan_out.Int(id.Int(0, 0)).Int(event.time).Text(event.type).Text(event.user_id);
     fan_out.Text(event.only_webhook);

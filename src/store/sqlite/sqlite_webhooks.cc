@@ -31,7 +31,7 @@ constexpr char kPruneEvents[] = KW_ROW_PRUNE_EVENTS("?1");
 
 }  // namespace
 
-Status InsertEvents(Connection& db, const EventList& events) {
+Status InsertEvents(Connection& db, const EventList& events, std::vector<std::int64_t>* ids) {
   for (const WebhookEvent& event : events) {
     std::int64_t id = 0;
     {
@@ -47,6 +47,7 @@ Status InsertEvents(Connection& db, const EventList& events) {
       KW_ASSIGN_OR_RETURN(bool more, insert.Step());
       if (more) return Status::Internal("INSERT ... RETURNING returned two rows");
     }
+    if (ids != nullptr) ids->push_back(id);
     KW_ASSIGN_OR_RETURN(Statement fan_out, db.Prepare(kFanOut));
     fan_out.BindInt(1, id);
     fan_out.BindInt(2, event.time);
@@ -61,12 +62,14 @@ Status InsertEvents(Connection& db, const EventList& events) {
   return Status::Ok();
 }
 
-Status AppendEvents(Connection& db, const EventList& events) {
-  if (events.empty()) return Status::Ok();
+Result<std::vector<std::int64_t>> AppendEvents(Connection& db, const EventList& events) {
+  std::vector<std::int64_t> ids;
+  if (events.empty()) return ids;
   Transaction transaction(db);
   KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kWrite));
-  KW_RETURN_IF_ERROR(InsertEvents(db, events));
-  return transaction.Commit();
+  KW_RETURN_IF_ERROR(InsertEvents(db, events, &ids));
+  KW_RETURN_IF_ERROR(transaction.Commit());
+  return ids;
 }
 
 Status CreateWebhook(Connection& db, const Webhook& webhook) {
