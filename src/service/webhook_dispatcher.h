@@ -17,7 +17,9 @@
 // event time + retry_for at the latest. At most one delivery per webhook is in flight
 // (Store::ClaimDeliveries), so a receiver that never answers holds one worker, not all. Leases
 // compare the nodes' clocks: a node whose clock runs ahead of another's by more than the lease
-// may claim a delivery still under way there (a duplicate; at least once still holds).
+// may claim a delivery still under way there (a duplicate; at least once still holds); and
+// FinishDelivery does not check who holds the lease, so the slower node's outcome is recorded
+// last and ends the newer lease early.
 // Thread safe.
 #pragma once
 
