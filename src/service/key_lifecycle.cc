@@ -284,7 +284,7 @@ void KeyService::ReuseDetected(const KeyRecord& key, const ClientInfo& client) c
   WebhookEvent reuse = KeyEvent(event::kKeyReuseDetected, key, now, std::move(extra));
   Status done;
   if (!revoke) {
-    done = store_.AppendEvents({std::move(reuse)});
+    done = store_.AppendEvents({std::move(reuse)}).status();
   } else {
     // Every secret of the key leaves the cache, the ones this lookup did not see too.
     KeyRecord all = key;

@@ -100,7 +100,15 @@ PostResult Post(const std::string& url, const std::vector<std::string>& headers,
   const CURLcode rc = curl_easy_perform(c);
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  if (guard.refused) return {0, "refused: the host is or resolves to a non-public address"};
+  curl_off_t connect_us = 0;
+  curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connect_us);
+  // A host with a forbidden and a public address: libcurl skips the refused socket and tries
+  // the next address. Only when no connection was made is the attempt "refused"; otherwise its
+  // own outcome stands (a delivery to the public address is a success, not a retry).
+  const bool connected = rc == CURLE_OK || status != 0 || connect_us > 0;
+  if (guard.refused && !connected) {
+    return {0, "refused: the host is or resolves to a non-public address"};
+  }
   if (rc == CURLE_OPERATION_TIMEDOUT) return {static_cast<int>(status), "timed out"};
   if (rc == CURLE_UNSUPPORTED_PROTOCOL) return {0, "refused: the URL is not https"};
   if (rc != CURLE_OK) return {static_cast<int>(status), curl_easy_strerror(rc)};

@@ -9,11 +9,18 @@
 // proxy, no redirects followed (a 3xx is a failed attempt), options.timeout_ms for the whole
 // attempt, http and https only (https only with options.require_https), TLS verified, and — unless
 // options.allow_private — every address connected to checked with IsForbiddenAddress after name
-// resolution (a refused address fails the attempt). 2xx: delivered. Anything else: retried after
+// resolution (a refused address is skipped; the attempt fails as refused when no address was
+// connected to). 2xx: delivered. Anything else: retried after
 // retry_min · 2^(n−1) seconds (±20 % jitter, at most 1 h), or failed once `retry_for` has passed
 // since the event. A lease of 2 × timeout + 5 s covers an attempt; a node killed mid-attempt leaves
 // the delivery to be claimed again when the lease ends (at least once). The last attempt is made at
-// event time + retry_for at the latest. Thread safe.
+// event time + retry_for at the latest. At most one delivery per webhook is in flight
+// (Store::ClaimDeliveries), so a receiver that never answers holds one worker, not all. Leases
+// compare the nodes' clocks: a node whose clock runs ahead of another's by more than the lease
+// may claim a delivery still under way there (a duplicate; at least once still holds); and
+// FinishDelivery does not check who holds the lease, so the slower node's outcome is recorded
+// last and ends the newer lease early.
+// Thread safe.
 #pragma once
 
 #include <atomic>

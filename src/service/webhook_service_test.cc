@@ -4,11 +4,16 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <optional>
+#include <utility>
+
 #include "common/random.h"
 #include "common/status_matchers.h"
 #include "core/user.h"
 #include "service/audit_log.h"
 #include "service/webhook_dispatcher.h"
+#include "store/forwarding_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store_test_util.h"
 
@@ -132,7 +137,8 @@ TEST_F(WebhookServiceTest, CreateNeedsTheMasterKey) {
   WebhookService keyless(*store_, nullptr, options_, clock_, nullptr, nullptr);
   EXPECT_THAT(keyless.Create(admin_, At(kUrl)),
               StatusIs(StatusCode::kFailedPrecondition,
-                       "webhooks need the master key; this server runs without one"));
+                       "webhooks need the master key; this server runs without one (it runs "
+                       "with --reveal=false: give it with --master-key-file)"));
   KW_ASSERT_OK_AND_ASSIGN(auto listed, keyless.List(admin_));
   EXPECT_THAT(listed, IsEmpty());
 }
@@ -230,6 +236,38 @@ TEST_F(WebhookServiceTest, CreateAndDeleteAreAudited) {
     EXPECT_EQ(e.detail.find("whsec_"), std::string::npos);
     EXPECT_EQ(e.reason.find("tenant"), std::string::npos);
   }
+}
+
+// A store that runs `after_append` (once) right after an AppendEvents has committed.
+class AppendWindow : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Result<std::vector<std::int64_t>> AppendEvents(const EventList& events) override {
+    auto ids = ForwardingStore::AppendEvents(events);
+    if (after_append) std::exchange(after_append, nullptr)();
+    return ids;
+  }
+  std::function<void()> after_append;
+};
+
+// Two tests of one webhook in the same second, the second appended before the first returns:
+// each reports the id of its own event (AppendEvents returns it), not the newest one.
+TEST_F(WebhookServiceTest, TestReportsTheIdOfItsOwnEvent) {
+  KW_ASSERT_OK_AND_ASSIGN(CreatedWebhook hook, service_->Create(admin_, At(kUrl)));
+  AppendWindow window(*store_);
+  WebhookService service(window, master_.get(), options_, clock_, nullptr, nullptr);
+  std::optional<Result<WebhookEvent>> inner;
+  window.after_append = [&] { inner = service.Test(admin_, hook.webhook.id); };
+  KW_ASSERT_OK_AND_ASSIGN(WebhookEvent outer, service.Test(admin_, hook.webhook.id));
+  ASSERT_TRUE(inner.has_value());
+  KW_ASSERT_OK_AND_ASSIGN(WebhookEvent second, *inner);
+  EXPECT_EQ(outer.time, second.time);
+  EXPECT_LT(outer.id, second.id);
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<Delivery> deliveries,
+                          service_->Deliveries(admin_, hook.webhook.id, 10));
+  ASSERT_EQ(deliveries.size(), 2u);  // newest first
+  EXPECT_EQ(deliveries[0].event.id, second.id);
+  EXPECT_EQ(deliveries[1].event.id, outer.id);
 }
 
 }  // namespace

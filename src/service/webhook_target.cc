@@ -111,7 +111,11 @@ Status CheckResolvedHost(const std::string& host) {
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
-  if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) {
+  const int error = ::getaddrinfo(host.c_str(), nullptr, &hints, &found);
+  if (error == EAI_AGAIN) {  // the resolver failed for now: no verdict on the host
+    return Status::Unavailable("cannot resolve the webhook URL's host " + host + " now; try again");
+  }
+  if (error != 0 || found == nullptr) {
     return Status::InvalidArgument("the webhook URL's host " + host + " does not resolve");
   }
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owned(found, &::freeaddrinfo);

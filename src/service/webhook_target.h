@@ -23,7 +23,10 @@ bool IsForbiddenAddress(const sockaddr* address, socklen_t length);
 // no user name or password (a secret would sit in a URL), no fragment, at most
 // kMaxWebhookUrlBytes. Unless options.allow_private the host is resolved now and refused when
 // any address it resolves to is forbidden, or when it does not resolve (InvalidArgument naming
-// the reason, never echoing more than the host). Blocking (name resolution).
+// the reason, never echoing more than the host); Unavailable "cannot resolve … now; try again"
+// when the resolver fails for the moment (EAI_AGAIN). Blocking: name resolution through
+// getaddrinfo, which takes no timeout; it is bounded only by the system resolver's own
+// (resolv.conf timeout × attempts, 5 s × 2 by default).
 Status CheckWebhookUrl(std::string_view url, const WebhookOptions& options);
 
 }  // namespace keyward

@@ -242,6 +242,34 @@ TEST_F(WebhookTest, AReceiverThatNeverAnswersTimesOut) {
   EXPECT_EQ(delivery.last_error, "timed out");
 }
 
+// Review finding 6: the dead receiver's deliveries come first, yet with two workers the other
+// webhook's delivery does not wait for the dead one's timeout (10 s): one delivery in flight per
+// webhook leaves the second worker free.
+TEST_F(WebhookTest, AReceiverThatNeverAnswersDoesNotDelayAnotherWebhook) {
+  auto dead = std::make_unique<TestReceiver>();
+  dead->Script({{.silent = true}, {.silent = true}, {.silent = true}, {.silent = true}});
+  const CreatedWebhook stuck = Register(dead->Url());
+  for (int i = 0; i < 3; ++i) AnnounceKey();  // older than anything for the live webhook
+  const CreatedWebhook live = Register(receiver_.Url());
+  AnnounceKey();
+  WebhookOptions options = lab_;
+  options.workers = 2;
+  options.timeout_ms = 10'000;
+  auto dispatcher = Dispatcher(options);
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(receiver_.WaitForRequests(1, std::chrono::seconds(5)));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
+  EXPECT_TRUE(dead->WaitForRequests(1, std::chrono::seconds(5)));
+  EXPECT_EQ(dead->requests().size(), 1u);  // its other deliveries wait for the one in flight
+  dead.reset();                            // closes the held connection: the attempt ends
+  dispatcher->Stop();
+  EXPECT_EQ(OnlyDelivery(live.webhook.id).state, DeliveryState::kDelivered);
+  EXPECT_EQ(dispatcher->Counters().delivered, 1u);
+  auto deliveries = store_->ListDeliveries(stuck.webhook.id, 10);
+  ASSERT_THAT(deliveries, IsOk());
+  for (const Delivery& d : *deliveries) EXPECT_NE(d.state, DeliveryState::kDelivered);
+}
+
 TEST_F(WebhookTest, ADeliveryFailsOnceRetryForHasPassed) {
   const CreatedWebhook hook = Register(receiver_.Url());
   receiver_.Script({{.status = 503}, {.status = 503}, {.status = 503}});

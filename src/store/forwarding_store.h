@@ -110,7 +110,9 @@ class ForwardingStore : public Store {
   Result<std::vector<Webhook>> ListWebhooks() override { return store_.ListWebhooks(); }
   Result<Webhook> GetWebhook(std::string_view id) override { return store_.GetWebhook(id); }
   Status DeleteWebhook(std::string_view id) override { return store_.DeleteWebhook(id); }
-  Status AppendEvents(const EventList& events) override { return store_.AppendEvents(events); }
+  Result<std::vector<std::int64_t>> AppendEvents(const EventList& events) override {
+    return store_.AppendEvents(events);
+  }
   Result<std::vector<Delivery>> ClaimDeliveries(UnixSeconds now, UnixSeconds lease_until,
                                                 int limit) override {
     return store_.ClaimDeliveries(now, lease_until, limit);

@@ -102,6 +102,18 @@ class RowReader {
 #define KW_ROW_INSERT_EVENT(type, time, user, data, only)                                     \
   "INSERT INTO webhook_events (type, occurred_at, user_id, data, only_webhook) VALUES (" type \
   ", " time ", " user ", " data ", " only ") RETURNING id"
+// Store::ClaimDeliveries's one-in-flight rule: the delivery `d` is due (pending, next attempt and
+// lease run out by `now`), no delivery of its webhook is leased beyond `now` (in flight), and it
+// is that webhook's first due one (by next_attempt_at, then id).
+#define KW_ROW_WEBHOOK_IDLE(webhook, now)                                        \
+  "NOT EXISTS (SELECT 1 FROM webhook_deliveries f WHERE f.webhook_id = " webhook \
+  " AND f.state = 'pending' AND f.lease_until > " now ")"
+#define KW_ROW_DUE(t, now) \
+  t "state = 'pending' AND " t "next_attempt_at <= " now " AND " t "lease_until <= " now
+#define KW_ROW_FIRST_DUE_OF_WEBHOOK(now) \
+  KW_ROW_DUE("d.", now) " AND " KW_ROW_WEBHOOK_IDLE("d.webhook_id", now)                       \
+  " AND d.id = (SELECT b.id FROM webhook_deliveries b WHERE b.webhook_id = d.webhook_id AND " \
+  KW_ROW_DUE("b.", now) " ORDER BY b.next_attempt_at, b.id LIMIT 1)"
 #define KW_ROW_LIST_DELIVERIES(webhook, limit)                                                \
   "SELECT " KW_ROW_DELIVERY_COLUMNS                                                           \
   " FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id WHERE d.webhook_id " \

@@ -182,12 +182,15 @@ class Store {
   // them out, in one transaction. Fan-out: one delivery (pending, next_attempt_at = the event's
   // time, attempts 0) per webhook whose `events` is empty or holds the type and whose `users`
   // is empty or holds the event's user_id; an event with only_webhook set goes to that webhook
-  // alone (NotFound, nothing appended, if it is absent).
-  virtual Status AppendEvents(const EventList& events) = 0;
+  // alone (NotFound, nothing appended, if it is absent). Returns the ids the events got, in
+  // their order (later events get larger ids; an empty list appends nothing).
+  virtual Result<std::vector<std::int64_t>> AppendEvents(const EventList& events) = 0;
   // Takes up to `limit` pending deliveries with next_attempt_at ≤ now whose lease (if any) ran
   // out, oldest first, leasing them until `lease_until`: no other caller (on any node) gets them
-  // before that. PostgreSQL: FOR UPDATE SKIP LOCKED. Each comes with its event, url and
-  // sealed_secret.
+  // before that. At most one per webhook, and none of a webhook that has a delivery in flight
+  // (leased beyond `now`, not finished): a receiver that does not answer holds one delivery
+  // worker, not all. PostgreSQL: FOR UPDATE SKIP LOCKED, and claims of one webhook serialized by
+  // a lock on its row. Each comes with its event, url and sealed_secret.
   virtual Result<std::vector<Delivery>> ClaimDeliveries(UnixSeconds now, UnixSeconds lease_until,
                                                         int limit) = 0;
   // Records an attempt's outcome: attempts + 1, the state, next_attempt_at, status and error,

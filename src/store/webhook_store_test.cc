@@ -112,10 +112,13 @@ TEST_P(WebhookStoreTest, EventsFanOutToTheWebhooksWhoseFiltersHoldThem) {
   KW_ASSERT_OK(store_->CreateWebhook(MakeWebhook("wh_axb", {}, {"axb", "zed"})));
   KW_ASSERT_OK(store_->CreateWebhook(MakeWebhook("wh_both", {"key.deleted"}, {"axb"})));
 
-  KW_ASSERT_OK(store_->AppendEvents(
-      {MakeEvent(event::kKeyCreated, "a_b", 10), MakeEvent(event::kKeyDeleted, "axb", 11),
-       MakeEvent(event::kKeyExpiring, "a_", 12), MakeEvent(event::kKeyDeleted, "", 13)}));
-  KW_ASSERT_OK(store_->AppendEvents({}));
+  KW_ASSERT_OK_AND_ASSIGN(
+      std::vector<std::int64_t> ids,
+      store_->AppendEvents(
+          {MakeEvent(event::kKeyCreated, "a_b", 10), MakeEvent(event::kKeyDeleted, "axb", 11),
+           MakeEvent(event::kKeyExpiring, "a_", 12), MakeEvent(event::kKeyDeleted, "", 13)}));
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<std::int64_t> none, store_->AppendEvents({}));
+  EXPECT_TRUE(none.empty());
   using V = std::vector<std::string>;
   EXPECT_EQ(Types("wh_all"),
             (V{"key.created/a_b", "key.deleted/axb", "key.expiring/a_", "key.deleted/"}));
@@ -141,6 +144,9 @@ TEST_P(WebhookStoreTest, EventsFanOutToTheWebhooksWhoseFiltersHoldThem) {
   EXPECT_EQ(created.last_error, "");
   EXPECT_LT(all[3].event.id, all[2].event.id);  // later events get larger ids
   EXPECT_LT(all[2].event.id, all[1].event.id);
+  // AppendEvents returned those ids, in the events' order.
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{all[3].event.id, all[2].event.id, all[1].event.id,
+                                            all[0].event.id}));
 }
 
 TEST_P(WebhookStoreTest, AnEventForOneWebhookGoesThereAloneOrNowhereIfItIsGone) {
@@ -171,26 +177,60 @@ TEST_P(WebhookStoreTest, ClaimedDeliveriesAreLeasedUntilTheLeaseRunsOut) {
   EXPECT_TRUE(Claim(99, 1000).empty());  // not due yet
 
   std::vector<Delivery> first = Claim(100, 200);
-  ASSERT_EQ(first.size(), 2u);  // the first event, for each webhook
+  ASSERT_EQ(first.size(), 2u);  // the first event, for each webhook: one per webhook
   EXPECT_EQ(first[0].webhook_id, "wh_a");
   EXPECT_EQ(first[1].webhook_id, "wh_b");
   EXPECT_EQ(first[0].event.type, "key.created");
+  EXPECT_EQ(first[1].event.type, "key.created");
   EXPECT_EQ(first[0].url, MakeWebhook("wh_a").url);
   EXPECT_EQ(first[0].sealed_secret, MakeWebhook("wh_a").sealed_secret);
   EXPECT_EQ(first[1].sealed_secret, MakeWebhook("wh_b").sealed_secret);
   EXPECT_EQ(first[0].state, DeliveryState::kPending);
-
-  std::vector<Delivery> second = Claim(150, 300, 1);  // leased ones are skipped; limit 1
-  ASSERT_EQ(second.size(), 1u);
-  EXPECT_EQ(second[0].event.type, "key.deleted");
-  EXPECT_EQ(second[0].webhook_id, "wh_a");
-  EXPECT_EQ(Claim(199, 300).size(), 1u);  // wh_b's key.deleted only
-  EXPECT_TRUE(Claim(199, 300).empty());
+  EXPECT_TRUE(Claim(199, 300).empty());  // both webhooks have one in flight
 
   std::vector<Delivery> again = Claim(200, 400);  // the first lease ran out
   ASSERT_EQ(again.size(), 2u);
   EXPECT_EQ(again[0].id, first[0].id);
   EXPECT_EQ(again[1].id, first[1].id);
+}
+
+// At most one delivery of a webhook is in flight: a second claim gets only the deliveries of
+// the other webhooks, and a webhook's next one once its delivery in flight is finished.
+TEST_P(WebhookStoreTest, AWebhookHasAtMostOneDeliveryInFlight) {
+  KW_ASSERT_OK(store_->CreateWebhook(MakeWebhook("wh_a")));
+  KW_ASSERT_OK(store_->CreateWebhook(MakeWebhook("wh_b")));
+  KW_ASSERT_OK(store_->AppendEvents({MakeEvent(event::kKeyCreated, "u", 100)}));
+  KW_ASSERT_OK(store_->AppendEvents({MakeEvent(event::kKeyDeleted, "u", 105)}));
+
+  std::vector<Delivery> first = Claim(150, 300, 1);  // limit 1: wh_a's first
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].webhook_id, "wh_a");
+  EXPECT_EQ(first[0].event.type, "key.created");
+  std::vector<Delivery> second = Claim(150, 300);  // wh_a's key.deleted waits
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].webhook_id, "wh_b");
+  EXPECT_EQ(second[0].event.type, "key.created");
+  EXPECT_TRUE(Claim(151, 300).empty());
+
+  // A failed attempt to retry later ends the lease: the webhook's next delivery may go.
+  KW_ASSERT_OK(store_->FinishDelivery(
+      first[0].id, Outcome(DeliveryState::kPending, 152, 1000, 503, "HTTP 503")));
+  std::vector<Delivery> next = Claim(153, 400);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].webhook_id, "wh_a");
+  EXPECT_EQ(next[0].event.type, "key.deleted");
+  EXPECT_TRUE(Claim(153, 400).empty());
+  KW_ASSERT_OK(store_->FinishDelivery(next[0].id, Outcome(DeliveryState::kDelivered, 154)));
+  KW_ASSERT_OK(store_->FinishDelivery(second[0].id, Outcome(DeliveryState::kDelivered, 154)));
+  std::vector<Delivery> last = Claim(155, 500);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0].webhook_id, "wh_b");
+  EXPECT_EQ(last[0].event.type, "key.deleted");
+  KW_ASSERT_OK(store_->FinishDelivery(last[0].id, Outcome(DeliveryState::kDelivered, 156)));
+  EXPECT_TRUE(Claim(999, 1100).empty());  // wh_a's retry is not due yet
+  std::vector<Delivery> retry = Claim(1000, 1100);
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_EQ(retry[0].id, first[0].id);
 }
 
 TEST_P(WebhookStoreTest, FinishDeliveryRecordsTheAttemptAndEndsTheLease) {
@@ -274,10 +314,14 @@ TEST_P(WebhookStoreTest, PruneEventsKeepsRecentEventsAndThoseStillPending) {
                                      MakeEvent(event::kKeyCreated, "failed", 21),
                                      MakeEvent(event::kKeyCreated, "pending", 22),
                                      MakeEvent(event::kKeyCreated, "recent", 100)}));
-  std::vector<Delivery> claimed = Claim(22, 1000);
-  ASSERT_EQ(claimed.size(), 3u);
+  std::vector<Delivery> claimed = Claim(22, 1000);  // one at a time: one in flight per webhook
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(claimed[0].event.user_id, "delivered");
   KW_ASSERT_OK(store_->FinishDelivery(claimed[0].id, Outcome(DeliveryState::kDelivered)));
-  KW_ASSERT_OK(store_->FinishDelivery(claimed[1].id, Outcome(DeliveryState::kFailed)));
+  claimed = Claim(22, 1000);
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(claimed[0].event.user_id, "failed");
+  KW_ASSERT_OK(store_->FinishDelivery(claimed[0].id, Outcome(DeliveryState::kFailed)));
 
   KW_ASSERT_OK_AND_ASSIGN(std::int64_t pruned, store_->PruneEvents(100));
   EXPECT_EQ(pruned, 3 + 2);  // wh_a's four but the recent one; wh_b's delivered and failed

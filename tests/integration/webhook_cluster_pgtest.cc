@@ -1,13 +1,15 @@
 // Webhooks on two keyward nodes sharing one PostgreSQL, no faults (issue 15, acceptance 6):
 // while clients create and delete keys on both nodes at once, both nodes' dispatchers deliver
 // from the one outbox, and every event reaches the one webhook exactly once: one request per
-// webhook-id, one event per acknowledged change.
+// webhook-id, one event per acknowledged change. Each node's /metrics shows it delivered some
+// (so exactly once is not one node doing it all), and their counts add up to the events.
 //
 // Needs the server `scripts/with-postgres` starts; without KEYWARD_TEST_PG_URL it is skipped.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -28,6 +30,16 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kClientsPerNode = 3;
 constexpr int kKeysPerClient = 20;  // each created, then deleted: 240 changes in all
+
+// keyward_webhook_deliveries_total{outcome="delivered"} as the node on `port` shows it now; -1
+// when /metrics does not hold it.
+long Delivered(std::uint16_t port) {
+  HttpResult m = Call(port, "GET", "/metrics");
+  const std::string line = "keyward_webhook_deliveries_total{outcome=\"delivered\"} ";
+  const auto at = m.body.find(line);
+  if (m.status != 200 || at == std::string::npos) return -1;
+  return std::stol(m.body.substr(at + line.size()));
+}
 
 class WebhookClusterTest : public PostgresClusterTest {
  protected:
@@ -97,7 +109,6 @@ TEST_F(WebhookClusterTest, EveryEventIsDeliveredExactlyOnce) {
 
   std::map<std::string, int> per_id;
   std::multiset<std::string> delivered;
-  std::set<int> ports_seen;
   for (const ReceivedHook& h : receiver.Received()) {
     ++per_id[h.MessageId()];
     delivered.insert(h.Type() + " " + h.Data("user") + " " + h.Data("key"));
@@ -117,6 +128,12 @@ TEST_F(WebhookClusterTest, EveryEventIsDeliveredExactlyOnce) {
   EXPECT_TRUE(all) << receiver.Count() << " of " << wanted << " events arrived";
   EXPECT_EQ(wanted, static_cast<std::size_t>(4 * kClientsPerNode * kKeysPerClient));
   EXPECT_EQ(delivered, acknowledged) << "every change's event, and no other";
+  const long by_a = Delivered(a_->port());
+  const long by_b = Delivered(b_->port());
+  std::printf("delivered by node A: %ld, by node B: %ld\n", by_a, by_b);
+  EXPECT_GT(by_a, 0) << "node A delivered nothing";
+  EXPECT_GT(by_b, 0) << "node B delivered nothing";
+  EXPECT_EQ(by_a + by_b, static_cast<long>(wanted));
 }
 
 }  // namespace

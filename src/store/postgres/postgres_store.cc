@@ -459,9 +459,14 @@ class PostgresStore final : public Store {
   Status DeleteWebhook(std::string_view id) override {
     return Write([&](Connection& conn) { return pg::DeleteWebhook(conn, id); });
   }
-  Status AppendEvents(const EventList& events) override {
-    if (events.empty()) return Status::Ok();
-    return Write([&](Connection& conn) { return pg::InsertEvents(conn, events); });
+  Result<std::vector<std::int64_t>> AppendEvents(const EventList& events) override {
+    std::vector<std::int64_t> ids;
+    if (events.empty()) return ids;
+    KW_RETURN_IF_ERROR(Write([&](Connection& conn) {
+      ids.clear();  // a retried transaction starts again
+      return pg::InsertEvents(conn, events, &ids);
+    }));
+    return ids;
   }
   Result<std::vector<Delivery>> ClaimDeliveries(UnixSeconds now, UnixSeconds lease_until,
                                                 int limit) override {

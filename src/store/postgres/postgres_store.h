@@ -14,7 +14,8 @@
 // with NOTIFY in the same transaction (pg_listener.h has the payloads); Subscribe hears them. A
 // key's delete, edit or idle revocation announces its current secret and every old one; a
 // rotation, the secret it replaced. ClaimDeliveries leases rows with FOR UPDATE SKIP LOCKED, so
-// nodes claiming at once never get the same delivery.
+// nodes claiming at once never get the same delivery, and locks each webhook's row while it
+// claims for it (FOR NO KEY UPDATE), so that they never have two of one webhook in flight.
 #pragma once
 
 #include <chrono>

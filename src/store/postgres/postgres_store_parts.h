@@ -39,8 +39,10 @@ class ResultRow final : public RowReader {
 };
 
 // --- postgres_webhooks.cc --- (in a Write unless marked Read)
-// Appends and fans out `events` (Store::AppendEvents), in the caller's transaction.
-Status InsertEvents(Connection& conn, const EventList& events);
+// Appends and fans out `events` (Store::AppendEvents), in the caller's transaction; with `ids`,
+// appends the id each event got to it, in order.
+Status InsertEvents(Connection& conn, const EventList& events,
+                    std::vector<std::int64_t>* ids = nullptr);
 Status CreateWebhook(Connection& conn, const Webhook& webhook);
 Result<std::vector<Webhook>> ListWebhooks(Connection& conn);        // Read
 Result<Webhook> GetWebhook(Connection& conn, std::string_view id);  // Read

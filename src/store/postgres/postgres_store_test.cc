@@ -297,33 +297,37 @@ TEST(PostgresStoreTest, RotationsEditsAndRevocationsAreHeardForEverySecretOfTheK
   EXPECT_EQ(heard[8], "u:alice");
 }
 
-// Nodes dispatching webhooks at once share the due deliveries: each is leased to one of them.
+// Nodes dispatching webhooks at once share the due deliveries: each is leased to one of them,
+// and a webhook has at most one delivery in flight whoever claims it.
 TEST(PostgresStoreTest, StoresClaimingAtOnceNeverGetTheSameDelivery) {
   KW_REQUIRE_POSTGRES();
   TempDatabase db;
   KW_ASSERT_OK(db.status());
   KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> a, OpenPostgresStore(db.url()));
   KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> b, OpenPostgresStore(db.url()));
-  Webhook webhook;
-  webhook.id = "wh_a";
-  webhook.url = "https://example.com/";
-  webhook.sealed_secret = "s";
-  webhook.created_by = "op";
-  KW_ASSERT_OK(a->CreateWebhook(webhook));
-  constexpr int kEvents = 60;
+  constexpr int kWebhooks = 20;
+  constexpr int kEvents = 3;
+  for (int w = 0; w < kWebhooks; ++w) {
+    Webhook webhook;
+    webhook.id = "wh_" + std::to_string(w);
+    webhook.url = "https://example.com/";
+    webhook.sealed_secret = "s";
+    webhook.created_by = "op";
+    KW_ASSERT_OK(a->CreateWebhook(webhook));
+  }
   EventList events;
-  events.reserve(kEvents);
   for (int i = 0; i < kEvents; ++i) {
     WebhookEvent event;
     event.type = "key.created";
-    event.time = 100 + i % 7;
+    event.time = 100 + i;
     event.data = "{}";
     events.push_back(event);
   }
   KW_ASSERT_OK(a->AppendEvents(events));
 
-  std::vector<std::int64_t> got[2];
-  {
+  std::vector<std::int64_t> all;
+  for (int round = 0; round < kEvents; ++round) {
+    std::vector<Delivery> got[2];
     std::latch start(2);
     Store* stores[2] = {a.get(), b.get()};
     std::vector<std::thread> threads;
@@ -335,19 +339,32 @@ TEST(PostgresStoreTest, StoresClaimingAtOnceNeverGetTheSameDelivery) {
           Result<std::vector<Delivery>> claimed = stores[i]->ClaimDeliveries(200, 1000, 3);
           EXPECT_THAT(claimed, IsOk());
           if (!claimed.ok() || claimed->empty()) break;
-          for (const Delivery& d : *claimed) got[i].push_back(d.id);
+          got[i].insert(got[i].end(), claimed->begin(), claimed->end());
         }
       });
     }
     for (std::thread& thread : threads) thread.join();
+    std::vector<std::string> webhooks;
+    for (const std::vector<Delivery>& part : got) {
+      for (const Delivery& d : part) {
+        all.push_back(d.id);
+        webhooks.push_back(d.webhook_id);
+        EXPECT_EQ(d.event.time, 100 + round) << "oldest first";
+        DeliveryOutcome done;
+        done.state = DeliveryState::kDelivered;
+        KW_EXPECT_OK(a->FinishDelivery(d.id, done));
+      }
+    }
+    std::sort(webhooks.begin(), webhooks.end());
+    EXPECT_EQ(std::adjacent_find(webhooks.begin(), webhooks.end()), webhooks.end())
+        << "two deliveries of one webhook in flight, round " << round;
+    EXPECT_EQ(webhooks.size(), static_cast<std::size_t>(kWebhooks)) << "round " << round;
   }
-  std::vector<std::int64_t> all = got[0];
-  all.insert(all.end(), got[1].begin(), got[1].end());
   std::sort(all.begin(), all.end());
   EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end()) << "a delivery claimed twice";
-  EXPECT_EQ(all.size(), static_cast<std::size_t>(kEvents));
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kWebhooks * kEvents));
   KW_ASSERT_OK_AND_ASSIGN(std::vector<Delivery> none, b->ClaimDeliveries(999, 2000, 100));
-  EXPECT_TRUE(none.empty());  // all leased until 1000
+  EXPECT_TRUE(none.empty());  // all delivered
 }
 
 TEST(PostgresStoreTest, LostListenConnectionReconnectsAndAsksForAResync) {

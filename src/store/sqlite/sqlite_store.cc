@@ -473,7 +473,7 @@ class SqliteStore final : public Store {
     MutexLock lock(mu_);
     return sqlite::DeleteWebhook(*db_, id);
   }
-  Status AppendEvents(const EventList& events) override {
+  Result<std::vector<std::int64_t>> AppendEvents(const EventList& events) override {
     MutexLock lock(mu_);
     return sqlite::AppendEvents(*db_, events);
   }

@@ -31,9 +31,11 @@ class StatementRow final : public RowReader {
 };
 
 // --- sqlite_webhooks.cc ---
-// Appends and fans out `events` in the caller's write transaction (Store::AppendEvents).
-Status InsertEvents(Connection& db, const EventList& events);
-Status AppendEvents(Connection& db, const EventList& events);
+// Appends and fans out `events` in the caller's write transaction (Store::AppendEvents); with
+// `ids`, appends the id each event got to it, in order.
+Status InsertEvents(Connection& db, const EventList& events,
+                    std::vector<std::int64_t>* ids = nullptr);
+Result<std::vector<std::int64_t>> AppendEvents(Connection& db, const EventList& events);
 Status CreateWebhook(Connection& db, const Webhook& webhook);
 Result<std::vector<Webhook>> ListWebhooks(Connection& db);
 Result<Webhook> GetWebhook(Connection& db, std::string_view id);

@@ -23,8 +23,7 @@ constexpr char kDueDeliveries[] =
     "SELECT " KW_ROW_DELIVERY_COLUMNS
     ", w.url, w.sealed_secret FROM webhook_deliveries d"
     " JOIN webhook_events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id"
-    " WHERE d.state = 'pending' AND d.next_attempt_at <= ?1 AND d.lease_until <= ?1"
-    " ORDER BY d.next_attempt_at, d.id LIMIT ?2";
+    " WHERE " KW_ROW_FIRST_DUE_OF_WEBHOOK("?1") " ORDER BY d.next_attempt_at, d.id LIMIT ?2";
 constexpr char kLease[] = "UPDATE webhook_deliveries SET lease_until = ?2 WHERE id = ?1";
 constexpr char kFinishDelivery[] = KW_ROW_FINISH_DELIVERY("?1", "?2", "?3", "?4", "?5", "?6");
 constexpr char kListDeliveries[] = KW_ROW_LIST_DELIVERIES("?1", "?2");
@@ -32,7 +31,7 @@ constexpr char kPruneEvents[] = KW_ROW_PRUNE_EVENTS("?1");
 
 }  // namespace
 
-Status InsertEvents(Connection& db, const EventList& events) {
+Status InsertEvents(Connection& db, const EventList& events, std::vector<std::int64_t>* ids) {
   for (const WebhookEvent& event : events) {
     std::int64_t id = 0;
     {
@@ -48,6 +47,7 @@ Status InsertEvents(Connection& db, const EventList& events) {
       KW_ASSIGN_OR_RETURN(bool more, insert.Step());
       if (more) return Status::Internal("INSERT ... RETURNING returned two rows");
     }
+    if (ids != nullptr) ids->push_back(id);
     KW_ASSIGN_OR_RETURN(Statement fan_out, db.Prepare(kFanOut));
     fan_out.BindInt(1, id);
     fan_out.BindInt(2, event.time);
@@ -62,12 +62,14 @@ Status InsertEvents(Connection& db, const EventList& events) {
   return Status::Ok();
 }
 
-Status AppendEvents(Connection& db, const EventList& events) {
-  if (events.empty()) return Status::Ok();
+Result<std::vector<std::int64_t>> AppendEvents(Connection& db, const EventList& events) {
+  std::vector<std::int64_t> ids;
+  if (events.empty()) return ids;
   Transaction transaction(db);
   KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kWrite));
-  KW_RETURN_IF_ERROR(InsertEvents(db, events));
-  return transaction.Commit();
+  KW_RETURN_IF_ERROR(InsertEvents(db, events, &ids));
+  KW_RETURN_IF_ERROR(transaction.Commit());
+  return ids;
 }
 
 Status CreateWebhook(Connection& db, const Webhook& webhook) {
@@ -110,7 +112,8 @@ Status DeleteWebhook(Connection& db, std::string_view id) {
 
 Result<std::vector<Delivery>> ClaimDeliveries(Connection& db, UnixSeconds now,
                                               UnixSeconds lease_until, int limit) {
-  // One write transaction: the rows read are leased before any other connection can look.
+  // One write transaction: the rows read are leased before any other connection can look, so
+  // the one-in-flight rule (KW_ROW_FIRST_DUE_OF_WEBHOOK) sees every lease taken before.
   Transaction transaction(db);
   KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kWrite));
   std::vector<Delivery> deliveries;
