@@ -29,8 +29,11 @@ struct OldSecret {
   UnixSeconds expires_at = 0;         // the old secret's own expiry; the store forgets it then
 
   // The first second it is refused: grace_until, or earlier with retire_when_idle once it has
-  // gone unused that long after the rotation (max(rotated_at, last_used_at) + retire_when_idle).
-  UnixSeconds AcceptedUntil() const;
+  // gone unused that long after the rotation: max(rotated_at, last_used_at) + retire_when_idle
+  // + `lag`, where `lag` (seconds) is how late the store may learn of a use (the last-used
+  // writer's interval, ServiceOptions::last_used_lag_seconds): a secret in steady use is never
+  // retired because its uses were not written yet. Never past its own expires_at.
+  UnixSeconds AcceptedUntil(std::int64_t lag) const;
 };
 
 // An API key as stored. Sessions are kept apart (see SessionRecord).

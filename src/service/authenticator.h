@@ -48,7 +48,8 @@ class Authenticator {
   // The full verification. Blocking on a cache miss: call from blocking threads.
   //
   // Issue 15: a disabled key is refused like a revoked one. A key's old secret (after a
-  // rotation) is accepted until OldSecret::AcceptedUntil() (counting this use), as a Principal
+  // rotation) is accepted until OldSecret::AcceptedUntil(options.last_used_lag_seconds)
+  // (counting this use: at most now + retire_when_idle + that lag), as a Principal
   // with old_secret set and expires_at that time; after that it is refused and, when the
   // listener is set, reported as reuse (with `client`) — at most once per cache TTL per secret,
   // as the refusal is cached.
