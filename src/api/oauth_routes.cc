@@ -236,8 +236,7 @@ Result<Reply> Introspect(Services& s, ApiCall& call) {
   const auto token = form->Get("token");
   if (!token || token->empty()) return IntrospectionError("token is required");
   // The introspecting client presented it: a retired old secret is reported as used from there.
-  auto principal =
-      Identify(s, *token, ClientInfo{call.client_address, UserAgentOf(call.request)});
+  auto principal = Identify(s, *token, ClientInfo{call.client_address, UserAgentOf(call.request)});
   if (!principal.ok()) {
     if (principal.status().code() != StatusCode::kUnauthenticated) return principal.status();
     return Reply{200, {{"active", false}}, {}};

@@ -362,9 +362,11 @@ TEST(WebhookRequireHttpsTest, PlainHttpUrlsAreRefused) {
 
 // Old secrets retiring when idle wait for the last-used writer: its interval, in whole seconds.
 TEST(WriterLagTest, TheServiceKnowsTheLastUsedIntervalRoundedUp) {
-  ApiWorld slow(/*issuer=*/false, [](Config& c) { c.last_used_interval = std::chrono::milliseconds(4200); });
+  ApiWorld slow(/*issuer=*/false,
+                [](Config& c) { c.last_used_interval = std::chrono::milliseconds(4200); });
   EXPECT_EQ(slow.graph().options().last_used_lag_seconds, 5);
-  ApiWorld fast(/*issuer=*/false, [](Config& c) { c.last_used_interval = std::chrono::milliseconds(200); });
+  ApiWorld fast(/*issuer=*/false,
+                [](Config& c) { c.last_used_interval = std::chrono::milliseconds(200); });
   EXPECT_EQ(fast.graph().options().last_used_lag_seconds, 1);
 }
 

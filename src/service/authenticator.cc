@@ -63,7 +63,19 @@ Result<Principal> Authenticator::OfOldSecret(KeyRecord key, UnixSeconds now,
   // Accepted until the grace ends, or — counting this use — until it goes unused too long.
   UnixSeconds until = std::min(old.grace_until, old.expires_at);
   if (old.retire_when_idle > 0) until = std::min(until, now + old.retire_when_idle + lag);
-  key.hash = old.hash;  // the cache entry and the last-used mark are the old secret's
+  return AsOldSecret(std::move(key), until, now);
+}
+
+Result<Principal> Authenticator::PrincipalOfOldSecret(KeyRecord key, UnixSeconds now) const {
+  if (key.old_secrets.empty()) return InvalidCredential();
+  const UnixSeconds until = key.old_secrets.front().AcceptedUntil(options_.last_used_lag_seconds);
+  if (now >= until) return InvalidCredential();
+  return AsOldSecret(std::move(key), until, now);
+}
+
+Result<Principal> Authenticator::AsOldSecret(KeyRecord key, UnixSeconds until,
+                                             UnixSeconds now) const {
+  key.hash = key.old_secrets.front().hash;  // the cache entry and last-used mark are the old's
   key.expires_at = until;
   auto principal = PrincipalOfKey(std::move(key), now);
   if (principal.ok()) principal->old_secret = true;

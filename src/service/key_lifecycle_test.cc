@@ -150,7 +150,9 @@ TEST_F(KeyLifecycleTest, RetireWhenIdleEndsTheGraceOfAnUnusedOldSecret) {
   EXPECT_THAT(NewEventTypes(), ElementsAre("key.reuse_detected"));
   KW_ASSERT_OK_AND_ASSIGN(auto listed, keys_->List(admin_, "alice", false));
   for (const KeyView& key : listed) {
-    if (key.name == "ci") EXPECT_THAT(key.old_secrets, IsEmpty());
+    if (key.name == "ci") {
+      EXPECT_THAT(key.old_secrets, IsEmpty());
+    }
   }
 }
 
