@@ -352,5 +352,37 @@ TEST_F(ReviewRotatedKeyTokenTest, TokensOfTheOldSecretWorkInTheGrace) {
   EXPECT_TRUE(tokens_->Verify(during, AudienceSet::kAny).ok()) << "issued from the old secret";
 }
 
+// A token of a secret since rotated away verifies at a gateway (from the cache too) while the
+// old secret is accepted, and not after; verifying it is not a use of the old secret.
+TEST_F(ReviewRotatedKeyTokenTest, TokensOfARotatedSecretLiveAsLongAsItIsAccepted) {
+  KW_ASSERT_OK(ring_->Refresh());
+  const std::string key = AliceKey({.name = "pulsar-client",
+                                    .scopes = {"pulsar:produce", "tokens:issue"},
+                                    .tags = std::vector<std::string>{"team:x"}});
+  const std::string jwt = MustIssue({.api_key = key}).access_token;
+  KW_ASSERT_OK(tokens_->Verify(jwt, AudienceSet::kGateway).status());
+  KW_ASSERT_OK(store_->TouchKeys(cache_.TakeUsed()));  // the uses before the rotation
+  const UnixSeconds rotated = clock_.Now();
+  KW_ASSERT_OK(keys_->Rotate(admin_, "alice", "pulsar-client", {.grace = "1m"}).status());
+  KW_ASSERT_OK_AND_ASSIGN(Principal p, tokens_->Verify(jwt, AudienceSet::kGateway));
+  EXPECT_TRUE(p.old_secret);
+  EXPECT_EQ(p.parent_key_hash, HashKey(key));
+  EXPECT_LE(p.expires_at, rotated + 60);
+  EXPECT_EQ(p.user.id, "alice");
+  EXPECT_EQ(tokens_->TryCached(jwt, [](const CacheEntry&) {}), KeyCache::Outcome::kValid);
+  clock_.Advance(59);
+  KW_ASSERT_OK(tokens_->Verify(jwt, AudienceSet::kGateway).status());
+  // No use of the old secret was counted, and none of its refusals is a reuse.
+  KW_ASSERT_OK(store_->TouchKeys(cache_.TakeUsed()));
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord stored, store_->GetKey("alice", "pulsar-client"));
+  ASSERT_EQ(stored.old_secrets.size(), 1u);
+  EXPECT_EQ(stored.old_secrets[0].last_used_at, 0);
+  clock_.Advance(1);  // the grace is over
+  EXPECT_NE(tokens_->TryCached(jwt, [](const CacheEntry&) {}), KeyCache::Outcome::kValid);
+  EXPECT_THAT(tokens_->Verify(jwt, AudienceSet::kGateway), StatusIs(StatusCode::kUnauthenticated));
+  EXPECT_THAT(tokens_->Verify(jwt, AudienceSet::kAny), StatusIs(StatusCode::kUnauthenticated));
+  EXPECT_EQ(IssueError({.api_key = key}), "invalid_client");
+}
+
 }  // namespace
 }  // namespace keyward
