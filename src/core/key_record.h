@@ -17,7 +17,7 @@ enum class KeyType { kApiKey, kSession };
 std::string_view KeyTypeName(KeyType type);  // "apikey" | "session"
 
 // A key's earlier secret after a rotation (KeyService::Rotate). It is accepted until
-// AcceptedUntil(); after that it is "retired": refused like a revoked key, and presenting it is
+// AcceptedUntil(lag); after that it is "retired": refused like a revoked key, and presenting it is
 // reuse (key.reuse_detected). The store keeps it until the old secret's own expiry.
 struct OldSecret {
   std::string hash;                   // SHA-256 of the old secret, 32 raw bytes; unique
@@ -60,7 +60,7 @@ struct KeyRecord {
   // The smallest --expiry-warnings threshold (seconds) already announced as key.expiring; 0:
   // key.expired announced; -1: nothing announced. A new expiry (edit, rotation) resets it to -1.
   std::int64_t announced_within = -1;
-  // ListKeys/GetKey: the old secrets still accepted (AcceptedUntil() > the store's idea of now
+  // ListKeys/GetKey: the old secrets still accepted (AcceptedUntil(lag) > the store's idea of now
   // is not checked: every old secret the store still keeps), newest first. FindKeyByHash when
   // the hash was an old secret's: exactly that one, and `by_old_secret` is set.
   std::vector<OldSecret> old_secrets;
