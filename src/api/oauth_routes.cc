@@ -216,9 +216,9 @@ std::string JoinScopes(const std::vector<std::string>& scopes) {
   return out;
 }
 
-// A JWT (verified under any configured audience) or an API key; `client` presented it, when
-// known (a retired old secret is reported as used from there).
-Result<Principal> Identify(Services& s, std::string_view token, const ClientInfo& client = {}) {
+// A JWT (verified under any configured audience) or an API key; `client` presented it (a
+// retired old secret is reported as used from there).
+Result<Principal> Identify(Services& s, std::string_view token, const ClientInfo& client) {
   if (token::LooksLikeJwt(token)) return s.tokens->Verify(token, AudienceSet::kAny);
   KW_ASSIGN_OR_RETURN(Principal principal, s.authenticator.Authenticate(token, client));
   if (principal.via != KeyType::kApiKey) return Status::Unauthenticated("not an API key");
@@ -235,7 +235,8 @@ Result<Reply> Introspect(Services& s, ApiCall& call) {
   if (!form.ok()) return IntrospectionError(form.status().message());
   const auto token = form->Get("token");
   if (!token || token->empty()) return IntrospectionError("token is required");
-  auto principal = Identify(s, *token);
+  // The introspecting client presented it: a retired old secret is reported as used from there.
+  auto principal = Identify(s, *token, ClientInfo{call.client_address, UserAgentOf(call.request)});
   if (!principal.ok()) {
     if (principal.status().code() != StatusCode::kUnauthenticated) return principal.status();
     return Reply{200, {{"active", false}}, {}};

@@ -123,11 +123,11 @@ TEST_F(LifecycleApiTest, RetiredSecretIsRefusedAndItsReuseRevokes) {
 }
 
 // The client a reuse is reported with: /auth's client and User-Agent; POST /authorize's
-// "address" (the gateway's client), else the caller's.
+// "address" (the gateway's client), else the caller's; /oauth/introspect's caller.
 TEST_F(LifecycleApiTest, ReuseNamesTheClientThatPresentedTheSecret) {
   const std::string webhook = world_.AddWebhook();
   std::map<std::string, std::string> retired;  // key name → its retired old secret
-  for (const char* name : {"via-auth", "via-authorize"}) {
+  for (const char* name : {"via-auth", "via-authorize", "via-introspect"}) {
     retired[name] = Make(name).Str("token");
     ASSERT_EQ(
         Call(world_, bh::verb::post, kKeys + "/" + name + "/rotate", alice(), R"({"grace":"0s"})")
@@ -143,6 +143,13 @@ TEST_F(LifecycleApiTest, ReuseNamesTheClientThatPresentedTheSecret) {
                          R"({"token":")" + retired["via-authorize"] + R"(","address":"10.1.2.3"})");
   ASSERT_EQ(authorized.status, 200);
   EXPECT_EQ(authorized.body.at("valid"), false);
+  http::Request introspect = MakeRequest(bh::verb::post, "/oauth/introspect",
+                                         "token=" + retired["via-introspect"], admin());
+  introspect.set(bh::field::content_type, "application/x-www-form-urlencoded");
+  introspect.set(bh::field::user_agent, "introspector/2.0");
+  auto inactive = world_.Send(std::move(introspect));
+  ASSERT_TRUE(inactive.has_value());
+  EXPECT_EQ(json::parse(inactive->response.body()).at("active"), false);
 
   auto deliveries = world_.store().ListDeliveries(webhook, 100);
   ASSERT_THAT(deliveries, IsOk());
@@ -152,11 +159,13 @@ TEST_F(LifecycleApiTest, ReuseNamesTheClientThatPresentedTheSecret) {
     json::object data = json::parse(delivery.event.data).as_object();
     reuses[std::string(data.at("key").as_string())] = data;
   }
-  ASSERT_EQ(reuses.size(), 2u);
+  ASSERT_EQ(reuses.size(), 3u);
   EXPECT_EQ(reuses["via-auth"].at("address"), "127.0.0.1");
   EXPECT_EQ(reuses["via-auth"].at("user_agent"), "reuse-test/1.0");
   EXPECT_EQ(reuses["via-authorize"].at("address"), "10.1.2.3");
   EXPECT_EQ(reuses["via-authorize"].at("revoked"), false);
+  EXPECT_EQ(reuses["via-introspect"].at("address"), "127.0.0.1");
+  EXPECT_EQ(reuses["via-introspect"].at("user_agent"), "introspector/2.0");
 }
 
 TEST_F(LifecycleApiTest, RotateRefusesBadRequests) {
@@ -349,6 +358,16 @@ TEST(WebhookRequireHttpsTest, PlainHttpUrlsAreRefused) {
                       R"({"url":"http://127.0.0.1:1/hook"})");
   EXPECT_EQ(refused.status, 400);
   EXPECT_THAT(refused.Message(), HasSubstr("https"));
+}
+
+// Old secrets retiring when idle wait for the last-used writer: its interval, in whole seconds.
+TEST(WriterLagTest, TheServiceKnowsTheLastUsedIntervalRoundedUp) {
+  ApiWorld slow(/*issuer=*/false,
+                [](Config& c) { c.last_used_interval = std::chrono::milliseconds(4200); });
+  EXPECT_EQ(slow.graph().options().last_used_lag_seconds, 5);
+  ApiWorld fast(/*issuer=*/false,
+                [](Config& c) { c.last_used_interval = std::chrono::milliseconds(200); });
+  EXPECT_EQ(fast.graph().options().last_used_lag_seconds, 1);
 }
 
 }  // namespace

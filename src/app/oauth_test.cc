@@ -208,6 +208,41 @@ TEST(OAuthGatewayTest, ForwardAuthAcceptsAGatewayJwt) {
   EXPECT_EQ(Send(world, MakeRequest(bh::verb::get, "/auth", "", jwt)).status, 401);
 }
 
+// Rotating a key keeps the tokens of its old secret at /auth for the grace, and /oauth/token
+// takes the old secret meanwhile; with no grace they are refused at once.
+TEST(OAuthGatewayTest, TokensOfARotatedSecretPassForItsGrace) {
+  ApiWorld world;
+  const std::string admin = world.tokens["admin"];
+  const std::string before = IssueFor(world, "gateway");
+  ASSERT_FALSE(before.empty());
+  EXPECT_EQ(Send(world, MakeRequest(bh::verb::get, "/auth", "", before)).status, 200);
+  const std::string keys = "/api/v1/users/alice/apikeys/";
+  ASSERT_EQ(Send(world,
+                 MakeRequest(bh::verb::post, keys + "alice-key/rotate", R"({"grace":"1h"})", admin))
+                .status,
+            201);
+  for (int round = 0; round < 2; ++round) {  // a miss, then the cache
+    Sent sent = Send(world, MakeRequest(bh::verb::get, "/auth", "", before));
+    EXPECT_EQ(sent.status, 200) << round << ": " << sent.answer.response.body();
+    EXPECT_EQ(sent.Header("X-Keyward-User"), "alice");
+  }
+  const std::string during = IssueFor(world, "gateway");  // with the old secret
+  ASSERT_FALSE(during.empty());
+  EXPECT_EQ(Send(world, MakeRequest(bh::verb::get, "/auth", "", during)).status, 200);
+
+  Sent made = Send(world, MakeRequest(bh::verb::post, "/api/v1/users/alice/apikeys",
+                                      R"({"name":"k2","scopes":["tokens:issue"]})", admin));
+  ASSERT_EQ(made.status, 201) << made.answer.response.body();
+  Sent issued = Token(world, ClientCredentials("alice", made.Str("token")) + "&audience=gateway");
+  ASSERT_EQ(issued.status, 200) << issued.answer.response.body();
+  const std::string jwt = issued.Str("access_token");
+  EXPECT_EQ(Send(world, MakeRequest(bh::verb::get, "/auth", "", jwt)).status, 200);
+  ASSERT_EQ(Send(world, MakeRequest(bh::verb::post, keys + "k2/rotate", R"({"grace":"0s"})", admin))
+                .status,
+            201);
+  EXPECT_EQ(Send(world, MakeRequest(bh::verb::get, "/auth", "", jwt)).status, 401);
+}
+
 TEST(OAuthGatewayTest, AuthorizeAcceptsAGatewayJwt) {
   ApiWorld world;
   const std::string jwt = IssueFor(world, "gateway");

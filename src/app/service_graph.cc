@@ -1,5 +1,6 @@
 #include "app/service_graph.h"
 
+#include <algorithm>
 #include <string_view>
 #include <utility>
 
@@ -8,10 +9,22 @@
 #include "web/web_assets.h"
 
 namespace keyward {
+namespace {
+
+// The service settings, with how late the last-used writer may record a use: its interval in
+// whole seconds, rounded up, at least 1 (old secrets retiring when idle wait for it).
+ServiceOptions ServiceOptionsOf(const Config& config) {
+  ServiceOptions options = config.service;
+  const std::int64_t millis = config.last_used_interval.count();
+  options.last_used_lag_seconds = std::max<std::int64_t>(1, (millis + 999) / 1000);
+  return options;
+}
+
+}  // namespace
 
 ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                            std::optional<MasterKey> master_key, const Clock& clock)
-    : options_(config.service),
+    : options_(ServiceOptionsOf(config)),
       webhook_options_(config.webhooks),
       clock_(clock),
       master_key_(std::move(master_key)),

@@ -21,10 +21,10 @@ Status ValidateKeyName(std::string_view name) {
   return Status::Ok();
 }
 
-UnixSeconds OldSecret::AcceptedUntil() const {
+UnixSeconds OldSecret::AcceptedUntil(std::int64_t lag) const {
   UnixSeconds until = grace_until;
   if (retire_when_idle > 0) {
-    until = std::min(until, std::max(rotated_at, last_used_at) + retire_when_idle);
+    until = std::min(until, std::max(rotated_at, last_used_at) + retire_when_idle + lag);
   }
   return std::min(until, expires_at);
 }

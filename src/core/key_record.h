@@ -17,7 +17,7 @@ enum class KeyType { kApiKey, kSession };
 std::string_view KeyTypeName(KeyType type);  // "apikey" | "session"
 
 // A key's earlier secret after a rotation (KeyService::Rotate). It is accepted until
-// AcceptedUntil(); after that it is "retired": refused like a revoked key, and presenting it is
+// AcceptedUntil(lag); after that it is "retired": refused like a revoked key, and presenting it is
 // reuse (key.reuse_detected). The store keeps it until the old secret's own expiry.
 struct OldSecret {
   std::string hash;                   // SHA-256 of the old secret, 32 raw bytes; unique
@@ -29,8 +29,11 @@ struct OldSecret {
   UnixSeconds expires_at = 0;         // the old secret's own expiry; the store forgets it then
 
   // The first second it is refused: grace_until, or earlier with retire_when_idle once it has
-  // gone unused that long after the rotation (max(rotated_at, last_used_at) + retire_when_idle).
-  UnixSeconds AcceptedUntil() const;
+  // gone unused that long after the rotation: max(rotated_at, last_used_at) + retire_when_idle
+  // + `lag`, where `lag` (seconds) is how late the store may learn of a use (the last-used
+  // writer's interval, ServiceOptions::last_used_lag_seconds): a secret in steady use is never
+  // retired because its uses were not written yet. Never past its own expires_at.
+  UnixSeconds AcceptedUntil(std::int64_t lag) const;
 };
 
 // An API key as stored. Sessions are kept apart (see SessionRecord).
@@ -59,7 +62,7 @@ struct KeyRecord {
   std::int64_t announced_within = -1;
   // Incremented by every edit and rotation (Store::UpdateKey's compare-and-swap); 0 at creation.
   std::int64_t revision = 0;
-  // ListKeys/GetKey: the old secrets still accepted (AcceptedUntil() > the store's idea of now
+  // ListKeys/GetKey: the old secrets still accepted (AcceptedUntil(lag) > the store's idea of now
   // is not checked: every old secret the store still keeps), newest first. FindKeyByHash when
   // the hash was an old secret's: exactly that one, and `by_old_secret` is set.
   std::vector<OldSecret> old_secrets;

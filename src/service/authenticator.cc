@@ -52,15 +52,30 @@ Result<Principal> Authenticator::OfOldSecret(KeyRecord key, UnixSeconds now,
                                              const ClientInfo& client) const {
   if (key.old_secrets.empty()) return InvalidCredential();
   const OldSecret old = key.old_secrets.front();
-  if (now >= old.AcceptedUntil()) {
+  // Uses reach the store up to one last-used writer interval late: idle time counts from the
+  // last use written, plus that lag, so that steady use never looks idle.
+  const std::int64_t lag = options_.last_used_lag_seconds;
+  if (now >= old.AcceptedUntil(lag)) {
     // Retired: refused like a revoked key, and reported (the listener may revoke the key).
     if (reuse_ != nullptr) reuse_->ReuseDetected(key, client);
     return InvalidCredential();
   }
   // Accepted until the grace ends, or — counting this use — until it goes unused too long.
   UnixSeconds until = std::min(old.grace_until, old.expires_at);
-  if (old.retire_when_idle > 0) until = std::min(until, now + old.retire_when_idle);
-  key.hash = old.hash;  // the cache entry and the last-used mark are the old secret's
+  if (old.retire_when_idle > 0) until = std::min(until, now + old.retire_when_idle + lag);
+  return AsOldSecret(std::move(key), until, now);
+}
+
+Result<Principal> Authenticator::PrincipalOfOldSecret(KeyRecord key, UnixSeconds now) const {
+  if (key.old_secrets.empty()) return InvalidCredential();
+  const UnixSeconds until = key.old_secrets.front().AcceptedUntil(options_.last_used_lag_seconds);
+  if (now >= until) return InvalidCredential();
+  return AsOldSecret(std::move(key), until, now);
+}
+
+Result<Principal> Authenticator::AsOldSecret(KeyRecord key, UnixSeconds until,
+                                             UnixSeconds now) const {
+  key.hash = key.old_secrets.front().hash;  // the cache entry and last-used mark are the old's
   key.expires_at = until;
   auto principal = PrincipalOfKey(std::move(key), now);
   if (principal.ok()) principal->old_secret = true;

@@ -48,7 +48,8 @@ class Authenticator {
   // The full verification. Blocking on a cache miss: call from blocking threads.
   //
   // Issue 15: a disabled key is refused like a revoked one. A key's old secret (after a
-  // rotation) is accepted until OldSecret::AcceptedUntil() (counting this use), as a Principal
+  // rotation) is accepted until OldSecret::AcceptedUntil(options.last_used_lag_seconds)
+  // (counting this use: at most now + retire_when_idle + that lag), as a Principal
   // with old_secret set and expires_at that time; after that it is refused and, when the
   // listener is set, reported as reuse (with `client`) — at most once per cache TTL per secret,
   // as the refusal is cached.
@@ -73,6 +74,11 @@ class Authenticator {
   // owner is gone or its stored addresses do not parse; the store's error otherwise. Blocking;
   // not cached.
   Result<Principal> PrincipalOfKey(KeyRecord key, UnixSeconds now) const;
+  // The same for a key found by its old secret (key.old_secrets[0], by_old_secret), while that
+  // secret is accepted (AcceptedUntil with the writer's lag): old_secret set, token_hash the old
+  // secret's, expires_at that time. Not a use of the secret, and a refusal is not a reuse (the
+  // token service checks a token issued from it).
+  Result<Principal> PrincipalOfOldSecret(KeyRecord key, UnixSeconds now) const;
   Result<Principal> PrincipalOfSession(const SessionRecord& session, UnixSeconds now) const;
 
  private:
@@ -80,6 +86,8 @@ class Authenticator {
   // A key found by one of its old secrets (key.old_secrets[0]): accepted while in its grace,
   // else refused and reported to the ReuseListener.
   Result<Principal> OfOldSecret(KeyRecord key, UnixSeconds now, const ClientInfo& client) const;
+  // PrincipalOfKey as key.old_secrets[0], accepted until `until`.
+  Result<Principal> AsOldSecret(KeyRecord key, UnixSeconds until, UnixSeconds now) const;
   // Reads the owner into `principal` (whose credential part is set) and applies the key's grant.
   Result<Principal> WithOwner(Principal principal, std::string_view user_id, UnixSeconds now) const;
 

@@ -28,7 +28,8 @@ void KeyCache::MarkUsed(Shard& shard, const std::shared_ptr<const CacheEntry>& e
   shard.used.push_back(entry);
 }
 
-void KeyCache::Insert(const Principal& principal, UnixSeconds now, std::uint64_t generation) {
+void KeyCache::Insert(const Principal& principal, UnixSeconds now, std::uint64_t generation,
+                      bool by_token) {
   Hash h;
   if (!ToHash(principal.token_hash, &h)) return;
   auto entry = std::make_shared<CacheEntry>();
@@ -44,7 +45,7 @@ void KeyCache::Insert(const Principal& principal, UnixSeconds now, std::uint64_t
   }
   shard.unknown.erase(h);
   // The lookup that fills the cache is a use of the key too.
-  if (IsApiKey(principal)) MarkUsed(shard, entry, now);
+  if (IsApiKey(principal) && !(by_token && principal.old_secret)) MarkUsed(shard, entry, now);
   shard.entries.insert_or_assign(h, std::move(entry));
 }
 

@@ -60,14 +60,18 @@ class KeyCache {
   explicit KeyCache(KeyCacheOptions options = {});
 
   // Looks `hash` (32 bytes) up. On kValid, calls `on_valid(const CacheEntry&)` while the entry
-  // is pinned (keep it short) and marks the key used at `now`.
+  // is pinned (keep it short) and marks the key used at `now` — unless `by_token` (the entry is
+  // looked at for a token issued from the key) and it is an old secret's: verifying a token is
+  // not a presentation of that secret, and must not keep it from retiring when idle.
   template <typename F>
-  Outcome Find(std::string_view hash, UnixSeconds now, F&& on_valid) const;
+  Outcome Find(std::string_view hash, UnixSeconds now, F&& on_valid, bool by_token = false) const;
 
   // The generation to pass to Insert: read it before reading the store.
   std::uint64_t Generation() const { return generation_.load(std::memory_order_acquire); }
   // Caches a verified key, unless an invalidation happened since `generation` was read.
-  void Insert(const Principal& principal, UnixSeconds now, std::uint64_t generation);
+  // Marks it used as Find does (`by_token` likewise).
+  void Insert(const Principal& principal, UnixSeconds now, std::uint64_t generation,
+              bool by_token = false);
   // Remembers that `hash` is not a key, under the same rule.
   void InsertUnknown(std::string_view hash, UnixSeconds now, std::uint64_t generation);
 
@@ -122,7 +126,8 @@ class KeyCache {
 };
 
 template <typename F>
-KeyCache::Outcome KeyCache::Find(std::string_view hash, UnixSeconds now, F&& on_valid) const {
+KeyCache::Outcome KeyCache::Find(std::string_view hash, UnixSeconds now, F&& on_valid,
+                                 bool by_token) const {
   Hash h;
   if (!ToHash(hash, &h)) return Outcome::kInvalid;
   Shard& shard = ShardOf(h);
@@ -132,7 +137,9 @@ KeyCache::Outcome KeyCache::Find(std::string_view hash, UnixSeconds now, F&& on_
     if (entry.cached_at + options_.ttl > now) {
       if (entry.principal.expires_at > now) {
         hits_.fetch_add(1, std::memory_order_relaxed);
-        if (IsApiKey(entry.principal)) MarkUsed(shard, it->second, now);
+        if (IsApiKey(entry.principal) && !(by_token && entry.principal.old_secret)) {
+          MarkUsed(shard, it->second, now);
+        }
         on_valid(entry);
         return Outcome::kValid;
       }

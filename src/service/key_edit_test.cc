@@ -173,7 +173,12 @@ TEST_F(KeyEditTest, ALimitedCallerKeyExtendsNothingBeyondItself) {
   Principal caller = KeyCaller(alice_, Scopes({"keys:read", "keys:write"}), 4 * 3600);
   EXPECT_THAT(Edit(caller, "ci", {.expiration = In(5 * 3600)}),
               StatusIs(StatusCode::kPermissionDenied));
-  KW_EXPECT_OK(Edit(caller, "ci", {.expiration = In(3 * 3600)}).status());
+  // A later expiration widens the key: only one the caller could reveal (within its grant).
+  EXPECT_THAT(Edit(caller, "ci", {.expiration = In(3 * 3600)}),
+              StatusIs(StatusCode::kPermissionDenied, HasSubstr("broader grant")));
+  KW_EXPECT_OK(Edit(caller, "ci", {.expiration = In(3600)}).status());  // shortening is fine
+  KW_ASSERT_OK_AND_ASSIGN(KeyView view, Edit(caller, "small", {.expiration = In(3 * 3600)}));
+  EXPECT_EQ(view.expires_at, clock_.Now() + 3 * 3600);
   // Disabling is never an escalation; enabling a key broader than the caller is.
   KW_ASSERT_OK(Edit(caller, "ci", {.disabled = true}).status());
   EXPECT_THAT(Edit(caller, "ci", {.disabled = false}),
@@ -186,6 +191,60 @@ TEST_F(KeyEditTest, ALimitedCallerKeyExtendsNothingBeyondItself) {
               StatusIs(StatusCode::kPermissionDenied, HasSubstr("keys:write")));
   EXPECT_THAT(keys_->Update(alice_, "admin", "small", {.description = "x"}),
               StatusIs(StatusCode::kNotFound));
+}
+
+// A key may shorten, disable and tighten itself, never widen itself: each widening refused.
+TEST_F(KeyEditTest, AKeyEditingItselfWidensNothing) {
+  const std::string token = AliceKey({.name = "self",
+                                      .duration = "2h",
+                                      .scopes = {"keys:read", "keys:write"},
+                                      .idle_timeout = "1h",
+                                      .on_reuse = "revoke"});
+  KW_ASSERT_OK_AND_ASSIGN(Principal self, auth_->Authenticate(token));
+  auto refused = StatusIs(StatusCode::kPermissionDenied, HasSubstr("tighten itself"));
+  EXPECT_THAT(Edit(self, "self", {.idle_timeout = "0s"}), refused);
+  EXPECT_THAT(Edit(self, "self", {.idle_timeout = "2h"}), refused);
+  EXPECT_THAT(Edit(self, "self", {.on_reuse = "keep"}), refused);
+  KW_ASSERT_OK(keys_->Update(admin_, "alice", "self", {.disabled = true}).status());
+  EXPECT_THAT(Edit(self, "self", {.disabled = false}), refused);
+  KW_ASSERT_OK(keys_->Update(admin_, "alice", "self", {.disabled = false}).status());
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord stored, store_->GetKey("alice", "self"));
+  EXPECT_EQ(stored.idle_timeout, 3600);
+  EXPECT_TRUE(stored.revoke_on_reuse);
+  // Tightening is fine.
+  KW_ASSERT_OK_AND_ASSIGN(KeyView view,
+                          Edit(self, "self", {.idle_timeout = "10m", .on_reuse = "revoke"}));
+  EXPECT_EQ(view.idle_timeout, 600);
+  KW_ASSERT_OK(Edit(self, "self", {.disabled = true}).status());
+}
+
+// A limited caller key widens only keys it could reveal: an idle_timeout off or longer and
+// on_reuse back to keep are refused on a broader key, allowed on one within its grant.
+TEST_F(KeyEditTest, ALimitedCallerKeyLoosensOnlyKeysItCouldReveal) {
+  AliceKey({.name = "ci",
+            .duration = "2h",
+            .scopes = {"pulsar:produce"},
+            .idle_timeout = "1h",
+            .on_reuse = "revoke"});
+  AliceKey({.name = "small",
+            .duration = "2h",
+            .scopes = {"keys:read"},
+            .idle_timeout = "1h",
+            .on_reuse = "revoke"});
+  Principal caller = KeyCaller(alice_, Scopes({"keys:read", "keys:write"}), 4 * 3600);
+  auto broader = StatusIs(StatusCode::kPermissionDenied, HasSubstr("broader grant"));
+  EXPECT_THAT(Edit(caller, "ci", {.idle_timeout = "0s"}), broader);
+  EXPECT_THAT(Edit(caller, "ci", {.idle_timeout = "2h"}), broader);
+  EXPECT_THAT(Edit(caller, "ci", {.on_reuse = "keep"}), broader);
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord stored, store_->GetKey("alice", "ci"));
+  EXPECT_EQ(stored.idle_timeout, 3600);
+  EXPECT_TRUE(stored.revoke_on_reuse);
+  // Tightening a broader key is fine; loosening one within the caller too.
+  KW_EXPECT_OK(Edit(caller, "ci", {.idle_timeout = "10m"}).status());
+  KW_ASSERT_OK_AND_ASSIGN(KeyView view,
+                          Edit(caller, "small", {.idle_timeout = "0s", .on_reuse = "keep"}));
+  EXPECT_EQ(view.idle_timeout, 0);
+  EXPECT_FALSE(view.revoke_on_reuse);
 }
 
 TEST_F(KeyEditTest, ExpiringWithinListsKeysNotYetExpiredThatExpireSoon) {

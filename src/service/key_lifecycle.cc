@@ -115,20 +115,40 @@ Result<KeyUpdate> ParseEdit(const KeyEdit& edit, const KeyRecord& key, UnixSecon
   return update;
 }
 
-// Who may make `update` to `key`: a key editing itself only shortens its expiration; a caller
-// key without full access neither extends the key past its own expiry nor enables a key
-// broader than itself.
+// What in `update` would widen `key` ("" nothing): a later expiration, enabling it, an
+// idle_timeout turned off or made longer, on_reuse back from "revoke" to "keep". (A grant is
+// only ever narrowed: EditedGrant.)
+std::string Widening(const KeyRecord& key, const KeyUpdate& update) {
+  if (update.expires_at && *update.expires_at > key.expires_at) return "a later expiration";
+  if (update.disabled && !*update.disabled && key.disabled) return "enabling it";
+  if (update.idle_timeout && key.idle_timeout > 0 &&
+      (*update.idle_timeout == 0 || *update.idle_timeout > key.idle_timeout)) {
+    return "a longer idle_timeout, or none";
+  }
+  if (update.revoke_on_reuse && !*update.revoke_on_reuse && key.revoke_on_reuse) {
+    return "on_reuse keep instead of revoke";
+  }
+  return "";
+}
+
+// Who may make `update` to `key`. A key editing itself may only make its expiration earlier,
+// disable itself or tighten itself: nothing Widening names. A caller key without full access
+// sets no expiration past its own, and widens only a key it could reveal (within its grant, not
+// outliving it, as the key will be after the update).
 Status CheckEditAllowed(const Caller& caller, const KeyRecord& key, const KeyUpdate& update) {
   bool self = !caller.credential_hash.empty() && caller.credential_hash == key.hash;
   for (const OldSecret& old : key.old_secrets) self = self || caller.credential_hash == old.hash;
-  if (self && update.expires_at && *update.expires_at > key.expires_at) {
-    return Status::PermissionDenied("a key may only make its own expiration earlier");
+  const std::string widening = Widening(key, update);
+  if (self && !widening.empty()) {
+    return Status::PermissionDenied(
+        "a key may only make its own expiration earlier, disable or tighten itself, not " +
+        widening);
   }
   if (!LimitedByCaller(caller)) return Status::Ok();
   if (update.expires_at && *update.expires_at > caller.expires_at) {
     return Status::PermissionDenied("the expiration is later than this key's own");
   }
-  if (update.disabled && !*update.disabled && key.disabled) {
+  if (!widening.empty()) {
     return CheckReveal(caller.grant, caller.expires_at, key.name,
                        update.grant ? *update.grant : key.grant,
                        update.expires_at ? *update.expires_at : key.expires_at);

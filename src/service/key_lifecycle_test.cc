@@ -131,13 +131,47 @@ TEST_F(KeyLifecycleTest, ReuseWithOnReuseRevokeDeletesTheKey) {
   EXPECT_EQ(reuses[0].detail, "revoked");
 }
 
+// With no traffic, the old secret retires retire_when_idle plus one writer interval (the lag
+// the store may learn of a use with) after the rotation: not a second later.
 TEST_F(KeyLifecycleTest, RetireWhenIdleEndsTheGraceOfAnUnusedOldSecret) {
+  options_.last_used_lag_seconds = 5;
   const std::string old_token = AliceKey({.name = "ci"});
+  const std::string other_token = AliceKey({.name = "other"});
   KW_ASSERT_OK_AND_ASSIGN(KeyView view, Rotate("ci", {.grace = "1h", .retire_when_idle = "10s"}));
-  EXPECT_EQ(view.old_secrets.at(0).accepted_until, view.rotated_at + 10);
+  KW_ASSERT_OK(Rotate("other", {.grace = "1h", .retire_when_idle = "10s"}).status());
+  EXPECT_EQ(view.old_secrets.at(0).accepted_until, view.rotated_at + 15);
   EXPECT_EQ(Audited(AuditAction::kKeyRotate).at(0).detail, "grace=1h retire_when_idle=10s");
-  EXPECT_EQ(Data(NewEvents().back()).at("retire_when_idle").as_int64(), 10);
-  clock_.Advance(10);
+  EXPECT_EQ(Data(NewEvents().at(2)).at("retire_when_idle").as_int64(), 10);
+  NewEvents();
+  clock_.Advance(14);
+  KW_ASSERT_OK(Auth(other_token).status());  // the last second it is accepted
+  clock_.Advance(1);
+  EXPECT_THAT(Auth(old_token), StatusIs(StatusCode::kUnauthenticated));
+  EXPECT_THAT(NewEventTypes(), ElementsAre("key.reuse_detected"));
+  KW_ASSERT_OK_AND_ASSIGN(auto listed, keys_->List(admin_, "alice", false));
+  for (const KeyView& key : listed) {
+    if (key.name == "ci") {
+      EXPECT_THAT(key.old_secrets, IsEmpty());
+    }
+  }
+}
+
+// After one use (cached, then written), unused again: refused at that use + retire_when_idle +
+// the lag, though the use's cache entry would otherwise still be trusted.
+TEST_F(KeyLifecycleTest, RetireWhenIdleCountsFromTheLastUseWrittenPlusTheLag) {
+  options_.last_used_lag_seconds = 5;
+  const std::string old_token = AliceKey({.name = "ci"});
+  KW_ASSERT_OK(Rotate("ci", {.grace = "1h", .retire_when_idle = "10s"}).status());
+  NewEvents();
+  clock_.Advance(2);
+  const UnixSeconds used = clock_.Now();
+  KW_ASSERT_OK_AND_ASSIGN(Principal old, Auth(old_token));
+  EXPECT_EQ(old.expires_at, used + 15);
+  FlushLastUsed();
+  clock_.Advance(14);
+  KW_ASSERT_OK_AND_ASSIGN(auto listed, keys_->List(admin_, "alice", false));
+  EXPECT_EQ(listed.at(0).old_secrets.at(0).accepted_until, used + 15);
+  clock_.Advance(1);
   EXPECT_THAT(Auth(old_token), StatusIs(StatusCode::kUnauthenticated));
   EXPECT_THAT(NewEventTypes(), ElementsAre("key.reuse_detected"));
 }
@@ -280,6 +314,74 @@ TEST_F(DisabledKeyTokenTest, TheTokensOfADisabledKeyAreRefused) {
   KW_ASSERT_OK(keys_->Update(admin_, "alice", "pulsar-client", {.disabled = false}).status());
   clock_.Advance(6);  // the token's refusal may stay cached for the cache's lifetime
   KW_ASSERT_OK(tokens_->Verify(jwt, AudienceSet::kAny).status());
+}
+
+}  // namespace
+}  // namespace keyward
+
+namespace keyward {
+namespace {
+
+// REVIEW: steady use of the old secret, with uses written every 5 s (the default
+// --last-used-interval) and retire_when_idle 3 s: a use every second must keep it.
+TEST_F(KeyLifecycleTest, ReviewSteadyUseWithWriterLagIsNotReuse) {
+  options_.last_used_lag_seconds = 5;  // --last-used-interval 5s
+  const std::string old_token = AliceKey({.name = "ci"});
+  KW_ASSERT_OK(Rotate("ci", {.grace = "1h", .retire_when_idle = "3s"}).status());
+  NewEvents();
+  for (int t = 1; t <= 20; ++t) {
+    clock_.Advance(1);
+    EXPECT_TRUE(Auth(old_token).ok()) << "refused at t=" << t;
+    if (t % 5 == 0) FlushLastUsed();
+  }
+  EXPECT_THAT(NewEventTypes(), IsEmpty());
+}
+
+class ReviewRotatedKeyTokenTest : public TokenTest {};
+
+// REVIEW: a token issued before a rotation, verified inside the grace.
+TEST_F(ReviewRotatedKeyTokenTest, TokensOfTheOldSecretWorkInTheGrace) {
+  KW_ASSERT_OK(ring_->Refresh());
+  const std::string key = AliceKey({.name = "pulsar-client",
+                                    .scopes = {"pulsar:produce", "tokens:issue"},
+                                    .tags = std::vector<std::string>{"team:x"}});
+  const std::string before = MustIssue({.api_key = key}).access_token;
+  KW_ASSERT_OK(keys_->Rotate(admin_, "alice", "pulsar-client", {.grace = "1h"}).status());
+  EXPECT_TRUE(tokens_->Verify(before, AudienceSet::kAny).ok()) << "issued before the rotation";
+  const std::string during = MustIssue({.api_key = key}).access_token;
+  EXPECT_TRUE(tokens_->Verify(during, AudienceSet::kAny).ok()) << "issued from the old secret";
+}
+
+// A token of a secret since rotated away verifies at a gateway (from the cache too) while the
+// old secret is accepted, and not after; verifying it is not a use of the old secret.
+TEST_F(ReviewRotatedKeyTokenTest, TokensOfARotatedSecretLiveAsLongAsItIsAccepted) {
+  KW_ASSERT_OK(ring_->Refresh());
+  const std::string key = AliceKey({.name = "pulsar-client",
+                                    .scopes = {"pulsar:produce", "tokens:issue"},
+                                    .tags = std::vector<std::string>{"team:x"}});
+  const std::string jwt = MustIssue({.api_key = key}).access_token;
+  KW_ASSERT_OK(tokens_->Verify(jwt, AudienceSet::kGateway).status());
+  KW_ASSERT_OK(store_->TouchKeys(cache_.TakeUsed()));  // the uses before the rotation
+  const UnixSeconds rotated = clock_.Now();
+  KW_ASSERT_OK(keys_->Rotate(admin_, "alice", "pulsar-client", {.grace = "1m"}).status());
+  KW_ASSERT_OK_AND_ASSIGN(Principal p, tokens_->Verify(jwt, AudienceSet::kGateway));
+  EXPECT_TRUE(p.old_secret);
+  EXPECT_EQ(p.parent_key_hash, HashKey(key));
+  EXPECT_LE(p.expires_at, rotated + 60);
+  EXPECT_EQ(p.user.id, "alice");
+  EXPECT_EQ(tokens_->TryCached(jwt, [](const CacheEntry&) {}), KeyCache::Outcome::kValid);
+  clock_.Advance(59);
+  KW_ASSERT_OK(tokens_->Verify(jwt, AudienceSet::kGateway).status());
+  // No use of the old secret was counted, and none of its refusals is a reuse.
+  KW_ASSERT_OK(store_->TouchKeys(cache_.TakeUsed()));
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord stored, store_->GetKey("alice", "pulsar-client"));
+  ASSERT_EQ(stored.old_secrets.size(), 1u);
+  EXPECT_EQ(stored.old_secrets[0].last_used_at, 0);
+  clock_.Advance(1);  // the grace is over
+  EXPECT_NE(tokens_->TryCached(jwt, [](const CacheEntry&) {}), KeyCache::Outcome::kValid);
+  EXPECT_THAT(tokens_->Verify(jwt, AudienceSet::kGateway), StatusIs(StatusCode::kUnauthenticated));
+  EXPECT_THAT(tokens_->Verify(jwt, AudienceSet::kAny), StatusIs(StatusCode::kUnauthenticated));
+  EXPECT_EQ(IssueError({.api_key = key}), "invalid_client");
 }
 
 }  // namespace

@@ -99,7 +99,7 @@ KeyView KeyService::ToView(const KeyRecord& record, UnixSeconds now) const {
   view.revoke_on_reuse = record.revoke_on_reuse;
   view.rotated_at = record.rotated_at;
   for (const OldSecret& old : record.old_secrets) {
-    const UnixSeconds until = old.AcceptedUntil();
+    const UnixSeconds until = old.AcceptedUntil(options_.last_used_lag_seconds);
     if (until <= now) continue;
     view.old_secrets.push_back({.masked = old.masked,
                                 .rotated_at = old.rotated_at,

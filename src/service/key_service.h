@@ -49,12 +49,13 @@ struct KeyView {
   std::int64_t idle_timeout = 0;  // seconds; 0 off
   bool revoke_on_reuse = false;   // on_reuse: "revoke" (else "keep")
   UnixSeconds rotated_at = 0;     // 0: never rotated
-  // The old secrets still accepted at the time of the call (OldSecret::AcceptedUntil() > now),
+  // The old secrets still accepted at the time of the call (OldSecret::AcceptedUntil(lag) > now,
+  // lag: ServiceOptions::last_used_lag_seconds, as the Authenticator judges),
   // newest first: the key is "rotating" while there is one.
   struct OldSecretView {
     std::string masked;
     UnixSeconds rotated_at = 0;
-    UnixSeconds accepted_until = 0;  // AcceptedUntil() as of now (may move earlier when idle)
+    UnixSeconds accepted_until = 0;  // AcceptedUntil(lag) as of now (moves later with use)
     UnixSeconds last_used_at = 0;    // 0: not used since the rotation
   };
   std::vector<OldSecretView> old_secrets;
@@ -152,9 +153,11 @@ class KeyService final : public ReuseListener {
   Result<KeyView> Rotate(const Caller& caller, std::string_view user_id, std::string_view name,
                          const RotateRequest& request) const;
   // An edit. keys:write (users:write on another's key). InvalidArgument for a malformed field
-  // or nothing to change; PermissionDenied when a caller key without full access would extend
-  // the key beyond itself (a later expiration than its own, or re-enabling a key broader than
-  // it), when a key edits its own expiration to later, or when the grant is not narrower;
+  // or nothing to change; PermissionDenied when a caller key without full access would set an
+  // expiration later than its own, or widen (a later expiration, enabling, an idle_timeout off
+  // or longer, on_reuse revoke → keep) a key it could not reveal (CheckReveal, the key as
+  // edited); when a key would widen itself at all (it may only shorten, disable, tighten); or
+  // when the grant is not narrower;
   // AlreadyExists for a taken name. Events key.disabled / key.enabled when `disabled` changes;
   // audit key.update (and key.disable / key.enable). Returns the key as it is now.
   // Decided on the key as read and applied only to that revision (Store::UpdateKey), re-read

@@ -31,6 +31,10 @@ struct ServiceOptions {
   // How often the housekeeper (service/housekeeper.h) looks for keys to announce or revoke
   // (--housekeeping-interval), in milliseconds.
   std::int64_t housekeeping_interval_ms = 30'000;
+  // How late the store may learn of a key's use, in whole seconds (at least 1): the app sets it
+  // from --last-used-interval, rounded up. An old secret with retire_when_idle is retired this
+  // much after it has gone unused that long, never before (OldSecret::AcceptedUntil).
+  std::int64_t last_used_lag_seconds = 5;
 };
 
 // Webhook deliveries (service/webhook_dispatcher.h), from `keyward serve --webhook-…`.

@@ -29,9 +29,9 @@ struct Principal {
   // issued from, whose revocation revokes it. Empty for a key or session.
   std::string parent_key_hash;
   // The presented secret is a key's old secret, in its grace period after a rotation:
-  // expires_at is then when it stops being accepted (OldSecret::AcceptedUntil, counting this
-  // use). Once that passes, a cache hit is a miss (KeyCache::Find), so that the store decides and
-  // the reuse is detected (Authenticator).
+  // expires_at is then when it stops being accepted (OldSecret::AcceptedUntil with the writer's
+  // lag, counting this use). Once that passes, a cache hit is a miss (KeyCache::Find), so that the
+  // store decides and the reuse is detected (Authenticator).
   bool old_secret = false;
 };
 

@@ -308,7 +308,8 @@ std::optional<Principal> TokenService::FromCache(std::string_view token_hash, Un
   if (*token_outcome != KeyCache::Outcome::kValid || found->parent_key_hash.empty()) {
     return std::nullopt;
   }
-  if (cache_->Find(found->parent_key_hash, now, [](const CacheEntry&) {}) !=
+  if (cache_->Find(
+          found->parent_key_hash, now, [](const CacheEntry&) {}, /*by_token=*/true) !=
       KeyCache::Outcome::kValid) {
     return std::nullopt;
   }
@@ -369,7 +370,10 @@ Result<Principal> TokenService::Lineage(const boost::json::object& claims, UnixS
   if (!prefix) return Invalid("client_id is not a key id");
   Result<Principal> key = InvalidCredential();
   if (auto record = store_.FindKeyByHashPrefix(*prefix); record.ok()) {
-    key = authenticator_.PrincipalOfKey(std::move(record).value(), now);
+    // Issued from a secret since rotated away: valid while that old secret is accepted.
+    key = record->by_old_secret
+              ? authenticator_.PrincipalOfOldSecret(std::move(record).value(), now)
+              : authenticator_.PrincipalOfKey(std::move(record).value(), now);
   } else if (record.status().code() != StatusCode::kNotFound) {
     return record.status();
   } else if (auto session = store_.FindSessionByHashPrefix(*prefix); session.ok()) {
@@ -384,7 +388,7 @@ Result<Principal> TokenService::Lineage(const boost::json::object& claims, UnixS
   if (key->user.id != *StringClaim(claims, "sub")) return Invalid("sub is not its key's owner");
   if (!key->grant.HasScope(scope::kTokensIssue)) return Invalid("its key lacks tokens:issue");
   // The key's own entry, which TryCached checks before it answers from the token's.
-  if (cache_ != nullptr) cache_->Insert(*key, now, generation);
+  if (cache_ != nullptr) cache_->Insert(*key, now, generation, /*by_token=*/true);
 
   const auto scopes = ListClaim(claims, "scope");
   const auto tags = ListClaim(claims, "tags");
@@ -407,6 +411,8 @@ Result<Principal> TokenService::Lineage(const boost::json::object& claims, UnixS
   token.grant.allowed_addresses = key->grant.allowed_addresses;
   token.networks = key->networks;
   token.parent_key_hash = key->token_hash;
+  // An old secret's time may move later (its uses): past it, the store decides again.
+  token.old_secret = key->old_secret;
   return token;
 }
 

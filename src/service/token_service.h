@@ -92,6 +92,9 @@ class TokenService {
   // Checks a JWT this issuer signed: signature by a published key, typ (at+jwt or JWT), iss,
   // aud in `which`, exp and nbf (with `skew` leeway), iat not in the future beyond skew, then its
   // key by client_id: it must still exist, be unexpired, belong to `sub`, and hold tokens:issue.
+  // A token issued from a secret since rotated away (client_id names an old secret) verifies
+  // while that old secret is accepted (Authenticator::PrincipalOfOldSecret: not a use of it, and
+  // no reuse reported): old_secret set, expires_at never past its time.
   // The Principal: the owner with tags = token tags ∩ the key's effective tags, a grant without
   // full access whose scopes = token scopes ∩ the key's and tags = those tags, the key's
   // addresses and networks, via and key_name the key's (or session's), token_hash SHA-256 of
@@ -166,8 +169,9 @@ KeyCache::Outcome TokenService::TryCached(std::string_view jwt, F&& on_valid) co
   });
   if (outcome != KeyCache::Outcome::kValid) return outcome;
   if (!has_parent) return KeyCache::Outcome::kMiss;
-  outcome =
-      cache_->Find(std::string_view(parent.data(), parent.size()), now, [](const CacheEntry&) {});
+  outcome = cache_->Find(
+      std::string_view(parent.data(), parent.size()), now, [](const CacheEntry&) {},
+      /*by_token=*/true);
   if (outcome != KeyCache::Outcome::kValid) return outcome;
   return cache_->Find(token_hash, now, std::forward<F>(on_valid));
 }

@@ -107,6 +107,58 @@ TEST_P(KeyLifecycleStoreTest, RotateKeyMovesTheOldSecretAndKeepsTheKeysIdentity)
   ExpectSameOld(by_old.old_secrets[0], old);
 }
 
+// An issued token names its key by a hash prefix (FindKeyByHashPrefix): an old secret's is
+// found too, as FindKeyByHash gives it; a prefix two secrets share, current or old, finds none.
+TEST_P(KeyLifecycleStoreTest, FindKeyByHashPrefixFindsOldSecretsToo) {
+  auto prefix = [](std::initializer_list<int> bytes) {
+    std::string out;
+    for (int b : bytes) out.push_back(static_cast<char>(b));
+    return out;
+  };
+  // Hash(n) is 00, n & 0xff, n >> 8, …: Hash(1) 00 01 00, Hash(257) 00 01 01, Hash(513) 00 01 02.
+  KeyRecord ci = MakeKey("alice", "ci", 1);
+  KW_ASSERT_OK(store_->CreateKey(ci));
+  const UnixSeconds at = kCreated + 100;
+  const OldSecret old = MakeOld(1, at, ci.expires_at);
+  KW_ASSERT_OK(store_->RotateKey("alice", "ci", Hash(1), Next(ci, 2, at), old, {}));
+
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord by_old, store_->FindKeyByHashPrefix(Hash(1).substr(0, 16)));
+  EXPECT_TRUE(by_old.by_old_secret);
+  EXPECT_EQ(by_old.name, "ci");
+  EXPECT_EQ(by_old.hash, Hash(2));  // the key's current secret
+  ASSERT_EQ(by_old.old_secrets.size(), 1u);
+  ExpectSameOld(by_old.old_secrets[0], old);
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord current, store_->FindKeyByHashPrefix(Hash(2).substr(0, 16)));
+  EXPECT_FALSE(current.by_old_secret);
+  EXPECT_EQ(current.hash, Hash(2));
+  EXPECT_TRUE(current.old_secrets.empty());
+  KW_EXPECT_CODE(store_->FindKeyByHashPrefix(prefix({0})), StatusCode::kNotFound);
+
+  // An old secret and another key's current one share 00 01.
+  KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "ef", 513)));
+  KW_EXPECT_CODE(store_->FindKeyByHashPrefix(prefix({0, 1})), StatusCode::kNotFound);
+  KW_ASSERT_OK_AND_ASSIGN(by_old, store_->FindKeyByHashPrefix(prefix({0, 1, 0})));
+  EXPECT_EQ(by_old.name, "ci");
+  EXPECT_TRUE(by_old.by_old_secret);
+  KW_ASSERT_OK_AND_ASSIGN(current, store_->FindKeyByHashPrefix(prefix({0, 1, 2})));
+  EXPECT_EQ(current.name, "ef");
+  EXPECT_FALSE(current.by_old_secret);
+
+  // Two old secrets share 00 01.
+  KeyRecord cd = MakeKey("alice", "cd", 257);
+  KW_ASSERT_OK(store_->CreateKey(cd));
+  KW_ASSERT_OK(store_->RotateKey("alice", "cd", Hash(257), Next(cd, 258, at),
+                                 MakeOld(257, at, cd.expires_at), {}));
+  KW_ASSERT_OK(store_->DeleteKey("alice", "ef"));
+  KW_EXPECT_CODE(store_->FindKeyByHashPrefix(prefix({0, 1})), StatusCode::kNotFound);
+  KW_ASSERT_OK_AND_ASSIGN(by_old, store_->FindKeyByHashPrefix(prefix({0, 1, 1})));
+  EXPECT_EQ(by_old.name, "cd");
+  EXPECT_EQ(by_old.old_secrets.at(0).hash, Hash(257));
+  // Deleting the key forgets its old secrets.
+  KW_ASSERT_OK(store_->DeleteKey("alice", "ci"));
+  KW_EXPECT_CODE(store_->FindKeyByHashPrefix(prefix({0, 1, 0})), StatusCode::kNotFound);
+}
+
 TEST_P(KeyLifecycleStoreTest, RotateKeyIsACompareAndSwapOnTheCurrentHash) {
   KeyRecord key = MakeKey("alice", "ci", 1);
   KW_ASSERT_OK(store_->CreateKey(key));

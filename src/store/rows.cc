@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -91,6 +92,27 @@ void AddKeyRow(const RowReader& row, std::vector<KeyRecord>& keys) {
   if (!row.IsNull(KW_ROW_KEY_COLUMN_COUNT)) {
     keys.back().old_secrets.push_back(ReadOldSecret(row, KW_ROW_KEY_COLUMN_COUNT));
   }
+}
+
+KeyRecord ReadKeyByOldSecret(const RowReader& row) {
+  KeyRecord key = ReadKey(row);
+  key.old_secrets.push_back(ReadOldSecret(row, KW_ROW_KEY_COLUMN_COUNT));
+  key.by_old_secret = true;
+  return key;
+}
+
+Result<KeyRecord> OneKeyByPrefix(std::vector<KeyRecord> current, std::vector<KeyRecord> old) {
+  auto secret = [](const KeyRecord& key) -> const std::string& {
+    return key.by_old_secret ? key.old_secrets.front().hash : key.hash;
+  };
+  std::vector<KeyRecord> found = std::move(old);  // first: a secret in both is an old one now
+  for (KeyRecord& key : current) {
+    const bool seen = std::any_of(found.begin(), found.end(),
+                                  [&](const KeyRecord& k) { return secret(k) == key.hash; });
+    if (!seen) found.push_back(std::move(key));
+  }
+  if (found.size() != 1) return Status::NotFound("key not found");
+  return std::move(found.front());
 }
 
 Webhook ReadWebhook(const RowReader& row) {

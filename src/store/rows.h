@@ -63,6 +63,14 @@ class RowReader {
 #define KW_ROW_PREFIX_RANGE(from, to) \
   " WHERE hash >= " from " AND hash < " to " ORDER BY hash LIMIT 2"
 #define KW_ROW_PREFIX_OPEN(from) " WHERE hash >= " from " ORDER BY hash LIMIT 2"
+// The same over old secrets: each key whose old secret's hash is in the range, with that secret
+// (read with ReadKeyByOldSecret).
+#define KW_ROW_KEY_BY_OLD_SECRET_PREFIX                                 \
+  "SELECT " KW_ROW_KEY_COLUMNS_OF("k.") ", " KW_ROW_OLD_SECRET_COLUMNS( \
+      "r.") " FROM rotated_secrets r JOIN api_keys k ON k.id = r.key_id"
+#define KW_ROW_OLD_PREFIX_RANGE(from, to) \
+  " WHERE r.hash >= " from " AND r.hash < " to " ORDER BY r.hash LIMIT 2"
+#define KW_ROW_OLD_PREFIX_OPEN(from) " WHERE r.hash >= " from " ORDER BY r.hash LIMIT 2"
 // A user's keys, or one (add " AND k.name = " name), each with its old secrets (LEFT JOIN: NULL
 // old secret columns for none), in the order ListKeys wants; read with AddKeyRow.
 #define KW_ROW_KEYS_WITH_OLD_SECRETS(user) \
@@ -140,6 +148,13 @@ OldSecret ReadOldSecret(const RowReader& row, int first);
 // A row of KW_ROW_KEYS_WITH_OLD_SECRETS: a new key at the end of `keys` unless the row is of the
 // last one (same name), and its old secret, if any, added to that key.
 void AddKeyRow(const RowReader& row, std::vector<KeyRecord>& keys);
+// A row of KW_ROW_KEY_BY_OLD_SECRET(_PREFIX): the key, by_old_secret, old_secrets = {that one}.
+KeyRecord ReadKeyByOldSecret(const RowReader& row);
+// Store::FindKeyByHashPrefix from its two lookups (up to 2 rows each): `current`, keys whose hash
+// has the prefix, then `old`, keys by an old secret whose hash has it (ReadKeyByOldSecret). The
+// one secret found; NotFound when none, or two different ones (never guess). A secret found in
+// both (rotated between two lookups) is one, as the old secret it has become.
+Result<KeyRecord> OneKeyByPrefix(std::vector<KeyRecord> current, std::vector<KeyRecord> old);
 // KW_ROW_WEBHOOK_COLUMNS.
 Webhook ReadWebhook(const RowReader& row);
 // KW_ROW_DELIVERY_COLUMNS (url and sealed_secret left empty). Internal for an unknown state.

@@ -165,7 +165,9 @@ class Store {
 
   // The API key whose hash starts with `prefix` (1-32 bytes), through the hash index (a range
   // scan). NotFound when no key, or more than one, has that prefix: an issued token names its
-  // key by such a prefix (service/token_service.h).
+  // key by such a prefix (service/token_service.h). Old secrets (rotated_secrets, through its
+  // hash index) count too: a secret so found comes as FindKeyByHash gives it (by_old_secret,
+  // old_secrets = {it}); the prefix must then match no other secret, current or old.
   virtual Result<KeyRecord> FindKeyByHashPrefix(std::string_view prefix) = 0;
   // The same for sign-in sessions (a token exchanged from a CLI session names its session so).
   virtual Result<SessionRecord> FindSessionByHashPrefix(std::string_view prefix) = 0;

@@ -94,6 +94,10 @@ constexpr char kListAuditOfUser[] =
 constexpr char kFindKeyByPrefix[] = "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys" KW_PREFIX_RANGE;
 constexpr char kFindKeyByPrefixOpen[] =
     "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys" KW_PREFIX_OPEN;
+constexpr char kFindOldSecretByPrefix[] =
+    KW_ROW_KEY_BY_OLD_SECRET_PREFIX KW_ROW_OLD_PREFIX_RANGE("$1", "$2");
+constexpr char kFindOldSecretByPrefixOpen[] =
+    KW_ROW_KEY_BY_OLD_SECRET_PREFIX KW_ROW_OLD_PREFIX_OPEN("$1");
 constexpr char kFindSessionByPrefix[] =
     "SELECT " KW_ROW_SESSION_COLUMNS " FROM sessions" KW_PREFIX_RANGE;
 constexpr char kFindSessionByPrefixOpen[] =
@@ -397,9 +401,28 @@ class PostgresStore final : public Store {
     return keys;
   }
 
+  // A current secret, or an old one (rows.h, OneKeyByPrefix). A secret moves from api_keys to
+  // rotated_secrets, never back: looking there second finds it even when a rotation commits
+  // between the two statements (then seen twice, and counted once).
   Result<KeyRecord> FindKeyByHashPrefix(std::string_view prefix) override {
-    return FindByPrefix<KeyRecord>(prefix, kFindKeyByPrefix, kFindKeyByPrefixOpen, ReadKey,
-                                   "key not found");
+    KW_ASSIGN_OR_RETURN(std::optional<std::string> upper, HashPrefixUpperBound(prefix));
+    Params params;
+    params.Bytes(prefix);
+    if (upper) params.Bytes(*upper);
+    return ReadResult<KeyRecord>([&](Connection& conn) -> Result<KeyRecord> {
+      KW_ASSIGN_OR_RETURN(Rows rows,
+                          conn.Prepared(upper ? kFindKeyByPrefix : kFindKeyByPrefixOpen, params));
+      std::vector<KeyRecord> current;
+      for (int r = 0; r < rows.size(); ++r) current.push_back(ReadKey(ResultRow(rows, r)));
+      KW_ASSIGN_OR_RETURN(
+          Rows old_rows,
+          conn.Prepared(upper ? kFindOldSecretByPrefix : kFindOldSecretByPrefixOpen, params));
+      std::vector<KeyRecord> old;
+      for (int r = 0; r < old_rows.size(); ++r) {
+        old.push_back(ReadKeyByOldSecret(ResultRow(old_rows, r)));
+      }
+      return OneKeyByPrefix(std::move(current), std::move(old));
+    });
   }
 
   Result<SessionRecord> FindSessionByHashPrefix(std::string_view prefix) override {

@@ -76,6 +76,10 @@ constexpr char kListAuditOfUser[] =
 constexpr char kFindKeyByPrefix[] = "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys" KW_PREFIX_RANGE;
 constexpr char kFindKeyByPrefixOpen[] =
     "SELECT " KW_ROW_KEY_COLUMNS " FROM api_keys" KW_PREFIX_OPEN;
+constexpr char kFindOldSecretByPrefix[] =
+    KW_ROW_KEY_BY_OLD_SECRET_PREFIX KW_ROW_OLD_PREFIX_RANGE("?1", "?2");
+constexpr char kFindOldSecretByPrefixOpen[] =
+    KW_ROW_KEY_BY_OLD_SECRET_PREFIX KW_ROW_OLD_PREFIX_OPEN("?1");
 constexpr char kFindSessionByPrefix[] =
     "SELECT " KW_ROW_SESSION_COLUMNS " FROM sessions" KW_PREFIX_RANGE;
 constexpr char kFindSessionByPrefixOpen[] =
@@ -410,9 +414,27 @@ class SqliteStore final : public Store {
     return keys;
   }
 
+  // A current secret, or an old one (rows.h, OneKeyByPrefix), in one snapshot.
   Result<KeyRecord> FindKeyByHashPrefix(std::string_view prefix) override {
-    return FindByPrefix<KeyRecord>(prefix, kFindKeyByPrefix, kFindKeyByPrefixOpen, ReadKey,
-                                   "key not found");
+    KW_ASSIGN_OR_RETURN(std::optional<std::string> upper, HashPrefixUpperBound(prefix));
+    MutexLock lock(mu_);
+    Transaction transaction(*db_);
+    KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kRead));
+    std::vector<KeyRecord> found[2];  // current, old
+    for (int old = 0; old < 2; ++old) {
+      const char* sql = old != 0 ? (upper ? kFindOldSecretByPrefix : kFindOldSecretByPrefixOpen)
+                                 : (upper ? kFindKeyByPrefix : kFindKeyByPrefixOpen);
+      KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(sql));
+      select.BindBlob(1, prefix);
+      if (upper) select.BindBlob(2, *upper);
+      while (true) {
+        KW_ASSIGN_OR_RETURN(bool row, select.Step());
+        if (!row) break;
+        StatementRow read(select);
+        found[old].push_back(old != 0 ? ReadKeyByOldSecret(read) : ReadKey(read));
+      }
+    }
+    return OneKeyByPrefix(std::move(found[0]), std::move(found[1]));
   }
 
   Result<SessionRecord> FindSessionByHashPrefix(std::string_view prefix) override {
