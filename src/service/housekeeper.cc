@@ -13,7 +13,6 @@
 namespace keyward {
 namespace {
 
-constexpr int kKeysPerPass = 1000;
 constexpr std::int64_t kKeepEvents = 30 * 86400;
 
 // The keys of a housekeeping list; none (logged) when the store failed.
@@ -52,15 +51,16 @@ HousekeepingCounts Housekeeper::RunOnce() {
   std::vector<std::int64_t> thresholds = options_.expiry_warnings;
   std::sort(thresholds.begin(), thresholds.end());
   for (std::int64_t t : thresholds) {
-    for (const KeyRecord& key : Listed(store_.ListKeysToWarn(now, t, kKeysPerPass), "to warn")) {
+    for (const KeyRecord& key :
+         Listed(store_.ListKeysToWarn(now, t, keys_per_pass_.load()), "to warn")) {
       Announce(key, now, &counts);
     }
   }
   for (const KeyRecord& key :
-       Listed(store_.ListKeysExpiredUnannounced(now, kKeysPerPass), "expired")) {
+       Listed(store_.ListKeysExpiredUnannounced(now, keys_per_pass_.load()), "expired")) {
     Announce(key, now, &counts);
   }
-  for (const KeyRecord& key : Listed(store_.ListIdleKeys(now, kKeysPerPass), "idle")) {
+  for (const KeyRecord& key : Listed(store_.ListIdleKeys(now, keys_per_pass_.load()), "idle")) {
     RevokeIfIdle(key, now, &counts);
   }
   if (auto pruned = store_.PruneOldSecrets(now); !pruned.ok()) {

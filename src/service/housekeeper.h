@@ -5,12 +5,13 @@
 // write (Store::AnnounceExpiry, RevokeIdleKey) with its event in the same transaction, so with
 // several nodes each is made once. A pass acts on the store's lists of keys still due
 // (Store::ListKeysToWarn per threshold, smallest first; ListKeysExpiredUnannounced;
-// ListIdleKeys), at most 1000 of each; a later pass goes on with the rest. Idle revocations
-// (the key with every old secret) and key.expired erase the key from this node's cache (the
-// store tells the others) and are audited (key.idle_revoke, actor "system").
-// Owns one thread; thread safe.
+// ListIdleKeys), at most 1000 of each (set_keys_per_pass); a later pass goes on with the rest. Idle
+// revocations (the key with every old secret) and key.expired erase the key from this node's cache
+// (the store tells the others) and are audited (key.idle_revoke, actor "system"). Owns one thread;
+// thread safe.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -44,6 +45,8 @@ class Housekeeper {
 
   // One pass at the clock's now. Store errors are logged and the pass goes on.
   HousekeepingCounts RunOnce();
+  // Keys taken from each list per pass (1000); tests lower it to show a pass never starves.
+  void set_keys_per_pass(int n) { keys_per_pass_ = n; }
   void Stop();
 
  private:
@@ -58,6 +61,7 @@ class Housekeeper {
   KeyCache* cache_;
   const AuditLog* audit_;
   const std::function<void()> on_events_;
+  std::atomic<int> keys_per_pass_{1000};
   std::unique_ptr<PeriodicThread> periodic_;  // last
 };
 
