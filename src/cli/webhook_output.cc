@@ -61,7 +61,7 @@ std::string RenderWebhooks(const json::value& webhooks, OutputFormat format) {
   for (const json::value* w : items)
     with_secret = with_secret || JsonMember(*w, "secret") != nullptr;
   std::vector<std::string> headers = {"ID", "URL", "EVENTS", "USERS", "CREATED"};
-  if (with_secret) headers.push_back("SECRET");
+  if (with_secret) headers.emplace_back("SECRET");
   std::vector<std::vector<std::string>> rows;
   for (const json::value* w : items) {
     std::vector<std::string> row = {JsonCell(*w, "id"), JsonCell(*w, "url"), Filter(*w, "events"),
