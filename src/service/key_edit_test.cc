@@ -19,7 +19,7 @@ using ::testing::SizeIs;
 
 class KeyEditTest : public LifecycleTest {
  protected:
-  Result<KeyView> Edit(const Caller& caller, std::string_view name, KeyEdit edit) {
+  Result<KeyView> Edit(const Caller& caller, std::string_view name, const KeyEdit& edit) {
     return keys_->Update(caller, "alice", name, edit);
   }
   std::string In(std::int64_t seconds) { return FormatRfc3339(clock_.Now() + seconds); }
@@ -196,6 +196,7 @@ TEST_F(KeyEditTest, ExpiringWithinListsKeysNotYetExpiredThatExpireSoon) {
   clock_.Advance(10);
   KW_ASSERT_OK_AND_ASSIGN(auto soon, keys_->List(admin_, "alice", false, 7 * 86400));
   std::vector<std::string> names;
+  names.reserve(soon.size());
   for (const KeyView& v : soon) names.push_back(v.name);
   EXPECT_THAT(names, ElementsAre("hour", "two-days"));
   KW_ASSERT_OK_AND_ASSIGN(auto all, keys_->List(admin_, "alice", true, std::nullopt));
