@@ -56,6 +56,7 @@ TEST_F(WebhookClusterTest, EveryEventIsDeliveredExactlyOnce) {
   std::vector<std::string> failures;
   const auto start = Clock::now();
   std::vector<std::thread> clients;
+  clients.reserve(2 * kClientsPerNode);
   for (int c = 0; c < 2 * kClientsPerNode; ++c) {
     clients.emplace_back([&, c] {
       const ServerProcess& node = c % 2 == 0 ? *a_ : *b_;
@@ -64,6 +65,7 @@ TEST_F(WebhookClusterTest, EveryEventIsDeliveredExactlyOnce) {
       const std::string keys = "/api/v1/users/" + user + "/apikeys";
       for (int i = 0; i < kKeysPerClient; ++i) {
         const std::string name = "c" + std::to_string(c) + "-" + std::to_string(i);
+        const std::string user_and_key = user + " " + name;
         HttpResult made = node.As(session, "POST", keys, {{"name", name}, {"duration", "1h"}});
         std::lock_guard lock(mu);
         if (made.status != 201) {
@@ -71,13 +73,14 @@ TEST_F(WebhookClusterTest, EveryEventIsDeliveredExactlyOnce) {
           return;
         }
         RememberSecret(std::string(made.Json().at("token").as_string()));
-        acknowledged.insert("key.created " + user + " " + name);
-        HttpResult gone = node.As(session, "DELETE", keys + "/" + name);
+        acknowledged.insert("key.created " + user_and_key);
+        const std::string path = keys + "/" + name;
+        HttpResult gone = node.As(session, "DELETE", path);
         if (gone.status != 204) {
           failures.push_back("delete " + name + ": " + std::to_string(gone.status));
           return;
         }
-        acknowledged.insert("key.deleted " + user + " " + name);
+        acknowledged.insert("key.deleted " + user_and_key);
       }
     });
   }
