@@ -105,7 +105,7 @@ TEST_F(KeyEditTest, UpdateChangesWhatItNamesAndKeepsTheRest) {
 
 TEST_F(KeyEditTest, MalformedEditsAreRefused) {
   AliceKey({.name = "ci"});
-  auto bad = [&](KeyEdit edit) { return Edit(admin_, "ci", std::move(edit)); };
+  auto bad = [&](const KeyEdit& edit) { return Edit(admin_, "ci", edit); };
   EXPECT_THAT(bad({}), StatusIs(StatusCode::kInvalidArgument, "nothing to change"));
   EXPECT_THAT(bad({.name = "a/b"}), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(bad({.description = std::string(2000, 'd')}), StatusIs(StatusCode::kInvalidArgument));
