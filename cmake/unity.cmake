@@ -13,11 +13,7 @@ endfunction()
 
 kw_unity_skip(src/store
   # kInsertUser and the other SQL statements, named as sqlite_store.cc names its own.
-  postgres/postgres_store.cc
-  # Backend, PrintTo (as in store_upgrade_test.cc) and MakeUser (sqlite/sqlite_store_test.cc),
-  # from store_conformance.h, which both include.
-  store_conformance_test.cc
-  signing_key_store_test.cc)
+  postgres/postgres_store.cc)
 
 kw_unity_skip(src/app
   # Its test's local struct Row would shadow route_access_test.cc's Row (g++ -Wshadow).

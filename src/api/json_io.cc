@@ -69,12 +69,11 @@ bool HasDuplicateKeys(std::string_view body, const boost::json::parse_options& o
   return ec || parser.handler().duplicate;
 }
 
-// RFC 3339, or null for 0 (never).
+}  // namespace
+
 boost::json::value TimeOrNull(UnixSeconds t) {
   return t == 0 ? boost::json::value(nullptr) : boost::json::value(FormatRfc3339(t));
 }
-
-}  // namespace
 
 bool IsJsonMediaType(std::string_view content_type) {
   std::string_view media = content_type.substr(0, content_type.find(';'));

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "core/audit_event.h"
 #include "core/user.h"
@@ -41,6 +42,8 @@ Result<std::optional<std::vector<std::string>>> OptionalStringArray(const boost:
                                                                     std::string_view name,
                                                                     std::size_t max);
 
+// RFC 3339 (common/clock.h FormatRfc3339), or null for 0 (never).
+boost::json::value TimeOrNull(UnixSeconds t);
 // {id, name, type, tags, created}
 boost::json::object UserJson(const User& user);
 // A list of strings as a JSON array.

@@ -18,10 +18,6 @@ std::string Base64(std::string_view bytes) {
   return out;
 }
 
-boost::json::value TimeOrNull(UnixSeconds t) {
-  return t == 0 ? boost::json::value(nullptr) : boost::json::value(FormatRfc3339(t));
-}
-
 // {kid, alg, generation, state, created_at, activates_at, signs_until, published_until,
 // public_key_spki, jwk}
 boost::json::object SigningKeyJson(const RingKey& key) {

@@ -11,10 +11,6 @@ namespace {
 
 using http::beast_http::verb;
 
-boost::json::value TimeOrNull(UnixSeconds t) {
-  return t == 0 ? boost::json::value(nullptr) : boost::json::value(FormatRfc3339(t));
-}
-
 // {id, url, events, users, created, created_by}: the lists as stored, [] = all.
 boost::json::object WebhookJson(const Webhook& webhook) {
   return {{"id", webhook.id},

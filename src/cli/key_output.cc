@@ -13,19 +13,15 @@ namespace json = boost::json;
 
 constexpr std::string_view kFullAccess = "full access (created before scopes)";
 
-const json::value* Member(const json::value& v, std::string_view key) {
-  return v.is_object() ? v.as_object().if_contains(key) : nullptr;
-}
-
 bool FullAccess(const json::value& key) {
-  const json::value* field = Member(key, "full_access");
+  const json::value* field = JsonMember(key, "full_access");
   return field != nullptr && field->is_bool() && field->as_bool();
 }
 
 // The strings of an array member joined by ", "; `empty` when it has none.
 std::string List(const json::value& key, std::string_view member, std::string_view empty) {
   std::string out;
-  const json::value* field = Member(key, member);
+  const json::value* field = JsonMember(key, member);
   if (field != nullptr && field->is_array()) {
     for (const json::value& item : field->as_array()) {
       if (!item.is_string()) continue;
@@ -39,7 +35,7 @@ std::string List(const json::value& key, std::string_view member, std::string_vi
 // The latest "accepted_until" of the key's old secrets; "" when it lists none.
 std::string LastAccepted(const json::value& key) {
   std::string last;
-  const json::value* old = Member(key, "old_secrets");
+  const json::value* old = JsonMember(key, "old_secrets");
   if (old == nullptr || !old->is_array()) return last;
   // RFC 3339 times in UTC ("…Z") of one format order as text.
   for (const json::value& secret : old->as_array()) {
@@ -55,7 +51,7 @@ std::vector<std::string> Row(const json::value& key) {
 
 std::vector<std::string> WideRow(const json::value& key) {
   std::vector<std::string> row = Row(key);
-  const json::value* tags = Member(key, "tags");
+  const json::value* tags = JsonMember(key, "tags");
   if (FullAccess(key)) {
     row.insert(row.end(), {std::string(kFullAccess), "all (live)", "anywhere"});
   } else {
@@ -63,7 +59,7 @@ std::vector<std::string> WideRow(const json::value& key) {
     row.push_back(tags == nullptr || tags->is_null() ? "all (live)" : List(key, "tags", "none"));
     row.push_back(List(key, "allowed_addresses", "anywhere"));
   }
-  const json::value* last_used = Member(key, "last_used");
+  const json::value* last_used = JsonMember(key, "last_used");
   row.push_back(StringMember(key, "created"));
   row.push_back(last_used == nullptr || last_used->is_null() ? "never"
                                                              : StringMember(key, "last_used"));
@@ -148,7 +144,7 @@ std::string RotationNote(const json::value& key, bool zero_grace) {
   // secrets, still in their own grace, are listed too (and may have been rotated in the same
   // second, hence `zero_grace`).
   const std::string rotated = StringMember(key, "rotated");
-  const json::value* old = Member(key, "old_secrets");
+  const json::value* old = JsonMember(key, "old_secrets");
   if (!zero_grace && old != nullptr && old->is_array() && !rotated.empty()) {
     for (const json::value& secret : old->as_array()) {
       if (StringMember(secret, "rotated") != rotated) continue;

@@ -151,4 +151,15 @@ std::string StringMember(const boost::json::value& value, std::string_view key) 
   return field != nullptr && field->is_string() ? std::string(field->as_string()) : "";
 }
 
+const boost::json::value* JsonMember(const boost::json::value& value, std::string_view key) {
+  return value.is_object() ? value.as_object().if_contains(key) : nullptr;
+}
+
+std::string JsonCell(const boost::json::value& value, std::string_view key) {
+  const boost::json::value* field = JsonMember(value, key);
+  if (field == nullptr || field->is_null()) return "-";
+  if (field->is_string()) return std::string(field->as_string());
+  return boost::json::serialize(*field);
+}
+
 }  // namespace keyward

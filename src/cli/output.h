@@ -29,6 +29,11 @@ std::string RenderJson(const boost::json::value& value);
 // The string member `key` of an object; "" when `value` is not an object or the member is
 // absent or not a string.
 std::string StringMember(const boost::json::value& value, std::string_view key);
+// The member `key` of an object; nullptr when `value` is not an object or has no such member.
+const boost::json::value* JsonMember(const boost::json::value& value, std::string_view key);
+// The member `key` as a table cell: a string as is, any other value as JSON (a number in
+// decimal), "-" when null or absent.
+std::string JsonCell(const boost::json::value& value, std::string_view key);
 // YAML of the same value (strings quoted where YAML would misread them), one trailing newline.
 std::string RenderYaml(const boost::json::value& value);
 

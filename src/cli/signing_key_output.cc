@@ -8,20 +8,13 @@ namespace {
 
 namespace json = boost::json;
 
-// A member as a cell: a string as is, a number in decimal, null or absent as "-".
-std::string Cell(const json::value& key, std::string_view name) {
-  const json::value* field = key.is_object() ? key.as_object().if_contains(name) : nullptr;
-  if (field == nullptr || field->is_null()) return "-";
-  if (field->is_string()) return std::string(field->as_string());
-  return json::serialize(*field);
-}
-
 std::vector<std::string> Row(const json::value& key, bool wide) {
-  std::vector<std::string> row = {Cell(key, "kid"), Cell(key, "alg"), Cell(key, "state"),
-                                  Cell(key, "activates_at"), Cell(key, "published_until")};
+  std::vector<std::string> row = {JsonCell(key, "kid"), JsonCell(key, "alg"),
+                                  JsonCell(key, "state"), JsonCell(key, "activates_at"),
+                                  JsonCell(key, "published_until")};
   if (wide) {
     for (const char* name : {"generation", "created_at", "signs_until"}) {
-      row.push_back(Cell(key, name));
+      row.push_back(JsonCell(key, name));
     }
   }
   return row;
@@ -84,14 +77,14 @@ Result<std::string> PulsarStaticKey(const json::value& keys) {
   if (!IsStandardBase64(spki)) {
     return Status::Internal("signing key " + kid + " has no base64 public_key_spki");
   }
-  return "# Keyward signing key " + kid + ", current since " + Cell(*key, "activates_at") +
+  return "# Keyward signing key " + kid + ", current since " + JsonCell(*key, "activates_at") +
          "; replace these lines after each rotation\n" + "tokenPublicKey=data:;base64," + spki +
          "\n" + "tokenPublicAlg=" + alg + "\n";
 }
 
 std::string PulsarRotationCaveat(const json::value& keys) {
   const json::value* key = CurrentKey(keys);
-  const std::string until = key != nullptr ? Cell(*key, "signs_until") : "-";
+  const std::string until = key != nullptr ? JsonCell(*key, "signs_until") : "-";
   return WarnLine(
              "the static key does not follow rotations: update the broker after each (this key "
              "signs until " +

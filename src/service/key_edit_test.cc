@@ -19,7 +19,7 @@ using ::testing::SizeIs;
 
 class KeyEditTest : public LifecycleTest {
  protected:
-  Result<KeyView> Edit(const Caller& caller, std::string_view name, KeyEdit edit) {
+  Result<KeyView> Edit(const Caller& caller, std::string_view name, const KeyEdit& edit) {
     return keys_->Update(caller, "alice", name, edit);
   }
   std::string In(std::int64_t seconds) { return FormatRfc3339(clock_.Now() + seconds); }
@@ -105,7 +105,7 @@ TEST_F(KeyEditTest, UpdateChangesWhatItNamesAndKeepsTheRest) {
 
 TEST_F(KeyEditTest, MalformedEditsAreRefused) {
   AliceKey({.name = "ci"});
-  auto bad = [&](KeyEdit edit) { return Edit(admin_, "ci", std::move(edit)); };
+  auto bad = [&](const KeyEdit& edit) { return Edit(admin_, "ci", edit); };
   EXPECT_THAT(bad({}), StatusIs(StatusCode::kInvalidArgument, "nothing to change"));
   EXPECT_THAT(bad({.name = "a/b"}), StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(bad({.description = std::string(2000, 'd')}), StatusIs(StatusCode::kInvalidArgument));
@@ -255,6 +255,7 @@ TEST_F(KeyEditTest, ExpiringWithinListsKeysNotYetExpiredThatExpireSoon) {
   clock_.Advance(10);
   KW_ASSERT_OK_AND_ASSIGN(auto soon, keys_->List(admin_, "alice", false, 7 * 86400));
   std::vector<std::string> names;
+  names.reserve(soon.size());
   for (const KeyView& v : soon) names.push_back(v.name);
   EXPECT_THAT(names, ElementsAre("hour", "two-days"));
   KW_ASSERT_OK_AND_ASSIGN(auto all, keys_->List(admin_, "alice", true, std::nullopt));

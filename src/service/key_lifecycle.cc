@@ -175,10 +175,10 @@ std::string DescribeUpdate(const KeyUpdate& update) {
   if (update.description) parts.emplace_back("description");
   if (update.expires_at) parts.push_back("expiration=" + FormatRfc3339(*update.expires_at));
   if (update.grant) parts.push_back("grant=" + DescribeGrant(*update.grant));
-  if (update.disabled) parts.push_back(*update.disabled ? "disabled=true" : "disabled=false");
+  if (update.disabled) parts.emplace_back(*update.disabled ? "disabled=true" : "disabled=false");
   if (update.idle_timeout) parts.push_back("idle_timeout=" + DurationText(*update.idle_timeout));
   if (update.revoke_on_reuse) {
-    parts.push_back(*update.revoke_on_reuse ? "on_reuse=revoke" : "on_reuse=keep");
+    parts.emplace_back(*update.revoke_on_reuse ? "on_reuse=revoke" : "on_reuse=keep");
   }
   std::string out;
   for (const std::string& part : parts) out += (out.empty() ? "" : " ") + part;

@@ -28,7 +28,7 @@ class KeyLifecycleTest : public LifecycleTest {
   // The last-used marks the cache holds go to the store, as LastUsedWriter does.
   void FlushLastUsed() { KW_ASSERT_OK(store_->TouchKeys(cache_.TakeUsed())); }
 
-  Result<KeyView> Rotate(std::string_view name, RotateRequest request) {
+  Result<KeyView> Rotate(std::string_view name, const RotateRequest& request) {
     return keys_->Rotate(admin_, "alice", name, request);
   }
 };

@@ -69,7 +69,7 @@ class LifecycleTest : public GrantTest {
   }
 
   // Alice's new key, in full.
-  std::string AliceKey(NewKey in) {
+  std::string AliceKey(const NewKey& in) {
     auto key = keys_->Create(admin_, "alice", in);
     EXPECT_THAT(key, IsOk());
     return key.ok() ? key->token : std::string();

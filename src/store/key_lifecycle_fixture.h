@@ -22,15 +22,6 @@ namespace keyward::store_test {
 
 inline constexpr UnixSeconds kCreated = 1'700'000'100;  // MakeKey's created_at; expires a day later
 
-inline WebhookEvent MakeEvent(std::string_view type, const std::string& user, UnixSeconds time) {
-  WebhookEvent event;
-  event.type = type;
-  event.time = time;
-  event.user_id = user;
-  event.data = R"({"key":"ci"})";
-  return event;
-}
-
 // An update that sets one field.
 template <typename T, typename V>
 inline KeyUpdate With(std::optional<T> KeyUpdate::*field, V value) {

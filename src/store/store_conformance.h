@@ -10,12 +10,14 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "common/status.h"
 #include "core/key_record.h"
 #include "core/user.h"
+#include "core/webhook.h"
 #include "store/postgres/pg_test_util.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
@@ -97,6 +99,17 @@ inline User MakeUser(const std::string& id, std::vector<std::string> tags = {}) 
   user.tags = std::move(tags);
   user.created_at = 1'700'000'000;
   return user;
+}
+
+// An event of `type` about `user` at `time`, whose data names the user and holds a non-ASCII
+// character, so a backend that altered either would be seen.
+inline WebhookEvent MakeEvent(std::string_view type, const std::string& user, UnixSeconds time) {
+  WebhookEvent event;
+  event.type = type;
+  event.time = time;
+  event.user_id = user;
+  event.data = R"({"user":")" + user + R"(","key":"ci 🔑"})";
+  return event;
 }
 
 inline KeyRecord MakeKey(const std::string& user_id, const std::string& name, int n,

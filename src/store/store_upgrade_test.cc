@@ -122,15 +122,15 @@ class PostgresV002 final : public V002Database {
   pg::TempDatabase database_;
 };
 
-struct Backend {
+struct UpgradeBackend {
   std::string name;
   std::function<std::unique_ptr<V002Database>()> make;
   bool needs_postgres = false;
 };
 
-void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
+void PrintTo(const UpgradeBackend& backend, std::ostream* os) { *os << backend.name; }
 
-class StoreUpgradeTest : public ::testing::TestWithParam<Backend> {
+class StoreUpgradeTest : public ::testing::TestWithParam<UpgradeBackend> {
  protected:
   void SetUp() override {
     if (GetParam().needs_postgres && pg::TestServerUrl().empty()) {
@@ -338,10 +338,12 @@ TEST_P(StoreUpgradeTest, V004KeysKeepEverythingThroughV005AndCanBeRotated) {
 
 INSTANTIATE_TEST_SUITE_P(
     Backends, StoreUpgradeTest,
-    ::testing::Values(Backend{"Sqlite", [] { return std::make_unique<SqliteV002>(); }},
-                      Backend{"Postgres", [] { return std::make_unique<PostgresV002>(); },
-                              /*needs_postgres=*/true}),
-    [](const ::testing::TestParamInfo<Backend>& param_info) { return param_info.param.name; });
+    ::testing::Values(UpgradeBackend{"Sqlite", [] { return std::make_unique<SqliteV002>(); }},
+                      UpgradeBackend{"Postgres", [] { return std::make_unique<PostgresV002>(); },
+                                     /*needs_postgres=*/true}),
+    [](const ::testing::TestParamInfo<UpgradeBackend>& param_info) {
+      return param_info.param.name;
+    });
 
 }  // namespace
 }  // namespace keyward

@@ -16,6 +16,7 @@ namespace keyward {
 namespace {
 
 using store_test::Backend;
+using store_test::MakeEvent;
 using store_test::MakeUser;
 
 Webhook MakeWebhook(const std::string& id, std::vector<std::string> events = {},
@@ -27,15 +28,6 @@ Webhook MakeWebhook(const std::string& id, std::vector<std::string> events = {},
           .sealed_secret = std::string("\x00sealed\xff", 8) + id,
           .created_by = "operator",
           .created_at = created_at};
-}
-
-WebhookEvent MakeEvent(std::string_view type, const std::string& user, UnixSeconds time) {
-  WebhookEvent event;
-  event.type = type;
-  event.time = time;
-  event.user_id = user;
-  event.data = R"({"user":")" + user + R"(","key":"ci 🔑"})";
-  return event;
 }
 
 DeliveryOutcome Outcome(DeliveryState state, UnixSeconds attempted_at = 0,

@@ -355,7 +355,7 @@ TEST(ApiDocsTest, JsonExamplesConformToTheirSchemas) {
     blocks.push_back(markdown.substr(at, end - at));
     at = end + 3;
   }
-  auto answer_of = [](std::string_view method, std::vector<std::string> segments) {
+  auto answer_of = [](std::string_view method, const std::vector<std::string>& segments) {
     auto op = openapi::FindOperation(Document(), method, segments);
     EXPECT_TRUE(op.has_value() && op->object != nullptr);
     return op->object->at("responses").at("200").at("content").at("application/json").at("schema");

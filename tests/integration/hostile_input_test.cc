@@ -965,6 +965,7 @@ std::vector<Case> LifecycleCases() {
       {"retire when idle", R"({"grace":"1h","retire_when_idle":"10m"})", 201},
       {"empty object", "{}", 201},
   };
+  cases.reserve(rotations.size());
   for (const BodyRow& row : rotations) {
     cases.push_back({"rotate: " + row.what, "POST", rotate, row.body, row.expected});
   }
@@ -1048,13 +1049,14 @@ std::vector<Case> LifecycleCases() {
   for (const BodyRow& row : hooks) {
     cases.push_back({"webhook: " + row.what, "POST", webhooks, row.body, row.expected});
   }
+  const std::string webhooks_slash = webhooks + "/";
   for (const std::string& id :
        {"nope"s, "wh_"s, "WH_abc"s, "wh_UPPER"s, "wh_" + std::string(300, 'a'), "wh_a%00b"s,
         "wh_a%2Fb"s, "wh_doesnotexist00000000"s, "..%2F..%2Fusers"s}) {
-    cases.push_back({"webhook id " + id.substr(0, 40), "GET", webhooks + "/" + id, "", 404});
-    cases.push_back({"webhook id " + id.substr(0, 40), "DELETE", webhooks + "/" + id, "", 404});
-    cases.push_back(
-        {"webhook id " + id.substr(0, 40), "POST", webhooks + "/" + id + "/test", "", 404});
+    const std::string path = webhooks_slash + id;
+    cases.push_back({"webhook id " + id.substr(0, 40), "GET", path, "", 404});
+    cases.push_back({"webhook id " + id.substr(0, 40), "DELETE", path, "", 404});
+    cases.push_back({"webhook id " + id.substr(0, 40), "POST", path + "/test", "", 404});
   }
   for (const char* limit :
        {"0", "1001", "-1", "ten", "1.5", "99999999999999999999", "", "5&limit=6"}) {

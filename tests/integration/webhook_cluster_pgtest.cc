@@ -68,14 +68,18 @@ TEST_F(WebhookClusterTest, EveryEventIsDeliveredExactlyOnce) {
   std::vector<std::string> failures;
   const auto start = Clock::now();
   std::vector<std::thread> clients;
+  clients.reserve(2 * kClientsPerNode);
   for (int c = 0; c < 2 * kClientsPerNode; ++c) {
     clients.emplace_back([&, c] {
       const ServerProcess& node = c % 2 == 0 ? *a_ : *b_;
       const std::string& session = c % 2 == 0 ? admin_a_ : admin_b_;
       const std::string user = "u" + std::to_string(node.port());
       const std::string keys = "/api/v1/users/" + user + "/apikeys";
+      const std::string keys_slash = keys + "/";
+      const std::string user_space = user + " ";
       for (int i = 0; i < kKeysPerClient; ++i) {
         const std::string name = "c" + std::to_string(c) + "-" + std::to_string(i);
+        const std::string user_and_key = user_space + name;
         HttpResult made = node.As(session, "POST", keys, {{"name", name}, {"duration", "1h"}});
         std::lock_guard lock(mu);
         if (made.status != 201) {
@@ -83,13 +87,13 @@ TEST_F(WebhookClusterTest, EveryEventIsDeliveredExactlyOnce) {
           return;
         }
         RememberSecret(std::string(made.Json().at("token").as_string()));
-        acknowledged.insert("key.created " + user + " " + name);
-        HttpResult gone = node.As(session, "DELETE", keys + "/" + name);
+        acknowledged.insert("key.created " + user_and_key);
+        HttpResult gone = node.As(session, "DELETE", keys_slash + name);
         if (gone.status != 204) {
           failures.push_back("delete " + name + ": " + std::to_string(gone.status));
           return;
         }
-        acknowledged.insert("key.deleted " + user + " " + name);
+        acknowledged.insert("key.deleted " + user_and_key);
       }
     });
   }

@@ -66,6 +66,7 @@ bool Note(Changes& changes, const std::string& change, const HttpResult& answer,
 void Churn(const ServerProcess& server, const std::string& admin, int round, int client,
            Changes& changes) {
   const std::string keys = std::string("/api/v1/users/") + kUser + "/apikeys";
+  const std::string keys_slash = keys + "/";
   for (int i = 0; i < 10'000; ++i) {
     const std::string name =
         "r" + std::to_string(round) + "-c" + std::to_string(client) + "-" + std::to_string(i);
@@ -78,7 +79,7 @@ void Churn(const ServerProcess& server, const std::string& admin, int round, int
     if (!Note(changes, "create " + name, made, 201)) return;
     RememberSecret(std::string(made.Json().at("token").as_string()));
     try {
-      gone = server.As(admin, "DELETE", keys + "/" + name);
+      gone = server.As(admin, "DELETE", keys_slash + name);
     } catch (const std::exception&) {
       return;
     }
@@ -137,6 +138,7 @@ TEST_F(WebhookDurabilityTest, EveryAcknowledgedChangeIsDeliveredAfterSigkill) {
       ASSERT_NO_FATAL_FAILURE(Start());
     }
     std::vector<std::thread> clients;
+    clients.reserve(kClients);
     for (int c = 0; c < kClients; ++c) {
       clients.emplace_back([&, c] { Churn(*server_, admin_, round, c, changes); });
     }

@@ -6,6 +6,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <cstdio>
+#include <cstdlib>
 
 namespace keyward::testing {
 
@@ -65,12 +67,18 @@ WebhookReceiver::WebhookReceiver(Responder responder)
 
 WebhookReceiver::~WebhookReceiver() {
   impl_->stopping.store(true);
-  // Wakes the blocking accept with a connection of our own.
-  boost::system::error_code ec;
-  asio::io_context ioc;
-  asio::ip::tcp::socket wake(ioc);
-  wake.connect({asio::ip::make_address("127.0.0.1"), port_}, ec);
-  wake.close(ec);
+  // Wakes the blocking accept with a connection of our own. Without it the join would wait for
+  // ever, so a failure to make one ends the test run at once, saying why.
+  try {
+    boost::system::error_code ec;
+    asio::io_context ioc;
+    asio::ip::tcp::socket wake(ioc);
+    wake.connect({asio::ip::address_v4::loopback(), port_}, ec);
+    wake.close(ec);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "WebhookReceiver: cannot wake the server thread: %s\n", e.what());
+    std::abort();
+  }
   thread_.join();
 }
 

@@ -15,10 +15,13 @@
 #include "common/clock.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_migrations.h"
+#include "store/store_conformance.h"
 #include "store/store_test_util.h"
 
 namespace keyward {
 namespace {
+
+using store_test::MakeUser;
 
 // A second, independent connection to the same file, as another process would have.
 class RawDb {
@@ -61,14 +64,6 @@ mode_t ModeOf(const std::string& path) {
   struct stat st {};
   EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
   return st.st_mode & 07777;
-}
-
-User MakeUser(const std::string& id) {
-  User user;
-  user.id = id;
-  user.name = id;
-  user.created_at = 1;
-  return user;
 }
 
 // Sets the umask for one scope.
