@@ -76,7 +76,8 @@ Result<Principal> Authenticator::PrincipalOfOldSecret(KeyRecord key, UnixSeconds
 Result<Principal> Authenticator::AsOldSecret(KeyRecord key, UnixSeconds until,
                                              UnixSeconds now) const {
   key.hash = key.old_secrets.front().hash;  // the cache entry and last-used mark are the old's
-  key.expires_at = until;
+  // Never past the key's current expiry: an expiration edited earlier ends its old secrets too.
+  key.expires_at = std::min(until, key.expires_at);
   auto principal = PrincipalOfKey(std::move(key), now);
   if (principal.ok()) principal->old_secret = true;
   return principal;

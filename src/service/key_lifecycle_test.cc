@@ -286,6 +286,25 @@ TEST_F(KeyLifecycleTest, TheOldSecretOfADisabledKeyIsRefusedToo) {
   EXPECT_THAT(Auth(old_token), StatusIs(StatusCode::kUnauthenticated));
 }
 
+// An expiration edited earlier ends the old secrets too, and they leave the listing then.
+TEST_F(KeyLifecycleTest, TheOldSecretEndsWithTheKeysShortenedExpiration) {
+  const std::string old_token = AliceKey({.name = "ci", .duration = "48h"});
+  KW_ASSERT_OK(Rotate("ci", {.grace = "24h"}).status());
+  const UnixSeconds until = clock_.Now() + 300;
+  KW_ASSERT_OK_AND_ASSIGN(
+      KeyView view, keys_->Update(admin_, "alice", "ci", {.expiration = FormatRfc3339(until)}));
+  ASSERT_THAT(view.old_secrets, SizeIs(1));
+  EXPECT_EQ(view.old_secrets[0].accepted_until, until);
+  KW_ASSERT_OK_AND_ASSIGN(Principal old, Auth(old_token));
+  EXPECT_EQ(old.expires_at, until);
+  clock_.Advance(300);
+  EXPECT_THAT(Auth(old_token), StatusIs(StatusCode::kUnauthenticated));
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyView> listed, keys_->List(admin_, "alice", false));
+  ASSERT_THAT(listed, SizeIs(1));
+  EXPECT_THAT(listed[0].old_secrets, IsEmpty());
+  EXPECT_EQ(listed[0].status, "expired");
+}
+
 TEST_F(KeyLifecycleTest, DeleteWritesKeyDeletedAndDropsTheOldSecretsToo) {
   const std::string old_token = AliceKey({.name = "ci"});
   KW_ASSERT_OK(Rotate("ci", {.grace = "1h"}).status());

@@ -1,5 +1,7 @@
 #include "service/key_service.h"
 
+#include <algorithm>
+
 #include "common/random.h"
 #include "core/api_key.h"
 #include "core/duration.h"
@@ -99,7 +101,9 @@ KeyView KeyService::ToView(const KeyRecord& record, UnixSeconds now) const {
   view.revoke_on_reuse = record.revoke_on_reuse;
   view.rotated_at = record.rotated_at;
   for (const OldSecret& old : record.old_secrets) {
-    const UnixSeconds until = old.AcceptedUntil(options_.last_used_lag_seconds);
+    // Never past the key's own expiry: a shortened key takes its old secrets with it.
+    const UnixSeconds until =
+        std::min(old.AcceptedUntil(options_.last_used_lag_seconds), record.expires_at);
     if (until <= now) continue;
     view.old_secrets.push_back({.masked = old.masked,
                                 .rotated_at = old.rotated_at,

@@ -3,7 +3,11 @@
 #pragma once
 
 #include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "common/thread_annotations.h"
 #include "service/key_cache.h"
 #include "service/periodic_thread.h"
 #include "store/store.h"
@@ -17,13 +21,18 @@ class LastUsedWriter {
   LastUsedWriter(const LastUsedWriter&) = delete;
   LastUsedWriter& operator=(const LastUsedWriter&) = delete;
 
-  // Writes the pending batch now; returns how many keys it held.
+  // Writes the pending batch now, with what earlier flushes could not write (the store was
+  // down: a use must not be lost, or an old secret in steady use could look idle and retire);
+  // returns how many keys it held. At most kMaxRetained unwritten marks are kept.
   std::size_t Flush();
+  static constexpr std::size_t kMaxRetained = 100'000;
   void Stop();
 
  private:
   KeyCache& cache_;
   Store& store_;
+  Mutex mu_;  // Flush runs on the thread, and from Stop() or a test
+  std::vector<std::pair<std::string, UnixSeconds>> unwritten_ GUARDED_BY(mu_);
   PeriodicThread periodic_;  // last: its thread calls Flush
 };
 

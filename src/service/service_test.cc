@@ -10,6 +10,7 @@
 #include "service/last_used_writer.h"
 #include "service/sign_in_service.h"
 #include "service/user_service.h"
+#include "store/forwarding_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store_test_util.h"
 
@@ -248,6 +249,36 @@ TEST_F(ServiceTest, LastUsedBatchesLargerThanAChunkAreWrittenWhole) {
   for (const KeyRecord& key : *listed) {
     EXPECT_EQ(key.last_used_at, clock_.Now()) << key.name;
   }
+}
+
+// A store whose TouchKeys fails while `down` is set, as an unreachable database does.
+class TouchFailingStore final : public ForwardingStore {
+ public:
+  explicit TouchFailingStore(Store& store) : ForwardingStore(store) {}
+  Status TouchKeys(const std::vector<std::pair<std::string, UnixSeconds>>& used) override {
+    if (down) return Status::Unavailable("the store is down (test)");
+    return store_.TouchKeys(used);
+  }
+  bool down = false;
+};
+
+// A use is never lost to a failed write: the next flush writes it (an old secret in steady use
+// must not look idle because the store was briefly down).
+TEST_F(ServiceTest, LastUsedTimesAFlushCouldNotWriteAreWrittenByTheNext) {
+  KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
+  Authenticator auth(*store_, options_, clock_, &cache_);
+  auto created = keys.Create(alice_, "me", {.name = "used"});
+  ASSERT_THAT(created, IsOk());
+  ASSERT_THAT(auth.Authenticate(created->token), IsOk());
+  TouchFailingStore failing(*store_);
+  LastUsedWriter writer(cache_, failing, std::chrono::hours(1));
+  failing.down = true;
+  EXPECT_EQ(writer.Flush(), 1u);
+  EXPECT_EQ(store_->GetKey("alice", "used")->last_used_at, 0);
+  failing.down = false;
+  EXPECT_EQ(writer.Flush(), 1u) << "the unwritten mark is retried";
+  EXPECT_EQ(store_->GetKey("alice", "used")->last_used_at, clock_.Now());
+  EXPECT_EQ(writer.Flush(), 0u) << "and written once";
 }
 
 }  // namespace

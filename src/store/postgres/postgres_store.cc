@@ -544,12 +544,14 @@ class PostgresStore final : public Store {
 
   // Runs `write` in BEGIN ... COMMIT (ROLLBACK if it fails). A connection found lost before
   // COMMIT was sent means nothing was committed, so it is retried once, as in Read; a
-  // connection lost during COMMIT leaves the outcome unknown: Unavailable, no retry.
+  // connection lost during COMMIT leaves the outcome unknown: Unavailable, no retry. READ
+  // COMMITTED whatever the server's default: the compare-and-swaps (UpdateKey, RotateKey) and
+  // the per-webhook claim rely on each statement seeing what committed before it.
   template <typename Fn>
   Status Write(Fn&& write) {
     for (int attempt = 1;; ++attempt) {
       KW_ASSIGN_OR_RETURN(pg::Pool::Lease lease, pool_.Acquire());
-      Status status = lease->Script("BEGIN", "begin");
+      Status status = lease->Script("BEGIN ISOLATION LEVEL READ COMMITTED", "begin");
       if (status.ok()) status = write(*lease);
       if (status.ok()) return lease->Script("COMMIT", "commit");
       if (lease->ok()) {
