@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "app/api_call_test_util.h"
 #include "app/api_test_world.h"
 #include "core/webhook.h"
 
@@ -19,28 +20,8 @@ namespace json = boost::json;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-struct Sent {
-  int status = 0;
-  json::value body;
-  std::string Code() const {
-    const json::value* error = body.is_object() ? body.as_object().if_contains("error") : nullptr;
-    return error != nullptr ? std::string(error->at("code").as_string()) : "";
-  }
-  std::string Message() const {
-    const json::value* error = body.is_object() ? body.as_object().if_contains("error") : nullptr;
-    return error != nullptr ? std::string(error->at("message").as_string()) : "";
-  }
-  std::string Str(std::string_view name) const { return std::string(body.at(name).as_string()); }
-};
-
-Sent Call(ApiWorld& world, bh::verb method, const std::string& target, const std::string& token,
-          std::string body = "") {
-  auto answer = world.Send(MakeRequest(method, target, std::move(body), token));
-  EXPECT_TRUE(answer.has_value()) << target << ": no response";
-  if (!answer) return {};
-  const std::string& text = answer->response.body();
-  return Sent{answer->status(), text.empty() ? json::value() : json::parse(text)};
-}
+using api_call::Call;
+using api_call::Sent;
 
 const std::string kKeys = "/api/v1/users/alice/apikeys";
 

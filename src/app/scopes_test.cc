@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "app/api_call_test_util.h"
 #include "app/api_test_world.h"
 
 namespace keyward {
@@ -24,27 +25,8 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using ::testing::UnorderedElementsAre;
 
-struct Sent {
-  int status = 0;
-  json::value body;
-  // The error's message; "" when the body is not an error.
-  std::string Message() const {
-    if (!body.is_object()) return "";
-    const json::value* error = body.as_object().if_contains("error");
-    if (error == nullptr || !error->is_object()) return "";
-    const json::value* message = error->as_object().if_contains("message");
-    return message != nullptr && message->is_string() ? std::string(message->as_string()) : "";
-  }
-};
-
-Sent Call(ApiWorld& world, bh::verb method, const std::string& target, const std::string& token,
-          std::string body = "") {
-  auto answer = world.Send(MakeRequest(method, target, std::move(body), token));
-  EXPECT_TRUE(answer.has_value()) << target << ": no response";
-  if (!answer) return {};
-  const std::string& text = answer->response.body();
-  return Sent{answer->status(), text.empty() ? json::value() : json::parse(text)};
-}
+using api_call::Call;
+using api_call::Sent;
 
 // Makes a key by POST /users/{user}/apikeys as `token`; returns the new key ("" on failure).
 std::string MakeKey(ApiWorld& world, const std::string& token, const std::string& body,
