@@ -13,6 +13,7 @@
 #include "core/user.h"
 #include "service/audit_log.h"
 #include "service/webhook_dispatcher.h"
+#include "service/webhook_test_world.h"
 #include "store/forwarding_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store_test_util.h"
@@ -24,21 +25,11 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
-class WebhookServiceTest : public ::testing::Test {
+class WebhookServiceTest : public WebhookWorld {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(InitCrypto());
-    KW_ASSERT_OK_AND_ASSIGN(store_, OpenSqliteStore(dir_.File("keyward.db")));
-    master_ = std::make_unique<MasterKey>(MasterKey::FromBytes(RandomBytes(32)));
-    admin_.id = "admin";
-    admin_.tags = {std::string(kOperatorTag)};
-    alice_.id = "alice";
-    KW_ASSERT_OK(store_->CreateUser(admin_));
-    KW_ASSERT_OK(store_->CreateUser(alice_));
     options_.allow_private = true;
-    audit_ = std::make_unique<AuditLog>(*store_, clock_);
-    service_ = std::make_unique<WebhookService>(*store_, master_.get(), options_, clock_,
-                                                audit_.get(), nullptr);
+    OpenWorld();
   }
 
   // An API key of `user` with exactly `scopes`.
@@ -58,16 +49,6 @@ class WebhookServiceTest : public ::testing::Test {
     EXPECT_THAT(events, IsOk());
     return events.ok() ? *events : std::vector<AuditEvent>{};
   }
-
-  TempDir dir_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<MasterKey> master_;
-  ManualClock clock_{1'700'000'000};
-  User admin_;
-  User alice_;
-  WebhookOptions options_;
-  std::unique_ptr<AuditLog> audit_;
-  std::unique_ptr<WebhookService> service_;
 };
 
 constexpr std::string_view kUrl = "http://127.0.0.1:9/hook?tenant=t1";

@@ -15,6 +15,7 @@
 #include "service/webhook_dispatcher.h"
 #include "service/webhook_service.h"
 #include "service/webhook_test_receiver.h"
+#include "service/webhook_test_world.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store_test_util.h"
 
@@ -79,24 +80,14 @@ TEST(WebhookSignatureTest, NewSecretsAreThirtyTwoRandomBytes) {
   EXPECT_EQ(*signature, ReceiverSignature(a, "msg_1", "1700000000", "{}"));
 }
 
-class WebhookTest : public ::testing::Test {
+class WebhookTest : public WebhookWorld {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(InitCrypto());
-    KW_ASSERT_OK_AND_ASSIGN(store_, OpenSqliteStore(dir_.File("keyward.db")));
-    master_ = std::make_unique<MasterKey>(MasterKey::FromBytes(RandomBytes(32)));
-    admin_.id = "admin";
-    admin_.tags = {std::string(kOperatorTag)};
-    alice_.id = "alice";
-    KW_ASSERT_OK(store_->CreateUser(admin_));
-    KW_ASSERT_OK(store_->CreateUser(alice_));
-    lab_.allow_private = true;  // the receiver is on 127.0.0.1
-    lab_.timeout_ms = 2000;
-    lab_.retry_min = 1;
-    lab_.workers = 0;  // RunOnce only: each test decides when an attempt happens
-    audit_ = std::make_unique<AuditLog>(*store_, clock_);
-    service_ = std::make_unique<WebhookService>(*store_, master_.get(), lab_, clock_, audit_.get(),
-                                                nullptr);
+    options_.allow_private = true;  // the receiver is on 127.0.0.1
+    options_.timeout_ms = 2000;
+    options_.retry_min = 1;
+    options_.workers = 0;  // RunOnce only: each test decides when an attempt happens
+    OpenWorld();
   }
 
   CreatedWebhook Register(const std::string& url) {
@@ -128,15 +119,6 @@ class WebhookTest : public ::testing::Test {
     return deliveries->front();
   }
 
-  TempDir dir_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<MasterKey> master_;
-  ManualClock clock_{1'700'000'000};
-  User admin_;
-  User alice_;
-  WebhookOptions lab_;
-  std::unique_ptr<AuditLog> audit_;
-  std::unique_ptr<WebhookService> service_;
   TestReceiver receiver_;
 };
 
@@ -144,7 +126,7 @@ TEST_F(WebhookTest, ADeliveryIsSignedAndCarriesThePayload) {
   const CreatedWebhook hook = Register(receiver_.Url());
   KW_ASSERT_OK_AND_ASSIGN(WebhookEvent event, service_->Test(admin_, hook.webhook.id));
   EXPECT_GT(event.id, 0);
-  EXPECT_EQ(Dispatcher(lab_)->RunOnce(), 1u);
+  EXPECT_EQ(Dispatcher(options_)->RunOnce(), 1u);
 
   ASSERT_EQ(receiver_.requests().size(), 1u);
   const TestReceiver::Request request = receiver_.requests()[0];
@@ -169,10 +151,10 @@ TEST_F(WebhookTest, ADeliveryIsSignedAndCarriesThePayload) {
 }
 
 TEST_F(WebhookTest, WorkersDeliverAtOnceWhenNudged) {
-  WebhookOptions options = lab_;
+  WebhookOptions options = options_;
   options.workers = 2;
   auto dispatcher = Dispatcher(options);
-  WebhookService service(*store_, master_.get(), lab_, clock_, nullptr, dispatcher.get());
+  WebhookService service(*store_, master_.get(), options_, clock_, nullptr, dispatcher.get());
   NewWebhook in;
   in.url = receiver_.Url();
   KW_ASSERT_OK_AND_ASSIGN(CreatedWebhook hook, service.Create(admin_, in));
@@ -188,7 +170,7 @@ TEST_F(WebhookTest, AServerErrorIsRetriedWithTheSameMessageId) {
   const CreatedWebhook hook = Register(receiver_.Url());
   receiver_.Script({{.status = 500}, {.status = 200}});
   AnnounceKey();
-  auto dispatcher = Dispatcher(lab_);
+  auto dispatcher = Dispatcher(options_);
   EXPECT_EQ(dispatcher->RunOnce(), 1u);
   Delivery delivery = OnlyDelivery(hook.webhook.id);
   EXPECT_EQ(delivery.state, DeliveryState::kPending);
@@ -217,7 +199,7 @@ TEST_F(WebhookTest, ARedirectIsNotFollowed) {
   const CreatedWebhook hook = Register(receiver_.Url());
   receiver_.Script({{.status = 302, .location = receiver_.Url() + "&moved=1"}});
   AnnounceKey();
-  EXPECT_EQ(Dispatcher(lab_)->RunOnce(), 1u);
+  EXPECT_EQ(Dispatcher(options_)->RunOnce(), 1u);
   EXPECT_EQ(receiver_.requests().size(), 1u);
   EXPECT_EQ(receiver_.connections(), 1);
   const Delivery delivery = OnlyDelivery(hook.webhook.id);
@@ -231,7 +213,7 @@ TEST_F(WebhookTest, AReceiverThatNeverAnswersTimesOut) {
   const CreatedWebhook hook = Register(receiver_.Url());
   receiver_.Script({{.silent = true}});
   AnnounceKey();
-  WebhookOptions quick = lab_;
+  WebhookOptions quick = options_;
   quick.timeout_ms = 300;
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(Dispatcher(quick)->RunOnce(), 1u);
@@ -252,7 +234,7 @@ TEST_F(WebhookTest, AReceiverThatNeverAnswersDoesNotDelayAnotherWebhook) {
   for (int i = 0; i < 3; ++i) AnnounceKey();  // older than anything for the live webhook
   const CreatedWebhook live = Register(receiver_.Url());
   AnnounceKey();
-  WebhookOptions options = lab_;
+  WebhookOptions options = options_;
   options.workers = 2;
   options.timeout_ms = 10'000;
   auto dispatcher = Dispatcher(options);
@@ -274,7 +256,7 @@ TEST_F(WebhookTest, ADeliveryFailsOnceRetryForHasPassed) {
   const CreatedWebhook hook = Register(receiver_.Url());
   receiver_.Script({{.status = 503}, {.status = 503}, {.status = 503}});
   AnnounceKey();
-  WebhookOptions brief = lab_;
+  WebhookOptions brief = options_;
   brief.retry_for = 10;
   auto dispatcher = Dispatcher(brief);
   EXPECT_EQ(dispatcher->RunOnce(), 1u);
@@ -301,7 +283,7 @@ TEST_F(WebhookTest, PrivateAddressesAreRefusedAtDeliveryWithoutConnecting) {
   const CreatedWebhook by_address = Register(receiver_.Url());
   const CreatedWebhook by_name = Register(receiver_.Url("localhost"));
   AnnounceKey();
-  WebhookOptions strict = lab_;
+  WebhookOptions strict = options_;
   strict.allow_private = false;
   EXPECT_EQ(Dispatcher(strict)->RunOnce(), 2u);
   EXPECT_EQ(receiver_.connections(), 0);
@@ -325,7 +307,7 @@ TEST_F(WebhookTest, NoDeliveryWithoutItsOwnSecretOrOverHttpWhenHttpsIsRequired) 
   // Stored as http:// before https was required.
   const CreatedWebhook plain = Register(receiver_.Url());
   AnnounceKey();
-  WebhookOptions https_only = lab_;
+  WebhookOptions https_only = options_;
   https_only.require_https = true;
   EXPECT_EQ(Dispatcher(https_only)->RunOnce(), 2u);
   EXPECT_EQ(receiver_.connections(), 0);
@@ -339,7 +321,7 @@ TEST_F(WebhookTest, NoDeliveryWithoutItsOwnSecretOrOverHttpWhenHttpsIsRequired) 
 }
 
 TEST_F(WebhookTest, CreateRefusesPrivateUrlsUnlessAllowed) {
-  WebhookOptions strict = lab_;
+  WebhookOptions strict = options_;
   strict.allow_private = false;
   WebhookService service(*store_, master_.get(), strict, clock_, nullptr, nullptr);
   for (const std::string& url :
