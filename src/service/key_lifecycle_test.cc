@@ -318,13 +318,26 @@ TEST_F(KeyLifecycleTest, DeleteWritesKeyDeletedAndDropsTheOldSecretsToo) {
   EXPECT_EQ(Data(events[0]).at("key"), "ci");
 }
 
-class DisabledKeyTokenTest : public TokenTest {};
+// A fresh signing key ring, and alice's key "pulsar-client" (pulsar:produce and tokens:issue,
+// tag team:x) in key_.
+class PulsarClientKeyTest : public TokenTest {
+ protected:
+  void SetUp() override {
+    TokenTest::SetUp();
+    if (HasFatalFailure()) return;
+    KW_ASSERT_OK(ring_->Refresh());
+    key_ = AliceKey({.name = "pulsar-client",
+                     .scopes = {"pulsar:produce", "tokens:issue"},
+                     .tags = std::vector<std::string>{"team:x"}});
+  }
+
+  std::string key_;
+};
+
+class DisabledKeyTokenTest : public PulsarClientKeyTest {};
 
 TEST_F(DisabledKeyTokenTest, TheTokensOfADisabledKeyAreRefused) {
-  KW_ASSERT_OK(ring_->Refresh());
-  const std::string key = AliceKey({.name = "pulsar-client",
-                                    .scopes = {"pulsar:produce", "tokens:issue"},
-                                    .tags = std::vector<std::string>{"team:x"}});
+  const std::string key = key_;
   const std::string jwt = MustIssue({.api_key = key}).access_token;
   KW_ASSERT_OK(tokens_->Verify(jwt, AudienceSet::kGateway).status());
   KW_ASSERT_OK(keys_->Update(admin_, "alice", "pulsar-client", {.disabled = true}).status());
@@ -356,14 +369,11 @@ TEST_F(KeyLifecycleTest, ReviewSteadyUseWithWriterLagIsNotReuse) {
   EXPECT_THAT(NewEventTypes(), IsEmpty());
 }
 
-class ReviewRotatedKeyTokenTest : public TokenTest {};
+class ReviewRotatedKeyTokenTest : public PulsarClientKeyTest {};
 
 // REVIEW: a token issued before a rotation, verified inside the grace.
 TEST_F(ReviewRotatedKeyTokenTest, TokensOfTheOldSecretWorkInTheGrace) {
-  KW_ASSERT_OK(ring_->Refresh());
-  const std::string key = AliceKey({.name = "pulsar-client",
-                                    .scopes = {"pulsar:produce", "tokens:issue"},
-                                    .tags = std::vector<std::string>{"team:x"}});
+  const std::string key = key_;
   const std::string before = MustIssue({.api_key = key}).access_token;
   KW_ASSERT_OK(keys_->Rotate(admin_, "alice", "pulsar-client", {.grace = "1h"}).status());
   EXPECT_TRUE(tokens_->Verify(before, AudienceSet::kAny).ok()) << "issued before the rotation";
@@ -374,10 +384,7 @@ TEST_F(ReviewRotatedKeyTokenTest, TokensOfTheOldSecretWorkInTheGrace) {
 // A token of a secret since rotated away verifies at a gateway (from the cache too) while the
 // old secret is accepted, and not after; verifying it is not a use of the old secret.
 TEST_F(ReviewRotatedKeyTokenTest, TokensOfARotatedSecretLiveAsLongAsItIsAccepted) {
-  KW_ASSERT_OK(ring_->Refresh());
-  const std::string key = AliceKey({.name = "pulsar-client",
-                                    .scopes = {"pulsar:produce", "tokens:issue"},
-                                    .tags = std::vector<std::string>{"team:x"}});
+  const std::string key = key_;
   const std::string jwt = MustIssue({.api_key = key}).access_token;
   KW_ASSERT_OK(tokens_->Verify(jwt, AudienceSet::kGateway).status());
   KW_ASSERT_OK(store_->TouchKeys(cache_.TakeUsed()));  // the uses before the rotation
