@@ -113,6 +113,16 @@ int TerminateBackends(TempDatabase& db, const char* where) {
   return pids->size();
 }
 
+// Two nodes on `db`: `a` to change things through, and `b` subscribed to `log`, which must
+// outlive both.
+void OpenTwoNodes(TempDatabase& db, EventLog& log, std::unique_ptr<Store>& a,
+                  std::unique_ptr<Store>& b) {
+  KW_ASSERT_OK(db.status());
+  KW_ASSERT_OK_AND_ASSIGN(a, OpenPostgresStore(db.url()));
+  KW_ASSERT_OK_AND_ASSIGN(b, OpenPostgresStore(db.url()));
+  b->Subscribe(log.Events());
+}
+
 TEST(PostgresStoreTest, UnreachableServerIsUnavailableFastWithoutEchoingThePassword) {
   std::string url =
       "postgresql://kw:s3cr3tPW@127.0.0.1:" + std::to_string(UnusedPort()) + "/keyward";
@@ -177,11 +187,9 @@ TEST(PostgresStoreTest, SchemaNewerThanThisBuildIsInternal) {
 TEST(PostgresStoreTest, ChangesReachASubscribedNodeInCommitOrderAndFailuresSendNothing) {
   KW_REQUIRE_POSTGRES();
   TempDatabase db;
-  KW_ASSERT_OK(db.status());
-  EventLog log;  // outlives the store that calls it
-  KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> a, OpenPostgresStore(db.url()));
-  KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> b, OpenPostgresStore(db.url()));
-  b->Subscribe(log.Events());
+  EventLog log;  // outlives the stores that call it
+  std::unique_ptr<Store> a, b;
+  ASSERT_NO_FATAL_FAILURE(OpenTwoNodes(db, log, a, b));
 
   KW_ASSERT_OK(a->CreateUser(MakeUser("alice")));
   KW_ASSERT_OK(a->CreateKey(MakeKey("alice", "ci", 1)));
@@ -212,11 +220,9 @@ TEST(PostgresStoreTest, ChangesReachASubscribedNodeInCommitOrderAndFailuresSendN
 TEST(PostgresStoreTest, AnAddedSigningKeyIsHeardAndARefusedOneSaysNothing) {
   KW_REQUIRE_POSTGRES();
   TempDatabase db;
-  KW_ASSERT_OK(db.status());
-  EventLog log;  // outlives the store that calls it
-  KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> a, OpenPostgresStore(db.url()));
-  KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> b, OpenPostgresStore(db.url()));
-  b->Subscribe(log.Events());
+  EventLog log;  // outlives the stores that call it
+  std::unique_ptr<Store> a, b;
+  ASSERT_NO_FATAL_FAILURE(OpenTwoNodes(db, log, a, b));
   SigningKeyRecord key;
   key.generation = 1;
   key.kid = "kid-1";
@@ -243,11 +249,9 @@ TEST(PostgresStoreTest, AnAddedSigningKeyIsHeardAndARefusedOneSaysNothing) {
 TEST(PostgresStoreTest, RotationsEditsAndRevocationsAreHeardForEverySecretOfTheKey) {
   KW_REQUIRE_POSTGRES();
   TempDatabase db;
-  KW_ASSERT_OK(db.status());
-  EventLog log;  // outlives the store that calls it
-  KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> a, OpenPostgresStore(db.url()));
-  KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> b, OpenPostgresStore(db.url()));
-  b->Subscribe(log.Events());
+  EventLog log;  // outlives the stores that call it
+  std::unique_ptr<Store> a, b;
+  ASSERT_NO_FATAL_FAILURE(OpenTwoNodes(db, log, a, b));
   KW_ASSERT_OK(a->CreateUser(MakeUser("alice")));
   KeyRecord key = MakeKey("alice", "ci", 1);
   KW_ASSERT_OK(a->CreateKey(key));
@@ -370,11 +374,9 @@ TEST(PostgresStoreTest, StoresClaimingAtOnceNeverGetTheSameDelivery) {
 TEST(PostgresStoreTest, LostListenConnectionReconnectsAndAsksForAResync) {
   KW_REQUIRE_POSTGRES();
   TempDatabase db;
-  KW_ASSERT_OK(db.status());
-  EventLog log;  // outlives the store that calls it
-  KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> a, OpenPostgresStore(db.url()));
-  KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> b, OpenPostgresStore(db.url()));
-  b->Subscribe(log.Events());
+  EventLog log;  // outlives the stores that call it
+  std::unique_ptr<Store> a, b;
+  ASSERT_NO_FATAL_FAILURE(OpenTwoNodes(db, log, a, b));
   EXPECT_EQ(TerminateBackends(db, "query LIKE 'LISTEN%'"), 1);
   ASSERT_TRUE(log.WaitFor("resync", milliseconds(5000)));
   // Listening again: changes are heard as before.
