@@ -10,6 +10,7 @@
 #include "api/credentials.h"
 #include "api/form.h"
 #include "api/json_io.h"
+#include "api/routes.h"
 #include "core/api_key.h"
 #include "core/policy.h"
 #include "token/jwt.h"
@@ -332,9 +333,7 @@ Result<Reply> Jwks(Services& s, ApiCall&) {
 }  // namespace
 
 void AddOAuthRoutes(Router& router, Services& s) {
-  auto bind = [&s](Result<Reply> (*fn)(Services&, ApiCall&)) {
-    return [&s, fn](ApiCall& call) { return fn(s, call); };
-  };
+  const auto bind = RouteBinder(s);
   const RouteTraits json{.form_body = false, .issuer = true};
   const RouteTraits form{.form_body = true, .issuer = true};
   const Access open = Access::kPublic;

@@ -267,9 +267,7 @@ Result<Reply> GetAudit(Services& s, ApiCall& call) {
 }  // namespace
 
 void AddApiRoutes(Router& router, Services& s) {
-  auto bind = [&s](Result<Reply> (*fn)(Services&, ApiCall&)) {
-    return [&s, fn](ApiCall& call) { return fn(s, call); };
-  };
+  const auto bind = RouteBinder(s);
   const Access open = Access::kPublic;
   const Access auth = Access::kSignedIn;
   router.Add(verb::post, "/api/v1/login", open, bind(Login));

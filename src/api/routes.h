@@ -6,6 +6,14 @@
 
 namespace keyward {
 
+// Turns a handler taking `services` into a RouteFn: `bind(fn)` calls fn(services, call).
+// `services` must outlive the routes.
+inline auto RouteBinder(Services& services) {
+  return [&services](Result<Reply> (*fn)(Services&, ApiCall&)) -> RouteFn {
+    return [&services, fn](ApiCall& call) { return fn(services, call); };
+  };
+}
+
 // Adds the /api/v1 routes to `router`, those below included. `services` must outlive it.
 void AddApiRoutes(Router& router, Services& services);
 

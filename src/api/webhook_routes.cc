@@ -124,9 +124,7 @@ Result<Reply> TestWebhook(Services& s, ApiCall& call) {
 }  // namespace
 
 void AddWebhookRoutes(Router& router, Services& s) {
-  auto bind = [&s](Result<Reply> (*fn)(Services&, ApiCall&)) {
-    return [&s, fn](ApiCall& call) { return fn(s, call); };
-  };
+  const auto bind = RouteBinder(s);
   const Access auth = Access::kSignedIn;
   router.Add(verb::post, "/api/v1/webhooks", auth, bind(CreateWebhook));
   router.Add(verb::get, "/api/v1/webhooks", auth, bind(ListWebhooks));
