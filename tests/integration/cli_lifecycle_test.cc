@@ -1,101 +1,18 @@
 // Issue 15 from the command line, against the real server: apikey rotate (both secrets work
 // during the grace), disable / enable, update, get --expiring-within, and webhook
 // add|get|test|delete with a receiver in the test.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <ctime>
-#include <mutex>
 #include <regex>
-#include <thread>
 
 #include "cli_fixture.h"
+#include "webhook_receiver.h"
 
 namespace keyward::testing {
 namespace {
 
 namespace json = boost::json;
-
-// A webhook receiver on 127.0.0.1: answers every request 200 and keeps its text (request line,
-// headers, body). One connection at a time; stops with the object.
-class Receiver {
- public:
-  Receiver() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd_, 8) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      ADD_FAILURE() << "receiver: cannot listen";
-      return;
-    }
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~Receiver() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-    ::close(fd_);
-  }
-  std::uint16_t port() const { return port_; }
-  std::vector<std::string> Requests() const {
-    std::lock_guard lock(mu_);
-    return requests_;
-  }
-
- private:
-  void Loop() {
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) continue;
-      timeval timeout{5, 0};
-      ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-      std::string text = ReadRequest(c);
-      const std::string answer =
-          "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-      (void)!::write(c, answer.data(), answer.size());
-      ::close(c);
-      std::lock_guard lock(mu_);
-      requests_.push_back(std::move(text));
-    }
-  }
-  // Headers, then as many body bytes as Content-Length says.
-  static std::string ReadRequest(int c) {
-    std::string text;
-    char buf[4096];
-    std::size_t need = std::string::npos;
-    while (need == std::string::npos || text.size() < need) {
-      ssize_t n = ::read(c, buf, sizeof buf);
-      if (n <= 0) break;
-      text.append(buf, static_cast<std::size_t>(n));
-      auto end = text.find("\r\n\r\n");
-      if (need == std::string::npos && end != std::string::npos) {
-        std::smatch m;
-        std::string head = text.substr(0, end);
-        bool sized =
-            std::regex_search(head, m, std::regex("content-length: *([0-9]+)", std::regex::icase));
-        need = end + 4 + (sized ? std::stoul(m[1]) : 0);
-      }
-    }
-    return text;
-  }
-
-  int fd_ = -1;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  mutable std::mutex mu_;
-  std::vector<std::string> requests_;
-};
 
 std::string Rfc3339(std::time_t t) {
   std::tm tm{};
@@ -253,9 +170,9 @@ class CliWebhookTest : public CliLifecycleTest {
 };
 
 TEST_F(CliWebhookTest, AddGetTestDelete) {
-  Receiver receiver;
+  WebhookReceiver receiver;
   LoginAsAdmin();
-  const std::string url = "http://127.0.0.1:" + std::to_string(receiver.port()) + "/keyward";
+  const std::string url = receiver.Url("/keyward");
   ProcessResult added = Cli(
       {"webhook", "add", "--url", url, "--event", "key.created,key.rotated", "--user", "admin"});
   ASSERT_EQ(added.exit_code, 0) << added.err;
@@ -287,8 +204,8 @@ TEST_F(CliWebhookTest, AddGetTestDelete) {
   const std::string message(queued.at("message_id").as_string());
   ASSERT_TRUE(Eventually(
       [&] {
-        for (const std::string& r : receiver.Requests()) {
-          if (r.find("webhook-id: " + message) != std::string::npos) return true;
+        for (const ReceivedHook& r : receiver.Received()) {
+          if (r.MessageId() == message) return true;
         }
         return false;
       },
