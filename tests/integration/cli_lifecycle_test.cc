@@ -275,5 +275,32 @@ TEST_F(CliNoMasterKeyTest, WebhooksNeedTheMasterKeyRotateStillWorks) {
   EXPECT_EQ(AuthStatus(second), 200);
 }
 
+// Given its file, the master key is loaded with --reveal=false too: webhooks work, keys are still
+// kept as hashes only.
+class CliRevealOffWithMasterKeyTest : public CliLifecycleTest {
+ protected:
+  static std::string KeyFile() {
+    static const std::string dir = MakeTempDir();
+    return dir + "/master.key";
+  }
+  std::vector<std::string> ServerArgs() const override {
+    return {"--reveal=false", "--master-key-file", KeyFile(), "--webhook-allow-private"};
+  }
+};
+
+TEST_F(CliRevealOffWithMasterKeyTest, WebhooksWorkWhenTheMasterKeyFileIsGiven) {
+  LoginAsAdmin();
+  ProcessResult r = Cli({"webhook", "add", "--url", "http://127.0.0.1:9/keyward"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("whsec_"), std::string::npos) << r.out;
+  ProcessResult created = Cli({"user", "apikey", "create", "-n", "hashed"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string token = TokenOf(created);
+  ProcessResult listed = Cli({"user", "apikey", "get"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("hashed"), std::string::npos) << listed.out;
+  EXPECT_EQ(listed.out.find(token), std::string::npos) << "reveal stays off: " << listed.out;
+}
+
 }  // namespace
 }  // namespace keyward::testing
