@@ -284,7 +284,11 @@ Result<KeyView> KeyService::UpdateKey(const Caller& caller, const std::string& t
     EraseSecrets(*record);
     if (stored.code() == StatusCode::kFailedPrecondition) continue;
     if (stored.code() == StatusCode::kAlreadyExists) {
-      return Status::AlreadyExists("a key named \"" + new_name + "\" already exists for " + target);
+      std::string message = "a key named \"";
+      message += new_name;
+      message += "\" already exists for ";
+      message += target;
+      return Status::AlreadyExists(std::move(message));
     }
     if (!stored.ok()) return MapKeyError(stored);
     auto changed = store_.GetKey(target, new_name);

@@ -413,11 +413,13 @@ class PostgresStore final : public Store {
       KW_ASSIGN_OR_RETURN(Rows rows,
                           conn.Prepared(upper ? kFindKeyByPrefix : kFindKeyByPrefixOpen, params));
       std::vector<KeyRecord> current;
+      current.reserve(static_cast<std::size_t>(rows.size()));
       for (int r = 0; r < rows.size(); ++r) current.push_back(ReadKey(ResultRow(rows, r)));
       KW_ASSIGN_OR_RETURN(
           Rows old_rows,
           conn.Prepared(upper ? kFindOldSecretByPrefix : kFindOldSecretByPrefixOpen, params));
       std::vector<KeyRecord> old;
+      old.reserve(static_cast<std::size_t>(old_rows.size()));
       for (int r = 0; r < old_rows.size(); ++r) {
         old.push_back(ReadKeyByOldSecret(ResultRow(old_rows, r)));
       }
