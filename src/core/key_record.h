@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "core/grant.h"
+#include "core/usage.h"
 
 namespace keyward {
 
@@ -68,6 +69,14 @@ struct KeyRecord {
   std::vector<OldSecret> old_secrets;
   bool by_old_secret = false;
 
+  // --- V006: usage and rate limits (issue 16) ---
+  RateLimit rate_limit;  // off unless set (requests 0)
+  // The first presentation counted (Store::RecordUsage); 0 none yet. Kept by the store only:
+  // CreateKey ignores it and the summary fields below.
+  UnixSeconds first_used_at = 0;
+  std::string last_address;     // the client of the latest presentation counted; "" unknown
+  std::string last_user_agent;  // likewise
+
   // The validity a rotation renews: `validity`, or expires_at − created_at for older keys.
   std::int64_t RenewedValidity() const;
 };
@@ -85,6 +94,7 @@ struct KeyUpdate {
   std::optional<bool> disabled;
   std::optional<std::int64_t> idle_timeout;
   std::optional<bool> revoke_on_reuse;
+  std::optional<RateLimit> rate_limit;  // requests 0: the limit is removed
 };
 
 // A sign-in session: a key of type "session" with no name.

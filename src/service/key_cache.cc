@@ -49,7 +49,12 @@ void KeyCache::Insert(const Principal& principal, UnixSeconds now, std::uint64_t
   shard.entries.insert_or_assign(h, std::move(entry));
 }
 
-void KeyCache::InsertUnknown(std::string_view hash, UnixSeconds now, std::uint64_t generation) {
+void KeyCache::AttachMeters(UsageRecorder* /*usage*/, RateLimiter* /*limits*/) {}
+
+KeyMeters KeyCache::MetersOf(const Principal& /*principal*/) const { return {}; }
+
+void KeyCache::InsertUnknown(std::string_view hash, UnixSeconds now, std::uint64_t generation,
+                             std::shared_ptr<UsageSlot> /*usage*/, UsageOutcome /*reason*/) {
   Hash h;
   if (!ToHash(hash, &h)) return;
   Shard& shard = ShardOf(h);

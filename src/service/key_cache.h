@@ -30,6 +30,7 @@
 
 #include "common/clock.h"
 #include "common/thread_annotations.h"
+#include "service/key_meters.h"
 #include "service/principal.h"
 
 namespace keyward {
@@ -46,6 +47,11 @@ struct CacheEntry {
   std::string tags_header;    // JoinTags(principal.user.tags)
   std::string scopes_header;  // ScopesHeader(principal.grant), for /auth's X-Keyward-Scopes
   UnixSeconds cached_at = 0;
+  // Issue 16: the key's usage slot and rate-limit bucket (service/key_meters.h), set by Insert
+  // when meters are attached (AttachMeters); for an issued token, its key's. Callers of Find
+  // count the outcome on meters.usage (and take from meters.bucket) — except an expired entry,
+  // which Find counts itself as kExpired.
+  KeyMeters meters;
   mutable std::atomic<UnixSeconds> last_used{0};
   mutable std::atomic<bool> marked{false};
 };
@@ -66,14 +72,25 @@ class KeyCache {
   template <typename F>
   Outcome Find(std::string_view hash, UnixSeconds now, F&& on_valid, bool by_token = false) const;
 
+  // Issue 16: where Insert gets each entry's meters. Call once, before requests are served;
+  // either may be null (no counting, no limits). Both must outlive the cache.
+  void AttachMeters(UsageRecorder* usage, RateLimiter* limits);
+  // The meters of `principal` (its key's: parent_key_hash for an issued token; none for a
+  // session). Takes shard locks: for slow paths and Insert.
+  KeyMeters MetersOf(const Principal& principal) const;
+
   // The generation to pass to Insert: read it before reading the store.
   std::uint64_t Generation() const { return generation_.load(std::memory_order_acquire); }
   // Caches a verified key, unless an invalidation happened since `generation` was read.
   // Marks it used as Find does (`by_token` likewise).
   void Insert(const Principal& principal, UnixSeconds now, std::uint64_t generation,
               bool by_token = false);
-  // Remembers that `hash` is not a key, under the same rule.
-  void InsertUnknown(std::string_view hash, UnixSeconds now, std::uint64_t generation);
+  // Remembers that `hash` is not a key, under the same rule. Issue 16: when `hash` is a known
+  // key's refused secret (expired, disabled, retired), `usage` is its slot and `reason` why:
+  // every negative hit then counts `reason` on it.
+  void InsertUnknown(std::string_view hash, UnixSeconds now, std::uint64_t generation,
+                     std::shared_ptr<UsageSlot> usage = nullptr,
+                     UsageOutcome reason = UsageOutcome::kExpired);
 
   // Drops one key or session, everything of one user, or everything.
   void Erase(std::string_view hash);

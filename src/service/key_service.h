@@ -61,6 +61,16 @@ struct KeyView {
   std::vector<OldSecretView> old_secrets;
   // "disabled" (first), "expired", "rotating" or "active", as of the call.
   std::string status;
+  // Issue 16.
+  RateLimit rate_limit;      // off: requests 0
+  std::string last_address;  // the client of the latest presentation counted; "" unknown
+};
+
+// A rate limit as asked: `requests` per `per` (a duration, "1s", "1m"); requests 0 (edit
+// only): remove the limit.
+struct RateLimitSpec {
+  std::int64_t requests = 0;
+  std::string per;
 };
 
 // What a new key is asked to be; what is left out takes its default (KeyService::Create).
@@ -75,6 +85,7 @@ struct NewKey {
   std::optional<std::string> description = {};   // ValidateKeyDescription
   std::optional<std::string> idle_timeout = {};  // "0s" off, else 1s…max_validity; default off
   std::optional<std::string> on_reuse = {};      // "keep" (default) | "revoke"
+  std::optional<RateLimitSpec> rate_limit = {};  // issue 16; default none
 };
 
 // A rotation (KeyService::Rotate).
@@ -99,6 +110,7 @@ struct KeyEdit {
   std::optional<bool> disabled = {};
   std::optional<std::string> idle_timeout = {};  // "0s" turns it off
   std::optional<std::string> on_reuse = {};      // "keep" | "revoke"
+  std::optional<RateLimitSpec> rate_limit = {};  // issue 16; requests 0 removes it
 };
 
 class KeyService final : public ReuseListener {

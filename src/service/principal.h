@@ -33,6 +33,8 @@ struct Principal {
   // lag, counting this use). Once that passes, a cache hit is a miss (KeyCache::Find), so that the
   // store decides and the reuse is detected (Authenticator).
   bool old_secret = false;
+  // The key's rate limit (core/usage.h); an issued token carries its key's. Off for sessions.
+  RateLimit rate_limit;
 };
 
 // The caller of a use case: the user it acts for, what its credential may do and the client

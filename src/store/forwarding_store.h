@@ -126,6 +126,18 @@ class ForwardingStore : public Store {
   Result<std::int64_t> PruneEvents(UnixSeconds before) override {
     return store_.PruneEvents(before);
   }
+  Status RecordUsage(const std::vector<UsageDelta>& deltas) override {
+    return store_.RecordUsage(deltas);
+  }
+  Result<KeyUsage> GetUsage(std::string_view user_id, std::string_view name, UnixSeconds since,
+                            UnixSeconds until) override {
+    return store_.GetUsage(user_id, name, since, until);
+  }
+  Result<std::vector<KeyUsageTotal>> TopUsage(UsageRanking by, UnixSeconds since,
+                                              int limit) override {
+    return store_.TopUsage(by, since, limit);
+  }
+  Result<std::int64_t> PruneUsage(UnixSeconds before) override { return store_.PruneUsage(before); }
   void Subscribe(StoreEvents events) override { store_.Subscribe(std::move(events)); }
 
  protected:

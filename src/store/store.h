@@ -25,6 +25,7 @@
 #include "core/audit_event.h"
 #include "core/key_record.h"
 #include "core/signing_key_record.h"
+#include "core/usage.h"
 #include "core/user.h"
 #include "core/webhook.h"
 
@@ -203,6 +204,25 @@ class Store {
   // Deletes events older than `before` with the deliveries that are not pending; returns how
   // many events went. An event with a pending delivery stays.
   virtual Result<std::int64_t> PruneEvents(UnixSeconds before) = 0;
+
+  // --- usage (core/usage.h; issue 16) ---
+  // Adds each delta's counts to the stored hour (key, hour_start), creating it, in one
+  // transaction; several nodes' deltas add up. A delta's hash is a key's current or old secret
+  // (resolved as FindKeyByHash does); unknown hashes are skipped. A delta with seen_at > 0 also
+  // sets the key's last_address and last_user_agent (when seen_at ≥ the time they were set) and
+  // first_used_at when it is 0 or later than seen_at.
+  virtual Status RecordUsage(const std::vector<UsageDelta>& deltas) = 0;
+  // The key's stored hours with since ≤ start < until, ascending, and its summary. NotFound if
+  // the key is absent.
+  virtual Result<KeyUsage> GetUsage(std::string_view user_id, std::string_view name,
+                                    UnixSeconds since, UnixSeconds until) = 0;
+  // Of all users' keys, the `limit` with the most requests (allowed + denied) or denials in the
+  // hours starting at or after `since` (keys with none left out), most first, then by user id
+  // and name.
+  virtual Result<std::vector<KeyUsageTotal>> TopUsage(UsageRanking by, UnixSeconds since,
+                                                      int limit) = 0;
+  // Forgets hours that start before `before`; returns how many hour rows went.
+  virtual Result<std::int64_t> PruneUsage(UnixSeconds before) = 0;
 
   // --- several nodes ---
   // Starts delivering `events` for the changes any node makes to the shared database (a node

@@ -509,6 +509,21 @@ class PostgresStore final : public Store {
     return WriteResult<std::int64_t>(
         [&](Connection& conn) { return pg::PruneEvents(conn, before); });
   }
+  // Issue 16 (usage): placeholders until the store helper lands them.
+  Status RecordUsage(const std::vector<UsageDelta>& /*deltas*/) override {
+    return Status::Internal("RecordUsage: not implemented yet");
+  }
+  Result<KeyUsage> GetUsage(std::string_view /*user_id*/, std::string_view /*name*/,
+                            UnixSeconds /*since*/, UnixSeconds /*until*/) override {
+    return Status::Internal("GetUsage: not implemented yet");
+  }
+  Result<std::vector<KeyUsageTotal>> TopUsage(UsageRanking /*by*/, UnixSeconds /*since*/,
+                                              int /*limit*/) override {
+    return Status::Internal("TopUsage: not implemented yet");
+  }
+  Result<std::int64_t> PruneUsage(UnixSeconds /*before*/) override {
+    return Status::Internal("PruneUsage: not implemented yet");
+  }
 
   void Subscribe(StoreEvents events) override {
     MutexLock lock(listener_mu_);

@@ -516,6 +516,21 @@ class SqliteStore final : public Store {
     MutexLock lock(mu_);
     return sqlite::PruneEvents(*db_, before);
   }
+  // Issue 16 (usage): placeholders until the store helper lands them.
+  Status RecordUsage(const std::vector<UsageDelta>& /*deltas*/) override {
+    return Status::Internal("RecordUsage: not implemented yet");
+  }
+  Result<KeyUsage> GetUsage(std::string_view /*user_id*/, std::string_view /*name*/,
+                            UnixSeconds /*since*/, UnixSeconds /*until*/) override {
+    return Status::Internal("GetUsage: not implemented yet");
+  }
+  Result<std::vector<KeyUsageTotal>> TopUsage(UsageRanking /*by*/, UnixSeconds /*since*/,
+                                              int /*limit*/) override {
+    return Status::Internal("TopUsage: not implemented yet");
+  }
+  Result<std::int64_t> PruneUsage(UnixSeconds /*before*/) override {
+    return Status::Internal("PruneUsage: not implemented yet");
+  }
 
   Result<std::string> Pragma(const char* sql) {
     MutexLock lock(mu_);
