@@ -17,5 +17,6 @@ bool UsageSlot::TakeInto(std::vector<UsageDelta>& /*out*/) { return false; }
 std::shared_ptr<UsageSlot> UsageRecorder::SlotFor(std::string_view /*hash*/) { return nullptr; }
 std::vector<UsageDelta> UsageRecorder::Take() { return {}; }
 std::size_t UsageRecorder::size() const { return 0; }
+UsageCounts UsageRecorder::totals() const { return {}; }
 
 }  // namespace keyward

@@ -78,6 +78,9 @@ class UsageRecorder {
   // Slots held (for tests and metrics).
   std::size_t size() const;
 
+  // Everything counted since start, by outcome (keyward_key_uses_total). Relaxed atomics.
+  UsageCounts totals() const;
+
  private:
   static constexpr std::size_t kShards = 16;
   struct Shard {
