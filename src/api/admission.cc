@@ -35,8 +35,8 @@ Admission Admit(const Principal& principal, const KeyMeters& meters,
   if (!out.denial && meters.bucket != nullptr) {
     out.rate = meters.bucket->Take(RateLimiter::SteadyNow());
     if (!out.rate.allowed) {
-      out.denial = Denial{DenialReason::kRateLimited,
-                          RateLimitedMessage(out.rate, meters.bucket->limit())};
+      out.denial =
+          Denial{DenialReason::kRateLimited, RateLimitedMessage(out.rate, meters.bucket->limit())};
     }
   }
   if (meters.usage != nullptr) {
