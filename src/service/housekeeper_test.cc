@@ -177,7 +177,9 @@ TEST_F(HousekeeperTest, ForgetsOldSecretsAtTheirOwnExpiry) {
 TEST_F(HousekeeperTest, PrunesUsageOlderThanTheRetention) {
   const std::string token = AliceKey({.name = "ci", .duration = "2400h"});
   const UnixSeconds hour = HourStart(clock_.Now());
-  UsageDelta old{.hash = HashKey(token), .hour_start = hour};
+  UsageDelta old;
+  old.hash = HashKey(token);
+  old.hour_start = hour;
   old.counts[static_cast<std::size_t>(UsageOutcome::kAllowed)] = 3;
   UsageDelta young = old;
   young.hour_start = hour + 2 * 3600;
