@@ -210,14 +210,14 @@ TEST(KeyOutputTest, WideTableAddsTheGrantCreatedAndLastUsed) {
       RenderKeys(ThreeKeys(), OutputFormat::kWide),
       RenderTable(
           {"TOKEN", "TYPE", "EXPIRATION", "NAME", "SCOPES", "TAGS", "ALLOWED FROM", "CREATED",
-           "LAST USED"},
+           "LAST USED", "RATE LIMIT"},
           {{"kw_a", "apikey", "2026-12-13T10:00:00Z", "presto-driver",
             "minerva:explain, minerva:query", "roles:id:data-dev", "10.0.0.0/8, 2001:db8::/32",
-            "2026-12-06T10:00:00Z", "2026-12-06T11:00:00Z"},
+            "2026-12-06T10:00:00Z", "2026-12-06T11:00:00Z", "none"},
            {"kw_b", "apikey", "2026-12-07T10:00:00Z", "plain", "none", "all (live)", "anywhere",
-            "2026-12-06T10:00:00Z", "never"},
+            "2026-12-06T10:00:00Z", "never", "none"},
            {"kw_c", "apikey", "2027-01-01T00:00:00Z", "old", "full access (created before scopes)",
-            "all (live)", "anywhere", "2026-01-01T00:00:00Z", "never"}}));
+            "all (live)", "anywhere", "2026-01-01T00:00:00Z", "never", "none"}}));
   // An empty tag subset presents no tags.
   boost::json::value no_tags = ThreeKeys().at(1);
   no_tags.as_object()["tags"] = boost::json::array();
