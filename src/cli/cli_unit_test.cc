@@ -285,6 +285,10 @@ TEST(OAuthFormTest, RfcErrorsBecomeStatusesWithTheirDescription) {
   EXPECT_EQ(status(R"({"error":"invalid_client"})")->code(), StatusCode::kUnauthenticated);
   EXPECT_EQ(status(R"({"error":"invalid_client"})")->message(), "invalid_client");
   EXPECT_EQ(status(R"({"error":"temporarily_unavailable"})")->code(), StatusCode::kUnavailable);
+  auto limited = status(
+      R"({"error":"rate_limited","error_description":"the key's rate limit (10 per 1s) is used up; retry in 1s"})");
+  EXPECT_EQ(limited->code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(ExitCodeFor(limited->code()), 8);
   // A refused subject_token (RFC 8693 §2.2.2) is a bad credential: exit 3, as invalid_client.
   auto subject = status(
       R"({"error":"invalid_request","error_description":"subject_token is invalid, expired or revoked"})");
