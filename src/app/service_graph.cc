@@ -28,9 +28,11 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
       webhook_options_(config.webhooks),
       clock_(clock),
       master_key_(std::move(master_key)),
+      usage_(config.usage_counting),
+      limiter_(config.rate_limit_nodes),
       cache_(config.cache),
       store_(std::move(store)),
-      last_used_(cache_, *store_, config.last_used_interval),
+      last_used_(cache_, *store_, config.last_used_interval, &usage_),
       authenticator_(*store_, options_, clock, &cache_),
       audit_(*store_, clock),
       dispatcher_(std::make_unique<WebhookDispatcher>(
@@ -40,7 +42,7 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
       sign_in_(*store_, options_, clock, &cache_, &audit_),
       webhooks_(*store_, master_key_ ? &*master_key_ : nullptr, webhook_options_, clock, &audit_,
                 dispatcher_.get()),
-      usage_(*store_, clock),
+      usage_service_(*store_, clock),
       token_options_(config.token),
       ring_(token_options_.issuer.empty() || !master_key_
                 ? nullptr
@@ -65,7 +67,9 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                 .signing_keys = ring_.get(),
                 .webhooks = &webhooks_,
                 .dispatcher = dispatcher_.get(),
-                .usage = &usage_},
+                .usage = &usage_,
+                .clock = &clock,
+                .usage_service = &usage_service_},
       // ServerApp hands over the count it resolved; the CPUs are counted here only for a graph
       // made without one (the fuzz harness, the benchmarks, tests).
       blocking_threads_(config.blocking_threads > 0
@@ -73,6 +77,7 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                             : ResolveThreads(config, CountUsableCpus()).blocking),
       blocking_(blocking_threads_, config.blocking_queue),
       api_(services_, blocking_) {
+  cache_.AttachMeters(&usage_, &limiter_);
   // A retired old secret presented after a rotation is reported to the key service (reuse).
   authenticator_.set_reuse_listener(&reuse_listener_);
   store_->Subscribe(
@@ -117,6 +122,7 @@ Status ServiceGraph::Start() {
   if (housekeeper_ == nullptr) {
     housekeeper_ = std::make_unique<Housekeeper>(*store_, options_, clock_, &cache_, &audit_,
                                                  [this] { dispatcher_->Nudge(); });
+    housekeeper_->set_rate_limiter(&limiter_);
   }
   return Status::Ok();
 }
