@@ -13,7 +13,7 @@ namespace {
 
 constexpr UnixSeconds kNow = 1'800'000'000;
 
-Principal Key(std::vector<std::string> scopes, std::vector<std::string> from = {}) {
+Principal Key(std::vector<std::string> scopes, const std::vector<std::string>& from = {}) {
   Principal p;
   p.grant = Grant{.full_access = false,
                   .scopes = std::move(scopes),

@@ -123,7 +123,7 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
     http::Response res{bh::status::ok, request.version()};
     res.keep_alive(request.keep_alive());
     res.set(bh::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-    res.body() = services_.metrics.Render(services_.cache, services_.usage_recorder);
+    res.body() = services_.metrics.Render(services_.cache, services_.usage);
     if (services_.dispatcher != nullptr) {
       RenderWebhookCounters(services_.dispatcher->Counters(), res.body());
     }

@@ -43,11 +43,12 @@ struct Services {
   // nudged after a change to a key has enqueued events (may be null: it polls anyway).
   WebhookService* webhooks = nullptr;
   WebhookDispatcher* dispatcher = nullptr;
-  // Issue 16: the usage routes (null: they answer 503), the usage counters (their totals for
-  // /metrics; may be null) and the clock usage is counted by (null: the system clock).
-  const UsageService* usage = nullptr;
-  const UsageRecorder* usage_recorder = nullptr;
+  // Issue 16: the usage counters (their totals for /metrics; may be null) and the clock usage is
+  // counted by (null: the system clock).
+  const UsageRecorder* usage = nullptr;
   const Clock* clock = nullptr;
+  // Issue 16: the usage routes (null: they answer 503).
+  const UsageService* usage_service = nullptr;
 };
 
 }  // namespace keyward

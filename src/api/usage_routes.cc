@@ -57,7 +57,7 @@ boost::json::object UsageJson(const UsageReport& report) {
 
 // GET …/apikeys/{name}/usage?since=&until=&granularity=
 Result<Reply> GetKeyUsage(Services& s, ApiCall& call) {
-  const UsageService* usage = s.usage;
+  const UsageService* usage = s.usage_service;
   if (usage == nullptr) return Status::Unavailable("this server keeps no usage");
   UsageQuery query;
   KW_ASSIGN_OR_RETURN(query.since, Param(call, "since"));
@@ -70,7 +70,7 @@ Result<Reply> GetKeyUsage(Services& s, ApiCall& call) {
 
 // GET /api/v1/usage/top?by=&since=&limit=
 Result<Reply> GetTopUsage(Services& s, ApiCall& call) {
-  const UsageService* usage = s.usage;
+  const UsageService* usage = s.usage_service;
   if (usage == nullptr) return Status::Unavailable("this server keeps no usage");
   TopQuery query;
   KW_ASSIGN_OR_RETURN(query.by, Param(call, "by"));

@@ -70,7 +70,7 @@ class RateLimitApiTest : public ::testing::Test {
   // What the usage recorder counted for `token` since the last call (all hours).
   UsageCounts CountedFor(const std::string& token) {
     UsageCounts sum{};
-    for (const UsageDelta& d : world_.graph().usage_recorder().Take()) {
+    for (const UsageDelta& d : world_.graph().usage().Take()) {
       if (d.hash != HashKey(token)) continue;
       for (std::size_t o = 0; o < kUsageOutcomes; ++o) sum[o] += d.counts[o];
     }

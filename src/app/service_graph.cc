@@ -28,11 +28,11 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
       webhook_options_(config.webhooks),
       clock_(clock),
       master_key_(std::move(master_key)),
-      usage_recorder_(config.usage_counting),
+      usage_(config.usage_counting),
       limiter_(config.rate_limit_nodes),
       cache_(config.cache),
       store_(std::move(store)),
-      last_used_(cache_, *store_, config.last_used_interval, &usage_recorder_),
+      last_used_(cache_, *store_, config.last_used_interval, &usage_),
       authenticator_(*store_, options_, clock, &cache_),
       audit_(*store_, clock),
       dispatcher_(std::make_unique<WebhookDispatcher>(
@@ -42,7 +42,7 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
       sign_in_(*store_, options_, clock, &cache_, &audit_),
       webhooks_(*store_, master_key_ ? &*master_key_ : nullptr, webhook_options_, clock, &audit_,
                 dispatcher_.get()),
-      usage_(*store_, clock),
+      usage_service_(*store_, clock),
       token_options_(config.token),
       ring_(token_options_.issuer.empty() || !master_key_
                 ? nullptr
@@ -68,8 +68,8 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                 .webhooks = &webhooks_,
                 .dispatcher = dispatcher_.get(),
                 .usage = &usage_,
-                .usage_recorder = &usage_recorder_,
-                .clock = &clock},
+                .clock = &clock,
+                .usage_service = &usage_service_},
       // ServerApp hands over the count it resolved; the CPUs are counted here only for a graph
       // made without one (the fuzz harness, the benchmarks, tests).
       blocking_threads_(config.blocking_threads > 0
@@ -77,7 +77,7 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                             : ResolveThreads(config, CountUsableCpus()).blocking),
       blocking_(blocking_threads_, config.blocking_queue),
       api_(services_, blocking_) {
-  cache_.AttachMeters(&usage_recorder_, &limiter_);
+  cache_.AttachMeters(&usage_, &limiter_);
   // A retired old secret presented after a rotation is reported to the key service (reuse).
   authenticator_.set_reuse_listener(&reuse_listener_);
   store_->Subscribe(

@@ -67,13 +67,13 @@ class ServiceGraph {
 
   Store& store() { return *store_; }
   KeyCache& cache() { return cache_; }
-  UsageRecorder& usage_recorder() { return usage_recorder_; }
+  UsageRecorder& usage() { return usage_; }
   RateLimiter& limiter() { return limiter_; }
   const Authenticator& authenticator() const { return authenticator_; }
   KeyService& keys() { return keys_; }
   UserService& users() { return users_; }
   WebhookService& webhooks() { return webhooks_; }
-  const UsageService& usage() const { return usage_; }
+  const UsageService& usage_service() const { return usage_service_; }
   WebhookDispatcher& dispatcher() { return *dispatcher_; }
   Housekeeper* housekeeper() { return housekeeper_.get(); }  // null before Start()
   SignInService& sign_in() { return sign_in_; }
@@ -110,7 +110,7 @@ class ServiceGraph {
   std::optional<MasterKey> master_key_;
   // Issue 16: the usage counters and rate-limit buckets the cache's entries hold; before the
   // cache, which they outlive.
-  UsageRecorder usage_recorder_;
+  UsageRecorder usage_;
   RateLimiter limiter_;
   KeyCache cache_;  // before the store: outlives its event thread
   // Before the store too: RefreshSigningKeysSoon's guard against the event thread.
@@ -129,7 +129,7 @@ class ServiceGraph {
   UserService users_;
   SignInService sign_in_;
   WebhookService webhooks_;
-  UsageService usage_;
+  UsageService usage_service_;
   const TokenOptions token_options_;
   std::unique_ptr<SigningKeyRing> ring_;  // null while the issuer is off
   std::unique_ptr<TokenService> tokens_;  // null while the issuer is off

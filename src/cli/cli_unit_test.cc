@@ -210,14 +210,14 @@ TEST(KeyOutputTest, WideTableAddsTheGrantCreatedAndLastUsed) {
       RenderKeys(ThreeKeys(), OutputFormat::kWide),
       RenderTable(
           {"TOKEN", "TYPE", "EXPIRATION", "NAME", "SCOPES", "TAGS", "ALLOWED FROM", "CREATED",
-           "LAST USED"},
+           "LAST USED", "RATE LIMIT"},
           {{"kw_a", "apikey", "2026-12-13T10:00:00Z", "presto-driver",
             "minerva:explain, minerva:query", "roles:id:data-dev", "10.0.0.0/8, 2001:db8::/32",
-            "2026-12-06T10:00:00Z", "2026-12-06T11:00:00Z"},
+            "2026-12-06T10:00:00Z", "2026-12-06T11:00:00Z", "none"},
            {"kw_b", "apikey", "2026-12-07T10:00:00Z", "plain", "none", "all (live)", "anywhere",
-            "2026-12-06T10:00:00Z", "never"},
+            "2026-12-06T10:00:00Z", "never", "none"},
            {"kw_c", "apikey", "2027-01-01T00:00:00Z", "old", "full access (created before scopes)",
-            "all (live)", "anywhere", "2026-01-01T00:00:00Z", "never"}}));
+            "all (live)", "anywhere", "2026-01-01T00:00:00Z", "never", "none"}}));
   // An empty tag subset presents no tags.
   boost::json::value no_tags = ThreeKeys().at(1);
   no_tags.as_object()["tags"] = boost::json::array();
@@ -285,6 +285,10 @@ TEST(OAuthFormTest, RfcErrorsBecomeStatusesWithTheirDescription) {
   EXPECT_EQ(status(R"({"error":"invalid_client"})")->code(), StatusCode::kUnauthenticated);
   EXPECT_EQ(status(R"({"error":"invalid_client"})")->message(), "invalid_client");
   EXPECT_EQ(status(R"({"error":"temporarily_unavailable"})")->code(), StatusCode::kUnavailable);
+  auto limited = status(
+      R"({"error":"rate_limited","error_description":"the key's rate limit (10 per 1s) is used up; retry in 1s"})");
+  EXPECT_EQ(limited->code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(ExitCodeFor(limited->code()), 8);
   // A refused subject_token (RFC 8693 §2.2.2) is a bad credential: exit 3, as invalid_client.
   auto subject = status(
       R"({"error":"invalid_request","error_description":"subject_token is invalid, expired or revoked"})");

@@ -8,8 +8,10 @@ namespace keyward {
 // login, logout
 void AddLoginCommands(CLI::App& app, int* exit_code);
 // user get|create|delete, user tag add|delete,
-// user apikey get|create|delete|rotate|disable|enable|update
+// user apikey get|create|delete|rotate|disable|enable|update|usage
 void AddUserCommands(CLI::App& app, int* exit_code);
+// user apikey usage, under `apikey` (AddUserCommands adds it)
+void AddApikeyUsageCommand(CLI::App* apikey, int* exit_code);
 // audit get
 void AddAuditCommands(CLI::App& app, int* exit_code);
 // token issue

@@ -5,6 +5,7 @@
 
 #include "core/duration.h"
 #include "core/grant.h"
+#include "core/usage.h"
 
 namespace keyward {
 namespace {
@@ -49,6 +50,13 @@ std::vector<std::string> Row(const json::value& key) {
           StringMember(key, "name") + KeyStatusSuffix(key)};
 }
 
+// "10/1s" of {"rate_limit": {"requests": 10, "per": "1s"}}; "none" when null or absent.
+std::string RateLimitCell(const json::value& key) {
+  const json::value* limit = JsonMember(key, "rate_limit");
+  if (limit == nullptr || !limit->is_object()) return "none";
+  return JsonCell(*limit, "requests") + "/" + JsonCell(*limit, "per");
+}
+
 std::vector<std::string> WideRow(const json::value& key) {
   std::vector<std::string> row = Row(key);
   const json::value* tags = JsonMember(key, "tags");
@@ -63,6 +71,7 @@ std::vector<std::string> WideRow(const json::value& key) {
   row.push_back(StringMember(key, "created"));
   row.push_back(last_used == nullptr || last_used->is_null() ? "never"
                                                              : StringMember(key, "last_used"));
+  row.push_back(RateLimitCell(key));
   return row;
 }
 
@@ -113,12 +122,39 @@ Result<json::object> KeyUpdateBody(const KeyEditFlags& edit) {
   if (edit.lifecycle.description) body["description"] = *edit.lifecycle.description;
   if (edit.lifecycle.idle_timeout) body["idle_timeout"] = *edit.lifecycle.idle_timeout;
   if (edit.lifecycle.on_reuse) body["on_reuse"] = *edit.lifecycle.on_reuse;
+  if (edit.lifecycle.rate_limit) {
+    KW_ASSIGN_OR_RETURN(body["rate_limit"], RateLimitBody(*edit.lifecycle.rate_limit));
+  }
   if (body.empty()) {
     return Status::InvalidArgument(
-        "nothing to change: give --rename, --expires, --description, --idle-timeout or "
-        "--on-reuse");
+        "nothing to change: give --rename, --expires, --description, --idle-timeout, "
+        "--on-reuse or --rate-limit");
   }
   return body;
+}
+
+Result<json::value> RateLimitBody(std::string_view text) {
+  if (text == "off") return json::value(nullptr);
+  const auto bad = [&](std::string_view why) {
+    return Status::InvalidArgument("--rate-limit: \"" + std::string(text) + "\" " +
+                                   std::string(why) +
+                                   "; give N/DURATION such as 10/1s, 600/1m or 5000/1h, or off");
+  };
+  const std::size_t slash = text.find('/');
+  if (slash == std::string_view::npos) return bad("has no '/'");
+  const std::string_view count = text.substr(0, slash);
+  if (count.empty() || count.size() > 10 ||
+      count.find_first_not_of("0123456789") != std::string_view::npos) {
+    return bad("does not start with a number of requests");
+  }
+  const std::int64_t requests = std::stoll(std::string(count));
+  if (requests < 1 || requests > kMaxRateRequests) {
+    return bad("asks for a number of requests outside 1…" + std::to_string(kMaxRateRequests));
+  }
+  Result<std::int64_t> per = ParseDuration(text.substr(slash + 1));
+  if (!per.ok()) return bad("has no duration such as 1s, 1m or 1h after the '/'");
+  if (*per > kMaxRatePeriod) return bad("has a period longer than 24h");
+  return json::value{{"requests", requests}, {"per", FormatDuration(*per)}};
 }
 
 bool IsZeroDuration(std::string_view text) {
@@ -221,6 +257,10 @@ json::object KeyCreateBody(const std::string& name, const std::string& duration,
   if (lifecycle.description) body["description"] = *lifecycle.description;
   if (lifecycle.idle_timeout) body["idle_timeout"] = *lifecycle.idle_timeout;
   if (lifecycle.on_reuse) body["on_reuse"] = *lifecycle.on_reuse;
+  if (lifecycle.rate_limit) {
+    Result<json::value> limit = RateLimitBody(*lifecycle.rate_limit);
+    if (limit.ok() && !limit->is_null()) body["rate_limit"] = *limit;
+  }
   if (!name.empty()) body["name"] = name;
   if (!duration.empty()) body["duration"] = duration;
   const std::pair<const char*, const std::vector<std::string>*> lists[] = {
@@ -239,7 +279,8 @@ std::string RenderKeys(const json::value& keys, OutputFormat format) {
   for (const json::value* key : Items(keys)) rows.push_back(wide ? WideRow(*key) : Row(*key));
   std::vector<std::string> headers = {"TOKEN", "TYPE", "EXPIRATION", "NAME"};
   if (wide) {
-    headers.insert(headers.end(), {"SCOPES", "TAGS", "ALLOWED FROM", "CREATED", "LAST USED"});
+    headers.insert(headers.end(),
+                   {"SCOPES", "TAGS", "ALLOWED FROM", "CREATED", "LAST USED", "RATE LIMIT"});
   }
   return RenderTable(headers, rows);
 }

@@ -40,12 +40,19 @@ struct KeyLifecycleFlags {
   std::optional<std::string> description;   // --description
   std::optional<std::string> idle_timeout;  // --idle-timeout: a duration, "0s" off
   std::optional<std::string> on_reuse;      // --on-reuse: keep | revoke
+  std::optional<std::string> rate_limit;    // --rate-limit: N/DURATION, or off
 };
 
+// The JSON of a --rate-limit value: "N/DURATION" (N 1…1000000000; DURATION 1s…24h as
+// core/duration.h reads it: 1s, 1m, 1h, 90s…) → {"requests": N, "per": "<shortest form>"};
+// "off" → null (no limit). InvalidArgument naming --rate-limit and the accepted forms otherwise.
+Result<boost::json::value> RateLimitBody(std::string_view text);
+
 // The create body: {name?, duration?, scopes?, tags?, allowed_addresses?, description?,
-// idle_timeout?, on_reuse?}. Entries are trimmed of spaces and empty ones dropped; a list is
-// sent only when its flag was given (no scopes is the server's default, and no tags or
-// addresses means the owner's tags, live, from anywhere).
+// idle_timeout?, on_reuse?, rate_limit?}; rate_limit only when given and neither "off" (the
+// default) nor invalid (check it with RateLimitBody first). Entries are trimmed of spaces and empty
+// ones dropped; a list is sent only when its flag was given (no scopes is the server's default, and
+// no tags or addresses means the owner's tags, live, from anywhere).
 boost::json::object KeyCreateBody(const std::string& name, const std::string& duration,
                                   const GrantFlags& grant, const KeyLifecycleFlags& lifecycle = {});
 
@@ -56,8 +63,9 @@ struct KeyEditFlags {
   KeyLifecycleFlags lifecycle;
 };
 
-// The PATCH body {name?, expiration?, description?, idle_timeout?, on_reuse?} of what was given.
-// InvalidArgument "nothing to change: …" naming the flags when none was.
+// The PATCH body {name?, expiration?, description?, idle_timeout?, on_reuse?, rate_limit?} of
+// what was given (rate_limit null for "off"). InvalidArgument "nothing to change: …" naming the
+// flags when none was, or RateLimitBody's error.
 Result<boost::json::object> KeyUpdateBody(const KeyEditFlags& edit);
 
 // Whether `text` is "0" followed by a unit or nothing ("0s", "00", "0d").
@@ -80,7 +88,8 @@ std::string RotationNote(const boost::json::value& key, bool zero_grace = false)
 
 // Keys (one API key object or an array of them) as `format` prints them on stdout: the table
 // TOKEN | TYPE | EXPIRATION | NAME (the name followed by KeyStatusSuffix), the wide table adding
-// SCOPES, TAGS, ALLOWED FROM, CREATED, LAST USED, or the objects unchanged as JSON or YAML.
+// SCOPES, TAGS, ALLOWED FROM, CREATED, LAST USED, RATE LIMIT ("10/1s", or "none"), or the objects
+// unchanged as JSON or YAML.
 std::string RenderKeys(const boost::json::value& keys, OutputFormat format);
 
 // For a table: a WARN line (with newline) naming the keys made before scopes, which have their

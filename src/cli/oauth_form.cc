@@ -37,6 +37,8 @@ StatusCode CodeFor(std::string_view error, std::string_view description) {
     return StatusCode::kPermissionDenied;
   }
   if (error == "temporarily_unavailable") return StatusCode::kUnavailable;
+  // Keyward's token endpoint over a key's rate limit (issue 16): exit 8, as any 429.
+  if (error == "rate_limited") return StatusCode::kResourceExhausted;
   return StatusCode::kInvalidArgument;
 }
 

@@ -44,7 +44,8 @@ FormFields TokenExchangeForm(const std::string& subject_token, bool subject_is_k
 // when `body` is no such object. The code picks the Status: invalid_client, and invalid_request
 // whose description starts with kSubjectRefused, → Unauthenticated;
 // unauthorized_client and access_denied → PermissionDenied (the key lacks the right, as a 403
-// elsewhere); temporarily_unavailable → Unavailable; invalid_request, invalid_grant,
+// elsewhere); temporarily_unavailable → Unavailable; Keyward's rate_limited (a key over its
+// rate limit) → ResourceExhausted; invalid_request, invalid_grant,
 // unsupported_grant_type, invalid_scope, invalid_target and any other code → InvalidArgument.
 std::optional<Status> OAuthErrorStatus(const boost::json::value& body);
 

@@ -1,5 +1,5 @@
 // keyward user get|create|delete, user tag add|delete,
-// user apikey get|create|delete|rotate|disable|enable|update
+// user apikey get|create|delete|rotate|disable|enable|update (usage: usage_command.cc)
 #include <iostream>
 
 #include "cli/client_commands.h"
@@ -96,6 +96,9 @@ Status ApikeyCreate(const UserFlags& f) {
   if (!f.duration.empty()) KW_RETURN_IF_ERROR(ParseDuration(f.duration).status());
   if (f.edit.lifecycle.idle_timeout) {
     KW_RETURN_IF_ERROR(CheckDurationFlag("--idle-timeout", *f.edit.lifecycle.idle_timeout, true));
+  }
+  if (f.edit.lifecycle.rate_limit) {
+    KW_RETURN_IF_ERROR(RateLimitBody(*f.edit.lifecycle.rate_limit).status());
   }
   json::object body = KeyCreateBody(f.name, f.duration, f.grant, f.edit.lifecycle);
   KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
@@ -208,13 +211,13 @@ void AddOutput(CLI::App* cmd, UserFlags& f) {
 // -o for keys: also `wide`, the table with each key's grant, creation and last use.
 void AddKeyOutput(CLI::App* cmd, UserFlags& f) {
   cmd->add_option("-o,--output", f.output,
-                  "table, wide (adds SCOPES, TAGS, ALLOWED FROM, CREATED, LAST USED), json or "
-                  "yaml (json and yaml carry every field)")
+                  "table, wide (adds SCOPES, TAGS, ALLOWED FROM, CREATED, LAST USED, RATE LIMIT), "
+                  "json or yaml (json and yaml carry every field)")
       ->check(CLI::IsMember({"table", "wide", "json", "yaml"}))
       ->capture_default_str();
 }
 
-// --description, --idle-timeout and --on-reuse, each recorded only when given.
+// --description, --idle-timeout, --on-reuse and --rate-limit, each recorded only when given.
 void AddLifecycleFlags(CLI::App* cmd, const std::shared_ptr<UserFlags>& f) {
   cmd->add_option_function<std::string>(
       "--description", [f](const std::string& v) { f->edit.lifecycle.description = v; },
@@ -227,6 +230,11 @@ void AddLifecycleFlags(CLI::App* cmd, const std::shared_ptr<UserFlags>& f) {
          "--on-reuse", [f](const std::string& v) { f->edit.lifecycle.on_reuse = v; },
          "when a retired old secret is used: keep the key (the event is raised) or revoke it")
       ->check(CLI::IsMember({"keep", "revoke"}));
+  cmd->add_option_function<std::string>(
+         "--rate-limit", [f](const std::string& v) { f->edit.lifecycle.rate_limit = v; },
+         "at most N requests per DURATION, in bursts of up to N, such as 10/1s or 5000/1h; "
+         "off: none (the default; update removes the limit)")
+      ->type_name("N/DURATION");
 }
 
 // apikey rotate|disable|enable|update: each names the key with -n and prints it (masked but for
@@ -253,8 +261,9 @@ void AddApikeyLifecycleCommands(CLI::App* apikey, int* exit_code) {
                      exit_code, enable, ApikeyEnable);
 
   auto update = std::make_shared<UserFlags>();
-  CLI::App* u = Leaf(apikey, "update", "Change a key's name, expiration, description or flags",
-                     "user apikey update", exit_code, update, ApikeyUpdate);
+  CLI::App* u =
+      Leaf(apikey, "update", "Change a key's name, expiration, description, rate limit or flags",
+           "user apikey update", exit_code, update, ApikeyUpdate);
   u->add_option_function<std::string>(
       "--rename", [update](const std::string& v) { update->edit.rename = v; },
       "the key's new name");
@@ -276,7 +285,7 @@ void AddApikeyLifecycleCommands(CLI::App* apikey, int* exit_code) {
 
 void AddApikeyCommands(CLI::App* user, int* exit_code) {
   CLI::App* apikey = user->add_subcommand(
-      "apikey", "List, create, rotate, disable, enable, update and delete API keys");
+      "apikey", "List, create, rotate, disable, enable, update and delete API keys; their usage");
   apikey->require_subcommand(1);
 
   auto get = std::make_shared<UserFlags>();
@@ -306,6 +315,7 @@ void AddApikeyCommands(CLI::App* user, int* exit_code) {
   d->add_option("-i,--id", del->id, "whose key (operators only for others)");
 
   AddApikeyLifecycleCommands(apikey, exit_code);
+  AddApikeyUsageCommand(apikey, exit_code);
 }
 
 void AddTagCommands(CLI::App* user, int* exit_code) {

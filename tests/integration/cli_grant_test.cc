@@ -77,13 +77,15 @@ TEST_F(CliTest, ScopedKeyIsCreatedAndShown) {
             "INFO[0000] 🔑 user apikey get...complete\n");
   auto cells = TableCells(wide.out);
   ASSERT_EQ(cells.size(), 3u) << wide.out;
-  EXPECT_EQ(cells[0], (std::vector<std::string>{"TOKEN", "TYPE", "EXPIRATION", "NAME", "SCOPES",
-                                                "TAGS", "ALLOWED FROM", "CREATED", "LAST USED"}));
+  EXPECT_EQ(cells[0],
+            (std::vector<std::string>{"TOKEN", "TYPE", "EXPIRATION", "NAME", "SCOPES", "TAGS",
+                                      "ALLOWED FROM", "CREATED", "LAST USED", "RATE LIMIT"}));
   for (const auto& row : {cells[1], cells[2]}) {
     const json::value& key = KeyNamed(api, row.at(3));
     EXPECT_EQ(row.at(0), key.at("token").as_string());
     EXPECT_EQ(row.at(7), key.at("created").as_string());
     EXPECT_EQ(row.at(8), "never");
+    EXPECT_EQ(row.at(9), "none");
   }
   auto driver_row = cells[1].at(3) == "presto-driver" ? cells[1] : cells[2];
   auto plain_row = cells[1].at(3) == "plain" ? cells[1] : cells[2];

@@ -169,6 +169,7 @@ TEST(ReadmeExamples, CommandLineRunsAsWritten) {
                               "user apikey disable",
                               "user apikey enable",
                               "user apikey update",
+                              "user apikey usage",
                               "audit get",
                               "webhook add",
                               "webhook get",
