@@ -84,7 +84,7 @@ Result<Reply> RunRoute(const Route& route, ApiCall& call, const Services& servic
 ApiHandler::ApiHandler(Services& services, BlockingPool& blocking)
     : services_(services),
       blocking_(blocking),
-      forward_auth_(services.authenticator, services.tokens, services.cache,
+      forward_auth_(services.authenticator, services.tokens,
                     services.clock != nullptr ? *services.clock : Clock::System(), blocking,
                     services.metrics, services.allow_query_key, services.trusted_proxies) {
   AddApiRoutes(router_, services_);
@@ -192,12 +192,10 @@ Result<Reply> ApiHandler::Authenticated(const Route& route, ApiCall& call,
   call.principal->client_address = call.client_address;  // for the audit log
   const bool address_ok = AddressAllowed(call.principal->networks, call.client_address);
   // Issue 16: a key calling the API is counted (not rate-limited: the limit is for gateways).
-  if (services_.cache != nullptr) {
-    if (auto usage = services_.cache->MetersOf(*call.principal).usage) {
-      const Clock& clock = services_.clock != nullptr ? *services_.clock : Clock::System();
-      usage->Record(address_ok ? UsageOutcome::kAllowed : UsageOutcome::kAddress, clock.Now(),
-                    call.client_address, UserAgentOf(request));
-    }
+  if (auto usage = services_.authenticator.MetersOf(*call.principal).usage) {
+    const Clock& clock = services_.clock != nullptr ? *services_.clock : Clock::System();
+    usage->Record(address_ok ? UsageOutcome::kAllowed : UsageOutcome::kAddress, clock.Now(),
+                  call.client_address, UserAgentOf(request));
   }
   if (!address_ok) {
     return Status::PermissionDenied("this API key may not be used from " + call.client_address);

@@ -174,7 +174,7 @@ void ForwardAuth::Decide(std::string token, bool jwt, std::string address, std::
       log::Error("/auth could not verify a key: {}", principal.status().ToString());
     }
     if (principal.ok()) {
-      const KeyMeters meters = cache_ != nullptr ? cache_->MetersOf(*principal) : KeyMeters{};
+      const KeyMeters meters = authenticator_.MetersOf(*principal);
       const Admission admission =
           Admit(*principal, meters, job->address, job->user_agent, job->required, clock_.Now());
       if (!admission.admitted()) {

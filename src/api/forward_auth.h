@@ -47,14 +47,13 @@ bool IsForwardAuthPath(std::string_view target);
 class ForwardAuth {
  public:
   // `trusted_proxies` (api/client_address.h) must outlive this object; so must `tokens`, which
-  // is null while the token issuer is off (a JWT is then an unknown key), `cache` (may be null:
-  // no meters on a miss) and `clock` (the hour usage is counted in).
-  ForwardAuth(const Authenticator& authenticator, const TokenService* tokens, const KeyCache* cache,
-              const Clock& clock, BlockingPool& blocking, Metrics& metrics, bool allow_query_key,
+  // is null while the token issuer is off (a JWT is then an unknown key), and `clock` (the hour
+  // usage is counted in). A miss gets its key's meters from the Authenticator (MetersOf).
+  ForwardAuth(const Authenticator& authenticator, const TokenService* tokens, const Clock& clock,
+              BlockingPool& blocking, Metrics& metrics, bool allow_query_key,
               const std::vector<Cidr>& trusted_proxies)
       : authenticator_(authenticator),
         tokens_(tokens),
-        cache_(cache),
         clock_(clock),
         blocking_(blocking),
         metrics_(metrics),
@@ -78,7 +77,6 @@ class ForwardAuth {
 
   const Authenticator& authenticator_;
   const TokenService* tokens_;
-  const KeyCache* cache_;
   const Clock& clock_;
   BlockingPool& blocking_;
   Metrics& metrics_;

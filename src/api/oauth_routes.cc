@@ -180,12 +180,11 @@ OAuthError RefusedKey(const Status& status, bool subject) {
 // counted once.
 std::optional<Reply> RateLimited(Services& s, const ApiCall& call, const TokenRequest& request,
                                  KeyMeters* meters) {
-  if (s.cache == nullptr) return std::nullopt;
   auto key = s.authenticator.Authenticate(
       request.api_key, ClientInfo{call.client_address, UserAgentOf(call.request)});
   if (!key.ok()) return ErrorReply(s, RefusedKey(key.status(), request.allow_session));
   if (key->via != KeyType::kApiKey) return std::nullopt;
-  *meters = s.cache->MetersOf(*key);
+  *meters = s.authenticator.MetersOf(*key);
   if (meters->bucket == nullptr) return std::nullopt;
   const RateDecision rate = meters->bucket->Take(RateLimiter::SteadyNow());
   if (rate.allowed) return std::nullopt;
