@@ -174,13 +174,13 @@ TEST_F(UsageTest, KnownMixGivesExactCountsPerHour) {
 
   AwaitFlushed(want);
   for (const auto& [name, expected] : want) {
-    json::value usage = TryGetUsage(server_->port(), admin_, "me", name);
+    json::value usage = GetUsage(server_->port(), admin_, "me", name);
     ExpectUsage(usage, expected, from, to, name);
     if (!usage.is_object()) continue;
     EXPECT_TRUE(usage.at("first_used").is_string()) << name << ": " << usage;
     EXPECT_TRUE(usage.at("last_used").is_string()) << name << ": " << usage;
   }
-  json::value mixed_usage = TryGetUsage(server_->port(), admin_, "me", "mixed");
+  json::value mixed_usage = GetUsage(server_->port(), admin_, "me", "mixed");
   ASSERT_TRUE(mixed_usage.is_object());
   EXPECT_EQ(mixed_usage.at("last_address"), "127.0.0.6") << mixed_usage;
   EXPECT_EQ(mixed_usage.at("last_user_agent"), "usage-test/final") << mixed_usage;
@@ -235,7 +235,7 @@ TEST_F(UsageTest, KillNineLosesAtMostOneFlushInterval) {
       }));
 
   ASSERT_NO_FATAL_FAILURE(Start(data_dir));
-  json::value usage = TryGetUsage(server_->port(), admin_, "me", "steady", "since=2h");
+  json::value usage = GetUsage(server_->port(), admin_, "me", "steady", "since=2h");
   ASSERT_TRUE(usage.is_object());
   const std::int64_t counted = TallyOf(usage.at("totals")).Of("allowed");
   std::printf("kill -9: %lld of 320 counted (at least %lld required)\n",
