@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <set>
 #include <thread>
 
 #include "harness.h"
@@ -24,6 +25,33 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 using std::chrono::milliseconds;
 
 constexpr const char* kInterval = "1s";
+
+// The ```json example of docs/usage-and-limits.md.
+json::value DocumentedUsage() {
+  const std::string page = ReadFile(std::string(KEYWARD_SOURCE_DIR) + "/docs/usage-and-limits.md");
+  const auto start = page.find("```json\n");
+  const auto end = page.find("```", start + 8);
+  if (start == std::string::npos || end == std::string::npos) return nullptr;
+  boost::system::error_code ec;
+  json::value v = json::parse(page.substr(start + 8, end - start - 8), ec);
+  EXPECT_FALSE(ec) << "docs/usage-and-limits.md: the example is not JSON";
+  return v;
+}
+
+// Fails the test where `real` differs in shape from `doc`: other members, another kind of value.
+void ExpectSameShape(const json::value& doc, const json::value& real, const std::string& path) {
+  ASSERT_EQ(doc.kind(), real.kind()) << path;
+  if (doc.is_object()) {
+    std::set<std::string> a, b;
+    for (const auto& [k, v] : doc.as_object()) a.insert(k);
+    for (const auto& [k, v] : real.as_object()) b.insert(k);
+    ASSERT_EQ(a, b) << path;
+    for (const auto& [k, v] : doc.as_object())
+      ExpectSameShape(v, real.at(k), path + "." + std::string(k));
+  } else if (doc.is_array() && !doc.as_array().empty() && !real.as_array().empty()) {
+    ExpectSameShape(doc.as_array()[0], real.as_array()[0], path + "[0]");
+  }
+}
 
 class UsageTest : public ::testing::Test {
  protected:
@@ -110,7 +138,9 @@ TEST_F(UsageTest, KnownMixGivesExactCountsPerHour) {
   const std::string off = MakeKey("off");
   const std::string limited =
       MakeKey("limited", {{"rate_limit", json::object{{"requests", 3}, {"per", "1h"}}}});
-  ASSERT_FALSE(brief.empty() || mixed.empty() || fenced.empty() || off.empty() || limited.empty());
+  const std::string rotated = MakeKey("rotated");
+  ASSERT_FALSE(brief.empty() || mixed.empty() || fenced.empty() || off.empty() || limited.empty() ||
+               rotated.empty());
   EXPECT_EQ(Auth(brief), 200);
   want["brief"].Add("allowed");
 
@@ -157,6 +187,15 @@ TEST_F(UsageTest, KnownMixGivesExactCountsPerHour) {
   want["limited"].Add("rate_limited", 3);
   want["limited"].Add("scope", 1);
 
+  // rotated: its old secret is accepted for a grace of 1 s (plus one writer interval), then
+  // refused as a retired secret: "revoked". Both count on the key.
+  EXPECT_EQ(Auth(rotated), 200);
+  HttpResult rotation =
+      server_->As(admin_, "POST", "/api/v1/users/me/apikeys/rotated/rotate", {{"grace", "1s"}});
+  ASSERT_EQ(rotation.status, 201) << rotation.body;
+  RememberSecret(std::string(rotation.Json().at("token").as_string()));
+  want["rotated"].Add("allowed");
+
   // brief, once expired: every answer told apart by its status (200 before, 401 after).
   std::tm tm{};
   ASSERT_NE(::strptime(expiration_.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm), nullptr) << expiration_;
@@ -165,6 +204,18 @@ TEST_F(UsageTest, KnownMixGivesExactCountsPerHour) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(Auth(brief), 401);
   EXPECT_EQ(OutcomeOf(Authorize(brief)), "invalid");
   want["brief"].Add("expired", 4);
+
+  // rotated's old secret until it is refused, and twice more.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        const int status = Auth(rotated);
+        want["rotated"].Add(status == 200 ? "allowed" : status == 401 ? "revoked" : "other");
+        return status != 200;
+      },
+      std::chrono::seconds(5)));
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(Auth(rotated), 401);
+  want["rotated"].Add("revoked", 2);
+  EXPECT_EQ(want["rotated"].Of("other"), 0);
 
   // The last client of mixed: over a second after its earlier uses (the client is recorded at
   // most once a second per key).
@@ -188,6 +239,8 @@ TEST_F(UsageTest, KnownMixGivesExactCountsPerHour) {
   HttpResult key = server_->As(admin_, "GET", "/api/v1/users/me/apikeys/mixed");
   ASSERT_EQ(key.status, 200) << key.body;
   EXPECT_EQ(key.Json().at("last_address"), "127.0.0.6") << key.body;
+  // The documented example has the shape of this real answer.
+  ExpectSameShape(DocumentedUsage(), mixed_usage, "usage");
   // A key never presented has no first use and no client.
   ASSERT_FALSE(MakeKey("unused").empty());
   json::value unused = GetUsage(server_->port(), admin_, "me", "unused");
