@@ -15,7 +15,12 @@ Result<Principal> Authenticator::Authenticate(std::string_view token,
   if (!IsWellFormedKey(token, options_.key_prefix)) return InvalidCredential();
   std::string hash = HashKey(token);
   const UnixSeconds now = clock_.Now();
-  if (cache_ == nullptr) return Load(hash, now, client);
+  std::optional<UsageOutcome> refused;
+  if (cache_ == nullptr) {
+    auto loaded = Load(hash, now, client, &refused);
+    if (refused) CountRefusal(hash, *refused, now, client);
+    return loaded;
+  }
 
   Principal cached;
   switch (cache_->Find(hash, now, [&](const CacheEntry& e) { cached = e.principal; })) {
@@ -27,20 +32,43 @@ Result<Principal> Authenticator::Authenticate(std::string_view token,
       break;
   }
   const std::uint64_t generation = cache_->Generation();
-  auto loaded = Load(hash, now, client);
+  auto loaded = Load(hash, now, client, &refused);
   if (loaded.ok()) {
     cache_->Insert(*loaded, now, generation);
   } else if (loaded.status().code() == StatusCode::kUnauthenticated) {
-    cache_->InsertUnknown(hash, now, generation);
+    std::shared_ptr<UsageSlot> slot;
+    if (refused) slot = CountRefusal(hash, *refused, now, client);
+    cache_->InsertUnknown(hash, now, generation, std::move(slot),
+                          refused.value_or(UsageOutcome::kExpired));
   }
   return loaded;
 }
 
+std::shared_ptr<UsageSlot> Authenticator::CountRefusal(const std::string& hash,
+                                                       UsageOutcome outcome, UnixSeconds now,
+                                                       const ClientInfo& client) const {
+  UsageRecorder* recorder = usage();
+  if (recorder == nullptr) return nullptr;
+  auto slot = recorder->SlotFor(hash);
+  if (slot) slot->Record(outcome, now, client.address, client.user_agent);
+  return slot;
+}
+
 Result<Principal> Authenticator::Load(const std::string& hash, UnixSeconds now,
-                                      const ClientInfo& client) const {
+                                      const ClientInfo& client,
+                                      std::optional<UsageOutcome>* refused) const {
   auto key = store_.FindKeyByHash(hash);
-  if (key.ok() && key->by_old_secret) return OfOldSecret(std::move(key).value(), now, client);
-  if (key.ok()) return PrincipalOfKey(std::move(key).value(), now);
+  if (key.ok() && key->by_old_secret) {
+    return OfOldSecret(std::move(key).value(), now, client, refused);
+  }
+  if (key.ok()) {
+    if (key->disabled) {
+      *refused = UsageOutcome::kDisabled;
+    } else if (key->expires_at <= now) {
+      *refused = UsageOutcome::kExpired;
+    }
+    return PrincipalOfKey(std::move(key).value(), now);
+  }
   if (key.status().code() != StatusCode::kNotFound) return key.status();
   auto session = store_.FindSessionByHash(hash);
   if (session.ok()) return PrincipalOfSession(*session, now);
@@ -49,14 +77,21 @@ Result<Principal> Authenticator::Load(const std::string& hash, UnixSeconds now,
 }
 
 Result<Principal> Authenticator::OfOldSecret(KeyRecord key, UnixSeconds now,
-                                             const ClientInfo& client) const {
+                                             const ClientInfo& client,
+                                             std::optional<UsageOutcome>* refused) const {
   if (key.old_secrets.empty()) return InvalidCredential();
   const OldSecret old = key.old_secrets.front();
   // Uses reach the store up to one last-used writer interval late: idle time counts from the
   // last use written, plus that lag, so that steady use never looks idle.
   const std::int64_t lag = options_.last_used_lag_seconds;
+  if (key.disabled) {
+    *refused = UsageOutcome::kDisabled;
+  } else if (key.expires_at <= now || old.expires_at <= now) {
+    *refused = UsageOutcome::kExpired;
+  }
   if (now >= old.AcceptedUntil(lag)) {
     // Retired: refused like a revoked key, and reported (the listener may revoke the key).
+    if (!*refused) *refused = UsageOutcome::kRevoked;
     if (reuse_ != nullptr) reuse_->ReuseDetected(key, client);
     return InvalidCredential();
   }
@@ -91,6 +126,7 @@ Result<Principal> Authenticator::PrincipalOfKey(KeyRecord key, UnixSeconds now) 
   principal.key_name = std::move(key.name);
   principal.expires_at = key.expires_at;
   principal.grant = std::move(key.grant);
+  principal.rate_limit = key.rate_limit;
   return WithOwner(std::move(principal), key.user_id, now);
 }
 

@@ -12,6 +12,8 @@
 // Checking the client address against the networks is the caller's part (it knows the address).
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string_view>
 
 #include "common/clock.h"
@@ -57,6 +59,23 @@ class Authenticator {
   // Set once, before requests are served.
   void set_reuse_listener(const ReuseListener* listener) { reuse_ = listener; }
 
+  // Issue 16: Authenticate counts the store's refusals of a known key (the presented secret's
+  // usage slot, with the client): kDisabled for a disabled key, kExpired for an expired key or
+  // an old secret past its own expiry, kRevoked for a retired old secret; the negative cache
+  // entry then counts them on every hit. Unknown keys and sessions are not counted, and neither
+  // is anything allowed (the caller decides what else is asked of the key, then counts).
+  // The meters are the cache's (KeyCache::AttachMeters) unless set here (set once, before
+  // requests are served; either may be null).
+  void set_meters(UsageRecorder* usage, RateLimiter* limits) {
+    usage_ = usage;
+    limits_ = limits;
+  }
+  // The meters of a Principal this class made (KeyCache::MetersFor with the meters above).
+  // Takes locks: for slow paths (a cache hit has them in CacheEntry::meters).
+  KeyMeters MetersOf(const Principal& principal) const {
+    return KeyCache::MetersFor(principal, usage(), limits());
+  }
+
   // Never blocks: answers from the checksum and the cache alone. kValid calls
   // `on_valid(const CacheEntry&)`; kMiss means Authenticate() must decide, on a blocking thread.
   template <typename F>
@@ -82,10 +101,22 @@ class Authenticator {
   Result<Principal> PrincipalOfSession(const SessionRecord& session, UnixSeconds now) const;
 
  private:
-  Result<Principal> Load(const std::string& hash, UnixSeconds now, const ClientInfo& client) const;
+  // On a refusal of a known key, sets `*refused` to the outcome to count (see set_meters).
+  Result<Principal> Load(const std::string& hash, UnixSeconds now, const ClientInfo& client,
+                         std::optional<UsageOutcome>* refused) const;
   // A key found by one of its old secrets (key.old_secrets[0]): accepted while in its grace,
   // else refused and reported to the ReuseListener.
-  Result<Principal> OfOldSecret(KeyRecord key, UnixSeconds now, const ClientInfo& client) const;
+  Result<Principal> OfOldSecret(KeyRecord key, UnixSeconds now, const ClientInfo& client,
+                                std::optional<UsageOutcome>* refused) const;
+  // Counts a refusal on the slot of `hash`, which it returns (null when not counting).
+  std::shared_ptr<UsageSlot> CountRefusal(const std::string& hash, UsageOutcome outcome,
+                                          UnixSeconds now, const ClientInfo& client) const;
+  UsageRecorder* usage() const {
+    return usage_ != nullptr || cache_ == nullptr ? usage_ : cache_->usage_recorder();
+  }
+  RateLimiter* limits() const {
+    return limits_ != nullptr || cache_ == nullptr ? limits_ : cache_->rate_limiter();
+  }
   // PrincipalOfKey as key.old_secrets[0], accepted until `until`.
   Result<Principal> AsOldSecret(KeyRecord key, UnixSeconds until, UnixSeconds now) const;
   // Reads the owner into `principal` (whose credential part is set) and applies the key's grant.
@@ -96,6 +127,8 @@ class Authenticator {
   const Clock& clock_;
   KeyCache* cache_;
   const ReuseListener* reuse_ = nullptr;
+  UsageRecorder* usage_ = nullptr;
+  RateLimiter* limits_ = nullptr;
 };
 
 // The one Unauthenticated status every rejected credential gets.

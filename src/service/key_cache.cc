@@ -37,6 +37,7 @@ void KeyCache::Insert(const Principal& principal, UnixSeconds now, std::uint64_t
   entry->tags_header = JoinTags(principal.user.tags);
   entry->scopes_header = ScopesHeader(principal.grant);
   entry->cached_at = now;
+  entry->meters = MetersOf(principal);  // before the shard lock: it takes the meters' own
   Shard& shard = ShardOf(h);
   WriterLock lock(shard.mu);
   if (generation_.load(std::memory_order_acquire) != generation) return;
@@ -49,12 +50,28 @@ void KeyCache::Insert(const Principal& principal, UnixSeconds now, std::uint64_t
   shard.entries.insert_or_assign(h, std::move(entry));
 }
 
-void KeyCache::AttachMeters(UsageRecorder* /*usage*/, RateLimiter* /*limits*/) {}
+void KeyCache::AttachMeters(UsageRecorder* usage, RateLimiter* limits) {
+  usage_ = usage;
+  limits_ = limits;
+}
 
-KeyMeters KeyCache::MetersOf(const Principal& /*principal*/) const { return {}; }
+KeyMeters KeyCache::MetersFor(const Principal& principal, UsageRecorder* usage,
+                              RateLimiter* limits) {
+  KeyMeters meters;
+  if (principal.via == KeyType::kSession) return meters;
+  if (usage != nullptr) {
+    meters.usage = usage->SlotFor(principal.parent_key_hash.empty() ? principal.token_hash
+                                                                    : principal.parent_key_hash);
+  }
+  if (limits != nullptr && principal.rate_limit.enabled()) {
+    meters.bucket =
+        limits->BucketFor(RateKeyId(principal.user.id, principal.key_name), principal.rate_limit);
+  }
+  return meters;
+}
 
 void KeyCache::InsertUnknown(std::string_view hash, UnixSeconds now, std::uint64_t generation,
-                             std::shared_ptr<UsageSlot> /*usage*/, UsageOutcome /*reason*/) {
+                             std::shared_ptr<UsageSlot> usage, UsageOutcome reason) {
   Hash h;
   if (!ToHash(hash, &h)) return;
   Shard& shard = ShardOf(h);
@@ -65,7 +82,7 @@ void KeyCache::InsertUnknown(std::string_view hash, UnixSeconds now, std::uint64
   }
   // A verified entry it replaces (an old secret past its time, now retired) goes.
   shard.entries.erase(h);
-  shard.unknown.insert_or_assign(h, now);
+  shard.unknown.insert_or_assign(h, Unknown{now, std::move(usage), reason});
 }
 
 void KeyCache::Erase(std::string_view hash) {

@@ -75,9 +75,18 @@ class KeyCache {
   // Issue 16: where Insert gets each entry's meters. Call once, before requests are served;
   // either may be null (no counting, no limits). Both must outlive the cache.
   void AttachMeters(UsageRecorder* usage, RateLimiter* limits);
+  UsageRecorder* usage_recorder() const { return usage_; }
+  RateLimiter* rate_limiter() const { return limits_; }
   // The meters of `principal` (its key's: parent_key_hash for an issued token; none for a
   // session). Takes shard locks: for slow paths and Insert.
-  KeyMeters MetersOf(const Principal& principal) const;
+  KeyMeters MetersOf(const Principal& principal) const {
+    return MetersFor(principal, usage_, limits_);
+  }
+  // The same from the given recorder and limiter (either may be null): the usage slot of
+  // principal.token_hash (parent_key_hash for an issued token) and, when principal.rate_limit is
+  // on, the bucket of RateKeyId(user.id, key_name). Nothing for a session or a token issued
+  // from one.
+  static KeyMeters MetersFor(const Principal& principal, UsageRecorder* usage, RateLimiter* limits);
 
   // The generation to pass to Insert: read it before reading the store.
   std::uint64_t Generation() const { return generation_.load(std::memory_order_acquire); }
@@ -115,10 +124,17 @@ class KeyCache {
       return v;
     }
   };
+  // A negative entry: when it was cached and, for a known key's refused secret, its usage slot
+  // and why it is refused (counted on every hit).
+  struct Unknown {
+    UnixSeconds cached_at = 0;
+    std::shared_ptr<UsageSlot> usage;
+    UsageOutcome reason = UsageOutcome::kExpired;
+  };
   struct Shard {
     mutable SharedMutex mu;
     std::unordered_map<Hash, std::shared_ptr<const CacheEntry>, HashHasher> entries GUARDED_BY(mu);
-    std::unordered_map<Hash, UnixSeconds, HashHasher> unknown GUARDED_BY(mu);  // value: when cached
+    std::unordered_map<Hash, Unknown, HashHasher> unknown GUARDED_BY(mu);
     mutable Mutex used_mu;
     mutable std::vector<std::shared_ptr<const CacheEntry>> used GUARDED_BY(used_mu);
   };
@@ -136,6 +152,8 @@ class KeyCache {
   const std::size_t per_shard_max_;
   const std::size_t per_shard_max_negative_;
   mutable std::array<Shard, kShards> shards_;
+  UsageRecorder* usage_ = nullptr;  // set once by AttachMeters, before requests are served
+  RateLimiter* limits_ = nullptr;
   std::atomic<std::uint64_t> generation_{0};
   mutable std::atomic<std::uint64_t> hits_{0};
   mutable std::atomic<std::uint64_t> misses_{0};
@@ -161,15 +179,18 @@ KeyCache::Outcome KeyCache::Find(std::string_view hash, UnixSeconds now, F&& on_
         return Outcome::kValid;
       }
       // An old secret past its time goes to the store, which tells a later grace (another use
-      // counted) from a reuse (Authenticator); any other expired credential stays refused.
+      // counted) from a reuse (Authenticator) and counts the refusal; any other expired
+      // credential stays refused, and is counted here.
       if (!entry.principal.old_secret) {
         hits_.fetch_add(1, std::memory_order_relaxed);
+        if (entry.meters.usage) entry.meters.usage->Count(UsageOutcome::kExpired, now);
         return Outcome::kInvalid;
       }
     }
   } else if (auto un = shard.unknown.find(h); un != shard.unknown.end()) {
-    if (un->second + options_.ttl > now) {
+    if (un->second.cached_at + options_.ttl > now) {
       negative_hits_.fetch_add(1, std::memory_order_relaxed);
+      if (un->second.usage) un->second.usage->Count(un->second.reason, now);
       return Outcome::kInvalid;
     }
   }

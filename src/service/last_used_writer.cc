@@ -8,9 +8,41 @@
 
 namespace keyward {
 
-LastUsedWriter::LastUsedWriter(KeyCache& cache, Store& store, std::chrono::milliseconds interval)
+namespace {
+
+// Small transactions: a store with one connection serves key lookups between them, instead
+// of making every cache miss wait for one write of a whole busy interval's keys.
+constexpr std::size_t kChunk = 256;
+
+// Moves [begin, end) of `items` out into a vector of their own.
+template <typename T>
+std::vector<T> ChunkOf(std::vector<T>& items, std::size_t begin) {
+  const std::size_t end = std::min(items.size(), begin + kChunk);
+  return std::vector<T>(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(begin)),
+                        std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(end)));
+}
+
+// Keeps what fits of `chunk` in `kept` (at most LastUsedWriter::kMaxRetained).
+template <typename T>
+void Retain(std::vector<T>& chunk, std::vector<T>& kept) {
+  const std::size_t room =
+      LastUsedWriter::kMaxRetained - std::min(LastUsedWriter::kMaxRetained, kept.size());
+  if (chunk.size() > room) {
+    log::Warn("dropped {} unwritten items: {} are kept for the next flush already",
+              chunk.size() - room, kept.size());
+  }
+  chunk.resize(std::min(chunk.size(), room));
+  kept.insert(kept.end(), std::make_move_iterator(chunk.begin()),
+              std::make_move_iterator(chunk.end()));
+}
+
+}  // namespace
+
+LastUsedWriter::LastUsedWriter(KeyCache& cache, Store& store, std::chrono::milliseconds interval,
+                               UsageRecorder* usage)
     : cache_(cache),
       store_(store),
+      usage_(usage),
       periodic_([interval] { return interval; }, [this] { Flush(); },
                 {.tick_on_stop = true, .low_priority = true}) {}
 
@@ -22,24 +54,39 @@ std::size_t LastUsedWriter::Flush() {
   batch.insert(batch.begin(), std::make_move_iterator(unwritten_.begin()),
                std::make_move_iterator(unwritten_.end()));
   unwritten_.clear();
-  // Small transactions: a store with one connection serves key lookups between them, instead
-  // of making every cache miss wait for one write of a whole busy interval's keys.
-  constexpr std::size_t kChunk = 256;
   for (std::size_t begin = 0; begin < batch.size(); begin += kChunk) {
-    const std::size_t end = std::min(batch.size(), begin + kChunk);
-    std::vector<std::pair<std::string, UnixSeconds>> chunk(
-        std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(begin)),
-        std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(end)));
+    auto chunk = ChunkOf(batch, begin);
     if (Status s = store_.TouchKeys(chunk); !s.ok()) {
       log::Warn("could not record last-used times of {} keys (retried at the next flush): {}",
                 chunk.size(), s.ToString());
-      const std::size_t room = kMaxRetained - std::min(kMaxRetained, unwritten_.size());
-      chunk.resize(std::min(chunk.size(), room));
-      unwritten_.insert(unwritten_.end(), std::make_move_iterator(chunk.begin()),
-                        std::make_move_iterator(chunk.end()));
+      Retain(chunk, unwritten_);
     }
   }
+  FlushUsage();
   return batch.size();
+}
+
+void LastUsedWriter::FlushUsage() {
+  if (usage_ == nullptr) return;
+  // Deltas add up in the store, so the ones kept from a failed write go as they are.
+  std::vector<UsageDelta> deltas = std::move(unwritten_usage_);
+  unwritten_usage_.clear();
+  std::vector<UsageDelta> taken = usage_->Take();
+  deltas.insert(deltas.end(), std::make_move_iterator(taken.begin()),
+                std::make_move_iterator(taken.end()));
+  for (std::size_t begin = 0; begin < deltas.size(); begin += kChunk) {
+    auto chunk = ChunkOf(deltas, begin);
+    if (Status s = store_.RecordUsage(chunk); !s.ok()) {
+      log::Warn("could not record the usage of {} key hours (retried at the next flush): {}",
+                chunk.size(), s.ToString());
+      Retain(chunk, unwritten_usage_);
+    }
+  }
+}
+
+std::size_t LastUsedWriter::unwritten_usage() const {
+  MutexLock lock(mu_);
+  return unwritten_usage_.size();
 }
 
 void LastUsedWriter::Stop() { periodic_.Stop(); }

@@ -38,8 +38,10 @@ class TokenBucket {
   using Nanos = std::int64_t;  // a steady clock's nanoseconds
   TokenBucket(const RateLimit& limit, int nodes);
   const RateLimit& limit() const { return limit_; }
-  // Takes one token at `now` if there is one. Lock-free.
+  // Takes one token at `now` if there is one. Lock-free. A refused request takes nothing.
   RateDecision Take(Nanos now) noexcept;
+  // True when the bucket is full at `now` (it would allow a whole burst): for Prune.
+  bool FullAt(Nanos now) const noexcept;
 
  private:
   const RateLimit limit_;

@@ -411,6 +411,7 @@ Result<Principal> TokenService::Lineage(const boost::json::object& claims, UnixS
   token.grant.allowed_addresses = key->grant.allowed_addresses;
   token.networks = key->networks;
   token.parent_key_hash = key->token_hash;
+  token.rate_limit = key->rate_limit;  // the key's limit and bucket (KeyCache::MetersOf)
   // An old secret's time may move later (its uses): past it, the store decides again.
   token.old_secret = key->old_secret;
   return token;

@@ -98,7 +98,8 @@ class TokenService {
   // The Principal: the owner with tags = token tags ∩ the key's effective tags, a grant without
   // full access whose scopes = token scopes ∩ the key's and tags = those tags, the key's
   // addresses and networks, via and key_name the key's (or session's), token_hash SHA-256 of
-  // the JWT, parent_key_hash the key's hash, expires_at the token's exp (never past the key's).
+  // the JWT, parent_key_hash the key's hash, expires_at the token's exp (never past the key's),
+  // rate_limit the key's (its cache entry's meters are the key's: KeyCache::MetersOf).
   // Unauthenticated (with a reason for logs, never the token) otherwise; Unavailable when the
   // store cannot be read. Caches the result under the JWT's hash like a key when its audience
   // is a gateway one, and the key's own entry beside it (TryCached checks both); a token

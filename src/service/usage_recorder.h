@@ -6,6 +6,7 @@
 // allocation. A slot keeps two hours of counts (the current hour and the one before), so a flush
 // that runs at least once an hour splits counts exactly at hour boundaries. The client of the
 // latest presentation is copied at most once per second per slot, under the slot's own mutex.
+// The recorder also keeps global totals per outcome (for /metrics), counted by every slot.
 // Thread safe.
 #pragma once
 
@@ -26,9 +27,14 @@ namespace keyward {
 
 // The counters of one presented secret (a key's current or old secret; a token issued from a
 // key counts on its key's slot).
+// Counts per outcome, as atomics (UsageRecorder::totals).
+using AtomicUsageCounts = std::array<std::atomic<std::int64_t>, kUsageOutcomes>;
+
 class UsageSlot {
  public:
-  explicit UsageSlot(std::string hash) : hash_(std::move(hash)) {}
+  // `totals`, when not null, is counted too (it must outlive the slot).
+  explicit UsageSlot(std::string hash, AtomicUsageCounts* totals = nullptr)
+      : hash_(std::move(hash)), totals_(totals) {}
   const std::string& hash() const { return hash_; }
 
   // One presentation at `now` with that outcome. Lock-free and allocation-free.
@@ -43,15 +49,23 @@ class UsageSlot {
 
   // Moves the counts (and the client, if set since the last call) into `out`, one delta per
   // hour with counts; returns false when there was nothing. For UsageRecorder::Take.
+  // Counts of an hour not taken before its place is reused (two hours later) are taken as the
+  // later hour's: a flush at least once an hour keeps every count in its hour.
   bool TakeInto(std::vector<UsageDelta>& out);
 
  private:
   struct Hour {
     std::atomic<UnixSeconds> start{0};
-    std::array<std::atomic<std::int64_t>, kUsageOutcomes> counts{};
+    AtomicUsageCounts counts{};
   };
+  static std::size_t IndexOf(UnixSeconds hour_start) {
+    return static_cast<std::size_t>((hour_start / kSecondsPerHour) & 1);
+  }
   const std::string hash_;
+  AtomicUsageCounts* const totals_;
   std::array<Hour, 2> hours_;  // by (hour_start / 3600) % 2
+  // Set after every count (and client), cleared by TakeInto before it takes: see Count.
+  std::atomic<bool> pending_{false};
   std::atomic<UnixSeconds> client_at_{0};
   Mutex client_mu_;
   std::string address_ GUARDED_BY(client_mu_);
@@ -77,6 +91,8 @@ class UsageRecorder {
 
   // Slots held (for tests and metrics).
   std::size_t size() const;
+  // Every presentation counted since start, per outcome (keyward_key_uses_total). Lock-free.
+  UsageCounts totals() const;
 
  private:
   static constexpr std::size_t kShards = 16;
@@ -85,6 +101,7 @@ class UsageRecorder {
     std::unordered_map<std::string, std::shared_ptr<UsageSlot>> slots GUARDED_BY(mu);
   };
   const bool enabled_;
+  AtomicUsageCounts totals_{};  // counted by the slots (UsageSlot::totals_)
   std::array<Shard, kShards> shards_;
 };
 
