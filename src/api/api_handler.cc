@@ -84,8 +84,9 @@ Result<Reply> RunRoute(const Route& route, ApiCall& call, const Services& servic
 ApiHandler::ApiHandler(Services& services, BlockingPool& blocking)
     : services_(services),
       blocking_(blocking),
-      forward_auth_(services.authenticator, services.tokens, blocking, services.metrics,
-                    services.allow_query_key, services.trusted_proxies) {
+      forward_auth_(services.authenticator, services.tokens, services.cache,
+                    services.clock != nullptr ? *services.clock : Clock::System(), blocking,
+                    services.metrics, services.allow_query_key, services.trusted_proxies) {
   AddApiRoutes(router_, services_);
   AddOAuthRoutes(router_, services_);
 }
@@ -122,7 +123,7 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
     http::Response res{bh::status::ok, request.version()};
     res.keep_alive(request.keep_alive());
     res.set(bh::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-    res.body() = services_.metrics.Render(services_.cache);
+    res.body() = services_.metrics.Render(services_.cache, services_.usage);
     if (services_.dispatcher != nullptr) {
       RenderWebhookCounters(services_.dispatcher->Counters(), res.body());
     }
@@ -189,7 +190,16 @@ Result<Reply> ApiHandler::Authenticated(const Route& route, ApiCall& call,
                       services_.authenticator.Authenticate(
                           *credential, ClientInfo{call.client_address, UserAgentOf(request)}));
   call.principal->client_address = call.client_address;  // for the audit log
-  if (!AddressAllowed(call.principal->networks, call.client_address)) {
+  const bool address_ok = AddressAllowed(call.principal->networks, call.client_address);
+  // Issue 16: a key calling the API is counted (not rate-limited: the limit is for gateways).
+  if (services_.cache != nullptr) {
+    if (auto usage = services_.cache->MetersOf(*call.principal).usage) {
+      const Clock& clock = services_.clock != nullptr ? *services_.clock : Clock::System();
+      usage->Record(address_ok ? UsageOutcome::kAllowed : UsageOutcome::kAddress, clock.Now(),
+                    call.client_address, UserAgentOf(request));
+    }
+  }
+  if (!address_ok) {
     return Status::PermissionDenied("this API key may not be used from " + call.client_address);
   }
   return RunRoute(route, call, services_);

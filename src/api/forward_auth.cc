@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 #include <memory>
 
+#include "api/admission.h"
 #include "api/client_address.h"
 #include "api/credentials.h"
 #include "api/requirements.h"
@@ -26,6 +27,12 @@ const std::string& RefusalBody(VerifyOutcome outcome) {
                                              "the key could not be verified; retry shortly")) +
       "\n";
   return outcome == VerifyOutcome::kInvalid ? denied : failed;
+}
+
+// X-Keyward-Rate-Limit-Status: 403 — the gateway (nginx) wants 403 in place of 429.
+bool WantsLimitAs403(const http::Request& request) {
+  auto it = request.find("X-Keyward-Rate-Limit-Status");
+  return it != request.end() && it->value() == "403";
 }
 
 // The one /auth decision, for the cache and the store alike. kValid allows (200 with the
@@ -56,14 +63,22 @@ http::Response Answer(unsigned version, bool keep_alive, VerifyOutcome outcome,
   return res;
 }
 
-// A valid key refused: 403 with X-Keyward-Reason and the error body.
-http::Response Refuse(unsigned version, bool keep_alive, const Denial& denial) {
-  http::Response res{bh::status::forbidden, version};
-  res.set("X-Keyward-Reason", DenialReasonName(denial.reason));
+// A valid key refused: 403 with X-Keyward-Reason and the error body; over its rate limit, 429
+// (403 with `limit_as_403`) with the rate-limit headers.
+http::Response Refuse(unsigned version, bool keep_alive, const Admission& admission,
+                      bool limit_as_403) {
+  const Denial& denial = *admission.denial;
+  const bool limited = admission.rate_limited();
+  http::Response res{
+      limited && !limit_as_403 ? bh::status::too_many_requests : bh::status::forbidden, version};
+  if (limited) {
+    for (auto& [name, value] : RateLimitedHeaders(admission.rate)) res.set(name, value);
+  } else {
+    res.set("X-Keyward-Reason", DenialReasonName(denial.reason));
+  }
   res.set(bh::field::content_type, "application/json");
-  res.body() = boost::json::serialize(
-                   http::ErrorBody(StatusCodeName(StatusCode::kPermissionDenied), denial.message)) +
-               "\n";
+  const StatusCode code = limited ? StatusCode::kResourceExhausted : StatusCode::kPermissionDenied;
+  res.body() = boost::json::serialize(http::ErrorBody(StatusCodeName(code), denial.message)) + "\n";
   res.content_length(res.body().size());
   res.keep_alive(keep_alive);
   return res;
@@ -104,12 +119,11 @@ void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::
   }
   Requirements required = RequirementsOf(request);
   http::Response allowed;
-  std::optional<Denial> denial;
+  Admission admission;
   auto on_valid = [&](const CacheEntry& e) {
-    if (!required.empty() || !e.principal.networks.empty()) {
-      denial = Check(e.principal, ClientAddress(request, peer.address, trusted_proxies_), required);
-      if (denial) return;
-    }
+    admission = Admit(e.principal, e.meters, ClientAddress(request, peer.address, trusted_proxies_),
+                      UserAgentOf(request), required, clock_.Now());
+    if (!admission.admitted()) return;
     allowed = Answer(version, keep_alive, VerifyOutcome::kValid, &e.principal, e.tags_header,
                      e.scopes_header);
   };
@@ -118,9 +132,9 @@ void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::
   auto cached = jwt ? tokens_->TryCached(*credential, on_valid)
                     : authenticator_.TryCached(*credential, on_valid);
   if (cached == KeyCache::Outcome::kValid) {
-    if (denial) {
-      metrics_.CountDenial(denial->reason);
-      allowed = Refuse(version, keep_alive, *denial);
+    if (!admission.admitted()) {
+      metrics_.CountDenial(admission.denial->reason);
+      allowed = Refuse(version, keep_alive, admission, WantsLimitAs403(request));
     }
     Finish(respond, std::move(allowed), VerifyOutcome::kValid, started);
     return;
@@ -134,12 +148,13 @@ void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::
   Decide(std::string(*credential), jwt,
          std::string(ClientAddress(request, peer.address, trusted_proxies_)),
          std::string(UserAgentOf(request)), std::move(required), version, keep_alive,
-         std::move(respond), started);
+         WantsLimitAs403(request), std::move(respond), started);
 }
 
 void ForwardAuth::Decide(std::string token, bool jwt, std::string address, std::string user_agent,
                          Requirements required, unsigned version, bool keep_alive,
-                         http::Responder respond, std::chrono::steady_clock::time_point started) {
+                         bool limit_as_403, http::Responder respond,
+                         std::chrono::steady_clock::time_point started) {
   // NOLINTNEXTLINE(bugprone-exception-escape): as Requirements (requirements.h)
   struct Job {
     std::string token;
@@ -150,7 +165,7 @@ void ForwardAuth::Decide(std::string token, bool jwt, std::string address, std::
   };
   auto job = std::make_shared<Job>(Job{std::move(token), std::move(address), std::move(user_agent),
                                        std::move(required), std::move(respond)});
-  bool queued = blocking_.TrySubmit([this, job, jwt, version, keep_alive, started] {
+  bool queued = blocking_.TrySubmit([this, job, jwt, version, keep_alive, limit_as_403, started] {
     auto principal =
         jwt ? tokens_->Verify(job->token, AudienceSet::kGateway)
             : authenticator_.Authenticate(job->token, ClientInfo{job->address, job->user_agent});
@@ -159,9 +174,13 @@ void ForwardAuth::Decide(std::string token, bool jwt, std::string address, std::
       log::Error("/auth could not verify a key: {}", principal.status().ToString());
     }
     if (principal.ok()) {
-      if (auto denial = Check(*principal, job->address, job->required)) {
-        metrics_.CountDenial(denial->reason);
-        Finish(job->responder, Refuse(version, keep_alive, *denial), outcome, started);
+      const KeyMeters meters = cache_ != nullptr ? cache_->MetersOf(*principal) : KeyMeters{};
+      const Admission admission =
+          Admit(*principal, meters, job->address, job->user_agent, job->required, clock_.Now());
+      if (!admission.admitted()) {
+        metrics_.CountDenial(admission.denial->reason);
+        Finish(job->responder, Refuse(version, keep_alive, admission, limit_as_403), outcome,
+               started);
         return;
       }
     }

@@ -3,19 +3,27 @@
 //
 // With the token issuer on, a credential shaped like a JWT is an access token the issuer signed
 // for one of the gateway audiences (TokenService::Verify(kGateway)): it is answered exactly as
-// its key would be (X-Keyward-Key-Name is the key's name), its grant being the token's.
+// its key would be (X-Keyward-Key-Name is the key's name), its grant being the token's, and it
+// is counted and limited on its key.
 //
 //   valid key   → 200, X-Keyward-User, X-Keyward-Tags and X-Keyward-Scopes (comma-separated;
 //                 scopes "*" for a full-access key), X-Keyward-Key-Name
 //   a valid key that fails the request's requirements (api/requirements.h) or its own address
 //   limits → 403, X-Keyward-Reason: address | scope | tag, and the error body saying which
+//   a valid key over its rate limit (issue 16, api/admission.h) → 429, or 403 when the request
+//   has `X-Keyward-Rate-Limit-Status: 403` (nginx's auth_request passes only 401 and 403; the
+//   documented snippet turns it back into 429), with X-Keyward-Reason: rate_limited,
+//   Retry-After, RateLimit-Limit, RateLimit-Remaining (0), RateLimit-Reset and the error body
+//   (resource_exhausted)
 //   otherwise   → 401, WWW-Authenticate: Bearer
 //   our failure → 403: never 2xx, and never a status nginx would turn into a 500
 //
-// The address checked is the client's (api/client_address.h). A key the cache knows is
-// answered on the network thread, with no hop to another thread and, when nothing is required
-// and the key has no address limits, no allocation beyond the response; a cache miss goes to
-// the blocking pool for the store. Thread safe.
+// Every answer for a known key is counted once on its usage counters (Admit; the store's
+// refusals — expired, disabled, revoked — by the Authenticator and the cache). The address
+// checked and recorded is the client's (api/client_address.h). A key the cache knows is answered
+// on the network thread, with no hop to another thread and, when nothing is required and the
+// key has no address limits and no rate limit, no allocation beyond the response; a cache miss
+// goes to the blocking pool for the store. Thread safe.
 #pragma once
 
 #include <chrono>
@@ -25,6 +33,7 @@
 #include "api/metrics.h"
 #include "api/requirements.h"
 #include "common/blocking_pool.h"
+#include "common/clock.h"
 #include "core/grant.h"
 #include "http/server.h"
 #include "service/authenticator.h"
@@ -38,12 +47,15 @@ bool IsForwardAuthPath(std::string_view target);
 class ForwardAuth {
  public:
   // `trusted_proxies` (api/client_address.h) must outlive this object; so must `tokens`, which
-  // is null while the token issuer is off (a JWT is then an unknown key).
-  ForwardAuth(const Authenticator& authenticator, const TokenService* tokens,
-              BlockingPool& blocking, Metrics& metrics, bool allow_query_key,
+  // is null while the token issuer is off (a JWT is then an unknown key), `cache` (may be null:
+  // no meters on a miss) and `clock` (the hour usage is counted in).
+  ForwardAuth(const Authenticator& authenticator, const TokenService* tokens, const KeyCache* cache,
+              const Clock& clock, BlockingPool& blocking, Metrics& metrics, bool allow_query_key,
               const std::vector<Cidr>& trusted_proxies)
       : authenticator_(authenticator),
         tokens_(tokens),
+        cache_(cache),
+        clock_(clock),
         blocking_(blocking),
         metrics_(metrics),
         allow_query_key_(allow_query_key),
@@ -57,14 +69,17 @@ class ForwardAuth {
  private:
   // A cache miss: verifies `token` (an issued JWT when `jwt`) on the blocking pool and answers
   // from there.
+  // `limit_as_403`: the request asked for 403 in place of 429 (X-Keyward-Rate-Limit-Status).
   void Decide(std::string token, bool jwt, std::string address, std::string user_agent,
-              Requirements required, unsigned version, bool keep_alive, http::Responder respond,
-              std::chrono::steady_clock::time_point started);
+              Requirements required, unsigned version, bool keep_alive, bool limit_as_403,
+              http::Responder respond, std::chrono::steady_clock::time_point started);
   void Finish(http::Responder& respond, http::Response&& response, VerifyOutcome outcome,
               std::chrono::steady_clock::time_point started);
 
   const Authenticator& authenticator_;
   const TokenService* tokens_;
+  const KeyCache* cache_;
+  const Clock& clock_;
   BlockingPool& blocking_;
   Metrics& metrics_;
   const bool allow_query_key_;

@@ -8,9 +8,22 @@ namespace {
 constexpr const char* kRouteNames[] = {"auth",    "authorize", "api",  "healthz",
                                        "metrics", "web",       "other"};
 constexpr const char* kOutcomeNames[] = {"valid", "invalid", "error"};
-constexpr std::string_view kDenialNames[] = {"address", "scope", "tag"};
+constexpr std::string_view kDenialNames[] = {"address", "scope", "tag", "rate_limited"};
 
 constexpr const char* kGrantNames[] = {"client_credentials", "token_exchange"};
+
+// keyward_rate_limited_total and keyward_key_uses_total.
+void RenderKeyUses(const UsageCounts& totals, std::uint64_t rate_limited, std::string& out) {
+  out += "# HELP keyward_rate_limited_total Requests refused for a key's rate limit.\n";
+  out += "# TYPE keyward_rate_limited_total counter\n";
+  out += fmt::format("keyward_rate_limited_total {}\n", rate_limited);
+  out += "# HELP keyward_key_uses_total Presentations of known keys, by outcome.\n";
+  out += "# TYPE keyward_key_uses_total counter\n";
+  for (std::size_t o = 0; o < kUsageOutcomes; ++o) {
+    out += fmt::format("keyward_key_uses_total{{outcome=\"{}\"}} {}\n",
+                       UsageOutcomeName(static_cast<UsageOutcome>(o)), totals[o]);
+  }
+}
 
 }  // namespace
 
@@ -71,7 +84,10 @@ std::string_view DenialReasonName(DenialReason reason) {
 
 void Metrics::CountDenial(DenialReason reason) {
   denials_[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+  if (reason == DenialReason::kRateLimited) CountRateLimited();
 }
+
+void Metrics::CountRateLimited() { rate_limited_.fetch_add(1, std::memory_order_relaxed); }
 
 void Metrics::CountRequest(RouteLabel route, int status, std::chrono::nanoseconds took) {
   RouteCounters& r = routes_[static_cast<std::size_t>(route)];
@@ -105,7 +121,7 @@ void RenderWebhookCounters(const WebhookCounters& counters, std::string& out) {
       fmt::format("keyward_webhook_deliveries_total{{outcome=\"failed\"}} {}\n", counters.failed);
 }
 
-std::string Metrics::Render(const KeyCache* cache) const {
+std::string Metrics::Render(const KeyCache* cache, const UsageRecorder* usage) const {
   std::string out;
   out += "# HELP keyward_http_requests_total HTTP requests answered, by route and status.\n";
   out += "# TYPE keyward_http_requests_total counter\n";
@@ -153,6 +169,8 @@ std::string Metrics::Render(const KeyCache* cache) const {
     out += fmt::format("keyward_denials_total{{reason=\"{}\"}} {}\n", kDenialNames[r],
                        denials_[r].load(std::memory_order_relaxed));
   }
+  RenderKeyUses(usage != nullptr ? usage->totals() : UsageCounts{},
+                rate_limited_.load(std::memory_order_relaxed), out);
   RenderTokens(out);
   if (cache != nullptr) {
     out += "# HELP keyward_cache_hits_total Verifications answered by the cache.\n";

@@ -4,7 +4,14 @@
 //   keyward_http_request_duration_seconds{route} histogram, handler time
 //   keyward_verifications_total{outcome}         valid | invalid | error
 //   keyward_denials_total{reason}                valid keys refused by /auth and
-//                                                /api/v1/authorize: scope | tag | address
+//                                                /api/v1/authorize: scope | tag | address |
+//                                                rate_limited
+//   keyward_rate_limited_total                   requests refused for a key's rate limit: /auth,
+//                                                /api/v1/authorize and the token endpoint
+//   keyward_key_uses_total{outcome}              presentations of known keys counted on this
+//                                                node (service/usage_recorder.h): allowed |
+//                                                expired | revoked | disabled | scope | tag |
+//                                                address | rate_limited
 //   keyward_cache_hits_total, _misses_total, _negative_hits_total, keyward_cache_entries
 //   keyward_tokens_issued_total{grant}           client_credentials | token_exchange
 //   keyward_tokens_refused_total{reason}         the OAuth error code (invalid_request, …)
@@ -25,14 +32,16 @@
 #include <string_view>
 
 #include "service/key_cache.h"
+#include "service/usage_recorder.h"
 #include "service/webhook_dispatcher.h"
 
 namespace keyward {
 
 enum class RouteLabel { kAuth, kAuthorize, kApi, kHealthz, kMetrics, kWeb, kOther };
 enum class VerifyOutcome { kValid, kInvalid, kError };
-// Why a valid key was refused (api/requirements.h); the names are X-Keyward-Reason's values.
-enum class DenialReason { kAddress, kScope, kTag };
+// Why a valid key was refused (api/requirements.h, api/admission.h); the names are
+// X-Keyward-Reason's values: address, scope, tag, rate_limited.
+enum class DenialReason { kAddress, kScope, kTag, kRateLimited };
 std::string_view DenialReasonName(DenialReason reason);
 enum class TokenGrant { kClientCredentials, kTokenExchange };
 
@@ -43,13 +52,17 @@ class Metrics {
  public:
   void CountRequest(RouteLabel route, int status, std::chrono::nanoseconds took);
   void CountVerification(VerifyOutcome outcome);
+  // kRateLimited counts keyward_rate_limited_total too.
   void CountDenial(DenialReason reason);
+  // A request refused for a rate limit elsewhere (the token endpoint).
+  void CountRateLimited();
   void CountTokenIssued(TokenGrant grant);
   // `reason`: an RFC 6749 / 8693 error code; an unknown one is counted as "other".
   void CountTokenRefused(std::string_view reason);
   void ObserveTokenSigning(double seconds);
   void CountSigningKeyRotation();
-  std::string Render(const KeyCache* cache) const;
+  // `cache` and `usage` may be null (their lines are then left out).
+  std::string Render(const KeyCache* cache, const UsageRecorder* usage = nullptr) const;
 
  private:
   static constexpr std::size_t kRoutes = 7;
@@ -64,7 +77,8 @@ class Metrics {
   };
   std::array<RouteCounters, kRoutes> routes_{};
   std::array<std::atomic<std::uint64_t>, 3> verifications_{};
-  std::array<std::atomic<std::uint64_t>, 3> denials_{};
+  std::array<std::atomic<std::uint64_t>, 4> denials_{};
+  std::atomic<std::uint64_t> rate_limited_{0};
   void RenderTokens(std::string& out) const;
   static constexpr std::array<std::string_view, 9> kRefusals = {
       "invalid_request",         "invalid_client", "unauthorized_client",

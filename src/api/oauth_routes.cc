@@ -6,6 +6,7 @@
 #include <string_view>
 #include <variant>
 
+#include "api/admission.h"
 #include "api/client_address.h"
 #include "api/credentials.h"
 #include "api/form.h"
@@ -152,6 +153,76 @@ Reply TokenReply(Services& s, const IssuedToken& token, const Form& form, bool e
   return Reply{200, std::move(body), {{"Pragma", "no-cache"}}};
 }
 
+// TokenService::Issue's refusal of a key that does not authenticate (RFC 8693 §2.2.2: a refused
+// subject_token is invalid_request).
+OAuthError RefusedKey(const Status& status, bool subject) {
+  switch (status.code()) {
+    case StatusCode::kUnauthenticated:
+      return subject ? Invalid("subject_token is invalid, expired or revoked")
+                     : OAuthError{"invalid_client",
+                                  "the client credentials are unknown, expired or revoked", 401};
+    case StatusCode::kUnavailable:
+      return OAuthError{"temporarily_unavailable", "the key store cannot be reached; try again",
+                        503};
+    default:
+      return OAuthError{"server_error", "the token could not be issued", 500};
+  }
+}
+
+// Issue 16: the key a token is issued from (client_credentials' secret, the exchange's
+// subject_token) is limited and counted as at /auth. Before signing, it goes through its bucket:
+// over the limit → 429 {"error":"rate_limited"} with Retry-After, counted rate_limited. Then
+// Issue decides; its answer is counted on the key: issued → allowed, unauthorized_client →
+// address or scope, invalid_scope → scope (other refusals judge the request, not the key, and
+// are not counted). `*meters` is the key's, for that count. nullopt: go on and issue (Issue
+// authenticates the key again, from the cache). A key that does not authenticate is refused
+// here as Issue refuses it, so that the refusal (counted by the Authenticator and the cache) is
+// counted once.
+std::optional<Reply> RateLimited(Services& s, const ApiCall& call, const TokenRequest& request,
+                                 KeyMeters* meters) {
+  if (s.cache == nullptr) return std::nullopt;
+  auto key = s.authenticator.Authenticate(
+      request.api_key, ClientInfo{call.client_address, UserAgentOf(call.request)});
+  if (!key.ok()) return ErrorReply(s, RefusedKey(key.status(), request.allow_session));
+  if (key->via != KeyType::kApiKey) return std::nullopt;
+  *meters = s.cache->MetersOf(*key);
+  if (meters->bucket == nullptr) return std::nullopt;
+  const RateDecision rate = meters->bucket->Take(RateLimiter::SteadyNow());
+  if (rate.allowed) return std::nullopt;
+  s.metrics.CountRateLimited();
+  if (meters->usage != nullptr) {
+    const Clock& clock = s.clock != nullptr ? *s.clock : Clock::System();
+    meters->usage->Record(UsageOutcome::kRateLimited, clock.Now(), call.client_address,
+                          UserAgentOf(call.request));
+  }
+  Reply reply{
+      429,
+      boost::json::object{{"error", "rate_limited"},
+                          {"error_description", RateLimitedMessage(rate, meters->bucket->limit())}},
+      {{"Pragma", "no-cache"}}};
+  for (auto& header : RateLimitedHeaders(rate)) reply.headers.push_back(std::move(header));
+  return reply;
+}
+
+// Counts Issue's answer on the key's usage counters, as RateLimited says.
+void CountIssue(Services& s, const ApiCall& call, const KeyMeters& meters,
+                const std::variant<IssuedToken, OAuthError>& issued) {
+  if (meters.usage == nullptr) return;
+  std::optional<UsageOutcome> outcome = UsageOutcome::kAllowed;
+  if (const auto* error = std::get_if<OAuthError>(&issued)) {
+    outcome = std::nullopt;
+    if (error->error == "unauthorized_client") {
+      outcome = error->description.find("address") != std::string::npos ? UsageOutcome::kAddress
+                                                                        : UsageOutcome::kScope;
+    } else if (error->error == "invalid_scope") {
+      outcome = UsageOutcome::kScope;
+    }
+  }
+  if (!outcome) return;
+  const Clock& clock = s.clock != nullptr ? *s.clock : Clock::System();
+  meters.usage->Record(*outcome, clock.Now(), call.client_address, UserAgentOf(call.request));
+}
+
 // POST /oauth/token: client_credentials or token exchange, per RFC 6749 §4.4 and RFC 8693.
 Result<Reply> IssueToken(Services& s, ApiCall& call) {
   if (!IsFormMediaType(Header(call, bh::field::content_type))) {
@@ -195,7 +266,10 @@ Result<Reply> IssueToken(Services& s, ApiCall& call) {
     request.api_key = credentials->secret;
     request.client_id = credentials->id;
   }
+  KeyMeters meters;
+  if (auto limited = RateLimited(s, call, request, &meters)) return std::move(*limited);
   auto issued = s.tokens->Issue(request);
+  CountIssue(s, call, meters, issued);
   if (auto* error = std::get_if<OAuthError>(&issued)) return ErrorReply(s, *error);
   return TokenReply(s, std::get<IssuedToken>(issued), *form, exchange);
 }

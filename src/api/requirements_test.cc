@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <new>
 
+#include "api/admission.h"
 #include "api/client_address.h"
 #include "service/key_cache.h"
 
@@ -193,6 +194,28 @@ TEST(RequirementsTest, TheHotPathDoesNotAllocate) {
   EXPECT_TRUE(scoped_ok);
   EXPECT_TRUE(address_ok);
   EXPECT_EQ(client, "198.51.100.7");
+  EXPECT_EQ(g_allocations, 0);
+}
+
+// Issue 16: admission on the cache-hit path allocates nothing either when nothing is required,
+// the key has no address limits and no rate limit, and counting is on (the client is copied at
+// most once a second: the first call records it).
+TEST(RequirementsTest, AdmissionOnTheHotPathDoesNotAllocate) {
+  if (!KW_COUNTS_ALLOCATIONS) GTEST_SKIP() << "ThreadSanitizer owns operator new";
+  UsageRecorder recorder;
+  const KeyMeters counted{.usage = recorder.SlotFor(std::string(32, 'h')), .bucket = nullptr};
+  const KeyMeters none;
+  const Principal key = Key({"minerva:query"}, {"team:x"});
+  const Requirements nothing;
+  const UnixSeconds now = 1'800'000'000;
+  (void)Admit(key, counted, "127.0.0.1", "curl/8.0", nothing, now);
+  g_allocations = 0;
+  g_counting = true;
+  const bool counted_ok = Admit(key, counted, "127.0.0.1", "curl/8.0", nothing, now).admitted();
+  const bool plain_ok = Admit(key, none, "127.0.0.1", "curl/8.0", nothing, now).admitted();
+  g_counting = false;
+  EXPECT_TRUE(counted_ok);
+  EXPECT_TRUE(plain_ok);
   EXPECT_EQ(g_allocations, 0);
 }
 

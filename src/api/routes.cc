@@ -1,5 +1,6 @@
 #include "api/routes.h"
 
+#include "api/admission.h"
 #include "api/client_address.h"
 #include "api/json_io.h"
 #include "api/openapi_document.h"
@@ -104,7 +105,19 @@ Result<Reply> Authorize(Services& s, ApiCall& call) {
   if (scopes) required.scopes.assign(scopes->begin(), scopes->end());
   if (tags) required.tags.assign(tags->begin(), tags->end());
   const auto at = address ? std::optional<std::string_view>(*address) : std::nullopt;
-  if (auto denial = Check(*principal, at, required)) {
+  // The key being authorized is counted and limited (api/admission.h), not the caller's.
+  const KeyMeters meters = s.cache != nullptr ? s.cache->MetersOf(*principal) : KeyMeters{};
+  const Clock& clock = s.clock != nullptr ? *s.clock : Clock::System();
+  const Admission admission =
+      Admit(*principal, meters, at, UserAgentOf(call.request), required, clock.Now());
+  if (admission.rate_limited()) {
+    s.metrics.CountDenial(DenialReason::kRateLimited);
+    return Reply{
+        429,
+        http::ErrorBody(StatusCodeName(StatusCode::kResourceExhausted), admission.denial->message),
+        RateLimitedHeaders(admission.rate)};
+  }
+  if (const auto& denial = admission.denial) {
     s.metrics.CountDenial(denial->reason);
     return Json(200, {{"allow", false},
                       {"valid", true},

@@ -13,6 +13,7 @@
 #include "service/sign_in_service.h"
 #include "service/signing_key_ring.h"
 #include "service/token_service.h"
+#include "service/usage_recorder.h"
 #include "service/user_service.h"
 #include "service/webhook_dispatcher.h"
 #include "service/webhook_service.h"
@@ -41,6 +42,10 @@ struct Services {
   // nudged after a change to a key has enqueued events (may be null: it polls anyway).
   WebhookService* webhooks = nullptr;
   WebhookDispatcher* dispatcher = nullptr;
+  // Issue 16: the usage counters (their totals for /metrics; may be null) and the clock usage is
+  // counted by (null: the system clock).
+  const UsageRecorder* usage = nullptr;
+  const Clock* clock = nullptr;
 };
 
 }  // namespace keyward

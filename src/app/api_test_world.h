@@ -136,9 +136,11 @@ class ApiWorld {
     return AddKey(user_id, name, FullAccess());
   }
 
-  // Stores a key with `grant` as it is, valid for the default validity, and returns it: a key
-  // the service would not make now can still exist (its owner lost the operator tag since).
-  std::string AddKey(const std::string& user_id, const std::string& name, const Grant& grant) {
+  // Stores a key with `grant` (and `rate_limit`) as it is, valid for the default validity, and
+  // returns it: a key the service would not make now can still exist (its owner lost the
+  // operator tag since).
+  std::string AddKey(const std::string& user_id, const std::string& name, const Grant& grant,
+                     const RateLimit& rate_limit = {}) {
     std::string token = GenerateKey(graph_.options().key_prefix);
     KeyRecord record;
     record.user_id = user_id;
@@ -149,6 +151,7 @@ class ApiWorld {
     record.created_at = Clock::System().Now();
     record.expires_at = record.created_at + graph_.options().default_validity;
     record.grant = grant;
+    record.rate_limit = rate_limit;
     EXPECT_THAT(graph_.store().CreateKey(record), IsOk());
     return token;
   }

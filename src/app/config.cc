@@ -65,7 +65,8 @@ Status ValidateToken(const Config& config) {
   return Status::Ok();
 }
 
-// The issue-15 flags: housekeeping and webhook deliveries, each within its documented range.
+// The issue-15 flags (housekeeping and webhook deliveries) and issue 16's (usage retention, rate
+// limit nodes), each within its documented range.
 Status ValidateLifecycle(const Config& config) {
   const std::int64_t interval = config.service.housekeeping_interval_ms;
   if (interval < 1000 || interval > 3600 * 1000) {
@@ -86,6 +87,12 @@ Status ValidateLifecycle(const Config& config) {
   }
   if (w.workers < 1 || w.workers > 32) {
     return Status::InvalidArgument("--webhook-workers must be between 1 and 32");
+  }
+  if (config.service.usage_retention < 3600) {
+    return Status::InvalidArgument("--usage-retention must be at least 1h");
+  }
+  if (config.rate_limit_nodes < 1 || config.rate_limit_nodes > 1000) {
+    return Status::InvalidArgument("--rate-limit-nodes must be between 1 and 1000");
   }
   return Status::Ok();
 }

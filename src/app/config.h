@@ -38,8 +38,13 @@ struct Config {
   TokenOptions token;
   // The verification cache: its size and how long an entry is trusted.
   KeyCacheOptions cache;
-  // How often keys' last-used times are written to the store, in one batch.
+  // How often keys' last-used times (and usage counts) are written to the store, in one batch.
   std::chrono::milliseconds last_used_interval{5'000};
+  // Issue 16: count every presentation of a key per hour (false only for benchmarks' comparison).
+  bool usage_counting = true;
+  // How many nodes share each key's rate limit (service/rate_limiter.h); every node of a cluster
+  // must be given the number of nodes.
+  int rate_limit_nodes = 1;
   // Accept a key in a ?apikey= query parameter (keys then reach URLs and access logs).
   bool allow_query_key = false;
   // Proxies whose X-Forwarded-For / X-Real-IP name the client (api/client_address.h): the
@@ -69,7 +74,7 @@ struct Config {
 // than --signing-key-prepublish; a --housekeeping-interval outside 1s..1h, an
 // --expiry-warnings threshold under 1s, a --webhook-timeout outside 1s..60s, a
 // --webhook-retry-min outside 1s..1h, a --webhook-retry-for outside 10s..7d, --webhook-workers
-// outside 1..32.
+// outside 1..32, a --usage-retention under 1h, --rate-limit-nodes outside 1..1000.
 Status Validate(const Config& config);
 
 // --expiry-warnings: a comma-separated list of durations, each at least 1s ("7d,1d"), or "none"

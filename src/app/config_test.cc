@@ -263,6 +263,52 @@ TEST(ServeFlags, LifecycleAndWebhookFlags) {
   EXPECT_THROW(Parse({"--webhook-workers", "many"}), CLI::ParseError);
 }
 
+// Issue 16: usage history and rate limits.
+TEST(ServeFlags, UsageFlags) {
+  const Config defaults = Parse({});
+  EXPECT_EQ(defaults.service.usage_retention, 90 * 86400);
+  EXPECT_TRUE(defaults.usage_counting);
+  EXPECT_EQ(defaults.rate_limit_nodes, 1);
+  const Config c =
+      Parse({"--usage-retention", "30d", "--usage-counting=false", "--rate-limit-nodes", "3"});
+  EXPECT_EQ(c.service.usage_retention, 30 * 86400);
+  EXPECT_FALSE(c.usage_counting);
+  EXPECT_EQ(c.rate_limit_nodes, 3);
+  EXPECT_THAT(Validate(c), IsOk());
+  EXPECT_THROW(Parse({"--usage-retention", "forever"}), CLI::ValidationError);
+  EXPECT_THROW(Parse({"--rate-limit-nodes", "two"}), CLI::ParseError);
+}
+
+// NOLINTBEGIN(concurrency-mt-unsafe): setenv in a test that runs no other thread.
+TEST(ServeFlags, UsageVariables) {
+  ::setenv("KEYWARD_USAGE_RETENTION", "7d", 1);
+  ::setenv("KEYWARD_USAGE_COUNTING", "false", 1);
+  ::setenv("KEYWARD_RATE_LIMIT_NODES", "2", 1);
+  const Config c = Parse({});
+  for (const char* name :
+       {"KEYWARD_USAGE_RETENTION", "KEYWARD_USAGE_COUNTING", "KEYWARD_RATE_LIMIT_NODES"}) {
+    ::unsetenv(name);
+  }
+  EXPECT_EQ(c.service.usage_retention, 7 * 86400);
+  EXPECT_FALSE(c.usage_counting);
+  EXPECT_EQ(c.rate_limit_nodes, 2);
+}
+// NOLINTEND(concurrency-mt-unsafe)
+
+TEST(ConfigValidate, UsageRangesNameTheFlag) {
+  auto message = [](auto change) {
+    Config c;
+    change(c);
+    return std::string(Validate(c).message());
+  };
+  EXPECT_EQ(message([](Config& c) { c.service.usage_retention = 3599; }),
+            "--usage-retention must be at least 1h");
+  EXPECT_EQ(message([](Config& c) { c.rate_limit_nodes = 0; }),
+            "--rate-limit-nodes must be between 1 and 1000");
+  EXPECT_EQ(message([](Config& c) { c.rate_limit_nodes = 1001; }),
+            "--rate-limit-nodes must be between 1 and 1000");
+}
+
 // NOLINTBEGIN(concurrency-mt-unsafe): setenv in a test that runs no other thread.
 TEST(ServeFlags, LifecycleVariables) {
   ::setenv("KEYWARD_EXPIRY_WARNINGS", "3d", 1);

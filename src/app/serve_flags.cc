@@ -110,7 +110,8 @@ void AddKeyFlags(CLI::App* cmd, Config& c) {
       ->envname("KEYWARD_CACHE_SIZE")
       ->default_str(std::to_string(c.cache.max_entries));
   AddDuration(cmd, "--last-used-interval", c.last_used_interval, "KEYWARD_LAST_USED_INTERVAL",
-              "how often keys' last-used times are written to the store, in one batch");
+              "how often keys' last-used times and usage counts are written to the store, in one "
+              "batch");
   cmd->add_flag("--allow-query-key", c.allow_query_key,
                 "accept a key in a ?apikey= query parameter (it then appears in URLs and logs)")
       ->envname("KEYWARD_ALLOW_QUERY_KEY");
@@ -276,6 +277,17 @@ void AddLifecycleFlags(CLI::App* cmd, Config& c) {
            "webhook deliveries attempted at once (1 to 32)");
 }
 
+// Issue 16: usage history and rate limits (docs/usage-and-limits.md); Validate checks the ranges.
+void AddUsageFlags(CLI::App* cmd, Config& c) {
+  AddDuration(cmd, "--usage-retention", c.service.usage_retention, "KEYWARD_USAGE_RETENTION",
+              "hours of key usage older than this are deleted (at least 1h)");
+  AddValue(cmd, "--usage-counting", c.usage_counting, "KEYWARD_USAGE_COUNTING",
+           "count every use of a key per hour (false: no usage history; for benchmarks)");
+  AddValue(cmd, "--rate-limit-nodes", c.rate_limit_nodes, "KEYWARD_RATE_LIMIT_NODES",
+           "how many nodes share each key's rate limit: each enforces its share (1 to 1000; give "
+           "every node of a cluster the number of nodes)");
+}
+
 }  // namespace
 
 void AddServeFlags(CLI::App* cmd, Config& config) {
@@ -284,6 +296,7 @@ void AddServeFlags(CLI::App* cmd, Config& config) {
   AddTransportFlags(cmd, config);
   AddTokenFlags(cmd, config);
   AddLifecycleFlags(cmd, config);
+  AddUsageFlags(cmd, config);
 }
 
 }  // namespace keyward

@@ -28,9 +28,11 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
       webhook_options_(config.webhooks),
       clock_(clock),
       master_key_(std::move(master_key)),
+      usage_(config.usage_counting),
+      limiter_(config.rate_limit_nodes),
       cache_(config.cache),
       store_(std::move(store)),
-      last_used_(cache_, *store_, config.last_used_interval),
+      last_used_(cache_, *store_, config.last_used_interval, &usage_),
       authenticator_(*store_, options_, clock, &cache_),
       audit_(*store_, clock),
       dispatcher_(std::make_unique<WebhookDispatcher>(
@@ -63,7 +65,9 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                 .tokens = tokens_.get(),
                 .signing_keys = ring_.get(),
                 .webhooks = &webhooks_,
-                .dispatcher = dispatcher_.get()},
+                .dispatcher = dispatcher_.get(),
+                .usage = &usage_,
+                .clock = &clock},
       // ServerApp hands over the count it resolved; the CPUs are counted here only for a graph
       // made without one (the fuzz harness, the benchmarks, tests).
       blocking_threads_(config.blocking_threads > 0
@@ -71,6 +75,7 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                             : ResolveThreads(config, CountUsableCpus()).blocking),
       blocking_(blocking_threads_, config.blocking_queue),
       api_(services_, blocking_) {
+  cache_.AttachMeters(&usage_, &limiter_);
   // A retired old secret presented after a rotation is reported to the key service (reuse).
   authenticator_.set_reuse_listener(&reuse_listener_);
   store_->Subscribe(
@@ -115,6 +120,7 @@ Status ServiceGraph::Start() {
   if (housekeeper_ == nullptr) {
     housekeeper_ = std::make_unique<Housekeeper>(*store_, options_, clock_, &cache_, &audit_,
                                                  [this] { dispatcher_->Nudge(); });
+    housekeeper_->set_rate_limiter(&limiter_);
   }
   return Status::Ok();
 }

@@ -5,8 +5,11 @@
 //
 // Lifetimes: the graph owns the store and subscribes the cache to its events (keys revoked and
 // users changed on other nodes leave the cache at once); the cache outlives the store's event
-// thread. Not copyable or movable: the services hold references into it. The accessors are
-// thread safe as the objects they return are.
+// thread. Issue 16: it owns the usage recorder (on unless --usage-counting=false), whose counts
+// the last-used writer flushes, and the rate limiter (--rate-limit-nodes); the cache's entries
+// hold their meters (KeyCache::AttachMeters) and the housekeeper prunes both. Not copyable or
+// movable: the services hold references into it. The accessors are thread safe as the objects they
+// return are.
 #pragma once
 
 #include <atomic>
@@ -26,9 +29,11 @@
 #include "service/key_cache.h"
 #include "service/key_service.h"
 #include "service/last_used_writer.h"
+#include "service/rate_limiter.h"
 #include "service/sign_in_service.h"
 #include "service/signing_key_ring.h"
 #include "service/token_service.h"
+#include "service/usage_recorder.h"
 #include "service/user_service.h"
 #include "service/webhook_dispatcher.h"
 #include "service/webhook_service.h"
@@ -61,6 +66,8 @@ class ServiceGraph {
 
   Store& store() { return *store_; }
   KeyCache& cache() { return cache_; }
+  UsageRecorder& usage() { return usage_; }
+  RateLimiter& limiter() { return limiter_; }
   const Authenticator& authenticator() const { return authenticator_; }
   KeyService& keys() { return keys_; }
   UserService& users() { return users_; }
@@ -99,6 +106,10 @@ class ServiceGraph {
   const WebhookOptions webhook_options_;
   const Clock& clock_;
   std::optional<MasterKey> master_key_;
+  // Issue 16: the usage counters and rate-limit buckets the cache's entries hold; before the
+  // cache, which they outlive.
+  UsageRecorder usage_;
+  RateLimiter limiter_;
   KeyCache cache_;  // before the store: outlives its event thread
   // Before the store too: RefreshSigningKeysSoon's guard against the event thread.
   Mutex events_mu_;

@@ -1,14 +1,15 @@
 // The key events nobody's request causes: expiry warnings (key.expiring at each
 // ServiceOptions::expiry_warnings threshold, once), key.expired, idle revocation
 // (key.idle_revoked, the key deleted) — and pruning of old secrets past their own expiry and of
-// delivered or failed webhook events over 30 days old. Each announcement is a conditional store
-// write (Store::AnnounceExpiry, RevokeIdleKey) with its event in the same transaction, so with
-// several nodes each is made once. A pass acts on the store's lists of keys still due
-// (Store::ListKeysToWarn per threshold, smallest first; ListKeysExpiredUnannounced;
-// ListIdleKeys), at most 1000 of each (set_keys_per_pass); a later pass goes on with the rest. Idle
-// revocations (the key with every old secret) and key.expired erase the key from this node's cache
-// (the store tells the others) and are audited (key.idle_revoke, actor "system"). Owns one thread;
-// thread safe.
+// delivered or failed webhook events over 30 days old, and (issue 16) of usage hours older than
+// ServiceOptions::usage_retention and of idle rate-limit buckets (set_rate_limiter). Each
+// announcement is a conditional store write (Store::AnnounceExpiry, RevokeIdleKey) with its event
+// in the same transaction, so with several nodes each is made once. A pass acts on the store's
+// lists of keys still due (Store::ListKeysToWarn per threshold, smallest first;
+// ListKeysExpiredUnannounced; ListIdleKeys), at most 1000 of each (set_keys_per_pass); a later pass
+// goes on with the rest. Idle revocations (the key with every old secret) and key.expired erase the
+// key from this node's cache (the store tells the others) and are audited (key.idle_revoke, actor
+// "system"). Owns one thread; thread safe.
 #pragma once
 
 #include <atomic>
@@ -21,6 +22,7 @@
 #include "service/key_cache.h"
 #include "service/options.h"
 #include "service/periodic_thread.h"
+#include "service/rate_limiter.h"
 #include "store/store.h"
 
 namespace keyward {
@@ -47,6 +49,9 @@ class Housekeeper {
   HousekeepingCounts RunOnce();
   // Keys taken from each list per pass (1000); tests lower it to show a pass never starves.
   void set_keys_per_pass(int n) { keys_per_pass_ = n; }
+  // Issue 16: the limiter whose full, unheld buckets each pass forgets (RateLimiter::Prune);
+  // null: none. It must outlive the housekeeper (or be unset first).
+  void set_rate_limiter(RateLimiter* limiter) { limiter_ = limiter; }
   void Stop();
 
  private:
@@ -62,6 +67,7 @@ class Housekeeper {
   const AuditLog* audit_;
   const std::function<void()> on_events_;
   std::atomic<int> keys_per_pass_{1000};
+  std::atomic<RateLimiter*> limiter_{nullptr};
   std::unique_ptr<PeriodicThread> periodic_;  // last
 };
 

@@ -173,6 +173,25 @@ TEST_F(HousekeeperTest, ForgetsOldSecretsAtTheirOwnExpiry) {
   EXPECT_THAT(store_->FindKeyByHash(HashKey(old_token)), StatusIs(StatusCode::kNotFound));
 }
 
+// Issue 16: hours of usage older than --usage-retention go; younger ones stay.
+TEST_F(HousekeeperTest, PrunesUsageOlderThanTheRetention) {
+  const std::string token = AliceKey({.name = "ci", .duration = "2400h"});
+  const UnixSeconds hour = HourStart(clock_.Now());
+  UsageDelta old;
+  old.hash = HashKey(token);
+  old.hour_start = hour;
+  old.counts[static_cast<std::size_t>(UsageOutcome::kAllowed)] = 3;
+  UsageDelta young = old;
+  young.hour_start = hour + 2 * 3600;
+  KW_ASSERT_OK(store_->RecordUsage({old, young}));
+  clock_.Advance(options_.usage_retention + 3600);  // the first hour is now past the retention
+  house_->RunOnce();
+  auto usage = store_->GetUsage("alice", "ci", 0, clock_.Now() + 3600);
+  KW_ASSERT_OK(usage.status());
+  ASSERT_THAT(usage->hours, SizeIs(1));
+  EXPECT_EQ(usage->hours[0].start, young.hour_start);
+}
+
 TEST_F(HousekeeperTest, TwoHousekeepersOnOneStoreAnnounceEachThingOnce) {
   RacingStore window(*store_);
   Housekeeper other(window, options_, clock_, &cache_, audit_.get(), nullptr,

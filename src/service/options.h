@@ -35,6 +35,9 @@ struct ServiceOptions {
   // from --last-used-interval, rounded up. An old secret with retire_when_idle is retired this
   // much after it has gone unused that long, never before (OldSecret::AcceptedUntil).
   std::int64_t last_used_lag_seconds = 5;
+  // Issue 16: hours of key usage older than this, in seconds (--usage-retention, 90d), are pruned
+  // by the housekeeper.
+  std::int64_t usage_retention = 90 * 86400;
 };
 
 // Webhook deliveries (service/webhook_dispatcher.h), from `keyward serve --webhook-…`.

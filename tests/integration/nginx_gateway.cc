@@ -11,6 +11,7 @@
 #include <chrono>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -174,17 +175,16 @@ void NginxGateway::StartGateway(const std::vector<std::string>& keyward_args, bo
 
   listen_port_ = FreePort();
   scoped_port_ = FreePort();
+  limited_port_ = FreePort();
   upstream_port_ = FreePort();
-  ASSERT_GT(listen_port_, 0);
-  ASSERT_GT(scoped_port_, 0);
-  ASSERT_GT(upstream_port_, 0);
-  ASSERT_NE(listen_port_, upstream_port_);
-  ASSERT_NE(scoped_port_, upstream_port_);
-  ASSERT_NE(scoped_port_, listen_port_);
+  const std::set<std::uint16_t> ports = {listen_port_, scoped_port_, limited_port_, upstream_port_};
+  ASSERT_EQ(ports.size(), 4u);
+  ASSERT_EQ(ports.count(0), 0u);
   // The documented blocks, pointed at this test's ports, on loopback only.
   std::vector<std::string> blocks = DocumentedBlocks("nginx");
-  ASSERT_EQ(blocks.size(), 2u) << "docs/gateways.md: the plain and the scoped gateway";
-  std::string config = blocks[0] + "\n" + blocks[1];
+  ASSERT_EQ(blocks.size(), 3u)
+      << "docs/gateways.md: the plain, the scoped and the rate-limit gateway";
+  std::string config = blocks[0] + "\n" + blocks[1] + "\n" + blocks[2];
   auto listen = [ipv6](std::uint16_t port) {
     const std::string p = std::to_string(port);
     return "listen 127.0.0.1:" + p + ";" + (ipv6 ? " listen [::1]:" + p + ";" : "");
@@ -193,8 +193,9 @@ void NginxGateway::StartGateway(const std::vector<std::string>& keyward_args, bo
   const std::string keyward = "127.0.0.1:" + std::to_string(keyward_->port());
   ASSERT_EQ(ReplaceAll(config, "listen 80;", listen(listen_port_)), 1) << config;
   ASSERT_EQ(ReplaceAll(config, "listen 81;", listen(scoped_port_)), 1) << config;
-  ASSERT_EQ(ReplaceAll(config, "127.0.0.1:9000", upstream), 3) << config;
-  ASSERT_EQ(ReplaceAll(config, "127.0.0.1:8080", keyward), 2) << config;
+  ASSERT_EQ(ReplaceAll(config, "listen 82;", listen(limited_port_)), 1) << config;
+  ASSERT_EQ(ReplaceAll(config, "127.0.0.1:9000", upstream), 4) << config;
+  ASSERT_EQ(ReplaceAll(config, "127.0.0.1:8080", keyward), 3) << config;
   std::regex listen_directive("listen\\s+([^;]*);");
   for (std::sregex_iterator it(config.begin(), config.end(), listen_directive), end; it != end;
        ++it) {
@@ -202,7 +203,7 @@ void NginxGateway::StartGateway(const std::vector<std::string>& keyward_args, bo
     ASSERT_TRUE(where.starts_with("127.0.0.1:") || where.starts_with("[::1]:"))
         << "not on loopback: " << (*it)[0];
   }
-  nginx_ = Nginx::Start(config, {listen_port_, scoped_port_, upstream_port_});
+  nginx_ = Nginx::Start(config, {listen_port_, scoped_port_, limited_port_, upstream_port_});
   ASSERT_TRUE(nginx_->running());
 }
 

@@ -3,8 +3,9 @@
 //
 // NginxGateway starts a Keyward with the flags a test gives, then one nginx whose http context
 // holds every documented block with its ports replaced by free ones: the plain gateway (`listen
-// 80`), the gateway that requires the scope minerva:query (`listen 81`), and the stand-in
-// service (127.0.0.1:9000) that echoes the X-Keyward-* headers it received. An access log of
+// 80`), the gateway that requires the scope minerva:query (`listen 81`), the gateway that turns
+// a rate-limited key's 403 back into 429 (`listen 82`, issue 16), and the stand-in service
+// (127.0.0.1:9000) that echoes the X-Keyward-* headers it received. An access log of
 // the stand-in's port proves which requests reached it. Everything listens on loopback only.
 #pragma once
 
@@ -74,6 +75,11 @@ class NginxGateway : public ::testing::Test {
     return Get(headers, scoped_port_, source);
   }
 
+  // The same to the gateway of "Rate limits behind nginx".
+  HttpResult GetLimited(const Headers& headers = {}, const std::string& source = "") {
+    return Get(headers, limited_port_, source);
+  }
+
   int UpstreamHits() const { return nginx_->Hits(upstream_port_); }
 
   // Creates a key for `user` (as admin) with the defaults and returns it.
@@ -98,6 +104,7 @@ class NginxGateway : public ::testing::Test {
   std::string admin_;
   std::uint16_t listen_port_ = 0;
   std::uint16_t scoped_port_ = 0;
+  std::uint16_t limited_port_ = 0;
   std::uint16_t upstream_port_ = 0;
   std::string last_expiration_;
 };

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <regex>
@@ -19,11 +20,12 @@ namespace {
 
 namespace json = boost::json;
 
-// The blocks NginxGateway runs are the page's: the plain gateway and the one that requires a
-// scope, each with the directives that make it safe, and no other nginx block.
+// The blocks NginxGateway runs are the page's: the plain gateway, the one that requires a
+// scope and the one that answers rate limits with 429, each with the directives that make it
+// safe, and no other nginx block.
 TEST(NginxDocs, GatewaysPageHasTheTestedConfigs) {
   std::vector<std::string> blocks = DocumentedBlocks("nginx");
-  ASSERT_EQ(blocks.size(), 2u) << "docs/gateways.md: every ```nginx block must be run here";
+  ASSERT_EQ(blocks.size(), 3u) << "docs/gateways.md: every ```nginx block must be run here";
   const std::vector<const char*> both = {
       "auth_request_set $kw_user $upstream_http_x_keyward_user;",
       "auth_request_set $kw_scopes $upstream_http_x_keyward_scopes;",
@@ -48,6 +50,16 @@ TEST(NginxDocs, GatewaysPageHasTheTestedConfigs) {
                                 "add_header X-Keyward-Reason $kw_reason always;"}) {
     EXPECT_NE(blocks[1].find(directive), std::string::npos) << directive;
   }
+  for (const char* directive :
+       {"listen 82;", "auth_request /_keyward_limited;", "proxy_pass http://127.0.0.1:8080/auth;",
+        "auth_request_set $keyward_reason $upstream_http_x_keyward_reason;",
+        "auth_request_set $keyward_retry_after $upstream_http_retry_after;",
+        "error_page 403 = @keyward_forbidden;", "location @keyward_forbidden {",
+        "if ($keyward_reason = rate_limited) {",
+        "add_header Retry-After $keyward_retry_after always;", "return 429 ",
+        "proxy_set_header X-Keyward-Rate-Limit-Status 403;"}) {
+    EXPECT_NE(blocks[2].find(directive), std::string::npos) << directive;
+  }
 }
 
 // README's gateway paragraph quotes the scoped gateway's directive as the page has it.
@@ -56,7 +68,7 @@ TEST(NginxDocs, ReadmeQuotesTheTestedDirective) {
   const std::string directive = "proxy_pass http://127.0.0.1:8080/auth?scope=minerva:query;";
   EXPECT_NE(readme.find("`" + directive + "`"), std::string::npos);
   std::vector<std::string> blocks = DocumentedBlocks("nginx");
-  ASSERT_EQ(blocks.size(), 2u);
+  ASSERT_EQ(blocks.size(), 3u);
   EXPECT_NE(blocks[1].find(directive), std::string::npos);
 }
 class NginxTest : public NginxGateway {
@@ -306,6 +318,49 @@ TEST_F(NginxTest, WithoutTrustedProxiesKeywardSeesOnlyNginx) {
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body, Echo("admin", "roles:id:operator", "from-nginx", "minerva:query"));
   EXPECT_EQ(UpstreamHits(), 1);
+}
+
+// Issue 16, "Rate limits behind nginx": through the documented gateway (port 82), a key limited
+// to 2 a minute gets 200, 200, then 429 with Retry-After and the reason, and the service sees
+// only the first two; a key without a limit is never refused; a scope refusal stays 403 with its
+// reason, and no key 401.
+TEST_F(NginxTest, RateLimitedKeyGets429WithRetryAfterThroughTheDocumentedSnippet) {
+  HttpResult created = keyward_->As(
+      admin_, "POST", "/api/v1/users/me/apikeys",
+      {{"name", "limited"}, {"duration", "1h"}, {"rate_limit", {{"requests", 2}, {"per", "1m"}}}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string limited(created.Json().at("token").as_string());
+  RememberSecret(limited);
+  const std::string unlimited = CreateGrantedKey("unlimited", {});
+  ASSERT_FALSE(unlimited.empty());
+  const Headers as_limited = {{"Authorization", "Bearer " + limited}};
+
+  const int before = UpstreamHits();
+  for (int i = 0; i < 2; ++i) {
+    HttpResult ok = GetLimited(as_limited);
+    EXPECT_EQ(ok.status, 200) << i << ": " << ok.body;
+    EXPECT_TRUE(ok.body.starts_with("upstream saw user=admin ")) << ok.body;
+    EXPECT_NE(ok.body.find(" key=limited "), std::string::npos) << ok.body;
+  }
+  HttpResult over = GetLimited(as_limited);
+  EXPECT_EQ(over.status, 429) << over.body;
+  EXPECT_EQ(over.Header("x-keyward-reason"), "rate_limited");
+  const std::string retry = over.Header("retry-after");
+  ASSERT_FALSE(retry.empty());
+  EXPECT_TRUE(std::all_of(retry.begin(), retry.end(), ::isdigit)) << retry;
+  EXPECT_GE(std::stoi(retry), 1);
+  EXPECT_LE(std::stoi(retry), 30);  // one request per 30 s
+  EXPECT_EQ(over.body.find("upstream saw"), std::string::npos);
+  EXPECT_EQ(UpstreamHits(), before + 2);
+
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(GetLimited({{"Authorization", "Bearer " + unlimited}}).status, 200) << i;
+  }
+  // A requirement the key does not meet (sent by the client here: requirements only narrow).
+  HttpResult scope = GetLimited(
+      {{"Authorization", "Bearer " + unlimited}, {"X-Keyward-Require-Scope", "minerva:query"}});
+  ExpectForbidden(scope, "scope", "a scope refusal through the rate-limit gateway");
+  ExpectRefused(GetLimited(), "no key through the rate-limit gateway");
 }
 
 }  // namespace
