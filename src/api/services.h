@@ -14,6 +14,7 @@
 #include "service/signing_key_ring.h"
 #include "service/token_service.h"
 #include "service/usage_recorder.h"
+#include "service/usage_service.h"
 #include "service/user_service.h"
 #include "service/webhook_dispatcher.h"
 #include "service/webhook_service.h"
@@ -46,6 +47,8 @@ struct Services {
   // counted by (null: the system clock).
   const UsageRecorder* usage = nullptr;
   const Clock* clock = nullptr;
+  // Issue 16: the usage routes (null: they answer 503).
+  const UsageService* usage_service = nullptr;
 };
 
 }  // namespace keyward

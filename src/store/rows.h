@@ -153,19 +153,17 @@ class RowReader {
 #define KW_ROW_KEY_ID_OF_SECRET(hash)          \
   "SELECT id FROM api_keys WHERE hash = " hash \
   " UNION ALL SELECT key_id FROM rotated_secrets WHERE hash = " hash " LIMIT 1"
-// Adds a delta to its hour: the INSERT's values are (key_id, hour_start, counts...); an hour
-// already stored (by this node or another) gets the counts added.
-#define KW_ROW_ADD_USAGE(values)                                                            \
-  "INSERT INTO key_usage (key_id, hour_start, " KW_ROW_USAGE_COUNTS(                        \
-      "") ") VALUES (" values                                                               \
-          ") ON CONFLICT (key_id, hour_start) DO UPDATE SET allowed = key_usage.allowed +"  \
-          " excluded.allowed, expired = key_usage.expired + excluded.expired, revoked ="    \
-          " key_usage.revoked + excluded.revoked, disabled = key_usage.disabled + "         \
-          "excluded.disabled,"                                                              \
-          " scope = key_usage.scope + excluded.scope, tag = key_usage.tag + excluded.tag, " \
-          "address ="                                                                       \
-          " key_usage.address + excluded.address, rate_limited = key_usage.rate_limited +"  \
-          " excluded.rate_limited"
+// Adds a delta to its hour: `source` (VALUES or SELECT) gives (key_id, hour_start, counts...);
+// an hour already stored (by this node or another) gets the counts added.
+#define KW_ROW_USAGE_PLUS(c) c " = key_usage." c " + excluded." c
+#define KW_ROW_USAGE_SUMS \
+  KW_ROW_USAGE_PLUS("allowed") ", " KW_ROW_USAGE_PLUS("expired") ", " KW_ROW_USAGE_PLUS( \
+      "revoked") ", " KW_ROW_USAGE_PLUS("disabled") ", " KW_ROW_USAGE_PLUS("scope")        \
+      ", " KW_ROW_USAGE_PLUS("tag") ", " KW_ROW_USAGE_PLUS("address") ", "                 \
+      KW_ROW_USAGE_PLUS("rate_limited")
+#define KW_ROW_ADD_USAGE(source)                                     \
+  "INSERT INTO key_usage (key_id, hour_start, " KW_ROW_USAGE_COUNTS( \
+      "") ") " source " ON CONFLICT (key_id, hour_start) DO UPDATE SET " KW_ROW_USAGE_SUMS
 // The client of a presentation at `at` (> 0) of key `id`: the latest one seen wins (a flush of
 // an older one leaves them), and first_used_at goes back to the earliest. `greatest` is the
 // backend's many-argument max (max / GREATEST). SET reads the row as it was.
@@ -178,12 +176,12 @@ class RowReader {
 // Store::GetUsage in one statement (one snapshot): a row per stored hour in [since, until),
 // ascending, each with the key's summary; one row with NULL hour columns when it has none; no
 // row when the key is absent. Read with AddUsageRow.
-#define KW_ROW_KEY_USAGE(user, name, since, until)                              \
-  "SELECT k.first_used_at, k.last_used_at, k.last_address, k.last_user_agent, " \
-  "u.hour_start, " \
-  KW_ROW_USAGE_COUNTS("u.") " FROM api_keys k LEFT JOIN key_usage u ON u.key_id = k.id AND"   \
-  " u.hour_start >= " since " AND u.hour_start < " until " WHERE k.user_id = " user           \
-  " AND k.name = " name " ORDER BY u.hour_start"
+#define KW_ROW_USAGE_SUMMARY "k.first_used_at, k.last_used_at, k.last_address, k.last_user_agent"
+#define KW_ROW_KEY_USAGE(user, name, since, until)                                                 \
+  "SELECT " KW_ROW_USAGE_SUMMARY ", u.hour_start, " KW_ROW_USAGE_COUNTS(                           \
+      "u.") " FROM api_keys k LEFT JOIN key_usage u ON u.key_id = k.id AND u.hour_start >= " since \
+            " AND u.hour_start < " until " WHERE k.user_id = " user " AND k.name = " name          \
+            " ORDER BY u.hour_start"
 // Store::TopUsage ranked by `rank` (KW_ROW_USAGE_BY_REQUESTS or _BY_DENIED): keys with a
 // positive rank since `since`, highest first, then by user id and name (byte order in both
 // backends). Read with ReadUsageTotal.

@@ -14,8 +14,14 @@ namespace {
 
 // Only string literals reach PostgreSQL; every value is a parameter.
 constexpr char kKeyIdOfSecret[] = KW_ROW_KEY_ID_OF_SECRET("$1");
-constexpr char kAddUsage[] = KW_ROW_ADD_USAGE("$1, $2, $3, $4, $5, $6, $7, $8, $9, $10");
-constexpr char kNoteClient[] = KW_ROW_NOTE_CLIENT("GREATEST", "$1", "$2", "$3", "$4");
+// One delta of key $1 in one statement: its counts added to its hour unless $11 is 0 (none
+// counted), and its client ($12 seen_at, $13 address, $14 user agent) noted unless $12 is 0.
+#define KW_DELTA_HOUR \
+  KW_ROW_ADD_USAGE("SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE $11 = 1")
+#define KW_DELTA_CLIENT KW_ROW_NOTE_CLIENT("GREATEST", "$1", "$12", "$13", "$14")
+constexpr char kAddDelta[] = "WITH added AS (" KW_DELTA_HOUR ") " KW_DELTA_CLIENT " AND $12 > 0";
+#undef KW_DELTA_HOUR
+#undef KW_DELTA_CLIENT
 constexpr char kKeyUsage[] = KW_ROW_KEY_USAGE("$1", "$2", "$3", "$4");
 constexpr char kTopByRequests[] = KW_ROW_TOP_USAGE(KW_ROW_USAGE_BY_REQUESTS, "$1", "$2");
 constexpr char kTopByDenied[] = KW_ROW_TOP_USAGE(KW_ROW_USAGE_BY_DENIED, "$1", "$2");
@@ -25,21 +31,16 @@ bool AnyCount(const UsageCounts& counts) {
   return std::any_of(counts.begin(), counts.end(), [](std::int64_t n) { return n != 0; });
 }
 
-// Adds one delta of the key `id`, in the caller's transaction. Under READ COMMITTED a hour
+// Adds one delta of the key `id`, in the caller's transaction. Under READ COMMITTED an hour
 // another node inserts meanwhile is waited for, then added to (ON CONFLICT DO UPDATE).
 Status AddDelta(Connection& conn, std::int64_t id, const UsageDelta& delta) {
-  if (AnyCount(delta.counts)) {
-    Params add;
-    add.Int(id).Int(delta.hour_start);
-    for (std::int64_t count : delta.counts) add.Int(count);
-    KW_RETURN_IF_ERROR(conn.Prepared(kAddUsage, add).status());
-  }
-  if (delta.seen_at <= 0) return Status::Ok();
-  Params note;
-  note.Int(id).Int(delta.seen_at);
-  note.Text(ClientText(delta.last_address, kMaxClientAddressBytes));
-  note.Text(ClientText(delta.last_user_agent, kMaxUserAgentBytes));
-  return conn.Prepared(kNoteClient, note).status();
+  Params params;
+  params.Int(id).Int(delta.hour_start);
+  for (std::int64_t count : delta.counts) params.Int(count);
+  params.Int(AnyCount(delta.counts) ? 1 : 0).Int(std::max<UnixSeconds>(delta.seen_at, 0));
+  params.Text(ClientText(delta.last_address, kMaxClientAddressBytes));
+  params.Text(ClientText(delta.last_user_agent, kMaxUserAgentBytes));
+  return conn.Prepared(kAddDelta, params).status();
 }
 
 }  // namespace

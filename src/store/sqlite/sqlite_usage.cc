@@ -13,7 +13,7 @@ namespace {
 
 // Only string literals reach SQLite; every value is a bound parameter.
 constexpr char kKeyIdOfSecret[] = KW_ROW_KEY_ID_OF_SECRET("?1");
-constexpr char kAddUsage[] = KW_ROW_ADD_USAGE("?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10");
+constexpr char kAddUsage[] = KW_ROW_ADD_USAGE("VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
 constexpr char kNoteClient[] = KW_ROW_NOTE_CLIENT("max", "?1", "?2", "?3", "?4");
 constexpr char kKeyUsage[] = KW_ROW_KEY_USAGE("?1", "?2", "?3", "?4");
 constexpr char kTopByRequests[] = KW_ROW_TOP_USAGE(KW_ROW_USAGE_BY_REQUESTS, "?1", "?2");
