@@ -7,8 +7,10 @@
 // schedule; t is measured from the first request's scheduled time to the last answer (5.0x s on
 // an idle machine; more when the server or client fall behind, as under AddressSanitizer), and
 // the tolerance is
-//     50  ≤  allowed  ≤  10 + ⌊10·t⌋ + 1       (61 when t < 5.1 s)
-// The +1 is the token that comes due at the window's very end. The lower bound is the rate alone
+//     50  ≤  allowed  ≤  10 + ⌊10·t⌋ + 1       (60 for t just under 5 s, 61 up to 5.1 s)
+// A full bucket at the first request allows 10 at once and then one each 0.1 s: at most
+// 10 + ⌊10·t⌋ over t; the +1 is slack for the server's and the client's clocks (the server's
+// window lies within the client's, so it should never be needed). The lower bound is the rate alone
 // over the 5 s the requests were sent, without the burst: a limiter that refused too much (or a
 // bucket that never refilled) fails it, while a few tokens lost to scheduling jitter (each is
 // taken by the next request after it comes due, 1 ms later at this load) do not.
@@ -21,6 +23,7 @@
 
 #include "harness.h"
 #include "load_client.h"
+#include "nginx_gateway.h"
 #include "rate_limit_expect.h"
 
 namespace keyward::testing {
@@ -131,6 +134,48 @@ TEST_F(RateLimitTest, AuthAnswers403WhenTheGatewayAsks) {
   EXPECT_EQ(over.Header("ratelimit-remaining"), "0");
   // Without the header, the same key gets the 429 Traefik and Envoy pass through.
   EXPECT_EQ(Call(server_->port(), "GET", "/auth", "", {headers[0]}).status, 429);
+}
+
+// Through real nginx configured with the block of docs/gateways.md "Rate limits behind nginx"
+// (nginx_test checks its single requests): under load, what the client sees of a key limited to
+// 10/1s is 200 from the service or 429 with Retry-After, within the same bound, and the service
+// sees exactly the allowed requests.
+class RateLimitThroughNginx : public NginxGateway {};
+
+TEST_F(RateLimitThroughNginx, ClientsSee429WithRetryAfterUnderLoad) {
+  ASSERT_NO_FATAL_FAILURE(StartGateway({}));
+  HttpResult created = keyward_->As(
+      admin_, "POST", "/api/v1/users/me/apikeys",
+      {{"name", "behind-nginx"}, {"rate_limit", json::object{{"requests", 10}, {"per", "1s"}}}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string key(created.Json().at("token").as_string());
+  RememberSecret(key);
+  const int before = UpstreamHits();
+  LoadRequest request;
+  request.target = "/some/path";
+  request.headers = {{"Authorization", "Bearer " + key}};
+  // 4 keep-alive connections to nginx, 200 requests per second for 2 s.
+  LoadResult load = RunPacedLoad({limited_port_}, request, 4, 200, 2.0);
+  ASSERT_EQ(load.replies.size(), 400u);
+  const int allowed = load.CountStatus(200);
+  const int refused = load.CountStatus(429);
+  const double t = load.seconds();
+  std::printf("through nginx, 10/1s at 200 req/s: %d allowed, %d refused in %.3f s\n", allowed,
+              refused, t);
+  EXPECT_EQ(allowed + refused, 400) << "every answer is 200 or 429";
+  EXPECT_LE(allowed, 10 + static_cast<int>(std::floor(10 * t)) + 1);
+  EXPECT_GE(allowed, 20);
+  std::set<std::string> wrong;
+  for (const auto& reply : load.replies) {
+    const HttpResult& r = reply.result;
+    if (r.status == 200) continue;
+    if (r.Header("x-keyward-reason") != "rate_limited") wrong.insert("no X-Keyward-Reason");
+    const long long retry = HeaderSeconds(r, "retry-after");
+    if (retry < 1 || retry > 1) wrong.insert("Retry-After '" + r.Header("retry-after") + "'");
+    if (r.body.find("upstream saw") != std::string::npos) wrong.insert("reached the service");
+  }
+  for (const auto& problem : wrong) ADD_FAILURE() << "a 429 through nginx: " << problem;
+  EXPECT_EQ(UpstreamHits() - before, allowed) << "the service saw exactly the allowed requests";
 }
 
 }  // namespace
