@@ -3,10 +3,12 @@
 // store_conformance_test.cc. "Nodes" are two stores on one database (for SQLite, one file).
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <latch>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/usage.h"
