@@ -8,6 +8,7 @@
 #include "core/api_key.h"
 #include "service/last_used_writer.h"
 #include "service/lifecycle_test_world.h"
+#include "service/token_test_world.h"
 #include "store/forwarding_store.h"
 
 namespace keyward {
@@ -186,6 +187,48 @@ TEST_F(AuthenticatorCountingTest, APrincipalCarriesItsKeysRateLimitAndMeters) {
   EXPECT_EQ(meters.bucket->limit(), key.rate_limit);
   ASSERT_NE(meters.usage, nullptr);
   EXPECT_EQ(meters.usage->hash(), key.hash);
+}
+
+// A token issued from a limited key carries the key's limit; its cache entry's meters are the
+// key's (one slot, one bucket), as read from the real store.
+class TokenMetersTest : public TokenTest {
+ protected:
+  void SetUp() override {
+    TokenTest::SetUp();
+    if (HasFatalFailure()) return;
+    cache_.AttachMeters(&recorder_, &limiter_);
+    KW_ASSERT_OK(ring_->Refresh());
+    key_ = AliceKey({.name = "client", .scopes = {"tokens:issue"}});
+    KW_ASSERT_OK_AND_ASSIGN(KeyRecord record, store_->GetKey("alice", "client"));
+    KeyUpdate update;
+    update.rate_limit = kLimit;
+    KW_ASSERT_OK(store_->UpdateKey("alice", "client", record.revision, update, {}));
+  }
+  void TearDown() override { cache_.Clear(); }
+
+  static constexpr RateLimit kLimit{.requests = 5, .per = 1};
+  UsageRecorder recorder_;
+  RateLimiter limiter_;
+  std::string key_;
+};
+
+TEST_F(TokenMetersTest, ATokensLimitAndMetersAreItsKeys) {
+  KW_ASSERT_OK_AND_ASSIGN(Principal key, auth_->Authenticate(key_));
+  EXPECT_EQ(key.rate_limit, kLimit);
+  auto issued = tokens_->Issue({.api_key = key_, .client_id = std::nullopt, .audience = ""});
+  ASSERT_TRUE(std::holds_alternative<IssuedToken>(issued));
+  const std::string jwt = std::get<IssuedToken>(issued).access_token;
+  KW_ASSERT_OK_AND_ASSIGN(Principal token, tokens_->Verify(jwt, AudienceSet::kGateway));
+  EXPECT_EQ(token.rate_limit, kLimit);
+  EXPECT_EQ(token.parent_key_hash, HashKey(key_));
+  KeyMeters cached;
+  ASSERT_EQ(
+      cache_.Find(HashKey(jwt), clock_.Now(), [&](const CacheEntry& e) { cached = e.meters; }),
+      KeyCache::Outcome::kValid);
+  ASSERT_NE(cached.usage, nullptr);
+  EXPECT_EQ(cached.usage->hash(), HashKey(key_));
+  EXPECT_EQ(cached.bucket, limiter_.BucketFor(RateKeyId("alice", "client"), kLimit));
+  EXPECT_EQ(auth_->MetersOf(token).bucket, cached.bucket);
 }
 
 // A store whose RecordUsage fails while `down` is set.
