@@ -130,6 +130,15 @@ class ApiWorld {
     graph_.cache().Clear();  // every world starts with the cache cold
   }
 
+  // A user `id` (a person, no password) with `tags`, made outside any request.
+  void AddUser(const std::string& id, const std::vector<std::string>& tags = {}) {
+    EXPECT_THAT(
+        graph_.users().Create(
+            root_, NewUser{.id = id, .name = id, .type = "person", .password = std::nullopt}),
+        IsOk());
+    for (const std::string& tag : tags) EXPECT_THAT(graph_.users().AddTag(root_, id, tag), IsOk());
+  }
+
   // Stores a key as keys made before scopes are (full access, valid for the default validity)
   // and returns it.
   std::string AddFullAccessKey(const std::string& user_id, const std::string& name) {
@@ -181,11 +190,11 @@ class ApiWorld {
     return created.ok() ? created->webhook.id : std::string();
   }
 
-  // Sends `request` from 127.0.0.1 and waits (5 s at most) for the response.
-  std::optional<Answer> Send(http::Request request) {
+  // Sends `request` from `peer` (an IP address) and waits (5 s at most) for the response.
+  std::optional<Answer> Send(http::Request request, const std::string& peer = "127.0.0.1") {
     auto sink = std::make_shared<CapturingSink>();
     request.prepare_payload();
-    graph_.api().Handle(std::move(request), http::Peer{.address = "127.0.0.1", .port = 40000},
+    graph_.api().Handle(std::move(request), http::Peer{.address = peer, .port = 40000},
                         http::Responder(sink));
     sink->HandleReturned();
     return sink->Wait(std::chrono::seconds(5));

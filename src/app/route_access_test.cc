@@ -9,11 +9,13 @@
 // bob's key with every Keyward scope (another user, not an operator); admin's key with
 // webhooks:read and webhooks:write. The keys are stored with
 // their grant as it is (ApiWorld::AddKey): alice's users:* keys are ones the service no longer
-// makes for a non-operator, but such keys exist once an operator loses the tag. Every cell runs
-// in a fresh world (api_test_world.h), so that a DELETE in one cell changes nothing for the next.
+// makes for a non-operator, but such keys exist once an operator loses the tag. Each row runs in
+// one world (api_test_world.h), and each cell there on objects of its own (its own alice, key,
+// principal and webhook), so that a DELETE in one cell changes nothing for the next.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -59,6 +61,7 @@ const std::vector<Who>& Principals() {
                  "admin",
                  false,
                  {"webhooks:read", "webhooks:write"}});
+    p.push_back({"admin's key with usage:read", "admin", false, {"usage:read"}});
     return p;
   }();
   return principals;
@@ -79,13 +82,16 @@ struct Row {
   // webhook an operator made).
   std::string target;
   std::string body;
-  // One status per principal, in Principals() order:
+  // One status per principal, in Principals() order, on three lines:
   //   none, alice session, admin session, alice key (no scopes),
   //   alice keys: keys:read keys:write keys:reveal users:read users:write audit:read authorize
-  //               tokens:issue webhooks:read webhooks:write,
+  //               tokens:issue webhooks:read webhooks:write usage:read,
   //   admin key (no scopes), admin key users:write, bob's key (every scope), admin key
-  //   webhooks:read webhooks:write
+  //   webhooks:read webhooks:write, admin key usage:read
   std::vector<int> expected;
+  // The row's cells each need a world of their own: what one cell does cannot be undone for
+  // the next (a signing key rotation publishes the one next key there is).
+  bool world_per_cell = false;
 };
 
 // Sessions have their user's full power. A key has only its scopes; operator powers (other
@@ -99,142 +105,162 @@ const std::vector<Row>& Table() {
        Access::kPublic,
        "/api/v1/login",
        R"({"username":"alice","password":"not-her-password"})",
-       {401, 401, 401, 401, /**/ 401, 401, 401, 401, 401, 401, 401, 401, 401, 401,  //
-        /**/ 401, 401, 401, 401}},
+       {/**/ 401, 401, 401, 401,                                     //
+        /**/ 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401,  //
+        /**/ 401, 401, 401, 401, 401}},
       {verb::post,
        "/api/v1/logout",
        Access::kSignedIn,
        "/api/v1/logout",
        "",
-       {401, 204, 204, 400, /**/ 400, 400, 400, 400, 400, 400, 400, 400, 400, 400,  //
-        /**/ 400, 400, 400, 400}},
+       {/**/ 401, 204, 204, 400,                                     //
+        /**/ 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400,  //
+        /**/ 400, 400, 400, 400, 400}},
       {verb::get,
        "/api/v1/settings",
        Access::kPublic,
        "/api/v1/settings",
        "",
-       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
-        /**/ 200, 200, 200, 200}},
+       {/**/ 200, 200, 200, 200,                                     //
+        /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200, 200}},
       {verb::get,
        "/api/v1/openapi.json",
        Access::kPublic,
        "/api/v1/openapi.json",
        "",
-       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
-        /**/ 200, 200, 200, 200}},
+       {/**/ 200, 200, 200, 200,                                     //
+        /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200, 200}},
       {verb::post,
        "/api/v1/authorize",
        Access::kSignedIn,
        "/api/v1/authorize",
        R"({"token":"{alice_key}"})",
-       {401, 200, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 200, 403, 403, 403,  //
-        /**/ 403, 403, 200, 403}},
+       {/**/ 401, 200, 200, 403,                                     //
+        /**/ 403, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403,  //
+        /**/ 403, 403, 200, 403, 403}},
       {verb::get,
        "/api/v1/users/me",
        Access::kSignedIn,
        "/api/v1/users/me",
        "",
-       {401, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
-        /**/ 200, 200, 200, 200}},
+       {/**/ 401, 200, 200, 200,                                     //
+        /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200, 200}},
       {verb::get,
        "/api/v1/users",
        Access::kSignedIn,
        "/api/v1/users",
        "",
-       {401, 403, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
-        /**/ 403, 403, 403, 403}},
+       {/**/ 401, 403, 200, 403,                                     //
+        /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 403, 403, 403}},
       {verb::post,
        "/api/v1/users",
        Access::kSignedIn,
        "/api/v1/users",
        R"({"id":"carol","name":"Carol"})",
-       {401, 403, 201, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
-        /**/ 403, 201, 403, 403}},
+       {/**/ 401, 403, 201, 403,                                     //
+        /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 201, 403, 403, 403}},
       {verb::get,
        "/api/v1/users/{id}",
        Access::kSignedIn,
        "/api/v1/users/alice",
        "",
-       {401, 200, 200, 403, /**/ 403, 403, 403, 200, 403, 403, 403, 403, 403, 403,  //
-        /**/ 403, 403, 403, 403}},
+       {/**/ 401, 200, 200, 403,                                     //
+        /**/ 403, 403, 403, 200, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 403, 403, 403}},
       {verb::delete_,
        "/api/v1/users/{id}",
        Access::kSignedIn,
        "/api/v1/users/alice",
        "",
-       {401, 403, 204, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
-        /**/ 403, 204, 403, 403}},
+       {/**/ 401, 403, 204, 403,                                     //
+        /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 204, 403, 403, 403}},
       {verb::post,
        "/api/v1/users/{id}/tags",
        Access::kSignedIn,
        "/api/v1/users/alice/tags",
        R"({"tag":"team:y"})",
-       {401, 403, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
-        /**/ 403, 200, 403, 403}},
+       {/**/ 401, 403, 200, 403,                                     //
+        /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 200, 403, 403, 403}},
       {verb::delete_,
        "/api/v1/users/{id}/tags/{tag}",
        Access::kSignedIn,
        "/api/v1/users/alice/tags/team:x",
        "",
-       {401, 403, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
-        /**/ 403, 200, 403, 403}},
+       {/**/ 401, 403, 200, 403,                                     //
+        /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 200, 403, 403, 403}},
       {verb::get,
        "/api/v1/users/{id}/apikeys",
        Access::kSignedIn,
        "/api/v1/users/alice/apikeys",
        "",
-       {401, 200, 200, 403, /**/ 200, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
-        /**/ 403, 403, 404, 403}},
+       {/**/ 401, 200, 200, 403,                                     //
+        /**/ 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 404, 403, 403}},
       {verb::post,
        "/api/v1/users/{id}/apikeys",
        Access::kSignedIn,
        "/api/v1/users/alice/apikeys",
        R"({"name":"new-key"})",
-       {401, 201, 201, 403, /**/ 403, 201, 403, 403, 403, 403, 403, 403, 403, 403,  //
-        /**/ 403, 403, 404, 403}},
+       {/**/ 401, 201, 201, 403,                                     //
+        /**/ 403, 201, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 404, 403, 403}},
       {verb::delete_,
        "/api/v1/users/{id}/apikeys/{name}",
        Access::kSignedIn,
        "/api/v1/users/alice/apikeys/narrow-key",
        "",
-       {401, 204, 204, 403, /**/ 403, 204, 403, 403, 403, 403, 403, 403, 403, 403,  //
-        /**/ 403, 403, 404, 403}},
+       {/**/ 401, 204, 204, 403,                                     //
+        /**/ 403, 204, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 404, 403, 403}},
       {verb::get,
        "/api/v1/users/{id}/apikeys/{name}/token",
        Access::kSignedIn,
        "/api/v1/users/alice/apikeys/narrow-key/token",
        "",
-       {401, 200, 200, 403, /**/ 403, 403, 200, 403, 403, 403, 403, 403, 403, 403,  //
-        /**/ 403, 403, 404, 403}},
+       {/**/ 401, 200, 200, 403,                                     //
+        /**/ 403, 403, 200, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 404, 403, 403}},
       {verb::get,
        "/api/v1/audit",
        Access::kSignedIn,
        "/api/v1/audit?user=alice",
        "",
-       {401, 200, 200, 403, /**/ 403, 403, 403, 403, 403, 200, 403, 403, 403, 403,  //
-        /**/ 403, 403, 403, 403}},
+       {/**/ 401, 200, 200, 403,                                     //
+        /**/ 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 403, 403, 403}},
       // The token issuer (on in ApiWorld). Discovery and the JWKS are public.
       {verb::get,
        "/.well-known/openid-configuration",
        Access::kPublic,
        "/.well-known/openid-configuration",
        "",
-       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
-        /**/ 200, 200, 200, 200}},
+       {/**/ 200, 200, 200, 200,                                     //
+        /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200, 200}},
       {verb::get,
        "/.well-known/oauth-authorization-server",
        Access::kPublic,
        "/.well-known/oauth-authorization-server",
        "",
-       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
-        /**/ 200, 200, 200, 200}},
+       {/**/ 200, 200, 200, 200,                                     //
+        /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200, 200}},
       {verb::get,
        "/.well-known/jwks.json",
        Access::kPublic,
        "/.well-known/jwks.json",
        "",
-       {200, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
-        /**/ 200, 200, 200, 200}},
+       {/**/ 200, 200, 200, 200,                                     //
+        /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200, 200}},
       // Public: the client authenticates inside the form, and a request without one is refused
       // (400 invalid_request: no form) whoever sends it.
       {verb::post,
@@ -242,46 +268,53 @@ const std::vector<Row>& Table() {
        Access::kPublic,
        "/oauth/token",
        "",
-       {400, 400, 400, 400, /**/ 400, 400, 400, 400, 400, 400, 400, 400, 400, 400,  //
-        /**/ 400, 400, 400, 400}},
+       {/**/ 400, 400, 400, 400,                                     //
+        /**/ 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400,  //
+        /**/ 400, 400, 400, 400, 400}},
       // Signed in with the authorize scope; past that the empty request lacks its form (400).
       {verb::post,
        "/oauth/introspect",
        Access::kSignedIn,
        "/oauth/introspect",
        "",
-       {401, 400, 400, 403, /**/ 403, 403, 403, 403, 403, 403, 400, 403, 403, 403,  //
-        /**/ 403, 403, 400, 403}},
+       {/**/ 401, 400, 400, 403,                                     //
+        /**/ 403, 403, 403, 403, 403, 403, 400, 403, 403, 403, 403,  //
+        /**/ 403, 403, 400, 403, 403}},
       // An API key or an issued JWT, whatever its scopes; a session token is neither.
       {verb::get,
        "/oauth/userinfo",
        Access::kPublic,
        "/oauth/userinfo",
        "",
-       {401, 401, 401, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
-        /**/ 200, 200, 200, 200}},
+       {/**/ 401, 401, 401, 200,                                     //
+        /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200, 200}},
       {verb::post,
        "/oauth/userinfo",
        Access::kPublic,
        "/oauth/userinfo",
        "",
-       {401, 401, 401, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
-        /**/ 200, 200, 200, 200}},
+       {/**/ 401, 401, 401, 200,                                     //
+        /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200, 200}},
       {verb::get,
        "/api/v1/signing-keys",
        Access::kSignedIn,
        "/api/v1/signing-keys",
        "",
-       {401, 200, 200, 200, /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
-        /**/ 200, 200, 200, 200}},
+       {/**/ 401, 200, 200, 200,                                     //
+        /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200, 200}},
       // Operators: a session of one, or a key with users:write whose owner is one.
       {verb::post,
        "/api/v1/signing-keys/rotate",
        Access::kSignedIn,
        "/api/v1/signing-keys/rotate",
        "",
-       {401, 403, 201, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
-        /**/ 403, 201, 403, 403}},
+       {/**/ 401, 403, 201, 403,                                     //
+        /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 201, 403, 403, 403},
+       /*world_per_cell=*/true},
       // Issue 15. A rotation returns the new secret in full: a key needs keys:write and may
       // rotate only a key it could reveal (narrow-key's grant is within every key's).
       {verb::post,
@@ -289,15 +322,17 @@ const std::vector<Row>& Table() {
        Access::kSignedIn,
        "/api/v1/users/alice/apikeys/narrow-key/rotate",
        R"({"grace":"1m"})",
-       {401, 201, 201, 403, /**/ 403, 201, 403, 403, 403, 403, 403, 403, 403, 403,  //
-        /**/ 403, 403, 404, 403}},
+       {/**/ 401, 201, 201, 403,                                     //
+        /**/ 403, 201, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 404, 403, 403}},
       {verb::patch,
        "/api/v1/users/{id}/apikeys/{name}",
        Access::kSignedIn,
        "/api/v1/users/alice/apikeys/narrow-key",
        R"({"description":"edited"})",
-       {401, 200, 200, 403, /**/ 403, 200, 403, 403, 403, 403, 403, 403, 403, 403,  //
-        /**/ 403, 403, 404, 403}},
+       {/**/ 401, 200, 200, 403,                                     //
+        /**/ 403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 404, 403, 403}},
       // Webhooks: operators only, with webhooks:read or webhooks:write from a key. A key lacking
       // the scope gets 403; past that, a non-operator gets 403 on the collection and 404 for an
       // id.
@@ -306,43 +341,67 @@ const std::vector<Row>& Table() {
        Access::kSignedIn,
        "/api/v1/webhooks",
        R"({"url":"http://127.0.0.1:1/hook"})",
-       {401, 403, 201, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
-        /**/ 403, 403, 403, 201}},
+       {/**/ 401, 403, 201, 403,                                     //
+        /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 403, 201, 403}},
       {verb::get,
        "/api/v1/webhooks",
        Access::kSignedIn,
        "/api/v1/webhooks",
        "",
-       {401, 403, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
-        /**/ 403, 403, 403, 200}},
+       {/**/ 401, 403, 200, 403,                                     //
+        /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 403, 200, 403}},
       {verb::get,
        "/api/v1/webhooks/{id}",
        Access::kSignedIn,
        "/api/v1/webhooks/{webhook}",
        "",
-       {401, 404, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 404, 403,  //
-        /**/ 403, 403, 404, 200}},
+       {/**/ 401, 404, 200, 403,                                     //
+        /**/ 403, 403, 403, 403, 403, 403, 403, 403, 404, 403, 403,  //
+        /**/ 403, 403, 404, 200, 403}},
       {verb::delete_,
        "/api/v1/webhooks/{id}",
        Access::kSignedIn,
        "/api/v1/webhooks/{webhook}",
        "",
-       {401, 404, 204, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 404,  //
-        /**/ 403, 403, 404, 204}},
+       {/**/ 401, 404, 204, 403,                                     //
+        /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 403,  //
+        /**/ 403, 403, 404, 204, 403}},
       {verb::get,
        "/api/v1/webhooks/{id}/deliveries",
        Access::kSignedIn,
        "/api/v1/webhooks/{webhook}/deliveries",
        "",
-       {401, 404, 200, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 404, 403,  //
-        /**/ 403, 403, 404, 200}},
+       {/**/ 401, 404, 200, 403,                                     //
+        /**/ 403, 403, 403, 403, 403, 403, 403, 403, 404, 403, 403,  //
+        /**/ 403, 403, 404, 200, 403}},
       {verb::post,
        "/api/v1/webhooks/{id}/test",
        Access::kSignedIn,
        "/api/v1/webhooks/{webhook}/test",
        "",
-       {401, 404, 202, 403, /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 404,  //
-        /**/ 403, 403, 404, 202}},
+       {/**/ 401, 404, 202, 403,                                     //
+        /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 403,  //
+        /**/ 403, 403, 404, 202, 403}},
+      // Issue 16. A key's usage: as listing the owner's keys (keys:read; an operator for
+      // another's). The busiest keys: operators only, with usage:read from a key.
+      {verb::get,
+       "/api/v1/users/{id}/apikeys/{name}/usage",
+       Access::kSignedIn,
+       "/api/v1/users/alice/apikeys/narrow-key/usage",
+       "",
+       {/**/ 401, 200, 200, 403,                                     //
+        /**/ 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 404, 403, 403}},
+      {verb::get,
+       "/api/v1/usage/top",
+       Access::kSignedIn,
+       "/api/v1/usage/top",
+       "",
+       {/**/ 401, 403, 200, 403,                                     //
+        /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 403, 403, 200}},
   };
   return rows;
 }
@@ -382,28 +441,52 @@ TEST(AuthorizationMatrixTest, TableListsExactlyTheRoutersRoutes) {
   }
 }
 
+// The text of a row for cell `cell`: alice and carol become the cell's own users ("alice-7"), and
+// {alice_key} the cell's alice's full-access key.
+std::string CellText(const std::string& text, std::size_t cell, const std::string& alice_key) {
+  const std::string marker = "\x01";  // no row text holds it
+  std::string out = Replace(text, "{alice_key}", marker);
+  out = Replace(out, "alice", "alice-" + std::to_string(cell));
+  out = Replace(out, "carol", "carol-" + std::to_string(cell));
+  return Replace(out, marker, alice_key);
+}
+
+// One world per row (per cell where the row says so); each cell has its own alice (with the tag
+// team:x, her full-access key "alice-<cell>-key" and the key "narrow-key"), its own principal (a
+// new session or key), its own webhook and its own client address, so that no cell sees another's
+// changes (a deleted user, a created one, a spent sign-in attempt). The users a row does not name
+// (admin, bob) are shared: no row changes them.
 TEST(AuthorizationMatrixTest, EveryPrincipalGetsTheExpectedStatus) {
   int mismatches = 0;
   int cells = 0;
   for (const Row& row : Table()) {
     ASSERT_EQ(row.expected.size(), Principals().size());
+    std::optional<ApiWorld> row_world;
     for (std::size_t i = 0; i < Principals().size(); ++i) {
+      if (!row_world || row.world_per_cell) row_world.emplace();
+      ApiWorld& world = *row_world;
       const Who& who = Principals()[i];
-      ApiWorld world;  // fresh: cells do not see each other's changes
+      const std::string alice = "alice-" + std::to_string(i);
+      world.AddUser(alice, {"team:x"});
+      const std::string alice_key = world.AddFullAccessKey(alice, alice + "-key");
       // The key the key rows act on: alice's, made before the principal's, with no scopes (so
       // within every grant: a key with keys:reveal may reveal it).
-      world.AddKey("alice", "narrow-key", Grant{});
+      world.AddKey(alice, "narrow-key", Grant{});
+      const std::string user = who.user == "alice" ? alice : who.user;
       std::string token;
-      if (!who.user.empty()) {
-        token = who.session ? world.NewSession(who.user)
-                            : world.AddKey(who.user, "principal-key", ScopedGrant(who.scopes));
+      if (!user.empty()) {
+        token = who.session ? world.NewSession(user)
+                            : world.AddKey(user, "principal-key-" + std::to_string(i),
+                                           ScopedGrant(who.scopes));
       }
-      ASSERT_FALSE(!who.user.empty() && token.empty()) << who.label << ": could not be made";
-      const std::string body = Replace(row.body, "{alice_key}", world.tokens["alice"]);
-      const std::string target = row.target.find("{webhook}") == std::string::npos
-                                     ? row.target
-                                     : Replace(row.target, "{webhook}", world.AddWebhook());
-      auto answer = world.Send(MakeRequest(row.method, target, body, token));
+      ASSERT_FALSE(!user.empty() && token.empty()) << who.label << ": could not be made";
+      const std::string body = CellText(row.body, i, alice_key);
+      std::string target = CellText(row.target, i, alice_key);
+      if (target.find("{webhook}") != std::string::npos) {
+        target = Replace(target, "{webhook}", world.AddWebhook());
+      }
+      const std::string peer = "127.0.1." + std::to_string(i + 1);
+      auto answer = world.Send(MakeRequest(row.method, target, body, token), peer);
       const std::string cell = Name(row.method, row.pattern, row.access) + " as " + who.label;
       ASSERT_TRUE(answer.has_value()) << cell << ": no response";
       ++cells;

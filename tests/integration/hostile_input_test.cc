@@ -216,6 +216,8 @@ std::vector<RouteRow> EveryRoute() {
       {"GET", "/api/v1/users/me/apikeys/{keyname}/token", "", 200, true},
       {"POST", "/api/v1/users/me/apikeys/{fresh_key}/rotate", "", 201, true},
       {"PATCH", "/api/v1/users/me/apikeys/{fresh_key}", R"({"description":"auth"})", 200, true},
+      {"GET", "/api/v1/users/me/apikeys/{keyname}/usage?since=7d", "", 200, true},
+      {"GET", "/api/v1/usage/top?by=denied", "", 200, true},
       {"POST", "/api/v1/webhooks", R"({"url":"https://127.0.0.1:1/auth-{uniq}"})", 201, true},
       {"GET", "/api/v1/webhooks", "", 200, true},
       {"GET", "/api/v1/webhooks/{webhook}", "", 200, true},

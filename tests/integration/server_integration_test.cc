@@ -135,6 +135,53 @@ TEST(Issue15ServerTest, RotateEditWebhooksEndToEnd) {
   ExpectNoSecretsIn({server->log_path()});
 }
 
+// Issue 16's routes and key fields through the real server, each answer recorded for the OpenAPI
+// conformance check: a key made with a rate limit, its limit changed and removed, its usage read
+// by the hour and by the day, the busiest keys, and refusals. (The counts themselves are
+// usage_test's.)
+TEST(Issue16ServerTest, RateLimitAndUsageEndToEnd) {
+  auto server = ServerProcess::Start();
+  ASSERT_GT(server->port(), 0);
+  const std::string admin = server->Login("admin", kAdminPassword);
+  HttpResult made =
+      server->As(admin, "POST", "/api/v1/users/me/apikeys",
+                 {{"name", "limited"}, {"rate_limit", {{"requests", 10}, {"per", "1s"}}}});
+  ASSERT_EQ(made.status, 201) << made.body;
+  EXPECT_EQ(made.Json().at("rate_limit"), (json::object{{"requests", 10}, {"per", "1s"}}));
+  const std::string key(made.Json().at("token").as_string());
+  RememberSecret(key);
+  EXPECT_EQ(server->As(key, "GET", "/api/v1/users/me").status, 200);
+  HttpResult changed = server->As(admin, "PATCH", "/api/v1/users/me/apikeys/limited",
+                                  {{"rate_limit", {{"requests", 5}, {"per", "1m"}}}});
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(changed.Json().at("rate_limit"), (json::object{{"requests", 5}, {"per", "1m"}}));
+  HttpResult removed =
+      server->As(admin, "PATCH", "/api/v1/users/me/apikeys/limited", {{"rate_limit", nullptr}});
+  ASSERT_EQ(removed.status, 200) << removed.body;
+  EXPECT_TRUE(removed.Json().at("rate_limit").is_null());
+  EXPECT_EQ(server
+                ->As(admin, "PATCH", "/api/v1/users/me/apikeys/limited",
+                     {{"rate_limit", {{"requests", 5}, {"per", "1m"}, {"burst", 1}}}})
+                .status,
+            400);
+
+  HttpResult usage = server->As(admin, "GET", "/api/v1/users/me/apikeys/limited/usage?since=2h");
+  ASSERT_EQ(usage.status, 200) << usage.body;
+  EXPECT_EQ(usage.Json().at("buckets").as_array().size(), 3u) << usage.body;
+  HttpResult days =
+      server->As(admin, "GET", "/api/v1/users/me/apikeys/limited/usage?since=7d&granularity=day");
+  ASSERT_EQ(days.status, 200) << days.body;
+  EXPECT_EQ(days.Json().at("buckets").as_array().size(), 8u) << days.body;
+  EXPECT_EQ(server->As(admin, "GET", "/api/v1/users/me/apikeys/limited/usage?since=40d").status,
+            400);
+  EXPECT_EQ(server->As(admin, "GET", "/api/v1/users/me/apikeys/absent/usage").status, 404);
+  HttpResult top = server->As(admin, "GET", "/api/v1/usage/top?since=1h&limit=5");
+  ASSERT_EQ(top.status, 200) << top.body;
+  EXPECT_EQ(server->As(key, "GET", "/api/v1/usage/top").status, 403);  // no usage:read
+  server->Stop();
+  ExpectNoSecretsIn({server->log_path()});
+}
+
 TEST_F(ServerTest, HealthzAnswers) {
   HttpResult r = Call(server_->port(), "GET", "/healthz");
   EXPECT_EQ(r.status, 200);
