@@ -8,6 +8,10 @@
 #   scope the same keys (all granted BENCH_SCOPE) at /auth?scope=BENCH_SCOPE: a hit that also
 #         checks a required scope, as a gateway in front of a service asks
 #   miss  /auth with every key sent once, on a freshly started server: served from the store
+#   nocount  the hit run on a copy of the 10k folder served with --usage-counting=false: what
+#         counting each key's uses (issue 16) costs, as the ratio hit / nocount
+#   limited  the hit run on another copy whose keys are all rate-limited to 1e9 per 1s (never
+#         refused): the token bucket's cost, against nginx
 # and prints req/s, p50 and p99 (medians over the rounds) and the ratio to nginx. See
 # bench/README.md. Everything listens on 127.0.0.1; everything started here is stopped, and the
 # temporary folder removed, when the script exits.
@@ -45,8 +49,8 @@ done
 
 # --- tools and build ---------------------------------------------------------------------------
 
-"$ROOT/scripts/install-packages" wrk nginx-light curl
-for tool in wrk nginx curl taskset timeout; do
+"$ROOT/scripts/install-packages" wrk nginx-light curl sqlite3
+for tool in wrk nginx curl taskset timeout sqlite3; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
 done
 HZ=$(getconf CLK_TCK)
@@ -66,12 +70,13 @@ SEED=$ROOT/$BUILD_DIR/bench/keyward_seed_keys
 bench_start_tmp keyward-bench
 declare -A DATA=()
 
-start_keyward() {  # start_keyward NAME: on DATA[NAME], port PORT[NAME], pinned to SERVER_CPU
+start_keyward() {  # start_keyward NAME [FLAG...]: on DATA[NAME], port PORT[NAME], pinned to SERVER_CPU
   local name=$1
+  shift
   # shellcheck disable=SC2086  # KW_ARGS is a list of flags
   KEYWARD_ADMIN_PASSWORD=$ADMIN_PASSWORD taskset -c "$SERVER_CPU" "$KEYWARD" serve \
     --listen "127.0.0.1:${PORT[$name]}" --data-dir "${DATA[$name]}" --threads "$KW_THREADS" \
-    $KW_ARGS >>"$TMP/$name.log" 2>&1 &
+    $KW_ARGS "$@" >>"$TMP/$name.log" 2>&1 &
   PID[$name]=$!
   wait_http "$name" "http://127.0.0.1:${PORT[$name]}/healthz"
 }
@@ -148,12 +153,12 @@ wrk_run() {
 # --- servers -----------------------------------------------------------------------------------
 
 ADMIN_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
-for name in small large nginx; do PORT[$name]=$(free_port); done
-# Two ports drawn at random may collide; draw again until all three differ.
-while [[ ${PORT[small]} == "${PORT[large]}" || ${PORT[nginx]} == "${PORT[small]}" ||
-  ${PORT[nginx]} == "${PORT[large]}" ]]; do
-  PORT[large]=$(free_port)
-  PORT[nginx]=$(free_port)
+# Ports drawn at random may collide; draw each again until it differs from those before it.
+taken=" "
+for name in small large nginx nocount limited; do
+  PORT[$name]=$(free_port)
+  while [[ $taken == *" ${PORT[$name]} "* ]]; do PORT[$name]=$(free_port); done
+  taken+="${PORT[$name]} "
 done
 DATA[small]=$TMP/data-small
 DATA[large]=$TMP/data-large
@@ -168,14 +173,30 @@ for name in small large; do
 done
 seed small "$SMALL_KEYS" "$KEYS_SMALL"
 seed large "$LARGE_KEYS" "$KEYS_LARGE"
+# Two copies of the 10k folder (the same keys and master key): one served without usage
+# counting, one whose keys all get a rate limit so high it never refuses (1e9 per 1s).
+DATA[nocount]=$TMP/data-nocount
+DATA[limited]=$TMP/data-limited
+cp -a "${DATA[small]}" "${DATA[nocount]}"
+cp -a "${DATA[small]}" "${DATA[limited]}"
+sqlite3 "${DATA[limited]}/keyward.db" \
+  "UPDATE api_keys SET rate_limit_requests = 1000000000, rate_limit_per = 1" ||
+  die "could not set the rate limit of the copied keys (is the store at V006?)"
+LIMITED=$(sqlite3 "${DATA[limited]}/keyward.db" \
+  "SELECT count(*) FROM api_keys WHERE rate_limit_requests = 1000000000 AND rate_limit_per = 1")
+((LIMITED >= SMALL_KEYS)) || die "only $LIMITED keys of the limited copy have the rate limit"
 start_keyward small
 start_keyward large
+start_keyward nocount --usage-counting=false
+start_keyward limited
 start_nginx
 
 URL_NGINX="http://127.0.0.1:${PORT[nginx]}/"
 URL_SMALL="http://127.0.0.1:${PORT[small]}/auth"
 URL_LARGE="http://127.0.0.1:${PORT[large]}/auth"
 URL_SCOPE="$URL_SMALL?scope=$SCOPE"
+URL_NOCOUNT="http://127.0.0.1:${PORT[nocount]}/auth"
+URL_LIMITED="http://127.0.0.1:${PORT[limited]}/auth"
 
 # /auth must exist and tell a valid key from a missing one, or the numbers mean nothing.
 check_auth() {  # check_auth URL KEYS_FILE
@@ -191,6 +212,8 @@ check_auth() {  # check_auth URL KEYS_FILE
 check_auth "$URL_SMALL" "$KEYS_SMALL"
 check_auth "$URL_LARGE" "$KEYS_LARGE"
 check_auth "$URL_SCOPE" "$KEYS_SMALL"
+check_auth "$URL_NOCOUNT" "$KEYS_SMALL"
+check_auth "$URL_LIMITED" "$KEYS_SMALL"
 
 # The scope run must be checking the scope: the seeded keys pass with theirs, carry it in
 # X-Keyward-Scopes, and are refused a scope they lack.
@@ -209,6 +232,26 @@ check_scope() {  # check_scope KEYS_FILE
 }
 check_scope "$KEYS_SMALL"
 
+# The comparisons must compare what they say: the counting server counts uses
+# (keyward_key_uses_total), the nocount server should count none, and a key of the limited copy
+# is let through.
+uses() {  # uses URL: the allowed uses /metrics of that server reports
+  curl -s --max-time 5 "${1%/auth}/metrics" |
+    awk '/^keyward_key_uses_total\{outcome="allowed"\}/ {print $2 + 0; found = 1}
+         END {if (!found) print -1}'
+}
+[[ $(uses "$URL_SMALL") -gt 0 ]] || die "$URL_SMALL counts no uses (keyward_key_uses_total)"
+[[ $(uses "$URL_NOCOUNT") -le 0 ]] ||
+  log "run.sh: warning: $URL_NOCOUNT reports uses with --usage-counting=false"
+check_limited() {  # a key of the limited copy, under its limit, gets 200
+  local key code
+  key=$(head -n 1 "$KEYS_SMALL")
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $key" \
+    "$URL_LIMITED")
+  [[ $code == 200 ]] || die "$URL_LIMITED: a key under its limit answered $code, not 200"
+}
+check_limited
+
 log ""
 log "Servers on CPU $SERVER_CPU (Keyward --threads $KW_THREADS (0: its default) $KW_ARGS; nginx 1 worker);"
 log "wrk -t$WRK_THREADS -c$CONNS -d${SECS}s on CPU $CLIENT_CPU; $ROUNDS rounds, interleaved."
@@ -220,9 +263,13 @@ warm_up "$URL_NGINX"
 warm_up "$URL_SMALL" bench/auth.lua "$KEYS_SMALL" "$HIT_KEYS"
 warm_up "$URL_LARGE" bench/auth.lua "$KEYS_LARGE" "$HIT_KEYS"
 warm_up "$URL_SCOPE" bench/auth.lua "$KEYS_SMALL" "$HIT_KEYS"
+warm_up "$URL_NOCOUNT" bench/auth.lua "$KEYS_SMALL" "$HIT_KEYS"
+warm_up "$URL_LIMITED" bench/auth.lua "$KEYS_SMALL" "$HIT_KEYS"
 for ((r = 1; r <= ROUNDS; r++)); do
   wrk_run nginx "$r" nginx "$URL_NGINX"
   wrk_run hit-small "$r" small "$URL_SMALL" bench/auth.lua "$KEYS_SMALL" "$HIT_KEYS"
+  wrk_run hit-nocount "$r" nocount "$URL_NOCOUNT" bench/auth.lua "$KEYS_SMALL" "$HIT_KEYS"
+  wrk_run hit-limited "$r" limited "$URL_LIMITED" bench/auth.lua "$KEYS_SMALL" "$HIT_KEYS"
   wrk_run hit-scope "$r" small "$URL_SCOPE" bench/auth.lua "$KEYS_SMALL" "$HIT_KEYS"
   wrk_run hit-large "$r" large "$URL_LARGE" bench/auth.lua "$KEYS_LARGE" "$HIT_KEYS"
 done
@@ -234,6 +281,8 @@ done
 # restart comes first: stopping writes the last-used times still pending, which would otherwise
 # compete with the nginx run for the CPU and the disk.
 stop small
+stop nocount
+stop limited
 log "Cache misses (each key once, server restarted before each round):"
 for ((r = ROUNDS + 1; r <= 2 * ROUNDS; r++)); do
   stop large
@@ -278,13 +327,17 @@ printf '%-22s %9s %8s %7s %8s %6s %6s %7s %6s %5s\n' ---------------------- ----
   ------- -------- ------ ------ ------- ------ -----
 row "nginx return 200" - nginx
 row "/auth hit" "$SMALL_KEYS" hit-small
+row "/auth hit, no counting" "$SMALL_KEYS" hit-nocount
+row "/auth hit, rate-limited" "$SMALL_KEYS" hit-limited
 row "/auth hit, scope req." "$SMALL_KEYS" hit-scope
 row "/auth hit" "$LARGE_KEYS" hit-large
 row "/auth miss" "$LARGE_KEYS" miss-large
 echo
 echo "hit: $HIT_KEYS keys in rotation, served from the cache; scope req.: the same keys and server"
 echo "at /auth?scope=$SCOPE, which every key has; miss: each key sent once to a freshly"
-echo "started server, so looked up in the store. req/s /nginx: the ratio of req/s; CPU /nginx:"
+echo "started server, so looked up in the store. no counting: the hit run on a copy of the 10k"
+echo "folder served with --usage-counting=false; rate-limited: on a copy whose keys are all"
+echo "limited to 1e9 per 1s (never refused). req/s /nginx: the ratio of req/s; CPU /nginx:"
 echo "the server's CPU time per request over nginx's (lower is better; 1.25 = 25% more CPU)."
 echo "server CPU below ~95% means wrk, not the server, set the pace: then compare CPU per request."
 echo "other CPU: the largest share of the two CPUs' time, in any round, used by processes other"
@@ -296,7 +349,7 @@ NOISY=$(awk -F'\t' '$8 > 5 {n++} END {print n + 0}' "$RESULTS")
 echo
 echo "Targets (reported, not asserted):"
 awk -v s="$(median hit-small 3)" -v l="$(median hit-large 3)" -v n="$NGINX_RPS" \
-  -v q="$(median hit-scope 3)" \
+  -v q="$(median hit-scope 3)" -v o="$(median hit-nocount 3)" -v m="$(median hit-limited 3)" \
   -v p="$(median hit-small 5)" -v c="$CONNS" -v sk="$SMALL_KEYS" -v lk="$LARGE_KEYS" 'BEGIN {
     f = "  %-44s %8s  %-9s %s\n"
     printf f, sprintf("/auth hit, %d keys: req/s vs nginx", sk), sprintf("%.2f", s / n),
@@ -308,6 +361,10 @@ awk -v s="$(median hit-small 3)" -v l="$(median hit-large 3)" -v n="$NGINX_RPS" 
     printf f, "/auth hit, scope required: req/s vs nginx", sprintf("%.2f", q / n), ">= 0.80",
       (q / n >= 0.80 ? "met" : "MISSED")
     printf f, "/auth hit, scope required: vs plain hit", sprintf("%.2f", q / s), "-", "reported"
+    printf f, "/auth hit: usage counting on vs off", sprintf("%.2f", s / o), ">= 0.95",
+      (s / o >= 0.95 ? "met" : "MISSED")
+    printf f, "/auth hit, rate-limited key: req/s vs nginx", sprintf("%.2f", m / n), ">= 0.80",
+      (m / n >= 0.80 ? "met" : "MISSED")
   }'
 
 echo
