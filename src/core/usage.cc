@@ -7,18 +7,18 @@
 namespace keyward {
 namespace {
 
-constexpr std::array<std::string_view, kUsageOutcomes> kNames = {
+constexpr std::array<std::string_view, kUsageOutcomes> kOutcomeNames = {
     "allowed", "expired", "revoked", "disabled", "scope", "tag", "address", "rate_limited"};
 
 }  // namespace
 
 std::string_view UsageOutcomeName(UsageOutcome outcome) {
-  return kNames[static_cast<std::size_t>(outcome)];
+  return kOutcomeNames[static_cast<std::size_t>(outcome)];
 }
 
 std::optional<UsageOutcome> ParseUsageOutcome(std::string_view name) {
-  for (std::size_t i = 0; i < kNames.size(); ++i) {
-    if (kNames[i] == name) return static_cast<UsageOutcome>(i);
+  for (std::size_t i = 0; i < kOutcomeNames.size(); ++i) {
+    if (kOutcomeNames[i] == name) return static_cast<UsageOutcome>(i);
   }
   return std::nullopt;
 }
