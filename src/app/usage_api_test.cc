@@ -24,8 +24,8 @@ using ::testing::HasSubstr;
 using api_call::Call;
 using api_call::Sent;
 
-const std::string kKeys = "/api/v1/users/alice/apikeys";
-constexpr std::int64_t kDay = 86400;
+const std::string kAliceKeys = "/api/v1/users/alice/apikeys";
+constexpr std::int64_t kDaySeconds = 86400;
 
 UsageCounts Counts(std::int64_t allowed, std::int64_t scope = 0, std::int64_t rate_limited = 0) {
   UsageCounts counts{};
@@ -56,13 +56,13 @@ class UsageApiTest : public ::testing::Test {
  protected:
   // Makes alice's key `name` with `extra` JSON members as alice; returns the create answer.
   Sent Make(const std::string& name, const std::string& extra = "") {
-    Sent made = Call(world_, bh::verb::post, kKeys, alice(),
+    Sent made = Call(world_, bh::verb::post, kAliceKeys, alice(),
                      R"({"name":")" + name + "\"" + (extra.empty() ? "" : "," + extra) + "}");
     EXPECT_EQ(made.status, 201) << json::serialize(made.body);
     return made;
   }
   Sent Patch(const std::string& name, const std::string& body, const std::string& token) {
-    return Call(world_, bh::verb::patch, kKeys + "/" + name, token, body);
+    return Call(world_, bh::verb::patch, kAliceKeys + "/" + name, token, body);
   }
   // Adds `counts` in the hour starting `hour` to the key whose secret is `token`.
   void Seed(const std::string& token, UnixSeconds hour, const UsageCounts& counts,
@@ -77,7 +77,7 @@ class UsageApiTest : public ::testing::Test {
                 IsOk());
   }
   Sent Usage(const std::string& name, const std::string& query, const std::string& token) {
-    return Call(world_, bh::verb::get, kKeys + "/" + name + "/usage" + query, token);
+    return Call(world_, bh::verb::get, kAliceKeys + "/" + name + "/usage" + query, token);
   }
   std::string alice() { return world_.tokens["alice"]; }
   std::string admin() { return world_.tokens["admin"]; }
@@ -96,7 +96,7 @@ TEST_F(UsageApiTest, CreatedKeyShowsItsRateLimit) {
   Sent none = Make("none", R"("rate_limit":null)");
   EXPECT_TRUE(none.body.at("rate_limit").is_null());
   // Stored: the list shows the same.
-  Sent listed = Call(world_, bh::verb::get, kKeys, alice());
+  Sent listed = Call(world_, bh::verb::get, kAliceKeys, alice());
   ASSERT_EQ(listed.status, 200);
   for (const json::value& key : listed.body.as_array()) {
     if (key.at("name") == "limited") {
@@ -152,7 +152,7 @@ TEST_F(UsageApiTest, MalformedRateLimitsAreRefusedNamingTheMember) {
   };
   Make("target");
   for (const Case& c : cases) {
-    Sent created = Call(world_, bh::verb::post, kKeys, alice(),
+    Sent created = Call(world_, bh::verb::post, kAliceKeys, alice(),
                         R"({"name":"bad","rate_limit":)" + c.rate_limit + "}");
     EXPECT_EQ(created.status, 400) << c.rate_limit;
     EXPECT_THAT(created.Message(), HasSubstr(c.says)) << c.rate_limit;
@@ -161,7 +161,7 @@ TEST_F(UsageApiTest, MalformedRateLimitsAreRefusedNamingTheMember) {
     EXPECT_THAT(edited.Message(), HasSubstr(c.says)) << c.rate_limit;
   }
   // Nothing was made or changed.
-  Sent listed = Call(world_, bh::verb::get, kKeys, alice());
+  Sent listed = Call(world_, bh::verb::get, kAliceKeys, alice());
   ASSERT_EQ(listed.status, 200);
   for (const json::value& key : listed.body.as_array()) {
     EXPECT_NE(key.at("name"), "bad");
@@ -188,7 +188,7 @@ TEST_F(UsageApiTest, OnlyACallerThatCouldRevealTheKeyWidensItsRateLimit) {
     Sent refused = Patch("broad", wider, editor);
     EXPECT_EQ(refused.status, 403) << wider << ": " << json::serialize(refused.body);
   }
-  Sent still = Call(world_, bh::verb::get, kKeys, alice());
+  Sent still = Call(world_, bh::verb::get, kAliceKeys, alice());
   for (const json::value& key : still.body.as_array()) {
     if (key.at("name") == "broad") {
       EXPECT_EQ(key.at("rate_limit"), (json::object{{"requests", 5}, {"per", "2s"}}));
@@ -238,7 +238,7 @@ TEST_F(UsageApiTest, UsageGivesDenseHourBucketsWithTotalsAndTheLastClient) {
   EXPECT_EQ(got.body.at("last_address"), "10.1.2.3");
   EXPECT_EQ(got.body.at("last_user_agent"), "curl/8.0");
   // The key JSON shows where it was last used from.
-  Sent listed = Call(world_, bh::verb::get, kKeys, alice());
+  Sent listed = Call(world_, bh::verb::get, kAliceKeys, alice());
   for (const json::value& key : listed.body.as_array()) {
     if (key.at("name") == "busy") {
       EXPECT_EQ(key.at("last_address"), "10.1.2.3");
@@ -254,7 +254,7 @@ TEST_F(UsageApiTest, UnusedKeyHasEmptyBucketsAndNullSummary) {
   const auto since = ParseRfc3339(got.Str("since"));
   const auto until = ParseRfc3339(got.Str("until"));
   ASSERT_TRUE(since && until);
-  EXPECT_EQ(*until - *since, kDay);
+  EXPECT_EQ(*until - *since, kDaySeconds);
   const json::array& buckets = got.body.at("buckets").as_array();
   ASSERT_EQ(buckets.size(), 25u);  // the hour holding since … the one holding until
   EXPECT_EQ(buckets.front().at("start"), json::value(FormatRfc3339(HourStart(*since))));
@@ -270,12 +270,12 @@ TEST_F(UsageApiTest, UnusedKeyHasEmptyBucketsAndNullSummary) {
 
 TEST_F(UsageApiTest, DayBucketsSumTheirHours) {
   const std::string token = Make("daily").Str("token");
-  const UnixSeconds day = Clock::System().Now() / kDay * kDay - 3 * kDay;
+  const UnixSeconds day = Clock::System().Now() / kDaySeconds * kDaySeconds - 3 * kDaySeconds;
   Seed(token, day + kSecondsPerHour, Counts(2, 1));
   Seed(token, day + 23 * kSecondsPerHour, Counts(5, 0, 4));
-  Seed(token, day + kDay + 2 * kSecondsPerHour, Counts(6));
+  Seed(token, day + kDaySeconds + 2 * kSecondsPerHour, Counts(6));
   const std::string query = "?granularity=day&since=" + FormatRfc3339(day + 5 * kSecondsPerHour) +
-                            "&until=" + FormatRfc3339(day + 2 * kDay + 1);
+                            "&until=" + FormatRfc3339(day + 2 * kDaySeconds + 1);
   Sent got = Usage("daily", query, alice());
   ASSERT_EQ(got.status, 200) << json::serialize(got.body);
   EXPECT_EQ(got.Str("granularity"), "day");
@@ -284,7 +284,7 @@ TEST_F(UsageApiTest, DayBucketsSumTheirHours) {
   EXPECT_EQ(buckets[0].at("start"), json::value(FormatRfc3339(day)));
   EXPECT_EQ(buckets[0].at("allowed"), 7);  // the whole day, from before since too
   EXPECT_EQ(buckets[0].at("denied"), DeniedJson(1, 4));
-  EXPECT_EQ(buckets[1].at("start"), json::value(FormatRfc3339(day + kDay)));
+  EXPECT_EQ(buckets[1].at("start"), json::value(FormatRfc3339(day + kDaySeconds)));
   EXPECT_EQ(buckets[1].at("allowed"), 6);
   EXPECT_EQ(buckets[2].at("allowed"), 0);
   EXPECT_EQ(got.body.at("totals"), (json::object{{"allowed", 13}, {"denied", DeniedJson(1, 4)}}));
@@ -297,7 +297,8 @@ TEST_F(UsageApiTest, DayBucketsSumTheirHours) {
 
 TEST_F(UsageApiTest, BadQueriesAndRangesOverTheLimitAre400) {
   Make("k");
-  const std::string since31 = "&since=" + FormatRfc3339(Clock::System().Now() - 31 * kDay + 60);
+  const std::string since31 =
+      "&since=" + FormatRfc3339(Clock::System().Now() - 31 * kDaySeconds + 60);
   EXPECT_EQ(Usage("k", "?granularity=hour" + since31, alice()).status, 200);
   struct Case {
     std::string query;
@@ -341,7 +342,7 @@ TEST_F(UsageApiTest, TopRanksKeysForOperatorsOnly) {
   const UnixSeconds hour = HourStart(Clock::System().Now()) - 2 * kSecondsPerHour;
   Seed(world_.tokens["alice"], hour, Counts(10, 0, 0));
   Seed(world_.tokens["bob"], hour, Counts(3, 2, 6));
-  Seed(world_.tokens["admin"], hour - 3 * kDay, Counts(100));  // before the default 24h
+  Seed(world_.tokens["admin"], hour - 3 * kDaySeconds, Counts(100));  // before the default 24h
   Sent top = Call(world_, bh::verb::get, "/api/v1/usage/top", admin());
   ASSERT_EQ(top.status, 200) << json::serialize(top.body);
   EXPECT_EQ(top.Str("by"), "requests");

@@ -10,7 +10,7 @@
 namespace keyward {
 namespace {
 
-constexpr std::int64_t kSecondsPerDay = 86400;
+constexpr std::int64_t kUsageDaySeconds = 86400;
 constexpr std::int64_t kDefaultSince = 86400;
 constexpr int kDefaultTopLimit = 10;
 
@@ -107,7 +107,7 @@ Result<UsageReport> UsageService::Usage(const Caller& caller, std::string_view u
   KW_ASSIGN_OR_RETURN(auto range, ParseRange(query, report.granularity, clock_.Now()));
   std::tie(report.since, report.until) = range;
   const std::int64_t size =
-      report.granularity == UsageGranularity::kDay ? kSecondsPerDay : kSecondsPerHour;
+      report.granularity == UsageGranularity::kDay ? kUsageDaySeconds : kSecondsPerHour;
   const UnixSeconds first = FloorTo(report.since, size);
   const UnixSeconds last = FloorTo(report.until, size);
 
