@@ -159,12 +159,12 @@ export function rateLimitFields(prefix, current) {
   });
   const periods = [...RATE_PERIODS];
   if (current && !periods.some(([v]) => v === current.per)) periods.push([current.per, current.per]);
-  const per = h('select', { id: `${prefix}-rate-per`, name: 'rate_per', 'aria-label': 'Per' },
+  const per = h('select', { id: `${prefix}-rate-per`, name: 'rate_per', class: 'rate-per', 'aria-label': 'Per' },
     periods.map(([v, words]) => h('option', { value: v, selected: current ? v === current.per : v === '1s' }, `per ${words}`)));
   const error = h('p', { class: 'error field-error fold', id: `${prefix}-rate-error`, 'aria-live': 'polite' });
   requests.addEventListener('input', () => { error.textContent = ''; requests.removeAttribute('aria-invalid'); });
-  const element = h('div', {},
-    h('label', { for: `${prefix}-rate-requests` }, 'Rate limit (requests)'),
+  const element = h('fieldset', { class: 'perms' }, h('legend', {}, 'Rate limit'),
+    h('label', { for: `${prefix}-rate-requests` }, 'Requests'),
     h('div', { class: 'row tight nowrap' }, requests, per),
     h('p', { class: 'muted hint', id: `${prefix}-rate-hint` },
       'At most this many requests per period, bursts included; over it clients get 429. Empty: no limit.'),

@@ -96,7 +96,7 @@ function topTable(caption, answer) {
     h('thead', {}, h('tr', {}, ['User', 'Key', 'Allowed', 'Denied'].map((t, i) => h('th', { scope: 'col', class: i > 1 ? 'num' : null }, t)))),
     h('tbody', {}, answer.keys.map((k) => h('tr', { 'data-user': k.user_id, 'data-key': k.name },
       h('td', {}, h('a', { href: `#/users/${encodeURIComponent(k.user_id)}` }, k.user_id)),
-      h('td', { class: 'k-name' }, k.name),
+      h('td', { class: 'top-key' }, k.name),
       h('td', { class: 'num', 'data-allowed': k.allowed }, String(k.allowed)),
       h('td', { class: 'num', 'data-denied': k.denied }, String(k.denied))))));
 }

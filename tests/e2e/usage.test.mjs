@@ -88,7 +88,7 @@ test('the rate limit set in the Add API Key dialog is sent and shown; Edit chang
   await page.getByRole('button', { name: '+ Add API Key' }).click();
   const dialog = page.getByRole('dialog', { name: 'Add API Key' });
   await dialog.getByLabel('Name').fill('limited');
-  const requests = dialog.getByLabel('Rate limit (requests)');
+  const requests = dialog.getByLabel('Requests', { exact: true });
   await requests.fill('0');
   await dialog.getByRole('button', { name: 'Save' }).click();
   await dialog.getByText(/whole number of requests from 1/).waitFor();
@@ -104,15 +104,15 @@ test('the rate limit set in the Add API Key dialog is sent and shown; Edit chang
 
   await row.getByRole('button', { name: 'Edit key limited' }).click();
   const edit = page.getByRole('dialog', { name: 'Edit API key' });
-  assert.equal(await edit.getByLabel('Rate limit (requests)').inputValue(), '10');
-  await edit.getByLabel('Rate limit (requests)').fill('5');
+  assert.equal(await edit.getByLabel('Requests', { exact: true }).inputValue(), '10');
+  await edit.getByLabel('Requests', { exact: true }).fill('5');
   await edit.getByLabel('Per', { exact: true }).selectOption('1m');
   const patched = await bodyOf(page, 'PATCH', /\/apikeys\/limited$/, () => edit.getByRole('button', { name: 'Save' }).click());
   assert.deepEqual(patched, { rate_limit: { requests: 5, per: '1m' } });
   await row.locator('[data-rate-limit]', { hasText: '5 per 1m' }).waitFor();
 
   await row.getByRole('button', { name: 'Edit key limited' }).click();
-  await edit.getByLabel('Rate limit (requests)').fill('');
+  await edit.getByLabel('Requests', { exact: true }).fill('');
   const removed = await bodyOf(page, 'PATCH', /\/apikeys\/limited$/, () => edit.getByRole('button', { name: 'Save' }).click());
   assert.deepEqual(removed, { rate_limit: null });
   await row.locator('[data-rate-limit]').waitFor({ state: 'detached' });
