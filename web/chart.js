@@ -101,6 +101,10 @@ export function usageChart(data, rangeWords, width) {
   });
   svg.append(el('title', { id: titleId }, summary));
   countAxis(svg, max, w);
+  if (!max) {
+    svg.append(el('text', { class: 'axis-label', x: w / 2, y: PLOT_TOP + PLOT_HEIGHT / 2, 'text-anchor': 'middle' },
+      'No requests counted in this range'));
+  }
   const plotWidth = w - LEFT - RIGHT;
   const slot = buckets.length ? plotWidth / buckets.length : plotWidth;
   const barWidth = round2(Math.max(1, slot * 0.72));

@@ -77,13 +77,17 @@ export function usageRow(base, k, colspan) {
   const row = h('tr', { class: 'usage-row', 'data-usage-of': k.name, hidden: true },
     h('td', { colspan: String(colspan) }, panel));
   let width = 0;
-  new ResizeObserver(() => {
-    if (!row.hidden && Math.abs(box.clientWidth - width) > 8) { width = box.clientWidth; draw(); }
-  }).observe(box);
+  let observer = null;
   async function toggle(button) {
     row.hidden = !row.hidden;
     button.setAttribute('aria-expanded', String(!row.hidden));
-    if (!row.hidden) { width = box.clientWidth; await load(range); }
+    if (row.hidden) return;
+    width = box.clientWidth;
+    observer ??= new ResizeObserver(() => {
+      if (!row.hidden && Math.abs(box.clientWidth - width) > 8) { width = box.clientWidth; draw(); }
+    });
+    observer.observe(box);
+    await load(range);
   }
   return { row, toggle };
 }
