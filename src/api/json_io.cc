@@ -211,7 +211,57 @@ boost::json::object KeyJson(const KeyView& key) {
                            {"last_used", TimeOrNull(old.last_used_at)}});
   }
   out["old_secrets"] = std::move(old_secrets);
+  // Issue 16.
+  out["rate_limit"] = RateLimitJson(key.rate_limit);
+  out["last_address"] =
+      key.last_address.empty() ? boost::json::value(nullptr) : boost::json::value(key.last_address);
   return out;
+}
+
+boost::json::value RateLimitJson(const RateLimit& limit) {
+  if (!limit.enabled()) return nullptr;
+  return boost::json::object{{"requests", limit.requests}, {"per", FormatDuration(limit.per)}};
+}
+
+Result<std::optional<RateLimitSpec>> OptionalRateLimit(const boost::json::object& obj,
+                                                       std::string_view name) {
+  using Out = std::optional<RateLimitSpec>;
+  const boost::json::value* value = obj.if_contains(name);
+  if (value == nullptr) return Out();
+  if (value->is_null()) return Out(RateLimitSpec{});
+  if (!value->is_object()) {
+    return Status::InvalidArgument(
+        fmt::format(R"("{}" must be an object {{"requests": 10, "per": "1s"}} or null)", name));
+  }
+  const boost::json::object& limit = value->get_object();
+  if (Status known = CheckKnownMembers(limit, {"requests", "per"}); !known.ok()) {
+    return Status::InvalidArgument(fmt::format("\"{}\": {}", name, known.message()));
+  }
+  const boost::json::value* requests = limit.if_contains("requests");
+  if (requests == nullptr || requests->is_null()) {
+    return Status::InvalidArgument(fmt::format("\"{}.requests\" is required", name));
+  }
+  std::int64_t count = 0;
+  if (requests->is_int64()) {
+    count = requests->get_int64();
+  } else if (requests->is_uint64()) {
+    count = kMaxRateRequests + 1;  // over any limit
+  } else {
+    return Status::InvalidArgument(fmt::format("\"{}.requests\" must be a whole number", name));
+  }
+  if (count < 1 || count > kMaxRateRequests) {
+    return Status::InvalidArgument(
+        fmt::format("\"{}.requests\" must be 1…{}", name, kMaxRateRequests));
+  }
+  const boost::json::value* per = limit.if_contains("per");
+  if (per == nullptr || per->is_null()) {
+    return Status::InvalidArgument(fmt::format("\"{}.per\" is required", name));
+  }
+  if (!per->is_string()) {
+    return Status::InvalidArgument(
+        fmt::format("\"{}.per\" must be a duration such as \"1s\" or \"1m\"", name));
+  }
+  return Out(RateLimitSpec{.requests = count, .per = std::string(per->get_string())});
 }
 
 boost::json::object AuditEventJson(const AuditEvent& event) {

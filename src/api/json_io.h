@@ -42,6 +42,12 @@ Result<std::optional<std::vector<std::string>>> OptionalStringArray(const boost:
                                                                     std::string_view name,
                                                                     std::size_t max);
 
+// The member `name` as a rate limit (issue 16): nullopt when absent; RateLimitSpec{} (requests
+// 0: none) when null; else an object of exactly "requests" (a whole number ≥ 1) and "per" (a
+// string; the service parses it). InvalidArgument naming the member that is wrong.
+Result<std::optional<RateLimitSpec>> OptionalRateLimit(const boost::json::object& obj,
+                                                       std::string_view name);
+
 // RFC 3339 (common/clock.h FormatRfc3339), or null for 0 (never).
 boost::json::value TimeOrNull(UnixSeconds t);
 // {id, name, type, tags, created}
@@ -49,10 +55,13 @@ boost::json::object UserJson(const User& user);
 // A list of strings as a JSON array.
 boost::json::array StringArray(const std::vector<std::string>& list);
 // {name, type, expiration, created, last_used, token, scopes, tags, allowed_addresses,
-// full_access, description, disabled, idle_timeout, on_reuse, rotated, status, old_secrets};
-// tags null when the key presents all of its owner's tags, live; idle_timeout (a duration) and
-// rotated null when none; old_secrets [{token (masked), rotated, accepted_until, last_used}].
+// full_access, description, disabled, idle_timeout, on_reuse, rotated, status, old_secrets,
+// rate_limit, last_address}; tags null when the key presents all of its owner's tags, live;
+// idle_timeout (a duration) and rotated null when none; old_secrets [{token (masked), rotated,
+// accepted_until, last_used}]; rate_limit (RateLimitJson) and last_address null when none.
 boost::json::object KeyJson(const KeyView& key);
+// {"requests": N, "per": "1s"} (per as core/duration.h formats it), or null when off.
+boost::json::value RateLimitJson(const RateLimit& limit);
 // {id, time, actor, action, user, target, address, outcome, reason, detail}
 boost::json::object AuditEventJson(const AuditEvent& event);
 

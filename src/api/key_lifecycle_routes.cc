@@ -40,9 +40,10 @@ Result<Reply> RotateKey(Services& s, ApiCall& call) {
 
 // The PATCH body: each member given changes that field (KeyEdit); at least one.
 Result<KeyEdit> ParseKeyEdit(const ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(boost::json::object body,
-                      call.JsonBody({"name", "description", "expiration", "scopes", "tags",
-                                     "allowed_addresses", "disabled", "idle_timeout", "on_reuse"}));
+  KW_ASSIGN_OR_RETURN(
+      boost::json::object body,
+      call.JsonBody({"name", "description", "expiration", "scopes", "tags", "allowed_addresses",
+                     "disabled", "idle_timeout", "on_reuse", "rate_limit"}));
   KeyEdit edit;
   KW_ASSIGN_OR_RETURN(edit.name, OptionalString(body, "name"));
   KW_ASSIGN_OR_RETURN(edit.description, OptionalString(body, "description"));
@@ -54,6 +55,7 @@ Result<KeyEdit> ParseKeyEdit(const ApiCall& call) {
   KW_ASSIGN_OR_RETURN(edit.disabled, OptionalBool(body, "disabled"));
   KW_ASSIGN_OR_RETURN(edit.idle_timeout, OptionalString(body, "idle_timeout"));
   KW_ASSIGN_OR_RETURN(edit.on_reuse, OptionalString(body, "on_reuse"));
+  KW_ASSIGN_OR_RETURN(edit.rate_limit, OptionalRateLimit(body, "rate_limit"));  // null: remove
   return edit;
 }
 

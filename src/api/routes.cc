@@ -209,16 +209,19 @@ Result<Reply> ListKeys(Services& s, ApiCall& call) {
 }
 
 // The create body: {name?, duration?, scopes?, tags?, allowed_addresses?, description?,
-// idle_timeout?, on_reuse?}: the lists must be arrays of strings (400 naming the member); the
-// service validates the entries (400) and decides whether the caller may give them (403).
+// idle_timeout?, on_reuse?, rate_limit?}: the lists must be arrays of strings (400 naming the
+// member); the service validates the entries (400) and decides whether the caller may give them
+// (403).
 Result<NewKey> ParseNewKey(const ApiCall& call) {
   KW_ASSIGN_OR_RETURN(boost::json::object body,
                       call.JsonBody({"name", "duration", "scopes", "tags", "allowed_addresses",
-                                     "description", "idle_timeout", "on_reuse"}));
+                                     "description", "idle_timeout", "on_reuse", "rate_limit"}));
   NewKey in;
   KW_ASSIGN_OR_RETURN(in.description, OptionalString(body, "description"));
   KW_ASSIGN_OR_RETURN(in.idle_timeout, OptionalString(body, "idle_timeout"));
   KW_ASSIGN_OR_RETURN(in.on_reuse, OptionalString(body, "on_reuse"));
+  KW_ASSIGN_OR_RETURN(in.rate_limit, OptionalRateLimit(body, "rate_limit"));
+  if (in.rate_limit && in.rate_limit->requests == 0) in.rate_limit.reset();  // null: none
   KW_ASSIGN_OR_RETURN(in.name, OptionalString(body, "name"));
   KW_ASSIGN_OR_RETURN(in.duration, OptionalString(body, "duration"));
   KW_ASSIGN_OR_RETURN(auto scopes, OptionalStringArray(body, "scopes", kMaxGrantEntries));
@@ -289,6 +292,7 @@ void AddApiRoutes(Router& router, Services& s) {
   router.Add(verb::get, "/api/v1/audit", auth, bind(GetAudit));
   AddKeyLifecycleRoutes(router, s);
   AddWebhookRoutes(router, s);
+  AddUsageRoutes(router, s);
 }
 
 }  // namespace keyward

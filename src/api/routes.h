@@ -22,5 +22,7 @@ void AddApiRoutes(Router& router, Services& services);
 void AddKeyLifecycleRoutes(Router& router, Services& services);
 // /api/v1/webhooks and below (webhook_routes.cc).
 void AddWebhookRoutes(Router& router, Services& services);
+// GET /api/v1/users/{id}/apikeys/{name}/usage and GET /api/v1/usage/top (usage_routes.cc).
+void AddUsageRoutes(Router& router, Services& services);
 
 }  // namespace keyward

@@ -13,6 +13,7 @@
 #include "service/sign_in_service.h"
 #include "service/signing_key_ring.h"
 #include "service/token_service.h"
+#include "service/usage_service.h"
 #include "service/user_service.h"
 #include "service/webhook_dispatcher.h"
 #include "service/webhook_service.h"
@@ -41,6 +42,8 @@ struct Services {
   // nudged after a change to a key has enqueued events (may be null: it polls anyway).
   WebhookService* webhooks = nullptr;
   WebhookDispatcher* dispatcher = nullptr;
+  // Issue 16: the usage routes (null: they answer 503).
+  const UsageService* usage = nullptr;
 };
 
 }  // namespace keyward

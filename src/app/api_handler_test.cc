@@ -104,7 +104,8 @@ TEST_F(ApiHandlerTest, BodyMembersAreChecked) {
   EXPECT_EQ(extra->status(), 400) << extra->response.body();
   EXPECT_EQ(std::string(Body(*extra).at("error").at("message").as_string()),
             "unknown field \"colour\": this request takes only \"name\", \"duration\", \"scopes\", "
-            "\"tags\", \"allowed_addresses\", \"description\", \"idle_timeout\", \"on_reuse\"");
+            "\"tags\", \"allowed_addresses\", \"description\", \"idle_timeout\", \"on_reuse\", "
+            "\"rate_limit\"");
   // A name of another shape is not echoed, nor is a key pasted as a name.
   auto pasted = world_.Send(MakeRequest(bh::verb::post, "/api/v1/users/alice/apikeys",
                                         R"({"name":"pasted",")" + alice + R"(":1})", alice));
@@ -115,9 +116,10 @@ TEST_F(ApiHandlerTest, BodyMembersAreChecked) {
                                      R"({"name":"odd","kw_not a field!":1})", alice));
   ASSERT_TRUE(odd.has_value());
   EXPECT_EQ(odd->status(), 400);
-  EXPECT_EQ(std::string(Body(*odd).at("error").at("message").as_string()),
-            "unknown field: this request takes only \"name\", \"duration\", \"scopes\", \"tags\", "
-            "\"allowed_addresses\", \"description\", \"idle_timeout\", \"on_reuse\"");
+  EXPECT_EQ(
+      std::string(Body(*odd).at("error").at("message").as_string()),
+      "unknown field: this request takes only \"name\", \"duration\", \"scopes\", \"tags\", "
+      "\"allowed_addresses\", \"description\", \"idle_timeout\", \"on_reuse\", \"rate_limit\"");
 
   auto listed = world_.Send(MakeRequest(bh::verb::get, "/api/v1/users/alice/apikeys", "", alice));
   ASSERT_TRUE(listed.has_value());

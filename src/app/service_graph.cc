@@ -40,6 +40,7 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
       sign_in_(*store_, options_, clock, &cache_, &audit_),
       webhooks_(*store_, master_key_ ? &*master_key_ : nullptr, webhook_options_, clock, &audit_,
                 dispatcher_.get()),
+      usage_(*store_, clock),
       token_options_(config.token),
       ring_(token_options_.issuer.empty() || !master_key_
                 ? nullptr
@@ -63,7 +64,8 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                 .tokens = tokens_.get(),
                 .signing_keys = ring_.get(),
                 .webhooks = &webhooks_,
-                .dispatcher = dispatcher_.get()},
+                .dispatcher = dispatcher_.get(),
+                .usage = &usage_},
       // ServerApp hands over the count it resolved; the CPUs are counted here only for a graph
       // made without one (the fuzz harness, the benchmarks, tests).
       blocking_threads_(config.blocking_threads > 0

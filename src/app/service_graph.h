@@ -29,6 +29,7 @@
 #include "service/sign_in_service.h"
 #include "service/signing_key_ring.h"
 #include "service/token_service.h"
+#include "service/usage_service.h"
 #include "service/user_service.h"
 #include "service/webhook_dispatcher.h"
 #include "service/webhook_service.h"
@@ -65,6 +66,7 @@ class ServiceGraph {
   KeyService& keys() { return keys_; }
   UserService& users() { return users_; }
   WebhookService& webhooks() { return webhooks_; }
+  const UsageService& usage() const { return usage_; }
   WebhookDispatcher& dispatcher() { return *dispatcher_; }
   Housekeeper* housekeeper() { return housekeeper_.get(); }  // null before Start()
   SignInService& sign_in() { return sign_in_; }
@@ -116,6 +118,7 @@ class ServiceGraph {
   UserService users_;
   SignInService sign_in_;
   WebhookService webhooks_;
+  UsageService usage_;
   const TokenOptions token_options_;
   std::unique_ptr<SigningKeyRing> ring_;  // null while the issuer is off
   std::unique_ptr<TokenService> tokens_;  // null while the issuer is off

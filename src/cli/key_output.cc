@@ -172,6 +172,7 @@ std::string_view ScopeMeaning(std::string_view scope) {
     return "list webhooks and their deliveries (the owner must be an operator)";
   if (scope == scope::kWebhooksWrite)
     return "add, delete and test webhooks (the owner must be an operator)";
+  if (scope == scope::kUsageRead) return "see every key's usage (the owner must be an operator)";
   return "";
 }
 

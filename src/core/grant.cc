@@ -80,7 +80,8 @@ bool IsKeywardScope(std::string_view scope) {
 
 bool NeedsOperator(std::string_view scope) {
   return scope == scope::kUsersRead || scope == scope::kUsersWrite ||
-         scope == scope::kWebhooksRead || scope == scope::kWebhooksWrite;
+         scope == scope::kWebhooksRead || scope == scope::kWebhooksWrite ||
+         scope == scope::kUsageRead;
 }
 
 Status ValidateScope(std::string_view scope) {
@@ -90,7 +91,8 @@ Status ValidateScope(std::string_view scope) {
   }
   const bool keyward_namespace = scope == "authorize" || scope.starts_with("keys:") ||
                                  scope.starts_with("users:") || scope.starts_with("audit:") ||
-                                 scope.starts_with("tokens:") || scope.starts_with("webhooks:");
+                                 scope.starts_with("tokens:") || scope.starts_with("webhooks:") ||
+                                 scope.starts_with("usage:");
   if (keyward_namespace && !IsKeywardScope(scope)) {
     std::string known;
     for (auto s : kKeywardScopes) known += (known.empty() ? "" : ", ") + std::string(s);

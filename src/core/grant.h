@@ -28,21 +28,22 @@ inline constexpr std::string_view kAuthorize = "authorize";       // POST /api/v
 inline constexpr std::string_view kTokensIssue = "tokens:issue";  // the token issuer
 inline constexpr std::string_view kWebhooksRead = "webhooks:read";    // list webhooks (operator)
 inline constexpr std::string_view kWebhooksWrite = "webhooks:write";  // manage webhooks (operator)
+inline constexpr std::string_view kUsageRead = "usage:read";  // every key's usage (operator)
 }  // namespace scope
 
 // Keyward's own scopes, in the order documents list them.
-inline constexpr std::array<std::string_view, 10> kKeywardScopes = {
-    scope::kKeysRead,     scope::kKeysWrite,    scope::kKeysReveal, scope::kUsersRead,
-    scope::kUsersWrite,   scope::kAuditRead,    scope::kAuthorize,  scope::kTokensIssue,
-    scope::kWebhooksRead, scope::kWebhooksWrite};
+inline constexpr std::array<std::string_view, 11> kKeywardScopes = {
+    scope::kKeysRead,     scope::kKeysWrite,     scope::kKeysReveal, scope::kUsersRead,
+    scope::kUsersWrite,   scope::kAuditRead,     scope::kAuthorize,  scope::kTokensIssue,
+    scope::kWebhooksRead, scope::kWebhooksWrite, scope::kUsageRead};
 
 bool IsKeywardScope(std::string_view scope);
 // Scopes that act on other users and so need an owner with the operator tag.
 bool NeedsOperator(std::string_view scope);
 
 // A scope is 1-64 characters of [a-z0-9:._-]. Names in Keyward's own namespaces ("keys:",
-// "users:", "audit:", "tokens:", "webhooks:", "authorize") must be one of kKeywardScopes, so
-// that a typo such as "keys:reed" is refused rather than stored as a service scope.
+// "users:", "audit:", "tokens:", "webhooks:", "usage:", "authorize") must be one of kKeywardScopes,
+// so that a typo such as "keys:reed" is refused rather than stored as a service scope.
 Status ValidateScope(std::string_view scope);
 
 // Lists in a grant hold at most this many entries each.

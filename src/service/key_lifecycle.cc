@@ -63,7 +63,8 @@ bool LimitedByCaller(const Caller& caller) {
 
 bool NothingToChange(const KeyEdit& edit) {
   return !edit.name && !edit.description && !edit.expiration && !edit.scopes && !edit.tags &&
-         !edit.allowed_addresses && !edit.disabled && !edit.idle_timeout && !edit.on_reuse;
+         !edit.allowed_addresses && !edit.disabled && !edit.idle_timeout && !edit.on_reuse &&
+         !edit.rate_limit;
 }
 
 // The grant after `edit` replaces the lists it gives: normalized, and within `current`.
@@ -112,12 +113,26 @@ Result<KeyUpdate> ParseEdit(const KeyEdit& edit, const KeyRecord& key, UnixSecon
   if (edit.on_reuse) {
     KW_ASSIGN_OR_RETURN(update.revoke_on_reuse, key_rules::ParseOnReuse(*edit.on_reuse));
   }
+  if (edit.rate_limit) {
+    KW_ASSIGN_OR_RETURN(update.rate_limit,
+                        key_rules::ParseRateLimit(*edit.rate_limit, /*allow_off=*/true));
+  }
   return update;
 }
 
+// True when `after` lets more through than `before`: no limit where there was one, more
+// requests per second, or a larger burst (`requests`). Setting a limit or lowering one is not.
+bool WidensRateLimit(const RateLimit& before, const RateLimit& after) {
+  if (!before.enabled()) return false;
+  if (!after.enabled()) return true;
+  // requests ≤ 1e9 and per ≤ 86400: the products fit in 64 bits.
+  return after.requests > before.requests ||
+         after.requests * before.per > before.requests * after.per;
+}
+
 // What in `update` would widen `key` ("" nothing): a later expiration, enabling it, an
-// idle_timeout turned off or made longer, on_reuse back from "revoke" to "keep". (A grant is
-// only ever narrowed: EditedGrant.)
+// idle_timeout turned off or made longer, on_reuse back from "revoke" to "keep", a rate limit
+// removed or raised. (A grant is only ever narrowed: EditedGrant.)
 std::string Widening(const KeyRecord& key, const KeyUpdate& update) {
   if (update.expires_at && *update.expires_at > key.expires_at) return "a later expiration";
   if (update.disabled && !*update.disabled && key.disabled) return "enabling it";
@@ -127,6 +142,9 @@ std::string Widening(const KeyRecord& key, const KeyUpdate& update) {
   }
   if (update.revoke_on_reuse && !*update.revoke_on_reuse && key.revoke_on_reuse) {
     return "on_reuse keep instead of revoke";
+  }
+  if (update.rate_limit && WidensRateLimit(key.rate_limit, *update.rate_limit)) {
+    return "a higher rate limit, or none";
   }
   return "";
 }
@@ -179,6 +197,9 @@ std::string DescribeUpdate(const KeyUpdate& update) {
   if (update.idle_timeout) parts.push_back("idle_timeout=" + DurationText(*update.idle_timeout));
   if (update.revoke_on_reuse) {
     parts.emplace_back(*update.revoke_on_reuse ? "on_reuse=revoke" : "on_reuse=keep");
+  }
+  if (update.rate_limit) {
+    parts.push_back("rate_limit=" + key_rules::DescribeRateLimit(*update.rate_limit));
   }
   std::string out;
   for (const std::string& part : parts) out += (out.empty() ? "" : " ") + part;
@@ -253,7 +274,7 @@ Result<KeyView> KeyService::Update(const Caller& caller, std::string_view user_i
   Result<KeyView> updated = UpdateKey(caller, target, name, edit, &detail);
   const bool only_disabled = edit.disabled && !edit.name && !edit.description && !edit.expiration &&
                              !edit.scopes && !edit.tags && !edit.allowed_addresses &&
-                             !edit.idle_timeout && !edit.on_reuse;
+                             !edit.idle_timeout && !edit.on_reuse && !edit.rate_limit;
   if (!only_disabled)
     Audited(AuditAction::kKeyUpdate, caller, target, name, updated.status(), detail);
   if (edit.disabled) {

@@ -14,7 +14,8 @@ namespace {
 
 constexpr std::string_view kNameAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
 
-// The description, idle_timeout and on_reuse of a new key into `record`; InvalidArgument.
+// The description, idle_timeout, on_reuse and rate_limit of a new key into `record`;
+// InvalidArgument.
 Status TakeSettings(const NewKey& in, std::int64_t max_validity, KeyRecord* record) {
   if (in.description) {
     KW_RETURN_IF_ERROR(ValidateKeyDescription(*in.description));
@@ -26,6 +27,10 @@ Status TakeSettings(const NewKey& in, std::int64_t max_validity, KeyRecord* reco
   }
   if (in.on_reuse) {
     KW_ASSIGN_OR_RETURN(record->revoke_on_reuse, key_rules::ParseOnReuse(*in.on_reuse));
+  }
+  if (in.rate_limit) {
+    KW_ASSIGN_OR_RETURN(record->rate_limit,
+                        key_rules::ParseRateLimit(*in.rate_limit, /*allow_off=*/false));
   }
   return Status::Ok();
 }
@@ -81,6 +86,25 @@ Result<bool> ParseOnReuse(std::string_view text) {
   return Status::InvalidArgument("on_reuse must be \"keep\" or \"revoke\"");
 }
 
+Result<RateLimit> ParseRateLimit(const RateLimitSpec& spec, bool allow_off) {
+  if (spec.requests == 0 && allow_off) return RateLimit{};
+  if (spec.requests < 1 || spec.requests > kMaxRateRequests) {
+    return ValidateRateLimit(RateLimit{.requests = spec.requests, .per = 1});
+  }
+  auto per = ParseDuration(spec.per);
+  if (!per.ok()) {
+    return Status::InvalidArgument("rate_limit.per: " + std::string(per.status().message()));
+  }
+  RateLimit limit{.requests = spec.requests, .per = *per};
+  KW_RETURN_IF_ERROR(ValidateRateLimit(limit));
+  return limit;
+}
+
+std::string DescribeRateLimit(const RateLimit& limit) {
+  if (!limit.enabled()) return "off";
+  return std::to_string(limit.requests) + "/" + FormatDuration(limit.per);
+}
+
 }  // namespace key_rules
 
 using key_rules::CheckKeyCall;
@@ -100,6 +124,8 @@ KeyView KeyService::ToView(const KeyRecord& record, UnixSeconds now) const {
   view.idle_timeout = record.idle_timeout;
   view.revoke_on_reuse = record.revoke_on_reuse;
   view.rotated_at = record.rotated_at;
+  view.rate_limit = record.rate_limit;
+  view.last_address = record.last_address;
   for (const OldSecret& old : record.old_secrets) {
     // Never past the key's own expiry: a shortened key takes its old secrets with it.
     const UnixSeconds until =

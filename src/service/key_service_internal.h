@@ -7,6 +7,7 @@
 
 #include "common/status.h"
 #include "core/key_record.h"
+#include "service/key_service.h"
 #include "service/principal.h"
 
 namespace keyward::key_rules {
@@ -31,5 +32,13 @@ Result<std::int64_t> ParseIdleTimeout(std::string_view text, std::int64_t max_va
 
 // on_reuse: "keep" (false) | "revoke" (true).
 Result<bool> ParseOnReuse(std::string_view text);
+
+// A rate limit as asked (`per` a duration; ValidateRateLimit): InvalidArgument naming
+// rate_limit.requests or rate_limit.per. requests 0 is the limit removed (RateLimit{}) when
+// `allow_off`, else refused.
+Result<RateLimit> ParseRateLimit(const RateLimitSpec& spec, bool allow_off);
+
+// "10/1s", or "off" for no limit: the audit log's form.
+std::string DescribeRateLimit(const RateLimit& limit);
 
 }  // namespace keyward::key_rules

@@ -72,6 +72,11 @@ KeyRecord ReadKey(const RowReader& row) {
   key.rotated_at = row.Int(17);
   key.announced_within = row.Int(18);
   key.revision = row.Int(19);
+  key.rate_limit.requests = row.Int(20);
+  key.rate_limit.per = row.Int(21);
+  key.first_used_at = row.Int(22);
+  key.last_address = row.Text(23);
+  key.last_user_agent = row.Text(24);
   return key;
 }
 
@@ -113,6 +118,42 @@ Result<KeyRecord> OneKeyByPrefix(std::vector<KeyRecord> current, std::vector<Key
   }
   if (found.size() != 1) return Status::NotFound("key not found");
   return std::move(found.front());
+}
+
+void AddUsageRow(const RowReader& row, KeyUsage& usage) {
+  usage.first_used_at = row.Int(0);
+  usage.last_used_at = row.Int(1);
+  usage.last_address = row.Text(2);
+  usage.last_user_agent = row.Text(3);
+  if (row.IsNull(4)) return;
+  UsageHour hour;
+  hour.start = row.Int(4);
+  for (std::size_t i = 0; i < kUsageOutcomes; ++i) {
+    hour.counts[i] = row.Int(5 + static_cast<int>(i));
+  }
+  usage.hours.push_back(hour);
+}
+
+KeyUsageTotal ReadUsageTotal(const RowReader& row) {
+  return {.user_id = row.Text(0),
+          .name = row.Text(1),
+          .allowed = row.Int(2),
+          .denied = row.Int(3),
+          .last_used_at = row.Int(4)};
+}
+
+RateLimit StoredRateLimit(const RateLimit& limit) {
+  if (limit.requests <= 0) return {};
+  return limit;
+}
+
+std::string ClientText(std::string_view text, std::size_t max_bytes) {
+  if (!IsUtf8Text(text)) return "";
+  if (text.size() <= max_bytes) return std::string(text);
+  std::size_t end = max_bytes;
+  // Back to the first byte of a character (continuation bytes are 10xxxxxx).
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) --end;
+  return std::string(text.substr(0, end));
 }
 
 Webhook ReadWebhook(const RowReader& row) {

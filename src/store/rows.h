@@ -14,6 +14,7 @@
 #include "core/audit_event.h"
 #include "core/key_record.h"
 #include "core/signing_key_record.h"
+#include "core/usage.h"
 #include "core/user.h"
 #include "core/webhook.h"
 
@@ -32,13 +33,18 @@ class RowReader {
 // The columns each Read function below expects, in its order: both backends' SELECTs name them
 // with these (string literals only; KW_ROW_USER_COLUMNS takes a table prefix such as "u.").
 #define KW_ROW_USER_COLUMNS(t) t "id, " t "name, " t "type, " t "password_hash, " t "created_at"
-#define KW_ROW_KEY_COLUMNS_OF(t)                                                         \
-  t "user_id, " t "name, " t "hash, " t "sealed, " t "masked, " t "created_at, " t       \
-    "expires_at, " t "last_used_at, " t "scopes, " t "tags, " t "allowed_addresses, " t  \
-    "full_access, " t "description, " t "disabled, " t "validity, " t "idle_timeout, " t \
-    "revoke_on_reuse, " t "rotated_at, " t "announced_within, " t "revision"
+#define KW_ROW_KEY_COLUMNS_OF(t)                                                          \
+  t "user_id, " t "name, " t "hash, " t "sealed, " t "masked, " t "created_at, " t        \
+    "expires_at, " t "last_used_at, " t "scopes, " t "tags, " t "allowed_addresses, " t   \
+    "full_access, " t "description, " t "disabled, " t "validity, " t "idle_timeout, " t  \
+    "revoke_on_reuse, " t "rotated_at, " t "announced_within, " t "revision, " t          \
+    "rate_limit_requests, " t "rate_limit_per, " t "first_used_at, " t "last_address, " t \
+    "last_user_agent"
 #define KW_ROW_KEY_COLUMNS KW_ROW_KEY_COLUMNS_OF("")
-#define KW_ROW_KEY_COLUMN_COUNT 20
+#define KW_ROW_KEY_COLUMN_COUNT 25
+// CreateKey's values for the columns from revision on (after its 19 parameters), given the
+// placeholders of the rate limit: a new key has revision 0 and has not been used yet.
+#define KW_ROW_NEW_KEY_TAIL(requests, per) "0, " requests ", " per ", 0, '', ''"
 // An old secret of a key (rotated_secrets), read from column KW_ROW_KEY_COLUMN_COUNT on.
 #define KW_ROW_OLD_SECRET_COLUMNS(t)                                                  \
   t "hash, " t "masked, " t "rotated_at, " t "grace_until, " t "retire_when_idle, " t \
@@ -135,6 +141,59 @@ class RowReader {
   " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id" \
   " AND d.state = 'pending')"
 
+// --- usage (issue 16; migration V006) ---
+// The counts of a key_usage row, in UsageOutcome's order.
+#define KW_ROW_USAGE_COUNTS(t)                                                                   \
+  t "allowed, " t "expired, " t "revoked, " t "disabled, " t "scope, " t "tag, " t "address, " t \
+    "rate_limited"
+#define KW_ROW_USAGE_DENIED(t)                                                               \
+  "(" t "expired + " t "revoked + " t "disabled + " t "scope + " t "tag + " t "address + " t \
+  "rate_limited)"
+// The id of the key whose current or old secret has the hash `hash` (no row: unknown).
+#define KW_ROW_KEY_ID_OF_SECRET(hash)          \
+  "SELECT id FROM api_keys WHERE hash = " hash \
+  " UNION ALL SELECT key_id FROM rotated_secrets WHERE hash = " hash " LIMIT 1"
+// Adds a delta to its hour: `source` (VALUES or SELECT) gives (key_id, hour_start, counts...);
+// an hour already stored (by this node or another) gets the counts added.
+#define KW_ROW_USAGE_PLUS(c) c " = key_usage." c " + excluded." c
+#define KW_ROW_USAGE_SUMS \
+  KW_ROW_USAGE_PLUS("allowed") ", " KW_ROW_USAGE_PLUS("expired") ", " KW_ROW_USAGE_PLUS( \
+      "revoked") ", " KW_ROW_USAGE_PLUS("disabled") ", " KW_ROW_USAGE_PLUS("scope")        \
+      ", " KW_ROW_USAGE_PLUS("tag") ", " KW_ROW_USAGE_PLUS("address") ", "                 \
+      KW_ROW_USAGE_PLUS("rate_limited")
+#define KW_ROW_ADD_USAGE(source)                                     \
+  "INSERT INTO key_usage (key_id, hour_start, " KW_ROW_USAGE_COUNTS( \
+      "") ") " source " ON CONFLICT (key_id, hour_start) DO UPDATE SET " KW_ROW_USAGE_SUMS
+// The client of a presentation at `at` (> 0) of key `id`: the latest one seen wins (a flush of
+// an older one leaves them), and first_used_at goes back to the earliest. `greatest` is the
+// backend's many-argument max (max / GREATEST). SET reads the row as it was.
+#define KW_ROW_NOTE_CLIENT(greatest, id, at, address, agent)                                 \
+  "UPDATE api_keys SET last_address = CASE WHEN " at " >= last_client_at THEN " address      \
+  " ELSE last_address END, last_user_agent = CASE WHEN " at " >= last_client_at THEN " agent \
+  " ELSE last_user_agent END, last_client_at = " greatest "(last_client_at, " at             \
+  "), first_used_at = CASE WHEN first_used_at = 0 OR first_used_at > " at " THEN " at        \
+  " ELSE first_used_at END WHERE id = " id
+// Store::GetUsage in one statement (one snapshot): a row per stored hour in [since, until),
+// ascending, each with the key's summary; one row with NULL hour columns when it has none; no
+// row when the key is absent. Read with AddUsageRow.
+#define KW_ROW_USAGE_SUMMARY "k.first_used_at, k.last_used_at, k.last_address, k.last_user_agent"
+#define KW_ROW_KEY_USAGE(user, name, since, until)                                                 \
+  "SELECT " KW_ROW_USAGE_SUMMARY ", u.hour_start, " KW_ROW_USAGE_COUNTS(                           \
+      "u.") " FROM api_keys k LEFT JOIN key_usage u ON u.key_id = k.id AND u.hour_start >= " since \
+            " AND u.hour_start < " until " WHERE k.user_id = " user " AND k.name = " name          \
+            " ORDER BY u.hour_start"
+// Store::TopUsage ranked by `rank` (KW_ROW_USAGE_BY_REQUESTS or _BY_DENIED): keys with a
+// positive rank since `since`, highest first, then by user id and name (byte order in both
+// backends). Read with ReadUsageTotal.
+#define KW_ROW_USAGE_BY_REQUESTS "SUM(u.allowed + " KW_ROW_USAGE_DENIED("u.") ")"
+#define KW_ROW_USAGE_BY_DENIED "SUM" KW_ROW_USAGE_DENIED("u.")
+#define KW_ROW_TOP_USAGE(rank, since, limit)                                                 \
+  "SELECT k.user_id, k.name, CAST(SUM(u.allowed) AS BIGINT), CAST(" KW_ROW_USAGE_BY_DENIED   \
+  " AS BIGINT), k.last_used_at FROM key_usage u JOIN api_keys k ON k.id = u.key_id WHERE"    \
+  " u.hour_start >= " since " GROUP BY k.id, k.user_id, k.name, k.last_used_at HAVING " rank \
+  " > 0 ORDER BY " rank " DESC, k.user_id, k.name LIMIT " limit
+#define KW_ROW_PRUNE_USAGE(before) "DELETE FROM key_usage WHERE hour_start < " before
+
 // Every signing key, by generation ascending.
 #define KW_ROW_LIST_SIGNING_KEYS \
   "SELECT " KW_ROW_SIGNING_KEY_COLUMNS " FROM signing_keys ORDER BY generation"
@@ -155,6 +214,18 @@ KeyRecord ReadKeyByOldSecret(const RowReader& row);
 // one secret found; NotFound when none, or two different ones (never guess). A secret found in
 // both (rotated between two lookups) is one, as the old secret it has become.
 Result<KeyRecord> OneKeyByPrefix(std::vector<KeyRecord> current, std::vector<KeyRecord> old);
+// A row of KW_ROW_KEY_USAGE: the summary (each row holds it), and the hour unless NULL.
+void AddUsageRow(const RowReader& row, KeyUsage& usage);
+// A row of KW_ROW_TOP_USAGE.
+KeyUsageTotal ReadUsageTotal(const RowReader& row);
+// The rate limit as stored: requests and per, or 0 and 0 when off (requests ≤ 0).
+RateLimit StoredRateLimit(const RateLimit& limit);
+// An address or user agent as RecordUsage stores it: "" unless valid UTF-8 text (IsUtf8Text),
+// else cut to at most `max_bytes` on a character boundary (a header can be long; the store
+// keeps the latest of each key).
+std::string ClientText(std::string_view text, std::size_t max_bytes);
+inline constexpr std::size_t kMaxClientAddressBytes = 256;
+inline constexpr std::size_t kMaxUserAgentBytes = 512;
 // KW_ROW_WEBHOOK_COLUMNS.
 Webhook ReadWebhook(const RowReader& row);
 // KW_ROW_DELIVERY_COLUMNS (url and sealed_secret left empty). Internal for an unknown state.

@@ -72,8 +72,9 @@ class Store {
   // Keeps every field, the grant included as given (the caller normalizes it; reads return it
   // unchanged, tags nullopt and an empty list kept apart). Keys stored before grants existed
   // (V003) read back with grant.full_access set; before V005, with validity 0, enabled, no
-  // description. NotFound if the user is absent; AlreadyExists if the user has a key of that
-  // name; InvalidArgument if a grant entry is empty or holds a space (rows.h, WriteGrant).
+  // description; before V006, without a rate limit. key.rate_limit is stored (requests 0: none,
+  // read back as {0, 0}). NotFound if the user is absent; AlreadyExists if the user has a key of
+  // that name; InvalidArgument if a grant entry is empty or holds a space (rows.h, WriteGrant).
   // key.old_secrets, by_old_secret and revision are ignored (a new key has revision 0).
   virtual Status CreateKey(const KeyRecord& key, const EventList& events) = 0;
   Status CreateKey(const KeyRecord& key) { return CreateKey(key, {}); }
@@ -210,7 +211,9 @@ class Store {
   // transaction; several nodes' deltas add up. A delta's hash is a key's current or old secret
   // (resolved as FindKeyByHash does); unknown hashes are skipped. A delta with seen_at > 0 also
   // sets the key's last_address and last_user_agent (when seen_at ≥ the time they were set) and
-  // first_used_at when it is 0 or later than seen_at.
+  // first_used_at when it is 0 or later than seen_at. An address or user agent that is not
+  // UTF-8 text is stored as "", a long one cut (rows.h, ClientText): a client's bytes never fail
+  // the batch.
   virtual Status RecordUsage(const std::vector<UsageDelta>& deltas) = 0;
   // The key's stored hours with since ≤ start < until, ascending, and its summary. NotFound if
   // the key is absent.
@@ -218,7 +221,7 @@ class Store {
                                     UnixSeconds since, UnixSeconds until) = 0;
   // Of all users' keys, the `limit` with the most requests (allowed + denied) or denials in the
   // hours starting at or after `since` (keys with none left out), most first, then by user id
-  // and name.
+  // and name. InvalidArgument if limit < 1.
   virtual Result<std::vector<KeyUsageTotal>> TopUsage(UsageRanking by, UnixSeconds since,
                                                       int limit) = 0;
   // Forgets hours that start before `before`; returns how many hour rows went.

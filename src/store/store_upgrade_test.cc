@@ -1,7 +1,8 @@
 // Upgrading a database that a previous release made (schema V002, before scopes) on both
-// backends: the store opens it, V003 to V005 run once, and the data is all there, every key made
+// backends: the store opens it, V003 to V006 run once, and the data is all there, every key made
 // before scopes being full access, and no signing key yet. The same database taken to V004 first
-// (the release before key lifecycles) keeps its keys through V005, each enabled and unannounced.
+// (the release before key lifecycles) keeps its keys through V005, each enabled and unannounced;
+// taken to V005 (the release before usage counts), through V006 without a rate limit.
 // SQLite always; PostgreSQL on the server KEYWARD_TEST_PG_URL names (skipped without it; `make
 // test` always provides one).
 //
@@ -49,12 +50,12 @@ class V002Database {
   virtual Result<std::unique_ptr<Store>> Open() = 0;
   // The versions schema_migrations records, in order.
   virtual Result<std::vector<std::int64_t>> Versions() = 0;
-  // Applies the migrations up to V004 only, as the previous release did, and adds alice's key
-  // "scoped" as that release wrote it (a grant, not full access).
-  virtual Status MakeV004() = 0;
+  // Applies the migrations up to `version` (4 or 5) only, as that release did, and adds alice's
+  // key "scoped" as the V004 release wrote it (a grant, not full access).
+  virtual Status MakeVersion(std::size_t version) = 0;
 };
 
-// The key MakeV004 adds: hash 32 bytes of 0x5c, sealed 0x01 0x02.
+// The key MakeVersion adds: hash 32 bytes of 0x5c, sealed 0x01 0x02.
 constexpr char kV004KeyColumns[] =
     "INSERT INTO api_keys (user_id, name, hash, sealed, masked, created_at, expires_at,"
     " last_used_at, scopes, tags, allowed_addresses, full_access) VALUES ('alice', 'scoped', ";
@@ -66,11 +67,11 @@ class SqliteV002 final : public V002Database {
  public:
   Status Create() override { return testdata::MakeSqliteV002(path_); }
   Result<std::unique_ptr<Store>> Open() override { return OpenSqliteStore(path_); }
-  Status MakeV004() override {
+  Status MakeVersion(std::size_t version) override {
     KW_ASSIGN_OR_RETURN(auto db, sqlite::Connection::Open(path_, std::chrono::seconds(5)));
     KW_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys = ON", "enable foreign keys"));
     KW_RETURN_IF_ERROR(
-        sqlite::ApplyMigrations(*db, sqlite::SqliteMigrations().first(4), Clock::System()));
+        sqlite::ApplyMigrations(*db, sqlite::SqliteMigrations().first(version), Clock::System()));
     static const std::string insert =
         std::string(kV004KeyColumns) + "X'" + Repeat("5c", 32) + "', X'0102'" + kV004KeyValues;
     return db->Exec(insert.c_str(), "V004 key");
@@ -99,12 +100,12 @@ class PostgresV002 final : public V002Database {
     return testdata::MakePostgresV002(database_.url());
   }
   Result<std::unique_ptr<Store>> Open() override { return OpenPostgresStore(database_.url()); }
-  Status MakeV004() override {
+  Status MakeVersion(std::size_t version) override {
     pg::ConnectOptions options;
     options.application_name = "keyward-test";
     KW_ASSIGN_OR_RETURN(auto conn, pg::Connection::Open(database_.url(), options));
     KW_RETURN_IF_ERROR(
-        pg::ApplyMigrations(*conn, pg::PostgresMigrations().first(4), Clock::System()));
+        pg::ApplyMigrations(*conn, pg::PostgresMigrations().first(version), Clock::System()));
     static const std::string insert = std::string(kV004KeyColumns) + "'\\x" + Repeat("5c", 32) +
                                       "'::BYTEA, '\\x0102'::BYTEA" + kV004KeyValues;
     return conn->Script(insert.c_str(), "V004 key");
@@ -145,7 +146,8 @@ class StoreUpgradeTest : public ::testing::TestWithParam<UpgradeBackend> {
 
 const std::vector<std::int64_t> kV002 = {1, 2};
 const std::vector<std::int64_t> kV004 = {1, 2, 3, 4};
-const std::vector<std::int64_t> kLatest = {1, 2, 3, 4, 5};
+const std::vector<std::int64_t> kV005 = {1, 2, 3, 4, 5};
+const std::vector<std::int64_t> kLatest = {1, 2, 3, 4, 5, 6};
 
 // What V005 gives every key that existed before it: the lifecycle of keys made before.
 void ExpectLifecycleDefaults(const KeyRecord& key) {
@@ -159,6 +161,12 @@ void ExpectLifecycleDefaults(const KeyRecord& key) {
   EXPECT_EQ(key.revision, 0);
   EXPECT_TRUE(key.old_secrets.empty());
   EXPECT_FALSE(key.by_old_secret);
+  // V006: no rate limit, never counted.
+  EXPECT_FALSE(key.rate_limit.enabled());
+  EXPECT_EQ(key.rate_limit, RateLimit{});
+  EXPECT_EQ(key.first_used_at, 0);
+  EXPECT_EQ(key.last_address, "");
+  EXPECT_EQ(key.last_user_agent, "");
 }
 
 void ExpectDriverKey(const KeyRecord& key) {
@@ -283,7 +291,7 @@ TEST_P(StoreUpgradeTest, KeysCreatedAfterTheUpgradeAreNotFullAccessAndReopeningK
 }
 
 TEST_P(StoreUpgradeTest, V004KeysKeepEverythingThroughV005AndCanBeRotated) {
-  KW_ASSERT_OK(database_->MakeV004());
+  KW_ASSERT_OK(database_->MakeVersion(4));
   KW_ASSERT_OK_AND_ASSIGN(std::vector<std::int64_t> before, database_->Versions());
   ASSERT_EQ(before, kV004);
   KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, database_->Open());
@@ -334,6 +342,47 @@ TEST_P(StoreUpgradeTest, V004KeysKeepEverythingThroughV005AndCanBeRotated) {
   EXPECT_EQ(rotated.grant, key.grant);
   ASSERT_EQ(rotated.old_secrets.size(), 1u);
   EXPECT_EQ(rotated.old_secrets[0].hash, hash);
+}
+
+// The release before usage counts: its keys come through V006 without a rate limit, and their
+// use is counted from then on.
+TEST_P(StoreUpgradeTest, V005KeysKeepEverythingThroughV006WithoutARateLimit) {
+  KW_ASSERT_OK(database_->MakeVersion(5));
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<std::int64_t> before, database_->Versions());
+  ASSERT_EQ(before, kV005);
+  KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, database_->Open());
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<std::int64_t> after, database_->Versions());
+  EXPECT_EQ(after, kLatest);
+
+  const std::string hash(32, '\x5c');
+  KW_ASSERT_OK_AND_ASSIGN(KeyRecord key, store->FindKeyByHash(hash));
+  EXPECT_EQ(key.name, "scoped");
+  EXPECT_EQ(key.last_used_at, 1'750'000'500);
+  EXPECT_EQ(key.grant.scopes, (std::vector<std::string>{"keys:read", "keys:write"}));
+  ExpectLifecycleDefaults(key);
+  KW_ASSERT_OK_AND_ASSIGN(std::vector<KeyRecord> alices, store->ListKeys("alice"));
+  ASSERT_EQ(alices.size(), 2u);
+  ExpectDriverKey(alices[0]);
+  ExpectLifecycleDefaults(alices[1]);
+
+  UsageCounts counts{};
+  counts[0] = 4;
+  KW_ASSERT_OK(store->RecordUsage({{.hash = hash,
+                                    .hour_start = 1'750'003'200,
+                                    .counts = counts,
+                                    .seen_at = 1'750'003'300,
+                                    .last_address = "10.0.0.1",
+                                    .last_user_agent = "ua"}}));
+  KW_ASSERT_OK_AND_ASSIGN(KeyUsage usage,
+                          store->GetUsage("alice", "scoped", 1'750'000'000, 1'760'000'000));
+  ASSERT_EQ(usage.hours.size(), 1u);
+  EXPECT_EQ(usage.hours[0].counts, counts);
+  EXPECT_EQ(usage.first_used_at, 1'750'003'300);
+  KeyUpdate limit;
+  limit.rate_limit = RateLimit{.requests = 3, .per = 1};
+  KW_ASSERT_OK(store->UpdateKey("alice", "scoped", 0, limit, {}));
+  KW_ASSERT_OK_AND_ASSIGN(key, store->GetKey("alice", "scoped"));
+  EXPECT_EQ(key.rate_limit, (RateLimit{.requests = 3, .per = 1}));
 }
 
 INSTANTIATE_TEST_SUITE_P(

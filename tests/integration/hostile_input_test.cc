@@ -1086,7 +1086,7 @@ class HostileInputTest : public ::testing::Test {
     json::array scopes;
     for (const char* scope :
          {"keys:read", "keys:write", "keys:reveal", "users:read", "users:write", "audit:read",
-          "authorize", "tokens:issue", "webhooks:read", "webhooks:write"}) {
+          "authorize", "tokens:issue", "webhooks:read", "webhooks:write", "usage:read"}) {
       scopes.emplace_back(scope);
     }
     HttpResult made = server_->As(

@@ -38,6 +38,8 @@ constexpr char kUpdate[] =
     " disabled = CASE WHEN $14 = 1 THEN $15 ELSE disabled END,"
     " idle_timeout = CASE WHEN $16 = 1 THEN $17 ELSE idle_timeout END,"
     " revoke_on_reuse = CASE WHEN $18 = 1 THEN $19 ELSE revoke_on_reuse END,"
+    " rate_limit_requests = CASE WHEN $22 = 1 THEN $23 ELSE rate_limit_requests END,"
+    " rate_limit_per = CASE WHEN $22 = 1 THEN $24 ELSE rate_limit_per END,"
     " revision = revision + 1"
     " WHERE user_id = $1 AND name = $2 AND revision = $21 RETURNING id, "
     "hash)" KW_PG_NOTIFY_SECRETS_OF("changed", "$20");
@@ -119,6 +121,8 @@ Status UpdateKey(Connection& conn, std::string_view user_id, std::string_view na
   OptionalInt(params, update.idle_timeout);
   OptionalInt(params, update.revoke_on_reuse);
   params.Text(kInvalidateChannel).Int(expected_revision);
+  const RateLimit limit = StoredRateLimit(update.rate_limit.value_or(RateLimit{}));
+  params.Int(update.rate_limit ? 1 : 0).Int(limit.requests).Int(limit.per);
   Result<Rows> rows = conn.Prepared(kUpdate, params);
   if (!rows.ok()) {
     return Reword(rows.status(), StatusCode::kAlreadyExists, "a key with this name already exists");

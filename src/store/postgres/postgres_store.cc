@@ -54,7 +54,7 @@ constexpr char kRemoveTag[] =
 constexpr char kInsertKey[] =
     "INSERT INTO api_keys (" KW_ROW_KEY_COLUMNS
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
-    " $19, 0)";
+    " $19, " KW_ROW_NEW_KEY_TAIL("$20", "$21") ")";
 constexpr char kListKeys[] = KW_ROW_KEYS_WITH_OLD_SECRETS("$1") KW_ROW_KEYS_WITH_OLD_SECRETS_ORDER;
 constexpr char kGetKey[] =
     KW_ROW_KEYS_WITH_OLD_SECRETS("$1") " AND k.name = $2" KW_ROW_KEYS_WITH_OLD_SECRETS_ORDER;
@@ -127,6 +127,8 @@ Result<Params> KeyParams(const KeyRecord& key) {
   params.Text(grant.allowed_addresses).Int(grant.full_access).Text(key.description);
   params.Int(key.disabled ? 1 : 0).Int(key.validity).Int(key.idle_timeout);
   params.Int(key.revoke_on_reuse ? 1 : 0).Int(key.rotated_at).Int(key.announced_within);
+  const RateLimit limit = StoredRateLimit(key.rate_limit);
+  params.Int(limit.requests).Int(limit.per);
   return params;
 }
 
@@ -509,20 +511,24 @@ class PostgresStore final : public Store {
     return WriteResult<std::int64_t>(
         [&](Connection& conn) { return pg::PruneEvents(conn, before); });
   }
-  // Issue 16 (usage): placeholders until the store helper lands them.
-  Status RecordUsage(const std::vector<UsageDelta>& /*deltas*/) override {
-    return Status::Internal("RecordUsage: not implemented yet");
+  // --- issue 16: postgres_usage.cc ---
+  Status RecordUsage(const std::vector<UsageDelta>& deltas) override {
+    if (deltas.empty()) return Status::Ok();
+    return Write([&](Connection& conn) { return pg::RecordUsage(conn, deltas); });
   }
-  Result<KeyUsage> GetUsage(std::string_view /*user_id*/, std::string_view /*name*/,
-                            UnixSeconds /*since*/, UnixSeconds /*until*/) override {
-    return Status::Internal("GetUsage: not implemented yet");
+  Result<KeyUsage> GetUsage(std::string_view user_id, std::string_view name, UnixSeconds since,
+                            UnixSeconds until) override {
+    return ReadResult<KeyUsage>(
+        [&](Connection& conn) { return pg::GetUsage(conn, user_id, name, since, until); });
   }
-  Result<std::vector<KeyUsageTotal>> TopUsage(UsageRanking /*by*/, UnixSeconds /*since*/,
-                                              int /*limit*/) override {
-    return Status::Internal("TopUsage: not implemented yet");
+  Result<std::vector<KeyUsageTotal>> TopUsage(UsageRanking by, UnixSeconds since,
+                                              int limit) override {
+    return ReadResult<std::vector<KeyUsageTotal>>(
+        [&](Connection& conn) { return pg::TopUsage(conn, by, since, limit); });
   }
-  Result<std::int64_t> PruneUsage(UnixSeconds /*before*/) override {
-    return Status::Internal("PruneUsage: not implemented yet");
+  Result<std::int64_t> PruneUsage(UnixSeconds before) override {
+    return WriteResult<std::int64_t>(
+        [&](Connection& conn) { return pg::PruneUsage(conn, before); });
   }
 
   void Subscribe(StoreEvents events) override {

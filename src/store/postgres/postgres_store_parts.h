@@ -11,6 +11,7 @@
 
 #include "common/status.h"
 #include "core/key_record.h"
+#include "core/usage.h"
 #include "core/webhook.h"
 #include "store/postgres/pg_connection.h"
 #include "store/rows.h"
@@ -72,5 +73,14 @@ Result<bool> AnnounceExpiry(Connection& conn, std::string_view hash, std::int64_
 Result<bool> RevokeIdleKey(Connection& conn, std::string_view hash, UnixSeconds unused_since,
                            const EventList& events);
 Result<std::int64_t> PruneOldSecrets(Connection& conn, UnixSeconds now);
+
+// --- postgres_usage.cc --- (store.h, issue 16)
+// In a Write: the deltas' keys are locked in key id order, so two nodes' flushes cannot deadlock.
+Status RecordUsage(Connection& conn, const std::vector<UsageDelta>& deltas);
+Result<KeyUsage> GetUsage(Connection& conn, std::string_view user_id, std::string_view name,
+                          UnixSeconds since, UnixSeconds until);  // Read
+Result<std::vector<KeyUsageTotal>> TopUsage(Connection& conn, UsageRanking by, UnixSeconds since,
+                                            int limit);  // Read
+Result<std::int64_t> PruneUsage(Connection& conn, UnixSeconds before);
 
 }  // namespace keyward::pg

@@ -33,6 +33,8 @@ constexpr char kUpdate[] =
     " disabled = CASE WHEN ?14 = 1 THEN ?15 ELSE disabled END,"
     " idle_timeout = CASE WHEN ?16 = 1 THEN ?17 ELSE idle_timeout END,"
     " revoke_on_reuse = CASE WHEN ?18 = 1 THEN ?19 ELSE revoke_on_reuse END,"
+    " rate_limit_requests = CASE WHEN ?21 = 1 THEN ?22 ELSE rate_limit_requests END,"
+    " rate_limit_per = CASE WHEN ?21 = 1 THEN ?23 ELSE rate_limit_per END,"
     " revision = revision + 1"
     " WHERE user_id = ?1 AND name = ?2 AND revision = ?20";
 constexpr char kKeysToWarn[] = KW_ROW_KEYS_TO_WARN("?1", "?2", "?3");
@@ -163,6 +165,10 @@ Status UpdateKey(Connection& db, std::string_view user_id, std::string_view name
     BindOptional(s, 17, update.idle_timeout, integer(s));
     BindOptional(s, 19, revoke, integer(s));
     s.BindInt(20, expected_revision);
+    const RateLimit limit = StoredRateLimit(update.rate_limit.value_or(RateLimit{}));
+    s.BindInt(21, update.rate_limit ? 1 : 0);
+    s.BindInt(22, limit.requests);
+    s.BindInt(23, limit.per);
   });
   if (!changed.ok()) {
     return Reword(changed.status(), StatusCode::kAlreadyExists,

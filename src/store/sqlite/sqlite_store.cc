@@ -41,7 +41,7 @@ constexpr char kAllTags[] = "SELECT user_id, tag FROM user_tags ORDER BY user_id
 constexpr char kInsertKey[] =
     "INSERT INTO api_keys (" KW_ROW_KEY_COLUMNS
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-    " ?19, 0)";
+    " ?19, " KW_ROW_NEW_KEY_TAIL("?20", "?21") ")";
 constexpr char kListKeys[] = KW_ROW_KEYS_WITH_OLD_SECRETS("?1") KW_ROW_KEYS_WITH_OLD_SECRETS_ORDER;
 constexpr char kGetKey[] =
     KW_ROW_KEYS_WITH_OLD_SECRETS("?1") " AND k.name = ?2" KW_ROW_KEYS_WITH_OLD_SECRETS_ORDER;
@@ -229,6 +229,9 @@ class SqliteStore final : public Store {
       insert.BindInt(17, key.revoke_on_reuse ? 1 : 0);
       insert.BindInt(18, key.rotated_at);
       insert.BindInt(19, key.announced_within);
+      const RateLimit limit = StoredRateLimit(key.rate_limit);
+      insert.BindInt(20, limit.requests);
+      insert.BindInt(21, limit.per);
       // A missing user fails the foreign key (NotFound); a taken name, the UNIQUE constraint.
       KW_RETURN_IF_ERROR(
           Reword(insert.Run(), StatusCode::kAlreadyExists, "a key with this name already exists"));
@@ -516,20 +519,25 @@ class SqliteStore final : public Store {
     MutexLock lock(mu_);
     return sqlite::PruneEvents(*db_, before);
   }
-  // Issue 16 (usage): placeholders until the store helper lands them.
-  Status RecordUsage(const std::vector<UsageDelta>& /*deltas*/) override {
-    return Status::Internal("RecordUsage: not implemented yet");
+  // --- issue 16: sqlite_usage.cc ---
+  Status RecordUsage(const std::vector<UsageDelta>& deltas) override {
+    if (deltas.empty()) return Status::Ok();
+    MutexLock lock(mu_);
+    return sqlite::RecordUsage(*db_, deltas);
   }
-  Result<KeyUsage> GetUsage(std::string_view /*user_id*/, std::string_view /*name*/,
-                            UnixSeconds /*since*/, UnixSeconds /*until*/) override {
-    return Status::Internal("GetUsage: not implemented yet");
+  Result<KeyUsage> GetUsage(std::string_view user_id, std::string_view name, UnixSeconds since,
+                            UnixSeconds until) override {
+    MutexLock lock(mu_);
+    return sqlite::GetUsage(*db_, user_id, name, since, until);
   }
-  Result<std::vector<KeyUsageTotal>> TopUsage(UsageRanking /*by*/, UnixSeconds /*since*/,
-                                              int /*limit*/) override {
-    return Status::Internal("TopUsage: not implemented yet");
+  Result<std::vector<KeyUsageTotal>> TopUsage(UsageRanking by, UnixSeconds since,
+                                              int limit) override {
+    MutexLock lock(mu_);
+    return sqlite::TopUsage(*db_, by, since, limit);
   }
-  Result<std::int64_t> PruneUsage(UnixSeconds /*before*/) override {
-    return Status::Internal("PruneUsage: not implemented yet");
+  Result<std::int64_t> PruneUsage(UnixSeconds before) override {
+    MutexLock lock(mu_);
+    return sqlite::PruneUsage(*db_, before);
   }
 
   Result<std::string> Pragma(const char* sql) {

@@ -11,6 +11,7 @@
 
 #include "common/status.h"
 #include "core/key_record.h"
+#include "core/usage.h"
 #include "core/webhook.h"
 #include "store/rows.h"
 #include "store/sqlite/sqlite_db.h"
@@ -63,5 +64,13 @@ Result<bool> AnnounceExpiry(Connection& db, std::string_view hash, std::int64_t 
 Result<bool> RevokeIdleKey(Connection& db, std::string_view hash, UnixSeconds unused_since,
                            const EventList& events);
 Result<std::int64_t> PruneOldSecrets(Connection& db, UnixSeconds now);
+
+// --- sqlite_usage.cc --- (store.h, issue 16)
+Status RecordUsage(Connection& db, const std::vector<UsageDelta>& deltas);
+Result<KeyUsage> GetUsage(Connection& db, std::string_view user_id, std::string_view name,
+                          UnixSeconds since, UnixSeconds until);
+Result<std::vector<KeyUsageTotal>> TopUsage(Connection& db, UsageRanking by, UnixSeconds since,
+                                            int limit);
+Result<std::int64_t> PruneUsage(Connection& db, UnixSeconds before);
 
 }  // namespace keyward::sqlite
