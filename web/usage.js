@@ -33,15 +33,17 @@ function rangeSwitch(label, ranges, onPick) {
   return { group, mark };
 }
 
-// The facts under a chart: first and last use, address and user agent.
+// The facts under a chart: first and last use, the last address and user agent.
 function usageFacts(data) {
-  const when = (iso) => (iso ? formatTime(iso).text : 'never');
-  const last = data.last_used
-    ? `${when(data.last_used)}${data.last_address ? ` from ${data.last_address}` : ''}`
-      + (data.last_user_agent ? ` (${data.last_user_agent})` : '')
-    : 'never';
-  return h('p', { class: 'muted hint', 'data-usage-facts': '' },
-    `First used ${when(data.first_used)} · last used ${last}`);
+  const parts = [];
+  if (data.first_used) parts.push(`First used ${formatTime(data.first_used).text}`);
+  if (data.last_used) {
+    parts.push(`last used ${formatTime(data.last_used).text}`
+      + (data.last_address ? ` from ${data.last_address}` : '')
+      + (data.last_user_agent ? ` (${data.last_user_agent})` : ''));
+  }
+  const text = parts.length ? parts.join(' · ') : 'Never used';
+  return h('p', { class: 'muted hint', 'data-usage-facts': '' }, text.charAt(0).toUpperCase() + text.slice(1));
 }
 
 // The chart's key: which colour is which.

@@ -4,7 +4,8 @@
 // The usage history is seeded the way the server stores it: key_usage rows written with the
 // sqlite3 command line into the server's own SQLite file (and the key's last use and address
 // into api_keys), then the chart's bars are read back from the SVG. Screenshots of the open
-// Usage panel at 1280 and 375 px wide go to tests/e2e/out/usage-1280.png and usage-375.png.
+// Usage panel at 1280 and 375 px wide go to tests/e2e/out/usage-1280.png and usage-375.png,
+// the operators' home with its top keys to usage-top-1280.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -50,6 +51,13 @@ async function api(method, path, body) {
   });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : null };
+}
+
+// The caller's key `name` as GET …/apikeys lists it.
+async function keyOf(name) {
+  const list = await api('GET', '/users/me/apikeys');
+  assert.equal(list.status, 200);
+  return list.json.find((k) => k.name === name);
 }
 
 // Runs `sql` on the server's database with the sqlite3 command line; its output, trimmed.
@@ -100,7 +108,7 @@ test('the rate limit set in the Add API Key dialog is sent and shown; Edit chang
   const row = page.locator('tr[data-key="limited"]');
   await row.waitFor();
   assert.equal(await row.locator('[data-rate-limit]').textContent(), 'Rate limit: 10 per 1s');
-  assert.deepEqual((await api('GET', '/users/me/apikeys/limited')).json.rate_limit, { requests: 10, per: '1s' });
+  assert.deepEqual((await keyOf('limited')).rate_limit, { requests: 10, per: '1s' });
 
   await row.getByRole('button', { name: 'Edit key limited' }).click();
   const edit = page.getByRole('dialog', { name: 'Edit API key' });
@@ -116,7 +124,7 @@ test('the rate limit set in the Add API Key dialog is sent and shown; Edit chang
   const removed = await bodyOf(page, 'PATCH', /\/apikeys\/limited$/, () => edit.getByRole('button', { name: 'Save' }).click());
   assert.deepEqual(removed, { rate_limit: null });
   await row.locator('[data-rate-limit]').waitFor({ state: 'detached' });
-  assert.equal((await api('GET', '/users/me/apikeys/limited')).json.rate_limit, null);
+  assert.equal((await keyOf('limited')).rate_limit, null);
   await page.context().close();
 });
 
@@ -146,7 +154,8 @@ function seed() {
         + `(${id}, ${THIS_HOUR - back * HOUR}, ${cols.map((c) => counts[c]).join(', ')});`);
     }
   }
-  sqlite(`UPDATE api_keys SET last_used_at = ${NOW - 120}, last_address = '10.1.2.3' `
+  sqlite(`UPDATE api_keys SET first_used_at = ${THIS_HOUR - 20 * DAY}, last_used_at = ${NOW - 120}, `
+    + "last_address = '10.1.2.3', last_user_agent = 'curl/8.5.0' "
     + "WHERE user_id = 'admin' AND name = 'usage-chart';");
 }
 
@@ -218,7 +227,9 @@ test('a key\'s usage chart has bars proportional to the seeded counts, over 24 h
   assert.equal(day.bars.length, 25, 'every hour from the one 24 h ago to this one');
   assert.equal(day.title, 'Requests in the last 24 hours: 15 allowed, 25 denied (5 scope, 20 rate limited).');
   assert.equal(await panel.getByRole('img').getAttribute('aria-labelledby'), await panel.locator('svg title').first().getAttribute('id'));
-  assert.match(await panel.locator('[data-usage-facts]').textContent(), /last used .* from 10\.1\.2\.3/);
+  assert.equal(await panel.locator('[data-usage-facts]').textContent(),
+    `First used ${iso(THIS_HOUR - 20 * DAY).slice(0, 16).replace('T', ' ')} UTC · last used `
+    + `${iso(NOW - 120).slice(0, 16).replace('T', ' ')} UTC from 10.1.2.3 (curl/8.5.0)`);
   await page.screenshot({ path: join(outDir, 'usage-1280.png'), fullPage: true });
 
   await panel.getByRole('button', { name: '7 days' }).click();
@@ -263,5 +274,6 @@ test('the operators\' home lists the busiest and the most-denied keys, over 24 h
   await card.locator('table[data-top="requests"] tbody tr[data-key="usage-chart"] [data-allowed="62"]').waitFor();
   assert.deepEqual(await first('requests'), ['usage-chart', 62, 27]);
   assert.deepEqual(await first('denied'), ['usage-denied', 1, 30]);
+  await page.screenshot({ path: join(outDir, 'usage-top-1280.png'), fullPage: true });
   await page.context().close();
 });
