@@ -109,6 +109,7 @@ test('the rate limit set in the Add API Key dialog is sent and shown; Edit chang
   await row.waitFor();
   assert.equal(await row.locator('[data-rate-limit]').textContent(), 'Rate limit: 10 per 1s');
   assert.deepEqual((await keyOf('limited')).rate_limit, { requests: 10, per: '1s' });
+  rememberSecret((await api('GET', '/users/me/apikeys/limited/token')).json.token);
 
   await row.getByRole('button', { name: 'Edit key limited' }).click();
   const edit = page.getByRole('dialog', { name: 'Edit API key' });
@@ -213,7 +214,11 @@ async function checkBars(panel, want, granularity) {
 }
 
 test('a key\'s usage chart has bars proportional to the seeded counts, over 24 h, 7 and 30 days', async () => {
-  for (const name of Object.keys(SEEDS)) assert.equal((await api('POST', '/users/me/apikeys', { name })).status, 201);
+  for (const name of Object.keys(SEEDS)) {
+    const made = await api('POST', '/users/me/apikeys', { name });
+    assert.equal(made.status, 201);
+    rememberSecret(made.json.token);
+  }
   seed();
   const page = await newPage(1280);
   await tokensTab(page);
