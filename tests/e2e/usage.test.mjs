@@ -66,13 +66,14 @@ function sqlite(sql) {
   return execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, sql], { encoding: 'utf8' }).trim();
 }
 
-async function newPage(width) {
+// A page `width` px wide signed in as `user` (the admin unless given).
+async function newPage(width, user = 'admin', password = ADMIN_PASSWORD) {
   const context = await browser.newContext({ viewport: { width, height: 900 } });
   const page = await context.newPage();
   page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
   await page.goto(keyward.url + '/');
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await page.getByLabel('Username').fill(user);
+  await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: /Welcome/ }).waitFor();
   return page;
@@ -280,5 +281,17 @@ test('the operators\' home lists the busiest and the most-denied keys, over 24 h
   assert.deepEqual(await first('requests'), ['usage-chart', 62, 27]);
   assert.deepEqual(await first('denied'), ['usage-denied', 1, 30]);
   await page.screenshot({ path: join(outDir, 'usage-top-1280.png'), fullPage: true });
+  await page.context().close();
+});
+
+test('a user who is no operator gets no top keys on the home page, and the API refuses them', async () => {
+  const password = 'nora-password-for-usage-e2e';
+  rememberSecret(password);
+  const made = await api('POST', '/users', { id: 'nora', name: 'Nora', type: 'person', password });
+  assert.equal(made.status, 201);
+  const page = await newPage(1280, 'nora', password);
+  const top = await page.evaluate(async () => (await fetch('/api/v1/usage/top?by=requests')).status);
+  assert.equal(top, 403);
+  assert.equal(await page.locator('[data-top-keys]').count(), 0);
   await page.context().close();
 });
