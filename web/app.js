@@ -1,10 +1,12 @@
-// Keyward web UI: sign in → Home → Profile → Tokens → Add API Key; operators also get Users
-// and Webhooks. Plain ES modules, no build step (ui.js: helpers; keys.js: the keys;
-// webhooks.js: the Webhooks page). What the caller may do
+// Keyward web UI: sign in → Home → Profile → Tokens → Add API Key; operators also get Users,
+// Webhooks and, on Home, the busiest and most-denied keys. Plain ES modules, no build step
+// (ui.js: helpers; keys.js: the keys; usage.js and chart.js: usage; webhooks.js: the Webhooks
+// page). What the caller may do
 // comes from the server (GET /users/me's can_manage_users), never from reading tags here.
 
 import { api, h, keyIcon, tabView, toast } from './ui.js';
 import { tokensPanel } from './keys.js';
+import { topKeysCard } from './usage.js';
 import { webhooksPage } from './webhooks.js';
 
 const main = document.getElementById('main');
@@ -64,7 +66,8 @@ function homePage() {
       h('h2', {}, 'Users'),
       h('p', { class: 'muted' }, 'You are an operator: create application users, tag users with roles and manage anyone’s keys.'),
       h('a', { href: '#/users' }, 'Manage users'), ' · ',
-      h('a', { href: '#/webhooks' }, 'Webhooks')) : null);
+      h('a', { href: '#/webhooks' }, 'Webhooks')) : null,
+    me.can_manage_users ? topKeysCard() : null);
 }
 
 function userFacts(user) {

@@ -1,6 +1,6 @@
 // Keyward web UI: what changes a key after it is made — its status badges, the Rotate dialog
 // (the old key lives on for a grace period) and the Edit dialog (name, description,
-// expiration). Disable / Enable are one PATCH each, made by keys.js.
+// expiration, rate limit); the rate limit fields the Add API Key dialog shares. Disable / Enable are one PATCH each, made by keys.js.
 // The server is the authority on every change: its refusal is shown in the dialog.
 
 import { api, formatTime, h, span } from './ui.js';
@@ -139,11 +139,60 @@ export function rotateDialog(base, k, onRotated) {
   grace.focus();
 }
 
+// The periods a rate limit offers (server durations, 1s to 24h) and their words.
+const RATE_PERIODS = [['1s', 'second'], ['1m', 'minute'], ['1h', 'hour'], ['24h', 'day']];
+const MAX_RATE_REQUESTS = 1e9;
+
+// A key's rate limit as the list shows it: "10 per 1s", or null when it has none.
+export function rateLimitText(k) {
+  return k.rate_limit ? `${k.rate_limit.requests} per ${k.rate_limit.per}` : null;
+}
+
+// The rate limit fields of a key dialog, ids prefixed `prefix`: requests (empty: no limit) per
+// a period, starting at `current` (a key's rate_limit or null). read() gives the limit to send
+// ({requests, per}), null for none, or undefined after showing why the requests are refused.
+export function rateLimitFields(prefix, current) {
+  const requests = h('input', {
+    id: `${prefix}-rate-requests`, name: 'rate_requests', type: 'number', inputmode: 'numeric', min: '1',
+    max: String(MAX_RATE_REQUESTS), step: '1', placeholder: 'no limit', value: current ? String(current.requests) : '',
+    'aria-describedby': `${prefix}-rate-hint ${prefix}-rate-error`,
+  });
+  const periods = [...RATE_PERIODS];
+  if (current && !periods.some(([v]) => v === current.per)) periods.push([current.per, current.per]);
+  const per = h('select', { id: `${prefix}-rate-per`, name: 'rate_per', class: 'rate-per', 'aria-label': 'Per' },
+    periods.map(([v, words]) => h('option', { value: v, selected: current ? v === current.per : v === '1s' }, `per ${words}`)));
+  const error = h('p', { class: 'error field-error fold', id: `${prefix}-rate-error`, 'aria-live': 'polite' });
+  requests.addEventListener('input', () => { error.textContent = ''; requests.removeAttribute('aria-invalid'); });
+  const element = h('fieldset', { class: 'perms' }, h('legend', {}, 'Rate limit'),
+    h('label', { for: `${prefix}-rate-requests` }, 'Requests'),
+    h('div', { class: 'row tight nowrap' }, requests, per),
+    h('p', { class: 'muted hint', id: `${prefix}-rate-hint` },
+      'At most this many requests per period, bursts included; over it clients get 429. Empty: no limit.'),
+    error);
+  function read() {
+    const t = requests.value.trim();
+    if (!t) return null;
+    const n = /^[0-9]{1,10}$/.test(t) ? Number(t) : NaN;
+    if (!(n >= 1 && n <= MAX_RATE_REQUESTS)) {
+      error.textContent = 'Enter a whole number of requests from 1 to 1000000000, or leave it empty.';
+      requests.setAttribute('aria-invalid', 'true');
+      requests.focus();
+      return undefined;
+    }
+    return { requests: n, per: per.value };
+  }
+  return { element, read };
+}
+
+// Whether two rate limits (or nulls) are the same.
+const sameLimit = (a, b) => (a && b ? a.requests === b.requests && a.per === b.per : !a && !b);
+
 // "2026-12-07T10:00:00Z" → "2026-12-07T10:00" for a datetime-local field read as UTC.
 function toField(iso) { return iso.slice(0, 16); }
 
-// The Edit dialog for key `k`: name, description and expiration (UTC, to the minute). Only
-// what changed is sent (PATCH); onSaved(key) gets the key as the server answers.
+// The Edit dialog for key `k`: name, description, expiration (UTC, to the minute) and rate
+// limit (removing it sends rate_limit: null). Only what changed is sent (PATCH); onSaved(key)
+// gets the key as the server answers.
 export function editDialog(base, k, onSaved) {
   const name = h('input', { id: 'edit-name', name: 'name', maxlength: '128', autocomplete: 'off', value: k.name });
   const description = h('textarea', { id: 'edit-description', name: 'description', maxlength: '1024', rows: '3' });
@@ -151,12 +200,14 @@ export function editDialog(base, k, onSaved) {
   const expiration = h('input', {
     id: 'edit-expiration', name: 'expiration', type: 'datetime-local', step: '60', value: toField(k.expiration),
   });
+  const rate = rateLimitFields('edit', k.rate_limit || null);
   const error = h('p', { class: 'error', role: 'alert' });
   const form = h('form', { novalidate: true },
     h('h2', { id: 'edit-title' }, 'Edit API key'),
     h('label', { for: 'edit-name' }, 'Name'), name,
     h('label', { for: 'edit-description' }, 'Description'), description,
     h('label', { for: 'edit-expiration' }, 'Expiration (UTC)'), expiration,
+    rate.element,
     error,
     dialogButtons('Save', () => dlg.close()));
   const dlg = modal(form, 'edit-title');
@@ -167,6 +218,9 @@ export function editDialog(base, k, onSaved) {
     if (expiration.value && expiration.value !== toField(k.expiration)) {
       body.expiration = `${expiration.value.slice(0, 16)}:00Z`;
     }
+    const limit = rate.read();
+    if (limit === undefined) return null;
+    if (!sameLimit(limit, k.rate_limit || null)) body.rate_limit = limit;
     if (!Object.keys(body).length) { error.textContent = 'Nothing changed.'; return null; }
     return () => api('PATCH', `${base}/${encodeURIComponent(k.name)}`, body);
   }, onSaved);

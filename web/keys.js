@@ -1,6 +1,7 @@
 // Keyward web UI: a user's API keys (list, reveal, copy, delete, disable / enable) and the Add
 // API Key dialog (grant.js: the Permissions section and each key's grant summary; keyedit.js:
-// the badges and the Rotate and Edit dialogs).
+// the badges, the Rotate and Edit dialogs and the rate limit fields; usage.js: each key's Usage
+// panel and its "last used … from …").
 // What the page offers follows the server's GET /settings: without `reveal`, a key is shown
 // once, when created, and the list has no eye icon and nothing to copy.
 
@@ -9,7 +10,11 @@ import {
   validityLabel,
 } from './ui.js';
 import { grantLine, permissionsSection } from './grant.js';
-import { editDialog, keyBadges, rotateDialog } from './keyedit.js';
+import { editDialog, keyBadges, rateLimitFields, rateLimitText, rotateDialog } from './keyedit.js';
+import { lastUsedText, usageRow } from './usage.js';
+
+// The key table's columns: Name, Type, Expiration, Created, Last used, Key, and Delete.
+const KEY_COLUMNS = 7;
 
 // A cell whose content is one block, labelled for the card layout of narrow screens.
 function cell(label, cls, ...content) {
@@ -44,14 +49,24 @@ function createdBanner(key, reveal, verb = 'created') {
       h('button', { class: 'token', 'data-new-key': '', 'aria-label': `Copy the new key ${key.name}`, title: 'Click to copy', onclick: () => copy(key.token) }, key.token)));
 }
 
-// The buttons under a key's name: Rotate, Disable or Enable, Edit. `act` has a function for
-// each (rotate, disable, enable, edit) taking the key.
+// The buttons under a key's name: Rotate, Disable or Enable, Edit, Usage. `act` has a function
+// for each (rotate, disable, enable, edit, usage) taking the key and the button.
 function keyActions(k, act) {
-  const button = (text, what) => h('button', {
-    type: 'button', class: 'link small', 'aria-label': `${text} key ${k.name}`, onclick: () => act[what](k),
+  const button = (text, what, attrs = {}) => h('button', {
+    type: 'button', class: 'link small', 'aria-label': `${text} key ${k.name}`, ...attrs,
+    onclick: (ev) => act[what](k, ev.currentTarget),
   }, text);
   return h('div', { class: 'key-actions' }, button('Rotate', 'rotate'),
-    k.disabled ? button('Enable', 'enable') : button('Disable', 'disable'), button('Edit', 'edit'));
+    k.disabled ? button('Enable', 'enable') : button('Disable', 'disable'), button('Edit', 'edit'),
+    button('Usage', 'usage', { 'aria-label': `Usage of key ${k.name}`, 'aria-expanded': 'false' }));
+}
+
+// "last used 2 minutes ago from 10.1.2.3" (the exact time in its title) or "never used".
+function lastUsedCell(k) {
+  return cell('Last used', '', h('span', {
+    'data-last-used': k.last_used || '', class: k.last_used ? null : 'muted',
+    title: k.last_used ? formatTime(k.last_used).text : null,
+  }, lastUsedText(k)));
 }
 
 // One key as a table row (a card on narrow screens). `reveal(name)` fetches the full key;
@@ -87,12 +102,13 @@ function keyRow(k, canReveal, reveal, act) {
   return h('tr', { 'data-key': k.name, 'data-status': k.status },
     h('td', { class: 'k-name' }, h('span', { class: 'k-name-text' }, k.name), keyBadges(k),
       k.description ? h('div', { class: 'k-description', 'data-description': '' }, k.description) : null,
-      grantLine(k), keyActions(k, act)),
+      grantLine(k),
+      k.rate_limit ? h('div', { class: 'grant', 'data-rate-limit': '' }, `Rate limit: ${rateLimitText(k)}`) : null,
+      keyActions(k, act)),
     cell('Type', '', k.type),
     timeCell('Expiration', 'data-expiration', k.expiration, expired ? 'expired' : ''),
     timeCell('Created', 'data-created', k.created, ''),
-    k.last_used ? timeCell('Last used', 'data-last-used', k.last_used, '')
-      : cell('Last used', '', h('span', { 'data-last-used': '', class: 'muted' }, 'never')),
+    lastUsedCell(k),
     tokenCell,
     h('td', { class: 'k-del' }, del));
 }
@@ -142,17 +158,26 @@ export async function tokensPanel(panel, userId, owner, settings) {
     disable: (k) => setDisabled(k, true),
     enable: (k) => setDisabled(k, false),
     edit: (k) => editDialog(base, k, async () => { toast('Saved'); await refresh(); }),
+    usage: (k, button) => usage.get(k.name)?.toggle(button),
   };
+  // Each listed key's Usage panel, by name.
+  const usage = new Map();
 
   async function refresh() {
     let keys;
     try { keys = await api('GET', base); } catch (e) { list.replaceChildren(h('p', { class: 'error' }, e.message)); return; }
     if (!keys.length) { list.replaceChildren(h('p', { class: 'empty' }, 'No API keys yet.')); return; }
     const head = ['Name', 'Type', 'Expiration', 'Created', 'Last used', 'Key'].map((t) => h('th', { scope: 'col' }, t));
+    usage.clear();
+    const rows = keys.flatMap((k) => {
+      const panel = usageRow(base, k, KEY_COLUMNS);
+      usage.set(k.name, panel);
+      return [keyRow(k, settings.reveal, reveal, act), panel.row];
+    });
     list.replaceChildren(h('table', { class: 'keys' },
       h('caption', { class: 'visually-hidden' }, `${plural(keys.length, 'API key')}`),
       h('thead', {}, h('tr', {}, head, h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Delete')))),
-      h('tbody', {}, keys.map((k) => keyRow(k, settings.reveal, reveal, act)))));
+      h('tbody', {}, rows)));
   }
   await refresh();
 }
@@ -215,6 +240,7 @@ async function addKeyDialog(userId, settings, onCreated) {
   hours.addEventListener('input', () => { hoursError.textContent = ''; hours.removeAttribute('aria-invalid'); });
   const custom = h('div', { hidden: true }, h('label', { for: 'key-hours' }, `Hours (1 to ${maxHours})`), hours, hoursError);
   validity.addEventListener('change', () => { custom.hidden = validity.value !== 'custom'; });
+  const rate = rateLimitFields('key', null);
   const error = h('p', { class: 'error', role: 'alert' });
   const form = h('form', { novalidate: true },
     h('h2', { id: 'add-title' }, 'Add API Key'),
@@ -223,6 +249,7 @@ async function addKeyDialog(userId, settings, onCreated) {
     h('label', { for: 'key-description' }, 'Description'), description,
     h('label', { for: 'key-validity' }, 'Validity period'), validity, custom,
     perms.element,
+    rate.element,
     error,
     h('div', { class: 'row mt' }, h('span', { class: 'spacer' }),
       h('button', { type: 'button', class: 'secondary', onclick: () => dlg.close() }, 'Cancel'),
@@ -241,9 +268,12 @@ async function addKeyDialog(userId, settings, onCreated) {
       }
       duration = `${n}h`;
     }
+    const limit = rate.read();
+    if (limit === undefined) return;
     const grant = perms.read();
     if (grant === null) return;
     const body = { duration };
+    if (limit) body.rate_limit = limit;
     if (name.value.trim()) body.name = name.value.trim();
     if (description.value.trim()) body.description = description.value.trim();
     Object.assign(body, grant);

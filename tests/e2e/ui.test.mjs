@@ -380,7 +380,7 @@ test('the Add API Key dialog defaults to the server default; counted phrases are
   assert.equal(await row.locator('td[data-label="Expiration"] small').textContent(), 'in 1 day');
   // Created and Last used are shown; a key never used says so.
   assert.match(await row.locator('td[data-label="Created"]').textContent(), /^\d{4}-\d\d-\d\d \d\d:\d\d UTC/);
-  assert.equal(await row.locator('td[data-label="Last used"]').textContent(), 'never');
+  assert.equal(await row.locator('td[data-label="Last used"]').textContent(), 'never used');
 
   await page.getByRole('button', { name: '+ Add API Key' }).click();
   await dialog.getByLabel('Name').fill('one-hour');
@@ -475,7 +475,7 @@ test('the Users page follows the server: not a look-alike tag, but the operator 
     assert.equal((await apiAs(admin, 'POST', '/api/v1/users/erin/tags', { tag })).status, 200);
   }
   // The UI does not decide by itself who is an operator: no script it serves names the tag.
-  for (const file of ['app.js', 'grant.js', 'keyedit.js', 'keys.js', 'ui.js', 'webhooks.js']) {
+  for (const file of ['app.js', 'chart.js', 'grant.js', 'keyedit.js', 'keys.js', 'ui.js', 'usage.js', 'webhooks.js']) {
     const source = await (await fetch(`${base}/assets/${file}`)).text();
     assert.ok(source.length > 0 && !source.includes('roles:id:operator'), `${file} reads no tags`);
   }
@@ -514,7 +514,7 @@ test('with --reveal=false: no eye, nothing masked to copy, and the new key is sh
   const dialog = page.getByRole('dialog', { name: 'Add API Key' });
   // 36 hours is no preset: the server's default is added to the choices, and chosen.
   assert.equal(await dialog.getByLabel('Validity period').inputValue(), '36h');
-  assert.equal(await dialog.locator('option:checked').textContent(), '36 hours (default)');
+  assert.equal(await dialog.getByLabel('Validity period').locator('option:checked').textContent(), '36 hours (default)');
   // The custom field starts at the server's default too.
   await dialog.getByLabel('Validity period').selectOption({ label: 'Custom (hours)' });
   assert.equal(await dialog.getByLabel(/^Hours/).inputValue(), '36');
@@ -532,7 +532,7 @@ test('with --reveal=false: no eye, nothing masked to copy, and the new key is sh
   await page.screenshot({ path: join(outDir, 'tokens-no-reveal-1280.png') });
   assert.equal(await page.getByRole('button', { name: /^Show key/ }).count(), 0, 'no eye icon');
   const buttons = await row.getByRole('button').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
-  assert.deepEqual(buttons, ['Rotate key once', 'Disable key once', 'Edit key once', 'Delete key once'],
+  assert.deepEqual(buttons, ['Rotate key once', 'Disable key once', 'Edit key once', 'Usage of key once', 'Delete key once'],
     'the actions only: nothing to reveal or copy');
   assert.match(await row.locator('.token').textContent(), /^kw_.{4}….{4}$/);
   const reveals = [];
