@@ -72,7 +72,10 @@ TEST_F(UsageClusterTest, EitherNodeShowsTheSumOfBothAfterTheyFlush) {
   want.Add("address", 1);
   const std::int64_t to = WallNow();
 
-  for (const auto& [node, admin] : {std::pair{a_.get(), admin_a_}, std::pair{b_.get(), admin_b_}}) {
+  for (const auto& entry : {std::pair{a_.get(), admin_a_}, std::pair{b_.get(), admin_b_}}) {
+    // Named, not bound: clang's C++20 captures no structured binding in a lambda.
+    const ServerProcess* node = entry.first;
+    const std::string& admin = entry.second;
     json::value usage;
     EXPECT_TRUE(Eventually(
         [&] {

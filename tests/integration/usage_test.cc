@@ -107,7 +107,10 @@ class UsageTest : public ::testing::Test {
   // Waits until the usage of every key of `want` has as many requests in all as it expects
   // (flushed), then waits for one more flush, so that what is counted twice or late shows.
   void AwaitFlushed(const std::map<std::string, UsageTally>& want) {
-    for (const auto& [name, expected] : want) {
+    for (const auto& entry : want) {
+      // Named, not bound: clang's C++20 captures no structured binding in a lambda.
+      const std::string& name = entry.first;
+      const UsageTally& expected = entry.second;
       json::value usage;
       const bool arrived = Eventually(
           [&] {
