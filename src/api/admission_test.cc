@@ -13,7 +13,7 @@ namespace {
 
 constexpr UnixSeconds kNow = 1'800'000'000;
 
-Principal Key(std::vector<std::string> scopes, const std::vector<std::string>& from = {}) {
+Principal LimitedKey(std::vector<std::string> scopes, const std::vector<std::string>& from = {}) {
   Principal p;
   p.grant = Grant{.full_access = false,
                   .scopes = std::move(scopes),
@@ -24,7 +24,7 @@ Principal Key(std::vector<std::string> scopes, const std::vector<std::string>& f
   return p;
 }
 
-Requirements Need(std::vector<std::string> scopes, std::vector<std::string> tags = {}) {
+Requirements Required(std::vector<std::string> scopes, std::vector<std::string> tags = {}) {
   Requirements r;
   r.scopes.assign(scopes.begin(), scopes.end());
   r.tags.assign(tags.begin(), tags.end());
@@ -52,7 +52,7 @@ class AdmissionTest : public ::testing::Test {
 
 TEST_F(AdmissionTest, RequirementsFirstThenTheBucketEachOutcomeCountedOnce) {
   ASSERT_NE(meters_.usage, nullptr);
-  const Principal key = Key({"minerva:query"}, {"10.0.0.0/8"});
+  const Principal key = LimitedKey({"minerva:query"}, {"10.0.0.0/8"});
   // Refused by a requirement: no token taken from the bucket (2 per minute).
   auto address = Admit(key, meters_, "192.0.2.1", "curl/8", {}, kNow);
   ASSERT_FALSE(address.admitted());
@@ -60,19 +60,19 @@ TEST_F(AdmissionTest, RequirementsFirstThenTheBucketEachOutcomeCountedOnce) {
   EXPECT_EQ(address.rate.limit, 0);  // the bucket was not asked
   auto unknown = Admit(key, meters_, std::nullopt, "curl/8", {}, kNow);
   EXPECT_EQ(unknown.denial->reason, DenialReason::kAddress);
-  auto scope = Admit(key, meters_, "10.1.2.3", "curl/8", Need({"trino:admin"}), kNow);
+  auto scope = Admit(key, meters_, "10.1.2.3", "curl/8", Required({"trino:admin"}), kNow);
   EXPECT_EQ(scope.denial->reason, DenialReason::kScope);
-  auto tag = Admit(key, meters_, "10.1.2.3", "curl/8", Need({}, {"team:y"}), kNow);
+  auto tag = Admit(key, meters_, "10.1.2.3", "curl/8", Required({}, {"team:y"}), kNow);
   EXPECT_EQ(tag.denial->reason, DenialReason::kTag);
   // The two tokens are still there.
   for (int i = 0; i < 2; ++i) {
-    auto ok = Admit(key, meters_, "10.1.2.3", "curl/8", Need({"minerva:query"}), kNow);
+    auto ok = Admit(key, meters_, "10.1.2.3", "curl/8", Required({"minerva:query"}), kNow);
     EXPECT_TRUE(ok.admitted()) << i;
     EXPECT_TRUE(ok.rate.allowed);
     EXPECT_EQ(ok.rate.limit, 2);
     EXPECT_EQ(ok.rate.remaining, 1 - i);
   }
-  auto limited = Admit(key, meters_, "10.1.2.3", "curl/8", Need({"minerva:query"}), kNow);
+  auto limited = Admit(key, meters_, "10.1.2.3", "curl/8", Required({"minerva:query"}), kNow);
   ASSERT_TRUE(limited.rate_limited());
   EXPECT_FALSE(limited.rate.allowed);
   EXPECT_GE(limited.rate.retry_after, 1);
@@ -92,7 +92,7 @@ TEST_F(AdmissionTest, RequirementsFirstThenTheBucketEachOutcomeCountedOnce) {
 }
 
 TEST_F(AdmissionTest, TheClientOfTheLatestPresentationIsRecorded) {
-  Admit(Key({}), meters_, "10.1.2.3", "curl/8.0", {}, kNow);
+  Admit(LimitedKey({}), meters_, "10.1.2.3", "curl/8.0", {}, kNow);
   auto deltas = recorder_.Take();
   ASSERT_EQ(deltas.size(), 1u);
   EXPECT_EQ(deltas[0].hour_start, HourStart(kNow));
@@ -103,8 +103,8 @@ TEST_F(AdmissionTest, TheClientOfTheLatestPresentationIsRecorded) {
 TEST(AdmissionNoMetersTest, NoLimitNoCountingStillChecksRequirements) {
   const KeyMeters none;
   for (int i = 0; i < 100; ++i)
-    EXPECT_TRUE(Admit(Key({"a"}), none, "10.1.2.3", "", {}, kNow).admitted());
-  auto scope = Admit(Key({"a"}), none, "10.1.2.3", "", Need({"b"}), kNow);
+    EXPECT_TRUE(Admit(LimitedKey({"a"}), none, "10.1.2.3", "", {}, kNow).admitted());
+  auto scope = Admit(LimitedKey({"a"}), none, "10.1.2.3", "", Required({"b"}), kNow);
   EXPECT_EQ(scope.denial->reason, DenialReason::kScope);
   EXPECT_EQ(scope.denial->message, "the key lacks the scope b");
 }
