@@ -18,9 +18,13 @@ export const KEYWARD_SCOPES = [
   ['audit:read', 'Read the audit log'],
   ['authorize', 'Check other keys (authorize)'],
   ['tokens:issue', 'Issue tokens'],
+  ['webhooks:read', 'Read webhooks'],
+  ['webhooks:write', 'Manage webhooks'],
+  ['usage:read', 'Read everyone\'s usage'],
 ];
 // Scopes that act on other users: only an operator's key may hold them.
-const OPERATOR_SCOPES = new Set(['users:read', 'users:write']);
+const OPERATOR_SCOPES = new Set(['users:read', 'users:write', 'webhooks:read', 'webhooks:write',
+  'usage:read']);
 const KEYWARD_SCOPE_NAMES = new Set(KEYWARD_SCOPES.map(([s]) => s));
 
 export const FULL_ACCESS_TEXT = 'Full access — created before scopes; replace it';
@@ -63,7 +67,7 @@ function checkbox(id, text, detail, attrs = {}) {
 function keywardScopes(canManageUsers) {
   const boxes = new Map();
   const hint = h('p', { class: 'muted hint', id: 'key-operator-hint' },
-    'Read users and Manage users need an operator.');
+    'Read users, Manage users, the webhook scopes and Read everyone\'s usage need an operator.');
   const items = KEYWARD_SCOPES.map(([scope, words], i) => {
     const locked = OPERATOR_SCOPES.has(scope) && !canManageUsers;
     const { box, label } = checkbox(`key-scope-${i}`, words, scope, {

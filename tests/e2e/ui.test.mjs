@@ -569,11 +569,16 @@ test('a key gets only the permissions chosen in the dialog, and its summary says
 
   // Keyward's scopes, all off; the operator ones cannot be ticked by a non-operator.
   const words = ['See my keys', 'Create and delete keys', 'Reveal keys', 'Read users', 'Manage users',
-    'Read the audit log', 'Check other keys (authorize)', 'Issue tokens'];
+    'Read the audit log', 'Check other keys (authorize)', 'Issue tokens', 'Read webhooks',
+    'Manage webhooks', "Read everyone's usage"];
+  const operatorOnly = new Set(['Read users', 'Manage users', 'Read webhooks', 'Manage webhooks',
+    "Read everyone's usage"]);
+  assert.equal(await dialog.getByRole('group', { name: 'Keyward scopes' }).getByRole('checkbox').count(),
+    words.length, 'every Keyward scope, and only those');
   for (const w of words) {
     const box = dialog.getByRole('checkbox', { name: w });
     assert.equal(await box.isChecked(), false, `${w} starts off`);
-    assert.equal(await box.isDisabled(), w === 'Read users' || w === 'Manage users', `${w} enabled?`);
+    assert.equal(await box.isDisabled(), operatorOnly.has(w), `${w} enabled?`);
   }
   const hint = await dialog.getByRole('checkbox', { name: 'Manage users' }).getAttribute('aria-describedby');
   assert.match(await dialog.locator(`#${hint}`).textContent(), /need an operator/);

@@ -1,6 +1,7 @@
 // Per-key rate limits on one node (issue 16, acceptance 3): a key limited to 10 per second under
 // 1,000 requests per second for 5 s at /auth, POST /api/v1/authorize over the limit, the 403 that
-// nginx needs, and what the client behind nginx sees with the snippet of docs/gateways.md.
+// nginx needs, the token endpoint's 429, and what the client behind nginx sees with the snippet of
+// docs/gateways.md.
 //
 // The bound (docs/usage-and-limits.md): a token bucket with a burst of `requests` allows at most
 // requests + requests × t / per over any t seconds. Here: 10 + 10·t. The load runs 5 s by its
@@ -134,6 +135,41 @@ TEST_F(RateLimitTest, AuthAnswers403WhenTheGatewayAsks) {
   EXPECT_EQ(over.Header("ratelimit-remaining"), "0");
   // Without the header, the same key gets the 429 Traefik and Envoy pass through.
   EXPECT_EQ(Call(server_->port(), "GET", "/auth", "", {headers[0]}).status, 429);
+}
+
+// The token endpoint limits the key presented as the client secret like /auth does: over the
+// limit, 429 with the OAuth error body {"error": "rate_limited"} and Retry-After, and no token.
+// (Recorded like every Call, so openapi_conformance_test checks the 429 against the document.)
+TEST(RateLimitTokenEndpoint, OverTheLimitIs429WithTheOAuthError) {
+  auto server = ServerProcess::Start({"--issuer", "http://issuer.keyward.test",
+                                      "--issuer-allow-http", "--token-audience", "pulsar"});
+  ASSERT_GT(server->port(), 0);
+  const std::string admin = server->Login("admin", kAdminPassword);
+  ASSERT_FALSE(admin.empty());
+  HttpResult created = server->As(admin, "POST", "/api/v1/users/me/apikeys",
+                                  {{"name", "token-client"},
+                                   {"scopes", json::array{"tokens:issue", "pulsar:produce"}},
+                                   {"rate_limit", json::object{{"requests", 1}, {"per", "1h"}}}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string key(created.Json().at("token").as_string());
+  RememberSecret(key);
+  auto token_request = [&] {
+    return Call(
+        server->port(), "POST", "/oauth/token",
+        "grant_type=client_credentials&client_id=admin&client_secret=" + key + "&audience=pulsar",
+        {{"Content-Type", "application/x-www-form-urlencoded"}});
+  };
+  HttpResult issued = token_request();
+  ASSERT_EQ(issued.status, 200) << issued.body;
+  HttpResult over = token_request();
+  EXPECT_EQ(over.status, 429) << over.body;
+  EXPECT_EQ(over.Json().at("error"), "rate_limited") << over.body;
+  EXPECT_TRUE(over.Json().at("error_description").is_string()) << over.body;
+  EXPECT_FALSE(over.Json().as_object().contains("access_token"));
+  EXPECT_GE(HeaderSeconds(over, "retry-after"), 3590) << over.Header("retry-after");
+  EXPECT_EQ(over.Header("cache-control"), "no-store");
+  server->Stop();
+  ExpectNoSecretsIn({server->log_path()});
 }
 
 // Through real nginx configured with the block of docs/gateways.md "Rate limits behind nginx"
