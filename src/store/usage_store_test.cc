@@ -145,6 +145,7 @@ TEST_P(UsageStoreTest, GetUsageGivesTheHoursFromSinceUpToUntilAndNotFoundForNoKe
   KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "ci", 1)));
   KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "idle", 2)));
   std::vector<UsageDelta> deltas;
+  deltas.reserve(4);
   for (int h = 0; h < 4; ++h) deltas.push_back(Delta(1, kHour + h * 3600, Counts(h + 1, 0, 0)));
   KW_ASSERT_OK(store_->RecordUsage(deltas));
 

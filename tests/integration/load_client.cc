@@ -104,18 +104,21 @@ LoadResult RunPacedLoad(const std::vector<std::uint16_t>& ports, const LoadReque
   std::mutex mu;
   // Connected before the clock starts, so that connecting is not part of the window.
   std::vector<std::unique_ptr<KeepAliveClient>> clients;
+  clients.reserve(static_cast<std::size_t>(connections));
   for (int c = 0; c < connections; ++c) {
     clients.push_back(std::make_unique<KeepAliveClient>(ports[c % ports.size()]));
   }
   const auto total = static_cast<long>(rate * seconds);
   result.start = LoadClock::now() + std::chrono::milliseconds(20);
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(connections));
   for (int c = 0; c < connections; ++c) {
     threads.emplace_back([&, c] {
       std::vector<LoadReply> mine;
       for (long i = c; i < total; i += connections) {
-        const auto due = result.start + std::chrono::duration_cast<LoadClock::duration>(
-                                            std::chrono::duration<double>(i / rate));
+        const auto due =
+            result.start + std::chrono::duration_cast<LoadClock::duration>(
+                               std::chrono::duration<double>(static_cast<double>(i) / rate));
         std::this_thread::sleep_until(due);
         LoadReply reply;
         reply.port_index = static_cast<std::size_t>(c) % ports.size();
