@@ -61,7 +61,7 @@ class Metrics {
   void CountTokenRefused(std::string_view reason);
   void ObserveTokenSigning(double seconds);
   void CountSigningKeyRotation();
-  // `cache` and `usage` may be null (their lines are then left out).
+  // `cache` may be null (its lines are then left out); `usage` too (its counters then read 0).
   std::string Render(const KeyCache* cache, const UsageRecorder* usage = nullptr) const;
 
  private:

@@ -169,15 +169,34 @@ OAuthError RefusedKey(const Status& status, bool subject) {
   }
 }
 
+// The 429 of a key over its limit at the token endpoint, counted rate_limited.
+Reply OverTheLimit(Services& s, const ApiCall& call, const KeyMeters& meters,
+                   const RateDecision& rate) {
+  s.metrics.CountRateLimited();
+  if (meters.usage != nullptr) {
+    const Clock& clock = s.clock != nullptr ? *s.clock : Clock::System();
+    meters.usage->Record(UsageOutcome::kRateLimited, clock.Now(), call.client_address,
+                         UserAgentOf(call.request));
+  }
+  Reply reply{
+      429,
+      boost::json::object{{"error", "rate_limited"},
+                          {"error_description", RateLimitedMessage(rate, meters.bucket->limit())}},
+      {{"Pragma", "no-cache"}}};
+  for (auto& header : RateLimitedHeaders(rate)) reply.headers.push_back(std::move(header));
+  return reply;
+}
+
 // Issue 16: the key a token is issued from (client_credentials' secret, the exchange's
-// subject_token) is limited and counted as at /auth. Before signing, it goes through its bucket:
-// over the limit → 429 {"error":"rate_limited"} with Retry-After, counted rate_limited. Then
-// Issue decides; its answer is counted on the key: issued → allowed, unauthorized_client →
-// address or scope, invalid_scope → scope (other refusals judge the request, not the key, and
-// are not counted). `*meters` is the key's, for that count. nullopt: go on and issue (Issue
-// authenticates the key again, from the cache). A key that does not authenticate is refused
-// here as Issue refuses it, so that the refusal (counted by the Authenticator and the cache) is
-// counted once.
+// subject_token) is limited and counted as at /auth. Before Issue, the key's bucket is looked at
+// without taking from it: over the limit → 429 {"error":"rate_limited"} with Retry-After, counted
+// rate_limited, and nothing signed. Then Issue decides; only a token issued takes from the
+// bucket (as at /auth, a request refused for its scope or address takes nothing), and its answer
+// is counted on the key: issued → allowed, unauthorized_client → address or scope,
+// invalid_scope → scope (other refusals judge the request, not the key, and are not counted).
+// `*meters` is the key's, for that. nullopt: go on and issue (Issue authenticates the key again,
+// from the cache). A key that does not authenticate is refused here as Issue refuses it, so
+// that the refusal (counted by the Authenticator and the cache) is counted once.
 std::optional<Reply> RateLimited(Services& s, const ApiCall& call, const TokenRequest& request,
                                  KeyMeters* meters) {
   auto key = s.authenticator.Authenticate(
@@ -186,21 +205,9 @@ std::optional<Reply> RateLimited(Services& s, const ApiCall& call, const TokenRe
   if (key->via != KeyType::kApiKey) return std::nullopt;
   *meters = s.authenticator.MetersOf(*key);
   if (meters->bucket == nullptr) return std::nullopt;
-  const RateDecision rate = meters->bucket->Take(RateLimiter::SteadyNow());
+  const RateDecision rate = meters->bucket->Peek(RateLimiter::SteadyNow());
   if (rate.allowed) return std::nullopt;
-  s.metrics.CountRateLimited();
-  if (meters->usage != nullptr) {
-    const Clock& clock = s.clock != nullptr ? *s.clock : Clock::System();
-    meters->usage->Record(UsageOutcome::kRateLimited, clock.Now(), call.client_address,
-                          UserAgentOf(call.request));
-  }
-  Reply reply{
-      429,
-      boost::json::object{{"error", "rate_limited"},
-                          {"error_description", RateLimitedMessage(rate, meters->bucket->limit())}},
-      {{"Pragma", "no-cache"}}};
-  for (auto& header : RateLimitedHeaders(rate)) reply.headers.push_back(std::move(header));
-  return reply;
+  return OverTheLimit(s, call, *meters, rate);
 }
 
 // Counts Issue's answer on the key's usage counters, as RateLimited says.
@@ -268,6 +275,11 @@ Result<Reply> IssueToken(Services& s, ApiCall& call) {
   KeyMeters meters;
   if (auto limited = RateLimited(s, call, request, &meters)) return std::move(*limited);
   auto issued = s.tokens->Issue(request);
+  if (std::holds_alternative<IssuedToken>(issued) && meters.bucket != nullptr) {
+    // Taken now: a request that raced others to the last token is refused, its token dropped.
+    const RateDecision rate = meters.bucket->Take(RateLimiter::SteadyNow());
+    if (!rate.allowed) return OverTheLimit(s, call, meters, rate);
+  }
   CountIssue(s, call, meters, issued);
   if (auto* error = std::get_if<OAuthError>(&issued)) return ErrorReply(s, *error);
   return TokenReply(s, std::get<IssuedToken>(issued), *form, exchange);

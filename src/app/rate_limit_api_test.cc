@@ -137,18 +137,23 @@ TEST_F(RateLimitApiTest, AuthorizeAnswers429ForTheAuthorizedKey) {
 }
 
 // The token endpoint: the key presented as client secret goes through its bucket; over it, 429
-// with an OAuth-shaped body and Retry-After.
+// with an OAuth-shaped body and Retry-After. A request refused for its scope takes no token.
 TEST_F(RateLimitApiTest, TokenEndpointAnswers429InOAuthShape) {
-  const std::string key = Limited("issuer-client", 1);
-  auto token = [&] {
+  Grant grant;
+  grant.scopes = {"minerva:query", "tokens:issue"};  // sorted, as grants keep them
+  const std::string key =
+      world_.AddKey("alice", "issuer-client", grant, RateLimit{.requests = 1, .per = 60});
+  auto token = [&](const std::string& extra = "") {
     http::Request req{bh::verb::post, "/oauth/token", 11};
     req.set(bh::field::host, "127.0.0.1");
     req.set(bh::field::content_type, "application/x-www-form-urlencoded");
-    req.body() = "grant_type=client_credentials&client_id=alice&client_secret=" + key;
+    req.body() = "grant_type=client_credentials&client_id=alice&client_secret=" + key + extra;
     auto answer = world_.Send(std::move(req));
     EXPECT_TRUE(answer.has_value());
     return answer ? std::move(*answer) : Answer{};
   };
+  const Answer out_of_scope = token("&scope=minerva%3Anever");
+  EXPECT_EQ(out_of_scope.status(), 400) << out_of_scope.response.body();
   const Answer issued = token();
   ASSERT_EQ(issued.status(), 200) << issued.response.body();
   const Answer limited = token();
@@ -161,6 +166,7 @@ TEST_F(RateLimitApiTest, TokenEndpointAnswers429InOAuthShape) {
               StartsWith("the key's rate limit (1 per 1m) is used up; retry in "));
   const UsageCounts c = CountedFor(key);
   EXPECT_EQ(At(c, UsageOutcome::kAllowed), 1);
+  EXPECT_EQ(At(c, UsageOutcome::kScope), 1);
   EXPECT_EQ(At(c, UsageOutcome::kRateLimited), 1);
   EXPECT_EQ(At(c, UsageOutcome::kExpired) + At(c, UsageOutcome::kRevoked), 0);
 }

@@ -90,9 +90,12 @@ TEST(RenderUsageTest, NeverUsedAndUnknownClient) {
   EXPECT_NE(table.find("\nnever used\n"), std::string::npos) << table;
 
   o["last_used"] = "2026-12-07T10:29:59Z";
-  o["last_user_agent"] = "evil\x1b[2Jagent";
+  o["last_user_agent"] =
+      "evil\x1b[2Jagent\xc2\x9b"
+      "2J\xc3\xa9";  // C0 ESC, C1 CSI, "é"
   table = RenderUsage(usage, OutputFormat::kTable);
-  EXPECT_NE(table.find("\nlast used 2026-12-07T10:29:59Z (evil?[2Jagent)\n"), std::string::npos)
+  EXPECT_NE(table.find("\nlast used 2026-12-07T10:29:59Z (evil?[2Jagent?2J\xc3\xa9)\n"),
+            std::string::npos)
       << table;
 }
 

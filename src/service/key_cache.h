@@ -180,10 +180,14 @@ KeyCache::Outcome KeyCache::Find(std::string_view hash, UnixSeconds now, F&& on_
       }
       // An old secret past its time goes to the store, which tells a later grace (another use
       // counted) from a reuse (Authenticator) and counts the refusal; any other expired
-      // credential stays refused, and is counted here.
+      // credential stays refused, and a key is counted here. An expired issued token is not
+      // counted on its key: the token service refuses it uncounted once it leaves the cache,
+      // and a count must not depend on what the cache holds.
       if (!entry.principal.old_secret) {
         hits_.fetch_add(1, std::memory_order_relaxed);
-        if (entry.meters.usage) entry.meters.usage->Count(UsageOutcome::kExpired, now);
+        if (entry.meters.usage && entry.principal.parent_key_hash.empty()) {
+          entry.meters.usage->Count(UsageOutcome::kExpired, now);
+        }
         return Outcome::kInvalid;
       }
     }

@@ -20,7 +20,8 @@ TokenBucket::Nanos IntervalOf(const RateLimit& limit, int nodes) {
   if (!limit.enabled()) return 0;
   // per ≤ 86400 s and nodes ≤ a few thousand: far from overflowing.
   const std::int64_t span = limit.per * kNanosPerSecond * std::max(1, nodes);
-  return std::max<std::int64_t>(1, span / limit.requests);
+  // Rounded up: a truncated interval would let a very high limit through faster than it says.
+  return std::max<std::int64_t>(1, (span + limit.requests - 1) / limit.requests);
 }
 
 std::int64_t BurstOf(const RateLimit& limit, int nodes) {
@@ -64,6 +65,23 @@ RateDecision TokenBucket::Take(Nanos now) noexcept {
       return d;
     }
   }
+}
+
+RateDecision TokenBucket::Peek(Nanos now) const noexcept {
+  RateDecision d;
+  d.limit = limit_.requests;
+  if (interval_ == 0) return d;
+  const Nanos tat = tat_.load(std::memory_order_relaxed);
+  const Nanos next = std::max(tat, now) + interval_;
+  if (next - now > burst_) {
+    d.allowed = false;
+    d.reset = CeilSeconds(std::max(tat, now) - now);
+    d.retry_after = std::max<std::int64_t>(1, CeilSeconds(next - burst_ - now));
+    return d;
+  }
+  d.remaining = (burst_ - (next - now)) / interval_;
+  d.reset = CeilSeconds(next - now);
+  return d;
 }
 
 bool TokenBucket::FullAt(Nanos now) const noexcept {

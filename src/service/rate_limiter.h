@@ -40,6 +40,9 @@ class TokenBucket {
   const RateLimit& limit() const { return limit_; }
   // Takes one token at `now` if there is one. Lock-free. A refused request takes nothing.
   RateDecision Take(Nanos now) noexcept;
+  // What Take would answer at `now`, taking nothing: for a request that is refused when over the
+  // limit but takes its token only once it succeeds (the token endpoint signs nothing over it).
+  RateDecision Peek(Nanos now) const noexcept;
   // True when the bucket is full at `now` (it would allow a whole burst): for Prune.
   bool FullAt(Nanos now) const noexcept;
 

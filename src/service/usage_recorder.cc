@@ -36,7 +36,8 @@ void UsageSlot::Count(UsageOutcome outcome, UnixSeconds now) noexcept {
   const auto i = static_cast<std::size_t>(outcome);
   h.counts[i].fetch_add(1, std::memory_order_release);
   if (totals_ != nullptr) (*totals_)[i].fetch_add(1, std::memory_order_relaxed);
-  pending_.store(true, std::memory_order_release);
+  // Written only when it changes: a busy key's requests then share the line without writing it.
+  if (!pending_.load(std::memory_order_relaxed)) pending_.store(true, std::memory_order_release);
 }
 
 bool UsageSlot::WantsClient(UnixSeconds now) const noexcept {
@@ -57,7 +58,8 @@ void UsageSlot::SetClient(std::string_view address, std::string_view user_agent,
 void UsageSlot::Record(UsageOutcome outcome, UnixSeconds now, std::string_view address,
                        std::string_view user_agent) {
   Count(outcome, now);
-  if (WantsClient(now)) SetClient(address, user_agent, now);
+  // An unknown address (an authorize call that names none) leaves the last known client as is.
+  if (!address.empty() && WantsClient(now)) SetClient(address, user_agent, now);
 }
 
 bool UsageSlot::TakeInto(std::vector<UsageDelta>& out) {

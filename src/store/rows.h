@@ -222,7 +222,7 @@ KeyUsageTotal ReadUsageTotal(const RowReader& row);
 RateLimit StoredRateLimit(const RateLimit& limit);
 // An address or user agent as RecordUsage stores it: "" unless valid UTF-8 text (IsUtf8Text),
 // else cut to at most `max_bytes` on a character boundary (a header can be long; the store
-// keeps the latest of each key).
+// keeps the latest of each key), with every control character (C0, DEL, C1) made '?'.
 std::string ClientText(std::string_view text, std::size_t max_bytes);
 inline constexpr std::size_t kMaxClientAddressBytes = 256;
 inline constexpr std::size_t kMaxUserAgentBytes = 512;

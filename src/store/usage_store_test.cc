@@ -122,6 +122,33 @@ TEST_P(UsageStoreTest, TwoNodesRecordingAtOnceLoseNoCount) {
   }
 }
 
+// One node's usage flush and another's last-used write touch the same keys' rows: they lock them
+// in the same order (by hash), so neither fails on a deadlock. The keys are made so that their
+// ids run opposite to their hashes (an order by id would deadlock against TouchKeys).
+TEST_P(UsageStoreTest, AUsageFlushAndALastUsedWriteOfTheSameKeysDoNotDeadlock) {
+  const bool one_first = Hash(1) > Hash(2);  // the larger hash gets the smaller id
+  KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "a", one_first ? 1 : 2)));
+  KW_ASSERT_OK(store_->CreateKey(MakeKey("alice", "b", one_first ? 2 : 1)));
+  KW_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> other, GetParam().open_again(dir_.path(), keep_));
+  constexpr int kRounds = 30;
+  std::latch start(2);
+  std::thread flusher([&] {
+    start.arrive_and_wait();
+    for (int round = 0; round < kRounds; ++round) {
+      EXPECT_THAT(
+          store_->RecordUsage({Delta(1, kHour, Counts(1, 0, 0), kHour + round, "10.0.0.1"),
+                               Delta(2, kHour, Counts(1, 0, 0), kHour + round, "10.0.0.2")}),
+          IsOk());
+    }
+  });
+  start.arrive_and_wait();
+  for (int round = 0; round < kRounds; ++round) {
+    EXPECT_THAT(other->TouchKeys({{Hash(1), kHour + round}, {Hash(2), kHour + round}}), IsOk());
+  }
+  flusher.join();
+  EXPECT_EQ(UsageOf("alice", "a").hours.at(0).counts, Counts(kRounds, 0, 0));
+}
+
 TEST_P(UsageStoreTest, OldSecretsCountOnTheirKeyAndUnknownHashesAreSkipped) {
   KeyRecord key = MakeKey("alice", "ci", 1);
   KW_ASSERT_OK(store_->CreateKey(key));
@@ -214,6 +241,13 @@ TEST_P(UsageStoreTest, ClientTextThatIsNotUtf8IsDroppedAndALongOneIsCut) {
   KW_ASSERT_OK_AND_ASSIGN(key, store_->GetKey("alice", "ci"));
   EXPECT_EQ(key.last_address, "10.0.0.2");
   EXPECT_EQ(key.last_user_agent, "");
+  // Control characters (C0, DEL, and C1 such as U+009B, a terminal's CSI) are stored as '?';
+  // other characters ("é") are kept.
+  KW_ASSERT_OK(store_->RecordUsage({Delta(1, kHour, Counts(1, 0, 0), kHour + 3, "10.0.0.3",
+                                          "a\x1b[2Jb\x7f\xc2\x9b"
+                                          "31m\xc3\xa9")}));
+  KW_ASSERT_OK_AND_ASSIGN(key, store_->GetKey("alice", "ci"));
+  EXPECT_EQ(key.last_user_agent, "a?[2Jb??31m\xc3\xa9");
 }
 
 TEST_P(UsageStoreTest, TopUsageRanksByRequestsOrDenialsThenByUserAndName) {

@@ -13,7 +13,11 @@ namespace keyward::pg {
 namespace {
 
 // Only string literals reach PostgreSQL; every value is a parameter.
-constexpr char kKeyIdOfSecret[] = KW_ROW_KEY_ID_OF_SECRET("$1");
+// The key of a current or old secret: its id, and its current hash (the order TouchKeys locks
+// api_keys rows in).
+constexpr char kKeyOfSecret[] =
+    "SELECT id, hash FROM api_keys WHERE hash = $1 UNION ALL SELECT k.id, k.hash FROM "
+    "rotated_secrets r JOIN api_keys k ON k.id = r.key_id WHERE r.hash = $1 LIMIT 1";
 // One delta of key $1 in one statement: its counts added to its hour unless $11 is 0 (none
 // counted), and its client ($12 seen_at, $13 address, $14 user agent) noted unless $12 is 0.
 #define KW_DELTA_HOUR \
@@ -46,20 +50,26 @@ Status AddDelta(Connection& conn, std::int64_t id, const UsageDelta& delta) {
 }  // namespace
 
 Status RecordUsage(Connection& conn, const std::vector<UsageDelta>& deltas) {
-  // Each delta's key first, then the writes in (key id, hour) order: every node locks rows in
-  // the same order, so concurrent flushes wait for each other instead of deadlocking.
-  std::vector<std::pair<std::int64_t, const UsageDelta*>> known;
+  // Each delta's key first, then the writes in (the key's current hash, hour) order: the order
+  // in which every node's RecordUsage and TouchKeys (by hash) lock api_keys rows, so concurrent
+  // flushes and last-used writes wait for each other instead of deadlocking.
+  struct Known {
+    std::string key_hash;
+    std::int64_t id = 0;
+    const UsageDelta* delta = nullptr;
+  };
+  std::vector<Known> known;
   known.reserve(deltas.size());
   for (const UsageDelta& delta : deltas) {
-    KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kKeyIdOfSecret, Params().Bytes(delta.hash)));
+    KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kKeyOfSecret, Params().Bytes(delta.hash)));
     if (rows.size() == 0) continue;  // unknown (or deleted meanwhile): nothing to count it on
-    known.emplace_back(rows.Int(0, 0), &delta);
+    known.push_back({rows.Bytes(0, 1), rows.Int(0, 0), &delta});
   }
-  std::sort(known.begin(), known.end(), [](const auto& a, const auto& b) {
-    if (a.first != b.first) return a.first < b.first;
-    return a.second->hour_start < b.second->hour_start;
+  std::sort(known.begin(), known.end(), [](const Known& a, const Known& b) {
+    if (a.key_hash != b.key_hash) return a.key_hash < b.key_hash;
+    return a.delta->hour_start < b.delta->hour_start;
   });
-  for (const auto& [id, delta] : known) KW_RETURN_IF_ERROR(AddDelta(conn, id, *delta));
+  for (const Known& k : known) KW_RETURN_IF_ERROR(AddDelta(conn, k.id, *k.delta));
   return Status::Ok();
 }
 
