@@ -5,6 +5,7 @@
 #include <cmath>
 #include <optional>
 
+#include "common/text.h"
 #include "core/duration.h"
 
 namespace keyward {
@@ -40,24 +41,8 @@ std::int64_t DeniedSum(const json::value* denied) {
 // The string member `key` with control characters shown as '?': a user agent is the client's
 // own text and must not move the terminal's cursor.
 std::string Printable(const json::value& value, std::string_view key) {
-  const std::string text = StringMember(value, key);
-  // C0 controls and DEL, and C1 controls (U+0080–U+009F: UTF-8 C2 80–C2 9F, which terminals
-  // take as escape sequences too), become '?'.
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) {
-      out.push_back('?');
-    } else if (c == 0xc2 && i + 1 < text.size() &&
-               (static_cast<unsigned char>(text[i + 1]) & 0xe0) == 0x80) {
-      out.push_back('?');
-      ++i;
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
+  // Control characters (C0, DEL, C1), which a terminal would take as escape sequences, as '?'.
+  return ReplaceControlCharacters(StringMember(value, key));
 }
 
 const json::array& Buckets(const json::value& usage) {

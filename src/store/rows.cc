@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/text.h"
+
 namespace keyward {
 namespace {
 
@@ -155,23 +157,8 @@ std::string ClientText(std::string_view text, std::size_t max_bytes) {
     // Back to the first byte of a character (continuation bytes are 10xxxxxx).
     while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) --end;
   }
-  // Control characters become '?': C0 and DEL, and C1 (U+0080–U+009F, UTF-8 C2 80–C2 9F),
-  // which a terminal would take as escape sequences when the CLI shows the user agent.
-  std::string out;
-  out.reserve(end);
-  for (std::size_t i = 0; i < end; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) {
-      out.push_back('?');
-    } else if (c == 0xc2 && i + 1 < end &&
-               (static_cast<unsigned char>(text[i + 1]) & 0xe0) == 0x80) {
-      out.push_back('?');
-      ++i;
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
+  // Control characters (C1 too) become '?': the CLI shows the user agent on a terminal.
+  return ReplaceControlCharacters(text.substr(0, end));
 }
 
 Webhook ReadWebhook(const RowReader& row) {
