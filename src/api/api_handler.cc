@@ -84,8 +84,7 @@ Result<Reply> RunRoute(const Route& route, ApiCall& call, const Services& servic
 ApiHandler::ApiHandler(Services& services, BlockingPool& blocking)
     : services_(services),
       blocking_(blocking),
-      forward_auth_(services.authenticator, services.tokens,
-                    services.clock != nullptr ? *services.clock : Clock::System(), blocking,
+      forward_auth_(services.authenticator, services.tokens, ClockOf(services), blocking,
                     services.metrics, services.allow_query_key, services.trusted_proxies) {
   AddApiRoutes(router_, services_);
   AddOAuthRoutes(router_, services_);
@@ -193,7 +192,7 @@ Result<Reply> ApiHandler::Authenticated(const Route& route, ApiCall& call,
   const bool address_ok = AddressAllowed(call.principal->networks, call.client_address);
   // Issue 16: a key calling the API is counted (not rate-limited: the limit is for gateways).
   if (auto usage = services_.authenticator.MetersOf(*call.principal).usage) {
-    const Clock& clock = services_.clock != nullptr ? *services_.clock : Clock::System();
+    const Clock& clock = ClockOf(services_);
     usage->Record(address_ok ? UsageOutcome::kAllowed : UsageOutcome::kAddress, clock.Now(),
                   call.client_address, UserAgentOf(request));
   }

@@ -174,7 +174,7 @@ Reply OverTheLimit(Services& s, const ApiCall& call, const KeyMeters& meters,
                    const RateDecision& rate) {
   s.metrics.CountRateLimited();
   if (meters.usage != nullptr) {
-    const Clock& clock = s.clock != nullptr ? *s.clock : Clock::System();
+    const Clock& clock = ClockOf(s);
     meters.usage->Record(UsageOutcome::kRateLimited, clock.Now(), call.client_address,
                          UserAgentOf(call.request));
   }
@@ -225,7 +225,7 @@ void CountIssue(Services& s, const ApiCall& call, const KeyMeters& meters,
     }
   }
   if (!outcome) return;
-  const Clock& clock = s.clock != nullptr ? *s.clock : Clock::System();
+  const Clock& clock = ClockOf(s);
   meters.usage->Record(*outcome, clock.Now(), call.client_address, UserAgentOf(call.request));
 }
 

@@ -107,7 +107,7 @@ Result<Reply> Authorize(Services& s, ApiCall& call) {
   const auto at = address ? std::optional<std::string_view>(*address) : std::nullopt;
   // The key being authorized is counted and limited (api/admission.h), not the caller's.
   const KeyMeters meters = s.authenticator.MetersOf(*principal);
-  const Clock& clock = s.clock != nullptr ? *s.clock : Clock::System();
+  const Clock& clock = ClockOf(s);
   const Admission admission =
       Admit(*principal, meters, at, UserAgentOf(call.request), required, clock.Now());
   if (admission.rate_limited()) {

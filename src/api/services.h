@@ -51,4 +51,9 @@ struct Services {
   const UsageService* usage_service = nullptr;
 };
 
+// The clock usage is counted by: services.clock, or the system clock.
+inline const Clock& ClockOf(const Services& services) {
+  return services.clock != nullptr ? *services.clock : Clock::System();
+}
+
 }  // namespace keyward

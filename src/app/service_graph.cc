@@ -77,8 +77,8 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                             : ResolveThreads(config, CountUsableCpus()).blocking),
       blocking_(blocking_threads_, config.blocking_queue),
       api_(services_, blocking_) {
+  // The cache's entries, and the Authenticator (which uses the cache's), meter keys with these.
   cache_.AttachMeters(&usage_, &limiter_);
-  authenticator_.set_meters(&usage_, &limiter_);
   // A retired old secret presented after a rotation is reported to the key service (reuse).
   authenticator_.set_reuse_listener(&reuse_listener_);
   store_->Subscribe(

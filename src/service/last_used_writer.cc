@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <string_view>
 #include <vector>
 
 #include "common/log.h"
@@ -36,6 +37,21 @@ void Retain(std::vector<T>& chunk, std::vector<T>& kept) {
               std::make_move_iterator(chunk.end()));
 }
 
+// Writes `items` with `write` in chunks of kChunk; a chunk that fails is kept in `kept` for the
+// next flush. `what` names the chunk's items in the warning ("last-used times of {} keys").
+template <typename T, typename Write>
+void WriteInChunks(std::vector<T>& items, std::vector<T>& kept, std::string_view what,
+                   Write write) {
+  for (std::size_t begin = 0; begin < items.size(); begin += kChunk) {
+    auto chunk = ChunkOf(items, begin);
+    if (Status s = write(chunk); !s.ok()) {
+      log::Warn("could not record the {} of {} keys (retried at the next flush): {}", what,
+                chunk.size(), s.ToString());
+      Retain(chunk, kept);
+    }
+  }
+}
+
 }  // namespace
 
 LastUsedWriter::LastUsedWriter(KeyCache& cache, Store& store, std::chrono::milliseconds interval,
@@ -54,14 +70,8 @@ std::size_t LastUsedWriter::Flush() {
   batch.insert(batch.begin(), std::make_move_iterator(unwritten_.begin()),
                std::make_move_iterator(unwritten_.end()));
   unwritten_.clear();
-  for (std::size_t begin = 0; begin < batch.size(); begin += kChunk) {
-    auto chunk = ChunkOf(batch, begin);
-    if (Status s = store_.TouchKeys(chunk); !s.ok()) {
-      log::Warn("could not record last-used times of {} keys (retried at the next flush): {}",
-                chunk.size(), s.ToString());
-      Retain(chunk, unwritten_);
-    }
-  }
+  WriteInChunks(batch, unwritten_, "last-used times",
+                [&](const auto& chunk) { return store_.TouchKeys(chunk); });
   FlushUsage();
   return batch.size();
 }
@@ -74,14 +84,8 @@ void LastUsedWriter::FlushUsage() {
   std::vector<UsageDelta> taken = usage_->Take();
   deltas.insert(deltas.end(), std::make_move_iterator(taken.begin()),
                 std::make_move_iterator(taken.end()));
-  for (std::size_t begin = 0; begin < deltas.size(); begin += kChunk) {
-    auto chunk = ChunkOf(deltas, begin);
-    if (Status s = store_.RecordUsage(chunk); !s.ok()) {
-      log::Warn("could not record the usage of {} key hours (retried at the next flush): {}",
-                chunk.size(), s.ToString());
-      Retain(chunk, unwritten_usage_);
-    }
-  }
+  WriteInChunks(deltas, unwritten_usage_, "hourly usage",
+                [&](const auto& chunk) { return store_.RecordUsage(chunk); });
 }
 
 std::size_t LastUsedWriter::unwritten_usage() const {
