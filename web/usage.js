@@ -60,18 +60,28 @@ export function usageRow(base, k, colspan) {
   const box = h('div', { class: 'usage-chart-box', 'aria-live': 'polite' });
   let range = KEY_RANGES[0];
   let data = null;
+  let loads = 0;  // an answer to an earlier click that arrives after a later one is dropped
   const draw = () => {
     if (!data) return;
+    const chart = usageChart(data, range.words, box.clientWidth);
+    chart.dataset.range = range.id;
     box.replaceChildren(h('p', { class: 'flush', 'data-usage-summary': '' }, usageSummary(data, range.words)),
-      usageChart(data, range.words, box.clientWidth), legend(), usageFacts(data));
+      chart, legend(), usageFacts(data));
   };
   const load = async (r) => {
+    const ticket = ++loads;
     range = r;
     switcher.mark(r.id);
     try {
-      data = await api('GET', `${path}?since=${r.since}&granularity=${r.granularity}`);
+      const answer = await api('GET', `${path}?since=${r.since}&granularity=${r.granularity}`);
+      if (ticket !== loads) return;
+      data = answer;
       draw();
-    } catch (e) { data = null; box.replaceChildren(h('p', { class: 'error' }, e.message)); }
+    } catch (e) {
+      if (ticket !== loads) return;
+      data = null;
+      box.replaceChildren(h('p', { class: 'error' }, e.message));
+    }
   };
   const switcher = rangeSwitch(`Usage range of ${k.name}`, KEY_RANGES, load);
   const panel = h('div', { class: 'usage-panel', role: 'region', 'aria-label': `Usage of ${k.name}` },

@@ -180,8 +180,10 @@ function expected(name, size, from) {
 // Reads the chart in `panel` and checks every bar against `want` (bucket start → counts; the
 // others are 0): its counts, its height in viewBox units (count / data-max × data-plot-height)
 // and as drawn on screen, within 1 px; the denied bar stacked on the allowed one.
-async function checkBars(panel, want, granularity) {
-  const svg = panel.locator(`svg.usage-chart[data-granularity="${granularity}"]`);
+async function checkBars(panel, want, granularity, range = null) {
+  // With `range` ("7d", "30d"), the chart of that range: after a click, not the one it replaces.
+  const which = range ? `[data-range="${range}"]` : '';
+  const svg = panel.locator(`svg.usage-chart[data-granularity="${granularity}"]${which}`);
   await svg.waitFor();
   const chart = await svg.evaluate((el) => ({
     max: Number(el.dataset.max), plot: Number(el.dataset.plotHeight), base: Number(el.dataset.baseline),
@@ -239,11 +241,11 @@ test('a key\'s usage chart has bars proportional to the seeded counts, over 24 h
   await page.screenshot({ path: join(outDir, 'usage-1280.png'), fullPage: true });
 
   await panel.getByRole('button', { name: '7 days' }).click();
-  const week = await checkBars(panel, expected('usage-chart', DAY, NOW - 7 * DAY), 'day');
+  const week = await checkBars(panel, expected('usage-chart', DAY, NOW - 7 * DAY), 'day', '7d');
   assert.equal(week.bars.length, 8, 'every day from the one 7 days ago to today');
   assert.equal(await panel.getByRole('button', { name: '7 days' }).getAttribute('aria-pressed'), 'true');
   await panel.getByRole('button', { name: '30 days' }).click();
-  const month = await checkBars(panel, expected('usage-chart', DAY, NOW - 30 * DAY), 'day');
+  const month = await checkBars(panel, expected('usage-chart', DAY, NOW - 30 * DAY), 'day', '30d');
   assert.equal(month.bars.length, 31);
   assert.equal(month.max, 100);
   await page.context().close();
