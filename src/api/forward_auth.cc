@@ -44,10 +44,11 @@ http::Response Answer(unsigned version, bool keep_alive, VerifyOutcome outcome,
                       const Principal* principal, std::string_view tags, std::string_view scopes) {
   if (outcome == VerifyOutcome::kValid) {
     http::Response res{bh::status::ok, version};
-    res.set("X-Keyward-User", principal->user.id);
-    res.set("X-Keyward-Tags", tags);
-    res.set("X-Keyward-Scopes", scopes);
-    res.set("X-Keyward-Key-Name", principal->key_name);
+    // insert, not set: the fields are new, so there is nothing to look up and replace.
+    res.insert("X-Keyward-User", principal->user.id);
+    res.insert("X-Keyward-Tags", tags);
+    res.insert("X-Keyward-Scopes", scopes);
+    res.insert("X-Keyward-Key-Name", principal->key_name);
     res.content_length(0);
     res.keep_alive(keep_alive);
     return res;

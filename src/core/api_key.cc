@@ -1,10 +1,12 @@
 #include "core/api_key.h"
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <array>
+#include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "common/random.h"
@@ -88,9 +90,13 @@ std::string GenerateKey(std::string_view prefix) {
   return key;
 }
 
+bool HasKeyShape(std::string_view key, std::string_view prefix) {
+  return key.size() == prefix.size() + 1 + kSecretChars + kChecksumChars &&
+         key.substr(0, prefix.size()) == prefix && key[prefix.size()] == '_';
+}
+
 bool IsWellFormedKey(std::string_view key, std::string_view prefix) {
-  if (key.size() != prefix.size() + 1 + kSecretChars + kChecksumChars) return false;
-  if (key.substr(0, prefix.size()) != prefix || key[prefix.size()] != '_') return false;
+  if (!HasKeyShape(key, prefix)) return false;
   std::string_view body = key.substr(prefix.size() + 1);
   bool chars_ok = true;
   for (char c : body) chars_ok &= IsBase62(c);
@@ -102,10 +108,33 @@ bool IsWellFormedKey(std::string_view key, std::string_view prefix) {
   return got == Crc32(body.substr(0, kSecretChars));
 }
 
+namespace {
+
+// OpenSSL 3's one-shot SHA256() looks the algorithm up and allocates a context on every call,
+// which costs more than hashing a key. The algorithm is fetched once, and each thread keeps its
+// context.
+struct DigestContextFree {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+
+const EVP_MD* Sha256() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+  return md;
+}
+
+}  // namespace
+
 KeyHash HashKeyFast(std::string_view key) {
+  thread_local const std::unique_ptr<EVP_MD_CTX, DigestContextFree> ctx(EVP_MD_CTX_new());
   KeyHash digest{};
-  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(),
-         reinterpret_cast<unsigned char*>(digest.data()));
+  unsigned int size = 0;
+  if (ctx == nullptr || Sha256() == nullptr ||
+      EVP_DigestInit_ex2(ctx.get(), Sha256(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), key.data(), key.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(digest.data()), &size) != 1 ||
+      size != digest.size()) {
+    throw std::runtime_error("SHA-256 is not available from OpenSSL");
+  }
   return digest;
 }
 

@@ -30,6 +30,9 @@ std::string GenerateKey(std::string_view prefix);
 // True when `key` is "<prefix>_" followed by 43 + 6 base62 characters whose checksum matches.
 // Runs in time independent of where a mismatch is, and never touches a store.
 bool IsWellFormedKey(std::string_view key, std::string_view prefix);
+// The cheap part of IsWellFormedKey: the length, the prefix and the '_'. For a hot path that
+// looks the key's hash up first and checks the rest only when the lookup finds nothing.
+bool HasKeyShape(std::string_view key, std::string_view prefix);
 
 // SHA-256 of the key, 32 raw bytes: the lookup handle the store keeps.
 std::string HashKey(std::string_view key);

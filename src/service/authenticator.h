@@ -80,11 +80,19 @@ class Authenticator {
   // `on_valid(const CacheEntry&)`; kMiss means Authenticate() must decide, on a blocking thread.
   template <typename F>
   KeyCache::Outcome TryCached(std::string_view token, F&& on_valid) const {
-    if (!IsWellFormedKey(token, options_.key_prefix)) return KeyCache::Outcome::kInvalid;
-    if (cache_ == nullptr) return KeyCache::Outcome::kMiss;
-    const KeyHash hash = HashKeyFast(token);
-    return cache_->Find(std::string_view(hash.data(), hash.size()), clock_.Now(),
-                        std::forward<F>(on_valid));
+    // Only a well-formed key is ever cached, so a hit needs no checksum: it is checked (with
+    // the characters) when the cache does not know the hash.
+    if (!HasKeyShape(token, options_.key_prefix)) return KeyCache::Outcome::kInvalid;
+    KeyCache::Outcome found = KeyCache::Outcome::kMiss;
+    if (cache_ != nullptr) {
+      const KeyHash hash = HashKeyFast(token);
+      found = cache_->Find(std::string_view(hash.data(), hash.size()), clock_.Now(),
+                           std::forward<F>(on_valid));
+    }
+    if (found == KeyCache::Outcome::kMiss && !IsWellFormedKey(token, options_.key_prefix)) {
+      return KeyCache::Outcome::kInvalid;
+    }
+    return found;
   }
 
   // The Principal of a stored key or session found another way (the token service finds one by

@@ -83,6 +83,35 @@ TEST_F(ServiceTest, ExpiryIsCheckedAtAuthentication) {
   EXPECT_THAT(auth.Authenticate(created->token), StatusIs(StatusCode::kUnauthenticated));
 }
 
+// TryCached looks the hash up before it checks the checksum (a hit needs none): a cached key
+// passes, and a key of the same shape with a bad checksum, a bad character or another prefix is
+// still refused without the store, never mistaken for a miss.
+TEST_F(ServiceTest, TryCachedRefusesMalformedKeysAndPassesACachedOne) {
+  KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
+  auto created = keys.Create(alice_, "me", {.name = "hot"});
+  ASSERT_THAT(created, IsOk());
+  Authenticator auth(*store_, options_, clock_, &cache_);
+  const std::string& token = created->token;
+  EXPECT_EQ(auth.TryCached(token, [](const CacheEntry&) {}), KeyCache::Outcome::kMiss);
+  ASSERT_THAT(auth.Authenticate(token), IsOk());
+  std::string user;
+  EXPECT_EQ(auth.TryCached(token, [&](const CacheEntry& e) { user = e.principal.user.id; }),
+            KeyCache::Outcome::kValid);
+  EXPECT_EQ(user, "alice");
+
+  std::string bad_checksum = token;
+  bad_checksum.back() = bad_checksum.back() == 'a' ? 'b' : 'a';
+  std::string bad_character = token;
+  bad_character[5] = '-';
+  std::string other_prefix = "zz" + token.substr(2);
+  for (const std::string& bad :
+       {bad_checksum, bad_character, other_prefix, token.substr(1), token + "0"}) {
+    EXPECT_EQ(auth.TryCached(bad, [](const CacheEntry&) { ADD_FAILURE(); }),
+              KeyCache::Outcome::kInvalid)
+        << bad;
+  }
+}
+
 TEST_F(ServiceTest, OthersKeysAreNotFoundOperatorsReachThem) {
   KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
   ASSERT_THAT(keys.Create(admin_, "admin", {.name = "ops"}), IsOk());
