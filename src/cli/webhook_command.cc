@@ -119,7 +119,8 @@ void AddWebhookCommands(CLI::App& app, int* exit_code) {
   a->add_option("--event", add->events,
                 "an event type to send (repeat or separate with commas; default: all): "
                 "key.created, key.deleted, key.rotated, key.disabled, key.enabled, "
-                "key.expiring, key.expired, key.idle_revoked, key.reuse_detected")
+                "key.expiring, key.expired, key.idle_revoked, key.reuse_detected, key.leaked, "
+                "key.canary_used")
       ->type_name("TYPE")
       ->delimiter(',');
   a->add_option("--user", add->users,

@@ -6,7 +6,7 @@
 namespace keyward {
 namespace {
 
-constexpr std::array<std::pair<AuditAction, std::string_view>, 18> kNames = {{
+constexpr std::array<std::pair<AuditAction, std::string_view>, 20> kNames = {{
     {AuditAction::kSignIn, "signin"},
     {AuditAction::kKeyCreate, "key.create"},
     {AuditAction::kKeyReveal, "key.reveal"},
@@ -25,6 +25,8 @@ constexpr std::array<std::pair<AuditAction, std::string_view>, 18> kNames = {{
     {AuditAction::kKeyIdleRevoke, "key.idle_revoke"},
     {AuditAction::kWebhookCreate, "webhook.create"},
     {AuditAction::kWebhookDelete, "webhook.delete"},
+    {AuditAction::kKeyLeaked, "key.leaked"},
+    {AuditAction::kKeyCanaryUsed, "key.canary_used"},
 }};
 
 }  // namespace

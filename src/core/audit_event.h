@@ -37,6 +37,11 @@ enum class AuditAction {
   kKeyIdleRevoke,      // "key.idle_revoke": deleted after idle_timeout unused (actor "system")
   kWebhookCreate,      // "webhook.create": target the webhook id
   kWebhookDelete,      // "webhook.delete": target the webhook id
+  kKeyLeaked,          // "key.leaked": a live key reported at POST /api/v1/leaks was revoked or
+                       // disabled (actor "system"; address the reporter's; detail "revoked" or
+                       // "disabled" and " url=…" with any key in it masked)
+  kKeyCanaryUsed,      // "key.canary_used": a canary key was presented (actor "system"; address
+                       // the client's; detail "method=… path=…")
 };
 
 std::string_view AuditActionName(AuditAction action);

@@ -30,15 +30,20 @@ inline constexpr std::string_view kKeyExpiring = "key.expiring";
 inline constexpr std::string_view kKeyExpired = "key.expired";
 inline constexpr std::string_view kKeyIdleRevoked = "key.idle_revoked";
 inline constexpr std::string_view kKeyReuseDetected = "key.reuse_detected";
+// Issue 17: a live key reported at POST /api/v1/leaks was revoked or disabled.
+inline constexpr std::string_view kKeyLeaked = "key.leaked";
+// Issue 17: a canary key was presented somewhere.
+inline constexpr std::string_view kKeyCanaryUsed = "key.canary_used";
 // Sent by `keyward webhook test` to one webhook only; never subscribed to.
 inline constexpr std::string_view kWebhookTest = "webhook.test";
 }  // namespace event
 
 // The event types a webhook may subscribe to, in the order documents list them.
-inline constexpr std::array<std::string_view, 9> kEventTypes = {
-    event::kKeyCreated,  event::kKeyDeleted,     event::kKeyRotated,
-    event::kKeyDisabled, event::kKeyEnabled,     event::kKeyExpiring,
-    event::kKeyExpired,  event::kKeyIdleRevoked, event::kKeyReuseDetected};
+inline constexpr std::array<std::string_view, 11> kEventTypes = {
+    event::kKeyCreated,       event::kKeyDeleted,     event::kKeyRotated,
+    event::kKeyDisabled,      event::kKeyEnabled,     event::kKeyExpiring,
+    event::kKeyExpired,       event::kKeyIdleRevoked, event::kKeyReuseDetected,
+    event::kKeyLeaked,        event::kKeyCanaryUsed};
 
 // InvalidArgument "unknown event type \"x\"; known: key.created, …" unless one of kEventTypes.
 Status ValidateEventType(std::string_view type);
