@@ -24,6 +24,17 @@ constexpr std::array<std::int8_t, 256> kBase62Value = MakeBase62Table();
 
 bool IsBase62(char c) { return kBase62Value[static_cast<unsigned char>(c)] >= 0; }
 
+bool IsHex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
+}
+
+// Whether a key may start at `start`: at the text's start, after a character that is not a
+// letter or digit, or after a percent-encoded byte ("%3D" in "?next=…%3Fk%3Dkw_…").
+bool StartsAWord(std::string_view text, std::size_t start) {
+  if (start == 0 || !IsBase62(text[start - 1])) return true;
+  return start >= 3 && text[start - 3] == '%' && IsHex(text[start - 2]) && IsHex(text[start - 1]);
+}
+
 // The position of the next `c` in text at or after `from`, or text.size().
 std::size_t Next(std::string_view text, std::size_t from, char c) {
   if (from >= text.size()) return text.size();
@@ -61,7 +72,7 @@ bool KeyFinder::MatchAt(std::string_view text, std::size_t sep, std::size_t sep_
     if (prefix.size() > sep) continue;
     const std::size_t start = sep - prefix.size();
     if (text.compare(start, prefix.size(), prefix) != 0) continue;
-    if (start > 0 && IsBase62(text[start - 1])) continue;
+    if (!StartsAWord(text, start)) continue;
     if (!ChecksumMatches(text.substr(body, kBodyChars))) return false;
     match.offset = start;
     match.length = body + kBodyChars - start;
