@@ -49,7 +49,7 @@ done
 
 # --- tools and build ---------------------------------------------------------------------------
 
-"$ROOT/scripts/install-packages" wrk nginx-light curl sqlite3
+"$ROOT/scripts/install-packages" wrk nginx-light curl sqlite3 ripgrep
 for tool in wrk nginx curl taskset timeout sqlite3; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
 done
