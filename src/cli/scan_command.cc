@@ -66,7 +66,7 @@ int Scan(ScanFlags& f) {
   if (f.git) {
     scan::ScanGitHistory(f.git_repo.empty() ? "." : f.git_repo, finder, result);
   } else {
-    if (f.paths.empty()) f.paths.push_back(".");
+    if (f.paths.empty()) f.paths.emplace_back(".");
     const scan::WalkOptions walk{f.excludes};
     for (const std::string& path : f.paths) scan::ScanPath(path, walk, finder, result);
   }

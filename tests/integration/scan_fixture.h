@@ -83,7 +83,8 @@ class ScanTestBase : public ::testing::Test {
   static FindingRow RowAt(const std::string& path, const std::string& content, std::size_t offset,
                           const std::string& key, const std::string& commit = "") {
     const std::size_t line_start = offset == 0 ? 0 : content.rfind('\n', offset - 1) + 1;
-    const auto line = 1 + std::count(content.begin(), content.begin() + offset, '\n');
+    const auto line = 1 + std::count(content.begin(),
+                                     content.begin() + static_cast<std::ptrdiff_t>(offset), '\n');
     return {path, line, static_cast<std::int64_t>(offset - line_start + 1), MaskKey(key), commit};
   }
 
