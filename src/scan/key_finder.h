@@ -6,7 +6,8 @@
 // checksum makes a false positive about one in 62^6 random candidates.
 //
 // No regex: one vectorised pass (scan/separator_search.h) finds each '_' and '%', and only
-// there are the prefix and the 49 characters checked. Pure; a KeyFinder is immutable and safe to share between threads.
+// there are the prefix and the 49 characters checked. Pure; a KeyFinder is immutable and safe to
+// share between threads.
 #pragma once
 
 #include <cstddef>

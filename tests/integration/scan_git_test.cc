@@ -67,6 +67,13 @@ TEST_F(ScanGitTest, FindsAKeyDeletedFromHistoryWithTheCommitThatAddedIt) {
   EXPECT_NE(text.out.find(added + ":conf/my app.env:2:9: " + MaskKey(key) + "\n"),
             std::string::npos)
       << text.out;
+  // --exclude applies to the paths in history, a folder's to everything under it.
+  ProcessResult excluded = RunKeyward({"scan", "--git", repo_, "--exclude", "conf", "-o", "json"});
+  EXPECT_EQ(excluded.exit_code, 1) << excluded.err;
+  EXPECT_EQ(Rows(excluded.out),
+            (std::vector<FindingRow>{{"side.js", 1, 4, MaskKey(side_key), side}}));
+  EXPECT_EQ(
+      RunKeyward({"scan", "--git", repo_, "--exclude", "conf", "--exclude", "*.js"}).exit_code, 0);
   // The working tree holds the untracked key: scanning files finds it, history does not.
   EXPECT_EQ(RunKeyward({"scan", repo_}).exit_code, 1);
 }
