@@ -61,6 +61,22 @@ std::vector<Blob> AddedBlobs(std::string_view diff_tree) {
   return blobs;
 }
 
+// Appends the findings of `found` whose key `reported` has not seen at their path, and adds them
+// to it: a key in a file is reported at the commit that first put it there, not again at every
+// later version of the file.
+void KeepFirstAtPath(std::vector<Finding>& found, std::unordered_set<std::string>& reported,
+                     ScanResult& result) {
+  std::vector<std::string> added;
+  for (Finding& f : found) {
+    std::string id = f.path + '\0' + f.key;
+    if (reported.count(id) != 0) continue;
+    added.push_back(std::move(id));
+    result.findings.push_back(std::move(f));
+  }
+  reported.insert(added.begin(), added.end());
+  found.clear();
+}
+
 // Reads every blob through one `git cat-file --batch` and scans it.
 Status ScanBlobs(const std::string& repo, const std::vector<Blob>& blobs, const KeyFinder& finder,
                  ScanResult& result) {
@@ -70,6 +86,8 @@ Status ScanBlobs(const std::string& repo, const std::vector<Blob>& blobs, const 
                       ChildProcess::Start({"git", "-C", repo, "cat-file", "--batch"}, ids));
   std::string header;
   std::string content;
+  std::vector<Finding> found;
+  std::unordered_set<std::string> reported;  // path '\0' key
   for (const Blob& blob : blobs) {
     // "<id> blob <size>", then the content and a '\n'; "<id> missing" for an absent object.
     KW_ASSIGN_OR_RETURN(bool got, git->ReadLine(header));
@@ -81,7 +99,8 @@ Status ScanBlobs(const std::string& repo, const std::vector<Blob>& blobs, const 
     const std::size_t size = std::stoull(header.substr(space + 1));
     KW_RETURN_IF_ERROR(git->ReadExactly(size + 1, content));
     content.pop_back();
-    ScanText(content, finder, blob.path, blob.commit, result.findings);
+    ScanText(content, finder, blob.path, blob.commit, found);
+    KeepFirstAtPath(found, reported, result);
   }
   return git->Wait();
 }

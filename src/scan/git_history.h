@@ -1,6 +1,8 @@
 // Scanning a git repository's history: every blob reachable from any ref (branches, tags,
-// remote-tracking refs, the stash), each scanned once and reported with the commit that first
-// added it (the oldest in topological order) and the path it had there. The working tree and
+// remote-tracking refs, the stash), each scanned once, at the commit that first added it (the
+// oldest in topological order) and the path it had there. A key is reported once per path: at
+// the first commit whose file at that path holds it, not again for each later version of the
+// file. The working tree and
 // the index are not part of history: scan them as files.
 //
 // Runs the `git` command (found in PATH): `rev-list --all`, `diff-tree --stdin -r -m --root`

@@ -39,6 +39,9 @@ TEST_F(ScanGitTest, FindsAKeyDeletedFromHistoryWithTheCommitThatAddedIt) {
   Write("repo/conf/my app.env", env_text);
   Commit("add settings");
   const std::string added = Head();
+  // Later versions of the file still hold the key: it was added once.
+  Write("repo/conf/my app.env", "# settings, edited\n# twice\nAPI_KEY=" + key + "\n");
+  Commit("edit settings");
   std::filesystem::remove(repo_ + "/conf/my app.env");
   Commit("remove the key");
   // The same content again later: the blob is scanned once, at the commit that added it.
