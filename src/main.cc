@@ -32,6 +32,7 @@ int Run(int argc, char** argv) {
   keyward::AddTokenCommands(app, &exit_code);
   keyward::AddSigningKeyCommands(app, &exit_code);
   keyward::AddWebhookCommands(app, &exit_code);
+  keyward::AddScanCommand(app, &exit_code);
   app.add_subcommand("version", "Print the version")->callback([] {
     std::cout << "keyward " << KEYWARD_VERSION << "\n";
   });

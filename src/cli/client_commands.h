@@ -20,5 +20,7 @@ void AddTokenCommands(CLI::App& app, int* exit_code);
 void AddSigningKeyCommands(CLI::App& app, int* exit_code);
 // webhook add|get|delete|test
 void AddWebhookCommands(CLI::App& app, int* exit_code);
+// scan [PATH…|-] (finds keys in files and git history; --check asks the server)
+void AddScanCommand(CLI::App& app, int* exit_code);
 
 }  // namespace keyward

@@ -1,0 +1,24 @@
+// Scanning a git repository's history: every blob reachable from any ref (branches, tags,
+// remote-tracking refs, the stash), each scanned once and reported with the commit that first
+// added it (the oldest in topological order) and the path it had there. The working tree and
+// the index are not part of history: scan them as files.
+//
+// Runs the `git` command (found in PATH): `rev-list --all`, `diff-tree --stdin -r -m --root`
+// for the blobs each commit adds (a merge against each parent, so that a blob first seen in a
+// conflict resolution counts), and one `cat-file --batch` for their content.
+#pragma once
+
+#include <string>
+
+#include "scan/finding.h"
+#include "scan/key_finder.h"
+
+namespace keyward::scan {
+
+// Scans the history of the repository at `repo` (any folder inside its work tree, or a bare
+// repository) into `result`. Findings carry the commit id (full hex) and the path. A git that
+// cannot run or fails (not a repository, an unreadable object) adds one error to
+// result.errors and stops.
+void ScanGitHistory(const std::string& repo, const KeyFinder& finder, ScanResult& result);
+
+}  // namespace keyward::scan

@@ -1,0 +1,110 @@
+#include "scan/key_finder.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+#include "core/api_key.h"
+
+namespace keyward::scan {
+namespace {
+
+constexpr std::size_t kBodyChars = kSecretChars + kChecksumChars;  // 49
+
+constexpr std::array<std::int8_t, 256> MakeBase62Table() {
+  std::array<std::int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<std::int8_t>(c - '0');
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = static_cast<std::int8_t>(c - 'A' + 10);
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = static_cast<std::int8_t>(c - 'a' + 36);
+  return t;
+}
+constexpr std::array<std::int8_t, 256> kBase62Value = MakeBase62Table();
+
+bool IsBase62(char c) { return kBase62Value[static_cast<unsigned char>(c)] >= 0; }
+
+// The position of the next `c` in text at or after `from`, or text.size().
+std::size_t Next(std::string_view text, std::size_t from, char c) {
+  if (from >= text.size()) return text.size();
+  const void* p = std::memchr(text.data() + from, c, text.size() - from);
+  return p == nullptr ? text.size() : static_cast<const char*>(p) - text.data();
+}
+
+// The 6 checksum characters equal the CRC32 of the 43 secret characters.
+bool ChecksumMatches(std::string_view body) {
+  std::uint64_t got = 0;
+  for (char c : body.substr(kSecretChars)) {
+    got = got * 62 + static_cast<std::uint64_t>(kBase62Value[static_cast<unsigned char>(c)]);
+  }
+  return got == Crc32(body.substr(0, kSecretChars));
+}
+
+}  // namespace
+
+KeyFinder::KeyFinder(std::vector<std::string> prefixes) : prefixes_(std::move(prefixes)) {
+  std::sort(prefixes_.begin(), prefixes_.end());
+  prefixes_.erase(std::unique(prefixes_.begin(), prefixes_.end()), prefixes_.end());
+}
+
+bool KeyFinder::MatchAt(std::string_view text, std::size_t sep, std::size_t sep_len,
+                        KeyMatch& match) const {
+  const std::size_t body = sep + sep_len;
+  if (body + kBodyChars > text.size()) return false;
+  if (body + kBodyChars < text.size() && IsBase62(text[body + kBodyChars])) return false;
+  for (std::size_t i = 0; i < kBodyChars; ++i) {
+    if (!IsBase62(text[body + i])) return false;
+  }
+  // At most one prefix fits: of two that both end at `sep`, the longer one puts a letter or
+  // digit before the shorter.
+  for (const std::string& prefix : prefixes_) {
+    if (prefix.size() > sep) continue;
+    const std::size_t start = sep - prefix.size();
+    if (text.compare(start, prefix.size(), prefix) != 0) continue;
+    if (start > 0 && IsBase62(text[start - 1])) continue;
+    if (!ChecksumMatches(text.substr(body, kBodyChars))) return false;
+    match.offset = start;
+    match.length = body + kBodyChars - start;
+    match.key.assign(prefix).push_back('_');
+    match.key.append(text.substr(body, kBodyChars));
+    return true;
+  }
+  return false;
+}
+
+void KeyFinder::Find(std::string_view text,
+                     const std::function<void(const KeyMatch&)>& on_match) const {
+  KeyMatch match;
+  std::size_t underscore = Next(text, 0, '_');
+  std::size_t percent = Next(text, 0, '%');
+  while (underscore < text.size() || percent < text.size()) {
+    std::size_t sep = std::min(underscore, percent);
+    std::size_t sep_len = 1;
+    if (sep == percent) {
+      const bool encoded = sep + 2 < text.size() && text[sep + 1] == '5' &&
+                           (text[sep + 2] == 'F' || text[sep + 2] == 'f');
+      sep_len = encoded ? 3 : 0;
+    }
+    std::size_t resume = sep + 1;
+    if (sep_len != 0 && MatchAt(text, sep, sep_len, match)) {
+      on_match(match);
+      resume = match.offset + match.length;
+    }
+    if (underscore < resume) underscore = Next(text, resume, '_');
+    if (percent < resume) percent = Next(text, resume, '%');
+  }
+}
+
+std::string MaskKeysIn(std::string_view text, const KeyFinder& finder) {
+  std::string out;
+  std::size_t copied = 0;
+  finder.Find(text, [&](const KeyMatch& m) {
+    out.append(text.substr(copied, m.offset - copied));
+    out.append(MaskKey(m.key));
+    copied = m.offset + m.length;
+  });
+  out.append(text.substr(copied));
+  return out;
+}
+
+}  // namespace keyward::scan
