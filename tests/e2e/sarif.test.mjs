@@ -1,8 +1,8 @@
 // `keyward scan -o sarif` (issue 17, acceptance 3) against a JSON Schema validator from npm: the
 // output of the real keyward binary (KEYWARD_BINARY) over a folder of planted keys must validate
 // against the SARIF 2.1.0 schema with ajv, and its results must be exactly the planted keys at
-// their planted places (uri, startLine, startColumn in UTF-16 code units, as the run's
-// columnKind "utf16CodeUnits" says).
+// their planted places (uri, startLine, startColumn and endColumn in UTF-16 code units, as the
+// run's columnKind "utf16CodeUnits" says).
 //
 // The schema: the SARIF 2.1.0 schema (draft-04) that Microsoft's SARIF JS SDK ships in the npm
 // package @microsoft/jest-sarif (lib/schemas/sarif-2.1.0-rtm.5.json); the OASIS errata01 text of
@@ -66,8 +66,8 @@ async function newKey(admin, name) {
 }
 
 // Writes `lines` (with {0}, {1}… standing for keys[i] and {%0}… for keys[i] with its '_' as
-// "%5F") to `path` under the corpus, and records where each key starts: line and UTF-16 column,
-// both from 1.
+// "%5F") to `path` under the corpus, and records where each key is: its line, and the UTF-16
+// columns of its first character and of the character after it, all from 1.
 function plant(path, lines) {
   const out = lines.map((line, i) => {
     let text = line;
@@ -76,7 +76,9 @@ function plant(path, lines) {
       if (!m) break;
       const key = keys[Number(m[2])];
       const value = m[1] ? key.replace('_', '%5F') : key;
-      planted.push({ uri: path, startLine: i + 1, startColumn: m.index + 1 });
+      planted.push({
+        uri: path, startLine: i + 1, startColumn: m.index + 1, endColumn: m.index + 1 + value.length,
+      });
       text = text.slice(0, m.index) + value + text.slice(m.index + m[0].length);
     }
     return text;
@@ -133,7 +135,7 @@ function scan() {
   return run;
 }
 
-// A result's {uri, startLine, startColumn}; the uri decoded and without a leading "./".
+// A result's {uri, startLine, startColumn, endColumn}; the uri decoded, without a leading "./".
 function whereOf(result) {
   assert.equal(result.locations?.length, 1, JSON.stringify(result));
   const { artifactLocation, region } = result.locations[0].physicalLocation;
@@ -141,6 +143,7 @@ function whereOf(result) {
     uri: decodeURIComponent(artifactLocation.uri).replace(/^\.\//, ''),
     startLine: region.startLine,
     startColumn: region.startColumn,
+    endColumn: region.endColumn,
   };
 }
 
