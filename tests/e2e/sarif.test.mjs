@@ -5,12 +5,14 @@
 // run's columnKind "utf16CodeUnits" says).
 //
 // The schema: the SARIF 2.1.0 schema (draft-04) that Microsoft's SARIF JS SDK ships in the npm
-// package @microsoft/jest-sarif (lib/schemas/sarif-2.1.0-rtm.5.json); the OASIS errata01 text of
-// the same schema is in no small npm package. It is the standard's schema but for descriptions
-// and a few checks the errata added (enum members also typed "string", `runs` may be null, a
-// region needs startLine, charOffset or byteOffset, the `language` pattern); this test checks
-// startLine itself. Its `language` pattern is no valid Unicode regular expression, so ajv runs
-// the schema's patterns without the `u` flag (as the SDK's own ajv 6 does).
+// package @microsoft/jest-sarif (lib/schemas/sarif-2.1.0-rtm.5.json). No npm package we found
+// ships the OASIS errata01 file (sarif-schema-2.1.0.json) itself; the SARIF multitool's Linux
+// package ships the SDK's draft 2020-12 rewrite beside a 95 MB binary. rtm.5 is the standard's
+// schema but for descriptions and a few checks the errata added (enum members also typed
+// "string", `runs` may be null, a region needs startLine, charOffset or byteOffset, the
+// `language` pattern); this test checks startLine itself. rtm.5's `language` pattern is no
+// valid Unicode regular expression, so ajv runs the schema's patterns without the `u` flag (as
+// the SDK's own ajv 6 does).
 //
 // The keys are real: made by a keyward server through the API (and recorded for the secrets
 // scan). The planted folder lives in the temp dir, not among the artifacts, and is removed.
