@@ -9,8 +9,9 @@ BUILD_PACKAGES := build-essential cmake ninja-build pkg-config ccache lld \
   libssl-dev libsodium-dev libsqlite3-dev libpq-dev libcli11-dev libfmt-dev zlib1g-dev \
   libcurl4-openssl-dev libyaml-cpp-dev \
   libgtest-dev libgmock-dev libbenchmark-dev
-# clang builds the tsan preset (ThreadSanitizer and -Wthread-safety) and runs clang-tidy.
-TEST_PACKAGES := $(BUILD_PACKAGES) curl nginx-light chromium postgresql openssl sqlite3 \
+# clang builds the tsan preset (ThreadSanitizer and -Wthread-safety) and runs clang-tidy; git
+# serves the tests of `keyward scan --git`.
+TEST_PACKAGES := $(BUILD_PACKAGES) curl nginx-light chromium postgresql openssl sqlite3 git \
   clang clang-tidy libclang-rt-14-dev
 
 LISTEN ?= 127.0.0.1:8080

@@ -306,6 +306,7 @@ void AddApiRoutes(Router& router, Services& s) {
   AddKeyLifecycleRoutes(router, s);
   AddWebhookRoutes(router, s);
   AddUsageRoutes(router, s);
+  AddLeakRoutes(router, s);
 }
 
 }  // namespace keyward

@@ -24,5 +24,7 @@ void AddKeyLifecycleRoutes(Router& router, Services& services);
 void AddWebhookRoutes(Router& router, Services& services);
 // GET /api/v1/users/{id}/apikeys/{name}/usage and GET /api/v1/usage/top (usage_routes.cc).
 void AddUsageRoutes(Router& router, Services& services);
+// POST /api/v1/apikeys/check and POST /api/v1/leaks (leak_routes.cc).
+void AddLeakRoutes(Router& router, Services& services);
 
 }  // namespace keyward

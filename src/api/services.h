@@ -9,6 +9,7 @@
 #include "service/audit_log.h"
 #include "service/authenticator.h"
 #include "service/key_service.h"
+#include "service/leak_service.h"
 #include "service/options.h"
 #include "service/sign_in_service.h"
 #include "service/signing_key_ring.h"
@@ -49,6 +50,8 @@ struct Services {
   const Clock* clock = nullptr;
   // Issue 16: the usage routes (null: they answer 503).
   const UsageService* usage_service = nullptr;
+  // Issue 17: the check and leak-report routes (null: they answer 503).
+  const LeakService* leaks = nullptr;
 };
 
 // The clock usage is counted by: services.clock, or the system clock.

@@ -94,6 +94,10 @@ Status ValidateLifecycle(const Config& config) {
   if (config.rate_limit_nodes < 1 || config.rate_limit_nodes > 1000) {
     return Status::InvalidArgument("--rate-limit-nodes must be between 1 and 1000");
   }
+  if (config.service.leak_reports_per_minute < 1 ||
+      config.service.leak_reports_per_minute > 10000) {
+    return Status::InvalidArgument("--leak-reports-per-minute must be between 1 and 10000");
+  }
   return Status::Ok();
 }
 

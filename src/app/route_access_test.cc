@@ -402,6 +402,24 @@ const std::vector<Row>& Table() {
        {/**/ 401, 403, 200, 403,                                     //
         /**/ 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
         /**/ 403, 403, 403, 403, 200}},
+      // Issue 17. The check: any signed-in caller with keys:read (it names only keys the caller
+      // may read). The leak report: anyone, no key needed.
+      {verb::post,
+       "/api/v1/apikeys/check",
+       Access::kSignedIn,
+       "/api/v1/apikeys/check",
+       R"({"hashes":["0000000000000000000000000000000000000000000000000000000000000000"]})",
+       {/**/ 401, 200, 200, 403,                                     //
+        /**/ 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,  //
+        /**/ 403, 403, 200, 403, 403}},
+      {verb::post,
+       "/api/v1/leaks",
+       Access::kPublic,
+       "/api/v1/leaks",
+       R"({"tokens":[{"token":"not-a-key","url":"https://example.com/"}]})",
+       {/**/ 200, 200, 200, 200,                                     //
+        /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200, 200}},
   };
   return rows;
 }

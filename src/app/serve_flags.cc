@@ -288,6 +288,23 @@ void AddUsageFlags(CLI::App* cmd, Config& c) {
            "every node of a cluster the number of nodes)");
 }
 
+// Issue 17: leak reports (docs/leaks.md); Validate checks the range.
+void AddLeakFlags(CLI::App* cmd, Config& c) {
+  cmd->add_option_function<std::string>(
+         "--leak-action",
+         [&c](const std::string& text) {
+           c.service.leak_action = text == "disable" ? LeakAction::kDisable : LeakAction::kRevoke;
+         },
+         "what a leak report (POST /api/v1/leaks) does to a live key: revoke (delete) or disable")
+      ->check(CLI::IsMember({"revoke", "disable"}))
+      ->envname("KEYWARD_LEAK_ACTION")
+      ->default_str("revoke");
+  AddValue(cmd, "--leak-reports-per-minute", c.service.leak_reports_per_minute,
+           "KEYWARD_LEAK_REPORTS_PER_MINUTE",
+           "leak reports one client address may send per minute, all at once at most (1 to "
+           "10000); more get 429 with Retry-After");
+}
+
 }  // namespace
 
 void AddServeFlags(CLI::App* cmd, Config& config) {
@@ -297,6 +314,7 @@ void AddServeFlags(CLI::App* cmd, Config& config) {
   AddTokenFlags(cmd, config);
   AddLifecycleFlags(cmd, config);
   AddUsageFlags(cmd, config);
+  AddLeakFlags(cmd, config);
 }
 
 }  // namespace keyward

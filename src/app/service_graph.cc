@@ -43,6 +43,7 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
       webhooks_(*store_, master_key_ ? &*master_key_ : nullptr, webhook_options_, clock, &audit_,
                 dispatcher_.get()),
       usage_service_(*store_, clock),
+      leaks_(*store_, keys_, options_, clock, &cache_, &audit_),
       token_options_(config.token),
       ring_(token_options_.issuer.empty() || !master_key_
                 ? nullptr
@@ -69,7 +70,8 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                 .dispatcher = dispatcher_.get(),
                 .usage = &usage_,
                 .clock = &clock,
-                .usage_service = &usage_service_},
+                .usage_service = &usage_service_,
+                .leaks = &leaks_},
       // ServerApp hands over the count it resolved; the CPUs are counted here only for a graph
       // made without one (the fuzz harness, the benchmarks, tests).
       blocking_threads_(config.blocking_threads > 0

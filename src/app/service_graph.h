@@ -29,6 +29,7 @@
 #include "service/key_cache.h"
 #include "service/key_service.h"
 #include "service/last_used_writer.h"
+#include "service/leak_service.h"
 #include "service/rate_limiter.h"
 #include "service/sign_in_service.h"
 #include "service/signing_key_ring.h"
@@ -74,6 +75,7 @@ class ServiceGraph {
   UserService& users() { return users_; }
   WebhookService& webhooks() { return webhooks_; }
   const UsageService& usage_service() const { return usage_service_; }
+  const LeakService& leaks() const { return leaks_; }
   WebhookDispatcher& dispatcher() { return *dispatcher_; }
   Housekeeper* housekeeper() { return housekeeper_.get(); }  // null before Start()
   SignInService& sign_in() { return sign_in_; }
@@ -130,6 +132,7 @@ class ServiceGraph {
   SignInService sign_in_;
   WebhookService webhooks_;
   UsageService usage_service_;
+  LeakService leaks_;
   const TokenOptions token_options_;
   std::unique_ptr<SigningKeyRing> ring_;  // null while the issuer is off
   std::unique_ptr<TokenService> tokens_;  // null while the issuer is off

@@ -9,6 +9,7 @@
 
 #include "cli/client_commands.h"
 #include "cli/command.h"
+#include "common/random.h"
 #include "core/api_key.h"
 #include "scan/check.h"
 #include "scan/file_scanner.h"
@@ -62,12 +63,12 @@ int Scan(ScanFlags& f) {
     return 2;
   }
   const scan::KeyFinder finder(f.prefixes);
+  const scan::WalkOptions walk{f.excludes};
   scan::ScanResult result;
   if (f.git) {
-    scan::ScanGitHistory(f.git_repo.empty() ? "." : f.git_repo, finder, result);
+    scan::ScanGitHistory(f.git_repo.empty() ? "." : f.git_repo, walk, finder, result);
   } else {
-    if (f.paths.empty()) f.paths.push_back(".");
-    const scan::WalkOptions walk{f.excludes};
+    if (f.paths.empty()) f.paths.emplace_back(".");
     for (const std::string& path : f.paths) scan::ScanPath(path, walk, finder, result);
   }
   bool failed = !result.errors.empty();
@@ -88,6 +89,7 @@ int Scan(ScanFlags& f) {
     std::cout << scan::RenderText(result.findings);
   }
   std::cout << std::flush;
+  for (scan::Finding& finding : result.findings) SecureWipe(finding.key);
   if (failed) return 2;
   return result.findings.empty() ? 0 : 1;
 }
@@ -104,7 +106,8 @@ void AddScanCommand(CLI::App& app, int* exit_code) {
       ->type_name("PATH");
   cmd->add_option("--exclude", f->excludes,
                   "leave out files and folders matching this glob (on the path under the "
-                  "folder argument or the base name; repeatable)")
+                  "folder argument, or in the repository with --git, or the base name; "
+                  "repeatable)")
       ->type_name("GLOB")
       ->allow_extra_args(false);
   cmd->add_option("--prefix", f->prefixes, "key prefix to look for (repeatable)")

@@ -11,14 +11,12 @@
 #include <cstring>
 #include <system_error>
 
-extern char** environ;
-
 namespace keyward::scan {
 namespace {
 
 constexpr std::size_t kReadSize = 1 << 20;
 
-std::string ErrnoText(int err) { return std::generic_category().message(err); }
+std::string SystemError(int err) { return std::generic_category().message(err); }
 
 // An unlinked temporary file holding `input`, positioned at its start; -1 on failure.
 int InputFile(std::string_view input) {
@@ -37,17 +35,18 @@ int InputFile(std::string_view input) {
 Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::vector<std::string>& argv,
                                                           std::string_view input) {
   const int in_fd = InputFile(input);
-  if (in_fd < 0) return Status::Unavailable("cannot make a temporary file: " + ErrnoText(errno));
+  if (in_fd < 0) return Status::Unavailable("cannot make a temporary file: " + SystemError(errno));
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
     ::close(in_fd);
-    return Status::Unavailable("cannot make a pipe: " + ErrnoText(errno));
+    return Status::Unavailable("cannot make a pipe: " + SystemError(errno));
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in_fd, STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = -1;
@@ -57,7 +56,7 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::vector<std:
   ::close(pipe_fds[1]);
   if (err != 0) {
     ::close(pipe_fds[0]);
-    return Status::Unavailable("cannot run " + argv[0] + ": " + ErrnoText(err));
+    return Status::Unavailable("cannot run " + argv[0] + ": " + SystemError(err));
   }
   std::unique_ptr<ChildProcess> child(new ChildProcess());
   child->name_ = argv[0];
@@ -81,7 +80,7 @@ Result<bool> ChildProcess::Fill() {
   while (true) {
     const ssize_t n = ::read(out_fd_, buf_.data(), buf_.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::Unavailable("reading from " + name_ + ": " + ErrnoText(errno));
+    if (n < 0) return Status::Unavailable("reading from " + name_ + ": " + SystemError(errno));
     buf_.resize(static_cast<std::size_t>(n));
     return n > 0;
   }
@@ -130,7 +129,7 @@ Status ChildProcess::Wait() {
     got = ::waitpid(pid_, &status, 0);
   } while (got < 0 && errno == EINTR);
   pid_ = -1;
-  if (got < 0) return Status::Unavailable("waiting for " + name_ + ": " + ErrnoText(errno));
+  if (got < 0) return Status::Unavailable("waiting for " + name_ + ": " + SystemError(errno));
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();
   if (WIFEXITED(status)) {
     return Status::Unavailable(name_ + " failed with exit status " +

@@ -132,6 +132,14 @@ void ScanFolder(const std::string& root, const WalkOptions& options, const KeyFi
 
 }  // namespace
 
+bool ExcludedPath(std::string_view relative, const WalkOptions& options) {
+  for (std::size_t end = relative.find('/'); end != std::string_view::npos;
+       end = relative.find('/', end + 1)) {
+    if (Excluded(fs::path(relative.substr(0, end)), options)) return true;
+  }
+  return Excluded(fs::path(relative), options);
+}
+
 void ScanPath(const std::string& path, const WalkOptions& options, const KeyFinder& finder,
               ScanResult& result) {
   if (path == "-") {

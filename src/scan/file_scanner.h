@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "scan/finding.h"
@@ -21,6 +22,10 @@ struct WalkOptions {
   // entered.
   std::vector<std::string> excludes;
 };
+
+// Whether `relative` (a '/'-separated path under a folder or in a repository) is left out: it or
+// one of the folders above it matches a glob of `options` (on the path so far or its last name).
+bool ExcludedPath(std::string_view relative, const WalkOptions& options);
 
 // Scans `path` (a file, a folder, or "-" for standard input) into `result`. Findings under a
 // folder carry `path` joined with the relative path ("." adds nothing: "src/a.js"). Errors

@@ -86,7 +86,8 @@ Status ScanBlobs(const std::string& repo, const std::vector<Blob>& blobs, const 
   return git->Wait();
 }
 
-Status ScanHistory(const std::string& repo, const KeyFinder& finder, ScanResult& result) {
+Status ScanHistory(const std::string& repo, const WalkOptions& options, const KeyFinder& finder,
+                   ScanResult& result) {
   KW_ASSIGN_OR_RETURN(std::string commits,
                       RunGit(repo, {"rev-list", "--all", "--reverse", "--topo-order"}, ""));
   KW_ASSIGN_OR_RETURN(std::string diff_tree,
@@ -94,13 +95,16 @@ Status ScanHistory(const std::string& repo, const KeyFinder& finder, ScanResult&
                              {"diff-tree", "--stdin", "-z", "-r", "-m", "--root", "--no-renames",
                               "--no-abbrev", "--no-ext-diff", "--no-textconv"},
                              commits));
-  return ScanBlobs(repo, AddedBlobs(diff_tree), finder, result);
+  std::vector<Blob> blobs = AddedBlobs(diff_tree);
+  std::erase_if(blobs, [&](const Blob& blob) { return ExcludedPath(blob.path, options); });
+  return ScanBlobs(repo, blobs, finder, result);
 }
 
 }  // namespace
 
-void ScanGitHistory(const std::string& repo, const KeyFinder& finder, ScanResult& result) {
-  Status status = ScanHistory(repo, finder, result);
+void ScanGitHistory(const std::string& repo, const WalkOptions& options, const KeyFinder& finder,
+                    ScanResult& result) {
+  Status status = ScanHistory(repo, options, finder, result);
   if (!status.ok()) result.errors.push_back(repo + ": " + status.message());
 }
 

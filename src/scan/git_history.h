@@ -10,15 +10,18 @@
 
 #include <string>
 
+#include "scan/file_scanner.h"
 #include "scan/finding.h"
 #include "scan/key_finder.h"
 
 namespace keyward::scan {
 
 // Scans the history of the repository at `repo` (any folder inside its work tree, or a bare
-// repository) into `result`. Findings carry the commit id (full hex) and the path. A git that
+// repository) into `result`, leaving out the blobs whose path `options` excludes (the path in
+// the commit that added the blob). Findings carry the commit id (full hex) and the path. A git that
 // cannot run or fails (not a repository, an unreadable object) adds one error to
 // result.errors and stops.
-void ScanGitHistory(const std::string& repo, const KeyFinder& finder, ScanResult& result);
+void ScanGitHistory(const std::string& repo, const WalkOptions& options, const KeyFinder& finder,
+                    ScanResult& result);
 
 }  // namespace keyward::scan

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/api_key.h"
+#include "scan/separator_search.h"
 
 namespace keyward::scan {
 namespace {
@@ -24,11 +25,15 @@ constexpr std::array<std::int8_t, 256> kBase62Value = MakeBase62Table();
 
 bool IsBase62(char c) { return kBase62Value[static_cast<unsigned char>(c)] >= 0; }
 
-// The position of the next `c` in text at or after `from`, or text.size().
-std::size_t Next(std::string_view text, std::size_t from, char c) {
-  if (from >= text.size()) return text.size();
-  const void* p = std::memchr(text.data() + from, c, text.size() - from);
-  return p == nullptr ? text.size() : static_cast<const char*>(p) - text.data();
+bool IsHex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
+}
+
+// Whether a key may start at `start`: at the text's start, after a character that is not a
+// letter or digit, or after a percent-encoded byte ("%3D" in "?next=…%3Fk%3Dkw_…").
+bool StartsAWord(std::string_view text, std::size_t start) {
+  if (start == 0 || !IsBase62(text[start - 1])) return true;
+  return start >= 3 && text[start - 3] == '%' && IsHex(text[start - 2]) && IsHex(text[start - 1]);
 }
 
 // The 6 checksum characters equal the CRC32 of the 43 secret characters.
@@ -61,7 +66,7 @@ bool KeyFinder::MatchAt(std::string_view text, std::size_t sep, std::size_t sep_
     if (prefix.size() > sep) continue;
     const std::size_t start = sep - prefix.size();
     if (text.compare(start, prefix.size(), prefix) != 0) continue;
-    if (start > 0 && IsBase62(text[start - 1])) continue;
+    if (!StartsAWord(text, start)) continue;
     if (!ChecksumMatches(text.substr(body, kBodyChars))) return false;
     match.offset = start;
     match.length = body + kBodyChars - start;
@@ -75,12 +80,9 @@ bool KeyFinder::MatchAt(std::string_view text, std::size_t sep, std::size_t sep_
 void KeyFinder::Find(std::string_view text,
                      const std::function<void(const KeyMatch&)>& on_match) const {
   KeyMatch match;
-  std::size_t underscore = Next(text, 0, '_');
-  std::size_t percent = Next(text, 0, '%');
-  while (underscore < text.size() || percent < text.size()) {
-    std::size_t sep = std::min(underscore, percent);
+  for (std::size_t sep = FindSeparator(text, 0); sep < text.size();) {
     std::size_t sep_len = 1;
-    if (sep == percent) {
+    if (text[sep] == '%') {
       const bool encoded = sep + 2 < text.size() && text[sep + 1] == '5' &&
                            (text[sep + 2] == 'F' || text[sep + 2] == 'f');
       sep_len = encoded ? 3 : 0;
@@ -90,8 +92,7 @@ void KeyFinder::Find(std::string_view text,
       on_match(match);
       resume = match.offset + match.length;
     }
-    if (underscore < resume) underscore = Next(text, resume, '_');
-    if (percent < resume) percent = Next(text, resume, '%');
+    sep = FindSeparator(text, resume);
   }
 }
 

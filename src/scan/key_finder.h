@@ -1,11 +1,13 @@
 // Finding API keys in any text: source files, JSON, URLs (also with the '_' percent-encoded as
 // "%5F"), minified code, binary files. A hit is one of the prefixes, not preceded by
-// [A-Za-z0-9], then '_' or "%5F"/"%5f", then exactly 49 base62 characters not followed by
+// [A-Za-z0-9] (unless that is the end of a percent-encoded byte, as in "%3Dkw_…"), then '_' or
+// "%5F"/"%5f", then exactly 49 base62 characters not followed by
 // another base62 character, whose last 6 are the checksum of the first 43 (core/api_key.h). The
 // checksum makes a false positive about one in 62^6 random candidates.
 //
-// No regex: memchr finds each '_' and '%', and only there are the prefix and the 49 characters
-// checked. Pure; a KeyFinder is immutable and safe to share between threads.
+// No regex: one vectorised pass (scan/separator_search.h) finds each '_' and '%', and only
+// there are the prefix and the 49 characters checked. Pure; a KeyFinder is immutable and safe to
+// share between threads.
 #pragma once
 
 #include <cstddef>

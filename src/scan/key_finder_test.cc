@@ -52,6 +52,13 @@ TEST_F(KeyFinderTest, FindsAPercentEncodedSeparator) {
   EXPECT_EQ(found[0].length, upper.size());
   EXPECT_EQ(found[1].key, key);
   EXPECT_EQ(found[1].offset, text.find(lower));
+  // A key after a percent-encoded byte, as in a URL inside a URL's query.
+  const std::string nested = "?next=https%3A%2F%2Fh%2F%3Fk%3D" + upper + "%26";
+  found = FindAll(KeyFinder({"kw"}), nested);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].offset, nested.find(upper));
+  EXPECT_TRUE(FindAll(KeyFinder({"kw"}), "%3G" + key).empty());
+  EXPECT_TRUE(FindAll(KeyFinder({"kw"}), "x3D" + key).empty());
 }
 
 TEST_F(KeyFinderTest, RefusesNearMisses) {

@@ -373,11 +373,11 @@ Result<KeyView> KeyService::RevealKey(const Caller& caller, const std::string& t
   return view;
 }
 
-Status KeyService::Delete(const Caller& caller, std::string_view user_id,
-                          std::string_view name) const {
+Status KeyService::Delete(const Caller& caller, std::string_view user_id, std::string_view name,
+                          std::string_view detail) const {
   std::string target = ResolveUserId(caller.user, user_id);
   Status deleted = DeleteKey(caller, target, name);
-  Audited(AuditAction::kKeyDelete, caller, target, name, deleted);
+  Audited(AuditAction::kKeyDelete, caller, target, name, deleted, detail);
   return deleted;
 }
 

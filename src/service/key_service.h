@@ -147,7 +147,9 @@ class KeyService final : public ReuseListener {
   // outlives it ("key other-key has a broader grant than this key: …").
   Result<KeyView> Reveal(const Caller& caller, std::string_view user_id,
                          std::string_view name) const;
-  Status Delete(const Caller& caller, std::string_view user_id, std::string_view name) const;
+  // `detail` goes into the audit record (issue 17: "leak scan" for a delete by a check).
+  Status Delete(const Caller& caller, std::string_view user_id, std::string_view name,
+                std::string_view detail = {}) const;
 
   // Issue 15. Every change below writes its webhook events (service/key_events.h) in the same
   // store transaction, erases the key's secrets from this node's cache before returning (the

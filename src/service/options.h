@@ -7,6 +7,9 @@
 
 namespace keyward {
 
+// Issue 17: what a leak report (POST /api/v1/leaks) does to a live key it names.
+enum class LeakAction { kRevoke, kDisable };
+
 struct ServiceOptions {
   // Keys look like "<key_prefix>_…". 1-16 characters of [a-z0-9].
   std::string key_prefix = "kw";
@@ -38,6 +41,11 @@ struct ServiceOptions {
   // Issue 16: hours of key usage older than this, in seconds (--usage-retention, 90d), are pruned
   // by the housekeeper.
   std::int64_t usage_retention = 90 * 86400;
+  // Issue 17: a reported live key is deleted (kRevoke) or disabled (--leak-action).
+  LeakAction leak_action = LeakAction::kRevoke;
+  // Issue 17: leak reports one client address may send per minute, all at once at most
+  // (--leak-reports-per-minute, 1 to 10000); the next is refused with 429 and Retry-After.
+  std::int64_t leak_reports_per_minute = 10;
 };
 
 // Webhook deliveries (service/webhook_dispatcher.h), from `keyward serve --webhook-…`.

@@ -1,0 +1,75 @@
+#include "scan/separator_search.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include <cstdint>
+
+namespace keyward::scan {
+
+std::size_t FindSeparatorBytewise(const char* p, std::size_t from, std::size_t n) {
+  for (std::size_t i = from; i < n; ++i) {
+    if (p[i] == '_' || p[i] == '%') return i;
+  }
+  return n;
+}
+
+#if defined(__x86_64__)
+
+__attribute__((target("avx2"))) std::size_t FindSeparatorAvx2(const char* p, std::size_t from,
+                                                              std::size_t n) {
+  const __m256i underscore = _mm256_set1_epi8('_');
+  const __m256i percent = _mm256_set1_epi8('%');
+  std::size_t i = from;
+  for (; i + 64 <= n; i += 64) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 32));
+    const __m256i hit_a =
+        _mm256_or_si256(_mm256_cmpeq_epi8(a, underscore), _mm256_cmpeq_epi8(a, percent));
+    const __m256i hit_b =
+        _mm256_or_si256(_mm256_cmpeq_epi8(b, underscore), _mm256_cmpeq_epi8(b, percent));
+    const __m256i hit = _mm256_or_si256(hit_a, hit_b);
+    if (_mm256_testz_si256(hit, hit) != 0) continue;
+    const std::uint64_t mask =
+        static_cast<std::uint32_t>(_mm256_movemask_epi8(hit_a)) |
+        std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(hit_b))} << 32;
+    return i + static_cast<std::size_t>(__builtin_ctzll(mask));
+  }
+  return FindSeparatorBytewise(p, i, n);
+}
+
+std::size_t FindSeparatorSse2(const char* p, std::size_t from, std::size_t n) {
+  const __m128i underscore = _mm_set1_epi8('_');
+  const __m128i percent = _mm_set1_epi8('%');
+  std::size_t i = from;
+  for (; i + 32 <= n; i += 32) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 16));
+    const int mask_a =
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(a, underscore), _mm_cmpeq_epi8(a, percent)));
+    const int mask_b =
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b, underscore), _mm_cmpeq_epi8(b, percent)));
+    if ((mask_a | mask_b) == 0) continue;
+    const auto mask = static_cast<std::uint32_t>(mask_a) | static_cast<std::uint32_t>(mask_b) << 16;
+    return i + static_cast<std::size_t>(__builtin_ctz(mask));
+  }
+  return FindSeparatorBytewise(p, i, n);
+}
+#endif
+
+std::size_t FindSeparator(std::string_view text, std::size_t from) {
+  if (from >= text.size()) return text.size();
+#if defined(__x86_64__)
+  using Search = std::size_t (*)(const char*, std::size_t, std::size_t);
+  static const Search search = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? FindSeparatorAvx2 : FindSeparatorSse2;
+  }();
+  return search(text.data(), from, text.size());
+#else
+  return FindSeparatorBytewise(text.data(), from, text.size());
+#endif
+}
+
+}  // namespace keyward::scan

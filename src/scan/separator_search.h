@@ -1,0 +1,23 @@
+// The one pass over the bulk of a scanned text: the next '_' or '%' (where a key's separator,
+// "_" or "%5F", may start). Two memchr passes, one per byte, cost almost twice one; these
+// compare 32 or 64 bytes with both at a time. Pure, thread safe.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace keyward::scan {
+
+// The first '_' or '%' in text at or after `from`, or text.size(): with AVX2 where the CPU has
+// it, else SSE2 (every x86-64 has it), else byte by byte.
+std::size_t FindSeparator(std::string_view text, std::size_t from);
+
+// The variants FindSeparator picks from, for tests: the same contract over p[0, n).
+std::size_t FindSeparatorBytewise(const char* p, std::size_t from, std::size_t n);
+#if defined(__x86_64__)
+std::size_t FindSeparatorSse2(const char* p, std::size_t from, std::size_t n);
+// Only on a CPU with AVX2.
+std::size_t FindSeparatorAvx2(const char* p, std::size_t from, std::size_t n);
+#endif
+
+}  // namespace keyward::scan

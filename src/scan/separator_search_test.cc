@@ -1,0 +1,47 @@
+#include "scan/separator_search.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+namespace keyward::scan {
+namespace {
+
+// Texts of every length up to 200 with separators at random places, and every start: each
+// variant agrees with the byte-by-byte search, across the 32- and 64-byte blocks' edges.
+TEST(SeparatorSearchTest, EveryVariantFindsTheFirstSeparator) {
+  std::mt19937 rng(17);
+  for (std::size_t n = 0; n <= 200; ++n) {
+    std::string text(n, 'a');
+    for (char& c : text) {
+      const auto r = rng() % 100;
+      c = r == 0 ? '_' : r == 1 ? '%' : static_cast<char>('0' + r % 75);
+    }
+    for (std::size_t from = 0; from <= n; ++from) {
+      const std::size_t want = FindSeparatorBytewise(text.data(), from, n);
+      EXPECT_EQ(FindSeparator(text, from), want) << n << " " << from;
+#if defined(__x86_64__)
+      EXPECT_EQ(FindSeparatorSse2(text.data(), from, n), want) << n << " " << from;
+      if (__builtin_cpu_supports("avx2")) {
+        EXPECT_EQ(FindSeparatorAvx2(text.data(), from, n), want) << n << " " << from;
+      }
+#endif
+    }
+  }
+  EXPECT_EQ(FindSeparator("abc", 7), 3u);
+}
+
+TEST(SeparatorSearchTest, FindsASeparatorAtEachPlaceOfALongText) {
+  for (char sep : {'_', '%'}) {
+    for (std::size_t at = 0; at < 300; ++at) {
+      std::string text(300, 'x');
+      text[at] = sep;
+      EXPECT_EQ(FindSeparator(text, 0), at);
+      EXPECT_EQ(FindSeparator(text, at + 1), text.size());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace keyward::scan
