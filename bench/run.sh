@@ -12,7 +12,8 @@
 #         counting each key's uses (issue 16) costs, as the ratio hit / nocount
 #   limited  the hit run on another copy whose keys are all rate-limited to 1e9 per 1s (never
 #         refused): the token bucket's cost, against nginx
-# and prints req/s, p50 and p99 (medians over the rounds) and the ratio to nginx. See
+# and prints req/s, p50 and p99 (medians over the rounds) and the ratio to nginx; then runs
+# bench/tokens.sh (access tokens) and bench/scan.sh (`keyward scan` beside ripgrep). See
 # bench/README.md. Everything listens on 127.0.0.1; everything started here is stopped, and the
 # temporary folder removed, when the script exits.
 #
@@ -49,7 +50,7 @@ done
 
 # --- tools and build ---------------------------------------------------------------------------
 
-"$ROOT/scripts/install-packages" wrk nginx-light curl sqlite3 ripgrep
+"$ROOT/scripts/install-packages" wrk nginx-light curl sqlite3 ripgrep jq
 for tool in wrk nginx curl taskset timeout sqlite3; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
 done
@@ -60,7 +61,7 @@ if ((SERVER_CPU >= CPUS || CLIENT_CPU >= CPUS)); then
 fi
 ((SERVER_CPU != CLIENT_CPU)) || log "run.sh: warning: server and wrk share CPU $SERVER_CPU"
 
-bench_build keyward keyward_seed_keys verify_benchmark token_benchmark
+bench_build keyward keyward_seed_keys verify_benchmark token_benchmark keyward_scan_corpus
 KEYWARD=$ROOT/$BUILD_DIR/src/keyward
 SEED=$ROOT/$BUILD_DIR/bench/keyward_seed_keys
 [[ -x $KEYWARD && -x $SEED ]] || die "no keyward or keyward_seed_keys in $BUILD_DIR"
@@ -385,3 +386,8 @@ taskset -c "$SERVER_CPU" "$ROOT/$BUILD_DIR/bench/verify_benchmark" --benchmark_m
 for name in "${!PID[@]}"; do stop "$name"; done
 echo
 BENCH_SKIP_BUILD=1 BENCH_BUILD_DIR=$BUILD_DIR "$ROOT/bench/tokens.sh"
+
+# The scanner (bench/scan.sh): `keyward scan` beside ripgrep over a 50 MB corpus with planted keys,
+# both on the server's core; no server runs.
+echo
+BENCH_SKIP_BUILD=1 BENCH_BUILD_DIR=$BUILD_DIR "$ROOT/bench/scan.sh"
