@@ -109,6 +109,28 @@ TEST_F(LeakClusterTest, ReportedKeyIsRefusedAtOnceOnBothNodesAndAnnounced) {
   EXPECT_EQ(audit.body.find(key), std::string::npos);
 }
 
+// With --leak-action disable the key stays, disabled, and node B refuses it at once as well.
+TEST_F(LeakClusterTest, DisabledKeyIsRefusedAtOnceOnTheOtherNode) {
+  ASSERT_NO_FATAL_FAILURE(StartBoth({"--leak-action", "disable"}));
+  const std::string key = a_->NewKey(admin_a_, "admin", "leaky", "1h");
+  ASSERT_FALSE(key.empty());
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(Auth(b_->port(), key), 200);
+  HttpResult reported = CallFrom("127.0.0.8", a_->port(), "POST", "/api/v1/leaks",
+                                 Report(key, "https://paste.example/x"), kJson);
+  ASSERT_EQ(reported.status, 200) << reported.body;
+  EXPECT_EQ(reported.Json(), json::parse(R"({"received":1,"live":1})"));
+  EXPECT_TRUE(Eventually([&] { return Auth(b_->port(), key) == 401; }, std::chrono::seconds(1)))
+      << "node B still accepts the disabled key 1 s after the report";
+  HttpResult listed = b_->As(admin_b_, "GET", "/api/v1/users/me/apikeys");
+  ASSERT_EQ(listed.status, 200);
+  bool disabled = false;
+  const json::value keys = listed.Json();
+  for (const json::value& k : keys.as_array()) {
+    if (k.at("name") == "leaky") disabled = k.at("disabled").as_bool();
+  }
+  EXPECT_TRUE(disabled);
+}
+
 // 5 reports a minute per address: the sixth from one address is 429 on that node; another
 // address, and the other node (each counts its own), still get through. Garbage counts too, and
 // nothing is a 5xx.
