@@ -40,8 +40,8 @@ struct HashCheck {
   std::string hash;  // as given: 64 lower-case hex
   bool live = false;
   bool revoked = false;  // deleted by this call
-  // The key's owner and name; empty unless the caller may read the key (its owner, or an
-  // operator: with users:read for a key of an operator's key).
+  // The key's owner and name, live or not; empty unless the caller may read the key: its owner,
+  // or an operator (an operator's API key needs users:read for it).
   std::string user = {};
   std::string name = {};
 };
