@@ -86,7 +86,8 @@ class LeakService {
   std::int64_t Admit(std::string_view address) const;
 
   // A leak report from `address`. InvalidArgument for none or more than kMaxLeakTokens tokens or
-  // a url over kMaxLeakUrlBytes. Each live key among the tokens is deleted, or disabled with
+  // a url over kMaxLeakUrlBytes. A token is a key as such, or with its '_' percent-encoded
+  // ("kw%5F…"); nothing else. Each live key among the tokens is deleted, or disabled with
   // ServiceOptions::leak_action kDisable, with events key.leaked (data: user, key and name,
   // expiration, action "revoked" | "disabled", url with every key in it masked, reporter_address)
   // and key.deleted or key.disabled; audit key.leaked (actor "system", the owner, the key's name,
