@@ -309,6 +309,26 @@ TEST(ConfigValidate, UsageRangesNameTheFlag) {
             "--rate-limit-nodes must be between 1 and 1000");
 }
 
+// Issue 17: what a leak report does, and how many one address may send.
+TEST(ServeFlags, LeakFlags) {
+  const Config defaults = Parse({});
+  EXPECT_EQ(defaults.service.leak_action, LeakAction::kRevoke);
+  EXPECT_EQ(defaults.service.leak_reports_per_minute, 10);
+  const Config c = Parse({"--leak-action", "disable", "--leak-reports-per-minute", "60"});
+  EXPECT_EQ(c.service.leak_action, LeakAction::kDisable);
+  EXPECT_EQ(c.service.leak_reports_per_minute, 60);
+  EXPECT_THAT(Validate(c), IsOk());
+  EXPECT_EQ(Parse({"--leak-action", "revoke"}).service.leak_action, LeakAction::kRevoke);
+  EXPECT_THROW(Parse({"--leak-action", "delete"}), CLI::ValidationError);
+  EXPECT_THROW(Parse({"--leak-reports-per-minute", "ten"}), CLI::ParseError);
+  Config zero;
+  zero.service.leak_reports_per_minute = 0;
+  EXPECT_EQ(Validate(zero).message(), "--leak-reports-per-minute must be between 1 and 10000");
+  Config many;
+  many.service.leak_reports_per_minute = 10001;
+  EXPECT_EQ(Validate(many).message(), "--leak-reports-per-minute must be between 1 and 10000");
+}
+
 // NOLINTBEGIN(concurrency-mt-unsafe): setenv in a test that runs no other thread.
 TEST(ServeFlags, LifecycleVariables) {
   ::setenv("KEYWARD_EXPIRY_WARNINGS", "3d", 1);

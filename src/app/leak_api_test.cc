@@ -151,6 +151,19 @@ TEST_F(LeakApiTest, CountsOnlyLiveKeysAndSaysNotWhose) {
   EXPECT_EQ(Audited(world_, "alice", AuditAction::kKeyLeaked).size(), 0u);
 }
 
+// A token as found in a URL, its '_' percent-encoded ("kw%5F…"), is the key it spells; a token
+// holding more than the key is not a key.
+TEST_F(LeakApiTest, TakesAPercentEncodedKeyAsTheKey) {
+  const std::string encoded = world_.AddFullAccessKey("alice", "encoded");
+  const std::string padded = world_.AddFullAccessKey("alice", "padded");
+  std::string token = encoded;
+  token.replace(2, 1, "%5f");
+  EXPECT_EQ(Post(Report({token, "apikey=" + padded, padded + " "})).body,
+            json::parse(R"({"received":3,"live":1})"));
+  EXPECT_EQ(Auth(encoded), 401);
+  EXPECT_EQ(Auth(padded), 200);
+}
+
 class LeakDisableTest : public LeakApiTest {
  protected:
   LeakDisableTest() : LeakApiTest(LeakAction::kDisable) {}

@@ -4,7 +4,9 @@
 // key.rotated adds "grace_until" (and "retire_when_idle" in seconds when set);
 // key.expiring adds "within" (the threshold, seconds); key.reuse_detected adds "address",
 // "user_agent" and "revoked" (bool); key.idle_revoked adds "idle_timeout" (seconds) and
-// "last_used" (RFC 3339 or null). Never a key, a secret or a hash. Pure functions.
+// "last_used" (RFC 3339 or null); key.leaked (issue 17) adds "name" (the key's name again, as
+// the leak contract names it), "action" ("revoked" | "disabled"), "url" (keys in it masked; only
+// when reported) and "reporter_address". Never a key, a secret or a hash. Pure functions.
 #pragma once
 
 #include <boost/json/object.hpp>

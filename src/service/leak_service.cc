@@ -64,6 +64,18 @@ Status CheckReport(const std::vector<ReportedToken>& tokens) {
   return Status::Ok();
 }
 
+// The key a reported token is: the token itself, or the key it spells with its '_'
+// percent-encoded ("kw%5F…", as found in a URL); nullopt when it is neither.
+std::optional<std::string> KeyIn(const std::string& token, const scan::KeyFinder& finder,
+                                 std::string_view prefix) {
+  if (IsWellFormedKey(token, prefix)) return token;
+  std::optional<std::string> key;
+  finder.Find(token, [&](const scan::KeyMatch& match) {
+    if (match.offset == 0 && match.length == token.size()) key = match.key;
+  });
+  return key;
+}
+
 }  // namespace
 
 std::optional<std::string> HashFromHex(std::string_view hex) {
@@ -153,8 +165,9 @@ Result<LeakReportOutcome> LeakService::Report(const std::vector<ReportedToken>& 
   const scan::KeyFinder finder({options_.key_prefix});
   LeakReportOutcome outcome{.received = tokens.size(), .live = 0};
   for (const ReportedToken& reported : tokens) {
-    if (!IsWellFormedKey(reported.token, options_.key_prefix)) continue;
-    const std::string hash = HashKey(reported.token);
+    const std::optional<std::string> key = KeyIn(reported.token, finder, options_.key_prefix);
+    if (!key) continue;
+    const std::string hash = HashKey(*key);
     const std::optional<std::string> url =
         reported.url ? std::optional(scan::MaskKeysIn(*reported.url, finder)) : std::nullopt;
     for (int attempt = 0; attempt < kLeakAttempts; ++attempt) {

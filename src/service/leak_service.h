@@ -40,8 +40,8 @@ struct HashCheck {
   std::string hash;  // as given: 64 lower-case hex
   bool live = false;
   bool revoked = false;  // deleted by this call
-  // The key's owner and name; empty unless the caller may read the key (its owner, or an
-  // operator: with users:read for a key of an operator's key).
+  // The key's owner and name, live or not; empty unless the caller may read the key: its owner,
+  // or an operator (an operator's API key needs users:read for it).
   std::string user = {};
   std::string name = {};
 };
@@ -86,7 +86,8 @@ class LeakService {
   std::int64_t Admit(std::string_view address) const;
 
   // A leak report from `address`. InvalidArgument for none or more than kMaxLeakTokens tokens or
-  // a url over kMaxLeakUrlBytes. Each live key among the tokens is deleted, or disabled with
+  // a url over kMaxLeakUrlBytes. A token is a key as such, or with its '_' percent-encoded
+  // ("kw%5F…"); nothing else. Each live key among the tokens is deleted, or disabled with
   // ServiceOptions::leak_action kDisable, with events key.leaked (data: user, key and name,
   // expiration, action "revoked" | "disabled", url with every key in it masked, reporter_address)
   // and key.deleted or key.disabled; audit key.leaked (actor "system", the owner, the key's name,

@@ -218,6 +218,10 @@ std::vector<RouteRow> EveryRoute() {
       {"PATCH", "/api/v1/users/me/apikeys/{fresh_key}", R"({"description":"auth"})", 200, true},
       {"GET", "/api/v1/users/me/apikeys/{keyname}/usage?since=7d", "", 200, true},
       {"GET", "/api/v1/usage/top?by=denied", "", 200, true},
+      {"POST", "/api/v1/apikeys/check",
+       R"({"hashes":["0000000000000000000000000000000000000000000000000000000000000000"]})", 200,
+       true},
+      {"POST", "/api/v1/leaks", R"({"tokens":[{"token":"{unknown_key}"}]})", 200, false},
       {"POST", "/api/v1/webhooks", R"({"url":"https://127.0.0.1:1/auth-{uniq}"})", 201, true},
       {"GET", "/api/v1/webhooks", "", 200, true},
       {"GET", "/api/v1/webhooks/{webhook}", "", 200, true},
@@ -269,6 +273,11 @@ std::vector<BodyRoute> BodyRoutes() {
        {"id", "name", "type"}},
       {"/api/v1/users/{user}/tags", R"({"tag":"body-{uniq}"})", 200, {"tag"}},
       {"/api/v1/users/me/apikeys", R"({"name":"body-{uniq}"})", 201, {"name", "duration"}},
+      {"/api/v1/apikeys/check",
+       R"({"hashes":["0000000000000000000000000000000000000000000000000000000000000000"]})",
+       200,
+       {"hashes"}},
+      {"/api/v1/leaks", R"({"tokens":[{"token":"x"}]})", 200, {"tokens"}},
   };
 }
 
@@ -1071,11 +1080,86 @@ std::vector<Case> LifecycleCases() {
   return cases;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Table 8: issue 17 — the key check and leak reports. The server takes leak reports from this
+// suite's one address without throttling them (--leak-reports-per-minute 10000); no case names a
+// live key, so none is revoked.
+
+// `n` copies of `item`, comma-separated.
+std::string List(std::string_view item, std::size_t n) {
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) out += (i == 0 ? "" : ",") + std::string(item);
+  return out;
+}
+
+std::vector<Case> LeakCases() {
+  const std::string hash = "\"0000000000000000000000000000000000000000000000000000000000000000\"";
+  const std::vector<BodyRow> checks = {
+      {"no hashes", R"({"hashes":[]})", 400},
+      {"hashes missing", "{}", 400},
+      {"hashes a string", R"({"hashes":)" + hash + "}", 400},
+      {"hash of 63 characters", R"({"hashes":[")" + std::string(63, 'a') + R"("]})", 400},
+      {"hash of 65 characters", R"({"hashes":[")" + std::string(65, 'a') + R"("]})", 400},
+      {"hash in upper case", R"({"hashes":[")" + std::string(64, 'A') + R"("]})", 400},
+      {"hash not hex", R"({"hashes":[")" + std::string(64, 'z') + R"("]})", 400},
+      {"hash with NUL", R"({"hashes":[")" + std::string(63, 'a') + R"(\u0000"]})", 400},
+      {"hash a number", R"({"hashes":[1]})", 400},
+      {"hash null", R"({"hashes":[null]})", 400},
+      {"revoke a string", R"({"hashes":[)" + hash + R"(],"revoke":"true"})", 400},
+      {"revoke a number", R"({"hashes":[)" + hash + R"(],"revoke":1})", 400},
+      {"unknown field", R"({"hashes":[)" + hash + R"(],"keys":["kw_x"]})", 400},
+      {"revoke null: false", R"({"hashes":[)" + hash + R"(],"revoke":null})", 200},
+      {"revoke, unknown hash", R"({"hashes":[)" + hash + R"(],"revoke":true})", 200},
+      {"900 hashes", R"({"hashes":[)" + List(hash, 900) + "]}", 200},
+      {"1000 hashes: over 64 KiB", R"({"hashes":[)" + List(hash, 1000) + "]}", 413},
+  };
+  const std::string token = R"({"token":"x"})";
+  const std::vector<BodyRow> reports = {
+      {"no tokens", R"({"tokens":[]})", 400},
+      {"tokens missing", "{}", 400},
+      {"101 tokens", R"({"tokens":[)" + List(token, 101) + "]}", 400},
+      {"100 tokens", R"({"tokens":[)" + List(token, 100) + "]}", 200},
+      {"a token a string", R"({"tokens":["{unknown_key}"]})", 400},
+      {"a token without token", R"({"tokens":[{"url":"https://x/"}]})", 400},
+      {"token a number", R"({"tokens":[{"token":1}]})", 400},
+      {"token an object", R"({"tokens":[{"token":{"a":"b"}}]})", 400},
+      {"url a number", R"({"tokens":[{"token":"x","url":1}]})", 400},
+      {"url of 2049 bytes", R"({"tokens":[{"token":"x","url":")" + std::string(2049, 'u') + "\"}]}",
+       400},
+      {"url of 2048 bytes", R"({"tokens":[{"token":"x","url":")" + std::string(2048, 'u') + "\"}]}",
+       200},
+      {"url with a newline", R"({"tokens":[{"token":"x","url":"https://x/\n"}]})", 400},
+      {"url with NUL", R"({"tokens":[{"token":"x","url":"https://x/\u0000"}]})", 400},
+      {"unknown field in a token", R"({"tokens":[{"token":"x","source":"ci"}]})", 400},
+      {"unknown field", R"({"tokens":[{"token":"x"}],"reporter":"me"})", 400},
+      {"nested", R"({"tokens":)" + Nested(40, "[", "]") + "}", 400},
+      {"body over 64 KiB", R"({"tokens":[{"token":")" + std::string(70 * 1024, 't') + R"("}]})",
+       413},
+      {"token of 60 KiB", R"({"tokens":[{"token":")" + std::string(60 * 1024, 't') + R"("}]})",
+       200},
+      {"token with NUL", R"({"tokens":[{"token":"{unknown_key}\u0000"}]})", 200},
+      {"bad checksum", R"({"tokens":[{"token":"{typo_key}"}]})", 200},
+      {"revoked key", R"({"tokens":[{"token":"{revoked_key}"}]})", 200},
+      {"unicode url", R"({"tokens":[{"token":"x","url":"https://x/\u00e9\ud83d\ude00"}]})", 200},
+      {"lone surrogate in the url", R"({"tokens":[{"token":"x","url":"https://x/\ud800"}]})", 400},
+  };
+  std::vector<Case> cases;
+  for (const BodyRow& row : checks) {
+    cases.push_back(
+        {"check: " + row.what, "POST", "/api/v1/apikeys/check", row.body, row.expected});
+  }
+  for (const BodyRow& row : reports) {
+    cases.push_back({"leaks: " + row.what, "POST", "/api/v1/leaks", row.body, row.expected, {}});
+  }
+  return cases;
+}
+
 class HostileInputTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    server_ =
-        ServerProcess::Start({"--webhook-require-https", "--webhook-allow-private"}).release();
+    server_ = ServerProcess::Start({"--webhook-require-https", "--webhook-allow-private",
+                                    "--leak-reports-per-minute", "10000"})
+                  .release();
     ASSERT_GT(server_->port(), 0);
     std::string session = server_->Login("admin", kAdminPassword);
     ASSERT_FALSE(session.empty());
@@ -1390,7 +1474,8 @@ int HostileInputTest::counter_ = 0;
 TEST(HostileInputTables, HoldAtLeast300Cases) {
   const std::size_t total = CredentialCases().size() + BodyCases().size() +
                             ContentTypeCases().size() + SizeAndShapeCases().size() +
-                            NameCases().size() + GrantCases().size() + LifecycleCases().size();
+                            NameCases().size() + GrantCases().size() + LifecycleCases().size() +
+                            LeakCases().size();
   std::cout << "hostile input cases: " << total << "\n";
   EXPECT_GE(total, 300u);
 }
@@ -1419,6 +1504,8 @@ TEST_F(HostileInputTest, MalformedGrantsAndRequirements) {
 }
 
 TEST_F(HostileInputTest, KeyLifecycleAndWebhookInput) { RunAll(LifecycleCases()); }
+
+TEST_F(HostileInputTest, LeakCheckAndReportInput) { RunAll(LeakCases()); }
 
 TEST_F(HostileInputTest, NamesRoundTripByteForByteOrAreRefused) {
   for (const NameCase& n : NameCases()) CheckName(n);
