@@ -39,6 +39,33 @@ __attribute__((target("avx2"))) std::size_t FindSeparatorAvx2(const char* p, std
   return FindSeparatorBytewise(p, i, n);
 }
 
+__attribute__((target("avx2,popcnt"))) std::size_t CountNewlinesAvx2(const char* p,
+                                                                     std::size_t n) {
+  const __m256i newline = _mm256_set1_epi8('\n');
+  std::size_t count = 0;
+  std::size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    count += static_cast<std::size_t>(__builtin_popcount(
+        static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, newline)))));
+  }
+  for (; i < n; ++i) count += p[i] == '\n' ? 1 : 0;
+  return count;
+}
+
+std::size_t CountNewlinesSse2(const char* p, std::size_t n) {
+  const __m128i newline = _mm_set1_epi8('\n');
+  std::size_t count = 0;
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    count += static_cast<std::size_t>(__builtin_popcount(
+        static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, newline)))));
+  }
+  for (; i < n; ++i) count += p[i] == '\n' ? 1 : 0;
+  return count;
+}
+
 std::size_t FindSeparatorSse2(const char* p, std::size_t from, std::size_t n) {
   const __m128i underscore = _mm_set1_epi8('_');
   const __m128i percent = _mm_set1_epi8('%');
@@ -57,6 +84,22 @@ std::size_t FindSeparatorSse2(const char* p, std::size_t from, std::size_t n) {
   return FindSeparatorBytewise(p, i, n);
 }
 #endif
+
+std::size_t CountNewlines(const char* p, std::size_t n) {
+#if defined(__x86_64__)
+  using Count = std::size_t (*)(const char*, std::size_t);
+  static const Count count = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt") ? CountNewlinesAvx2
+                                                                              : CountNewlinesSse2;
+  }();
+  return count(p, n);
+#else
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < n; ++i) count += p[i] == '\n' ? 1 : 0;
+  return count;
+#endif
+}
 
 std::size_t FindSeparator(std::string_view text, std::size_t from) {
   if (from >= text.size()) return text.size();

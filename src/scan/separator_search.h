@@ -12,12 +12,19 @@ namespace keyward::scan {
 // it, else SSE2 (every x86-64 has it), else byte by byte.
 std::size_t FindSeparator(std::string_view text, std::size_t from);
 
+// How many '\n' bytes p[0, n) holds: for the line numbers of findings, counted between one
+// finding and the next (text the search has just read, so from the cache). AVX2 or SSE2.
+std::size_t CountNewlines(const char* p, std::size_t n);
+
 // The variants FindSeparator picks from, for tests: the same contract over p[0, n).
 std::size_t FindSeparatorBytewise(const char* p, std::size_t from, std::size_t n);
 #if defined(__x86_64__)
 std::size_t FindSeparatorSse2(const char* p, std::size_t from, std::size_t n);
 // Only on a CPU with AVX2.
 std::size_t FindSeparatorAvx2(const char* p, std::size_t from, std::size_t n);
+// CountNewlines' variants, likewise.
+std::size_t CountNewlinesSse2(const char* p, std::size_t n);
+std::size_t CountNewlinesAvx2(const char* p, std::size_t n);
 #endif
 
 }  // namespace keyward::scan

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 
@@ -39,6 +40,25 @@ TEST(SeparatorSearchTest, FindsASeparatorAtEachPlaceOfALongText) {
       text[at] = sep;
       EXPECT_EQ(FindSeparator(text, 0), at);
       EXPECT_EQ(FindSeparator(text, at + 1), text.size());
+    }
+  }
+}
+
+TEST(SeparatorSearchTest, CountNewlinesCountsEveryNewlineAtAnyLengthAndPlace) {
+  std::mt19937 rng(7);
+  std::string text(1000, 'a');
+  for (char& c : text) c = rng() % 5 == 0 ? '\n' : static_cast<char>('a' + rng() % 26);
+  for (std::size_t begin = 0; begin < 70; ++begin) {
+    for (std::size_t n = 0; begin + n <= text.size(); n += 1 + n / 3) {
+      const auto expected = static_cast<std::size_t>(
+          std::count(text.begin() + begin, text.begin() + begin + n, '\n'));
+      ASSERT_EQ(CountNewlines(text.data() + begin, n), expected) << begin << " " << n;
+#if defined(__x86_64__)
+      ASSERT_EQ(CountNewlinesSse2(text.data() + begin, n), expected) << begin << " " << n;
+      if (__builtin_cpu_supports("avx2")) {
+        ASSERT_EQ(CountNewlinesAvx2(text.data() + begin, n), expected) << begin << " " << n;
+      }
+#endif
     }
   }
 }

@@ -1,6 +1,10 @@
 #include "scan/text_scanner.h"
 
+#include <string.h>  // memrchr (GNU)
+
 #include <cstring>
+
+#include "scan/separator_search.h"
 
 namespace keyward::scan {
 namespace {
@@ -23,16 +27,13 @@ class Locator {
   explicit Locator(std::string_view text) : text_(text) {}
 
   void Locate(std::size_t offset, Finding& f) {
-    bool new_line = false;
-    while (true) {
-      const void* nl = std::memchr(text_.data() + pos_, '\n', offset - pos_);
-      if (nl == nullptr) break;
-      pos_ = static_cast<const char*>(nl) - text_.data() + 1;
-      line_start_ = pos_;
-      ++line_;
-      new_line = true;
-    }
-    if (new_line) {
+    // One counting pass and one backward search, not a memchr per line: text with short lines
+    // has hundreds of thousands of them between two findings.
+    const std::size_t newlines = CountNewlines(text_.data() + pos_, offset - pos_);
+    if (newlines > 0) {
+      const void* last = ::memrchr(text_.data() + pos_, '\n', offset - pos_);
+      line_start_ = static_cast<std::size_t>(static_cast<const char*>(last) - text_.data()) + 1;
+      line_ += newlines;
       units_at_ = line_start_;
       units_ = 0;
     }
