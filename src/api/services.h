@@ -8,6 +8,7 @@
 #include "http/static_files.h"
 #include "service/audit_log.h"
 #include "service/authenticator.h"
+#include "service/canary_alerts.h"
 #include "service/key_service.h"
 #include "service/options.h"
 #include "service/sign_in_service.h"
@@ -49,6 +50,8 @@ struct Services {
   const Clock* clock = nullptr;
   // Issue 16: the usage routes (null: they answer 503).
   const UsageService* usage_service = nullptr;
+  // Issue 17: the canary alerts, for keyward_canary_uses_total (null: left out of /metrics).
+  const CanaryAlerts* canary_alerts = nullptr;
 };
 
 // The clock usage is counted by: services.clock, or the system clock.
