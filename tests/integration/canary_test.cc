@@ -9,12 +9,19 @@
 // One server for the suite (SQLite, the token issuer on, webhooks to 127.0.0.1), a receiver
 // subscribed to key.canary_used only. Each route gets its own canary and unknown key, so that
 // its first presentation is a store read whatever the routes before it did.
+//
+// DocsExamplesRun runs the ```sh blocks of the "Canary keys" section of docs/leaks.md as
+// written (bash -e -o pipefail, `keyward` on PATH, KEYWARD_SERVER and KEYWARD_APIKEY set, the
+// doc's http://127.0.0.1:8080 and https://alerts.example.com/keyward pointed at the test's
+// server and receiver) and checks its ```json delivery against a real one.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -232,6 +239,112 @@ TEST_F(CanaryTest, EveryUseIsAuditedAndCountedAndTheKeyIsListedAsACanary) {
   HttpResult revealed = server_->As(*admin_, "GET", "/api/v1/users/me/apikeys/canary-audit/token");
   ASSERT_EQ(revealed.status, 200) << revealed.body;
   EXPECT_EQ(Str(revealed.Json(), "token"), canary);
+}
+
+// The "## Canary keys" section of docs/leaks.md, up to the next "## " heading.
+std::string CanarySection() {
+  const std::string doc = ReadFile(std::string(KEYWARD_SOURCE_DIR) + "/docs/leaks.md");
+  const std::size_t start = doc.find("\n## Canary keys\n");
+  if (start == std::string::npos) return "";
+  const std::size_t end = doc.find("\n## ", start + 1);
+  return doc.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+// The fenced blocks of `lang` in `text`.
+std::vector<std::string> BlocksOf(const std::string& text, const std::string& lang) {
+  std::vector<std::string> blocks;
+  std::regex block("\n```" + lang + "\n([\\s\\S]*?)\n```");
+  for (std::sregex_iterator it(text.begin(), text.end(), block), last; it != last; ++it) {
+    blocks.push_back((*it)[1].str());
+  }
+  return blocks;
+}
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
+    text.replace(at, from.size(), to);
+    at += to.size();
+  }
+  return text;
+}
+
+TEST_F(CanaryTest, DocsExamplesRun) {
+  const std::string section = CanarySection();
+  const std::vector<std::string> sh = BlocksOf(section, "sh");
+  const std::vector<std::string> examples = BlocksOf(section, "json");
+  ASSERT_EQ(sh.size(), 3u) << section;
+  ASSERT_EQ(examples.size(), 1u);
+  WebhookReceiver alerts;
+  const std::string home = MakeTempDir();
+  const std::string server = "http://127.0.0.1:" + std::to_string(server_->port());
+  const std::string bin = std::filesystem::path(KEYWARD_BINARY).parent_path().string();
+  auto run = [&](const std::string& block) {
+    std::string script = Replace(block, "http://127.0.0.1:8080", server);
+    script = Replace(script, "https://alerts.example.com/keyward", alerts.Url("/keyward"));
+    ProcessResult r = RunProcess({"bash", "-e", "-o", "pipefail", "-c", script},
+                                 {{"HOME", home},
+                                  {"XDG_CONFIG_HOME", ""},
+                                  {"PATH", bin + ":" + std::getenv("PATH")},
+                                  {"KEYWARD_SERVER", server},
+                                  {"KEYWARD_APIKEY", *admin_}});
+    EXPECT_EQ(r.exit_code, 0) << script << "\n" << r.out << r.err;
+    return r;
+  };
+  // The CLI: a canary, its TYPE canary in the table it prints.
+  ProcessResult cli = run(sh[0]);
+  EXPECT_NE(cli.out.find("| canary "), std::string::npos) << cli.out;
+  // The API: the answer is the new key, a canary.
+  ProcessResult api = run(sh[1]);
+  const json::value made = json::parse(api.out);
+  EXPECT_EQ(Str(made, "name"), "ci-deploy-token");
+  EXPECT_EQ(made.at("canary"), json::value(true));
+  RememberSecret(Str(made, "token"));
+  HttpResult revealed =
+      server_->As(*admin_, "GET", "/api/v1/users/me/apikeys/aws-backup-creds/token");
+  ASSERT_EQ(revealed.status, 200) << revealed.body;
+  const std::string planted = Str(revealed.Json(), "token");
+  RememberSecret(planted);
+  HttpResult listed = server_->As(*admin_, "GET", "/api/v1/users/me/apikeys");
+  const json::value keys = listed.Json();
+  for (const json::value& key : keys.as_array()) {
+    if (Str(key, "name") == "aws-backup-creds") {
+      EXPECT_EQ(key.at("canary"), json::value(true));
+      EXPECT_EQ(Str(key, "description"), "planted in the old wiki");
+    }
+  }
+  // The webhook and the audit log: a use first, so that the audit holds one.
+  ASSERT_EQ(
+      Call(server_->port(), "GET", "/auth", "", {{"Authorization", "Bearer " + planted}}).status,
+      401);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return server_->As(*admin_, "GET", "/api/v1/audit").body.find("key.canary_used") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(5)));
+  ProcessResult told = run(sh[2]);
+  EXPECT_NE(told.out.find("key.canary_used"), std::string::npos) << told.out;
+  EXPECT_EQ(Call(server_->port(), "GET", "/auth", "",
+                 {{"Authorization", "Bearer " + planted}, {"User-Agent", "curl/8.5.0"}})
+                .status,
+            401);
+  ASSERT_TRUE(
+      alerts.WaitFor([](const auto& got) { return !got.empty(); }, std::chrono::seconds(5)));
+  // The documented delivery has the real one's shape: type, and the members of data.
+  const json::value documented = json::parse(examples[0]);
+  const json::value real = alerts.Received().front().Json();
+  EXPECT_EQ(Str(documented, "type"), Str(real, "type"));
+  auto members = [](const json::value& v) {
+    std::vector<std::string> names;
+    for (const auto& m : v.at("data").as_object()) names.emplace_back(m.key());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  EXPECT_EQ(members(documented), members(real));
+  EXPECT_EQ(Str(real.at("data"), "name"), "aws-backup-creds");
+  EXPECT_EQ(Str(real.at("data"), "path"), "/auth");
+  EXPECT_EQ(Str(real.at("data"), "user_agent"), "curl/8.5.0");
+  RemoveTree(home);
 }
 
 }  // namespace
