@@ -82,7 +82,10 @@ bool CanaryAlerts::Admit(const std::string& id, UnixSeconds at) const {
 void CanaryAlerts::Loop() {
   MutexLock lock(mu_);
   while (true) {
-    wake_.Wait(mu_, [&] { return stopping_ || !queue_.empty(); });
+    wake_.Wait(mu_, [&] {
+      mu_.AssertHeld();
+      return stopping_ || !queue_.empty();
+    });
     if (queue_.empty()) return;  // stopping, and everything written
     std::deque<Alert> batch;
     batch.swap(queue_);
@@ -123,7 +126,10 @@ void CanaryAlerts::Write(std::deque<Alert>& batch) {
 void CanaryAlerts::Flush() const {
   MutexLock lock(mu_);
   const std::uint64_t target = queued_total_;
-  written_.Wait(mu_, [&] { return written_total_ >= target; });
+  written_.Wait(mu_, [&] {
+    mu_.AssertHeld();
+    return written_total_ >= target;
+  });
 }
 
 void CanaryAlerts::Stop() {
