@@ -45,7 +45,7 @@ std::string Comparable(const HttpResult& r) {
   std::string out = std::to_string(r.status) + "\n";
   for (const auto& [name, value] : r.headers) {
     if (name == "date" || name == "x-request-id") continue;
-    out += name + ": " + value + "\n";
+    out.append(name).append(": ").append(value).append("\n");
   }
   return out + "\n" + r.body;
 }
@@ -79,13 +79,13 @@ class CanaryTest : public ::testing::Test {
     EXPECT_EQ(made.status, 201) << made.body;
     if (made.status != 201) return "";
     EXPECT_EQ(made.Json().at("canary"), json::value(true));
-    const std::string key = Str(made.Json(), "token");
+    std::string key = Str(made.Json(), "token");
     RememberSecret(key);
     return key;
   }
   // A well-formed key the server does not know: made, then deleted.
   static std::string UnknownKey(const std::string& name) {
-    const std::string key = server_->NewKey(*admin_, "admin", name, "1h");
+    std::string key = server_->NewKey(*admin_, "admin", name, "1h");
     EXPECT_EQ(server_->As(*admin_, "DELETE", "/api/v1/users/me/apikeys/" + name).status, 204);
     return key;
   }
