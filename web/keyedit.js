@@ -24,6 +24,9 @@ function lastOldSecret(k) {
 // old key is accepted and when it was last used). Null when none applies.
 export function keyBadges(k) {
   const out = [];
+  if (k.canary) {
+    out.push(badge('canary', 'canary', 'A decoy: it never authorizes anything, and every use raises key.canary_used'));
+  }
   if (k.disabled || k.status === 'disabled') {
     out.push(badge('disabled', 'disabled', 'Refused everywhere until it is enabled again'));
   }
@@ -201,6 +204,7 @@ export function editDialog(base, k, onSaved) {
     id: 'edit-expiration', name: 'expiration', type: 'datetime-local', step: '60', value: toField(k.expiration),
   });
   const rate = rateLimitFields('edit', k.rate_limit || null);
+  rate.element.hidden = Boolean(k.canary);  // a canary takes no rate limit (issue 17)
   const error = h('p', { class: 'error', role: 'alert' });
   const form = h('form', { novalidate: true },
     h('h2', { id: 'edit-title' }, 'Edit API key'),

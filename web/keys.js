@@ -56,6 +56,8 @@ function keyActions(k, act) {
     type: 'button', class: 'link small', 'aria-label': `${text} key ${k.name}`, ...attrs,
     onclick: (ev) => act[what](k, ev.currentTarget),
   }, text);
+  // A canary is never rotated, disabled or enabled, and has no usage (issue 17).
+  if (k.canary) return h('div', { class: 'key-actions' }, button('Edit', 'edit'));
   return h('div', { class: 'key-actions' }, button('Rotate', 'rotate'),
     k.disabled ? button('Enable', 'enable') : button('Disable', 'disable'), button('Edit', 'edit'),
     button('Usage', 'usage', { 'aria-label': `Usage of key ${k.name}`, 'aria-expanded': 'false' }));
@@ -241,6 +243,15 @@ async function addKeyDialog(userId, settings, onCreated) {
   const custom = h('div', { hidden: true }, h('label', { for: 'key-hours' }, `Hours (1 to ${maxHours})`), hours, hoursError);
   validity.addEventListener('change', () => { custom.hidden = validity.value !== 'custom'; });
   const rate = rateLimitFields('key', null);
+  // Issue 17: a canary takes only a name, a description and a validity; the grant fields go.
+  const canary = h('input', { type: 'checkbox', id: 'key-canary', name: 'canary' });
+  const canaryField = h('div', { class: 'mt' },
+    h('label', { class: 'check', for: 'key-canary' }, canary, h('span', {}, 'Canary key'),
+      h('code', {}, 'a decoy to plant: it never authorizes anything, and every use raises key.canary_used')));
+  canary.addEventListener('change', () => {
+    perms.element.hidden = canary.checked;
+    rate.element.hidden = canary.checked;
+  });
   const error = h('p', { class: 'error', role: 'alert' });
   const form = h('form', { novalidate: true },
     h('h2', { id: 'add-title' }, 'Add API Key'),
@@ -250,6 +261,7 @@ async function addKeyDialog(userId, settings, onCreated) {
     h('label', { for: 'key-validity' }, 'Validity period'), validity, custom,
     perms.element,
     rate.element,
+    canaryField,
     error,
     h('div', { class: 'row mt' }, h('span', { class: 'spacer' }),
       h('button', { type: 'button', class: 'secondary', onclick: () => dlg.close() }, 'Cancel'),
@@ -268,15 +280,19 @@ async function addKeyDialog(userId, settings, onCreated) {
       }
       duration = `${n}h`;
     }
-    const limit = rate.read();
-    if (limit === undefined) return;
-    const grant = perms.read();
-    if (grant === null) return;
     const body = { duration };
-    if (limit) body.rate_limit = limit;
+    if (canary.checked) {
+      body.canary = true;
+    } else {
+      const limit = rate.read();
+      if (limit === undefined) return;
+      const grant = perms.read();
+      if (grant === null) return;
+      if (limit) body.rate_limit = limit;
+      Object.assign(body, grant);
+    }
     if (name.value.trim()) body.name = name.value.trim();
     if (description.value.trim()) body.description = description.value.trim();
-    Object.assign(body, grant);
     error.textContent = '';
     try {
       const key = await api('POST', base, body);

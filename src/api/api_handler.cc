@@ -126,6 +126,10 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
     if (services_.dispatcher != nullptr) {
       RenderWebhookCounters(services_.dispatcher->Counters(), res.body());
     }
+    if (services_.canary_alerts != nullptr) {
+      RenderCanaryCounters(services_.canary_alerts->uses(), services_.canary_alerts->suppressed(),
+                           res.body());
+    }
     res.prepare_payload();
     Send(respond, std::move(res), RouteLabel::kMetrics, started);
     return;
@@ -185,9 +189,8 @@ Result<Reply> ApiHandler::Authenticated(const Route& route, ApiCall& call,
   if (by_cookie && !PassesCsrfCheck(request)) {
     return Status::PermissionDenied("cross-site request refused: missing CSRF header");
   }
-  KW_ASSIGN_OR_RETURN(call.principal,
-                      services_.authenticator.Authenticate(
-                          *credential, ClientInfo{call.client_address, UserAgentOf(request)}));
+  KW_ASSIGN_OR_RETURN(call.principal, services_.authenticator.Authenticate(
+                                          *credential, ClientOf(request, call.client_address)));
   call.principal->client_address = call.client_address;  // for the audit log
   const bool address_ok = AddressAllowed(call.principal->networks, call.client_address);
   // Issue 16: a key calling the API is counted (not rate-limited: the limit is for gateways).

@@ -166,6 +166,15 @@ TEST(JsonIoTest, KeyJsonCarriesTheGrant) {
   EXPECT_EQ(KeyJson(key).at("full_access"), true);
 }
 
+// Issue 17: every key object says whether it is a canary.
+TEST(JsonIoTest, KeyJsonSaysWhetherItIsACanary) {
+  KeyView key;
+  key.name = "bait";
+  EXPECT_EQ(KeyJson(key).at("canary"), false);
+  key.canary = true;
+  EXPECT_EQ(KeyJson(key).at("canary"), true);
+}
+
 }  // namespace
 }  // namespace keyward
 

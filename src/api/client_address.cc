@@ -93,4 +93,13 @@ std::string_view UserAgentOf(const http::Request& request) {
   return std::string_view(it->value()).substr(0, 256);
 }
 
+ClientInfo ClientOf(const http::Request& request, std::string_view address) {
+  const auto method = request.method_string();
+  const auto target = request.target();
+  return ClientInfo{.address = address,
+                    .user_agent = UserAgentOf(request),
+                    .method = std::string_view(method.data(), method.size()),
+                    .path = std::string_view(target.data(), target.size())};
+}
+
 }  // namespace keyward

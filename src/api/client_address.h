@@ -15,6 +15,7 @@
 
 #include "core/grant.h"
 #include "http/server.h"
+#include "service/client_info.h"
 
 namespace keyward {
 
@@ -36,6 +37,10 @@ std::string_view ClientAddress(const http::Request& request, std::string_view pe
 // The request's User-Agent for records of who presented a credential (key.reuse_detected): at
 // most the first 256 bytes; empty when absent.
 std::string_view UserAgentOf(const http::Request& request);
+
+// Who sent `request` from `address`, for the Authenticator's records (ClientInfo): its user agent
+// (UserAgentOf), method and target. Views into `request`.
+ClientInfo ClientOf(const http::Request& request, std::string_view address);
 
 // The CIDRs of a --trusted-proxies value ("10.0.0.0/8,2001:db8::/32", spaces allowed; empty:
 // none). InvalidArgument naming the first that does not parse.

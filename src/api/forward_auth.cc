@@ -1,6 +1,7 @@
 #include "api/forward_auth.h"
 
 #include <boost/json/serialize.hpp>
+#include <initializer_list>
 #include <memory>
 
 #include "api/admission.h"
@@ -33,6 +34,30 @@ const std::string& RefusalBody(VerifyOutcome outcome) {
 bool WantsLimitAs403(const http::Request& request) {
   auto it = request.find("X-Keyward-Rate-Limit-Status");
   return it != request.end() && it->value() == "403";
+}
+
+// The first of the headers `names` present, else `fallback`.
+std::string_view HeaderOr(const http::Request& request, std::initializer_list<const char*> names,
+                          std::string_view fallback) {
+  for (const char* name : names) {
+    if (auto it = request.find(name); it != request.end()) {
+      return std::string_view(it->value().data(), it->value().size());
+    }
+  }
+  return fallback;
+}
+
+// Who presented the key, for a canary's report (issue 17): the forwarded request's method and
+// URI as the gateway passes them (Traefik X-Forwarded-*, nginx X-Original-*), else /auth's own.
+ClientInfo PresenterOf(const http::Request& request, std::string_view address) {
+  const auto method = request.method_string();
+  const auto target = request.target();
+  return ClientInfo{.address = address,
+                    .user_agent = UserAgentOf(request),
+                    .method = HeaderOr(request, {"X-Forwarded-Method", "X-Original-Method"},
+                                       std::string_view(method.data(), method.size())),
+                    .path = HeaderOr(request, {"X-Forwarded-Uri", "X-Original-URI"},
+                                     std::string_view(target.data(), target.size()))};
 }
 
 // The one /auth decision, for the cache and the store alike. kValid allows (200 with the
@@ -130,8 +155,11 @@ void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::
   };
   // An issued JWT has its own cache entry (its grant), under its own hash.
   const bool jwt = tokens_ != nullptr && token::LooksLikeJwt(*credential);
-  auto cached = jwt ? tokens_->TryCached(*credential, on_valid)
-                    : authenticator_.TryCached(*credential, on_valid);
+  auto cached =
+      jwt ? tokens_->TryCached(*credential, on_valid)
+          : authenticator_.TryCached(*credential, on_valid, [&] {
+              return PresenterOf(request, ClientAddress(request, peer.address, trusted_proxies_));
+            });
   if (cached == KeyCache::Outcome::kValid) {
     if (!admission.admitted()) {
       metrics_.CountDenial(admission.denial->reason);
@@ -146,38 +174,41 @@ void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::
     return;
   }
   // A miss: the store decides, on a blocking thread.
+  const ClientInfo who =
+      PresenterOf(request, ClientAddress(request, peer.address, trusted_proxies_));
   Decide(std::string(*credential), jwt,
-         std::string(ClientAddress(request, peer.address, trusted_proxies_)),
-         std::string(UserAgentOf(request)), std::move(required), version, keep_alive,
-         WantsLimitAs403(request), std::move(respond), started);
+         Presenter{std::string(who.address), std::string(who.user_agent), std::string(who.method),
+                   std::string(who.path)},
+         std::move(required), version, keep_alive, WantsLimitAs403(request), std::move(respond),
+         started);
 }
 
-void ForwardAuth::Decide(std::string token, bool jwt, std::string address, std::string user_agent,
-                         Requirements required, unsigned version, bool keep_alive,
-                         bool limit_as_403, http::Responder respond,
-                         std::chrono::steady_clock::time_point started) {
+void ForwardAuth::Decide(std::string token, bool jwt, Presenter who, Requirements required,
+                         unsigned version, bool keep_alive, bool limit_as_403,
+                         http::Responder respond, std::chrono::steady_clock::time_point started) {
   // NOLINTNEXTLINE(bugprone-exception-escape): as Requirements (requirements.h)
   struct Job {
     std::string token;
-    std::string address;
-    std::string user_agent;
+    Presenter who;
     Requirements required;
     http::Responder responder;
   };
-  auto job = std::make_shared<Job>(Job{std::move(token), std::move(address), std::move(user_agent),
-                                       std::move(required), std::move(respond)});
+  auto job = std::make_shared<Job>(
+      Job{std::move(token), std::move(who), std::move(required), std::move(respond)});
   bool queued = blocking_.TrySubmit([this, job, jwt, version, keep_alive, limit_as_403, started] {
+    const Presenter& by = job->who;
     auto principal =
         jwt ? tokens_->Verify(job->token, AudienceSet::kGateway)
-            : authenticator_.Authenticate(job->token, ClientInfo{job->address, job->user_agent});
+            : authenticator_.Authenticate(
+                  job->token, ClientInfo{by.address, by.user_agent, by.method, by.path});
     const VerifyOutcome outcome = OutcomeOf(principal.status());
     if (outcome == VerifyOutcome::kError) {
       log::Error("/auth could not verify a key: {}", principal.status().ToString());
     }
     if (principal.ok()) {
       const KeyMeters meters = authenticator_.MetersOf(*principal);
-      const Admission admission =
-          Admit(*principal, meters, job->address, job->user_agent, job->required, clock_.Now());
+      const Admission admission = Admit(*principal, meters, job->who.address, job->who.user_agent,
+                                        job->required, clock_.Now());
       if (!admission.admitted()) {
         metrics_.CountDenial(admission.denial->reason);
         Finish(job->responder, Refuse(version, keep_alive, admission, limit_as_403), outcome,

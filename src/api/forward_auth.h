@@ -69,9 +69,16 @@ class ForwardAuth {
   // A cache miss: verifies `token` (an issued JWT when `jwt`) on the blocking pool and answers
   // from there.
   // `limit_as_403`: the request asked for 403 in place of 429 (X-Keyward-Rate-Limit-Status).
-  void Decide(std::string token, bool jwt, std::string address, std::string user_agent,
-              Requirements required, unsigned version, bool keep_alive, bool limit_as_403,
-              http::Responder respond, std::chrono::steady_clock::time_point started);
+  // Who presented the key (ClientInfo's fields, owned for the blocking thread).
+  struct Presenter {
+    std::string address;
+    std::string user_agent;
+    std::string method;
+    std::string path;
+  };
+  void Decide(std::string token, bool jwt, Presenter who, Requirements required, unsigned version,
+              bool keep_alive, bool limit_as_403, http::Responder respond,
+              std::chrono::steady_clock::time_point started);
   void Finish(http::Responder& respond, http::Response&& response, VerifyOutcome outcome,
               std::chrono::steady_clock::time_point started);
 

@@ -137,6 +137,15 @@ Result<std::string> RequiredString(const boost::json::object& obj, std::string_v
   return std::move(*value);
 }
 
+Result<std::optional<bool>> OptionalBool(const boost::json::object& body, std::string_view name) {
+  const boost::json::value* value = body.if_contains(name);
+  if (value == nullptr || value->is_null()) return std::optional<bool>();
+  if (!value->is_bool()) {
+    return Status::InvalidArgument(fmt::format("\"{}\" must be true or false", name));
+  }
+  return std::optional<bool>(value->get_bool());
+}
+
 Result<std::optional<std::vector<std::string>>> OptionalStringArray(const boost::json::object& obj,
                                                                     std::string_view name,
                                                                     std::size_t max) {
@@ -215,6 +224,7 @@ boost::json::object KeyJson(const KeyView& key) {
   out["rate_limit"] = RateLimitJson(key.rate_limit);
   out["last_address"] =
       key.last_address.empty() ? boost::json::value(nullptr) : boost::json::value(key.last_address);
+  out["canary"] = key.canary;  // issue 17
   return out;
 }
 

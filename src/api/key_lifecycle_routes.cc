@@ -11,16 +11,6 @@ namespace {
 
 using http::beast_http::verb;
 
-// The boolean member `name`: nullopt when absent or null; InvalidArgument when not a boolean.
-Result<std::optional<bool>> OptionalBool(const boost::json::object& body, std::string_view name) {
-  const boost::json::value* value = body.if_contains(name);
-  if (value == nullptr || value->is_null()) return std::optional<bool>();
-  if (!value->is_bool()) {
-    return Status::InvalidArgument(fmt::format("\"{}\" must be true or false", name));
-  }
-  return std::optional<bool>(value->get_bool());
-}
-
 // Events were enqueued: the dispatcher looks now rather than at its next poll.
 void Nudge(const Services& s) {
   if (s.dispatcher != nullptr) s.dispatcher->Nudge();

@@ -110,6 +110,17 @@ void Metrics::CountVerification(VerifyOutcome outcome) {
   verifications_[static_cast<std::size_t>(outcome)].fetch_add(1, std::memory_order_relaxed);
 }
 
+void RenderCanaryCounters(std::uint64_t uses, std::uint64_t suppressed, std::string& out) {
+  out += "# HELP keyward_canary_uses_total Presentations of canary keys on this node.\n";
+  out += "# TYPE keyward_canary_uses_total counter\n";
+  out += fmt::format("keyward_canary_uses_total {}\n", uses);
+  out +=
+      "# HELP keyward_canary_alerts_suppressed_total Canary uses past the cap of 60 alerts per "
+      "key per minute (or a full queue): counted, not recorded.\n";
+  out += "# TYPE keyward_canary_alerts_suppressed_total counter\n";
+  out += fmt::format("keyward_canary_alerts_suppressed_total {}\n", suppressed);
+}
+
 void RenderWebhookCounters(const WebhookCounters& counters, std::string& out) {
   out += "# HELP keyward_webhook_deliveries_total Webhook delivery attempts, by outcome.\n";
   out += "# TYPE keyward_webhook_deliveries_total counter\n";

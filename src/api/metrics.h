@@ -19,6 +19,9 @@
 //   keyward_signing_key_rotations_total          operators' rotations on this node
 //   keyward_webhook_deliveries_total{outcome}    webhook attempts on this node: delivered |
 //                                                retried (failed, tried again) | failed (given up)
+//   keyward_canary_uses_total                    presentations of canary keys on this node (issue
+//   17) keyward_canary_alerts_suppressed_total       of those, past the 60-per-minute cap: not
+//   recorded
 //
 // Lock-free: relaxed atomics only, so counting costs the hot path a few nanoseconds. Thread
 // safe.
@@ -47,6 +50,9 @@ enum class TokenGrant { kClientCredentials, kTokenExchange };
 
 // Appends keyward_webhook_deliveries_total (the dispatcher's counters) to `out`.
 void RenderWebhookCounters(const WebhookCounters& counters, std::string& out);
+// Appends keyward_canary_uses_total (every presentation of a canary key on this node) and
+// keyward_canary_alerts_suppressed_total (uses past the per-key cap, not written) to `out`.
+void RenderCanaryCounters(std::uint64_t uses, std::uint64_t suppressed, std::string& out);
 
 class Metrics {
  public:

@@ -121,8 +121,8 @@ std::optional<OAuthError> CheckExchange(Services& s, const ApiCall& call, const 
   request.api_key = *subject;
   request.allow_session = true;  // a CLI session may be traded too
   if (client) {
-    auto principal = s.authenticator.Authenticate(
-        client->secret, ClientInfo{call.client_address, UserAgentOf(call.request)});
+    auto principal =
+        s.authenticator.Authenticate(client->secret, ClientOf(call.request, call.client_address));
     if (!principal.ok()) {
       if (principal.status().code() != StatusCode::kUnauthenticated) {
         return OAuthError{"temporarily_unavailable", "retry shortly", 503};
@@ -199,8 +199,8 @@ Reply OverTheLimit(Services& s, const ApiCall& call, const KeyMeters& meters,
 // that the refusal (counted by the Authenticator and the cache) is counted once.
 std::optional<Reply> RateLimited(Services& s, const ApiCall& call, const TokenRequest& request,
                                  KeyMeters* meters) {
-  auto key = s.authenticator.Authenticate(
-      request.api_key, ClientInfo{call.client_address, UserAgentOf(call.request)});
+  auto key =
+      s.authenticator.Authenticate(request.api_key, ClientOf(call.request, call.client_address));
   if (!key.ok()) return ErrorReply(s, RefusedKey(key.status(), request.allow_session));
   if (key->via != KeyType::kApiKey) return std::nullopt;
   *meters = s.authenticator.MetersOf(*key);
@@ -322,7 +322,7 @@ Result<Reply> Introspect(Services& s, ApiCall& call) {
   const auto token = form->Get("token");
   if (!token || token->empty()) return IntrospectionError("token is required");
   // The introspecting client presented it: a retired old secret is reported as used from there.
-  auto principal = Identify(s, *token, ClientInfo{call.client_address, UserAgentOf(call.request)});
+  auto principal = Identify(s, *token, ClientOf(call.request, call.client_address));
   if (!principal.ok()) {
     if (principal.status().code() != StatusCode::kUnauthenticated) return principal.status();
     return Reply{200, {{"active", false}}, {}};
@@ -361,8 +361,7 @@ Result<Reply> UserInfo(Services& s, ApiCall& call) {
   if (!credential || credential->empty()) {
     return InvalidToken("Bearer realm=\"keyward\"", "an access token is required");
   }
-  auto principal =
-      Identify(s, *credential, ClientInfo{call.client_address, UserAgentOf(call.request)});
+  auto principal = Identify(s, *credential, ClientOf(call.request, call.client_address));
   if (!principal.ok()) {
     if (principal.status().code() != StatusCode::kUnauthenticated) return principal.status();
     return InvalidToken("Bearer error=\"invalid_token\"",

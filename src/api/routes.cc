@@ -87,8 +87,8 @@ Result<Reply> Authorize(Services& s, ApiCall& call) {
   }
   // An access token the issuer signed for a gateway audience counts as its key, narrowed.
   // A retired old secret is reported as used from where the gateway says, else the caller.
-  const ClientInfo client{address ? std::string_view(*address) : call.client_address,
-                          UserAgentOf(call.request)};
+  const ClientInfo client =
+      ClientOf(call.request, address ? std::string_view(*address) : call.client_address);
   auto principal = s.tokens != nullptr && token::LooksLikeJwt(token)
                        ? s.tokens->Verify(token, AudienceSet::kGateway)
                        : s.authenticator.Authenticate(token, client);
@@ -222,14 +222,17 @@ Result<Reply> ListKeys(Services& s, ApiCall& call) {
 }
 
 // The create body: {name?, duration?, scopes?, tags?, allowed_addresses?, description?,
-// idle_timeout?, on_reuse?, rate_limit?}: the lists must be arrays of strings (400 naming the
-// member); the service validates the entries (400) and decides whether the caller may give them
-// (403).
+// idle_timeout?, on_reuse?, rate_limit?, canary?}: the lists must be arrays of strings (400 naming
+// the member); the service validates the entries (400) and decides whether the caller may give
+// them (403).
 Result<NewKey> ParseNewKey(const ApiCall& call) {
-  KW_ASSIGN_OR_RETURN(boost::json::object body,
-                      call.JsonBody({"name", "duration", "scopes", "tags", "allowed_addresses",
-                                     "description", "idle_timeout", "on_reuse", "rate_limit"}));
+  KW_ASSIGN_OR_RETURN(
+      boost::json::object body,
+      call.JsonBody({"name", "duration", "scopes", "tags", "allowed_addresses", "description",
+                     "idle_timeout", "on_reuse", "rate_limit", "canary"}));
   NewKey in;
+  KW_ASSIGN_OR_RETURN(std::optional<bool> canary, OptionalBool(body, "canary"));
+  in.canary = canary.value_or(false);
   KW_ASSIGN_OR_RETURN(in.description, OptionalString(body, "description"));
   KW_ASSIGN_OR_RETURN(in.idle_timeout, OptionalString(body, "idle_timeout"));
   KW_ASSIGN_OR_RETURN(in.on_reuse, OptionalString(body, "on_reuse"));

@@ -8,6 +8,7 @@
 #include "http/static_files.h"
 #include "service/audit_log.h"
 #include "service/authenticator.h"
+#include "service/canary_alerts.h"
 #include "service/key_service.h"
 #include "service/leak_service.h"
 #include "service/options.h"
@@ -52,6 +53,8 @@ struct Services {
   const UsageService* usage_service = nullptr;
   // Issue 17: the check and leak-report routes (null: they answer 503).
   const LeakService* leaks = nullptr;
+  // Issue 17: the canary alerts, for keyward_canary_uses_total (null: left out of /metrics).
+  const CanaryAlerts* canary_alerts = nullptr;
 };
 
 // The clock usage is counted by: services.clock, or the system clock.

@@ -105,7 +105,7 @@ TEST_F(ApiHandlerTest, BodyMembersAreChecked) {
   EXPECT_EQ(std::string(Body(*extra).at("error").at("message").as_string()),
             "unknown field \"colour\": this request takes only \"name\", \"duration\", \"scopes\", "
             "\"tags\", \"allowed_addresses\", \"description\", \"idle_timeout\", \"on_reuse\", "
-            "\"rate_limit\"");
+            "\"rate_limit\", \"canary\"");
   // A name of another shape is not echoed, nor is a key pasted as a name.
   auto pasted = world_.Send(MakeRequest(bh::verb::post, "/api/v1/users/alice/apikeys",
                                         R"({"name":"pasted",")" + alice + R"(":1})", alice));
@@ -119,7 +119,8 @@ TEST_F(ApiHandlerTest, BodyMembersAreChecked) {
   EXPECT_EQ(
       std::string(Body(*odd).at("error").at("message").as_string()),
       "unknown field: this request takes only \"name\", \"duration\", \"scopes\", \"tags\", "
-      "\"allowed_addresses\", \"description\", \"idle_timeout\", \"on_reuse\", \"rate_limit\"");
+      "\"allowed_addresses\", \"description\", \"idle_timeout\", \"on_reuse\", \"rate_limit\", "
+      "\"canary\"");
 
   auto listed = world_.Send(MakeRequest(bh::verb::get, "/api/v1/users/alice/apikeys", "", alice));
   ASSERT_TRUE(listed.has_value());

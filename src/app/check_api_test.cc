@@ -111,6 +111,19 @@ TEST_F(CheckApiTest, TellsLiveFromUnknownExpiredAndDisabled) {
   EXPECT_EQ(Me(live), 200) << "a check without revoke changes nothing";
 }
 
+// A canary is answered as an unknown key: not live, not named, not revoked, even by its owner.
+TEST_F(CheckApiTest, ACanaryIsNotLiveNotNamedAndNotRevoked) {
+  const Sent created = Call(world_, bh::verb::post, "/api/v1/users/alice/apikeys", alice_,
+                            R"({"name":"trap","canary":true})");
+  ASSERT_EQ(created.status, 201) << json::serialize(created.body);
+  const std::string canary(created.body.at("token").as_string());
+  const std::string hash = HashOf(canary);
+  json::array results = Results(Check(alice_, Body({hash}, /*revoke=*/true)));
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0], json::parse(R"({"hash":")" + hash + R"(","live":false,"revoked":false})"));
+  EXPECT_THAT(world_.store().GetKey("alice", "trap"), IsOk()) << "the trap stays set";
+}
+
 // A rotated key's old secret is live while it is accepted (grace); with grace 0 it is not.
 TEST_F(CheckApiTest, OldSecretIsLiveOnlyWhileAccepted) {
   Sent made =

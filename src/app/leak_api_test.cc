@@ -164,6 +164,22 @@ TEST_F(LeakApiTest, TakesAPercentEncodedKeyAsTheKey) {
   EXPECT_EQ(Auth(padded), 200);
 }
 
+// A canary reported is not live: nothing is revoked, audited or announced, and the count says 0.
+TEST_F(LeakApiTest, ACanaryReportedIsNotLive) {
+  const std::string webhook = world_.AddWebhook();
+  const api_call::Sent created =
+      api_call::Call(world_, bh::verb::post, "/api/v1/users/alice/apikeys",
+                     world_.NewSession("alice"), R"({"name":"trap","canary":true})");
+  ASSERT_EQ(created.status, 201) << json::serialize(created.body);
+  const std::string canary(created.body.at("token").as_string());
+  api_call::Sent sent = Post(Report({canary}, "https://example.com/trap"));
+  EXPECT_EQ(sent.status, 200);
+  EXPECT_EQ(sent.body, json::parse(R"({"received":1,"live":0})"));
+  EXPECT_THAT(world_.store().GetKey("alice", "trap"), IsOk());
+  EXPECT_TRUE(Audited(world_, "alice", AuditAction::kKeyLeaked).empty());
+  EXPECT_TRUE(EventData(world_, webhook, event::kKeyLeaked).empty());
+}
+
 class LeakDisableTest : public LeakApiTest {
  protected:
   LeakDisableTest() : LeakApiTest(LeakAction::kDisable) {}

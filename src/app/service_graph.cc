@@ -37,6 +37,7 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
       audit_(*store_, clock),
       dispatcher_(std::make_unique<WebhookDispatcher>(
           *store_, master_key_ ? &*master_key_ : nullptr, webhook_options_, clock)),
+      canary_alerts_(*store_, &audit_, [this] { dispatcher_->Nudge(); }),
       keys_(*store_, master_key_ ? &*master_key_ : nullptr, options_, clock, &cache_, &audit_),
       users_(*store_, clock, &cache_, &audit_),
       sign_in_(*store_, options_, clock, &cache_, &audit_),
@@ -71,7 +72,8 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                 .usage = &usage_,
                 .clock = &clock,
                 .usage_service = &usage_service_,
-                .leaks = &leaks_},
+                .leaks = &leaks_,
+                .canary_alerts = &canary_alerts_},
       // ServerApp hands over the count it resolved; the CPUs are counted here only for a graph
       // made without one (the fuzz harness, the benchmarks, tests).
       blocking_threads_(config.blocking_threads > 0
@@ -83,6 +85,8 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
   cache_.AttachMeters(&usage_, &limiter_);
   // A retired old secret presented after a rotation is reported to the key service (reuse).
   authenticator_.set_reuse_listener(&reuse_listener_);
+  // Every use of a canary key raises key.canary_used (service/canary_alerts.h).
+  authenticator_.set_canary_listener(&canary_alerts_);
   store_->Subscribe(
       StoreEvents{.key_revoked = [this](std::string_view hash) { cache_.Erase(hash); },
                   .user_changed = [this](std::string_view user_id) { cache_.EraseUser(user_id); },
@@ -137,6 +141,7 @@ void ServiceGraph::Stop() {
   }
   // Background work that writes to the store ends first: the pool and the store outlive it.
   if (housekeeper_ != nullptr) housekeeper_->Stop();
+  canary_alerts_.Stop();
   dispatcher_->Stop();
   ticker_.reset();
   blocking_.Join();

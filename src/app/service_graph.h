@@ -25,6 +25,7 @@
 #include "core/master_key.h"
 #include "service/audit_log.h"
 #include "service/authenticator.h"
+#include "service/canary_alerts.h"
 #include "service/housekeeper.h"
 #include "service/key_cache.h"
 #include "service/key_service.h"
@@ -61,7 +62,8 @@ class ServiceGraph {
   // the housekeeper's thread (service/housekeeper.h). Call once, before requests are handled.
   Status Start();
 
-  // Stops the housekeeper, the webhook dispatcher's workers and the ring's thread, waits for the
+  // Stops the housekeeper, the canary alerts' thread (after writing what it holds), the webhook
+  // dispatcher's workers and the ring's thread, waits for the
   // blocking pool's tasks, then writes the last last-used times. No request may be handled
   // after. Idempotent.
   void Stop();
@@ -77,6 +79,7 @@ class ServiceGraph {
   const UsageService& usage_service() const { return usage_service_; }
   const LeakService& leaks() const { return leaks_; }
   WebhookDispatcher& dispatcher() { return *dispatcher_; }
+  CanaryAlerts& canary_alerts() { return canary_alerts_; }
   Housekeeper* housekeeper() { return housekeeper_.get(); }  // null before Start()
   SignInService& sign_in() { return sign_in_; }
   SigningKeyRing* signing_keys() { return ring_.get(); }  // null while the issuer is off
@@ -127,6 +130,9 @@ class ServiceGraph {
   // Delivers the webhook outbox from construction to Stop(); after the store, before what
   // enqueues (the services nudge it).
   std::unique_ptr<WebhookDispatcher> dispatcher_;
+  // Issue 17: the uses of canary keys the Authenticator reports, written as audit records and
+  // events on its own thread, which nudges the dispatcher; after it and the audit log.
+  CanaryAlerts canary_alerts_;
   KeyService keys_;
   UserService users_;
   SignInService sign_in_;

@@ -46,8 +46,11 @@ std::string LastAccepted(const json::value& key) {
 }
 
 std::vector<std::string> Row(const json::value& key) {
-  return {StringMember(key, "token"), StringMember(key, "type"), StringMember(key, "expiration"),
-          StringMember(key, "name") + KeyStatusSuffix(key)};
+  // Issue 17: a canary key's TYPE is "canary".
+  const json::value* canary = JsonMember(key, "canary");
+  const bool is_canary = canary != nullptr && canary->is_bool() && canary->as_bool();
+  return {StringMember(key, "token"), is_canary ? "canary" : StringMember(key, "type"),
+          StringMember(key, "expiration"), StringMember(key, "name") + KeyStatusSuffix(key)};
 }
 
 // "10/1s" of {"rate_limit": {"requests": 10, "per": "1s"}}; "none" when null or absent.

@@ -56,6 +56,21 @@ TEST(KeyStatusTest, NoStatusOrNoOldSecretsListed) {
   EXPECT_EQ(KeyStatusSuffix(key), "") << "a server before issue 15";
 }
 
+// Issue 17: a canary key's TYPE says so; "canary": false (or none, an older server) keeps the
+// server's type.
+TEST(KeyStatusTest, ACanaryKeysTypeIsCanary) {
+  json::value keys = json::parse(
+      R"([{"name":"bait","type":"apikey","expiration":"2026-12-13T10:00:00Z","token":"kw_e",)"
+      R"("status":"active","old_secrets":[],"canary":true},)"
+      R"({"name":"a","type":"apikey","expiration":"2026-12-13T10:00:00Z","token":"kw_a",)"
+      R"("status":"active","old_secrets":[],"canary":false}])");
+  EXPECT_EQ(RenderKeys(keys, OutputFormat::kTable),
+            RenderTable({"TOKEN", "TYPE", "EXPIRATION", "NAME"},
+                        {{"kw_e", "canary", "2026-12-13T10:00:00Z", "bait"},
+                         {"kw_a", "apikey", "2026-12-13T10:00:00Z", "a"}}));
+  EXPECT_EQ(json::parse(RenderKeys(keys, OutputFormat::kJson)), keys);
+}
+
 TEST(RotationNoteTest, NamesTheReplacedSecretAndItsEnd) {
   EXPECT_EQ(RotationNote(FourKeys().at(3)),
             "INFO[0000] the old secret kw_…new is accepted until 2026-12-07T10:00:00Z\n");

@@ -26,6 +26,7 @@ struct UserFlags {
   std::string grace;             // apikey rotate --grace
   std::string retire_when_idle;  // apikey rotate --retire-when-idle
   KeyEditFlags edit;             // apikey update; its lifecycle part also apikey create
+  bool canary = false;           // apikey create --canary (issue 17)
   std::string output = "table";
 };
 
@@ -101,6 +102,7 @@ Status ApikeyCreate(const UserFlags& f) {
     KW_RETURN_IF_ERROR(RateLimitBody(*f.edit.lifecycle.rate_limit).status());
   }
   json::object body = KeyCreateBody(f.name, f.duration, f.grant, f.edit.lifecycle);
+  if (f.canary) body["canary"] = true;  // the server refuses it with a grant or usage setting
   KW_ASSIGN_OR_RETURN(CliContext s, OpenContext(f.client));
   KW_ASSIGN_OR_RETURN(json::value key, s.http->Call("POST", UserPath(s, f.id) + "/apikeys", body));
   PrintKeys(key, ParseOutputFormat(f.output));
@@ -306,6 +308,9 @@ void AddApikeyCommands(CLI::App* user, int* exit_code) {
   c->add_option("-i,--id", create->id, "for which user (operators only for others)");
   AddGrantFlags(c, create->grant);
   AddLifecycleFlags(c, create);
+  c->add_flag("--canary", create->canary,
+              "a canary key: a decoy that never authorizes anything and raises key.canary_used "
+              "(webhooks, audit log, metric) at every use; takes only -n, -d and --description");
   AddKeyOutput(c, *create);
 
   auto del = std::make_shared<UserFlags>();

@@ -77,6 +77,12 @@ struct KeyRecord {
   std::string last_address;     // the client of the latest presentation counted; "" unknown
   std::string last_user_agent;  // likewise
 
+  // --- V007: canary keys (issue 17) ---
+  // A decoy: never authorizes anything (refused exactly as an unknown key) and every
+  // presentation raises key.canary_used. Set at creation only; it has no grant (Grant{}), is
+  // never rotated, disabled or enabled, and its uses are not counted.
+  bool canary = false;
+
   // The validity a rotation renews: `validity`, or expires_at − created_at for older keys.
   std::int64_t RenewedValidity() const;
 };

@@ -1,6 +1,7 @@
 #include "service/authenticator.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "common/log.h"
 
@@ -16,30 +17,35 @@ Result<Principal> Authenticator::Authenticate(std::string_view token,
   std::string hash = HashKey(token);
   const UnixSeconds now = clock_.Now();
   std::optional<UsageOutcome> refused;
+  std::shared_ptr<const CanaryKey> canary;
   if (cache_ == nullptr) {
-    auto loaded = Load(hash, now, client, &refused);
+    auto loaded = Load(hash, now, client, &refused, &canary);
     if (refused) CountRefusal(hash, *refused, now, client);
+    if (canary) ReportCanary(*canary, client, now);
     return loaded;
   }
 
   Principal cached;
-  switch (cache_->Find(hash, now, [&](const CacheEntry& e) { cached = e.principal; })) {
+  switch (cache_->Find(
+      hash, now, [&](const CacheEntry& e) { cached = e.principal; }, /*by_token=*/false, &canary)) {
     case KeyCache::Outcome::kValid:
       return cached;
     case KeyCache::Outcome::kInvalid:
+      if (canary) ReportCanary(*canary, client, now);
       return InvalidCredential();
     case KeyCache::Outcome::kMiss:
       break;
   }
   const std::uint64_t generation = cache_->Generation();
-  auto loaded = Load(hash, now, client, &refused);
+  auto loaded = Load(hash, now, client, &refused, &canary);
   if (loaded.ok()) {
     cache_->Insert(*loaded, now, generation);
   } else if (loaded.status().code() == StatusCode::kUnauthenticated) {
     std::shared_ptr<UsageSlot> slot;
     if (refused) slot = CountRefusal(hash, *refused, now, client);
+    if (canary) ReportCanary(*canary, client, now);
     cache_->InsertUnknown(hash, now, generation, std::move(slot),
-                          refused.value_or(UsageOutcome::kExpired));
+                          refused.value_or(UsageOutcome::kExpired), canary);
   }
   return loaded;
 }
@@ -56,8 +62,14 @@ std::shared_ptr<UsageSlot> Authenticator::CountRefusal(const std::string& hash,
 
 Result<Principal> Authenticator::Load(const std::string& hash, UnixSeconds now,
                                       const ClientInfo& client,
-                                      std::optional<UsageOutcome>* refused) const {
+                                      std::optional<UsageOutcome>* refused,
+                                      std::shared_ptr<const CanaryKey>* canary) const {
   auto key = store_.FindKeyByHash(hash);
+  if (key.ok() && key->canary) {
+    // Answered as an unknown key, and never counted: only reported.
+    *canary = std::make_shared<const CanaryKey>(CanaryKey{key->user_id, key->name});
+    return InvalidCredential();
+  }
   if (key.ok() && key->by_old_secret) {
     return OfOldSecret(std::move(key).value(), now, client, refused);
   }
@@ -119,7 +131,7 @@ Result<Principal> Authenticator::AsOldSecret(KeyRecord key, UnixSeconds until,
 }
 
 Result<Principal> Authenticator::PrincipalOfKey(KeyRecord key, UnixSeconds now) const {
-  if (key.disabled) return InvalidCredential();
+  if (key.disabled || key.canary) return InvalidCredential();
   Principal principal;
   principal.token_hash = std::move(key.hash);
   principal.via = KeyType::kApiKey;

@@ -10,6 +10,10 @@
 // parsed) and as user.tags the tags the key presents (EffectiveTags of the owner's current
 // tags), recomputed at every store read; a session's has FullAccess() and all its user's tags.
 // Checking the client address against the networks is the caller's part (it knows the address).
+//
+// Issue 17: a canary key (KeyRecord::canary) is refused exactly as an unknown key (the same
+// InvalidCredential, a negative cache entry) and never counted; every presentation of it, the
+// cached ones too, is reported to the CanaryListener with the client.
 #pragma once
 
 #include <memory>
@@ -20,18 +24,13 @@
 #include "common/status.h"
 #include "core/api_key.h"
 #include "core/key_record.h"
+#include "service/client_info.h"
 #include "service/key_cache.h"
 #include "service/options.h"
 #include "service/principal.h"
 #include "store/store.h"
 
 namespace keyward {
-
-// Who presented a credential, for the records a refused old secret leaves (key.reuse_detected).
-struct ClientInfo {
-  std::string_view address;
-  std::string_view user_agent;
-};
 
 // Told, on the blocking thread of the lookup, that a retired old secret of `key` was presented
 // (KeyRecord::by_old_secret, old_secrets[0] the secret). KeyService implements it.
@@ -58,6 +57,8 @@ class Authenticator {
   Result<Principal> Authenticate(std::string_view token, const ClientInfo& client = {}) const;
   // Set once, before requests are served.
   void set_reuse_listener(const ReuseListener* listener) { reuse_ = listener; }
+  // Issue 17: told of every use of a canary key. Set once, before requests are served.
+  void set_canary_listener(const CanaryListener* listener) { canary_ = listener; }
 
   // Issue 16: Authenticate counts the store's refusals of a known key (the presented secret's
   // usage slot, with the client): kDisabled for a disabled key, kExpired for an expired key or
@@ -78,27 +79,38 @@ class Authenticator {
 
   // Never blocks: answers from the checksum and the cache alone. kValid calls
   // `on_valid(const CacheEntry&)`; kMiss means Authenticate() must decide, on a blocking thread.
-  template <typename F>
-  KeyCache::Outcome TryCached(std::string_view token, F&& on_valid) const {
+  // A cached canary key's refusal is reported with `client_of()` (a ClientInfo, asked only
+  // then: the hot path builds none).
+  template <typename F, typename C>
+  KeyCache::Outcome TryCached(std::string_view token, F&& on_valid, C&& client_of) const {
     // Only a well-formed key is ever cached, so a hit needs no checksum: it is checked (with
     // the characters) when the cache does not know the hash.
     if (!HasKeyShape(token, options_.key_prefix)) return KeyCache::Outcome::kInvalid;
     KeyCache::Outcome found = KeyCache::Outcome::kMiss;
     if (cache_ != nullptr) {
       const KeyHash hash = HashKeyFast(token);
-      found = cache_->Find(std::string_view(hash.data(), hash.size()), clock_.Now(),
-                           std::forward<F>(on_valid));
+      std::shared_ptr<const CanaryKey> canary;
+      const UnixSeconds now = clock_.Now();
+      found = cache_->Find(std::string_view(hash.data(), hash.size()), now,
+                           std::forward<F>(on_valid), /*by_token=*/false, &canary);
+      if (canary) ReportCanary(*canary, client_of(), now);
     }
     if (found == KeyCache::Outcome::kMiss && !IsWellFormedKey(token, options_.key_prefix)) {
       return KeyCache::Outcome::kInvalid;
     }
     return found;
   }
+  // The same, a canary's use reported without its client (for tests and tools).
+  template <typename F>
+  KeyCache::Outcome TryCached(std::string_view token, F&& on_valid) const {
+    return TryCached(token, std::forward<F>(on_valid), [] { return ClientInfo{}; });
+  }
 
   // The Principal of a stored key or session found another way (the token service finds one by
   // a prefix of its hash), made exactly as Authenticate makes it: the owner read from the store,
   // the key's tags and networks. InvalidCredential() when it expired at `now`, is disabled, its
-  // owner is gone or its stored addresses do not parse; the store's error otherwise. Blocking;
+  // owner is gone, its stored addresses do not parse or it is a canary; the store's error
+  // otherwise. Blocking;
   // not cached.
   Result<Principal> PrincipalOfKey(KeyRecord key, UnixSeconds now) const;
   // The same for a key found by its old secret (key.old_secrets[0], by_old_secret), while that
@@ -109,9 +121,14 @@ class Authenticator {
   Result<Principal> PrincipalOfSession(const SessionRecord& session, UnixSeconds now) const;
 
  private:
-  // On a refusal of a known key, sets `*refused` to the outcome to count (see set_meters).
+  // On a refusal of a known key, sets `*refused` to the outcome to count (see set_meters); on a
+  // canary key, `*canary` to it (refused, not counted).
   Result<Principal> Load(const std::string& hash, UnixSeconds now, const ClientInfo& client,
-                         std::optional<UsageOutcome>* refused) const;
+                         std::optional<UsageOutcome>* refused,
+                         std::shared_ptr<const CanaryKey>* canary) const;
+  void ReportCanary(const CanaryKey& key, const ClientInfo& client, UnixSeconds now) const {
+    if (canary_ != nullptr) canary_->CanaryUsed(key, client, now);
+  }
   // A key found by one of its old secrets (key.old_secrets[0]): accepted while in its grace,
   // else refused and reported to the ReuseListener.
   Result<Principal> OfOldSecret(KeyRecord key, UnixSeconds now, const ClientInfo& client,
@@ -135,6 +152,7 @@ class Authenticator {
   const Clock& clock_;
   KeyCache* cache_;
   const ReuseListener* reuse_ = nullptr;
+  const CanaryListener* canary_ = nullptr;
   UsageRecorder* usage_ = nullptr;
   RateLimiter* limits_ = nullptr;
 };

@@ -71,7 +71,8 @@ KeyMeters KeyCache::MetersFor(const Principal& principal, UsageRecorder* usage,
 }
 
 void KeyCache::InsertUnknown(std::string_view hash, UnixSeconds now, std::uint64_t generation,
-                             std::shared_ptr<UsageSlot> usage, UsageOutcome reason) {
+                             std::shared_ptr<UsageSlot> usage, UsageOutcome reason,
+                             std::shared_ptr<const CanaryKey> canary) {
   Hash h;
   if (!ToHash(hash, &h)) return;
   Shard& shard = ShardOf(h);
@@ -82,7 +83,7 @@ void KeyCache::InsertUnknown(std::string_view hash, UnixSeconds now, std::uint64
   }
   // A verified entry it replaces (an old secret past its time, now retired) goes.
   shard.entries.erase(h);
-  shard.unknown.insert_or_assign(h, Unknown{now, std::move(usage), reason});
+  shard.unknown.insert_or_assign(h, Unknown{now, std::move(usage), reason, std::move(canary)});
 }
 
 void KeyCache::Erase(std::string_view hash) {

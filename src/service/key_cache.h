@@ -30,6 +30,7 @@
 
 #include "common/clock.h"
 #include "common/thread_annotations.h"
+#include "service/client_info.h"
 #include "service/key_meters.h"
 #include "service/principal.h"
 
@@ -69,8 +70,11 @@ class KeyCache {
   // is pinned (keep it short) and marks the key used at `now` — unless `by_token` (the entry is
   // looked at for a token issued from the key) and it is an old secret's: verifying a token is
   // not a presentation of that secret, and must not keep it from retiring when idle.
+  // Issue 17: on kInvalid from a canary key's negative entry, `*canary` (when not null) is set to
+  // that key, so that the caller reports the use; left as it is otherwise.
   template <typename F>
-  Outcome Find(std::string_view hash, UnixSeconds now, F&& on_valid, bool by_token = false) const;
+  Outcome Find(std::string_view hash, UnixSeconds now, F&& on_valid, bool by_token = false,
+               std::shared_ptr<const CanaryKey>* canary = nullptr) const;
 
   // Issue 16: where Insert gets each entry's meters. Call once, before requests are served;
   // either may be null (no counting, no limits). Both must outlive the cache.
@@ -96,10 +100,12 @@ class KeyCache {
               bool by_token = false);
   // Remembers that `hash` is not a key, under the same rule. Issue 16: when `hash` is a known
   // key's refused secret (expired, disabled, retired), `usage` is its slot and `reason` why:
-  // every negative hit then counts `reason` on it.
+  // every negative hit then counts `reason` on it. Issue 17: `canary` is set for a canary key's
+  // secret (never counted): every negative hit then hands it to Find's caller to report.
   void InsertUnknown(std::string_view hash, UnixSeconds now, std::uint64_t generation,
                      std::shared_ptr<UsageSlot> usage = nullptr,
-                     UsageOutcome reason = UsageOutcome::kExpired);
+                     UsageOutcome reason = UsageOutcome::kExpired,
+                     std::shared_ptr<const CanaryKey> canary = nullptr);
 
   // Drops one key or session, everything of one user, or everything.
   void Erase(std::string_view hash);
@@ -125,11 +131,12 @@ class KeyCache {
     }
   };
   // A negative entry: when it was cached and, for a known key's refused secret, its usage slot
-  // and why it is refused (counted on every hit).
+  // and why it is refused (counted on every hit); for a canary key's secret, that key.
   struct Unknown {
     UnixSeconds cached_at = 0;
     std::shared_ptr<UsageSlot> usage;
     UsageOutcome reason = UsageOutcome::kExpired;
+    std::shared_ptr<const CanaryKey> canary;
   };
   struct Shard {
     mutable SharedMutex mu;
@@ -162,7 +169,7 @@ class KeyCache {
 
 template <typename F>
 KeyCache::Outcome KeyCache::Find(std::string_view hash, UnixSeconds now, F&& on_valid,
-                                 bool by_token) const {
+                                 bool by_token, std::shared_ptr<const CanaryKey>* canary) const {
   Hash h;
   if (!ToHash(hash, &h)) return Outcome::kInvalid;
   Shard& shard = ShardOf(h);
@@ -195,6 +202,7 @@ KeyCache::Outcome KeyCache::Find(std::string_view hash, UnixSeconds now, F&& on_
     if (un->second.cached_at + options_.ttl > now) {
       negative_hits_.fetch_add(1, std::memory_order_relaxed);
       if (un->second.usage) un->second.usage->Count(un->second.reason, now);
+      if (un->second.canary && canary != nullptr) *canary = un->second.canary;
       return Outcome::kInvalid;
     }
   }

@@ -79,6 +79,37 @@ TEST_F(KeyCacheTest, EntriesAgeOutAfterTheTtl) {
   EXPECT_EQ(cache.Find(u, 105, [](const CacheEntry&) {}), KeyCache::Outcome::kMiss);
 }
 
+// Issue 17: a canary key's negative entry hands the key to every hit's caller (who reports the
+// use), an ordinary unknown one never; an invalidation drops it like any entry.
+TEST_F(KeyCacheTest, ACanaryEntryNamesItsKeyOnEveryHit) {
+  KeyCache cache({.max_entries = 100, .max_negative = 100, .ttl = 5});
+  std::string c = NewHash(), u = NewHash();
+  cache.InsertUnknown(c, 100, cache.Generation(), nullptr, UsageOutcome::kExpired,
+                      std::make_shared<const CanaryKey>(CanaryKey{"alice", "decoy"}));
+  cache.InsertUnknown(u, 100, cache.Generation());
+  for (int hit = 0; hit < 3; ++hit) {
+    std::shared_ptr<const CanaryKey> canary;
+    EXPECT_EQ(cache.Find(
+                  c, 101, [](const CacheEntry&) { ADD_FAILURE(); }, false, &canary),
+              KeyCache::Outcome::kInvalid);
+    ASSERT_NE(canary, nullptr);
+    EXPECT_EQ(canary->user_id, "alice");
+    EXPECT_EQ(canary->name, "decoy");
+    std::shared_ptr<const CanaryKey> none;
+    EXPECT_EQ(cache.Find(
+                  u, 101, [](const CacheEntry&) { ADD_FAILURE(); }, false, &none),
+              KeyCache::Outcome::kInvalid);
+    EXPECT_EQ(none, nullptr);
+  }
+  EXPECT_EQ(cache.negative_hits(), 6u);
+  cache.Erase(c);
+  std::shared_ptr<const CanaryKey> gone;
+  EXPECT_EQ(cache.Find(
+                c, 101, [](const CacheEntry&) {}, false, &gone),
+            KeyCache::Outcome::kMiss);
+  EXPECT_EQ(gone, nullptr);
+}
+
 TEST_F(KeyCacheTest, InvalidationWinsARacingInsert) {
   KeyCache cache;
   std::string h = NewHash();

@@ -10,6 +10,7 @@
 #include "core/api_key.h"
 #include "core/duration.h"
 #include "core/policy.h"
+#include "service/canary_rules.h"
 #include "service/key_events.h"
 #include "service/key_service.h"
 #include "service/key_service_internal.h"
@@ -225,6 +226,7 @@ Result<KeyView> KeyService::RotateKey(const Caller& caller, const std::string& t
   auto [grace, idle] = periods;
   auto record = store_.GetKey(target, name);
   if (!record.ok()) return MapKeyError(record.status());
+  if (record->canary) return CanaryNotRotatable();
   // The new secret is returned in full: what a reveal would need of a caller key.
   KW_RETURN_IF_ERROR(CheckRevealOf(caller, *record));
 
@@ -296,6 +298,7 @@ Result<KeyView> KeyService::UpdateKey(const Caller& caller, const std::string& t
     auto record = store_.GetKey(target, name);
     if (!record.ok()) return MapKeyError(record.status());
     const UnixSeconds now = clock_.Now();
+    if (record->canary) KW_RETURN_IF_ERROR(CheckCanaryEdit(edit));
     KW_ASSIGN_OR_RETURN(KeyUpdate update, ParseEdit(edit, *record, now, options_.max_validity));
     KW_RETURN_IF_ERROR(CheckEditAllowed(caller, *record, update));
     const std::string new_name = update.name.value_or(record->name);

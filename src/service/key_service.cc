@@ -6,6 +6,7 @@
 #include "core/api_key.h"
 #include "core/duration.h"
 #include "core/policy.h"
+#include "service/canary_rules.h"
 #include "service/key_events.h"
 #include "service/key_service_internal.h"
 
@@ -126,6 +127,7 @@ KeyView KeyService::ToView(const KeyRecord& record, UnixSeconds now) const {
   view.rotated_at = record.rotated_at;
   view.rate_limit = record.rate_limit;
   view.last_address = record.last_address;
+  view.canary = record.canary;
   for (const OldSecret& old : record.old_secrets) {
     // Never past the key's own expiry: a shortened key takes its old secrets with it.
     const UnixSeconds until =
@@ -247,7 +249,11 @@ Result<KeyView> KeyService::CreateKey(const Caller& caller, const std::string& t
   const UnixSeconds now = clock_.Now();
   KeyRecord record;
   KW_RETURN_IF_ERROR(TakeSettings(in, options_.max_validity, &record));
-  KW_ASSIGN_OR_RETURN(auto limits, NewKeyLimits(caller, *owner, in, now));
+  if (in.canary) KW_RETURN_IF_ERROR(CheckNewCanary(in));
+  NewKey asked = in;
+  if (in.canary) asked.tags.emplace();  // no tag: it grants nothing
+  KW_ASSIGN_OR_RETURN(auto limits, NewKeyLimits(caller, *owner, asked, now));
+  record.canary = in.canary;
 
   std::string token = GenerateKey(options_.key_prefix);
   record.user_id = target;

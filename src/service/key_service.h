@@ -64,6 +64,7 @@ struct KeyView {
   // Issue 16.
   RateLimit rate_limit;      // off: requests 0
   std::string last_address;  // the client of the latest presentation counted; "" unknown
+  bool canary = false;       // issue 17: KeyRecord::canary
 };
 
 // A rate limit as asked: `requests` per `per` (a duration, "1s", "1m"); requests 0 (edit
@@ -86,6 +87,9 @@ struct NewKey {
   std::optional<std::string> idle_timeout = {};  // "0s" off, else 1s…max_validity; default off
   std::optional<std::string> on_reuse = {};      // "keep" (default) | "revoke"
   std::optional<RateLimitSpec> rate_limit = {};  // issue 16; default none
+  // Issue 17: a canary key (KeyRecord::canary): only name, duration and description may be
+  // given (service/canary_rules.h); it grants nothing (no scope, no tag).
+  bool canary = false;
 };
 
 // A rotation (KeyService::Rotate).
@@ -133,7 +137,9 @@ class KeyService final : public ReuseListener {
   // an operator owner) and, from a key without full access, within the creating key's grant
   // and not outliving it. Such a key passes its limits on to what `in` leaves out (its tag
   // subset, its address ranges; the default validity is cut to its expiry). The returned view
-  // holds the full key; the audit record holds the grant (DescribeGrant).
+  // holds the full key; the audit record holds the grant (DescribeGrant). Issue 17: a canary
+  // (in.canary) is refused InvalidArgument for any grant or usage setting (CheckNewCanary) and
+  // gets no scope and no tag.
   Result<KeyView> Create(const Caller& caller, std::string_view user_id, const NewKey& in) const;
   // Ordered by creation. With `reveal` and reveal on, tokens are in full, each reveal on record
   // before any key is returned (Unavailable, and no key, when a record cannot be written);

@@ -19,11 +19,7 @@ namespace {
 constexpr int kLeakAttempts = 3;
 
 // A canary key (issue 17 Part D) is treated as an unknown key: never live, never named.
-// MERGE(canary): once KeyRecord::canary exists, make the body `return key.canary;`.
-bool IsCanary(const KeyRecord& key) {
-  static_cast<void>(key);
-  return false;
-}
+bool IsCanary(const KeyRecord& key) { return key.canary; }
 
 // May the caller see whose key `owner`'s is? Its owner; an operator (a key of one with
 // users:read), as listing the owner's keys would need.

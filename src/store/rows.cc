@@ -79,6 +79,7 @@ KeyRecord ReadKey(const RowReader& row) {
   key.first_used_at = row.Int(22);
   key.last_address = row.Text(23);
   key.last_user_agent = row.Text(24);
+  key.canary = row.Int(25) != 0;
   return key;
 }
 

@@ -39,12 +39,13 @@ class RowReader {
     "full_access, " t "description, " t "disabled, " t "validity, " t "idle_timeout, " t  \
     "revoke_on_reuse, " t "rotated_at, " t "announced_within, " t "revision, " t          \
     "rate_limit_requests, " t "rate_limit_per, " t "first_used_at, " t "last_address, " t \
-    "last_user_agent"
+    "last_user_agent, " t "canary"
 #define KW_ROW_KEY_COLUMNS KW_ROW_KEY_COLUMNS_OF("")
-#define KW_ROW_KEY_COLUMN_COUNT 25
+#define KW_ROW_KEY_COLUMN_COUNT 26
 // CreateKey's values for the columns from revision on (after its 19 parameters), given the
-// placeholders of the rate limit: a new key has revision 0 and has not been used yet.
-#define KW_ROW_NEW_KEY_TAIL(requests, per) "0, " requests ", " per ", 0, '', ''"
+// placeholders of the rate limit and of canary (V007): a new key has revision 0 and has not been
+// used yet.
+#define KW_ROW_NEW_KEY_TAIL(requests, per, canary) "0, " requests ", " per ", 0, '', '', " canary
 // An old secret of a key (rotated_secrets), read from column KW_ROW_KEY_COLUMN_COUNT on.
 #define KW_ROW_OLD_SECRET_COLUMNS(t)                                                  \
   t "hash, " t "masked, " t "rotated_at, " t "grace_until, " t "retire_when_idle, " t \

@@ -1,10 +1,10 @@
 // Upgrading a database that a previous release made (schema V002, before scopes) on both
-// backends: the store opens it, V003 to V006 run once, and the data is all there, every key made
+// backends: the store opens it, V003 to V007 run once, and the data is all there, every key made
 // before scopes being full access, and no signing key yet. The same database taken to V004 first
 // (the release before key lifecycles) keeps its keys through V005, each enabled and unannounced;
-// taken to V005 (the release before usage counts), through V006 without a rate limit.
-// SQLite always; PostgreSQL on the server KEYWARD_TEST_PG_URL names (skipped without it; `make
-// test` always provides one).
+// taken to V005 (the release before usage counts), through V006 without a rate limit; none becomes
+// a canary (V007). SQLite always; PostgreSQL on the server KEYWARD_TEST_PG_URL names (skipped
+// without it; `make test` always provides one).
 //
 // The V002 database is made as the previous release made it (v002_fixture.h): the migration
 // runner applies the V001 and V002 files themselves, then testdata/v002_<backend>.sql adds the
@@ -147,7 +147,7 @@ class StoreUpgradeTest : public ::testing::TestWithParam<UpgradeBackend> {
 const std::vector<std::int64_t> kV002 = {1, 2};
 const std::vector<std::int64_t> kV004 = {1, 2, 3, 4};
 const std::vector<std::int64_t> kV005 = {1, 2, 3, 4, 5};
-const std::vector<std::int64_t> kLatest = {1, 2, 3, 4, 5, 6};
+const std::vector<std::int64_t> kLatest = {1, 2, 3, 4, 5, 6, 7};
 
 // What V005 gives every key that existed before it: the lifecycle of keys made before.
 void ExpectLifecycleDefaults(const KeyRecord& key) {
@@ -167,6 +167,8 @@ void ExpectLifecycleDefaults(const KeyRecord& key) {
   EXPECT_EQ(key.first_used_at, 0);
   EXPECT_EQ(key.last_address, "");
   EXPECT_EQ(key.last_user_agent, "");
+  // V007: not a canary.
+  EXPECT_FALSE(key.canary);
 }
 
 void ExpectDriverKey(const KeyRecord& key) {

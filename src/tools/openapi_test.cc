@@ -229,7 +229,8 @@ TEST(OpenApiValidatorTest, AcceptsAConformingBody) {
       R"("description":"","disabled":false,"idle_timeout":null,"on_reuse":"keep",)"
       R"("rotated":"2023-08-10T22:30:00Z","status":"rotating","old_secrets":[{"token":"kw_Ab…yz",)"
       R"("rotated":"2023-08-10T22:30:00Z","accepted_until":"2023-08-10T23:30:00Z",)"
-      R"("last_used":null}],"rate_limit":{"requests":10,"per":"1s"},"last_address":"10.1.2.3"})");
+      R"("last_used":null}],"rate_limit":{"requests":10,"per":"1s"},"last_address":"10.1.2.3",)"
+      R"("canary":false})");
   EXPECT_EQ(openapi::Validate(Document(), {{"$ref", "#/components/schemas/Key"}}, key),
             std::vector<std::string>());
   // Issue 16: no limit and no client yet are nulls; a limit takes exactly its two members.

@@ -883,6 +883,22 @@ std::vector<Case> GrantCases() {
   }
   bad("65 distinct", "allowed_addresses",
       "[" + Distinct65([](int i) { return "10.0.0." + std::to_string(i) + "/32"; }) + "]");
+  // Issue 17: canary is a boolean, and a canary takes no grant or usage setting.
+  for (const char* value : {R"("true")", "1", "[true]", R"({"a":true})"}) {
+    bad(std::string("canary ") + value, "canary", value);
+  }
+  for (const char* extra :
+       {R"("scopes":["keys:read"])", R"("tags":[])", R"("allowed_addresses":["10.0.0.0/8"])",
+        R"("rate_limit":{"requests":1,"per":"1s"})", R"("idle_timeout":"1h")",
+        R"("on_reuse":"keep")"}) {
+    cases.push_back({std::string("canary with ") + extra, "POST", keys,
+                     R"({"name":"canary-bad-{uniq}","canary":true,)" + std::string(extra) + "}",
+                     400});
+  }
+  for (const char* value : {"true", "false", "null"}) {
+    cases.push_back({std::string("canary ") + value, "POST", keys,
+                     R"({"name":"canary-ok-{uniq}","canary":)" + std::string(value) + "}", 201});
+  }
   // Accepted: within the creating key's grant, and normalized.
   const std::vector<BodyRow> good = {
       {"no grant at all", R"({"name":"grant-ok-{uniq}"})", 201},

@@ -54,7 +54,7 @@ constexpr char kRemoveTag[] =
 constexpr char kInsertKey[] =
     "INSERT INTO api_keys (" KW_ROW_KEY_COLUMNS
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
-    " $19, " KW_ROW_NEW_KEY_TAIL("$20", "$21") ")";
+    " $19, " KW_ROW_NEW_KEY_TAIL("$20", "$21", "$22") ")";
 constexpr char kListKeys[] = KW_ROW_KEYS_WITH_OLD_SECRETS("$1") KW_ROW_KEYS_WITH_OLD_SECRETS_ORDER;
 constexpr char kGetKey[] =
     KW_ROW_KEYS_WITH_OLD_SECRETS("$1") " AND k.name = $2" KW_ROW_KEYS_WITH_OLD_SECRETS_ORDER;
@@ -128,7 +128,7 @@ Result<Params> KeyParams(const KeyRecord& key) {
   params.Int(key.disabled ? 1 : 0).Int(key.validity).Int(key.idle_timeout);
   params.Int(key.revoke_on_reuse ? 1 : 0).Int(key.rotated_at).Int(key.announced_within);
   const RateLimit limit = StoredRateLimit(key.rate_limit);
-  params.Int(limit.requests).Int(limit.per);
+  params.Int(limit.requests).Int(limit.per).Int(key.canary ? 1 : 0);
   return params;
 }
 

@@ -41,7 +41,7 @@ constexpr char kAllTags[] = "SELECT user_id, tag FROM user_tags ORDER BY user_id
 constexpr char kInsertKey[] =
     "INSERT INTO api_keys (" KW_ROW_KEY_COLUMNS
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-    " ?19, " KW_ROW_NEW_KEY_TAIL("?20", "?21") ")";
+    " ?19, " KW_ROW_NEW_KEY_TAIL("?20", "?21", "?22") ")";
 constexpr char kListKeys[] = KW_ROW_KEYS_WITH_OLD_SECRETS("?1") KW_ROW_KEYS_WITH_OLD_SECRETS_ORDER;
 constexpr char kGetKey[] =
     KW_ROW_KEYS_WITH_OLD_SECRETS("?1") " AND k.name = ?2" KW_ROW_KEYS_WITH_OLD_SECRETS_ORDER;
@@ -232,6 +232,7 @@ class SqliteStore final : public Store {
       const RateLimit limit = StoredRateLimit(key.rate_limit);
       insert.BindInt(20, limit.requests);
       insert.BindInt(21, limit.per);
+      insert.BindInt(22, key.canary ? 1 : 0);
       // A missing user fails the foreign key (NotFound); a taken name, the UNIQUE constraint.
       KW_RETURN_IF_ERROR(
           Reword(insert.Run(), StatusCode::kAlreadyExists, "a key with this name already exists"));
