@@ -48,17 +48,13 @@ Result<Reply> CheckKeys(Services& s, ApiCall& call) {
   return Reply{200, {{"results", std::move(results)}}, {}};
 }
 
-// The "tokens" member of a leak report: 1…kMaxLeakTokens objects {token, url?}.
+// The "tokens" member of a leak report: objects {token, url?} (how many: LeakService::Report).
 Result<std::vector<ReportedToken>> ParseTokens(const boost::json::object& body) {
   const boost::json::value* list = body.if_contains("tokens");
   if (list == nullptr || !list->is_array()) {
     return Status::InvalidArgument("\"tokens\" must be an array of {\"token\", \"url\"?}");
   }
   const boost::json::array& entries = list->get_array();
-  if (entries.empty() || entries.size() > kMaxLeakTokens) {
-    return Status::InvalidArgument(
-        fmt::format("tokens must hold 1 to {} tokens, not {}", kMaxLeakTokens, entries.size()));
-  }
   std::vector<ReportedToken> tokens;
   tokens.reserve(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {

@@ -132,6 +132,25 @@ TEST_F(LeakApiTest, AuditsAndAnnouncesWithTheUrlMasked) {
   }
 }
 
+// A rotated key's old secret, still in its grace, is the key: reporting it revokes the key, so
+// the new secret is refused at once too, though both were in the cache.
+TEST_F(LeakApiTest, ARotatedKeysOldSecretRevokesTheKey) {
+  const std::string old_secret = world_.AddFullAccessKey("alice", "rotated");
+  ASSERT_EQ(Auth(old_secret), 200);
+  const api_call::Sent rotated =
+      api_call::Call(world_, bh::verb::post, "/api/v1/users/alice/apikeys/rotated/rotate",
+                     world_.NewSession("alice"), R"({"grace":"1h"})");
+  ASSERT_EQ(rotated.status, 201) << json::serialize(rotated.body);
+  const std::string new_secret(rotated.body.at("token").as_string());
+  ASSERT_EQ(Auth(old_secret), 200) << "in its grace";
+  ASSERT_EQ(Auth(new_secret), 200);
+  ASSERT_EQ(Auth(new_secret), 200);  // both in the cache now
+  EXPECT_EQ(Post(Report({old_secret})).body, json::parse(R"({"received":1,"live":1})"));
+  EXPECT_EQ(Auth(old_secret), 401);
+  EXPECT_EQ(Auth(new_secret), 401);
+  EXPECT_THAT(world_.store().GetKey("alice", "rotated"), StatusIs(StatusCode::kNotFound));
+}
+
 // Only live keys count: unknown, malformed, expired, disabled and repeated ones do not.
 TEST_F(LeakApiTest, CountsOnlyLiveKeysAndSaysNotWhose) {
   const std::string live = world_.AddFullAccessKey("bob", "live");

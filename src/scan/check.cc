@@ -4,6 +4,7 @@
 #include <map>
 #include <unordered_set>
 
+#include "common/hex.h"
 #include "core/api_key.h"
 
 namespace keyward::scan {
@@ -11,21 +12,9 @@ namespace {
 
 namespace json = boost::json;
 
-std::string Hex(std::string_view bytes) {
-  constexpr std::string_view kHex = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (char ch : bytes) {
-    const auto c = static_cast<unsigned char>(ch);
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
-
 }  // namespace
 
-std::string KeyHashHex(const std::string& key) { return Hex(HashKey(key)); }
+std::string KeyHashHex(const std::string& key) { return ToHex(HashKey(key)); }
 
 std::vector<std::string> DistinctHashes(const std::vector<Finding>& findings) {
   std::vector<std::string> out;

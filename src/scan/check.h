@@ -12,8 +12,8 @@
 
 namespace keyward::scan {
 
-// Hashes per request: the server takes at most 1000, but 1000 in JSON (~67 KB) would pass its
-// 64 KiB body limit; 900 stay under it (~60 KB).
+// Hashes per request: the server takes at most 900, which stay under its 64 KiB body limit
+// (~60 KB in JSON).
 inline constexpr std::size_t kMaxCheckHashes = 900;
 
 // Lower-case hex of the key's SHA-256 (what the store keeps, hex-encoded).

@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/json/object.hpp>
 #include <utility>
 
+#include "common/hex.h"
 #include "core/api_key.h"
 #include "core/policy.h"
 #include "core/webhook.h"
@@ -72,24 +74,66 @@ std::optional<std::string> KeyIn(const std::string& token, const scan::KeyFinder
   return key;
 }
 
-}  // namespace
-
-std::optional<std::string> HashFromHex(std::string_view hex) {
-  if (hex.size() != 64) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  std::string raw(32, '\0');
-  for (std::size_t i = 0; i < 32; ++i) {
-    const int high = nibble(hex[2 * i]);
-    const int low = nibble(hex[2 * i + 1]);
-    if (high < 0 || low < 0) return std::nullopt;
-    raw[i] = static_cast<char>((high << 4) | low);
-  }
-  return raw;
+bool IsBase62(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
+
+// Could `window` (49 base62 characters) be a key's secret and checksum? Its checksum is valid.
+bool HasValidChecksum(std::string_view window, std::string& candidate) {
+  candidate.assign("x_").append(window);
+  return IsWellFormedKey(candidate, "x");
+}
+
+// `url` with every key in it masked, leniently: first as the scanner finds keys (MaskKeysIn), then
+// every 49-character window of a run of base62 characters whose checksum is valid (a key however
+// encoded or preceded, "kw%255F…", "xkw_…") and every occurrence of a reported key's `bodies`
+// become "AbCd…wXyZ" (first and last 4 characters), as MaskKey shows a key.
+std::string MaskUrl(std::string_view url, const scan::KeyFinder& finder,
+                    const std::vector<std::string>& bodies) {
+  constexpr std::size_t kBody = kSecretChars + kChecksumChars;
+  auto masked_body = [](std::string_view body) {
+    return std::string(body.substr(0, 4)) + "…" + std::string(body.substr(body.size() - 4));
+  };
+  const std::string strict = scan::MaskKeysIn(url, finder);
+  std::string out;
+  out.reserve(strict.size());
+  std::string candidate;
+  std::size_t run = 0;  // base62 characters just before `i`
+  for (std::size_t i = 0; i < strict.size(); ++i) {
+    out.push_back(strict[i]);
+    run = IsBase62(strict[i]) ? run + 1 : 0;
+    if (run < kBody) continue;
+    const std::string_view window = std::string_view(strict).substr(i + 1 - kBody, kBody);
+    if (!HasValidChecksum(window, candidate)) continue;
+    out.resize(out.size() - kBody);
+    out.append(masked_body(window));
+    run = 0;  // the next window starts after this one
+  }
+  for (const std::string& body : bodies) {
+    for (std::size_t at = out.find(body); at != std::string::npos; at = out.find(body, at)) {
+      out.replace(at, body.size(), masked_body(body));
+    }
+  }
+  return out;
+}
+
+// The throttle's bucket for a reporter: an IPv4 address as such, an IPv6 address by its /64 (one
+// host usually holds a whole /64); anything else as given.
+std::string ReporterBucket(std::string_view address) {
+  boost::system::error_code error;
+  const boost::asio::ip::address parsed = boost::asio::ip::make_address(address, error);
+  if (error) return std::string(address);
+  if (parsed.is_v4()) return parsed.to_string();
+  const boost::asio::ip::address_v6 v6 = parsed.to_v6();
+  if (v6.is_v4_mapped()) {
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
+  }
+  boost::asio::ip::address_v6::bytes_type bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return boost::asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
+}  // namespace
 
 bool LeakService::IsLive(const KeyRecord& found, UnixSeconds now) const {
   if (IsCanary(found) || found.disabled || found.expires_at <= now) return false;
@@ -111,8 +155,8 @@ Result<std::vector<HashCheck>> LeakService::Check(const Caller& caller,
   std::vector<std::string> raw;
   raw.reserve(hashes.size());
   for (std::size_t i = 0; i < hashes.size(); ++i) {
-    auto bytes = HashFromHex(hashes[i]);
-    if (!bytes) {
+    auto bytes = FromHex(hashes[i]);
+    if (!bytes || bytes->size() != 32 || ToHex(*bytes) != hashes[i]) {  // upper case refused
       return Status::InvalidArgument(fmt::format(
           "hashes[{}] is not a SHA-256 in lower-case hex (64 characters of 0-9a-f)", i));
     }
@@ -135,6 +179,9 @@ Result<std::vector<HashCheck>> LeakService::Check(const Caller& caller,
       result.name = found->name;
     }
     if (!result.live || !revoke || !MayDelete(caller, found->user_id)) continue;
+    // The name may hold another key by now (deleted and created again): delete only the key found.
+    KW_ASSIGN_OR_RETURN(bool same, StillTheKeyFound(*found));
+    if (!same) continue;
     Status deleted = keys_.Delete(caller, found->user_id, found->name, "leak scan");
     if (deleted.ok()) {
       result.revoked = true;
@@ -145,13 +192,23 @@ Result<std::vector<HashCheck>> LeakService::Check(const Caller& caller,
   return results;
 }
 
+Result<bool> LeakService::StillTheKeyFound(const KeyRecord& found) const {
+  auto current = store_.GetKey(found.user_id, found.name);
+  if (!current.ok()) {
+    if (current.status().code() == StatusCode::kNotFound) return false;
+    return current.status();
+  }
+  return current->hash == found.hash;  // the current secret's hash, also when found by an old one
+}
+
 std::int64_t LeakService::Admit(std::string_view address) const {
   const TokenBucket::Nanos now = RateLimiter::SteadyNow();
   TokenBucket::Nanos due = next_prune_.load(std::memory_order_relaxed);
   if (now >= due && next_prune_.compare_exchange_strong(due, now + 60'000'000'000)) {
     throttle_limiter_.Prune(now);  // memory stays bounded by the addresses of the last minute
   }
-  const RateDecision decision = throttle_limiter_.BucketFor(address, throttle_)->Take(now);
+  const RateDecision decision =
+      throttle_limiter_.BucketFor(ReporterBucket(address), throttle_)->Take(now);
   return decision.allowed ? 0 : std::max<std::int64_t>(1, decision.retry_after);
 }
 
@@ -159,13 +216,20 @@ Result<LeakReportOutcome> LeakService::Report(const std::vector<ReportedToken>& 
                                               std::string_view address) const {
   KW_RETURN_IF_ERROR(CheckReport(tokens));
   const scan::KeyFinder finder({options_.key_prefix});
-  LeakReportOutcome outcome{.received = tokens.size(), .live = 0};
+  std::vector<std::optional<std::string>> keys;
+  std::vector<std::string> bodies;  // every reported key's secret and checksum
+  keys.reserve(tokens.size());
   for (const ReportedToken& reported : tokens) {
-    const std::optional<std::string> key = KeyIn(reported.token, finder, options_.key_prefix);
+    keys.push_back(KeyIn(reported.token, finder, options_.key_prefix));
+    if (keys.back()) bodies.push_back(keys.back()->substr(options_.key_prefix.size() + 1));
+  }
+  LeakReportOutcome outcome{.received = tokens.size(), .live = 0};
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const std::optional<std::string>& key = keys[i];
     if (!key) continue;
     const std::string hash = HashKey(*key);
     const std::optional<std::string> url =
-        reported.url ? std::optional(scan::MaskKeysIn(*reported.url, finder)) : std::nullopt;
+        tokens[i].url ? std::optional(MaskUrl(*tokens[i].url, finder, bodies)) : std::nullopt;
     for (int attempt = 0; attempt < kLeakAttempts; ++attempt) {
       auto found = store_.FindKeyByHash(hash);
       if (!found.ok()) {

@@ -31,7 +31,8 @@
 
 namespace keyward {
 
-inline constexpr std::size_t kMaxCheckHashes = 1000;
+// 900 hashes of 64 hex characters fit in the 64 KiB body limit with room to spare.
+inline constexpr std::size_t kMaxCheckHashes = 900;
 inline constexpr std::size_t kMaxLeakTokens = 100;
 inline constexpr std::size_t kMaxLeakUrlBytes = 2048;
 
@@ -82,16 +83,20 @@ class LeakService {
                                        bool revoke) const;
 
   // Takes one report from `address` out of its budget (ServiceOptions::leak_reports_per_minute,
-  // all at once at most): 0 when admitted, else the whole seconds (≥ 1) until one would be.
+  // all at once at most); IPv6 addresses share one budget per /64: 0 when admitted, else the whole
+  // seconds (≥ 1) until one would be.
   std::int64_t Admit(std::string_view address) const;
 
   // A leak report from `address`. InvalidArgument for none or more than kMaxLeakTokens tokens or
-  // a url over kMaxLeakUrlBytes. A token is a key as such, or with its '_' percent-encoded
+  // a url over kMaxLeakUrlBytes or with a control character. A token is a key as such, or with its
+  // '_' percent-encoded
   // ("kw%5F…"); nothing else. Each live key among the tokens is deleted, or disabled with
   // ServiceOptions::leak_action kDisable, with events key.leaked (data: user, key and name,
   // expiration, action "revoked" | "disabled", url with every key in it masked, reporter_address)
   // and key.deleted or key.disabled; audit key.leaked (actor "system", the owner, the key's name,
-  // `address`, detail "revoked" or "disabled", then " url=<masked url>" when given). Tokens that
+  // `address`, detail "revoked" or "disabled", then " url=<masked url>" when given). A url is
+  // masked leniently: each key the scanner finds, each 49 base62 characters with a valid checksum
+  // wherever they stand ("kw%255F…", "xkw_…"), and each reported key's secret anywhere. Tokens that
   // are not keys, unknown, expired, disabled or reported twice count as not live. Store errors
   // end the call (Unavailable); keys acted on before it stay so.
   Result<LeakReportOutcome> Report(const std::vector<ReportedToken>& tokens,
@@ -102,6 +107,9 @@ class LeakService {
   // meanwhile (rotated, edited: look it up again).
   enum class LeakStep { kDone, kGone, kChanged };
 
+  // Is the key `found` (FindKeyByHash) still stored under its name, with the same current
+  // secret? False when it is gone or replaced (deleted and created again) or rotated meanwhile.
+  Result<bool> StillTheKeyFound(const KeyRecord& found) const;
   // Is the key found for a hash live at `now`?
   bool IsLive(const KeyRecord& found, UnixSeconds now) const;
   // Deletes or disables the key `found` (FindKeyByHash) for a report from `address`, with its
@@ -123,8 +131,5 @@ class LeakService {
   mutable RateLimiter throttle_limiter_;
   mutable std::atomic<TokenBucket::Nanos> next_prune_{0};
 };
-
-// "ab01…" (64 lower-case hex) → the 32 raw bytes; nullopt for anything else.
-std::optional<std::string> HashFromHex(std::string_view hex);
 
 }  // namespace keyward

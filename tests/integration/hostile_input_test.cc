@@ -1127,6 +1127,7 @@ std::vector<Case> LeakCases() {
       {"revoke null: false", R"({"hashes":[)" + hash + R"(],"revoke":null})", 200},
       {"revoke, unknown hash", R"({"hashes":[)" + hash + R"(],"revoke":true})", 200},
       {"900 hashes", R"({"hashes":[)" + List(hash, 900) + "]}", 200},
+      {"901 hashes: over the limit", R"({"hashes":[)" + List(hash, 901) + "]}", 400},
       {"1000 hashes: over 64 KiB", R"({"hashes":[)" + List(hash, 1000) + "]}", 413},
   };
   const std::string token = R"({"token":"x"})";

@@ -1,32 +1,19 @@
 #include "store/postgres/pg_listener.h"
 
 #include <poll.h>
-#include <sodium.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <optional>
 #include <utility>
 
+#include "common/hex.h"
 #include "common/log.h"
 
 namespace keyward::pg {
 namespace {
 
 constexpr int kPollMillis = 100;
-
-// The bytes of an even number of hex digits (either case); nullopt for anything else.
-std::optional<std::string> DecodeHex(std::string_view hex) {
-  if (hex.size() % 2 != 0) return std::nullopt;
-  std::string bytes(hex.size() / 2, '\0');
-  std::size_t length = 0;
-  if (sodium_hex2bin(reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(), hex.data(),
-                     hex.size(), nullptr, &length, nullptr) != 0 ||
-      length != bytes.size()) {
-    return std::nullopt;
-  }
-  return bytes;
-}
 
 }  // namespace
 
@@ -129,7 +116,7 @@ bool Listener::Serve(Connection& conn, bool missed) {
 
 void Listener::Dispatch(std::string_view payload) {
   if (payload.starts_with("k:")) {
-    std::optional<std::string> hash = DecodeHex(payload.substr(2));
+    std::optional<std::string> hash = FromHex(payload.substr(2));
     if (hash) {
       if (events_.key_revoked) events_.key_revoked(*hash);
       return;

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/hex.h"
 #include "common/status_matchers.h"
 #include "common/thread_annotations.h"
 #include "store/postgres/pg_connection.h"
@@ -44,12 +45,6 @@ inline Result<std::unique_ptr<Connection>> ConnectForTest(const std::string& url
   ConnectOptions options;
   options.application_name = "keyward-test";
   return Connection::Open(url, options);
-}
-
-inline std::string Hex(std::string_view bytes) {
-  std::string hex;
-  for (unsigned char c : bytes) hex += fmt::format("{:02x}", c);
-  return hex;
 }
 
 // A new, empty database kw_<random> on the test server, dropped WITH (FORCE) when destroyed.
@@ -103,7 +98,7 @@ class TempDatabase {
 class EventLog {
  public:
   StoreEvents Events() {
-    return {.key_revoked = [this](std::string_view hash) { Add("k:" + Hex(hash)); },
+    return {.key_revoked = [this](std::string_view hash) { Add("k:" + ToHex(hash)); },
             .user_changed = [this](std::string_view id) { Add("u:" + std::string(id)); },
             .resync = [this] { Add("resync"); },
             .signing_keys_changed = [this] { Add("signing_keys"); }};

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/hex.h"
 #include "common/status_matchers.h"
 #include "store/postgres/pg_test_util.h"
 #include "store/postgres/postgres_migrations.h"
@@ -26,7 +27,6 @@ namespace keyward {
 namespace {
 
 using pg::EventLog;
-using pg::Hex;
 using pg::Params;
 using pg::Rows;
 using pg::TempDatabase;
@@ -197,7 +197,7 @@ TEST(PostgresStoreTest, ChangesReachASubscribedNodeInCommitOrderAndFailuresSendN
   KW_EXPECT_CODE(a->DeleteKey("alice", "nope"), StatusCode::kNotFound);
   KW_ASSERT_OK(a->DeleteKey("alice", "ci"));
   Clock::time_point deleted = Clock::now();
-  ASSERT_TRUE(log.WaitFor("k:" + Hex(Hash(1)), milliseconds(1000)));
+  ASSERT_TRUE(log.WaitFor("k:" + ToHex(Hash(1)), milliseconds(1000)));
   EXPECT_LT(Clock::now() - deleted, milliseconds(1000));
 
   KW_ASSERT_OK(a->DeleteSession(Hash(2)));
@@ -211,7 +211,7 @@ TEST(PostgresStoreTest, ChangesReachASubscribedNodeInCommitOrderAndFailuresSendN
   KW_EXPECT_CODE(a->DeleteUser("alice"), StatusCode::kNotFound);
   ASSERT_TRUE(log.WaitFor("u:alice", milliseconds(1000), 3));
   std::this_thread::sleep_for(milliseconds(200));  // room for anything that should not come
-  EXPECT_EQ(log.Recorded(), (std::vector<std::string>{"k:" + Hex(Hash(1)), "k:" + Hex(Hash(2)),
+  EXPECT_EQ(log.Recorded(), (std::vector<std::string>{"k:" + ToHex(Hash(1)), "k:" + ToHex(Hash(2)),
                                                       "u:alice", "u:alice", "u:alice"}));
 }
 
@@ -269,7 +269,7 @@ TEST(PostgresStoreTest, RotationsEditsAndRevocationsAreHeardForEverySecretOfTheK
     return a->RotateKey("alice", name, Hash(from), next, old, {});
   };
   KW_ASSERT_OK(rotate("ci", 1, 2));
-  ASSERT_TRUE(log.WaitFor("k:" + Hex(Hash(1)), milliseconds(1000)));
+  ASSERT_TRUE(log.WaitFor("k:" + ToHex(Hash(1)), milliseconds(1000)));
   KW_EXPECT_CODE(rotate("ci", 1, 3), StatusCode::kFailedPrecondition);
   KeyUpdate disable;
   disable.disabled = true;
@@ -287,7 +287,7 @@ TEST(PostgresStoreTest, RotationsEditsAndRevocationsAreHeardForEverySecretOfTheK
   ASSERT_TRUE(log.WaitFor("u:alice", milliseconds(1000)));
   std::vector<std::string> heard = log.Recorded();
   ASSERT_EQ(heard.size(), 9u);
-  auto k = [](int n) { return "k:" + Hex(Hash(n)); };
+  auto k = [](int n) { return "k:" + ToHex(Hash(n)); };
   EXPECT_EQ(heard[0], k(1));  // the rotation: the replaced secret
   auto sorted = [&](std::ptrdiff_t from, std::ptrdiff_t to) {
     std::vector<std::string> part(heard.begin() + from, heard.begin() + to);
@@ -383,7 +383,7 @@ TEST(PostgresStoreTest, LostListenConnectionReconnectsAndAsksForAResync) {
   KW_ASSERT_OK(a->CreateUser(MakeUser("alice")));
   KW_ASSERT_OK(a->CreateKey(MakeKey("alice", "ci", 1)));
   KW_ASSERT_OK(a->DeleteKey("alice", "ci"));
-  EXPECT_TRUE(log.WaitFor("k:" + Hex(Hash(1)), milliseconds(1000)));
+  EXPECT_TRUE(log.WaitFor("k:" + ToHex(Hash(1)), milliseconds(1000)));
   EXPECT_EQ(log.Recorded().front(), "resync");
 }
 
