@@ -1,6 +1,7 @@
 // Finding API keys in any text: source files, JSON, URLs (also with the '_' percent-encoded as
 // "%5F"), minified code, binary files. A hit is one of the prefixes, not preceded by
-// [A-Za-z0-9] (unless that is the end of a percent-encoded byte, as in "%3Dkw_…"), then '_' or
+// [A-Za-z0-9] (unless that is the end of a percent-encoded byte, as in "%3Dkw_…", or of a JSON
+// or C escape: "\nkw_…", likewise after \t \r \b \f \uXXXX), then '_' or
 // "%5F"/"%5f", then exactly 49 base62 characters not followed by
 // another base62 character, whose last 6 are the checksum of the first 43 (core/api_key.h). The
 // checksum makes a false positive about one in 62^6 random candidates.
@@ -10,6 +11,7 @@
 // share between threads.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -41,6 +43,7 @@ class KeyFinder {
   bool MatchAt(std::string_view text, std::size_t sep, std::size_t sep_len, KeyMatch& match) const;
 
   std::vector<std::string> prefixes_;
+  std::array<bool, 256> ends_prefix_{};  // the last bytes of the prefixes
 };
 
 // `text` with every key `finder` finds replaced by MaskKey(key) ("kw_AbCd…wXyZ"); the rest of
