@@ -141,6 +141,17 @@ TEST_F(ScanGitTest, ThePreCommitHookOfTheDocsRefusesACommitAddingAKey) {
   ProcessResult clean = commit("clean");
   EXPECT_EQ(clean.exit_code, 0) << clean.err;
 
+  // A binary file (NUL bytes, not UTF-8) holding a key: git diff prints only "Binary files
+  // differ" unless asked for text.
+  const std::string binary_key = GenerateKey("kw");
+  Write("repo/logo.bin", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff", 17) + binary_key +
+                             std::string("\0\xfe\n\0", 4));
+  ProcessResult binary = commit("with a binary key");
+  EXPECT_NE(binary.exit_code, 0);
+  EXPECT_NE(binary.err.find(MaskKey(binary_key)), std::string::npos) << binary.err;
+  EXPECT_EQ(Git(repo_, {"log", "--format=%s"}), "clean\n");
+  std::filesystem::remove(repo_ + "/logo.bin");
+
   const std::string key = GenerateKey("kw");
   Write("repo/app.py", "print('hello')\nKEY = '" + key + "'\n");
   ProcessResult refused = commit("with a key");
