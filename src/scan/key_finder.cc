@@ -74,6 +74,15 @@ KeyFinder::KeyFinder(std::vector<std::string> prefixes) : prefixes_(std::move(pr
   for (const std::string& prefix : prefixes_) {
     if (!prefix.empty()) ends_prefix_[static_cast<unsigned char>(prefix.back())] = true;
   }
+  if (!prefixes_.empty() && std::all_of(prefixes_.begin(), prefixes_.end(), [&](const auto& p) {
+        return !p.empty() && p.back() == prefixes_[0].back();
+      })) {
+    single_end_ = prefixes_[0].back();
+  }
+}
+
+std::size_t KeyFinder::NextSeparator(std::string_view text, std::size_t from) const {
+  return single_end_ != '\0' ? FindCandidate(text, from, single_end_) : FindSeparator(text, from);
 }
 
 bool KeyFinder::MatchAt(std::string_view text, std::size_t sep, std::size_t sep_len,
@@ -109,7 +118,7 @@ bool KeyFinder::MatchAt(std::string_view text, std::size_t sep, std::size_t sep_
 void KeyFinder::Find(std::string_view text,
                      const std::function<void(const KeyMatch&)>& on_match) const {
   KeyMatch match;
-  for (std::size_t sep = FindSeparator(text, 0); sep < text.size();) {
+  for (std::size_t sep = NextSeparator(text, 0); sep < text.size();) {
     std::size_t sep_len = 1;
     if (text[sep] == '%') {
       const bool encoded = sep + 2 < text.size() && text[sep + 1] == '5' &&
@@ -121,7 +130,7 @@ void KeyFinder::Find(std::string_view text,
       on_match(match);
       resume = match.offset + match.length;
     }
-    sep = FindSeparator(text, resume);
+    sep = NextSeparator(text, resume);
   }
 }
 

@@ -42,8 +42,12 @@ class KeyFinder {
   // `match` and returns true.
   bool MatchAt(std::string_view text, std::size_t sep, std::size_t sep_len, KeyMatch& match) const;
 
+  // The next place a separator may start at or after `from` (text.size() if none).
+  std::size_t NextSeparator(std::string_view text, std::size_t from) const;
+
   std::vector<std::string> prefixes_;
   std::array<bool, 256> ends_prefix_{};  // the last bytes of the prefixes
+  char single_end_ = '\0';  // the last byte of every prefix when they share it, else '\0'
 };
 
 // `text` with every key `finder` finds replaced by MaskKey(key) ("kw_AbCd…wXyZ"); the rest of
