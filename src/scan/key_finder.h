@@ -6,8 +6,9 @@
 // another base62 character, whose last 6 are the checksum of the first 43 (core/api_key.h). The
 // checksum makes a false positive about one in 62^6 random candidates.
 //
-// No regex: one vectorised pass (scan/separator_search.h) finds each '_' and '%', and only
-// there are the prefix and the 49 characters checked. Pure; a KeyFinder is immutable and safe to
+// No regex: one vectorised pass (scan/separator_search.h) finds each '%' and each '_' (only
+// those after the prefixes' last byte, when all prefixes share it), and only there are the
+// prefix and the 49 characters checked. Pure; a KeyFinder is immutable and safe to
 // share between threads.
 #pragma once
 
