@@ -47,8 +47,9 @@ Status CheckFindings(const ScanFlags& f, std::vector<scan::Finding>& findings) {
   return Status::Ok();
 }
 
+// Errors name paths, which a hostile repository chooses: escaped as the text output is.
 void PrintError(const std::string& message) {
-  std::cerr << ErrorLine("scan: " + message) << std::endl;
+  std::cerr << ErrorLine("scan: " + scan::EscapeForTerminal(message)) << std::endl;
 }
 
 int Scan(ScanFlags& f) {

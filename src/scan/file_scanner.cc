@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,55 +34,58 @@ class Fd {
   int fd_;
 };
 
-// Everything `fd` yields until its end; false (errno set) on a read error.
-bool ReadAll(int fd, std::string& out) {
-  char buf[1 << 16];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n == 0) return true;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    out.append(buf, static_cast<std::size_t>(n));
+// Scans the open descriptor `fd`, named `shown` in findings, block by block: reading, not
+// mapping, so that a file cut short under the scan is an error rather than a SIGBUS, and memory
+// stays bounded on a stream that never ends. `size`: a regular file's size when opened, read no
+// further (a file that grows is scanned as it was); -1 for a stream, read to its end.
+void ScanFd(int fd, long long size, const std::string& shown, const KeyFinder& finder,
+            ScanResult& result) {
+  long long left = size;
+  const ReadFunction read = [&](char* to, std::size_t n) -> ssize_t {
+    if (size < 0) return ::read(fd, to, n);
+    if (left == 0) return 0;
+    const ssize_t got = ::read(fd, to, std::min(n, static_cast<std::size_t>(left)));
+    if (got > 0) left -= got;
+    return got;
+  };
+  const long long read_bytes = ScanBlocks(read, kScanBlockBytes, finder, shown, result.findings);
+  if (read_bytes < 0) {
+    result.errors.push_back(shown + ": " + ErrnoText(errno));
+  } else if (size >= 0 && read_bytes < size) {
+    result.errors.push_back(shown + ": changed while being scanned (now shorter)");
   }
 }
 
-// Scans the open file `fd` (`st` its status), named `shown` in findings.
-void ScanFd(int fd, const struct stat& st, const std::string& shown, const KeyFinder& finder,
-            ScanResult& result) {
-  if (S_ISREG(st.st_mode) && st.st_size > 0) {
-    const auto size = static_cast<std::size_t>(st.st_size);
-    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map != MAP_FAILED) {
-      ::madvise(map, size, MADV_SEQUENTIAL);
-      ScanText(std::string_view(static_cast<const char*>(map), size), finder, shown, "",
-               result.findings);
-      ::munmap(map, size);
-      return;
-    }
-  }
-  std::string text;
-  if (!ReadAll(fd, text)) {
+// Opens `path` for a scan: a regular file only. O_NONBLOCK, so that opening a FIFO with no
+// writer does not block; cleared again for the reads. -1 after adding an error to `result`.
+int OpenRegularFile(const std::string& path, const std::string& shown, struct stat& st,
+                    ScanResult& result) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0 || ::fstat(fd, &st) != 0) {
     result.errors.push_back(shown + ": " + ErrnoText(errno));
-    return;
+    if (fd >= 0) ::close(fd);
+    return -1;
   }
-  ScanText(text, finder, shown, "", result.findings);
+  std::string refused;
+  if (S_ISDIR(st.st_mode)) {
+    refused = "is a folder";
+  } else if (!S_ISREG(st.st_mode)) {
+    refused = "not a regular file (a FIFO, socket or device); pipe it to `keyward scan -`";
+  } else if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+    refused = ErrnoText(errno);
+  }
+  if (refused.empty()) return fd;
+  result.errors.push_back(shown + ": " + refused);
+  ::close(fd);
+  return -1;
 }
 
 void ScanFile(const std::string& path, const std::string& shown, const KeyFinder& finder,
               ScanResult& result) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   struct stat st {};
-  if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0) {
-    result.errors.push_back(shown + ": " + ErrnoText(errno));
-    return;
-  }
-  if (S_ISDIR(st.st_mode)) {
-    result.errors.push_back(shown + ": is a folder");
-    return;
-  }
-  ScanFd(fd.get(), st, shown, finder, result);
+  Fd fd(OpenRegularFile(path, shown, st, result));
+  if (fd.get() < 0) return;
+  ScanFd(fd.get(), static_cast<long long>(st.st_size), shown, finder, result);
 }
 
 bool Excluded(const fs::path& relative, const WalkOptions& options) {
@@ -143,12 +145,7 @@ bool ExcludedPath(std::string_view relative, const WalkOptions& options) {
 void ScanPath(const std::string& path, const WalkOptions& options, const KeyFinder& finder,
               ScanResult& result) {
   if (path == "-") {
-    struct stat st {};
-    if (::fstat(STDIN_FILENO, &st) != 0) {
-      result.errors.push_back("-: " + ErrnoText(errno));
-      return;
-    }
-    ScanFd(STDIN_FILENO, st, "-", finder, result);
+    ScanFd(STDIN_FILENO, -1, "-", finder, result);
     return;
   }
   std::error_code ec;

@@ -1,6 +1,8 @@
 // Scanning files, folders and standard input for keys.
 //
-// A file is read whole (mmap for a regular file, read(2) for anything else) and searched once.
+// A file is read in blocks of a few MB (scan/text_scanner.h: ScanBlocks) and searched once;
+// a PATH must be a regular file or a folder (a FIFO or device is refused: pipe it to "-"), and
+// a file that shrinks while it is read is an error. Standard input may be anything.
 // A folder is walked recursively: symbolic links inside it are not followed (a link given as a
 // PATH argument is), `.git` folders are skipped (`keyward scan --git` reads history instead),
 // and a file or folder matching an --exclude glob is left out. Not thread safe per call;

@@ -28,8 +28,9 @@ Result<std::string> RunGit(const std::string& repo, std::vector<std::string> arg
 
 // The blobs added by the commits of `diff_tree`, the output of `git diff-tree --stdin -z -r`:
 // NUL-separated fields, a commit id, then for each change ":<mode> <mode> <id> <id> <status>"
-// and its path. Each blob once, at its first appearance.
-std::vector<Blob> AddedBlobs(std::string_view diff_tree) {
+// and its path. Each blob once, at its first appearance under a path `options` does not exclude
+// (a blob first committed at an excluded path and later moved to a kept one is kept there).
+std::vector<Blob> AddedBlobs(std::string_view diff_tree, const WalkOptions& options) {
   std::vector<Blob> blobs;
   std::unordered_set<std::string_view> seen;
   std::string_view commit;
@@ -55,7 +56,8 @@ std::vector<Blob> AddedBlobs(std::string_view diff_tree) {
     const std::string_view mode = field.substr(mode_at, 6);
     const std::string_view id = field.substr(id_at, id_end - id_at);
     const bool file = mode.starts_with("100") || mode.starts_with("120");
-    if (!file || field.back() == 'D' || !seen.insert(id).second) continue;
+    if (!file || field.back() == 'D' || ExcludedPath(path, options)) continue;
+    if (!seen.insert(id).second) continue;
     blobs.push_back({std::string(id), std::string(commit), std::string(path)});
   }
   return blobs;
@@ -114,9 +116,7 @@ Status ScanHistory(const std::string& repo, const WalkOptions& options, const Ke
                              {"diff-tree", "--stdin", "-z", "-r", "-m", "--root", "--no-renames",
                               "--no-abbrev", "--no-ext-diff", "--no-textconv"},
                              commits));
-  std::vector<Blob> blobs = AddedBlobs(diff_tree);
-  std::erase_if(blobs, [&](const Blob& blob) { return ExcludedPath(blob.path, options); });
-  return ScanBlobs(repo, blobs, finder, result);
+  return ScanBlobs(repo, AddedBlobs(diff_tree, options), finder, result);
 }
 
 }  // namespace

@@ -1,9 +1,12 @@
 // Scanning a git repository's history: every blob reachable from any ref (branches, tags,
 // remote-tracking refs, the stash), each scanned once, at the commit that first added it (the
-// oldest in topological order) and the path it had there. A key is reported once per path: at
-// the first commit whose file at that path holds it, not again for each later version of the
-// file. The working tree and
-// the index are not part of history: scan them as files.
+// oldest in topological order) and the path it had there, among the paths --exclude keeps.
+// A key in that blob is reported with that commit and path unless an earlier scanned blob at
+// the same path already reported it: a later version of the file holding the same key is not
+// reported again. A blob that is only copied or moved (identical content at a new path) is not
+// scanned again, so its keys are reported once, at the first path; a changed copy at a new path
+// is a new blob, and its keys are reported at that path too. The working tree and the index
+// are not part of history: scan them as files.
 //
 // Runs the `git` command (found in PATH): `rev-list --all`, `diff-tree --stdin -r -m --root`
 // for the blobs each commit adds (a merge against each parent, so that a blob first seen in a

@@ -29,11 +29,32 @@ bool IsHex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
 }
 
+// Whether the backslash at `at` starts an escape: an odd number of backslashes ends there.
+bool EscapesAt(std::string_view text, std::size_t at) {
+  std::size_t run = 0;
+  while (run <= at && text[at - run] == '\\') ++run;
+  return run % 2 == 1;
+}
+
 // Whether a key may start at `start`: at the text's start, after a character that is not a
-// letter or digit, or after a percent-encoded byte ("%3D" in "?next=…%3Fk%3Dkw_…").
+// letter or digit, after a percent-encoded byte ("%3D" in "?next=…%3Fk%3Dkw_…"), or after a
+// JSON or C escape that ends in a letter or digit ("\n", "\t", "\r", "\b", "\f", "\u00e9";
+// the others, such as "\"" or "\\", end in a character that is not one).
 bool StartsAWord(std::string_view text, std::size_t start) {
   if (start == 0 || !IsBase62(text[start - 1])) return true;
-  return start >= 3 && text[start - 3] == '%' && IsHex(text[start - 2]) && IsHex(text[start - 1]);
+  if (start >= 3 && text[start - 3] == '%' && IsHex(text[start - 2]) && IsHex(text[start - 1])) {
+    return true;
+  }
+  constexpr std::string_view kEscapeLetters = "ntrbf";
+  if (start >= 2 && text[start - 2] == '\\' &&
+      kEscapeLetters.find(text[start - 1]) != std::string_view::npos) {
+    return EscapesAt(text, start - 2);
+  }
+  if (start < 6 || text[start - 6] != '\\' || text[start - 5] != 'u') return false;
+  for (std::size_t i = start - 4; i < start; ++i) {
+    if (!IsHex(text[i])) return false;
+  }
+  return EscapesAt(text, start - 6);
 }
 
 // The 6 checksum characters equal the CRC32 of the 43 secret characters.
@@ -50,37 +71,54 @@ bool ChecksumMatches(std::string_view body) {
 KeyFinder::KeyFinder(std::vector<std::string> prefixes) : prefixes_(std::move(prefixes)) {
   std::sort(prefixes_.begin(), prefixes_.end());
   prefixes_.erase(std::unique(prefixes_.begin(), prefixes_.end()), prefixes_.end());
+  for (const std::string& prefix : prefixes_) {
+    if (!prefix.empty()) ends_prefix_[static_cast<unsigned char>(prefix.back())] = true;
+  }
+  if (!prefixes_.empty() && std::all_of(prefixes_.begin(), prefixes_.end(), [&](const auto& p) {
+        return !p.empty() && p.back() == prefixes_[0].back();
+      })) {
+    single_end_ = prefixes_[0].back();
+  }
+}
+
+std::size_t KeyFinder::NextSeparator(std::string_view text, std::size_t from) const {
+  return single_end_ != '\0' ? FindCandidate(text, from, single_end_) : FindSeparator(text, from);
 }
 
 bool KeyFinder::MatchAt(std::string_view text, std::size_t sep, std::size_t sep_len,
                         KeyMatch& match) const {
+  // The prefix first: in snake_case text most '_' follow a byte that ends no prefix, and are
+  // refused here before the 49 characters after them are read.
+  if (sep == 0 || !ends_prefix_[static_cast<unsigned char>(text[sep - 1])]) return false;
+  // At most one prefix fits: of two that both end at `sep`, the longer one puts a letter or
+  // digit before the shorter.
+  const std::string* found = nullptr;
+  for (const std::string& prefix : prefixes_) {
+    if (prefix.size() > sep) continue;
+    const std::size_t start = sep - prefix.size();
+    if (text.compare(start, prefix.size(), prefix) != 0 || !StartsAWord(text, start)) continue;
+    found = &prefix;
+    break;
+  }
+  if (found == nullptr) return false;
   const std::size_t body = sep + sep_len;
   if (body + kBodyChars > text.size()) return false;
   if (body + kBodyChars < text.size() && IsBase62(text[body + kBodyChars])) return false;
   for (std::size_t i = 0; i < kBodyChars; ++i) {
     if (!IsBase62(text[body + i])) return false;
   }
-  // At most one prefix fits: of two that both end at `sep`, the longer one puts a letter or
-  // digit before the shorter.
-  for (const std::string& prefix : prefixes_) {
-    if (prefix.size() > sep) continue;
-    const std::size_t start = sep - prefix.size();
-    if (text.compare(start, prefix.size(), prefix) != 0) continue;
-    if (!StartsAWord(text, start)) continue;
-    if (!ChecksumMatches(text.substr(body, kBodyChars))) return false;
-    match.offset = start;
-    match.length = body + kBodyChars - start;
-    match.key.assign(prefix).push_back('_');
-    match.key.append(text.substr(body, kBodyChars));
-    return true;
-  }
-  return false;
+  if (!ChecksumMatches(text.substr(body, kBodyChars))) return false;
+  match.offset = sep - found->size();
+  match.length = body + kBodyChars - match.offset;
+  match.key.assign(*found).push_back('_');
+  match.key.append(text.substr(body, kBodyChars));
+  return true;
 }
 
 void KeyFinder::Find(std::string_view text,
                      const std::function<void(const KeyMatch&)>& on_match) const {
   KeyMatch match;
-  for (std::size_t sep = FindSeparator(text, 0); sep < text.size();) {
+  for (std::size_t sep = NextSeparator(text, 0); sep < text.size();) {
     std::size_t sep_len = 1;
     if (text[sep] == '%') {
       const bool encoded = sep + 2 < text.size() && text[sep + 1] == '5' &&
@@ -92,7 +130,7 @@ void KeyFinder::Find(std::string_view text,
       on_match(match);
       resume = match.offset + match.length;
     }
-    sep = FindSeparator(text, resume);
+    sep = NextSeparator(text, resume);
   }
 }
 

@@ -1,15 +1,18 @@
 // Finding API keys in any text: source files, JSON, URLs (also with the '_' percent-encoded as
 // "%5F"), minified code, binary files. A hit is one of the prefixes, not preceded by
-// [A-Za-z0-9] (unless that is the end of a percent-encoded byte, as in "%3Dkw_…"), then '_' or
+// [A-Za-z0-9] (unless that is the end of a percent-encoded byte, as in "%3Dkw_…", or of a JSON
+// or C escape: "\nkw_…", likewise after \t \r \b \f \uXXXX), then '_' or
 // "%5F"/"%5f", then exactly 49 base62 characters not followed by
 // another base62 character, whose last 6 are the checksum of the first 43 (core/api_key.h). The
 // checksum makes a false positive about one in 62^6 random candidates.
 //
-// No regex: one vectorised pass (scan/separator_search.h) finds each '_' and '%', and only
-// there are the prefix and the 49 characters checked. Pure; a KeyFinder is immutable and safe to
+// No regex: one vectorised pass (scan/separator_search.h) finds each '%' and each '_' (only
+// those after the prefixes' last byte, when all prefixes share it), and only there are the
+// prefix and the 49 characters checked. Pure; a KeyFinder is immutable and safe to
 // share between threads.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -40,7 +43,12 @@ class KeyFinder {
   // `match` and returns true.
   bool MatchAt(std::string_view text, std::size_t sep, std::size_t sep_len, KeyMatch& match) const;
 
+  // The next place a separator may start at or after `from` (text.size() if none).
+  std::size_t NextSeparator(std::string_view text, std::size_t from) const;
+
   std::vector<std::string> prefixes_;
+  std::array<bool, 256> ends_prefix_{};  // the last bytes of the prefixes
+  char single_end_ = '\0';  // the last byte of every prefix when they share it, else '\0'
 };
 
 // `text` with every key `finder` finds replaced by MaskKey(key) ("kw_AbCd…wXyZ"); the rest of

@@ -120,6 +120,37 @@ TEST_F(KeyFinderTest, FindsKeysAmongRandomBytes) {
   EXPECT_EQ(found[0].offset, 1001u);
 }
 
+TEST_F(KeyFinderTest, FindsKeysRightAfterJsonAndCEscapes) {
+  const std::string key = GenerateKey("kw");
+  KeyFinder finder({"kw"});
+  for (const std::string escape :
+       {"\\n", "\\t", "\\r", "\\b", "\\f", "\\\\", "\\/", "\\\"", "\\u00e9", "\\u000A"}) {
+    const std::string text = "\"A=1" + escape + key + "\"";
+    auto found = FindAll(finder, text);
+    ASSERT_EQ(found.size(), 1u) << escape;
+    EXPECT_EQ(found[0].key, key) << escape;
+    EXPECT_EQ(found[0].offset, 4 + escape.size()) << escape;
+    EXPECT_EQ(MaskKeysIn(text, finder), "\"A=1" + escape + MaskKey(key) + "\"") << escape;
+  }
+  // Not escapes: an escaped backslash before the letter, a letter after a plain one, a short or
+  // non-hex \u, and an escape letter outside the set.
+  for (const std::string before : {"\\\\n", "n", "\\u00e", "\\u00g9", "\\a", "\\\\u00e9", "x\\x"}) {
+    const std::string text = "\"A=1" + before + key + "\"";
+    EXPECT_TRUE(FindAll(finder, text).empty()) << before;
+    EXPECT_EQ(MaskKeysIn(text, finder), text) << before;
+  }
+}
+
+TEST_F(KeyFinderTest, RefusesUnderscoresOfSnakeCaseAndFindsTheKeyAmongThem) {
+  const std::string key = GenerateKey("kw");
+  std::string text;
+  for (int i = 0; i < 100; ++i) text += "some_snake_case_name_" + key.substr(3) + " ";
+  text += "kw_snake_case = \"" + key + "\"";
+  auto found = FindAll(KeyFinder({"kw", "acme"}), text);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].offset, text.size() - 1 - key.size());
+}
+
 TEST_F(KeyFinderTest, MaskKeysInReplacesEveryKeyAndKeepsTheRest) {
   const std::string key = GenerateKey("kw");
   const std::string encoded = "kw%5F" + key.substr(3);

@@ -50,6 +50,49 @@ TEST_F(ReportTest, TextHasOneMaskedLinePerFinding) {
                                        " (not live)\n");
 }
 
+TEST_F(ReportTest, TextEscapesControlBytesAndInvalidUtf8InPaths) {
+  std::vector<Finding> hostile = {Make("evil\x1b]0;pwned\a\nname\\x.js", 1, 2, 2),
+                                  Make("caf\xc3\xa9/\xc2\x9b"
+                                       "2J/\xff\xc3.txt",
+                                       3, 4, 4)};
+  hostile[1].commit = "abc123";
+  const std::string text = RenderText(hostile);
+  EXPECT_EQ(text, "evil\\x1b]0;pwned\\x07\\x0aname\\\\x.js:1:2: " + MaskKey(key_) +
+                      "\nabc123:caf\xc3\xa9/\\xc2\\x9b"
+                      "2J/\\xff\\xc3.txt:3:4: " +
+                      MaskKey(key_) + "\n");
+  for (char c : text) {
+    const auto b = static_cast<unsigned char>(c);
+    EXPECT_TRUE(b == '\n' || (b >= 0x20 && b != 0x7f)) << static_cast<int>(b);
+  }
+  EXPECT_EQ(EscapeForTerminal("plain/path \xe2\x80\xa6.js"), "plain/path \xe2\x80\xa6.js");
+  // Overlong, surrogate and cut-short sequences are invalid: every byte escaped.
+  EXPECT_EQ(EscapeForTerminal("\xc0\xaf|\xed\xa0\x80|\xe2\x80"),
+            "\\xc0\\xaf|\\xed\\xa0\\x80|\\xe2\\x80");
+}
+
+TEST_F(ReportTest, JsonAndSarifStayValidWithPathsThatAreNotUtf8) {
+  std::vector<Finding> hostile = {Make("bad\xff\xfe name\xc3.js", 1, 1, 1),
+                                  Make("ok\xc3\xa9\x1b.js", 2, 1, 1)};
+  const json::value parsed = json::parse(RenderJson(hostile));
+  const auto& list = parsed.at("findings").as_array();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].at("path"), "bad\xef\xbf\xbd\xef\xbf\xbd name\xef\xbf\xbd.js");
+  EXPECT_EQ(list[1].at("path"), "ok\xc3\xa9\x1b.js");  // valid UTF-8: JSON escapes the ESC
+  const json::value sarif = json::parse(RenderSarif(hostile, "1.0"));
+  const auto& uri = sarif.at("runs")
+                        .at(0)
+                        .at("results")
+                        .at(0)
+                        .at("locations")
+                        .at(0)
+                        .at("physicalLocation")
+                        .at("artifactLocation")
+                        .at("uri");
+  EXPECT_EQ(uri, "bad%FF%FE%20name%C3.js");
+  EXPECT_EQ(ValidUtf8("\xf4\x90\x80\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+}
+
 TEST_F(ReportTest, JsonHasTheContractFieldsAndNoKey) {
   findings_[1].live = true;
   const std::string out = RenderJson(findings_);

@@ -15,7 +15,49 @@ std::size_t FindSeparatorBytewise(const char* p, std::size_t from, std::size_t n
   return n;
 }
 
+std::size_t FindCandidateBytewise(const char* p, std::size_t from, std::size_t n, char before) {
+  for (std::size_t i = from == 0 ? 1 : from; i < n; ++i) {
+    if (p[i] == '%' || (p[i] == '_' && p[i - 1] == before)) return i;
+  }
+  return n;
+}
+
 #if defined(__x86_64__)
+
+__attribute__((target("avx2"))) std::size_t FindCandidateAvx2(const char* p, std::size_t from,
+                                                              std::size_t n, char before) {
+  const __m256i underscore = _mm256_set1_epi8('_');
+  const __m256i percent = _mm256_set1_epi8('%');
+  const __m256i end = _mm256_set1_epi8(before);
+  std::size_t i = from == 0 ? 1 : from;  // p[i - 1] is read
+  for (; i + 32 <= n; i += 32) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    const __m256i prev = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i - 1));
+    const __m256i hit = _mm256_or_si256(
+        _mm256_and_si256(_mm256_cmpeq_epi8(a, underscore), _mm256_cmpeq_epi8(prev, end)),
+        _mm256_cmpeq_epi8(a, percent));
+    const auto mask = static_cast<std::uint32_t>(_mm256_movemask_epi8(hit));
+    if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(mask));
+  }
+  return FindCandidateBytewise(p, i, n, before);
+}
+
+std::size_t FindCandidateSse2(const char* p, std::size_t from, std::size_t n, char before) {
+  const __m128i underscore = _mm_set1_epi8('_');
+  const __m128i percent = _mm_set1_epi8('%');
+  const __m128i end = _mm_set1_epi8(before);
+  std::size_t i = from == 0 ? 1 : from;  // p[i - 1] is read
+  for (; i + 16 <= n; i += 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i prev = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i - 1));
+    const __m128i hit =
+        _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(a, underscore), _mm_cmpeq_epi8(prev, end)),
+                     _mm_cmpeq_epi8(a, percent));
+    const int mask = _mm_movemask_epi8(hit);
+    if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+  return FindCandidateBytewise(p, i, n, before);
+}
 
 __attribute__((target("avx2"))) std::size_t FindSeparatorAvx2(const char* p, std::size_t from,
                                                               std::size_t n) {
@@ -112,6 +154,20 @@ std::size_t FindSeparator(std::string_view text, std::size_t from) {
   return search(text.data(), from, text.size());
 #else
   return FindSeparatorBytewise(text.data(), from, text.size());
+#endif
+}
+
+std::size_t FindCandidate(std::string_view text, std::size_t from, char before) {
+  if (from >= text.size()) return text.size();
+#if defined(__x86_64__)
+  using Search = std::size_t (*)(const char*, std::size_t, std::size_t, char);
+  static const Search search = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? FindCandidateAvx2 : FindCandidateSse2;
+  }();
+  return search(text.data(), from, text.size(), before);
+#else
+  return FindCandidateBytewise(text.data(), from, text.size(), before);
 #endif
 }
 

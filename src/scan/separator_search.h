@@ -12,13 +12,21 @@ namespace keyward::scan {
 // it, else SSE2 (every x86-64 has it), else byte by byte.
 std::size_t FindSeparator(std::string_view text, std::size_t from);
 
+// As FindSeparator, but a '_' only where the byte before it is `before` (the last byte of every
+// prefix: in snake_case text most '_' follow other bytes, and each hit costs a call); a '%'
+// always. A '_' at offset 0 has no byte before it and is never returned.
+std::size_t FindCandidate(std::string_view text, std::size_t from, char before);
+
 // How many '\n' bytes p[0, n) holds: for the line numbers of findings, counted between one
 // finding and the next (text the search has just read, so from the cache). AVX2 or SSE2.
 std::size_t CountNewlines(const char* p, std::size_t n);
 
 // The variants FindSeparator picks from, for tests: the same contract over p[0, n).
 std::size_t FindSeparatorBytewise(const char* p, std::size_t from, std::size_t n);
+std::size_t FindCandidateBytewise(const char* p, std::size_t from, std::size_t n, char before);
 #if defined(__x86_64__)
+std::size_t FindCandidateSse2(const char* p, std::size_t from, std::size_t n, char before);
+std::size_t FindCandidateAvx2(const char* p, std::size_t from, std::size_t n, char before);
 std::size_t FindSeparatorSse2(const char* p, std::size_t from, std::size_t n);
 // Only on a CPU with AVX2.
 std::size_t FindSeparatorAvx2(const char* p, std::size_t from, std::size_t n);

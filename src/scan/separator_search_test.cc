@@ -33,6 +33,35 @@ TEST(SeparatorSearchTest, EveryVariantFindsTheFirstSeparator) {
   EXPECT_EQ(FindSeparator("abc", 7), 3u);
 }
 
+// FindCandidate's variants agree with its byte-by-byte search, across the blocks' edges, with
+// many '_' after the `before` byte and after others.
+TEST(SeparatorSearchTest, EveryVariantFindsTheFirstCandidate) {
+  std::mt19937 rng(23);
+  for (std::size_t n = 0; n <= 200; ++n) {
+    std::string text(n, 'a');
+    for (char& c : text) {
+      const auto r = rng() % 20;
+      c = r < 3 ? '_' : r == 3 ? '%' : r < 7 ? 'w' : static_cast<char>('0' + rng() % 75);
+    }
+    for (std::size_t from = 0; from <= n; ++from) {
+      std::size_t want = n;
+      for (std::size_t i = std::max<std::size_t>(from, 1); i < n && want == n; ++i) {
+        if (text[i] == '%' || (text[i] == '_' && text[i - 1] == 'w')) want = i;
+      }
+      EXPECT_EQ(FindCandidateBytewise(text.data(), from, n, 'w'), want) << n << " " << from;
+      EXPECT_EQ(FindCandidate(text, from, 'w'), want) << n << " " << from;
+#if defined(__x86_64__)
+      EXPECT_EQ(FindCandidateSse2(text.data(), from, n, 'w'), want) << n << " " << from;
+      if (__builtin_cpu_supports("avx2")) {
+        EXPECT_EQ(FindCandidateAvx2(text.data(), from, n, 'w'), want) << n << " " << from;
+      }
+#endif
+    }
+  }
+  EXPECT_EQ(FindCandidate("_w_", 0, 'w'), 2u);
+  EXPECT_EQ(FindCandidate("%", 0, 'w'), 1u);  // nothing at offset 0
+}
+
 TEST(SeparatorSearchTest, FindsASeparatorAtEachPlaceOfALongText) {
   for (char sep : {'_', '%'}) {
     for (std::size_t at = 0; at < 300; ++at) {

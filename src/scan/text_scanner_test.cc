@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <tuple>
+
 #include "common/random.h"
 #include "core/api_key.h"
 
@@ -47,6 +52,77 @@ TEST_F(TextScannerTest, CountsAPercentEncodedKeyByItsBytes) {
   EXPECT_EQ(found[0].length, key.size() + 2);
   EXPECT_EQ(found[0].key, key);
   EXPECT_EQ(found[0].commit, "c0ffee");
+}
+
+// Line, byte and UTF-16 column, length and key of each finding.
+std::vector<std::tuple<std::size_t, std::size_t, std::size_t, std::size_t, std::string>> Rows(
+    const std::vector<Finding>& found) {
+  std::vector<std::tuple<std::size_t, std::size_t, std::size_t, std::size_t, std::string>> rows;
+  for (const Finding& f : found)
+    rows.emplace_back(f.line, f.column, f.utf16_column, f.length, f.key);
+  return rows;
+}
+
+TEST_F(TextScannerTest, ScanningInBlocksFindsWhatScanningWholeFinds) {
+  // Keys in every form the finder knows, among multi-byte characters and long lines, so that
+  // block boundaries fall inside keys, escapes, characters and lines.
+  const std::vector<std::string> pieces = {"é",
+                                           "😀",
+                                           " ",
+                                           "\n",
+                                           "x",
+                                           "\\n",
+                                           "%3D",
+                                           "\\u00e9",
+                                           "abc_def",
+                                           "\r\n",
+                                           "kw",
+                                           "\"",
+                                           std::string(300, 'q')};
+  std::string text;
+  std::size_t keys = 0;
+  for (std::size_t i = 0; i < 600; ++i) {
+    text += pieces[(i * 7 + i / 5) % pieces.size()];
+    if (i % 3 == 0) {
+      const std::string key = GenerateKey("kw");
+      text += (i % 9 == 0 ? "kw%5F" + key.substr(3) : key) + (i % 2 == 0 ? "," : "");
+      ++keys;
+    }
+  }
+  const KeyFinder finder({"kw"});
+  std::vector<Finding> whole;
+  ScanText(text, finder, "p", "", whole);
+  // Some keys follow "x", "kw" or a key without a comma, and are no keys: as intended.
+  ASSERT_GE(whole.size(), keys / 3);
+  for (std::size_t block : {1, 2, 61, 67, 300, 1000, 4096, 1 << 20}) {
+    std::size_t at = 0;
+    const ReadFunction read = [&](char* to, std::size_t n) -> ssize_t {
+      // Short reads too: at most 1000 bytes at a time.
+      n = std::min({n, text.size() - at, std::size_t{1000}});
+      std::memcpy(to, text.data() + at, n);
+      at += n;
+      return static_cast<ssize_t>(n);
+    };
+    std::vector<Finding> blocks;
+    EXPECT_EQ(ScanBlocks(read, block, finder, "p", blocks), static_cast<long long>(text.size()));
+    EXPECT_EQ(Rows(blocks), Rows(whole)) << "block " << block;
+  }
+}
+
+TEST_F(TextScannerTest, ScanBlocksReportsAReadError) {
+  const std::string key = GenerateKey("kw");
+  int calls = 0;
+  const ReadFunction read = [&](char* to, std::size_t n) -> ssize_t {
+    if (++calls > 1) {
+      errno = EIO;
+      return -1;
+    }
+    std::memcpy(to, key.data(), std::min(n, key.size()));
+    return static_cast<ssize_t>(std::min(n, key.size()));
+  };
+  std::vector<Finding> found;
+  EXPECT_EQ(ScanBlocks(read, 1000, KeyFinder({"kw"}), "p", found), -1);
+  EXPECT_EQ(errno, EIO);
 }
 
 }  // namespace

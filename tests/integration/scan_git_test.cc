@@ -47,6 +47,7 @@ TEST_F(ScanGitTest, FindsAKeyDeletedFromHistoryWithTheCommitThatAddedIt) {
   // The same content again later: the blob is scanned once, at the commit that added it.
   Write("repo/copy.env", env_text);
   Commit("copy");
+  const std::string copied = Head();
   Git(repo_, {"rm", "-q", "copy.env"});
   Commit("remove the copy");
   // A branch that is not checked out, and a key only in the working tree.
@@ -70,15 +71,52 @@ TEST_F(ScanGitTest, FindsAKeyDeletedFromHistoryWithTheCommitThatAddedIt) {
   EXPECT_NE(text.out.find(added + ":conf/my app.env:2:9: " + MaskKey(key) + "\n"),
             std::string::npos)
       << text.out;
-  // --exclude applies to the paths in history, a folder's to everything under it.
+  // --exclude applies to the paths in history, a folder's to everything under it; the blob
+  // excluded under conf/ is then found where it first appears at a path kept: copy.env.
   ProcessResult excluded = RunKeyward({"scan", "--git", repo_, "--exclude", "conf", "-o", "json"});
   EXPECT_EQ(excluded.exit_code, 1) << excluded.err;
-  EXPECT_EQ(Rows(excluded.out),
-            (std::vector<FindingRow>{{"side.js", 1, 4, MaskKey(side_key), side}}));
-  EXPECT_EQ(
-      RunKeyward({"scan", "--git", repo_, "--exclude", "conf", "--exclude", "*.js"}).exit_code, 0);
+  expected = {{"copy.env", 2, 9, MaskKey(key), copied}, {"side.js", 1, 4, MaskKey(side_key), side}};
+  EXPECT_EQ(Rows(excluded.out), expected) << excluded.out;
+  EXPECT_EQ(RunKeyward({"scan", "--git", repo_, "--exclude", "conf", "--exclude", "*.js",
+                        "--exclude", "copy.env"})
+                .exit_code,
+            0);
   // The working tree holds the untracked key: scanning files finds it, history does not.
   EXPECT_EQ(RunKeyward({"scan", repo_}).exit_code, 1);
+}
+
+TEST_F(ScanGitTest, ABlobMovedFromAnExcludedPathIsFoundAtItsNewPath) {
+  const std::string key = GenerateKey("kw");
+  Write("repo/vendor/settings.env", "API_KEY=" + key + "\n");
+  Commit("vendored");
+  Git(repo_, {"mv", "vendor/settings.env", "settings.env"});
+  Commit("moved");
+  const std::string moved = Head();
+  ProcessResult r = RunKeyward({"scan", "--git", repo_, "--exclude", "vendor", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(Rows(r.out), (std::vector<FindingRow>{{"settings.env", 1, 9, MaskKey(key), moved}}))
+      << r.out;
+}
+
+TEST_F(ScanGitTest, AKeyFirstSeenInAMergeCommitIsFoundWithTheMerge) {
+  Write("repo/a.txt", "a\n");
+  Commit("base");
+  Git(repo_, {"checkout", "-q", "-b", "side"});
+  Write("repo/b.txt", "b\n");
+  Commit("side");
+  Git(repo_, {"checkout", "-q", "main"});
+  Write("repo/c.txt", "c\n");
+  Commit("main");
+  // The key appears only in the merge's own tree, in neither parent.
+  Git(repo_, {"merge", "-q", "--no-ff", "--no-commit", "side"});
+  const std::string key = GenerateKey("kw");
+  Write("repo/merged.txt", "token " + key + "\n");
+  Commit("merge side");
+  const std::string merge = Head();
+  ProcessResult r = RunKeyward({"scan", "--git", repo_, "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(Rows(r.out), (std::vector<FindingRow>{{"merged.txt", 1, 7, MaskKey(key), merge}}))
+      << r.out;
 }
 
 TEST_F(ScanGitTest, ACleanHistoryExitsZeroAndNoRepositoryExitsTwo) {
@@ -102,6 +140,17 @@ TEST_F(ScanGitTest, ThePreCommitHookOfTheDocsRefusesACommitAddingAKey) {
   Write("repo/app.py", "print('hello')\n");
   ProcessResult clean = commit("clean");
   EXPECT_EQ(clean.exit_code, 0) << clean.err;
+
+  // A binary file (NUL bytes, not UTF-8) holding a key: git diff prints only "Binary files
+  // differ" unless asked for text.
+  const std::string binary_key = GenerateKey("kw");
+  Write("repo/logo.bin", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff", 17) + binary_key +
+                             std::string("\0\xfe\n\0", 4));
+  ProcessResult binary = commit("with a binary key");
+  EXPECT_NE(binary.exit_code, 0);
+  EXPECT_NE(binary.err.find(MaskKey(binary_key)), std::string::npos) << binary.err;
+  EXPECT_EQ(Git(repo_, {"log", "--format=%s"}), "clean\n");
+  std::filesystem::remove(repo_ + "/logo.bin");
 
   const std::string key = GenerateKey("kw");
   Write("repo/app.py", "print('hello')\nKEY = '" + key + "'\n");
@@ -154,11 +203,18 @@ TEST_F(ScanGitTest, TheCiJobOfTheDocsFailsOnAKeyInHistoryAndWritesSarif) {
 
   Write("repo/b.txt", GenerateKey("kw"));
   Commit("leak");
+  const std::string leak = Head();
   std::filesystem::remove(repo_ + "/b.txt");
   Commit("unleak");
   auto [leaked, leaked_results] = run_in_clone("leaked");
   EXPECT_EQ(leaked.exit_code, 1) << leaked.err;
-  EXPECT_EQ(leaked_results, 1u);
+  ASSERT_EQ(leaked_results, 1u);
+  // The result names the commit that added the key, not the one that removed it.
+  const boost::json::value sarif = boost::json::parse(ReadFile(dir_ + "/leaked/keyward.sarif"));
+  const auto& result = sarif.at("runs").at(0).at("results").at(0);
+  EXPECT_EQ(result.at("properties").at("commit").as_string(), leak);
+  EXPECT_EQ(result.at("locations").at(0).at("physicalLocation").at("artifactLocation").at("uri"),
+            "b.txt");
 }
 
 TEST_F(ScanGitTest, TheTextOutputLooksAsTheDocsShow) {

@@ -4,6 +4,7 @@
 // column, and none of the near misses; --exclude, standard input, a clean folder and a path
 // that cannot be read.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -231,6 +232,25 @@ TEST_F(ScanTest, APathThatCannotBeReadExitsTwoAndTheRestIsStillScanned) {
   }
   EXPECT_EQ(Scan({"--prefix", "Not-A-Prefix", file}).exit_code, 2);
   EXPECT_EQ(Scan({"-o", "xml", file}).exit_code, 2);
+}
+
+TEST_F(ScanTest, AFifoOrADeviceAsAPathIsRefusedAtOnce) {
+  const std::string key = Kw();
+  const std::string file = Write("k.txt", key);
+  const std::string fifo = dir_ + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // timeout(1) turns a hang (a FIFO without a writer blocks open and read; /dev/zero never
+  // ends) into exit 124 within seconds instead of a stuck test.
+  const auto start = std::chrono::steady_clock::now();
+  ProcessResult r = Shell(dir_, "timeout 10 keyward scan fifo /dev/zero k.txt -o json");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("fifo: not a regular file"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("/dev/zero: not a regular file"), std::string::npos) << r.err;
+  EXPECT_EQ(Rows(r.out), (std::vector<FindingRow>{{"k.txt", 1, 1, MaskKey(key), ""}}));
+  // Standard input may still be a pipe.
+  ProcessResult piped = Shell(dir_, "cat k.txt | timeout 10 keyward scan -");
+  EXPECT_EQ(piped.exit_code, 1) << piped.err;
 }
 
 }  // namespace
