@@ -6,58 +6,31 @@
 // the list at 1280 px wide goes to tests/e2e/out/canary-1280.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { ADMIN_PASSWORD, keepFiles, rememberSecret, startKeyward, workDir } from './oauth_harness.mjs';
+import { browserWorld } from './browser_world.mjs';
+import { ADMIN_PASSWORD, rememberSecret } from './oauth_harness.mjs';
 
 const outDir = join(dirname(fileURLToPath(import.meta.url)), 'out');
-let keyward; let browser; let session;
-
+const world = browserWorld('keyward-canary-');
 before(async () => {
-  assert.ok(process.env.KEYWARD_BINARY, 'KEYWARD_BINARY must name the keyward binary');
   mkdirSync(outDir, { recursive: true });
-  keyward = await startKeyward(['--listen', '127.0.0.1:0'], { dir: workDir('keyward-canary-') });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const res = await fetch(`${keyward.url}/api/v1/login`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
-  });
-  assert.equal(res.status, 200);
-  session = (await res.json()).token;
-  rememberSecret(session);
+  await world.start();
 });
-
-after(async () => {
-  await browser?.close();
-  await keyward?.stop();
-  if (keyward && !keepFiles) rmSync(keyward.dir, { recursive: true, force: true });
-});
-
-async function api(method, path, body) {
-  const res = await fetch(keyward.url + '/api/v1' + path, {
-    method, headers: { Authorization: `Bearer ${session}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null };
-}
+after(world.stop);
+const api = world.api;
 
 test('a canary key made in the Add API Key dialog is badged, revealed, and refused as unknown', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await world.browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
-  await page.goto(keyward.url + '/');
+  await page.goto(world.keyward.url + '/');
   await page.getByLabel('Username').fill('admin');
   await page.getByLabel('Password').fill(ADMIN_PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: /Welcome/ }).waitFor();
-  await page.goto(`${keyward.url}/#/profile/tokens`);
+  await page.goto(`${world.keyward.url}/#/profile/tokens`);
   await page.getByRole('button', { name: '+ Add API Key' }).click();
   const dialog = page.getByRole('dialog', { name: 'Add API Key' });
   await dialog.getByLabel('Name').fill('planted');
@@ -91,7 +64,7 @@ test('a canary key made in the Add API Key dialog is badged, revealed, and refus
   await row.getByRole('button', { name: 'Copy key planted' }).filter({ hasText: token }).waitFor();
   await page.screenshot({ path: join(outDir, 'canary-1280.png'), fullPage: true });
 
-  const auth = await fetch(`${keyward.url}/auth`, { headers: { Authorization: `Bearer ${token}` } });
+  const auth = await fetch(`${world.keyward.url}/auth`, { headers: { Authorization: `Bearer ${token}` } });
   assert.equal(auth.status, 401);
   await context.close();
 });

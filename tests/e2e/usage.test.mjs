@@ -9,49 +9,22 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { ADMIN_PASSWORD, keepFiles, rememberSecret, startKeyward, workDir } from './oauth_harness.mjs';
+import { browserWorld } from './browser_world.mjs';
+import { ADMIN_PASSWORD, rememberSecret } from './oauth_harness.mjs';
 
 const outDir = join(dirname(fileURLToPath(import.meta.url)), 'out');
 const HOUR = 3600;
 const DAY = 86400;
-let keyward; let browser; let session;
-
+const world = browserWorld('keyward-usage-');
 before(async () => {
-  assert.ok(process.env.KEYWARD_BINARY, 'KEYWARD_BINARY must name the keyward binary');
   mkdirSync(outDir, { recursive: true });
-  keyward = await startKeyward(['--listen', '127.0.0.1:0'], { dir: workDir('keyward-usage-') });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const res = await fetch(`${keyward.url}/api/v1/login`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
-  });
-  assert.equal(res.status, 200);
-  session = (await res.json()).token;
-  rememberSecret(session);
+  await world.start();
 });
-
-after(async () => {
-  await browser?.close();
-  await keyward?.stop();
-  if (keyward && !keepFiles) rmSync(keyward.dir, { recursive: true, force: true });
-});
-
-async function api(method, path, body) {
-  const res = await fetch(keyward.url + '/api/v1' + path, {
-    method, headers: { Authorization: `Bearer ${session}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null };
-}
+after(world.stop);
+const api = world.api;
 
 // The caller's key `name` as GET …/apikeys lists it.
 async function keyOf(name) {
@@ -62,16 +35,16 @@ async function keyOf(name) {
 
 // Runs `sql` on the server's database with the sqlite3 command line; its output, trimmed.
 function sqlite(sql) {
-  const db = join(keyward.dir, 'data', 'keyward.db');
+  const db = join(world.keyward.dir, 'data', 'keyward.db');
   return execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, sql], { encoding: 'utf8' }).trim();
 }
 
 // A page `width` px wide signed in as `user` (the admin unless given).
 async function newPage(width, user = 'admin', password = ADMIN_PASSWORD) {
-  const context = await browser.newContext({ viewport: { width, height: 900 } });
+  const context = await world.browser.newContext({ viewport: { width, height: 900 } });
   const page = await context.newPage();
   page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
-  await page.goto(keyward.url + '/');
+  await page.goto(world.keyward.url + '/');
   await page.getByLabel('Username').fill(user);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -80,7 +53,7 @@ async function newPage(width, user = 'admin', password = ADMIN_PASSWORD) {
 }
 
 async function tokensTab(page) {
-  await page.goto(`${keyward.url}/#/profile/tokens`);
+  await page.goto(`${world.keyward.url}/#/profile/tokens`);
   await page.getByRole('button', { name: '+ Add API Key' }).waitFor();
 }
 
