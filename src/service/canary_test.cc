@@ -11,9 +11,29 @@
 
 #include "service/canary_alerts.h"
 #include "service/lifecycle_test_world.h"
+#include "store/forwarding_store.h"
 
 namespace keyward {
 namespace {
+
+// Names the lookups an Authenticator makes, in order.
+class LookupCountingStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Result<KeyRecord> FindKeyByHash(std::string_view hash) override {
+    calls.emplace_back("FindKeyByHash");
+    return ForwardingStore::FindKeyByHash(hash);
+  }
+  Result<SessionRecord> FindSessionByHash(std::string_view hash) override {
+    calls.emplace_back("FindSessionByHash");
+    return ForwardingStore::FindSessionByHash(hash);
+  }
+  Result<User> GetUser(std::string_view id) override {
+    calls.emplace_back("GetUser");
+    return ForwardingStore::GetUser(id);
+  }
+  std::vector<std::string> calls;
+};
 
 class CanaryTest : public LifecycleTest {
  protected:
@@ -173,6 +193,21 @@ TEST_F(CanaryTest, EveryPresentationIsRefusedAsUnknownAndReportedStoreAndCacheAl
   KW_ASSERT_OK_AND_ASSIGN(KeyRecord stored, store_->GetKey("alice", "decoy"));
   EXPECT_EQ(stored.last_used_at, 0);
   EXPECT_TRUE(cache_.TakeUsed().empty());
+}
+
+TEST_F(CanaryTest, AnUncachedCanaryMakesTheStoreCallsOfAnUnknownKey) {
+  KW_ASSERT_OK_AND_ASSIGN(KeyView made, keys_->Create(admin_, "alice", Canary("decoy")));
+  LookupCountingStore counting(*store_);
+  Authenticator uncached(counting, options_, clock_, nullptr);
+  uncached.set_canary_listener(alerts_.get());
+  EXPECT_THAT(uncached.Authenticate(made.token, {}), StatusIs(StatusCode::kUnauthenticated));
+  const std::vector<std::string> of_canary = std::move(counting.calls);
+  counting.calls.clear();
+  EXPECT_THAT(uncached.Authenticate(GenerateKey("kw"), {}), StatusIs(StatusCode::kUnauthenticated));
+  EXPECT_EQ(of_canary, counting.calls);
+  EXPECT_EQ(of_canary, (std::vector<std::string>{"FindKeyByHash", "FindSessionByHash"}));
+  alerts_->Flush();
+  EXPECT_EQ(alerts_->uses(), 1u);
 }
 
 TEST_F(CanaryTest, AtMostSixtyAlertsPerCanaryPerMinuteAndEveryUseCounted) {
