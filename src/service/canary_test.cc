@@ -35,6 +35,17 @@ class LookupCountingStore final : public ForwardingStore {
   std::vector<std::string> calls;
 };
 
+// Refuses AppendEvents while `fail` is set.
+class AppendFailingStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Result<std::vector<std::int64_t>> AppendEvents(const EventList& events) override {
+    if (fail.load()) return Status::Unavailable("the store is down");
+    return ForwardingStore::AppendEvents(events);
+  }
+  std::atomic<bool> fail{false};
+};
+
 class CanaryTest : public LifecycleTest {
  protected:
   void SetUp() override {
@@ -243,6 +254,80 @@ TEST_F(CanaryTest, ControlCharactersNeverReachTheRecords) {
   const std::vector<WebhookEvent> events = NewEvents();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(Data(events[0]).at("user_agent"), "evil?[2Jagent??");
+}
+
+TEST_F(CanaryTest, StopWritesWhatIsQueued) {
+  (void)NewEvents();
+  CanaryAlerts alerts(*store_, audit_.get(), {});
+  for (int i = 0; i < 3; ++i) alerts.CanaryUsed(CanaryKey{"alice", "decoy"}, {}, clock_.Now());
+  alerts.Stop();
+  EXPECT_EQ(NewEvents().size(), 3u);
+  EXPECT_EQ(Audited(AuditAction::kKeyCanaryUsed).size(), 3u);
+  alerts.CanaryUsed(CanaryKey{"alice", "decoy"}, {}, clock_.Now());  // after Stop: counted only
+  EXPECT_EQ(alerts.uses(), 4u);
+  EXPECT_EQ(alerts.suppressed(), 1u);
+}
+
+TEST_F(CanaryTest, NoAlertsPerMinuteCountsEveryUseAndRemembersNothing) {
+  (void)NewEvents();
+  CanaryAlerts none(*store_, nullptr, {}, {.per_minute = 0});
+  // More canaries than are remembered: the stale entries are swept, and none may be empty.
+  for (int i = 0; i < 10'002; ++i) {
+    none.CanaryUsed(CanaryKey{"alice", "c" + std::to_string(i)}, {}, clock_.Now());
+  }
+  none.Flush();
+  EXPECT_EQ(none.uses(), 10'002u);
+  EXPECT_EQ(none.suppressed(), 10'002u);
+  EXPECT_TRUE(NewEvents().empty());
+}
+
+TEST_F(CanaryTest, EventsTheStoreRefusesAreKeptAndWrittenOnceItWorks) {
+  (void)NewEvents();
+  AppendFailingStore failing(*store_);
+  CanaryAlerts alerts(failing, audit_.get(), {}, {.max_queued = 3});
+  failing.fail = true;
+  const std::string paths[] = {"/0", "/1", "/2"};
+  for (int i = 0; i < 2; ++i) {
+    alerts.CanaryUsed(CanaryKey{"alice", "decoy"},
+                      {.address = "", .user_agent = "", .path = paths[i]}, clock_.Now());
+    alerts.Flush();
+  }
+  EXPECT_EQ(alerts.uses(), 2u);
+  EXPECT_EQ(alerts.suppressed(), 0u);
+  EXPECT_TRUE(Audited(AuditAction::kKeyCanaryUsed).empty());  // not before its event
+  failing.fail = false;
+  alerts.CanaryUsed(CanaryKey{"alice", "decoy"},
+                    {.address = "", .user_agent = "", .path = paths[2]}, clock_.Now());
+  alerts.Flush();
+  const std::vector<WebhookEvent> events = NewEvents();
+  ASSERT_EQ(events.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Data(events[i]).at("path").as_string(), paths[i]);
+  EXPECT_EQ(Audited(AuditAction::kKeyCanaryUsed).size(), 3u);
+  EXPECT_EQ(alerts.suppressed(), 0u);
+}
+
+TEST_F(CanaryTest, KeptAlertsFillTheQueueAndWhatIsFinallyDroppedIsCounted) {
+  (void)NewEvents();
+  AppendFailingStore failing(*store_);
+  CanaryAlerts alerts(failing, nullptr, {}, {.max_queued = 3});
+  failing.fail = true;
+  for (int i = 0; i < 5; ++i) {
+    alerts.CanaryUsed(CanaryKey{"alice", "decoy"}, {}, clock_.Now());
+    alerts.Flush();
+  }
+  EXPECT_EQ(alerts.uses(), 5u);
+  EXPECT_EQ(alerts.suppressed(), 2u);  // the queue held the 3 kept ones
+  failing.fail = false;
+  alerts.Stop();  // the last try writes the 3
+  EXPECT_EQ(NewEvents().size(), 3u);
+  EXPECT_EQ(alerts.suppressed(), 2u);
+
+  CanaryAlerts down(failing, nullptr, {});
+  failing.fail = true;
+  for (int i = 0; i < 2; ++i) down.CanaryUsed(CanaryKey{"alice", "decoy"}, {}, clock_.Now());
+  down.Stop();  // the last try fails: dropped, and counted
+  EXPECT_EQ(down.suppressed(), 2u);
+  EXPECT_TRUE(NewEvents().empty());
 }
 
 }  // namespace
