@@ -72,6 +72,10 @@ std::string_view ClientAddress(const http::Request& request, std::string_view pe
 }
 
 Result<std::vector<Cidr>> ParseTrustedProxies(std::string_view text) {
+  return ParseCidrList(text, "--trusted-proxies");
+}
+
+Result<std::vector<Cidr>> ParseCidrList(std::string_view text, std::string_view flag) {
   std::vector<Cidr> out;
   while (!text.empty()) {
     const auto sep = text.find_first_of(", ");
@@ -80,7 +84,7 @@ Result<std::vector<Cidr>> ParseTrustedProxies(std::string_view text) {
     if (entry.empty()) continue;
     auto cidr = Cidr::Parse(entry);
     if (!cidr.ok()) {
-      return Status::InvalidArgument("--trusted-proxies: " + cidr.status().message());
+      return Status::InvalidArgument(std::string(flag) + ": " + cidr.status().message());
     }
     out.push_back(*cidr);
   }

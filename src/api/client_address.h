@@ -42,8 +42,11 @@ std::string_view UserAgentOf(const http::Request& request);
 // (UserAgentOf), method and target. Views into `request`.
 ClientInfo ClientOf(const http::Request& request, std::string_view address);
 
-// The CIDRs of a --trusted-proxies value ("10.0.0.0/8,2001:db8::/32", spaces allowed; empty:
-// none). InvalidArgument naming the first that does not parse.
+// The CIDRs of a list ("10.0.0.0/8,2001:db8::/32", spaces allowed; empty: none) given to the
+// command-line flag `flag`. InvalidArgument "<flag>: …" naming the first that does not parse.
+Result<std::vector<Cidr>> ParseCidrList(std::string_view text, std::string_view flag);
+
+// ParseCidrList(text, "--trusted-proxies").
 Result<std::vector<Cidr>> ParseTrustedProxies(std::string_view text);
 
 }  // namespace keyward
