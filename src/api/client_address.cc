@@ -32,10 +32,14 @@ bool IsTrusted(const std::vector<Cidr>& trusted, std::string_view address) {
 
 }  // namespace
 
+bool IsTrustedPeer(std::string_view peer, const std::vector<Cidr>& trusted) {
+  return !trusted.empty() && IsTrusted(trusted, peer);
+}
+
 std::string_view ResolveClientAddress(std::string_view peer, const std::vector<Cidr>& trusted,
                                       std::span<const std::string_view> forwarded_for,
                                       std::string_view real_ip) {
-  if (trusted.empty() || !IsTrusted(trusted, peer)) return peer;
+  if (!IsTrustedPeer(peer, trusted)) return peer;
   std::string_view leftmost;
   for (auto field = forwarded_for.rbegin(); field != forwarded_for.rend(); ++field) {
     std::string_view rest = *field;

@@ -69,7 +69,8 @@ Result<Principal> Authenticator::Load(const std::string& hash, UnixSeconds now,
     // Answered as an unknown key, and never counted: only reported. It makes the store calls an
     // unknown key makes (the session lookup too, its answer unused), so it takes as long.
     static_cast<void>(store_.FindSessionByHash(hash));
-    *canary = std::make_shared<const CanaryKey>(CanaryKey{key->user_id, key->name});
+    *canary =
+        std::make_shared<const CanaryKey>(CanaryKey{key->user_id, key->name, key->expires_at});
     return InvalidCredential();
   }
   if (key.ok() && key->by_old_secret) {

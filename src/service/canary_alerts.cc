@@ -28,6 +28,8 @@ WebhookEvent EventOf(const CanaryKey& key, std::string_view address, std::string
                      std::string_view method, std::string_view path, UnixSeconds at) {
   boost::json::object data;
   data["user"] = key.user_id;
+  data["key"] = key.name;
+  data["expiration"] = FormatRfc3339(key.expires_at);
   data["name"] = key.name;
   data["address"] = address;
   data["user_agent"] = user_agent;
@@ -48,7 +50,8 @@ CanaryAlerts::CanaryAlerts(Store& store, const AuditLog* audit, std::function<vo
     : store_(store),
       audit_(audit),
       on_recorded_(std::move(on_recorded)),
-      options_(options),
+      options_(std::move(options)),
+      finder_({options_.key_prefix}),
       thread_([this] { Loop(); }) {}
 
 void CanaryAlerts::CanaryUsed(const CanaryKey& key, const ClientInfo& client,
@@ -62,12 +65,13 @@ void CanaryAlerts::CanaryUsed(const CanaryKey& key, const ClientInfo& client,
     suppressed_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  queue_.push_back(Alert{.key = key,
-                         .address = ClientText(client.address, kMaxClientAddressBytes),
-                         .user_agent = ClientText(client.user_agent, kMaxUserAgentBytes),
-                         .method = ClientText(client.method, kMaxMethodBytes),
-                         .path = ClientText(PathOf(client.path), kMaxPathBytes),
-                         .at = at});
+  queue_.push_back(Alert{
+      .key = key,
+      .address = ClientText(client.address, kMaxClientAddressBytes),
+      .user_agent = ClientText(scan::MaskKeysIn(client.user_agent, finder_), kMaxUserAgentBytes),
+      .method = ClientText(client.method, kMaxMethodBytes),
+      .path = ClientText(scan::MaskKeysIn(PathOf(client.path), finder_), kMaxPathBytes),
+      .at = at});
   ++queued_total_;
   wake_.NotifyOne();
 }

@@ -14,11 +14,14 @@
 // (the oldest kept go first), and what is dropped, at the last try in Stop() too, is counted as
 // suppressed.
 //
-// What is recorded: the owner and key name, the client's address, user agent, method and path
-// (the path without its query string, which may hold a credential), each as ClientText keeps
-// text (valid UTF-8, cut to a bound, control characters made '?'). Audit: actor "system", the
-// owner, the key name as target, the address, detail "method=<method> path=<path>". Event data:
-// {"user", "name", "address", "user_agent", "method", "path"}. Never the key. Thread safe.
+// What is recorded: the owner, key name and expiration, the client's address, user agent, method
+// and path (the path without its query string, which may hold a credential; in the path and the
+// user agent every key of the server's prefix masked, as scan::MaskKeysIn does: "/hooks/kw_…"
+// holds one), each as ClientText keeps text (valid UTF-8, cut to a bound, control characters made
+// '?'). Audit: actor "system", the owner, the key name as target, the address, detail
+// "method=<method> path=<path>". Event data: {"user", "key", "expiration", "name", "address",
+// "user_agent", "method", "path"} ("key" and "name" both the key's name: "user", "key" and
+// "expiration" as every key event has them). Never a key. Thread safe.
 #pragma once
 
 #include <atomic>
@@ -32,6 +35,7 @@
 
 #include "common/clock.h"
 #include "common/thread_annotations.h"
+#include "scan/key_finder.h"
 #include "service/audit_log.h"
 #include "service/client_info.h"
 #include "store/store.h"
@@ -42,6 +46,9 @@ struct CanaryAlertsOptions {
   std::size_t max_queued = 4096;  // alerts waiting to be written; more are dropped (counted)
   // Alerts per canary key in any 60 seconds; the rest counted only. 0 or less: none at all.
   std::int64_t per_minute = 60;
+  // The server's key prefix (ServiceOptions::key_prefix, ValidateKeyPrefix-valid): keys of it are
+  // masked in the recorded path and user agent.
+  std::string key_prefix = "kw";
 };
 
 class CanaryAlerts final : public CanaryListener {
@@ -91,6 +98,7 @@ class CanaryAlerts final : public CanaryListener {
   const AuditLog* audit_;
   const std::function<void()> on_recorded_;
   const CanaryAlertsOptions options_;
+  const scan::KeyFinder finder_;  // of options_.key_prefix
   mutable Mutex mu_;
   mutable CondVar wake_;
   mutable CondVar written_;

@@ -185,6 +185,8 @@ TEST_F(CanaryTest, EveryPresentationIsRefusedAsUnknownAndReportedStoreAndCacheAl
     EXPECT_EQ(e.type, "key.canary_used");
     EXPECT_EQ(e.user_id, "alice");
     EXPECT_EQ(Data(e), (boost::json::object{{"user", "alice"},
+                                            {"key", "decoy"},
+                                            {"expiration", FormatRfc3339(made.expires_at)},
                                             {"name", "decoy"},
                                             {"address", "203.0.113.9"},
                                             {"user_agent", "curl/8.0"},
@@ -254,6 +256,26 @@ TEST_F(CanaryTest, ControlCharactersNeverReachTheRecords) {
   const std::vector<WebhookEvent> events = NewEvents();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(Data(events[0]).at("user_agent"), "evil?[2Jagent??");
+}
+
+TEST_F(CanaryTest, KeysInThePathAndUserAgentAreMasked) {
+  KW_ASSERT_OK_AND_ASSIGN(KeyView made, keys_->Create(admin_, "alice", Canary("decoy")));
+  (void)NewEvents();
+  const std::string secret = made.token.substr(3);
+  const std::string path = "/hooks/" + made.token + "/x%2Fkw%5F" + secret + "?apikey=" + secret;
+  const std::string agent = "bot " + made.token;
+  (void)auth_->Authenticate(
+      made.token, {.address = "10.0.0.1", .user_agent = agent, .method = "POST", .path = path});
+  alerts_->Flush();
+  const std::string masked = MaskKey(made.token);
+  const std::vector<WebhookEvent> events = NewEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(Data(events[0]).at("path").as_string(), "/hooks/" + masked + "/x%2F" + masked);
+  EXPECT_EQ(Data(events[0]).at("user_agent").as_string(), "bot " + masked);
+  EXPECT_EQ(events[0].data.find(secret.substr(0, 20)), std::string::npos) << events[0].data;
+  const std::vector<AuditEvent> audited = Audited(AuditAction::kKeyCanaryUsed);
+  ASSERT_EQ(audited.size(), 1u);
+  EXPECT_EQ(audited[0].detail, "method=POST path=/hooks/" + masked + "/x%2F" + masked);
 }
 
 TEST_F(CanaryTest, StopWritesWhatIsQueued) {
