@@ -1,5 +1,6 @@
 #include "api/api_handler.h"
 
+#include <algorithm>
 #include <boost/beast/core/string.hpp>
 #include <boost/url/parse.hpp>
 #include <chrono>
@@ -79,6 +80,16 @@ Result<Reply> RunRoute(const Route& route, ApiCall& call, const Services& servic
   return route.fn(call);
 }
 
+// Whether the client (api/client_address.h) may read /metrics: --metrics-allow names it, or is
+// empty.
+bool MayReadMetrics(const http::Request& request, const http::Peer& peer,
+                    const Services& services) {
+  if (services.metrics_allow.empty()) return true;
+  const std::string_view client = ClientAddress(request, peer.address, services.trusted_proxies);
+  return std::ranges::any_of(services.metrics_allow,
+                             [&](const Cidr& net) { return net.Contains(client); });
+}
+
 }  // namespace
 
 ApiHandler::ApiHandler(Services& services, BlockingPool& blocking)
@@ -117,6 +128,14 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
     }
     if (label == RouteLabel::kHealthz) {
       Send(respond, MakeResponse(request, 200, {{"status", "ok"}}), label, started);
+      return;
+    }
+    if (!MayReadMetrics(request, peer, services_)) {
+      Send(respond,
+           MakeResponse(request, 403,
+                        http::ErrorBody("permission_denied",
+                                        "this address may not read /metrics (--metrics-allow)")),
+           label, started);
       return;
     }
     http::Response res{bh::status::ok, request.version()};

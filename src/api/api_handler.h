@@ -1,11 +1,12 @@
 // The transport's handler for the whole server.
 //
 // /auth (forward authentication) and /healthz are answered on the network thread when they
-// can be; /metrics too. /api/v1 routes are found, their caller authenticated, a body that is not
-// JSON refused (415), the route run on the blocking pool (handlers block on the store), and the
-// Result turned into an HTTP response: errors become {"error": {"code", "message"}} with the
-// status of api/http_status.h; an error's detail() goes to the log with the request id, never
-// to the client. Every /api/v1 response is Cache-Control: no-store.
+// can be; /metrics too (403 to a client --metrics-allow does not name: Services::metrics_allow).
+// /api/v1 routes are found, their caller authenticated, a body that is not JSON refused (415), the
+// route run on the blocking pool (handlers block on the store), and the Result turned into an HTTP
+// response: errors become {"error": {"code", "message"}} with the status of api/http_status.h; an
+// error's detail() goes to the log with the request id, never to the client. Every /api/v1 response
+// is Cache-Control: no-store.
 //
 // Thread safe: Handle() is called on network threads and never blocks.
 #pragma once

@@ -32,10 +32,14 @@ bool IsTrusted(const std::vector<Cidr>& trusted, std::string_view address) {
 
 }  // namespace
 
+bool IsTrustedPeer(std::string_view peer, const std::vector<Cidr>& trusted) {
+  return !trusted.empty() && IsTrusted(trusted, peer);
+}
+
 std::string_view ResolveClientAddress(std::string_view peer, const std::vector<Cidr>& trusted,
                                       std::span<const std::string_view> forwarded_for,
                                       std::string_view real_ip) {
-  if (trusted.empty() || !IsTrusted(trusted, peer)) return peer;
+  if (!IsTrustedPeer(peer, trusted)) return peer;
   std::string_view leftmost;
   for (auto field = forwarded_for.rbegin(); field != forwarded_for.rend(); ++field) {
     std::string_view rest = *field;
@@ -72,6 +76,10 @@ std::string_view ClientAddress(const http::Request& request, std::string_view pe
 }
 
 Result<std::vector<Cidr>> ParseTrustedProxies(std::string_view text) {
+  return ParseCidrList(text, "--trusted-proxies");
+}
+
+Result<std::vector<Cidr>> ParseCidrList(std::string_view text, std::string_view flag) {
   std::vector<Cidr> out;
   while (!text.empty()) {
     const auto sep = text.find_first_of(", ");
@@ -80,7 +88,7 @@ Result<std::vector<Cidr>> ParseTrustedProxies(std::string_view text) {
     if (entry.empty()) continue;
     auto cidr = Cidr::Parse(entry);
     if (!cidr.ok()) {
-      return Status::InvalidArgument("--trusted-proxies: " + cidr.status().message());
+      return Status::InvalidArgument(std::string(flag) + ": " + cidr.status().message());
     }
     out.push_back(*cidr);
   }

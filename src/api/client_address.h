@@ -22,6 +22,10 @@ namespace keyward {
 // The address "unknown" stands for a client whose forwarded address is not an IP address.
 inline constexpr std::string_view kUnknownAddress = "unknown";
 
+// Whether a request from `peer` may name its client in forwarding headers: `peer` is one of the
+// `trusted` proxies (none when `trusted` is empty). What the functions below decide by.
+bool IsTrustedPeer(std::string_view peer, const std::vector<Cidr>& trusted);
+
 // The resolution itself: `forwarded_for` holds the X-Forwarded-For field values in the order
 // they came (each a comma-separated list), `real_ip` X-Real-IP's ("" when absent). Entries may
 // carry a port ("1.2.3.4:80", "[2001:db8::1]:443"); the answer is the address alone.
@@ -42,8 +46,11 @@ std::string_view UserAgentOf(const http::Request& request);
 // (UserAgentOf), method and target. Views into `request`.
 ClientInfo ClientOf(const http::Request& request, std::string_view address);
 
-// The CIDRs of a --trusted-proxies value ("10.0.0.0/8,2001:db8::/32", spaces allowed; empty:
-// none). InvalidArgument naming the first that does not parse.
+// The CIDRs of a list ("10.0.0.0/8,2001:db8::/32", spaces allowed; empty: none) given to the
+// command-line flag `flag`. InvalidArgument "<flag>: …" naming the first that does not parse.
+Result<std::vector<Cidr>> ParseCidrList(std::string_view text, std::string_view flag);
+
+// ParseCidrList(text, "--trusted-proxies").
 Result<std::vector<Cidr>> ParseTrustedProxies(std::string_view text);
 
 }  // namespace keyward

@@ -47,17 +47,17 @@ std::string_view HeaderOr(const http::Request& request, std::initializer_list<co
   return fallback;
 }
 
-// Who presented the key, for a canary's report (issue 17): the forwarded request's method and
-// URI as the gateway passes them (Traefik X-Forwarded-*, nginx X-Original-*), else /auth's own.
-ClientInfo PresenterOf(const http::Request& request, std::string_view address) {
-  const auto method = request.method_string();
-  const auto target = request.target();
-  return ClientInfo{.address = address,
-                    .user_agent = UserAgentOf(request),
-                    .method = HeaderOr(request, {"X-Forwarded-Method", "X-Original-Method"},
-                                       std::string_view(method.data(), method.size())),
-                    .path = HeaderOr(request, {"X-Forwarded-Uri", "X-Original-URI"},
-                                     std::string_view(target.data(), target.size()))};
+// Who presented the key, for a canary's report (issue 17): ClientOf the client's address, with
+// the forwarded request's method and URI as the gateway passes them (Traefik X-Forwarded-*,
+// nginx X-Original-*) when the peer is a trusted proxy (whose forwarding headers name the client
+// too: api/client_address.h), else /auth's own: anyone else may write anything in them.
+ClientInfo PresenterOf(const http::Request& request, std::string_view peer,
+                       const std::vector<Cidr>& trusted) {
+  ClientInfo who = ClientOf(request, ClientAddress(request, peer, trusted));
+  if (!IsTrustedPeer(peer, trusted)) return who;
+  who.method = HeaderOr(request, {"X-Forwarded-Method", "X-Original-Method"}, who.method);
+  who.path = HeaderOr(request, {"X-Forwarded-Uri", "X-Original-URI"}, who.path);
+  return who;
 }
 
 // The one /auth decision, for the cache and the store alike. kValid allows (200 with the
@@ -155,11 +155,10 @@ void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::
   };
   // An issued JWT has its own cache entry (its grant), under its own hash.
   const bool jwt = tokens_ != nullptr && token::LooksLikeJwt(*credential);
-  auto cached =
-      jwt ? tokens_->TryCached(*credential, on_valid)
-          : authenticator_.TryCached(*credential, on_valid, [&] {
-              return PresenterOf(request, ClientAddress(request, peer.address, trusted_proxies_));
-            });
+  auto cached = jwt ? tokens_->TryCached(*credential, on_valid)
+                    : authenticator_.TryCached(*credential, on_valid, [&] {
+                        return PresenterOf(request, peer.address, trusted_proxies_);
+                      });
   if (cached == KeyCache::Outcome::kValid) {
     if (!admission.admitted()) {
       metrics_.CountDenial(admission.denial->reason);
@@ -174,8 +173,7 @@ void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::
     return;
   }
   // A miss: the store decides, on a blocking thread.
-  const ClientInfo who =
-      PresenterOf(request, ClientAddress(request, peer.address, trusted_proxies_));
+  const ClientInfo who = PresenterOf(request, peer.address, trusted_proxies_);
   Decide(std::string(*credential), jwt,
          Presenter{std::string(who.address), std::string(who.user_agent), std::string(who.method),
                    std::string(who.path)},

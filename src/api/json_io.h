@@ -35,11 +35,11 @@ Result<std::optional<std::string>> OptionalString(const boost::json::object& obj
                                                   std::string_view name);
 // Like OptionalString, but InvalidArgument when absent.
 Result<std::string> RequiredString(const boost::json::object& obj, std::string_view name);
+// The boolean member `name`: nullopt when absent or null; InvalidArgument when not a boolean.
+Result<std::optional<bool>> OptionalBool(const boost::json::object& body, std::string_view name);
 // The array-of-strings member `name`: nullopt when absent or null; InvalidArgument naming it
 // when not an array, when an element is not a string, or when it holds more than `max`
 // elements (refused before any is copied).
-// The boolean member `name`: nullopt when absent or null; InvalidArgument when not a boolean.
-Result<std::optional<bool>> OptionalBool(const boost::json::object& body, std::string_view name);
 Result<std::optional<std::vector<std::string>>> OptionalStringArray(const boost::json::object& obj,
                                                                     std::string_view name,
                                                                     std::size_t max);

@@ -37,6 +37,8 @@ struct Services {
   const AuditLog* audit = nullptr;  // GET /api/v1/audit; null: that route answers 503
   // Peers whose X-Forwarded-For / X-Real-IP name the client (api/client_address.h); empty: none.
   std::vector<Cidr> trusted_proxies = {};
+  // Issue 17: the clients (as above) that may read /metrics; empty: everyone; others get 403.
+  std::vector<Cidr> metrics_allow = {};
   // The token issuer (service/token_service.h); both null while it is off (no --issuer): its
   // routes then answer 404 and /auth treats a JWT as an unknown key.
   TokenService* tokens = nullptr;

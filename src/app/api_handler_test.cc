@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <thread>
 
+#include "api/client_address.h"
 #include "app/api_test_world.h"
 
 namespace keyward {
@@ -142,6 +143,27 @@ TEST_F(ApiHandlerTest, UnknownRouteIs404WithTheErrorShape) {
   EXPECT_EQ(wrong_method->status(), 405);
   // "/users/me" and "/users/{id}" both match; each method is listed once.
   EXPECT_EQ(wrong_method->header(bh::field::allow), "GET, HEAD, DELETE");
+}
+
+// Issue 17: /metrics tells whoever reads it that a canary was tried; --metrics-allow keeps it to
+// the monitoring network.
+TEST(MetricsAllow, OnlyTheNamedClientsReadMetrics) {
+  ApiWorld world(true, [](Config& c) {
+    c.metrics_allow = ParseCidrList("10.0.0.0/8", "--metrics-allow").value();
+  });
+  auto refused = world.Send(MakeRequest(bh::verb::get, "/metrics"), "127.0.0.1");
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status(), 403);
+  EXPECT_EQ(ErrorCode(*refused), "permission_denied");
+  EXPECT_EQ(refused->response.body().find("keyward_"), std::string::npos);
+  auto allowed = world.Send(MakeRequest(bh::verb::get, "/metrics"), "10.1.2.3");
+  ASSERT_TRUE(allowed.has_value());
+  EXPECT_EQ(allowed->status(), 200);
+  EXPECT_NE(allowed->response.body().find("keyward_canary_uses_total"), std::string::npos);
+  // /healthz stays open.
+  auto health = world.Send(MakeRequest(bh::verb::get, "/healthz"), "127.0.0.1");
+  ASSERT_TRUE(health.has_value());
+  EXPECT_EQ(health->status(), 200);
 }
 
 }  // namespace

@@ -50,6 +50,10 @@ struct Config {
   // Proxies whose X-Forwarded-For / X-Real-IP name the client (api/client_address.h): the
   // address the audit log records and key address limits check. Empty: the TCP peer, always.
   std::vector<Cidr> trusted_proxies;
+  // Issue 17: the clients (api/client_address.h) that may read /metrics; empty: everyone.
+  // Others get 403. Its counters change when a canary key is tried: restrict it while canaries
+  // are in use.
+  std::vector<Cidr> metrics_allow;
   // Every limit of the transport: sizes, timeouts, connections.
   http::Limits limits;
   // PEM certificate chain and its private key: both set, HTTPS only; both empty, plain HTTP.

@@ -74,6 +74,14 @@ TEST(ServeFlags, TrustedProxiesAreCidrs) {
 }
 // NOLINTEND(concurrency-mt-unsafe)
 
+TEST(ServeFlags, MetricsAllowIsCidrs) {
+  EXPECT_TRUE(Parse({}).metrics_allow.empty());
+  const Config c = Parse({"--metrics-allow", "10.0.0.0/8,192.0.2.7"});
+  ASSERT_EQ(c.metrics_allow.size(), 2u);
+  EXPECT_EQ(c.metrics_allow[1].ToString(), "192.0.2.7/32");
+  EXPECT_THROW(Parse({"--metrics-allow", "10.0.0.0/33"}), CLI::ValidationError);
+}
+
 TEST(ServeFlags, OldAndNewThreadNames) {
   EXPECT_EQ(Parse({"--threads", "3"}).network_threads, 3);
   EXPECT_EQ(Parse({"--network-threads", "2"}).network_threads, 2);

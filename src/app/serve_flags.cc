@@ -128,6 +128,21 @@ void AddKeyFlags(CLI::App* cmd, Config& c) {
           "", "CIDR,…"))
       ->type_name("CIDR,…")
       ->envname("KEYWARD_TRUSTED_PROXIES");
+  cmd->add_option_function<std::string>(
+         "--metrics-allow",
+         [&c](const std::string& text) {
+           c.metrics_allow = ParseCidrList(text, "--metrics-allow").value();
+         },
+         "CIDRs of the clients that may read /metrics (comma-separated; default everyone); "
+         "others get 403")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            auto cidrs = ParseCidrList(text, "--metrics-allow");
+            return cidrs.ok() ? std::string() : cidrs.status().message();
+          },
+          "", "CIDR,…"))
+      ->type_name("CIDR,…")
+      ->envname("KEYWARD_METRICS_ALLOW");
 }
 
 void AddTransportFlags(CLI::App* cmd, Config& c) {

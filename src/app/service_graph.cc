@@ -37,7 +37,8 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
       audit_(*store_, clock),
       dispatcher_(std::make_unique<WebhookDispatcher>(
           *store_, master_key_ ? &*master_key_ : nullptr, webhook_options_, clock)),
-      canary_alerts_(*store_, &audit_, [this] { dispatcher_->Nudge(); }),
+      canary_alerts_(*store_, &audit_, [this] { dispatcher_->Nudge(); },
+                     {.key_prefix = options_.key_prefix}),
       keys_(*store_, master_key_ ? &*master_key_ : nullptr, options_, clock, &cache_, &audit_),
       users_(*store_, clock, &cache_, &audit_),
       sign_in_(*store_, options_, clock, &cache_, &audit_),
@@ -65,6 +66,7 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                 .web_assets = &WebAssets(),
                 .audit = &audit_,
                 .trusted_proxies = config.trusted_proxies,
+                .metrics_allow = config.metrics_allow,
                 .tokens = tokens_.get(),
                 .signing_keys = ring_.get(),
                 .webhooks = &webhooks_,
@@ -141,10 +143,13 @@ void ServiceGraph::Stop() {
   }
   // Background work that writes to the store ends first: the pool and the store outlive it.
   if (housekeeper_ != nullptr) housekeeper_->Stop();
-  canary_alerts_.Stop();
   dispatcher_->Stop();
   ticker_.reset();
   blocking_.Join();
+  // After the pool: an Authenticate still running there may report a canary use, which is
+  // written now (its nudge of the stopped dispatcher is harmless; the delivery waits for the
+  // next start).
+  canary_alerts_.Stop();
   last_used_.Stop();
 }
 

@@ -62,10 +62,10 @@ class ServiceGraph {
   // the housekeeper's thread (service/housekeeper.h). Call once, before requests are handled.
   Status Start();
 
-  // Stops the housekeeper, the canary alerts' thread (after writing what it holds), the webhook
-  // dispatcher's workers and the ring's thread, waits for the
-  // blocking pool's tasks, then writes the last last-used times. No request may be handled
-  // after. Idempotent.
+  // Stops the housekeeper, the webhook dispatcher's workers and the ring's thread, waits for the
+  // blocking pool's tasks, stops the canary alerts' thread (after writing what it holds, the
+  // reports of those tasks included), then writes the last last-used times. No request may be
+  // handled after. Idempotent.
   void Stop();
 
   Store& store() { return *store_; }

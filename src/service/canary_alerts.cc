@@ -2,6 +2,8 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <chrono>
+#include <iterator>
 #include <utility>
 
 #include "common/log.h"
@@ -16,6 +18,8 @@ constexpr std::size_t kMaxMethodBytes = 32;
 constexpr std::size_t kMaxPathBytes = 1024;
 // Canaries whose recent alerts are remembered before the stale ones are dropped.
 constexpr std::size_t kMaxRemembered = 10'000;
+// How soon alerts whose events the store refused are tried again, when nothing new comes.
+constexpr std::chrono::seconds kRetryInterval{1};
 
 // The path of a request target: up to its query string, which may hold a credential.
 std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
@@ -24,6 +28,8 @@ WebhookEvent EventOf(const CanaryKey& key, std::string_view address, std::string
                      std::string_view method, std::string_view path, UnixSeconds at) {
   boost::json::object data;
   data["user"] = key.user_id;
+  data["key"] = key.name;
+  data["expiration"] = FormatRfc3339(key.expires_at);
   data["name"] = key.name;
   data["address"] = address;
   data["user_agent"] = user_agent;
@@ -44,7 +50,8 @@ CanaryAlerts::CanaryAlerts(Store& store, const AuditLog* audit, std::function<vo
     : store_(store),
       audit_(audit),
       on_recorded_(std::move(on_recorded)),
-      options_(options),
+      options_(std::move(options)),
+      finder_({options_.key_prefix}),
       thread_([this] { Loop(); }) {}
 
 void CanaryAlerts::CanaryUsed(const CanaryKey& key, const ClientInfo& client,
@@ -54,23 +61,27 @@ void CanaryAlerts::CanaryUsed(const CanaryKey& key, const ClientInfo& client,
   id += '\0';
   id += key.name;
   MutexLock lock(mu_);
-  if (stopping_ || queue_.size() >= options_.max_queued || !Admit(id, at)) {
+  if (stopping_ || queue_.size() + retry_.size() >= options_.max_queued || !Admit(id, at)) {
     suppressed_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  queue_.push_back(Alert{.key = key,
-                         .address = ClientText(client.address, kMaxClientAddressBytes),
-                         .user_agent = ClientText(client.user_agent, kMaxUserAgentBytes),
-                         .method = ClientText(client.method, kMaxMethodBytes),
-                         .path = ClientText(PathOf(client.path), kMaxPathBytes),
-                         .at = at});
+  queue_.push_back(Alert{
+      .key = key,
+      .address = ClientText(client.address, kMaxClientAddressBytes),
+      .user_agent = ClientText(scan::MaskKeysIn(client.user_agent, finder_), kMaxUserAgentBytes),
+      .method = ClientText(client.method, kMaxMethodBytes),
+      .path = ClientText(scan::MaskKeysIn(PathOf(client.path), finder_), kMaxPathBytes),
+      .at = at});
   ++queued_total_;
   wake_.NotifyOne();
 }
 
 bool CanaryAlerts::Admit(const std::string& id, UnixSeconds at) const {
+  if (options_.per_minute <= 0) return false;  // no alerts at all: no entry either
   if (recent_.size() >= kMaxRemembered && !recent_.contains(id)) {
-    std::erase_if(recent_, [&](const auto& entry) { return entry.second.back() <= at - 60; });
+    std::erase_if(recent_, [&](const auto& entry) {
+      return entry.second.empty() || entry.second.back() <= at - 60;
+    });
   }
   Recent& recent = recent_[id];
   while (!recent.empty() && recent.front() <= at - 60) recent.pop_front();
@@ -82,31 +93,51 @@ bool CanaryAlerts::Admit(const std::string& id, UnixSeconds at) const {
 void CanaryAlerts::Loop() {
   MutexLock lock(mu_);
   while (true) {
-    wake_.Wait(mu_, [&] {
+    const auto ready = [&] {
       mu_.AssertHeld();
       return stopping_ || !queue_.empty();
-    });
-    if (queue_.empty()) return;  // stopping, and everything written
+    };
+    if (retry_.empty()) {
+      wake_.Wait(mu_, ready);
+    } else {
+      wake_.WaitFor(mu_, kRetryInterval, ready);
+    }
+    const bool last = stopping_;  // the last round: what cannot be written now is dropped
+    if (last && queue_.empty() && retry_.empty()) return;
     std::deque<Alert> batch;
-    batch.swap(queue_);
+    batch.swap(retry_);
+    const std::size_t n = queue_.size();
+    batch.insert(batch.end(), std::make_move_iterator(queue_.begin()),
+                 std::make_move_iterator(queue_.end()));
+    queue_.clear();
     lock.Unlock();
-    const std::size_t n = batch.size();
-    Write(batch);
+    const bool written = Write(batch);
     lock.Lock();
+    if (!written) {
+      // Kept for the next round, within max_queued with what came meanwhile (the oldest go).
+      const std::size_t room =
+          last ? 0 : options_.max_queued - std::min(options_.max_queued, queue_.size());
+      const std::size_t dropped = batch.size() - std::min(batch.size(), room);
+      suppressed_.fetch_add(dropped, std::memory_order_relaxed);
+      batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(dropped));
+      retry_ = std::move(batch);
+    }
     written_total_ += n;
     written_.NotifyAll();
+    if (last) return;
   }
 }
 
-void CanaryAlerts::Write(std::deque<Alert>& batch) {
+bool CanaryAlerts::Write(std::deque<Alert>& batch) {
   EventList events;
   events.reserve(batch.size());
   for (const Alert& a : batch) {
     events.push_back(EventOf(a.key, a.address, a.user_agent, a.method, a.path, a.at));
   }
   if (auto appended = store_.AppendEvents(events); !appended.ok()) {
-    log::Warn("canary keys: {} key.canary_used event(s) could not be recorded: {}", batch.size(),
-              appended.status().ToString());
+    log::Warn("canary keys: {} key.canary_used event(s) could not be recorded, kept to retry: {}",
+              batch.size(), appended.status().ToString());
+    return false;
   }
   if (audit_ != nullptr) {
     for (const Alert& a : batch) {
@@ -121,6 +152,7 @@ void CanaryAlerts::Write(std::deque<Alert>& batch) {
     }
   }
   if (on_recorded_) on_recorded_();
+  return true;
 }
 
 void CanaryAlerts::Flush() const {

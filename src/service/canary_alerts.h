@@ -8,13 +8,20 @@
 // The thread writes the queued events in one store call (AppendEvents), then one audit record
 // per alert (AuditLog::RecordAfter, as KeyService::ReuseDetected records a reuse), then calls
 // `on_recorded` (the service graph nudges the webhook dispatcher, so the delivery leaves at
-// once rather than at its next poll). Store errors are logged and the alert is lost.
+// once rather than at its next poll). When the store refuses the events, the error is logged and
+// the batch kept (its audit records not written yet): it is tried again with the next alert, or
+// a second later, or at Stop(); kept and newly queued alerts together stay within max_queued
+// (the oldest kept go first), and what is dropped, at the last try in Stop() too, is counted as
+// suppressed.
 //
-// What is recorded: the owner and key name, the client's address, user agent, method and path
-// (the path without its query string, which may hold a credential), each as ClientText keeps
-// text (valid UTF-8, cut to a bound, control characters made '?'). Audit: actor "system", the
-// owner, the key name as target, the address, detail "method=<method> path=<path>". Event data:
-// {"user", "name", "address", "user_agent", "method", "path"}. Never the key. Thread safe.
+// What is recorded: the owner, key name and expiration, the client's address, user agent, method
+// and path (the path without its query string, which may hold a credential; in the path and the
+// user agent every key of the server's prefix masked, as scan::MaskKeysIn does: "/hooks/kw_…"
+// holds one), each as ClientText keeps text (valid UTF-8, cut to a bound, control characters made
+// '?'). Audit: actor "system", the owner, the key name as target, the address, detail
+// "method=<method> path=<path>". Event data: {"user", "key", "expiration", "name", "address",
+// "user_agent", "method", "path"} ("key" and "name" both the key's name: "user", "key" and
+// "expiration" as every key event has them). Never a key. Thread safe.
 #pragma once
 
 #include <atomic>
@@ -28,6 +35,7 @@
 
 #include "common/clock.h"
 #include "common/thread_annotations.h"
+#include "scan/key_finder.h"
 #include "service/audit_log.h"
 #include "service/client_info.h"
 #include "store/store.h"
@@ -36,7 +44,11 @@ namespace keyward {
 
 struct CanaryAlertsOptions {
   std::size_t max_queued = 4096;  // alerts waiting to be written; more are dropped (counted)
-  std::int64_t per_minute = 60;   // alerts per canary key in any 60 seconds; the rest counted only
+  // Alerts per canary key in any 60 seconds; the rest counted only. 0 or less: none at all.
+  std::int64_t per_minute = 60;
+  // The server's key prefix (ServiceOptions::key_prefix, ValidateKeyPrefix-valid): keys of it are
+  // masked in the recorded path and user agent.
+  std::string key_prefix = "kw";
 };
 
 class CanaryAlerts final : public CanaryListener {
@@ -52,9 +64,11 @@ class CanaryAlerts final : public CanaryListener {
   // CanaryListener: never blocks (a short critical section, no I/O, one allocation per alert).
   void CanaryUsed(const CanaryKey& key, const ClientInfo& client, UnixSeconds at) const override;
 
-  // Writes what is queued, then joins the thread; reports after it are counted only. Idempotent.
+  // Writes what is queued or kept (one last try), then joins the thread; reports after it are
+  // counted only. Idempotent.
   void Stop();
-  // Returns once every alert queued before the call is written (for tests and shutdown).
+  // Returns once every alert queued before the call was tried once: written, or kept to retry
+  // (for tests and shutdown).
   void Flush() const;
 
   // keyward_canary_uses_total: every use reported; and the alerts not written (cap, queue full).
@@ -76,16 +90,20 @@ class CanaryAlerts final : public CanaryListener {
   // Whether the cap lets one more alert of `id` out at `at` (and notes it if so).
   bool Admit(const std::string& id, UnixSeconds at) const REQUIRES(mu_);
   void Loop();
-  void Write(std::deque<Alert>& batch);
+  // Writes the batch's events, then its audit records; false (logged, nothing written) when the
+  // store refuses the events.
+  bool Write(std::deque<Alert>& batch);
 
   Store& store_;
   const AuditLog* audit_;
   const std::function<void()> on_recorded_;
   const CanaryAlertsOptions options_;
+  const scan::KeyFinder finder_;  // of options_.key_prefix
   mutable Mutex mu_;
   mutable CondVar wake_;
   mutable CondVar written_;
   mutable std::deque<Alert> queue_ GUARDED_BY(mu_);
+  std::deque<Alert> retry_ GUARDED_BY(mu_);  // tried once, their events refused by the store
   mutable std::map<std::string, Recent> recent_ GUARDED_BY(mu_);
   mutable std::uint64_t queued_total_ GUARDED_BY(mu_) = 0;   // alerts ever queued
   mutable std::uint64_t written_total_ GUARDED_BY(mu_) = 0;  // of those, handled by the thread

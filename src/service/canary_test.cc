@@ -11,9 +11,40 @@
 
 #include "service/canary_alerts.h"
 #include "service/lifecycle_test_world.h"
+#include "store/forwarding_store.h"
 
 namespace keyward {
 namespace {
+
+// Names the lookups an Authenticator makes, in order.
+class LookupCountingStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Result<KeyRecord> FindKeyByHash(std::string_view hash) override {
+    calls.emplace_back("FindKeyByHash");
+    return ForwardingStore::FindKeyByHash(hash);
+  }
+  Result<SessionRecord> FindSessionByHash(std::string_view hash) override {
+    calls.emplace_back("FindSessionByHash");
+    return ForwardingStore::FindSessionByHash(hash);
+  }
+  Result<User> GetUser(std::string_view id) override {
+    calls.emplace_back("GetUser");
+    return ForwardingStore::GetUser(id);
+  }
+  std::vector<std::string> calls;
+};
+
+// Refuses AppendEvents while `fail` is set.
+class AppendFailingStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Result<std::vector<std::int64_t>> AppendEvents(const EventList& events) override {
+    if (fail.load()) return Status::Unavailable("the store is down");
+    return ForwardingStore::AppendEvents(events);
+  }
+  std::atomic<bool> fail{false};
+};
 
 class CanaryTest : public LifecycleTest {
  protected:
@@ -154,6 +185,8 @@ TEST_F(CanaryTest, EveryPresentationIsRefusedAsUnknownAndReportedStoreAndCacheAl
     EXPECT_EQ(e.type, "key.canary_used");
     EXPECT_EQ(e.user_id, "alice");
     EXPECT_EQ(Data(e), (boost::json::object{{"user", "alice"},
+                                            {"key", "decoy"},
+                                            {"expiration", FormatRfc3339(made.expires_at)},
                                             {"name", "decoy"},
                                             {"address", "203.0.113.9"},
                                             {"user_agent", "curl/8.0"},
@@ -173,6 +206,21 @@ TEST_F(CanaryTest, EveryPresentationIsRefusedAsUnknownAndReportedStoreAndCacheAl
   KW_ASSERT_OK_AND_ASSIGN(KeyRecord stored, store_->GetKey("alice", "decoy"));
   EXPECT_EQ(stored.last_used_at, 0);
   EXPECT_TRUE(cache_.TakeUsed().empty());
+}
+
+TEST_F(CanaryTest, AnUncachedCanaryMakesTheStoreCallsOfAnUnknownKey) {
+  KW_ASSERT_OK_AND_ASSIGN(KeyView made, keys_->Create(admin_, "alice", Canary("decoy")));
+  LookupCountingStore counting(*store_);
+  Authenticator uncached(counting, options_, clock_, nullptr);
+  uncached.set_canary_listener(alerts_.get());
+  EXPECT_THAT(uncached.Authenticate(made.token, {}), StatusIs(StatusCode::kUnauthenticated));
+  const std::vector<std::string> of_canary = std::move(counting.calls);
+  counting.calls.clear();
+  EXPECT_THAT(uncached.Authenticate(GenerateKey("kw"), {}), StatusIs(StatusCode::kUnauthenticated));
+  EXPECT_EQ(of_canary, counting.calls);
+  EXPECT_EQ(of_canary, (std::vector<std::string>{"FindKeyByHash", "FindSessionByHash"}));
+  alerts_->Flush();
+  EXPECT_EQ(alerts_->uses(), 1u);
 }
 
 TEST_F(CanaryTest, AtMostSixtyAlertsPerCanaryPerMinuteAndEveryUseCounted) {
@@ -208,6 +256,100 @@ TEST_F(CanaryTest, ControlCharactersNeverReachTheRecords) {
   const std::vector<WebhookEvent> events = NewEvents();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(Data(events[0]).at("user_agent"), "evil?[2Jagent??");
+}
+
+TEST_F(CanaryTest, KeysInThePathAndUserAgentAreMasked) {
+  KW_ASSERT_OK_AND_ASSIGN(KeyView made, keys_->Create(admin_, "alice", Canary("decoy")));
+  (void)NewEvents();
+  const std::string secret = made.token.substr(3);
+  const std::string path = "/hooks/" + made.token + "/x%2Fkw%5F" + secret + "?apikey=" + secret;
+  const std::string agent = "bot " + made.token;
+  (void)auth_->Authenticate(
+      made.token, {.address = "10.0.0.1", .user_agent = agent, .method = "POST", .path = path});
+  alerts_->Flush();
+  const std::string masked = MaskKey(made.token);
+  const std::vector<WebhookEvent> events = NewEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(Data(events[0]).at("path").as_string(), "/hooks/" + masked + "/x%2F" + masked);
+  EXPECT_EQ(Data(events[0]).at("user_agent").as_string(), "bot " + masked);
+  EXPECT_EQ(events[0].data.find(secret.substr(0, 20)), std::string::npos) << events[0].data;
+  const std::vector<AuditEvent> audited = Audited(AuditAction::kKeyCanaryUsed);
+  ASSERT_EQ(audited.size(), 1u);
+  EXPECT_EQ(audited[0].detail, "method=POST path=/hooks/" + masked + "/x%2F" + masked);
+}
+
+TEST_F(CanaryTest, StopWritesWhatIsQueued) {
+  (void)NewEvents();
+  CanaryAlerts alerts(*store_, audit_.get(), {});
+  for (int i = 0; i < 3; ++i) alerts.CanaryUsed(CanaryKey{"alice", "decoy"}, {}, clock_.Now());
+  alerts.Stop();
+  EXPECT_EQ(NewEvents().size(), 3u);
+  EXPECT_EQ(Audited(AuditAction::kKeyCanaryUsed).size(), 3u);
+  alerts.CanaryUsed(CanaryKey{"alice", "decoy"}, {}, clock_.Now());  // after Stop: counted only
+  EXPECT_EQ(alerts.uses(), 4u);
+  EXPECT_EQ(alerts.suppressed(), 1u);
+}
+
+TEST_F(CanaryTest, NoAlertsPerMinuteCountsEveryUseAndRemembersNothing) {
+  (void)NewEvents();
+  CanaryAlerts none(*store_, nullptr, {}, {.per_minute = 0});
+  // More canaries than are remembered: the stale entries are swept, and none may be empty.
+  for (int i = 0; i < 10'002; ++i) {
+    none.CanaryUsed(CanaryKey{"alice", "c" + std::to_string(i)}, {}, clock_.Now());
+  }
+  none.Flush();
+  EXPECT_EQ(none.uses(), 10'002u);
+  EXPECT_EQ(none.suppressed(), 10'002u);
+  EXPECT_TRUE(NewEvents().empty());
+}
+
+TEST_F(CanaryTest, EventsTheStoreRefusesAreKeptAndWrittenOnceItWorks) {
+  (void)NewEvents();
+  AppendFailingStore failing(*store_);
+  CanaryAlerts alerts(failing, audit_.get(), {}, {.max_queued = 3});
+  failing.fail = true;
+  const std::string paths[] = {"/0", "/1", "/2"};
+  for (int i = 0; i < 2; ++i) {
+    alerts.CanaryUsed(CanaryKey{"alice", "decoy"},
+                      {.address = "", .user_agent = "", .path = paths[i]}, clock_.Now());
+    alerts.Flush();
+  }
+  EXPECT_EQ(alerts.uses(), 2u);
+  EXPECT_EQ(alerts.suppressed(), 0u);
+  EXPECT_TRUE(Audited(AuditAction::kKeyCanaryUsed).empty());  // not before its event
+  failing.fail = false;
+  alerts.CanaryUsed(CanaryKey{"alice", "decoy"},
+                    {.address = "", .user_agent = "", .path = paths[2]}, clock_.Now());
+  alerts.Flush();
+  const std::vector<WebhookEvent> events = NewEvents();
+  ASSERT_EQ(events.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Data(events[i]).at("path").as_string(), paths[i]);
+  EXPECT_EQ(Audited(AuditAction::kKeyCanaryUsed).size(), 3u);
+  EXPECT_EQ(alerts.suppressed(), 0u);
+}
+
+TEST_F(CanaryTest, KeptAlertsFillTheQueueAndWhatIsFinallyDroppedIsCounted) {
+  (void)NewEvents();
+  AppendFailingStore failing(*store_);
+  CanaryAlerts alerts(failing, nullptr, {}, {.max_queued = 3});
+  failing.fail = true;
+  for (int i = 0; i < 5; ++i) {
+    alerts.CanaryUsed(CanaryKey{"alice", "decoy"}, {}, clock_.Now());
+    alerts.Flush();
+  }
+  EXPECT_EQ(alerts.uses(), 5u);
+  EXPECT_EQ(alerts.suppressed(), 2u);  // the queue held the 3 kept ones
+  failing.fail = false;
+  alerts.Stop();  // the last try writes the 3
+  EXPECT_EQ(NewEvents().size(), 3u);
+  EXPECT_EQ(alerts.suppressed(), 2u);
+
+  CanaryAlerts down(failing, nullptr, {});
+  failing.fail = true;
+  for (int i = 0; i < 2; ++i) down.CanaryUsed(CanaryKey{"alice", "decoy"}, {}, clock_.Now());
+  down.Stop();  // the last try fails: dropped, and counted
+  EXPECT_EQ(down.suppressed(), 2u);
+  EXPECT_TRUE(NewEvents().empty());
 }
 
 }  // namespace

@@ -14,7 +14,8 @@ struct ClientInfo {
   std::string_view address;
   std::string_view user_agent;
   // The request the credential came with (issue 17). For /auth, the forwarded request's
-  // (X-Forwarded-Method/-Uri, X-Original-Method/-URI) when the gateway says, else /auth's own.
+  // (X-Forwarded-Method/-Uri, X-Original-Method/-URI) when a trusted proxy says, else /auth's
+  // own.
   std::string_view method = {};
   std::string_view path = {};
 };
@@ -23,6 +24,7 @@ struct ClientInfo {
 struct CanaryKey {
   std::string user_id;
   std::string name;
+  UnixSeconds expires_at = 0;
 };
 
 // Told of every presentation of a canary key (service/canary_alerts.h implements it). Called on

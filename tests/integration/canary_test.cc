@@ -54,8 +54,9 @@ class CanaryTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     receiver_ = std::make_unique<WebhookReceiver>();
-    server_ = ServerProcess::Start({"--webhook-allow-private", "--issuer",
-                                    "http://issuer.keyward.test", "--issuer-allow-http",
+    // 127.0.0.1 a trusted proxy: /auth then reads the forwarded method and URI it sends.
+    server_ = ServerProcess::Start({"--webhook-allow-private", "--trusted-proxies", "127.0.0.1",
+                                    "--issuer", "http://issuer.keyward.test", "--issuer-allow-http",
                                     "--token-audience", "pulsar", "--gateway-audience", "pulsar"});
     ASSERT_GT(server_->port(), 0);
     admin_ = new std::string(server_->Login("admin", kAdminPassword));
@@ -159,6 +160,15 @@ TEST_F(CanaryTest, ForwardAuthAnswersACanaryAsAnUnknownKeyAndReportsTheForwarded
   EXPECT_EQ(hook->Data("path"), "/orders/7");
 }
 
+TEST_F(CanaryTest, ForwardAuthAskedForA403AnswersACanaryAsAnUnknownKey) {
+  ExpectAnsweredAsUnknown("auth-403", [](std::uint16_t port, const std::string& key) {
+    return Call(port, "GET", "/auth", "",
+                {{"Authorization", "Bearer " + key},
+                 {"User-Agent", "canary-test/1"},
+                 {"X-Keyward-Rate-Limit-Status", "403"}});
+  });
+}
+
 TEST_F(CanaryTest, AuthorizeAnswersACanaryAsAnUnknownKey) {
   ExpectAnsweredAsUnknown("authorize", [](std::uint16_t port, const std::string& key) {
     Headers headers = kAgent;
@@ -166,6 +176,38 @@ TEST_F(CanaryTest, AuthorizeAnswersACanaryAsAnUnknownKey) {
     headers.emplace_back("Content-Type", "application/json");
     return Call(port, "POST", "/api/v1/authorize", json::serialize(json::object{{"token", key}}),
                 headers);
+  });
+}
+
+TEST_F(CanaryTest, AuthorizeForAGatewaysClientAnswersACanaryAsAnUnknownKey) {
+  ExpectAnsweredAsUnknown("authorize-address", [](std::uint16_t port, const std::string& key) {
+    Headers headers = kAgent;
+    headers.emplace_back("Authorization", "Bearer " + *admin_);
+    headers.emplace_back("Content-Type", "application/json");
+    return Call(port, "POST", "/api/v1/authorize",
+                json::serialize(json::object{{"token", key}, {"address", "127.0.0.1"}}), headers);
+  });
+}
+
+TEST_F(CanaryTest, TokenExchangeAnswersACanarySubjectAsAnUnknownKey) {
+  ExpectAnsweredAsUnknown("exchange", [](std::uint16_t port, const std::string& key) {
+    Headers headers = kAgent;
+    headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    return Call(port, "POST", "/oauth/token",
+                "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
+                "&subject_token=" +
+                    key +
+                    "&subject_token_type=urn%3Akeyward%3Aparams%3Aoauth%3Atoken-type%3Aapi_key",
+                headers);
+  });
+}
+
+TEST_F(CanaryTest, IntrospectionAnswersACanaryAsAnUnknownKey) {
+  ExpectAnsweredAsUnknown("introspect", [](std::uint16_t port, const std::string& key) {
+    Headers headers = kAgent;
+    headers.emplace_back("Authorization", "Bearer " + *admin_);
+    headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    return Call(port, "POST", "/oauth/introspect", "token=" + key, headers);
   });
 }
 
@@ -192,8 +234,21 @@ TEST_F(CanaryTest, ManagementApiAnswersACanaryBearerAsAnUnknownKey) {
   EXPECT_EQ(hook->Data("path"), "/api/v1/users/me");
 }
 
+// keyward_canary_uses_total in the server's /metrics (-1 when absent).
+long long CanaryUses(std::uint16_t port) {
+  HttpResult metrics = Call(port, "GET", "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("# TYPE keyward_canary_uses_total counter"), std::string::npos);
+  const std::string name = "\nkeyward_canary_uses_total ";
+  const std::size_t at = metrics.body.find(name);
+  if (at == std::string::npos) return -1;
+  return std::stoll(metrics.body.substr(at + name.size()));
+}
+
 TEST_F(CanaryTest, EveryUseIsAuditedAndCountedAndTheKeyIsListedAsACanary) {
   const std::string canary = NewCanary("canary-audit");
+  const long long uses_before = CanaryUses(server_->port());
+  ASSERT_GE(uses_before, 0);
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(Call(server_->port(), "GET", "/auth", "",
                    {{"Authorization", "Bearer " + canary},
@@ -223,10 +278,7 @@ TEST_F(CanaryTest, EveryUseIsAuditedAndCountedAndTheKeyIsListedAsACanary) {
     EXPECT_EQ(Str(e, "address"), "127.0.0.1");
     EXPECT_EQ(Str(e, "detail"), "method=PUT path=/a?b");  // no control character
   }
-  HttpResult metrics = Call(server_->port(), "GET", "/metrics");
-  ASSERT_EQ(metrics.status, 200);
-  EXPECT_NE(metrics.body.find("# TYPE keyward_canary_uses_total counter"), std::string::npos);
-  EXPECT_EQ(metrics.body.find("keyward_canary_uses_total 0\n"), std::string::npos);
+  EXPECT_EQ(CanaryUses(server_->port()), uses_before + 3);
 
   HttpResult listed = server_->As(*admin_, "GET", "/api/v1/users/me/apikeys");
   ASSERT_EQ(listed.status, 200);

@@ -160,6 +160,23 @@ TEST(SqliteStoreTest, MigrationsAreRecordedOnceAndNotReappliedOnReopen) {
             expected);
 }
 
+// The key flags are 0 or 1 in the file itself (V005, V007), whatever writes it.
+TEST(SqliteStoreTest, KeyFlagsAreZeroOrOne) {
+  TempDir dir;
+  const std::string path = dir.File("keyward.db");
+  KW_ASSERT_OK_AND_ASSIGN(auto store, OpenSqliteStore(path));
+  KW_ASSERT_OK(store->CreateUser(MakeUser("alice")));
+  KW_ASSERT_OK(store->CreateKey(store_test::MakeKey("alice", "ci", 1)));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  for (const char* column : {"canary", "disabled", "revoke_on_reuse"}) {
+    const std::string sql = std::string("UPDATE api_keys SET ") + column + " = 2";
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_CONSTRAINT)
+        << column;
+  }
+  sqlite3_close_v2(db);
+}
+
 TEST(SqliteStoreTest, RunnerAppliesOnlyPendingMigrationsAndRollsBackAFailedOne) {
   TempDir dir;
   const std::string path = dir.File("test.db");

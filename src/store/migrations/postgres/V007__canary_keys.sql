@@ -4,4 +4,4 @@
 -- The default makes every existing key read back as an ordinary one, and a node of the previous
 -- release, still running beside upgraded ones, inserts keys that are not canaries.
 
-ALTER TABLE api_keys ADD COLUMN canary BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN canary BIGINT NOT NULL DEFAULT 0 CHECK (canary IN (0, 1));
