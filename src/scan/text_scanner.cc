@@ -126,7 +126,7 @@ long long ScanBlocks(const ReadFunction& read, std::size_t block, const KeyFinde
       locator.Locate(window, base, offset, f);
       out.push_back(std::move(f));
     });
-    if (eof) return static_cast<long long>(base + have);
+    if (eof) break;
     // The buffer is full, so limit - kLookbackBytes >= base + block.
     const std::size_t keep_from = limit - kLookbackBytes;
     locator.Advance(window, base, keep_from);
@@ -136,7 +136,8 @@ long long ScanBlocks(const ReadFunction& read, std::size_t block, const KeyFinde
     base = keep_from;
     reported_from = limit;
   }
-  return static_cast<long long>(base + have);
+  const std::size_t read_bytes = base + have;
+  return static_cast<long long>(read_bytes);
 }
 
 }  // namespace keyward::scan
