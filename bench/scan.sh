@@ -183,7 +183,7 @@ START_RG=$(middle "${starts_rg[@]}")
 echo
 echo "keyward scan vs ripgrep over one $MEGABYTES MB file, both on CPU $SERVER_CPU: medians of" \
   "$SCAN_ROUNDS rounds of $REPEAT runs each"
-echo "($CPUS CPUs, $(rg --version | head -n 1), Linux $(uname -r))"
+echo "($CPUS CPUs, $(rg --version | sed -n 1p), Linux $(uname -r))"
 echo
 printf '%-14s %-13s %9s %9s %9s %8s %8s\n' corpus tool "MB/s" "MB/s" "MB/s" "ms/run" "cpu/wall"
 printf '%-14s %-13s %9s %9s %9s %8s %8s\n' "" "" "wall" "CPU" "-start" "wall" ""
