@@ -11,11 +11,6 @@ namespace {
 
 using http::beast_http::verb;
 
-// Events were enqueued: the dispatcher looks now rather than at its next poll.
-void Nudge(const Services& s) {
-  if (s.dispatcher != nullptr) s.dispatcher->Nudge();
-}
-
 // {grace?, retire_when_idle?} → 201 with the key, its new secret in full.
 Result<Reply> RotateKey(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(boost::json::object body, call.JsonBody({"grace", "retire_when_idle"}));
@@ -24,7 +19,7 @@ Result<Reply> RotateKey(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(request.retire_when_idle, OptionalString(body, "retire_when_idle"));
   KW_ASSIGN_OR_RETURN(KeyView key,
                       s.keys.Rotate(call.caller(), call.params[0], call.params[1], request));
-  Nudge(s);
+  NudgeDispatcher(s);
   return Reply{201, KeyJson(key), {}};
 }
 
@@ -54,7 +49,7 @@ Result<Reply> UpdateKey(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(KeyEdit edit, ParseKeyEdit(call));
   KW_ASSIGN_OR_RETURN(KeyView key,
                       s.keys.Update(call.caller(), call.params[0], call.params[1], edit));
-  Nudge(s);
+  NudgeDispatcher(s);
   return Reply{200, KeyJson(key), {}};
 }
 

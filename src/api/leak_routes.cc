@@ -11,11 +11,6 @@ namespace {
 
 using http::beast_http::verb;
 
-// Events were enqueued: the dispatcher looks now rather than at its next poll.
-void Nudge(const Services& s) {
-  if (s.dispatcher != nullptr) s.dispatcher->Nudge();
-}
-
 // {"hashes": [hex SHA-256…], "revoke": bool?} → 200 {"results": [{hash, live, revoked, user?,
 // name?}]} in the request's order.
 Result<Reply> CheckKeys(Services& s, ApiCall& call) {
@@ -44,7 +39,7 @@ Result<Reply> CheckKeys(Services& s, ApiCall& call) {
     revoked = revoked || check.revoked;
     results.push_back(std::move(result));
   }
-  if (revoked) Nudge(s);
+  if (revoked) NudgeDispatcher(s);
   return Reply{200, {{"results", std::move(results)}}, {}};
 }
 
@@ -87,7 +82,7 @@ Result<Reply> ReportLeaks(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(boost::json::object body, call.JsonBody({"tokens"}));
   KW_ASSIGN_OR_RETURN(std::vector<ReportedToken> tokens, ParseTokens(body));
   KW_ASSIGN_OR_RETURN(LeakReportOutcome outcome, s.leaks->Report(tokens, call.client_address));
-  if (outcome.live > 0) Nudge(s);
+  if (outcome.live > 0) NudgeDispatcher(s);
   return Reply{200, {{"received", outcome.received}, {"live", outcome.live}}, {}};
 }
 

@@ -251,7 +251,7 @@ Result<NewKey> ParseNewKey(const ApiCall& call) {
 Result<Reply> CreateKey(Services& s, ApiCall& call) {
   KW_ASSIGN_OR_RETURN(NewKey in, ParseNewKey(call));
   KW_ASSIGN_OR_RETURN(KeyView key, s.keys.Create(call.caller(), call.params[0], in));
-  if (s.dispatcher != nullptr) s.dispatcher->Nudge();  // key.created is in the outbox
+  NudgeDispatcher(s);  // key.created is in the outbox
   return Json(201, KeyJson(key));
 }
 
@@ -263,7 +263,7 @@ Result<Reply> RevealKey(Services& s, ApiCall& call) {
 
 Result<Reply> DeleteKey(Services& s, ApiCall& call) {
   KW_RETURN_IF_ERROR(s.keys.Delete(call.caller(), call.params[0], call.params[1]));
-  if (s.dispatcher != nullptr) s.dispatcher->Nudge();  // key.deleted is in the outbox
+  NudgeDispatcher(s);  // key.deleted is in the outbox
   return NoContent();
 }
 

@@ -14,6 +14,11 @@ inline auto RouteBinder(Services& services) {
   };
 }
 
+// Events were put in the outbox: the webhook dispatcher looks now rather than at its next poll.
+inline void NudgeDispatcher(const Services& services) {
+  if (services.dispatcher != nullptr) services.dispatcher->Nudge();
+}
+
 // Adds the /api/v1 routes to `router`, those below included. `services` must outlive it.
 void AddApiRoutes(Router& router, Services& services);
 

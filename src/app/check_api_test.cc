@@ -29,14 +29,14 @@ constexpr char kCheck[] = "/api/v1/apikeys/check";
 // The hex SHA-256 of a key, as the scanner sends it.
 std::string HashOf(const std::string& token) { return ToHex(HashKey(token)); }
 
-Grant Scoped(std::vector<std::string> scopes) {
+Grant WithScopes(std::vector<std::string> scopes) {
   Grant grant;
   grant.scopes = std::move(scopes);
   return grant;
 }
 
 // {"hashes": [...], "revoke": revoke}
-std::string Body(const std::vector<std::string>& hashes, bool revoke = false) {
+std::string CheckRequestBody(const std::vector<std::string>& hashes, bool revoke = false) {
   json::array list;
   for (const std::string& hash : hashes) list.emplace_back(hash);
   return json::serialize(json::object{{"hashes", std::move(list)}, {"revoke", revoke}});
@@ -85,7 +85,7 @@ TEST_F(CheckApiTest, TellsLiveFromUnknownExpiredAndDisabled) {
   const std::string unknown = GenerateKey("kw");
   const std::vector<std::string> hashes = {HashOf(unknown), HashOf(live), HashOf(expired),
                                            HashOf(disabled)};
-  json::array results = Results(Check(alice_, Body(hashes)));
+  json::array results = Results(Check(alice_, CheckRequestBody(hashes)));
   ASSERT_EQ(results.size(), 4u);
   for (std::size_t i = 0; i < 4; ++i) {
     EXPECT_EQ(results[i].at("hash").as_string(), hashes[i]) << "in the request's order";
@@ -109,7 +109,7 @@ TEST_F(CheckApiTest, ACanaryIsNotLiveNotNamedAndNotRevoked) {
   ASSERT_EQ(created.status, 201) << json::serialize(created.body);
   const std::string canary(created.body.at("token").as_string());
   const std::string hash = HashOf(canary);
-  json::array results = Results(Check(alice_, Body({hash}, /*revoke=*/true)));
+  json::array results = Results(Check(alice_, CheckRequestBody({hash}, /*revoke=*/true)));
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0], json::parse(R"({"hash":")" + hash + R"(","live":false,"revoked":false})"));
   EXPECT_THAT(world_.store().GetKey("alice", "trap"), IsOk()) << "the trap stays set";
@@ -129,7 +129,7 @@ TEST_F(CheckApiTest, OldSecretIsLiveOnlyWhileAccepted) {
                  R"({"grace":"0s"})")
                 .status,
             201);
-  json::array results = Results(Check(alice_, Body({HashOf(first), HashOf(second)})));
+  json::array results = Results(Check(alice_, CheckRequestBody({HashOf(first), HashOf(second)})));
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(results[0].at("live"), true) << "in its 1h grace";
   EXPECT_EQ(results[1].at("live"), false) << "retired at once (grace 0s)";
@@ -139,20 +139,21 @@ TEST_F(CheckApiTest, OldSecretIsLiveOnlyWhileAccepted) {
 // an operator's session; an operator's key without users:read does not see whose it is.
 TEST_F(CheckApiTest, NamesOnlyReadableKeys) {
   const std::string bobs = world_.tokens["bob"];
-  json::array as_alice = Results(Check(alice_, Body({HashOf(bobs)})));
+  json::array as_alice = Results(Check(alice_, CheckRequestBody({HashOf(bobs)})));
   ASSERT_EQ(as_alice.size(), 1u);
   EXPECT_EQ(as_alice[0].at("live"), true);
   EXPECT_FALSE(as_alice[0].as_object().contains("user"));
   EXPECT_FALSE(as_alice[0].as_object().contains("name"));
-  json::array as_admin = Results(Check(world_.NewSession("admin"), Body({HashOf(bobs)})));
+  json::array as_admin =
+      Results(Check(world_.NewSession("admin"), CheckRequestBody({HashOf(bobs)})));
   EXPECT_EQ(as_admin[0].at("user"), "bob");
   EXPECT_EQ(as_admin[0].at("name"), "bob-key");
-  const std::string admin_read = world_.AddKey("admin", "reader", Scoped({"keys:read"}));
-  json::array as_key = Results(Check(admin_read, Body({HashOf(bobs)})));
+  const std::string admin_read = world_.AddKey("admin", "reader", WithScopes({"keys:read"}));
+  json::array as_key = Results(Check(admin_read, CheckRequestBody({HashOf(bobs)})));
   EXPECT_FALSE(as_key[0].as_object().contains("user"));
   const std::string admin_users =
-      world_.AddKey("admin", "users-reader", Scoped({"keys:read", "users:read"}));
-  EXPECT_EQ(Results(Check(admin_users, Body({HashOf(bobs)})))[0].at("user"), "bob");
+      world_.AddKey("admin", "users-reader", WithScopes({"keys:read", "users:read"}));
+  EXPECT_EQ(Results(Check(admin_users, CheckRequestBody({HashOf(bobs)})))[0].at("user"), "bob");
 }
 
 // revoke deletes the live keys the caller may delete (then 401), as DELETE does: event
@@ -161,7 +162,8 @@ TEST_F(CheckApiTest, RevokeDeletesOnlyDeletableLiveKeys) {
   const std::string webhook = world_.AddWebhook();
   const std::string mine = world_.AddFullAccessKey("alice", "leaked");
   const std::string bobs = world_.tokens["bob"];
-  json::array results = Results(Check(alice_, Body({HashOf(mine), HashOf(bobs)}, true)));
+  json::array results =
+      Results(Check(alice_, CheckRequestBody({HashOf(mine), HashOf(bobs)}, true)));
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(results[0].at("live"), true);
   EXPECT_EQ(results[0].at("revoked"), true);
@@ -170,7 +172,7 @@ TEST_F(CheckApiTest, RevokeDeletesOnlyDeletableLiveKeys) {
   EXPECT_EQ(Me(mine), 401);
   EXPECT_EQ(Me(bobs), 200);
   // Checked again: gone.
-  EXPECT_EQ(Results(Check(alice_, Body({HashOf(mine)}, true)))[0].at("live"), false);
+  EXPECT_EQ(Results(Check(alice_, CheckRequestBody({HashOf(mine)}, true)))[0].at("live"), false);
 
   auto audit = world_.store().ListAudit(AuditFilter{.user = "alice"});
   ASSERT_THAT(audit, IsOk());
@@ -197,7 +199,8 @@ TEST_F(CheckApiTest, RevokeDeletesOnlyDeletableLiveKeys) {
 // An operator's session revokes anyone's live key.
 TEST_F(CheckApiTest, OperatorRevokesAnyonesKey) {
   const std::string bobs = world_.tokens["bob"];
-  json::array results = Results(Check(world_.NewSession("admin"), Body({HashOf(bobs)}, true)));
+  json::array results =
+      Results(Check(world_.NewSession("admin"), CheckRequestBody({HashOf(bobs)}, true)));
   EXPECT_EQ(results[0].at("revoked"), true);
   EXPECT_EQ(Me(bobs), 401);
 }
@@ -205,16 +208,16 @@ TEST_F(CheckApiTest, OperatorRevokesAnyonesKey) {
 // keys:read checks; revoking needs keys:write as well.
 TEST_F(CheckApiTest, ScopesKeysReadAndKeysWrite) {
   const std::string target = world_.AddFullAccessKey("alice", "target");
-  const std::string reader = world_.AddKey("alice", "reader", Scoped({"keys:read"}));
-  const std::string writer = world_.AddKey("alice", "writer", Scoped({"keys:write"}));
-  const std::string both = world_.AddKey("alice", "both", Scoped({"keys:read", "keys:write"}));
-  EXPECT_EQ(Check(reader, Body({HashOf(target)})).status, 200);
-  Sent refused = Check(reader, Body({HashOf(target)}, true));
+  const std::string reader = world_.AddKey("alice", "reader", WithScopes({"keys:read"}));
+  const std::string writer = world_.AddKey("alice", "writer", WithScopes({"keys:write"}));
+  const std::string both = world_.AddKey("alice", "both", WithScopes({"keys:read", "keys:write"}));
+  EXPECT_EQ(Check(reader, CheckRequestBody({HashOf(target)})).status, 200);
+  Sent refused = Check(reader, CheckRequestBody({HashOf(target)}, true));
   EXPECT_EQ(refused.status, 403);
   EXPECT_THAT(refused.Message(), HasSubstr("keys:write"));
-  EXPECT_EQ(Check(writer, Body({HashOf(target)})).status, 403);
+  EXPECT_EQ(Check(writer, CheckRequestBody({HashOf(target)})).status, 403);
   EXPECT_EQ(Me(target), 200);
-  EXPECT_EQ(Results(Check(both, Body({HashOf(target)}, true)))[0].at("revoked"), true);
+  EXPECT_EQ(Results(Check(both, CheckRequestBody({HashOf(target)}, true)))[0].at("revoked"), true);
   EXPECT_EQ(Me(target), 401);
 }
 
@@ -222,12 +225,12 @@ TEST_F(CheckApiTest, RefusesMalformedRequests) {
   const std::string good = HashOf(GenerateKey("kw"));
   std::string upper = good;
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  EXPECT_EQ(Check(alice_, Body({})).status, 400) << "no hashes";
+  EXPECT_EQ(Check(alice_, CheckRequestBody({})).status, 400) << "no hashes";
   EXPECT_EQ(Check(alice_, "{}").status, 400) << "hashes missing";
-  EXPECT_EQ(Check(alice_, Body({good.substr(1)})).status, 400) << "63 characters";
-  EXPECT_EQ(Check(alice_, Body({good + "0"})).status, 400) << "65 characters";
-  EXPECT_EQ(Check(alice_, Body({upper})).status, 400) << "upper case";
-  EXPECT_EQ(Check(alice_, Body({std::string(64, 'g')})).status, 400) << "not hex";
+  EXPECT_EQ(Check(alice_, CheckRequestBody({good.substr(1)})).status, 400) << "63 characters";
+  EXPECT_EQ(Check(alice_, CheckRequestBody({good + "0"})).status, 400) << "65 characters";
+  EXPECT_EQ(Check(alice_, CheckRequestBody({upper})).status, 400) << "upper case";
+  EXPECT_EQ(Check(alice_, CheckRequestBody({std::string(64, 'g')})).status, 400) << "not hex";
   Sent unknown_field = Check(alice_, R"({"hashes":[")" + good + R"("],"keys":[]})");
   EXPECT_EQ(unknown_field.status, 400);
   EXPECT_THAT(unknown_field.Message(), HasSubstr("keys"));
@@ -243,11 +246,11 @@ TEST_F(CheckApiTest, TakesAtMostNineHundredHashes) {
   const std::string live = world_.tokens["alice"];
   std::vector<std::string> hashes(899, HashOf(GenerateKey("kw")));
   hashes.push_back(HashOf(live));
-  json::array results = Results(Check(alice_, Body(hashes)));
+  json::array results = Results(Check(alice_, CheckRequestBody(hashes)));
   ASSERT_EQ(results.size(), 900u);
   EXPECT_EQ(results[899].at("live"), true);
   hashes.push_back(HashOf(live));
-  Sent refused = Check(alice_, Body(hashes));
+  Sent refused = Check(alice_, CheckRequestBody(hashes));
   EXPECT_EQ(refused.status, 400);
   EXPECT_THAT(refused.Message(), HasSubstr("900"));
 }

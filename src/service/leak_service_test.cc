@@ -29,7 +29,7 @@ std::string Masked(const std::string& body) {
 
 // Runs `after_find` once, after the next FindKeyByHash: a change landing between the lookup and
 // what the service does with its result.
-class InterleavingStore final : public ForwardingStore {
+class ReplacingStore final : public ForwardingStore {
  public:
   using ForwardingStore::ForwardingStore;
   std::function<void()> after_find;
@@ -83,7 +83,7 @@ TEST_F(LeakServiceTest, MasksEveryKeyInTheUrlHoweverItIsWritten) {
 TEST_F(LeakServiceTest, CheckRevokesOnlyTheKeyItFound) {
   const std::string old_key = AliceKey({.name = "k"});
   std::string new_key;
-  InterleavingStore window(*store_);
+  ReplacingStore window(*store_);
   window.after_find = [&] {
     ASSERT_TRUE(keys_->Delete(admin_, "alice", "k").ok());
     new_key = AliceKey({.name = "k"});
