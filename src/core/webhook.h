@@ -40,10 +40,9 @@ inline constexpr std::string_view kWebhookTest = "webhook.test";
 
 // The event types a webhook may subscribe to, in the order documents list them.
 inline constexpr std::array<std::string_view, 11> kEventTypes = {
-    event::kKeyCreated,       event::kKeyDeleted,     event::kKeyRotated,
-    event::kKeyDisabled,      event::kKeyEnabled,     event::kKeyExpiring,
-    event::kKeyExpired,       event::kKeyIdleRevoked, event::kKeyReuseDetected,
-    event::kKeyLeaked,        event::kKeyCanaryUsed};
+    event::kKeyCreated,       event::kKeyDeleted,  event::kKeyRotated,   event::kKeyDisabled,
+    event::kKeyEnabled,       event::kKeyExpiring, event::kKeyExpired,   event::kKeyIdleRevoked,
+    event::kKeyReuseDetected, event::kKeyLeaked,   event::kKeyCanaryUsed};
 
 // InvalidArgument "unknown event type \"x\"; known: key.created, …" unless one of kEventTypes.
 Status ValidateEventType(std::string_view type);

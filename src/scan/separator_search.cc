@@ -81,8 +81,7 @@ __attribute__((target("avx2"))) std::size_t FindSeparatorAvx2(const char* p, std
   return FindSeparatorBytewise(p, i, n);
 }
 
-__attribute__((target("avx2,popcnt"))) std::size_t CountNewlinesAvx2(const char* p,
-                                                                     std::size_t n) {
+__attribute__((target("avx2,popcnt"))) std::size_t CountNewlinesAvx2(const char* p, std::size_t n) {
   const __m256i newline = _mm256_set1_epi8('\n');
   std::size_t count = 0;
   std::size_t i = 0;
