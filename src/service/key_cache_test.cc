@@ -82,7 +82,9 @@ TEST_F(KeyCacheTest, EntriesAgeOutAfterTheTtl) {
 // Issue 17: a canary key's negative entry hands the key to every hit's caller (who reports the
 // use), an ordinary unknown one never; an invalidation drops it like any entry.
 TEST_F(KeyCacheTest, ACanaryEntryNamesItsKeyOnEveryHit) {
-  KeyCache cache({.max_entries = 100, .max_negative = 100, .ttl = 5});
+  // 100 negative entries per shard: with one per shard, two random hashes in the same shard
+  // (1 in 64) would push each other out.
+  KeyCache cache({.max_entries = 6400, .max_negative = 6400, .ttl = 5});
   std::string c = NewHash(), u = NewHash();
   cache.InsertUnknown(c, 100, cache.Generation(), nullptr, UsageOutcome::kExpired,
                       std::make_shared<const CanaryKey>(CanaryKey{"alice", "decoy"}));

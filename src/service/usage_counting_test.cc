@@ -45,7 +45,9 @@ class KeyCacheMetersTest : public ::testing::Test {
 
   UsageRecorder recorder_;
   RateLimiter limiter_;
-  KeyCache cache_{{.max_entries = 100, .max_negative = 100, .ttl = 5}};
+  // 100 entries per shard: with one per shard, two random hashes in the same shard (1 in 64)
+  // would push each other out.
+  KeyCache cache_{{.max_entries = 6400, .max_negative = 6400, .ttl = 5}};
 };
 
 TEST_F(KeyCacheMetersTest, AHitCountsNothingAnExpiredEntryCountsExpired) {
