@@ -155,7 +155,7 @@ bool WriteCorpus(const Flags& flags, std::ofstream& out, std::ofstream& expected
 }  // namespace
 }  // namespace keyward::bench
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   using keyward::bench::Flags;
   Flags flags;
   CLI::App app{"Writes the scan benchmark's corpus: random base62 with planted keys"};
@@ -187,4 +187,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+} catch (const std::exception& e) {
+  std::cerr << "keyward_scan_corpus: " << e.what() << "\n";
+  return 1;
 }

@@ -57,7 +57,7 @@ class CheckApiTest : public ::testing::Test {
   }
   // Stores a key of alice's that expired an hour ago; returns it.
   std::string AddExpiredKey(const std::string& name) {
-    const std::string token = GenerateKey("kw");
+    std::string token = GenerateKey("kw");
     KeyRecord record;
     record.user_id = "alice";
     record.name = name;

@@ -228,7 +228,7 @@ TEST_F(LeakDisableTest, DisablesInsteadOfDeleting) {
 TEST_F(LeakApiTest, TakesOneToAHundredTokens) {
   std::vector<std::string> tokens(100, "not-a-key");
   EXPECT_EQ(Post(Report(tokens)).status, 200);
-  tokens.push_back("not-a-key");
+  tokens.emplace_back("not-a-key");
   api_call::Sent refused = Post(Report(tokens));
   EXPECT_EQ(refused.status, 400);
   EXPECT_THAT(refused.Message(), HasSubstr("100"));

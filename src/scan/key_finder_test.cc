@@ -125,7 +125,7 @@ TEST_F(KeyFinderTest, FindsKeysRightAfterJsonAndCEscapes) {
   KeyFinder finder({"kw"});
   for (const std::string escape :
        {"\\n", "\\t", "\\r", "\\b", "\\f", "\\\\", "\\/", "\\\"", "\\u00e9", "\\u000A"}) {
-    const std::string text = "\"A=1" + escape + key + "\"";
+    const std::string text = std::string("\"A=1").append(escape).append(key).append("\"");
     auto found = FindAll(finder, text);
     ASSERT_EQ(found.size(), 1u) << escape;
     EXPECT_EQ(found[0].key, key) << escape;
@@ -135,7 +135,7 @@ TEST_F(KeyFinderTest, FindsKeysRightAfterJsonAndCEscapes) {
   // Not escapes: an escaped backslash before the letter, a letter after a plain one, a short or
   // non-hex \u, and an escape letter outside the set.
   for (const std::string before : {"\\\\n", "n", "\\u00e", "\\u00g9", "\\a", "\\\\u00e9", "x\\x"}) {
-    const std::string text = "\"A=1" + before + key + "\"";
+    const std::string text = std::string("\"A=1").append(before).append(key).append("\"");
     EXPECT_TRUE(FindAll(finder, text).empty()) << before;
     EXPECT_EQ(MaskKeysIn(text, finder), text) << before;
   }

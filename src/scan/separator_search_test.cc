@@ -79,8 +79,8 @@ TEST(SeparatorSearchTest, CountNewlinesCountsEveryNewlineAtAnyLengthAndPlace) {
   for (char& c : text) c = rng() % 5 == 0 ? '\n' : static_cast<char>('a' + rng() % 26);
   for (std::size_t begin = 0; begin < 70; ++begin) {
     for (std::size_t n = 0; begin + n <= text.size(); n += 1 + n / 3) {
-      const auto expected = static_cast<std::size_t>(
-          std::count(text.begin() + begin, text.begin() + begin + n, '\n'));
+      const auto expected =
+          static_cast<std::size_t>(std::count(text.data() + begin, text.data() + begin + n, '\n'));
       ASSERT_EQ(CountNewlines(text.data() + begin, n), expected) << begin << " " << n;
 #if defined(__x86_64__)
       ASSERT_EQ(CountNewlinesSse2(text.data() + begin, n), expected) << begin << " " << n;

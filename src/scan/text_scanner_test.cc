@@ -58,6 +58,7 @@ TEST_F(TextScannerTest, CountsAPercentEncodedKeyByItsBytes) {
 std::vector<std::tuple<std::size_t, std::size_t, std::size_t, std::size_t, std::string>> Rows(
     const std::vector<Finding>& found) {
   std::vector<std::tuple<std::size_t, std::size_t, std::size_t, std::size_t, std::string>> rows;
+  rows.reserve(found.size());
   for (const Finding& f : found)
     rows.emplace_back(f.line, f.column, f.utf16_column, f.length, f.key);
   return rows;
@@ -117,7 +118,7 @@ TEST_F(TextScannerTest, ScanBlocksReportsAReadError) {
       errno = EIO;
       return -1;
     }
-    std::memcpy(to, key.data(), std::min(n, key.size()));
+    std::copy_n(key.data(), std::min(n, key.size()), to);
     return static_cast<ssize_t>(std::min(n, key.size()));
   };
   std::vector<Finding> found;

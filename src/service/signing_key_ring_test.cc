@@ -253,6 +253,7 @@ TEST_F(SigningKeyRingTest, RefreshIfOlderThanReadsTheStoreAtMostOnceASecond) {
     constexpr int kThreads = 8;
     std::barrier sync(kThreads);
     std::vector<std::thread> threads;
+    threads.reserve(kThreads);
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&] {
         sync.arrive_and_wait();

@@ -1161,6 +1161,7 @@ std::vector<Case> LeakCases() {
       {"lone surrogate in the url", R"({"tokens":[{"token":"x","url":"https://x/\ud800"}]})", 400},
   };
   std::vector<Case> cases;
+  cases.reserve(checks.size() + reports.size());
   for (const BodyRow& row : checks) {
     cases.push_back(
         {"check: " + row.what, "POST", "/api/v1/apikeys/check", row.body, row.expected});
