@@ -44,8 +44,8 @@ test: test-deps
 	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
 	JOBS=$(JOBS) scripts/test-all
 
-# clang-tidy (.clang-tidy) on every file, as `make test` runs it: needs build/tidy configured,
-# not built.
+# clang-tidy (.clang-tidy) on every file, tests too, file by file (`make test` checks the code
+# that ships, by unity file): needs build/tidy configured, not built.
 tidy: test-deps
 	cmake --preset tsan -B build/tidy -DKEYWARD_UNITY=OFF >/dev/null
 	JOBS=$(JOBS) scripts/clang-tidy build/tidy
