@@ -161,27 +161,60 @@ HttpResult CallFrom(const std::string& source_address, std::uint16_t port,
   return out;
 }
 
+namespace {
+
+// What a child runs, made before fork(): between fork() and exec the child may only make
+// async-signal-safe calls. Another thread of the test (a webhook receiver, a load client, a
+// reader) may hold the allocator's lock at the fork; a setenv() or a vector's allocation in
+// the child would then wait for it forever (seen: a server that never started, under ASan).
+class ChildCommand {
+ public:
+  ChildCommand(std::vector<std::string> argv, const std::map<std::string, std::string>& env)
+      : argv_(std::move(argv)) {
+    // The test's environment, with `env` set over it.
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string_view entry(*e);
+      const std::string name(entry.substr(0, entry.find('=')));
+      if (!env.contains(name)) env_.emplace_back(entry);
+    }
+    for (const auto& [name, value] : env)
+      env_.push_back(std::string(name).append("=").append(value));
+    for (auto& a : argv_) argv_pointers_.push_back(a.data());
+    argv_pointers_.push_back(nullptr);
+    for (auto& e : env_) env_pointers_.push_back(e.data());
+    env_pointers_.push_back(nullptr);
+  }
+
+  // In the child: runs the command (PATH searched when it names no folder); never returns.
+  [[noreturn]] void Exec() const {
+    ::execvpe(argv_pointers_[0], argv_pointers_.data(), env_pointers_.data());
+    ::_exit(127);
+  }
+
+ private:
+  std::vector<std::string> argv_, env_;
+  std::vector<char*> argv_pointers_, env_pointers_;
+};
+
+}  // namespace
+
 ProcessResult RunProcess(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env, const std::string& input) {
   ProcessResult result;
+  const ChildCommand command(argv, env);
+  // Close-on-exec, so that a child another thread starts meanwhile does not hold them open.
   int in_pipe[2], out_pipe[2], err_pipe[2];
-  if (::pipe(in_pipe) != 0 || ::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) return result;
+  if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 ||
+      ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    return result;
+  }
   pid_t pid = ::fork();
   if (pid == 0) {
+    // dup2 clears close-on-exec on the copies; the originals close at exec.
     ::dup2(in_pipe[0], STDIN_FILENO);
     ::dup2(out_pipe[1], STDOUT_FILENO);
     ::dup2(err_pipe[1], STDERR_FILENO);
-    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) {
-      ::close(fd);
-    }
-    // NOLINTNEXTLINE(concurrency-mt-unsafe): in the child after fork(), it has one thread.
-    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> args;
-    args.reserve(argv.size() + 1);
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
+    command.Exec();
   }
   ::close(in_pipe[0]);
   ::close(out_pipe[1]);
@@ -216,20 +249,15 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
 
 pid_t Spawn(std::vector<std::string> args, const std::string& log_path,
             const std::map<std::string, std::string>& env) {
+  const ChildCommand command(std::move(args), env);
+  const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   pid_t pid = ::fork();
   if (pid == 0) {
-    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    ::dup2(fd, STDOUT_FILENO);
-    ::dup2(fd, STDERR_FILENO);
-    // NOLINTNEXTLINE(concurrency-mt-unsafe): in the child after fork(), it has one thread.
-    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> argv;
-    argv.reserve(args.size() + 1);
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
+    ::dup2(log, STDOUT_FILENO);
+    ::dup2(log, STDERR_FILENO);
+    command.Exec();
   }
+  ::close(log);
   return pid;
 }
 
