@@ -1,10 +1,10 @@
 # KEYWARD_TEST_CODE_OPTIONS: compile options for the test code only — the test executables
 # (`*_test`, `*_pgtest`) and their helper libraries (everything under tests/, the V002 store
-# fixture) — never for the code they test, which every test links from its own libraries built
-# with the preset's flags. The ci preset sets -O1: its test code (the integration tests parse
-# Boost.Beast and GoogleTest and instantiate much of them) then compiles in a quarter less time
-# (tests/README.md, "Build time"), while the code under test stays at -O2. Included by the top
-# CMakeLists.txt after all targets exist.
+# fixture, kw_test_main) — never for the libraries they test, which keep the preset's flags
+# (inline and template code of ours that a test file instantiates is compiled with the test's).
+# The ci preset sets -O1: its test code (the integration tests parse Boost.Beast and GoogleTest
+# and instantiate much of them) then compiles in a third less time (tests/README.md, "Build
+# time"). Included by the top CMakeLists.txt after all targets exist.
 set(KEYWARD_TEST_CODE_OPTIONS "" CACHE STRING
     "Compile options for the test code only (the ci preset: -O1)")
 
@@ -14,9 +14,9 @@ function(kw_test_code_options dir)
   foreach(target IN LISTS targets)
     get_target_property(type ${target} TYPE)
     if(type MATCHES "^(EXECUTABLE|STATIC_LIBRARY)$"
-       AND (target MATCHES "(_test|_pgtest)$" OR target STREQUAL "kw_store_v002_fixture"
+       AND (target MATCHES "(_test|_pgtest)$" OR target MATCHES "^kw_(store_v002_fixture|test_main)$"
             OR relative MATCHES "^tests(/|$)"))
-      target_compile_options(${target} PRIVATE ${KEYWARD_TEST_CODE_OPTIONS})
+      target_compile_options(${target} PRIVATE ${kw_test_code_options})
     endif()
   endforeach()
   get_property(subdirs DIRECTORY ${dir} PROPERTY SUBDIRECTORIES)
@@ -26,5 +26,6 @@ function(kw_test_code_options dir)
 endfunction()
 
 if(KEYWARD_TEST_CODE_OPTIONS)
+  separate_arguments(kw_test_code_options UNIX_COMMAND "${KEYWARD_TEST_CODE_OPTIONS}")
   kw_test_code_options(${PROJECT_SOURCE_DIR})
 endif()
