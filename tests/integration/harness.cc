@@ -13,12 +13,14 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -184,8 +186,12 @@ class ChildCommand {
     for (auto& e : env_) env_pointers_.push_back(e.data());
     env_pointers_.push_back(nullptr);
   }
+  // The pointers point into the strings: not copied, not moved.
+  ChildCommand(const ChildCommand&) = delete;
+  ChildCommand& operator=(const ChildCommand&) = delete;
 
-  // In the child: runs the command (PATH searched when it names no folder); never returns.
+  // In the child: runs the command; never returns. A command that names no folder is looked
+  // up in the test's own PATH (execvpe's rule), not in a PATH of `env`.
   [[noreturn]] void Exec() const {
     ::execvpe(argv_pointers_[0], argv_pointers_.data(), env_pointers_.data());
     ::_exit(127);
@@ -203,12 +209,24 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
   ProcessResult result;
   const ChildCommand command(argv, env);
   // Close-on-exec, so that a child another thread starts meanwhile does not hold them open.
-  int in_pipe[2], out_pipe[2], err_pipe[2];
+  int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+  const auto close_all = [&] {
+    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
+  };
   if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 ||
       ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe2: " << std::generic_category().message(errno);
+    close_all();
     return result;
   }
   pid_t pid = ::fork();
+  if (pid < 0) {
+    ADD_FAILURE() << "fork: " << std::generic_category().message(errno);
+    close_all();
+    return result;
+  }
   if (pid == 0) {
     // dup2 clears close-on-exec on the copies; the originals close at exec.
     ::dup2(in_pipe[0], STDIN_FILENO);
@@ -251,7 +269,12 @@ pid_t Spawn(std::vector<std::string> args, const std::string& log_path,
             const std::map<std::string, std::string>& env) {
   const ChildCommand command(std::move(args), env);
   const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log < 0) {
+    ADD_FAILURE() << log_path << ": " << std::generic_category().message(errno);
+    return -1;
+  }
   pid_t pid = ::fork();
+  if (pid < 0) ADD_FAILURE() << "fork: " << std::generic_category().message(errno);
   if (pid == 0) {
     ::dup2(log, STDOUT_FILENO);
     ::dup2(log, STDERR_FILENO);
@@ -377,6 +400,7 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(std::vector<std::string> ext
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_t pid = Spawn(args, p->log_path_, env);
   p->pid_ = pid;
+  if (pid < 0) return p;  // Spawn said why
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     std::string log = p->Log();

@@ -113,6 +113,7 @@ std::unique_ptr<Nginx> Nginx::Start(const std::string& http_config,
                                    d + "/error.log"};
   pid_t pid = Spawn(args, d + "/stderr.log");
   n->pid_ = pid;
+  if (pid < 0) return n;  // Spawn said why
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <system_error>
 #include <unordered_map>
 #include <vector>
 
@@ -106,22 +107,42 @@ bool IsLogOrDatabase(const std::string& name) {
   return false;
 }
 
+// Adds the regular files under `dir` to `files`. The PostgreSQL cluster is scanned while it runs
+// (other tests may still use it): a file or folder it removes meanwhile (temporary files,
+// recycled WAL) is skipped; any other error fails the test.
+void Walk(const fs::path& dir, std::vector<fs::path>& files) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
+  for (fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
+    std::error_code status_ec;
+    const fs::file_status status = it->symlink_status(status_ec);
+    if (status_ec) continue;  // removed since listed
+    if (fs::is_directory(status)) {
+      Walk(it->path(), files);
+    } else if (fs::is_regular_file(status)) {
+      files.push_back(it->path());
+    }
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    ADD_FAILURE() << dir << ": " << ec.message();
+  }
+}
+
 // Scans the files under `root`; only logs and databases unless `every_file` (a CLI's config
 // file holds its session token by design, as DataOS's does).
 void Scan(const fs::path& root, bool every_file, const SecretFinder& finder, ScanResult& result) {
   if (!fs::exists(root)) return;
-  for (const auto& entry :
-       fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied)) {
-    if (!entry.is_regular_file()) continue;
-    const std::string name = entry.path().filename().string();
+  std::vector<fs::path> files;
+  Walk(root, files);
+  for (const fs::path& path : files) {
+    const std::string name = path.filename().string();
     if (!every_file && !IsLogOrDatabase(name)) continue;
     if (name.ends_with(".db") || name.ends_with(".db-wal")) ++result.databases;
-    const std::string content = ReadFile(entry.path().string());
+    const std::string content = ReadFile(path.string());
     ++result.files;
     result.bytes += content.size();
     for (const auto& secret : finder.FindIn(content)) {
-      result.findings.push_back(entry.path().string() + ": a secret starting " +
-                                secret.substr(0, 6) + "…");
+      result.findings.push_back(path.string() + ": a secret starting " + secret.substr(0, 6) + "…");
     }
   }
 }
