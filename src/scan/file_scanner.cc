@@ -2,11 +2,15 @@
 
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <filesystem>
 #include <system_error>
 
@@ -34,10 +38,10 @@ class Fd {
   int fd_;
 };
 
-// Scans the open descriptor `fd`, named `shown` in findings, block by block: reading, not
-// mapping, so that a file cut short under the scan is an error rather than a SIGBUS, and memory
-// stays bounded on a stream that never ends. `size`: a regular file's size when opened, read no
-// further (a file that grows is scanned as it was); -1 for a stream, read to its end.
+// Scans the open descriptor `fd`, named `shown` in findings, block by block: memory stays
+// bounded on a stream that never ends, and a small file takes one read. `size`: a regular file's
+// size when opened, read no further (a file that grows is scanned as it was); -1 for a stream, read
+// to its end.
 void ScanFd(int fd, long long size, const std::string& shown, const KeyFinder& finder,
             ScanResult& result) {
   long long left = size;
@@ -55,6 +59,64 @@ void ScanFd(int fd, long long size, const std::string& shown, const KeyFinder& f
     result.errors.push_back(shown + ": changed while being scanned (now shorter)");
   }
 }
+
+// The mapping being scanned, for the SIGBUS handler: [begin, end) and the page size, set before
+// the handler is installed; `cut_short` set by the handler.
+std::atomic<std::uintptr_t> g_map_begin{0}, g_map_end{0}, g_page_bytes{4096};
+volatile sig_atomic_t g_cut_short = 0;
+
+// A file cut short while mapped raises SIGBUS on its missing pages. Within the mapping: zero
+// pages are mapped over the rest of it (zeros hold no key) and the scan goes on, to report the
+// file as changed. Elsewhere: the default action, as if there were no handler. Only
+// async-signal-safe calls (mmap and sigaction are system calls).
+void OnSigbus(int signal, siginfo_t* info, void* /*context*/) {
+  const auto at = reinterpret_cast<std::uintptr_t>(info->si_addr);
+  const std::uintptr_t begin = g_map_begin.load(std::memory_order_relaxed);
+  const std::uintptr_t end = g_map_end.load(std::memory_order_relaxed);
+  if (at >= begin && at < end) {
+    const std::uintptr_t page = at & ~(g_page_bytes.load(std::memory_order_relaxed) - 1);
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): the address of the faulting page
+    void* zeros = ::mmap(reinterpret_cast<void*>(page), end - page, PROT_READ,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (zeros != MAP_FAILED) {
+      g_cut_short = 1;
+      return;
+    }
+  }
+  struct sigaction fallback {};
+  fallback.sa_handler = SIG_DFL;
+  ::sigaction(signal, &fallback, nullptr);  // the fault repeats, now with the default action
+}
+
+}  // namespace
+
+bool ScanMappedFile(int fd, std::size_t size, const std::string& shown, const KeyFinder& finder,
+                    ScanResult& result, const std::function<void()>& before_scan) {
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (map == MAP_FAILED) return false;
+  g_page_bytes.store(static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE)));
+  g_map_begin.store(reinterpret_cast<std::uintptr_t>(map));
+  g_map_end.store(reinterpret_cast<std::uintptr_t>(map) + size);
+  g_cut_short = 0;
+  struct sigaction on_sigbus {
+  }, previous{};
+  on_sigbus.sa_sigaction = OnSigbus;
+  on_sigbus.sa_flags = SA_SIGINFO;
+  sigemptyset(&on_sigbus.sa_mask);
+  ::sigaction(SIGBUS, &on_sigbus, &previous);
+  if (before_scan) before_scan();
+  ScanText(std::string_view(static_cast<const char*>(map), size), finder, shown, "",
+           result.findings);
+  ::sigaction(SIGBUS, &previous, nullptr);
+  g_map_begin.store(0);
+  g_map_end.store(0);
+  ::munmap(map, size);
+  if (g_cut_short != 0)
+    result.errors.push_back(shown + ": changed while being scanned (now shorter)");
+  return true;
+}
+
+namespace {
 
 // Opens `path` for a scan: a regular file only. O_NONBLOCK, so that opening a FIFO with no
 // writer does not block; cleared again for the reads. -1 after adding an error to `result`.
@@ -85,6 +147,9 @@ void ScanFile(const std::string& path, const std::string& shown, const KeyFinder
   struct stat st {};
   Fd fd(OpenRegularFile(path, shown, st, result));
   if (fd.get() < 0) return;
+  // A file of one block or less takes one read; a larger one is mapped, and read if it cannot be.
+  const auto size = static_cast<std::size_t>(st.st_size);
+  if (size > kScanBlockBytes && ScanMappedFile(fd.get(), size, shown, finder, result)) return;
   ScanFd(fd.get(), static_cast<long long>(st.st_size), shown, finder, result);
 }
 
