@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <system_error>
@@ -60,33 +61,75 @@ void ScanFd(int fd, long long size, const std::string& shown, const KeyFinder& f
   }
 }
 
-// The mapping being scanned, for the SIGBUS handler: [begin, end) and the page size, set before
-// the handler is installed; `cut_short` set by the handler.
+// The mapping being scanned, for the SIGBUS handler: [begin, end), the page size and the handler
+// it replaced, set before it is installed; `lost_pages` set by the handler.
 std::atomic<std::uintptr_t> g_map_begin{0}, g_map_end{0}, g_page_bytes{4096};
-volatile sig_atomic_t g_cut_short = 0;
+struct sigaction g_previous_sigbus {};
+volatile sig_atomic_t g_lost_pages = 0;
 
-// A file cut short while mapped raises SIGBUS on its missing pages. Within the mapping: zero
-// pages are mapped over the rest of it (zeros hold no key) and the scan goes on, to report the
-// file as changed. Elsewhere: the default action, as if there were no handler. Only
-// async-signal-safe calls (mmap and sigaction are system calls).
+// A file cut short while mapped raises SIGBUS on its missing pages (an I/O error too). Within the
+// mapping: zero pages are mapped over the rest of it (zeros hold no key), and the scan goes on to
+// report the file. Any other SIGBUS goes to the handler this one replaced (the default action,
+// or a sanitizer's): the fault repeats with it, a signal sent by a process is raised again. Only
+// system calls, which Linux runs safely in a handler (mmap is not on POSIX's list, but is a
+// plain system call in glibc); errno is kept.
 void OnSigbus(int signal, siginfo_t* info, void* /*context*/) {
+  const int saved_errno = errno;
   const auto at = reinterpret_cast<std::uintptr_t>(info->si_addr);
   const std::uintptr_t begin = g_map_begin.load(std::memory_order_relaxed);
   const std::uintptr_t end = g_map_end.load(std::memory_order_relaxed);
-  if (at >= begin && at < end) {
+  if (info->si_code > 0 && at >= begin && at < end) {  // a fault, not a signal sent
     const std::uintptr_t page = at & ~(g_page_bytes.load(std::memory_order_relaxed) - 1);
     // NOLINTNEXTLINE(performance-no-int-to-ptr): the address of the faulting page
     void* zeros = ::mmap(reinterpret_cast<void*>(page), end - page, PROT_READ,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     if (zeros != MAP_FAILED) {
-      g_cut_short = 1;
+      g_lost_pages = 1;
+      errno = saved_errno;
       return;
     }
   }
-  struct sigaction fallback {};
-  fallback.sa_handler = SIG_DFL;
-  ::sigaction(signal, &fallback, nullptr);  // the fault repeats, now with the default action
+  ::sigaction(signal, &g_previous_sigbus, nullptr);
+  if (info->si_code <= 0) ::raise(signal);  // a fault repeats by itself on return
+  errno = saved_errno;
 }
+
+// Installs OnSigbus for the mapping [map, map + size) and takes it away again.
+class SigbusGuard {
+ public:
+  SigbusGuard(const void* map, std::size_t size) {
+    g_page_bytes.store(static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE)));
+    g_map_begin.store(reinterpret_cast<std::uintptr_t>(map));
+    g_map_end.store(reinterpret_cast<std::uintptr_t>(map) + size);
+    g_lost_pages = 0;
+    struct sigaction on_sigbus {};
+    on_sigbus.sa_sigaction = OnSigbus;
+    on_sigbus.sa_flags = SA_SIGINFO;
+    sigemptyset(&on_sigbus.sa_mask);
+    ::sigaction(SIGBUS, &on_sigbus, &g_previous_sigbus);
+  }
+  ~SigbusGuard() {
+    ::sigaction(SIGBUS, &g_previous_sigbus, nullptr);
+    g_map_begin.store(0);
+    g_map_end.store(0);
+  }
+  SigbusGuard(const SigbusGuard&) = delete;
+  SigbusGuard& operator=(const SigbusGuard&) = delete;
+};
+
+// Unmaps a mapping when done.
+class Mapping {
+ public:
+  Mapping(void* map, std::size_t size) : map_(map), size_(size) {}
+  ~Mapping() { ::munmap(map_, size_); }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  std::string_view text() const { return {static_cast<const char*>(map_), size_}; }
+
+ private:
+  void* map_;
+  std::size_t size_;
+};
 
 }  // namespace
 
@@ -94,25 +137,23 @@ bool ScanMappedFile(int fd, std::size_t size, const std::string& shown, const Ke
                     ScanResult& result, const std::function<void()>& before_scan) {
   void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   if (map == MAP_FAILED) return false;
-  g_page_bytes.store(static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE)));
-  g_map_begin.store(reinterpret_cast<std::uintptr_t>(map));
-  g_map_end.store(reinterpret_cast<std::uintptr_t>(map) + size);
-  g_cut_short = 0;
-  struct sigaction on_sigbus {
-  }, previous{};
-  on_sigbus.sa_sigaction = OnSigbus;
-  on_sigbus.sa_flags = SA_SIGINFO;
-  sigemptyset(&on_sigbus.sa_mask);
-  ::sigaction(SIGBUS, &on_sigbus, &previous);
-  if (before_scan) before_scan();
-  ScanText(std::string_view(static_cast<const char*>(map), size), finder, shown, "",
-           result.findings);
-  ::sigaction(SIGBUS, &previous, nullptr);
-  g_map_begin.store(0);
-  g_map_end.store(0);
-  ::munmap(map, size);
-  if (g_cut_short != 0)
+  const Mapping mapping(map, size);
+  bool lost_pages = false;
+  {
+    const SigbusGuard guard(map, size);
+    if (before_scan) before_scan();
+    ScanText(mapping.text(), finder, shown, "", result.findings);
+    lost_pages = g_lost_pages != 0;
+  }
+  // Cut short, with or without a SIGBUS (not when the cut fell in the last page or in pages
+  // already searched), as the block reader reports it; pages lost on a file as long as before
+  // were an I/O error.
+  struct stat now {};
+  if (::fstat(fd, &now) == 0 && static_cast<std::size_t>(now.st_size) < size) {
     result.errors.push_back(shown + ": changed while being scanned (now shorter)");
+  } else if (lost_pages) {
+    result.errors.push_back(shown + ": could not be read to its end (an I/O error)");
+  }
   return true;
 }
 

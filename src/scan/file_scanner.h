@@ -41,9 +41,10 @@ void ScanPath(const std::string& path, const WalkOptions& options, const KeyFind
 // How ScanPath scans a regular file larger than one block (kScanBlockBytes): mapped and searched
 // in place, which spares the copy a read makes of every byte. `size`: the file's size when
 // opened (a file that grows is scanned as it was). If the file is cut short meanwhile, the pages
-// past its new end read as zeros and the file is reported as changed, in result.errors (a
-// SIGBUS handler is installed for the scan: not thread safe). False, with nothing done, if the
-// file cannot be mapped. `before_scan`, for tests: called once mapped, before the search.
+// past its new end read as zeros and the file is reported as changed, in result.errors; pages
+// lost to an I/O error likewise, reported as such (a SIGBUS handler is installed for the scan:
+// not thread safe). False, with nothing done, if the file cannot be mapped. `before_scan`, for
+// tests: called once mapped, before the search.
 bool ScanMappedFile(int fd, std::size_t size, const std::string& shown, const KeyFinder& finder,
                     ScanResult& result, const std::function<void()>& before_scan = {});
 

@@ -73,6 +73,35 @@ TEST(SeparatorSearchTest, FindsASeparatorAtEachPlaceOfALongText) {
   }
 }
 
+// One candidate in 300 bytes of text with none: the AVX2 search skips 64 bytes a turn until a '_'
+// or '%' is among them, and only then reads the bytes before (one of which, for the second 32,
+// is the last byte of the first). A '_' after another byte is passed over.
+TEST(SeparatorSearchTest, FindsACandidateAtEachPlaceOfALongText) {
+  for (const std::string& candidate : {std::string("w_"), std::string("%")}) {
+    for (std::size_t at = 1; at + candidate.size() <= 300; ++at) {
+      std::string text(300, 'x');
+      text.replace(at, candidate.size(), candidate);
+      const std::size_t want = at + candidate.size() - 1;
+      for (std::size_t from : {std::size_t{0}, at, want, want + 1}) {
+        const std::size_t expected = from <= want ? want : text.size();
+        EXPECT_EQ(FindCandidate(text, from, 'w'), expected)
+            << candidate << " " << at << " " << from;
+#if defined(__x86_64__)
+        EXPECT_EQ(FindCandidateSse2(text.data(), from, text.size(), 'w'), expected);
+        if (__builtin_cpu_supports("avx2")) {
+          EXPECT_EQ(FindCandidateAvx2(text.data(), from, text.size(), 'w'), expected)
+              << candidate << " " << at << " " << from;
+        }
+#endif
+      }
+      std::string other = text;
+      other[want] = 'x';
+      other[at] = '_';  // a '_' after an 'x' is no candidate
+      EXPECT_EQ(FindCandidate(other, 0, 'w'), other.size()) << at;
+    }
+  }
+}
+
 TEST(SeparatorSearchTest, CountNewlinesCountsEveryNewlineAtAnyLengthAndPlace) {
   std::mt19937 rng(7);
   std::string text(1000, 'a');
