@@ -347,12 +347,18 @@ test('a cross-site form POST carrying only the cookie is refused', async () => {
       <script>document.forms[0].submit()</script>`);
   });
   await new Promise((r) => hostile.listen(0, '127.0.0.1', r));
-  const hostileUrl = `http://127.0.0.1:${hostile.address().port}/`;
-  const posted = page.waitForResponse((r) => r.url().startsWith(base + '/api/v1/'));
-  await page.goto(hostileUrl);
-  const response = await posted;
-  assert.equal(response.status(), 403);
-  hostile.close();
+  try {
+    const hostileUrl = `http://127.0.0.1:${hostile.address().port}/`;
+    // The form's POST, not a request the signed-in page still had in flight (its key list, 200).
+    const posted = page.waitForResponse(
+      (r) => r.request().method() === 'POST' && r.url() === `${base}/api/v1/users/me/apikeys`,
+    );
+    await page.goto(hostileUrl);
+    const response = await posted;
+    assert.equal(response.status(), 403);
+  } finally {
+    hostile.close(); // else a failure above leaves it listening and the test process never ends
+  }
   const admin = await login('admin', ADMIN_PASSWORD);
   const keys = await apiAs(admin, 'GET', '/api/v1/users/me/apikeys');
   assert.equal(keys.json.filter((k) => k.name === 'planted').length, 0, 'no key was created');
