@@ -53,7 +53,12 @@ void ScanFd(int fd, long long size, const std::string& shown, const KeyFinder& f
     if (got > 0) left -= got;
     return got;
   };
-  const long long read_bytes = ScanBlocks(read, kScanBlockBytes, finder, shown, result.findings);
+  // A regular file needs no buffer larger than itself (a folder of small files would otherwise
+  // zero a block per file).
+  const std::size_t block =
+      size < 0 ? kScanBlockBytes
+               : std::clamp(static_cast<std::size_t>(size), std::size_t{1}, kScanBlockBytes);
+  const long long read_bytes = ScanBlocks(read, block, finder, shown, result.findings);
   if (read_bytes < 0) {
     result.errors.push_back(shown + ": " + ErrnoText(errno));
   } else if (size >= 0 && read_bytes < size) {
