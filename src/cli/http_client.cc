@@ -10,6 +10,8 @@
 #include <cstring>
 #include <system_error>
 
+#include "common/libcurl_loader.h"
+
 namespace keyward {
 namespace {
 
@@ -88,6 +90,7 @@ Status TransferError(const std::string& server, CURLcode rc, const char* error,
 HttpClient::HttpClient(std::string server, std::string token, std::string ca_file)
     : server_(std::move(server)), token_(std::move(token)), ca_file_(std::move(ca_file)) {
   while (!server_.empty() && server_.back() == '/') server_.pop_back();
+  if (!LoadLibcurl().ok()) return;  // Perform says why
   curl_global_init(CURL_GLOBAL_DEFAULT);
   curl_ = curl_easy_init();
 }
@@ -97,6 +100,7 @@ HttpClient::~HttpClient() {
 }
 
 std::string HttpClient::Escape(std::string_view text) {
+  if (curl_ == nullptr) return {};  // Perform will say why
   char* escaped =
       curl_easy_escape(static_cast<CURL*>(curl_), text.data(), static_cast<int>(text.size()));
   std::string out(escaped != nullptr ? escaped : "");
@@ -139,7 +143,10 @@ Result<HttpClient::Reply> HttpClient::Perform(std::string_view method, const std
                                               const std::string& content_type,
                                               const std::string& payload, bool with_token) {
   auto* curl = static_cast<CURL*>(curl_);
-  if (curl == nullptr) return Status::Internal("libcurl failed to initialise");
+  if (curl == nullptr) {
+    if (Status loaded = LoadLibcurl(); !loaded.ok()) return loaded;
+    return Status::Internal("libcurl failed to initialise");
+  }
   if (!server_.starts_with("http://") && !server_.starts_with("https://")) {
     return Status::InvalidArgument("server URL \"" + server_ +
                                    "\" must start with http:// or https://");

@@ -11,8 +11,10 @@
 #include <thread>
 #include <vector>
 
+#include "common/libcurl_loader.h"
 #include "common/log.h"
 #include "common/random.h"
+#include "common/shared_library.h"
 #include "common/thread_annotations.h"
 #include "service/key_events.h"
 #include "service/webhook_target.h"
@@ -127,7 +129,11 @@ std::int64_t Backoff(std::int64_t retry_min, int attempt) {
 
 void InitCurlOnce() {
   static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::call_once(once, [] {
+    // Without libcurl no delivery can be made: a configuration error at start, not an abort later.
+    if (Status loaded = LoadLibcurl(); !loaded.ok()) LibraryMissing(loaded);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+  });
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/thread_annotations.h"
+#include "store/postgres/libpq_loader.h"
 #include "store/postgres/pg_connection.h"
 #include "store/postgres/pg_listener.h"
 #include "store/postgres/pg_pool.h"
@@ -657,6 +658,7 @@ class PostgresStore final : public Store {
 
 Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url,
                                                  const PostgresStoreOptions& options) {
+  KW_RETURN_IF_ERROR(pg::LoadLibpq());  // opened on first use: a missing one is said here
   // Checked here so a typo is a configuration error, not an outage. libpq's message may quote
   // the URL, so it is dropped.
   char* error = nullptr;
