@@ -10,9 +10,10 @@ BUILD_PACKAGES := build-essential cmake ninja-build pkg-config ccache lld \
   libcurl4-openssl-dev libyaml-cpp-dev \
   libgtest-dev libgmock-dev libbenchmark-dev
 # clang builds the tsan preset (ThreadSanitizer and -Wthread-safety) and runs clang-tidy; git
-# serves the tests of `keyward scan --git`.
+# serves the tests of `keyward scan --git`; man-db, groff-base and zsh render and load the
+# generated man pages and completion (tests/integration/generated_test.cc).
 TEST_PACKAGES := $(BUILD_PACKAGES) curl nginx-light chromium postgresql openssl sqlite3 git \
-  clang clang-tidy libclang-rt-14-dev
+  clang clang-tidy libclang-rt-14-dev man-db groff-base zsh
 
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= ./var

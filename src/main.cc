@@ -7,6 +7,7 @@
 
 #include "app/serve_command.h"
 #include "cli/client_commands.h"
+#include "cli/generate.h"
 #include "cli/output.h"
 
 namespace {
@@ -36,6 +37,8 @@ int Run(int argc, char** argv) {
   app.add_subcommand("version", "Print the version")->callback([] {
     std::cout << "keyward " << KEYWARD_VERSION << "\n";
   });
+  // Last: it reads every command above (hidden; the build runs it for man pages and completion).
+  keyward::AddGenerateCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
