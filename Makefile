@@ -11,7 +11,7 @@ BUILD_PACKAGES := build-essential cmake ninja-build pkg-config ccache lld \
   libgtest-dev libgmock-dev libbenchmark-dev
 # clang builds the tsan preset (ThreadSanitizer and -Wthread-safety) and runs clang-tidy; git
 # serves the tests of `keyward scan --git`.
-TEST_PACKAGES := $(BUILD_PACKAGES) curl nginx-light chromium postgresql openssl sqlite3 git \
+TEST_PACKAGES := $(BUILD_PACKAGES) curl nginx-light caddy chromium postgresql openssl sqlite3 git \
   clang clang-tidy libclang-rt-14-dev
 
 LISTEN ?= 127.0.0.1:8080
