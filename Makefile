@@ -11,8 +11,9 @@ BUILD_PACKAGES := build-essential cmake ninja-build pkg-config ccache lld \
   libgtest-dev libgmock-dev libbenchmark-dev
 # clang builds the tsan preset (ThreadSanitizer and -Wthread-safety) and runs clang-tidy; git
 # serves the tests of `keyward scan --git`; man-db, groff-base and zsh render and load the
-# generated man pages and completion (tests/integration/generated_test.cc).
-TEST_PACKAGES := $(BUILD_PACKAGES) curl nginx-light chromium postgresql openssl sqlite3 git \
+# generated man pages and completion (tests/integration/generated_test.cc); caddy is the third
+# gateway of docs/gateways.md (tests/integration/caddy_test.cc).
+TEST_PACKAGES := $(BUILD_PACKAGES) curl nginx-light caddy chromium postgresql openssl sqlite3 git \
   clang clang-tidy libclang-rt-14-dev man-db groff-base zsh
 
 LISTEN ?= 127.0.0.1:8080

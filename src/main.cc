@@ -5,6 +5,7 @@
 #include <iostream>
 #include <string>
 
+#include "app/backup_command.h"
 #include "app/serve_command.h"
 #include "cli/client_commands.h"
 #include "cli/generate.h"
@@ -34,6 +35,7 @@ int Run(int argc, char** argv) {
   keyward::AddSigningKeyCommands(app, &exit_code);
   keyward::AddWebhookCommands(app, &exit_code);
   keyward::AddScanCommand(app, &exit_code);
+  keyward::AddBackupCommands(app, &exit_code);
   app.add_subcommand("version", "Print the version")->callback([] {
     std::cout << "keyward " << KEYWARD_VERSION << "\n";
   });

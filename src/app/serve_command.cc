@@ -21,6 +21,7 @@
 #include "app/server_app.h"
 #include "common/log.h"
 #include "common/random.h"
+#include "store/sqlite/backup.h"
 
 namespace keyward {
 namespace {
@@ -128,6 +129,18 @@ int Serve(const Config& config) {
   if (Status s = Validate(config); !s.ok()) {
     log::Error("{}", s.message());
     return 2;
+  }
+  // One server per SQLite data folder, and no restore under it: the lock is held until exit.
+  std::optional<sqlite::DataDirLock> lock;
+  if (config.db.empty()) {
+    if (Status s = PrepareDataDir(config.data_dir); !s.ok()) return fail(s);
+    Result<sqlite::DataDirLock> locked = sqlite::DataDirLock::Acquire(config.data_dir);
+    if (!locked.ok()) {
+      if (locked.status().code() != StatusCode::kFailedPrecondition) return fail(locked.status());
+      log::Error("{}", locked.status().message());
+      return 2;
+    }
+    lock.emplace(std::move(*locked));
   }
   auto app = ServerApp::Create(config);
   if (!app.ok()) return fail(app.status());
