@@ -74,12 +74,13 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "self-hosted API key service")
 set(CPACK_PACKAGE_DESCRIPTION
-    "Keyward issues, verifies and revokes API keys for the services behind a gateway.
-It answers nginx auth_request, Traefik ForwardAuth, Envoy ext_authz and Caddy
-forward_auth at /auth, keeps the keys hashed in SQLite or PostgreSQL, and comes
-with a web console, a REST API and the keyward command line client.
-This package runs it as the keyward system user under systemd (keyward.service),
-configured in /etc/keyward/keyward.conf, with its data in /var/lib/keyward.")
+    "Keyward issues, verifies and revokes API keys for the services behind
+a gateway. It answers nginx auth_request, Traefik ForwardAuth, Envoy
+ext_authz and Caddy forward_auth at /auth, keeps the keys hashed in SQLite
+or PostgreSQL, and comes with a web console, a REST API and the keyward
+command line client. This package runs it as the keyward system user under
+systemd (keyward.service), configured in /etc/keyward/keyward.conf, with its
+data in /var/lib/keyward.")
 # Depends: the libraries dpkg-shlibdeps finds the binary linked with, and adduser for postinst.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS adduser)
