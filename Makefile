@@ -9,17 +9,22 @@ BUILD_PACKAGES := build-essential cmake ninja-build pkg-config ccache lld \
   libssl-dev libsodium-dev libsqlite3-dev libpq-dev libcli11-dev libfmt-dev zlib1g-dev \
   libcurl4-openssl-dev libyaml-cpp-dev \
   libgtest-dev libgmock-dev libbenchmark-dev
+# `make package`: dpkg-shlibdeps (dpkg-dev) and file, which CPack's DEB generator runs.
+PACKAGE_PACKAGES := dpkg-dev file
 # clang builds the tsan preset (ThreadSanitizer and -Wthread-safety) and runs clang-tidy; git
 # serves the tests of `keyward scan --git`; man-db, groff-base and zsh render and load the
 # generated man pages and completion (tests/integration/generated_test.cc); caddy is the third
-# gateway of docs/gateways.md (tests/integration/caddy_test.cc).
-TEST_PACKAGES := $(BUILD_PACKAGES) curl nginx-light caddy chromium postgresql openssl sqlite3 git \
-  clang clang-tidy libclang-rt-14-dev man-db groff-base zsh
+# gateway of docs/gateways.md (tests/integration/caddy_test.cc). The package test
+# (deb_package_test) checks the .deb with lintian and its unit with systemd-analyze (systemd),
+# and installs it (adduser).
+TEST_PACKAGES := $(BUILD_PACKAGES) $(PACKAGE_PACKAGES) curl nginx-light caddy chromium postgresql \
+  openssl sqlite3 git clang clang-tidy libclang-rt-14-dev man-db groff-base zsh lintian systemd \
+  adduser
 
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= ./var
 
-.PHONY: run test build deps test-deps format clean bench soak fuzz api-docs tidy
+.PHONY: run test build deps test-deps format clean bench soak fuzz api-docs tidy package
 
 deps:
 	@scripts/install-packages $(BUILD_PACKAGES)
@@ -36,6 +41,15 @@ run: build
 	@echo "On the first start it prints the admin password; on later starts sign in with the"
 	@echo "password printed then (or start fresh: rm -rf $(DATA_DIR))."
 	./build/release/src/keyward serve --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+# The Debian package, build/package/keyward_<version>_amd64.deb, of the release build: the
+# binary, the systemd unit, /etc/keyward/keyward.conf, man pages, completions (docs/install.md;
+# cmake/package.cmake says what goes where).
+package: deps
+	@scripts/install-packages $(PACKAGE_PACKAGES)
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target keyward_package_contents
+	cd build/release && cpack
 
 # Every test on the optimised build (the browser test too), the unit and integration tests
 # again built with AddressSanitizer + UndefinedBehaviorSanitizer, the concurrency tests built

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
 
@@ -21,6 +22,7 @@
 #include "app/server_app.h"
 #include "common/log.h"
 #include "common/random.h"
+#include "common/sd_notify.h"
 #include "store/sqlite/backup.h"
 
 namespace keyward {
@@ -102,6 +104,11 @@ Status BootstrapAdmin(ServerApp& app) {
   return ShowAdminPassword(*generated, app.url(), app.config().data_dir);
 }
 
+// Tells systemd ($NOTIFY_SOCKET) the state of the service; a failure is logged, not fatal.
+void Notify(std::string_view state) {
+  if (Status s = NotifyServiceManager(state); !s.ok()) log::Warn("{}", s.message());
+}
+
 void LogStart(const ServerApp& app) {
   const Config& config = app.config();
   const ThreadCounts& threads = app.threads();
@@ -146,8 +153,15 @@ int Serve(const Config& config) {
   if (!app.ok()) return fail(app.status());
   if (Status s = BootstrapAdmin(**app); !s.ok()) return fail(s);
   LogStart(**app);
+  // systemd (Type=notify) counts the service started from here: it listens, and the first
+  // user exists.
+  Notify("READY=1");
 
-  std::thread waiter = SignalWaiter(signals, [&app] { (*app)->Stop(); });
+  // On a signal, or after the server stopped on its own.
+  std::thread waiter = SignalWaiter(signals, [&app] {
+    Notify("STOPPING=1");
+    (*app)->Stop();
+  });
   (*app)->Run();
   pthread_kill(waiter.native_handle(), SIGUSR2);
   waiter.join();
