@@ -25,7 +25,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 // Parses `args` (after "serve") into a Config the way `keyward serve` does.
-Config Parse(std::vector<std::string> args) {
+Config ParseServe(std::vector<std::string> args) {
   CLI::App app;
   Config config;
   CLI::App* cmd = app.add_subcommand("serve");
@@ -48,7 +48,7 @@ class ConfigFileTest : public ::testing::Test {
   ~ConfigFileTest() override { std::filesystem::remove_all(dir_); }
 
   std::string Write(const std::string& text, const std::string& name = "keyward.conf") const {
-    const std::string path = (dir_ / name).string();
+    std::string path = (dir_ / name).string();
     std::ofstream(path, std::ios::binary) << text;
     return path;
   }
@@ -56,7 +56,7 @@ class ConfigFileTest : public ::testing::Test {
   // The message of the ConfigFileError that parsing `args` throws; "" when none.
   static std::string ErrorOf(const std::vector<std::string>& args) {
     try {
-      Parse(args);
+      ParseServe(args);
     } catch (const ConfigFileError& e) {
       EXPECT_EQ(e.get_exit_code(), 2);
       return e.what();
@@ -130,13 +130,13 @@ TEST_F(ConfigFileTest, UnreadableFileNamesFileAndReason) {
 }
 
 TEST_F(ConfigFileTest, FileSetsWhatItNames) {
-  const Config c = Parse({"--config", Write("listen = 127.0.0.1:9000\n"
-                                            "max-validity = 30d\n"
-                                            "allow-query-key = true\n"
-                                            "token-audience = pulsar\n"
-                                            "token-audience = trino;typ=JWT\n"
-                                            "trusted-proxies = 10.0.0.0/8, 192.0.2.1\n"
-                                            "threads = 3\n")});
+  const Config c = ParseServe({"--config", Write("listen = 127.0.0.1:9000\n"
+                                                 "max-validity = 30d\n"
+                                                 "allow-query-key = true\n"
+                                                 "token-audience = pulsar\n"
+                                                 "token-audience = trino;typ=JWT\n"
+                                                 "trusted-proxies = 10.0.0.0/8, 192.0.2.1\n"
+                                                 "threads = 3\n")});
   EXPECT_EQ(c.listen, "127.0.0.1:9000");
   EXPECT_EQ(c.service.max_validity, 30 * 86400);
   EXPECT_TRUE(c.allow_query_key);
@@ -148,8 +148,8 @@ TEST_F(ConfigFileTest, FileSetsWhatItNames) {
   // Not in the file: the default.
   EXPECT_EQ(c.data_dir, Config().data_dir);
   EXPECT_EQ(c.service.default_validity, Config().service.default_validity);
-  EXPECT_FALSE(Parse({"--config", Write("allow-query-key = false\n")}).allow_query_key);
-  EXPECT_FALSE(Parse({"--config", Write("reveal = false\n")}).service.reveal);
+  EXPECT_FALSE(ParseServe({"--config", Write("allow-query-key = false\n")}).allow_query_key);
+  EXPECT_FALSE(ParseServe({"--config", Write("reveal = false\n")}).service.reveal);
 }
 
 // NOLINTBEGIN(concurrency-mt-unsafe): setenv in a test that runs no other thread.
@@ -160,7 +160,7 @@ TEST_F(ConfigFileTest, FlagThenVariableThenFileThenDefault) {
       "allow-query-key = true\n"
       "token-audience = file-a\n"
       "token-audience = file-b\n");
-  const Config from_file = Parse({"--config", file});
+  const Config from_file = ParseServe({"--config", file});
   EXPECT_EQ(from_file.listen, "127.0.0.1:1001");
   EXPECT_EQ(from_file.service.max_validity, 10 * 86400);
   EXPECT_TRUE(from_file.allow_query_key);
@@ -170,9 +170,10 @@ TEST_F(ConfigFileTest, FlagThenVariableThenFileThenDefault) {
   ::setenv("KEYWARD_MAX_VALIDITY", "20d", 1);
   ::setenv("KEYWARD_ALLOW_QUERY_KEY", "false", 1);
   ::setenv("KEYWARD_TOKEN_AUDIENCE", "env-a", 1);
-  const Config from_env = Parse({"--config", file});
-  const Config from_flags = Parse({"--config", file, "--listen", "127.0.0.1:1003", "--max-validity",
-                                   "30d", "--allow-query-key", "--token-audience", "flag-a"});
+  const Config from_env = ParseServe({"--config", file});
+  const Config from_flags =
+      ParseServe({"--config", file, "--listen", "127.0.0.1:1003", "--max-validity", "30d",
+                  "--allow-query-key", "--token-audience", "flag-a"});
   for (const char* name : {"KEYWARD_LISTEN", "KEYWARD_MAX_VALIDITY", "KEYWARD_ALLOW_QUERY_KEY",
                            "KEYWARD_TOKEN_AUDIENCE"}) {
     ::unsetenv(name);
@@ -190,7 +191,7 @@ TEST_F(ConfigFileTest, FlagThenVariableThenFileThenDefault) {
   EXPECT_EQ(from_flags.token.audiences[0].name, "flag-a");
 
   // And with no file: the defaults.
-  const Config none = Parse({});
+  const Config none = ParseServe({});
   EXPECT_EQ(none.listen, Config().listen);
   EXPECT_FALSE(none.allow_query_key);
   EXPECT_TRUE(none.token.audiences.empty());
@@ -199,7 +200,7 @@ TEST_F(ConfigFileTest, FlagThenVariableThenFileThenDefault) {
 TEST_F(ConfigFileTest, OldThreadVariableWinsOverTheFile) {
   const std::string file = Write("network-threads = 3\nblocking-threads = 8\n");
   ::setenv("KEYWARD_THREADS", "5", 1);
-  const Config c = Parse({"--config", file});
+  const Config c = ParseServe({"--config", file});
   ::unsetenv("KEYWARD_THREADS");
   EXPECT_EQ(c.network_threads, 5);
   EXPECT_EQ(c.blocking_threads, 8);
@@ -207,8 +208,9 @@ TEST_F(ConfigFileTest, OldThreadVariableWinsOverTheFile) {
 
 TEST_F(ConfigFileTest, ConfigVariableNamesTheFileAndTheFlagWins) {
   ::setenv("KEYWARD_CONFIG", Write("listen = 127.0.0.1:2001\n", "env.conf").c_str(), 1);
-  const Config from_variable = Parse({});
-  const Config from_flag = Parse({"--config", Write("listen = 127.0.0.1:2002\n", "flag.conf")});
+  const Config from_variable = ParseServe({});
+  const Config from_flag =
+      ParseServe({"--config", Write("listen = 127.0.0.1:2002\n", "flag.conf")});
   ::unsetenv("KEYWARD_CONFIG");
   EXPECT_EQ(from_variable.listen, "127.0.0.1:2001");
   EXPECT_EQ(from_flag.listen, "127.0.0.1:2002");
@@ -228,7 +230,8 @@ TEST_F(ConfigFileTest, AnotherCommandDoesNotReadIt) {
 // NOLINTEND(concurrency-mt-unsafe)
 
 TEST_F(ConfigFileTest, HelpDoesNotReadIt) {
-  EXPECT_THROW(Parse({"--config", (dir_ / "missing.conf").string(), "--help"}), CLI::CallForHelp);
+  EXPECT_THROW(ParseServe({"--config", (dir_ / "missing.conf").string(), "--help"}),
+               CLI::CallForHelp);
 }
 
 TEST_F(ConfigFileTest, BadSettingsNameFileAndLine) {
