@@ -6,6 +6,7 @@
 #include <string>
 
 #include "app/backup_command.h"
+#include "app/config_file.h"
 #include "app/serve_command.h"
 #include "cli/client_commands.h"
 #include "cli/generate.h"
@@ -47,6 +48,10 @@ int Run(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const keyward::ConfigFileError& e) {
+    // A bad config file: its line says where; --help would not help.
+    std::cerr << keyward::ErrorLine(e.what()) << std::endl;
+    return 2;
   } catch (const CLI::ParseError& e) {
     // Usage errors: one line and exit code 2, like every other error of the CLI.
     std::cerr << keyward::ErrorLine(std::string(e.what()) + "; see " + CommandPath(&app) +

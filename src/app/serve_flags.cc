@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/client_address.h"
+#include "app/config_file.h"
 #include "core/duration.h"
 
 namespace keyward {
@@ -323,6 +324,7 @@ void AddLeakFlags(CLI::App* cmd, Config& c) {
 }  // namespace
 
 void AddServeFlags(CLI::App* cmd, Config& config) {
+  AddConfigFileOption(cmd);  // first: its callback applies the file before the others run
   AddStoreFlags(cmd, config);
   AddKeyFlags(cmd, config);
   AddTransportFlags(cmd, config);

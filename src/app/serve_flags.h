@@ -6,6 +6,9 @@
 // Renamed flags keep working: --threads (KEYWARD_THREADS) is --network-threads
 // (KEYWARD_NETWORK_THREADS), --workers (KEYWARD_WORKERS) is --blocking-threads
 // (KEYWARD_BLOCKING_THREADS); the new name, on the command line or in the environment, wins.
+//
+// The first flag is --config FILE (KEYWARD_CONFIG, app/config_file.h): settings from a file,
+// under the flags and the variables.
 #pragma once
 
 #include <CLI/CLI.hpp>
