@@ -102,7 +102,9 @@ TEST_F(GeneratedTest, BashCompletesCommandsOptionsAndChoices) {
 
 // Types `line` and a Tab into an interactive zsh (in a pseudo-terminal, zsh/zpty) whose fpath
 // holds the generated _keyward; true once the line on the screen reads `completed` (10 s at
-// most: the first completion loads compinit and the file).
+// most: the first completion loads compinit and the file). compinit -D: no dump file (given
+// `-d /dev/null`, compinit wrote its dump beside it and moved it over /dev/null, which then
+// became a plain file and broke every later test that writes to it).
 constexpr const char* kZshComplete = R"(
 zmodload zsh/zpty
 buf=
@@ -116,7 +118,7 @@ read_until() {
   return 1
 }
 zpty z zsh -f -i
-zpty -w z "PS1='RE''ADY> '; fpath=('$1' \$fpath); autoload -Uz compinit; compinit -u -d /dev/null"
+zpty -w z "PS1='RE''ADY> '; fpath=('$1' \$fpath); autoload -Uz compinit; compinit -u -D"
 # The prompt, then line editing on (bracketed paste): typed ahead of that, a Tab may be lost.
 read_until "READY> "$'\e[K\e[?2004h' || { print -r -- "no prompt: $buf"; exit 1; }
 buf=
