@@ -194,8 +194,8 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
   auto job = std::make_shared<std::tuple<http::Request, http::Peer, http::Responder, Target>>(
       std::move(request), peer, std::move(respond), std::move(*target));
   const Route* route = match.route;
-  bool queued = blocking_.TrySubmit(
-      [this, route, job, params = std::move(match.params), trace]() mutable {
+  bool queued =
+      blocking_.TrySubmit([this, route, job, params = std::move(match.params), trace]() mutable {
         auto& [req, who, responder, tgt] = *job;
         Run(*route, std::move(params), std::move(tgt.query), req, who, responder, trace);
       });

@@ -6,9 +6,9 @@
 // route run on the blocking pool (handlers block on the store), and the Result turned into an HTTP
 // response: errors become {"error": {"code", "message"}} with the status of api/http_status.h; an
 // error's detail() goes to the log with the request id, never to the client. Every /api/v1 response
-// is Cache-Control: no-store. Every response, /auth's too, carries X-Request-Id and, with the access
-// log on, gets its access line (api/request_log.h). GET /readyz is a public route of the router
-// (it reads the store, on the blocking pool).
+// is Cache-Control: no-store. Every response, /auth's too, carries X-Request-Id and, with the
+// access log on, gets its access line (api/request_log.h). GET /readyz is a public route of the
+// router (it reads the store, on the blocking pool).
 //
 // Thread safe: Handle() is called on network threads and never blocks.
 #pragma once

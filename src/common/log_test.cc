@@ -29,9 +29,8 @@ json::object ParseLine(const std::string& line) {
 
 TEST(LogTest, JsonLineHasTimeLevelAndMessage) {
   const std::string line = FormatLine(Format::kJson, Level::kWarn, "store: slow", kMillis);
-  EXPECT_EQ(line,
-            R"({"time":"2026-12-07T16:40:00.123Z","level":"warn","msg":"store: slow"})"
-            "\n");
+  EXPECT_EQ(line, R"({"time":"2026-12-07T16:40:00.123Z","level":"warn","msg":"store: slow"})"
+                  "\n");
   EXPECT_EQ(ParseLine(FormatLine(Format::kJson, Level::kError, "x", 0)).at("time"),
             "1970-01-01T00:00:00.000Z");
   for (auto [level, name] : {std::pair{Level::kDebug, "debug"}, std::pair{Level::kInfo, "info"},
@@ -53,13 +52,13 @@ TEST(LogTest, JsonEscapesEveryMessage) {
   json::object line = ParseLine(FormatLine(Format::kJson, Level::kInfo, tricky, kMillis));
   EXPECT_EQ(line.at("msg").as_string(), tricky);
 
-  const std::string broken = std::string("a\xff b\xc3 c\xed\xa0\x80 d\xe0\x80\x80 e\xf4\x90\x80\x80") +
-                             std::string("\0z", 2);
+  const std::string broken =
+      std::string("a\xff b\xc3 c\xed\xa0\x80 d\xe0\x80\x80 e\xf4\x90\x80\x80") +
+      std::string("\0z", 2);
   line = ParseLine(FormatLine(Format::kJson, Level::kInfo, broken, kMillis));
   const std::string r = "\xef\xbf\xbd";
-  EXPECT_EQ(line.at("msg").as_string(),
-            "a" + r + " b" + r + " c" + r + r + r + " d" + r + r + r + " e" + r + r + r + r +
-                std::string("\0z", 2));
+  EXPECT_EQ(line.at("msg").as_string(), "a" + r + " b" + r + " c" + r + r + r + " d" + r + r + r +
+                                            " e" + r + r + r + r + std::string("\0z", 2));
 
   // Every byte value, alone: always one valid JSON line.
   for (int b = 0; b < 256; ++b) {
@@ -72,7 +71,10 @@ TEST(LogTest, JsonEscapesEveryMessage) {
 }
 
 TEST(LogTest, TextLineEscapesControlCharacters) {
-  EXPECT_EQ(FormatLine(Format::kText, Level::kError, "a\nb\rc\td\x01" "e\x7f", kMillis),
+  EXPECT_EQ(FormatLine(Format::kText, Level::kError,
+                       "a\nb\rc\td\x01"
+                       "e\x7f",
+                       kMillis),
             "2026-12-07T16:40:00Z ERROR a\\nb\\rc\\td\\x01e\\x7f\n");
 }
 
@@ -99,11 +101,15 @@ TEST(LogTest, JsonAccessLine) {
   EXPECT_EQ(line.at("key_name"), "ci \"main\"\n");
 
   // Unknown user and key: left out.
-  line = ParseLine(FormatAccessLine(
-      Format::kJson,
-      {.request_id = "r", .method = "POST", .route = "/auth", .status = 401, .latency_ms = 2,
-       .user = {}, .key_name = {}},
-      kMillis));
+  line = ParseLine(FormatAccessLine(Format::kJson,
+                                    {.request_id = "r",
+                                     .method = "POST",
+                                     .route = "/auth",
+                                     .status = 401,
+                                     .latency_ms = 2,
+                                     .user = {},
+                                     .key_name = {}},
+                                    kMillis));
   EXPECT_FALSE(line.contains("user"));
   EXPECT_FALSE(line.contains("key_name"));
   EXPECT_EQ(line.at("status"), 401);

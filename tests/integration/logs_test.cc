@@ -206,8 +206,8 @@ class OwnPostgres {
   ~OwnPostgres() {
     if (dir_.empty()) return;
     if (std::filesystem::exists(dir_ + "/data/postmaster.pid")) {
-      (void)AsOwner({bin_ + "/pg_ctl", "-D", dir_ + "/data", "-m", "immediate", "-w", "-t", "30",
-                     "stop"});
+      (void)AsOwner(
+          {bin_ + "/pg_ctl", "-D", dir_ + "/data", "-m", "immediate", "-w", "-t", "30", "stop"});
     }
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
@@ -219,8 +219,7 @@ class OwnPostgres {
                .exit_code == 0;
   }
   bool Stop() {
-    return AsOwner({bin_ + "/pg_ctl", "-D", dir_ + "/data", "-m", "fast", "-w", "-t", "30",
-                    "stop"})
+    return AsOwner({bin_ + "/pg_ctl", "-D", dir_ + "/data", "-m", "fast", "-w", "-t", "30", "stop"})
                .exit_code == 0;
   }
   std::string url() const {
@@ -266,9 +265,7 @@ class OwnPostgres {
   int port_ = 0;
 };
 
-int Readyz(const ServerProcess& server) {
-  return Call(server.port(), "GET", "/readyz").status;
-}
+int Readyz(const ServerProcess& server) { return Call(server.port(), "GET", "/readyz").status; }
 
 // Acceptance 5 of issue 18.
 TEST(Readyz, FollowsItsPostgresWithoutARestart) {
