@@ -57,6 +57,39 @@ const json::object* AccessLine(const std::vector<json::object>& lines,
   return nullptr;
 }
 
+// The ```json blocks of docs/server.md's "## Logs": each one line of JSON with the fields of a
+// line the server wrote (`lines`), of the same types.
+void ExpectDocumentedLinesLike(const std::vector<json::object>& lines) {
+  const std::string doc = ReadFile(std::string(KEYWARD_SOURCE_DIR) + "/docs/server.md");
+  const auto section = doc.find("\n## Logs\n");
+  ASSERT_NE(section, std::string::npos);
+  const std::string logs = doc.substr(section, doc.find("\n## ", section + 1) - section);
+  ASSERT_NE(logs.find("<!-- checked: log-examples"), std::string::npos);
+  int blocks = 0;
+  for (auto at = logs.find("```json\n"); at != std::string::npos;
+       at = logs.find("```json\n", at + 1)) {
+    const auto start = at + 8;
+    const std::string block = logs.substr(start, logs.find("```", start) - start);
+    ++blocks;
+    const std::vector<json::object> example = JsonLines(block);
+    ASSERT_EQ(example.size(), 1u) << block;
+    const json::object& documented = example.front();
+    const bool access = documented.at("msg") == "access";
+    // A line the server wrote of the same kind, with the same fields of the same kinds.
+    bool matched = false;
+    for (const json::object& line : lines) {
+      if ((line.at("msg") == "access") != access || line.size() != documented.size()) continue;
+      bool same = true;
+      for (const auto& [name, value] : documented) {
+        same &= line.contains(name) && line.at(name).kind() == value.kind();
+      }
+      matched |= same;
+    }
+    EXPECT_TRUE(matched) << "no line the server wrote is like: " << block;
+  }
+  EXPECT_EQ(blocks, 2);
+}
+
 TEST(JsonLogs, EveryLineIsJsonAndRequestIdsReachTheAccessLine) {
   auto server = ServerProcess::Start({"--log-format", "json", "--access-log", "on"});
   ASSERT_GT(server->port(), 0);
@@ -128,6 +161,7 @@ TEST(JsonLogs, EveryLineIsJsonAndRequestIdsReachTheAccessLine) {
   ASSERT_NE(n, nullptr);
   EXPECT_EQ(n->at("route"), "(none)");
 
+  ExpectDocumentedLinesLike(lines);
   // The start-up line is there, as a JSON message.
   bool listening = false;
   for (const json::object& line : lines) {
