@@ -11,6 +11,7 @@
 #include "api/http_status.h"
 #include "api/json_io.h"
 #include "api/oauth_routes.h"
+#include "api/request_log.h"
 #include "api/routes.h"
 #include "common/log.h"
 #include "http/error_response.h"
@@ -55,8 +56,16 @@ std::optional<Target> ParseTarget(std::string_view target) {
   return out;
 }
 
-std::string PathOnly(std::string_view target) {
-  return std::string(target.substr(0, target.find('?')));
+// The access line's route for what no route pattern names: a file of the web UI, and a path
+// no route has (or a target that cannot be parsed).
+constexpr std::string_view kWebRoute = "(web)";
+constexpr std::string_view kNoRoute = "(none)";
+
+// The metrics label of a route of the router.
+RouteLabel LabelOf(const Route& route) {
+  if (route.pattern == "/api/v1/authorize") return RouteLabel::kAuthorize;
+  if (route.pattern == "/readyz") return RouteLabel::kReadyz;
+  return RouteLabel::kApi;
 }
 
 // Runs a route whose caller may call it. The API speaks JSON: a body of another type (or of
@@ -101,33 +110,36 @@ ApiHandler::ApiHandler(Services& services, BlockingPool& blocking)
   AddOAuthRoutes(router_, services_);
 }
 
-void ApiHandler::Send(http::Responder& respond, http::Response&& response, RouteLabel route,
-                      std::chrono::steady_clock::time_point started) {
-  services_.metrics.CountRequest(route, static_cast<int>(response.result_int()),
-                                 std::chrono::steady_clock::now() - started);
+void ApiHandler::Send(http::Responder& respond, http::Response&& response, RouteLabel label,
+                      const RequestTrace& trace, std::string_view route, const Principal* who) {
+  services_.metrics.CountRequest(label, static_cast<int>(response.result_int()),
+                                 std::chrono::steady_clock::now() - trace.started);
+  FinishResponse(response, trace, route, who != nullptr ? who->user.id : std::string_view(),
+                 who != nullptr ? who->key_name : std::string_view());
   respond(std::move(response));
 }
 
 void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::Responder respond) {
-  const auto started = std::chrono::steady_clock::now();
+  const RequestTrace trace = RequestTrace::Of(request);
   const std::string_view raw_target(request.target());
   if (IsForwardAuthPath(raw_target)) {
-    forward_auth_.Handle(std::move(request), peer, std::move(respond), started);
+    forward_auth_.Handle(std::move(request), peer, std::move(respond), trace);
     return;
   }
   // A probe may add a query ("/healthz?probe=1"); the path decides, as for every route.
   const std::string_view raw_path = raw_target.substr(0, raw_target.find('?'));
   if (raw_path == "/healthz" || raw_path == "/metrics") {
     const RouteLabel label = raw_path == "/healthz" ? RouteLabel::kHealthz : RouteLabel::kMetrics;
+    const std::string_view route = raw_path == "/healthz" ? "/healthz" : "/metrics";
     if (request.method() != bh::verb::get && request.method() != bh::verb::head) {
       http::Response res = MakeResponse(
           request, 405, http::ErrorBody("invalid_argument", "method not allowed; use GET"));
       res.set(bh::field::allow, "GET, HEAD");
-      Send(respond, std::move(res), label, started);
+      Send(respond, std::move(res), label, trace, route);
       return;
     }
     if (label == RouteLabel::kHealthz) {
-      Send(respond, MakeResponse(request, 200, {{"status", "ok"}}), label, started);
+      Send(respond, MakeResponse(request, 200, {{"status", "ok"}}), label, trace, route);
       return;
     }
     if (!MayReadMetrics(request, peer, services_)) {
@@ -135,7 +147,7 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
            MakeResponse(request, 403,
                         http::ErrorBody("permission_denied",
                                         "this address may not read /metrics (--metrics-allow)")),
-           label, started);
+           label, trace, route);
       return;
     }
     http::Response res{bh::status::ok, request.version()};
@@ -150,19 +162,19 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
                            res.body());
     }
     res.prepare_payload();
-    Send(respond, std::move(res), RouteLabel::kMetrics, started);
+    Send(respond, std::move(res), RouteLabel::kMetrics, trace, route);
     return;
   }
   if (services_.web_assets != nullptr && !raw_target.starts_with("/api/")) {
     if (auto file = http::ServeStatic(request, *services_.web_assets)) {
-      Send(respond, std::move(*file), RouteLabel::kWeb, started);
+      Send(respond, std::move(*file), RouteLabel::kWeb, trace, kWebRoute);
       return;
     }
   }
   auto target = ParseTarget(request.target());
   if (!target) {
     Send(respond, ErrorResponse(request, Status::InvalidArgument("malformed request target")),
-         RouteLabel::kOther, started);
+         RouteLabel::kOther, trace, kNoRoute);
     return;
   }
   Router::Match match = router_.Find(request.method(), target->segments);
@@ -172,27 +184,26 @@ void ApiHandler::Handle(http::Request&& request, const http::Peer& peer, http::R
           request, 405,
           http::ErrorBody("invalid_argument", "method not allowed; use " + match.allow));
       res.set(bh::field::allow, match.allow);
-      Send(respond, std::move(res), RouteLabel::kOther, started);
+      Send(respond, std::move(res), RouteLabel::kOther, trace, kNoRoute);
     } else {
       Send(respond, ErrorResponse(request, Status::NotFound("no such route")), RouteLabel::kOther,
-           started);
+           trace, kNoRoute);
     }
     return;
   }
-  const std::uint64_t id = next_request_id_.fetch_add(1, std::memory_order_relaxed);
   auto job = std::make_shared<std::tuple<http::Request, http::Peer, http::Responder, Target>>(
       std::move(request), peer, std::move(respond), std::move(*target));
   const Route* route = match.route;
-  bool queued = blocking_.TrySubmit(
-      [this, route, job, params = std::move(match.params), id, started]() mutable {
+  bool queued =
+      blocking_.TrySubmit([this, route, job, params = std::move(match.params), trace]() mutable {
         auto& [req, who, responder, tgt] = *job;
-        Run(*route, std::move(params), std::move(tgt.query), req, who, responder, id, started);
+        Run(*route, std::move(params), std::move(tgt.query), req, who, responder, trace);
       });
   if (!queued) {
     auto& [req, who, responder, tgt] = *job;
     (void)who, (void)tgt;
     Send(responder, ErrorResponse(req, Status::Unavailable("server is busy; retry shortly")),
-         RouteLabel::kApi, started);
+         LabelOf(*route), trace, route->pattern);
   }
 }
 
@@ -226,7 +237,7 @@ Result<Reply> ApiHandler::Authenticated(const Route& route, ApiCall& call,
 
 void ApiHandler::Run(const Route& route, std::vector<std::string> params, QueryParams query,
                      http::Request& request, const http::Peer& peer, http::Responder& respond,
-                     std::uint64_t id, std::chrono::steady_clock::time_point started) {
+                     const RequestTrace& trace) {
   ApiCall call{request,
                peer,
                std::move(params),
@@ -258,18 +269,12 @@ void ApiHandler::Run(const Route& route, std::vector<std::string> params, QueryP
     const Status& s = reply.status();
     res = ErrorResponse(request, s);
     if (s.code() == StatusCode::kInternal || s.code() == StatusCode::kUnavailable) {
-      log::Error("request {:x}: {}", id, s.ToString());
+      log::Error("request {}: {} {}: {}", trace.id.view(), std::string(request.method_string()),
+                 route.pattern, s.ToString());
     }
   }
-  res.set("X-Request-Id", fmt::format("{:x}", id));
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::steady_clock::now() - started)
-                          .count();
-  log::Info("request {:x} {} {} {} {} {}us user={}", id, call.client_address,
-            std::string(request.method_string()), PathOnly(request.target()), res.result_int(),
-            micros, call.principal ? call.principal->user.id : "-");
-  Send(respond, std::move(res),
-       route.pattern == "/api/v1/authorize" ? RouteLabel::kAuthorize : RouteLabel::kApi, started);
+  Send(respond, std::move(res), LabelOf(route), trace, route.pattern,
+       call.principal ? &*call.principal : nullptr);
 }
 
 }  // namespace keyward

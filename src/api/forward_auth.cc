@@ -125,31 +125,50 @@ bool IsForwardAuthPath(std::string_view target) {
 }
 
 void ForwardAuth::Finish(http::Responder& respond, http::Response&& response, VerifyOutcome outcome,
-                         std::chrono::steady_clock::time_point started) {
+                         const RequestTrace& trace, std::string_view user,
+                         std::string_view key_name) {
   metrics_.CountVerification(outcome);
   metrics_.CountRequest(RouteLabel::kAuth, static_cast<int>(response.result_int()),
-                        std::chrono::steady_clock::now() - started);
+                        std::chrono::steady_clock::now() - trace.started);
+  if (log::AccessEnabled() && user.empty()) {
+    // A key allowed: its answer names it.
+    if (auto it = response.find("X-Keyward-User"); it != response.end()) {
+      user = std::string_view(it->value().data(), it->value().size());
+    }
+    if (auto it = response.find("X-Keyward-Key-Name"); it != response.end()) {
+      key_name = std::string_view(it->value().data(), it->value().size());
+    }
+  }
+  FinishResponse(response, trace, "/auth", user, key_name);
   respond(std::move(response));
 }
 
 void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::Responder respond,
-                         std::chrono::steady_clock::time_point started) {
+                         const RequestTrace& trace) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   std::string scratch;
   auto credential = FindCredential(request, allow_query_key_, scratch);
   if (!credential || credential->empty()) {
     Finish(respond, Answer(version, keep_alive, VerifyOutcome::kInvalid, nullptr, {}, {}),
-           VerifyOutcome::kInvalid, started);
+           VerifyOutcome::kInvalid, trace);
     return;
   }
   Requirements required = RequirementsOf(request);
   http::Response allowed;
   Admission admission;
+  std::string refused_user;  // for the access line: who was refused (only while it is on)
+  std::string refused_key;
   auto on_valid = [&](const CacheEntry& e) {
     admission = Admit(e.principal, e.meters, ClientAddress(request, peer.address, trusted_proxies_),
                       UserAgentOf(request), required, clock_.Now());
-    if (!admission.admitted()) return;
+    if (!admission.admitted()) {
+      if (log::AccessEnabled()) {
+        refused_user = e.principal.user.id;
+        refused_key = e.principal.key_name;
+      }
+      return;
+    }
     allowed = Answer(version, keep_alive, VerifyOutcome::kValid, &e.principal, e.tags_header,
                      e.scopes_header);
   };
@@ -164,12 +183,12 @@ void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::
       metrics_.CountDenial(admission.denial->reason);
       allowed = Refuse(version, keep_alive, admission, WantsLimitAs403(request));
     }
-    Finish(respond, std::move(allowed), VerifyOutcome::kValid, started);
+    Finish(respond, std::move(allowed), VerifyOutcome::kValid, trace, refused_user, refused_key);
     return;
   }
   if (cached == KeyCache::Outcome::kInvalid) {
     Finish(respond, Answer(version, keep_alive, VerifyOutcome::kInvalid, nullptr, {}, {}),
-           VerifyOutcome::kInvalid, started);
+           VerifyOutcome::kInvalid, trace);
     return;
   }
   // A miss: the store decides, on a blocking thread.
@@ -178,22 +197,23 @@ void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::
          Presenter{std::string(who.address), std::string(who.user_agent), std::string(who.method),
                    std::string(who.path)},
          std::move(required), version, keep_alive, WantsLimitAs403(request), std::move(respond),
-         started);
+         trace);
 }
 
 void ForwardAuth::Decide(std::string token, bool jwt, Presenter who, Requirements required,
                          unsigned version, bool keep_alive, bool limit_as_403,
-                         http::Responder respond, std::chrono::steady_clock::time_point started) {
+                         http::Responder respond, const RequestTrace& trace) {
   // NOLINTNEXTLINE(bugprone-exception-escape): as Requirements (requirements.h)
   struct Job {
     std::string token;
     Presenter who;
     Requirements required;
     http::Responder responder;
+    RequestTrace trace;
   };
   auto job = std::make_shared<Job>(
-      Job{std::move(token), std::move(who), std::move(required), std::move(respond)});
-  bool queued = blocking_.TrySubmit([this, job, jwt, version, keep_alive, limit_as_403, started] {
+      Job{std::move(token), std::move(who), std::move(required), std::move(respond), trace});
+  bool queued = blocking_.TrySubmit([this, job, jwt, version, keep_alive, limit_as_403] {
     const Presenter& by = job->who;
     auto principal =
         jwt ? tokens_->Verify(job->token, AudienceSet::kGateway)
@@ -210,7 +230,7 @@ void ForwardAuth::Decide(std::string token, bool jwt, Presenter who, Requirement
       if (!admission.admitted()) {
         metrics_.CountDenial(admission.denial->reason);
         Finish(job->responder, Refuse(version, keep_alive, admission, limit_as_403), outcome,
-               started);
+               job->trace, principal->user.id, principal->key_name);
         return;
       }
     }
@@ -219,11 +239,11 @@ void ForwardAuth::Decide(std::string token, bool jwt, Presenter who, Requirement
     Finish(
         job->responder,
         Answer(version, keep_alive, outcome, principal.ok() ? &*principal : nullptr, tags, scopes),
-        outcome, started);
+        outcome, job->trace);
   });
   if (!queued) {
     Finish(job->responder, Answer(version, keep_alive, VerifyOutcome::kError, nullptr, {}, {}),
-           VerifyOutcome::kError, started);
+           VerifyOutcome::kError, job->trace);
   }
 }
 

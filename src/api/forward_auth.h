@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "api/metrics.h"
+#include "api/request_log.h"
 #include "api/requirements.h"
 #include "common/blocking_pool.h"
 #include "common/clock.h"
@@ -62,8 +63,9 @@ class ForwardAuth {
 
   // `peer` is the TCP peer; the client address is taken from it (and, for a trusted proxy,
   // from the request's forwarding headers).
+  // `trace` gives the answer its X-Request-Id and, with the access log on, its access line.
   void Handle(http::Request&& request, const http::Peer& peer, http::Responder respond,
-              std::chrono::steady_clock::time_point started);
+              const RequestTrace& trace);
 
  private:
   // A cache miss: verifies `token` (an issued JWT when `jwt`) on the blocking pool and answers
@@ -78,9 +80,12 @@ class ForwardAuth {
   };
   void Decide(std::string token, bool jwt, Presenter who, Requirements required, unsigned version,
               bool keep_alive, bool limit_as_403, http::Responder respond,
-              std::chrono::steady_clock::time_point started);
+              const RequestTrace& trace);
+  // `user` and `key_name`, for the access line, are read from the response when it has them
+  // (a key allowed), and given by the caller for a valid key refused.
   void Finish(http::Responder& respond, http::Response&& response, VerifyOutcome outcome,
-              std::chrono::steady_clock::time_point started);
+              const RequestTrace& trace, std::string_view user = {},
+              std::string_view key_name = {});
 
   const Authenticator& authenticator_;
   const TokenService* tokens_;

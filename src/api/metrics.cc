@@ -5,8 +5,8 @@
 namespace keyward {
 namespace {
 
-constexpr const char* kRouteNames[] = {"auth",    "authorize", "api",  "healthz",
-                                       "metrics", "web",       "other"};
+constexpr const char* kRouteNames[] = {"auth",    "authorize", "api",   "healthz",
+                                       "metrics", "web",       "other", "readyz"};
 constexpr const char* kOutcomeNames[] = {"valid", "invalid", "error"};
 constexpr std::string_view kDenialNames[] = {"address", "scope", "tag", "rate_limited"};
 

@@ -40,7 +40,7 @@
 
 namespace keyward {
 
-enum class RouteLabel { kAuth, kAuthorize, kApi, kHealthz, kMetrics, kWeb, kOther };
+enum class RouteLabel { kAuth, kAuthorize, kApi, kHealthz, kMetrics, kWeb, kOther, kReadyz };
 enum class VerifyOutcome { kValid, kInvalid, kError };
 // Why a valid key was refused (api/requirements.h, api/admission.h); the names are
 // X-Keyward-Reason's values: address, scope, tag, rate_limited.
@@ -71,7 +71,7 @@ class Metrics {
   std::string Render(const KeyCache* cache, const UsageRecorder* usage = nullptr) const;
 
  private:
-  static constexpr std::size_t kRoutes = 7;
+  static constexpr std::size_t kRoutes = 8;
   static constexpr std::array<int, 15> kStatuses = {200, 201, 202, 204, 400, 401, 403, 404,
                                                     405, 409, 413, 429, 431, 500, 503};
   static constexpr std::array<double, 12> kBuckets = {

@@ -283,6 +283,14 @@ Result<Reply> GetAudit(Services& s, ApiCall& call) {
   return Json(200, {{"events", std::move(out)}});
 }
 
+// GET /readyz: 200 while the store answers with the current schema, else 503 (the probe of a
+// load balancer or an orchestrator; /healthz says only that the process runs).
+Result<Reply> GetReady(Services& s, ApiCall&) {
+  if (s.health == nullptr) return Status::Unavailable("this server has no readiness check");
+  KW_RETURN_IF_ERROR(s.health->Ready());
+  return Json(200, {{"status", "ready"}});
+}
+
 }  // namespace
 
 void AddApiRoutes(Router& router, Services& s) {
@@ -293,6 +301,7 @@ void AddApiRoutes(Router& router, Services& s) {
   router.Add(verb::post, "/api/v1/logout", auth, bind(Logout));
   router.Add(verb::get, "/api/v1/settings", open, bind(GetSettings));
   router.Add(verb::get, "/api/v1/openapi.json", open, bind(GetOpenApi));
+  router.Add(verb::get, "/readyz", open, bind(GetReady));
   router.Add(verb::post, "/api/v1/authorize", auth, bind(Authorize));
   router.Add(verb::get, "/api/v1/users/me", auth, bind(GetMe));
   router.Add(verb::get, "/api/v1/users", auth, bind(ListUsers));

@@ -9,6 +9,7 @@
 #include "service/audit_log.h"
 #include "service/authenticator.h"
 #include "service/canary_alerts.h"
+#include "service/health_service.h"
 #include "service/key_service.h"
 #include "service/leak_service.h"
 #include "service/options.h"
@@ -57,6 +58,8 @@ struct Services {
   const LeakService* leaks = nullptr;
   // Issue 17: the canary alerts, for keyward_canary_uses_total (null: left out of /metrics).
   const CanaryAlerts* canary_alerts = nullptr;
+  // Issue 18: GET /readyz (null: it answers 503).
+  const HealthService* health = nullptr;
 };
 
 // The clock usage is counted by: services.clock, or the system clock.

@@ -67,6 +67,10 @@ struct Config {
   std::size_t blocking_queue = 4096;
   // "debug", "info" or "warn".
   std::string log_level = "info";
+  // Log lines as "text" or "json" (common/log.h).
+  std::string log_format = "text";
+  // One line per request answered (api/request_log.h); off by default: it costs /auth a write.
+  bool access_log = false;
 };
 
 // OK, or InvalidArgument naming the flag when `config` cannot be served: a bad key prefix, a

@@ -132,6 +132,17 @@ const std::vector<Row>& Table() {
        {/**/ 200, 200, 200, 200,                                     //
         /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
         /**/ 200, 200, 200, 200, 200}},
+      // The short strings would pack the statuses onto the first line.
+      // clang-format off
+      {verb::get,
+       "/readyz",
+       Access::kPublic,
+       "/readyz",
+       "",
+       {/**/ 200, 200, 200, 200,                                     //
+        /**/ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200,  //
+        /**/ 200, 200, 200, 200, 200}},
+      // clang-format on
       {verb::post,
        "/api/v1/authorize",
        Access::kSignedIn,

@@ -124,6 +124,8 @@ int Serve(const Config& config) {
   const sigset_t signals = BlockShutdownSignals();
   if (config.log_level == "debug") log::SetLevel(log::Level::kDebug);
   if (config.log_level == "warn") log::SetLevel(log::Level::kWarn);
+  if (config.log_format == "json") log::SetFormat(log::Format::kJson);
+  log::SetAccessLog(config.access_log);
   if (!InitCrypto()) {
     log::Error("libsodium failed to initialise");
     return 1;

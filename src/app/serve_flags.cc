@@ -175,6 +175,16 @@ void AddTransportFlags(CLI::App* cmd, Config& c) {
   });
   AddValue(cmd, "--log-level", c.log_level, "KEYWARD_LOG_LEVEL", "debug, info or warn")
       ->check(CLI::IsMember({"debug", "info", "warn"}));
+  AddValue(cmd, "--log-format", c.log_format, "KEYWARD_LOG_FORMAT",
+           "log lines as text or json (one JSON object per line)")
+      ->check(CLI::IsMember({"text", "json"}));
+  cmd->add_option_function<std::string>(
+         "--access-log", [&c](const std::string& text) { c.access_log = text == "on"; },
+         "one log line per request (id, method, route, status, latency, user, key name): on or "
+         "off")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->envname("KEYWARD_ACCESS_LOG")
+      ->default_str(c.access_log ? "on" : "off");
 }
 
 // A validator that accepts what ParseTokenAudience reads, with its message otherwise.

@@ -46,6 +46,7 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                 dispatcher_.get()),
       usage_service_(*store_, clock),
       leaks_(*store_, keys_, options_, clock, &cache_, &audit_),
+      health_(*store_),
       token_options_(config.token),
       ring_(token_options_.issuer.empty() || !master_key_
                 ? nullptr
@@ -75,7 +76,8 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                 .clock = &clock,
                 .usage_service = &usage_service_,
                 .leaks = &leaks_,
-                .canary_alerts = &canary_alerts_},
+                .canary_alerts = &canary_alerts_,
+                .health = &health_},
       // ServerApp hands over the count it resolved; the CPUs are counted here only for a graph
       // made without one (the fuzz harness, the benchmarks, tests).
       blocking_threads_(config.blocking_threads > 0

@@ -26,6 +26,7 @@
 #include "service/audit_log.h"
 #include "service/authenticator.h"
 #include "service/canary_alerts.h"
+#include "service/health_service.h"
 #include "service/housekeeper.h"
 #include "service/key_cache.h"
 #include "service/key_service.h"
@@ -139,6 +140,7 @@ class ServiceGraph {
   WebhookService webhooks_;
   UsageService usage_service_;
   LeakService leaks_;
+  HealthService health_;
   const TokenOptions token_options_;
   std::unique_ptr<SigningKeyRing> ring_;  // null while the issuer is off
   std::unique_ptr<TokenService> tokens_;  // null while the issuer is off

@@ -138,6 +138,7 @@ class ForwardingStore : public Store {
     return store_.TopUsage(by, since, limit);
   }
   Result<std::int64_t> PruneUsage(UnixSeconds before) override { return store_.PruneUsage(before); }
+  Status CheckReady() override { return store_.CheckReady(); }
   void Subscribe(StoreEvents events) override { store_.Subscribe(std::move(events)); }
 
  protected:

@@ -32,4 +32,13 @@ inline Status CheckSchemaNotNewer(std::int64_t recorded, std::span<const Migrati
                   recorded, known));
 }
 
+// OK when `recorded`, the highest version a database records, is the last of `migrations`;
+// FailedPrecondition otherwise (readiness: Store::CheckReady).
+inline Status CheckSchemaCurrent(std::int64_t recorded, std::span<const Migration> migrations) {
+  const int latest = migrations.empty() ? 0 : migrations.back().version;
+  if (recorded == latest) return Status::Ok();
+  return Status::FailedPrecondition(
+      fmt::format("the database has schema version {}, this build needs {}", recorded, latest));
+}
+
 }  // namespace keyward

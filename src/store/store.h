@@ -227,6 +227,13 @@ class Store {
   // Forgets hours that start before `before`; returns how many hour rows went.
   virtual Result<std::int64_t> PruneUsage(UnixSeconds before) = 0;
 
+  // --- readiness (GET /readyz) ---
+  // OK when the database answers a trivial query and records the schema version of the last
+  // migration this build knows. Unavailable when it cannot be reached; FailedPrecondition when
+  // its schema is at another version (being migrated by another node, or newer). Cheap: meant
+  // for a probe every few seconds.
+  virtual Status CheckReady() = 0;
+
   // --- several nodes ---
   // Starts delivering `events` for the changes any node makes to the shared database (a node
   // hears its own too); a second call replaces the first. Once it returns, later changes are

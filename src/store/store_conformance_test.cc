@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/migration.h"
 #include "store/postgres/pg_test_util.h"
 #include "store/store.h"
 #include "store/store_test_util.h"
@@ -46,6 +47,22 @@ void ExpectSameKey(const KeyRecord& got, const KeyRecord& want) {
 }
 
 class StoreConformanceTest : public store_test::BackendStoreTest {};
+
+// --- readiness ---
+
+TEST_P(StoreConformanceTest, AMigratedStoreIsReady) {
+  KW_EXPECT_OK(store_->CheckReady());
+  KW_ASSERT_OK(store_->CreateUser(MakeUser("alice")));
+  KW_EXPECT_OK(store_->CheckReady());
+}
+
+TEST(SchemaCurrentTest, OnlyTheLastMigrationIsCurrent) {
+  const Migration migrations[] = {{1, "init", ""}, {2, "more", ""}};
+  KW_EXPECT_OK(CheckSchemaCurrent(2, migrations));
+  KW_EXPECT_CODE(CheckSchemaCurrent(1, migrations), StatusCode::kFailedPrecondition);
+  KW_EXPECT_CODE(CheckSchemaCurrent(3, migrations), StatusCode::kFailedPrecondition);
+  KW_EXPECT_CODE(CheckSchemaCurrent(0, migrations), StatusCode::kFailedPrecondition);
+}
 
 // --- users ---
 

@@ -43,6 +43,7 @@ constexpr char kDeleteUser[] =
     " SELECT pg_notify($2, 'u:' || id) FROM gone";
 constexpr char kSetPassword[] = "UPDATE users SET password_hash = $2 WHERE id = $1";
 constexpr char kCountUsers[] = "SELECT COUNT(*) FROM users";
+constexpr char kSchemaVersion[] = "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations";
 constexpr char kInsertTag[] =
     "INSERT INTO user_tags (user_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 constexpr char kAddTag[] =
@@ -219,6 +220,17 @@ class PostgresStore final : public Store {
   Status RemoveTag(std::string_view id, std::string_view tag) override {
     return WriteOne(kRemoveTag, Params().Text(id).Text(tag).Text(kInvalidateChannel),
                     "user or tag not found");
+  }
+
+  Status CheckReady() override {
+    std::int64_t version = 0;
+    KW_RETURN_IF_ERROR(Read([&](Connection& conn) -> Status {
+      KW_ASSIGN_OR_RETURN(Rows rows, conn.Prepared(kSchemaVersion));
+      if (rows.size() != 1) return Status::Internal("schema_migrations: no result");
+      version = rows.Int(0, 0);
+      return Status::Ok();
+    }));
+    return CheckSchemaCurrent(version, pg::PostgresMigrations());
   }
 
   Result<std::int64_t> CountUsers() override {

@@ -32,6 +32,7 @@ constexpr char kListUsers[] = "SELECT " KW_USER_COLUMNS " FROM users ORDER BY id
 constexpr char kDeleteUser[] = "DELETE FROM users WHERE id = ?1";
 constexpr char kSetPassword[] = "UPDATE users SET password_hash = ?2 WHERE id = ?1";
 constexpr char kCountUsers[] = "SELECT COUNT(*) FROM users";
+constexpr char kSchemaVersion[] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
 constexpr char kInsertTag[] =
     "INSERT INTO user_tags (user_id, tag) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
 constexpr char kDeleteTag[] = "DELETE FROM user_tags WHERE user_id = ?1 AND tag = ?2";
@@ -189,6 +190,14 @@ class SqliteStore final : public Store {
       s.BindText(1, id);
       s.BindText(2, tag);
     });
+  }
+
+  Status CheckReady() override {
+    MutexLock lock(mu_);
+    KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kSchemaVersion));
+    KW_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) return Status::Internal("schema_migrations: no result");
+    return CheckSchemaCurrent(select.ColumnInt(0), sqlite::SqliteMigrations());
   }
 
   Result<std::int64_t> CountUsers() override {
