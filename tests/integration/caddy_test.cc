@@ -29,18 +29,6 @@
 namespace keyward::testing {
 namespace {
 
-bool PortAnswers(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
 std::string CaddyBinary() {
   for (const char* path : {"/usr/bin/caddy", "/usr/local/bin/caddy", "/usr/sbin/caddy"}) {
     if (::access(path, X_OK) == 0) return path;

@@ -36,19 +36,19 @@ std::uint16_t FreePort() {
   return port;
 }
 
-namespace {
-
 bool PortAnswers(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(port);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   ::close(fd);
   return ok;
 }
+
+namespace {
 
 // Debian installs nginx in /usr/sbin, which is not on every PATH.
 std::string NginxBinary() {

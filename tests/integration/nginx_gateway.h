@@ -27,6 +27,9 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 // A TCP port of 127.0.0.1 that was free a moment ago.
 std::uint16_t FreePort();
 
+// Whether something accepts connections on 127.0.0.1:port.
+bool PortAnswers(std::uint16_t port);
+
 // Replaces every `from` in `text` with `to`; returns how many there were.
 int ReplaceAll(std::string& text, const std::string& from, const std::string& to);
 

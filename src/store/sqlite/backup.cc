@@ -31,7 +31,7 @@ constexpr auto kBusyWait = std::chrono::seconds(30);
 
 std::string ErrnoText() { return std::generic_category().message(errno); }
 
-Status FileError(std::string_view what, const std::string& path) {
+Status CopyFileError(std::string_view what, const std::string& path) {
   return Status::Internal(fmt::format("cannot {} {}: {}", what, path, ErrnoText()));
 }
 
@@ -115,20 +115,20 @@ Status CopyDatabase(const std::string& from, const std::string& to) {
 // Writes `path`'s data to the disk.
 Status SyncFile(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return FileError("open", path);
+  if (fd < 0) return CopyFileError("open", path);
   const bool synced = ::fsync(fd) == 0;
   ::close(fd);
-  if (!synced) return FileError("sync", path);
+  if (!synced) return CopyFileError("sync", path);
   return Status::Ok();
 }
 
 // Makes a rename in `dir` durable.
 Status SyncFolder(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return FileError("open", dir);
+  if (fd < 0) return CopyFileError("open", dir);
   const bool synced = ::fsync(fd) == 0;
   ::close(fd);
-  if (!synced) return FileError("sync", dir);
+  if (!synced) return CopyFileError("sync", dir);
   return Status::Ok();
 }
 
@@ -143,7 +143,7 @@ class TempFile {
   static Result<TempFile> Create(const std::string& base) {
     std::string name = base + "XXXXXX";
     const int fd = ::mkostemp(name.data(), O_CLOEXEC);  // mode 0600
-    if (fd < 0) return FileError("create a file beside", base);
+    if (fd < 0) return CopyFileError("create a file beside", base);
     ::close(fd);
     return TempFile(std::move(name));
   }
@@ -168,15 +168,15 @@ class TempFile {
 Status GiveToFolderOwner(int fd, const std::string& dir, const std::string& path) {
   if (::geteuid() != 0) return Status::Ok();
   struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0) return FileError("stat", dir);
+  if (::stat(dir.c_str(), &st) != 0) return CopyFileError("stat", dir);
   if (st.st_uid == 0) return Status::Ok();
-  if (::fchown(fd, st.st_uid, st.st_gid) != 0) return FileError("change the owner of", path);
+  if (::fchown(fd, st.st_uid, st.st_gid) != 0) return CopyFileError("change the owner of", path);
   return Status::Ok();
 }
 
 Status GiveToFolderOwner(const std::string& path, const std::string& dir) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return FileError("open", path);
+  if (fd < 0) return CopyFileError("open", path);
   Status status = GiveToFolderOwner(fd, dir, path);
   ::close(fd);
   return status;
@@ -184,7 +184,7 @@ Status GiveToFolderOwner(const std::string& path, const std::string& dir) {
 
 Result<std::int64_t> FileSize(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return FileError("stat", path);
+  if (::stat(path.c_str(), &st) != 0) return CopyFileError("stat", path);
   return static_cast<std::int64_t>(st.st_size);
 }
 
@@ -224,7 +224,7 @@ std::string LockPath(const std::string& data_dir) {
 Result<DataDirLock> DataDirLock::Acquire(const std::string& data_dir) {
   const std::string path = LockPath(data_dir);
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return FileError("open the lock file", path);
+  if (fd < 0) return CopyFileError("open the lock file", path);
   DataDirLock lock(fd);
   int rc = 0;
   do {
@@ -237,7 +237,7 @@ Result<DataDirLock> DataDirLock::Acquire(const std::string& data_dir) {
                       "server runs on it, or a restore",
                       data_dir, path));
     }
-    return FileError("lock", path);
+    return CopyFileError("lock", path);
   }
   KW_RETURN_IF_ERROR(GiveToFolderOwner(fd, data_dir, path));
   return lock;
@@ -318,11 +318,11 @@ Result<CopyInfo> Backup(const std::string& data_dir, const std::string& to, bool
   KW_ASSIGN_OR_RETURN(const std::int64_t version, CheckKeywardDatabase(temp.path()));
   KW_RETURN_IF_ERROR(SyncFile(temp.path()));
   if (force) {
-    if (::rename(temp.path().c_str(), to.c_str()) != 0) return FileError("write", to);
+    if (::rename(temp.path().c_str(), to.c_str()) != 0) return CopyFileError("write", to);
   } else if (::renameat2(AT_FDCWD, temp.path().c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) !=
              0) {
     if (errno == EEXIST) return Status::AlreadyExists(to + " exists; give --force to replace it");
-    return FileError("write", to);
+    return CopyFileError("write", to);
   }
   temp.Keep();
   KW_RETURN_IF_ERROR(SyncFolder(FolderOf(to)));
@@ -349,9 +349,9 @@ Result<CopyInfo> Restore(const std::string& from, const std::string& data_dir, b
   // A WAL or journal left beside the new file would be replayed into it: gone first.
   for (const char* suffix : {"-wal", "-shm", "-journal"}) {
     const std::string stale = db + suffix;
-    if (::unlink(stale.c_str()) != 0 && errno != ENOENT) return FileError("remove", stale);
+    if (::unlink(stale.c_str()) != 0 && errno != ENOENT) return CopyFileError("remove", stale);
   }
-  if (::rename(temp.path().c_str(), db.c_str()) != 0) return FileError("write", db);
+  if (::rename(temp.path().c_str(), db.c_str()) != 0) return CopyFileError("write", db);
   temp.Keep();
   KW_RETURN_IF_ERROR(SyncFolder(data_dir));
   KW_ASSIGN_OR_RETURN(const std::int64_t bytes, FileSize(db));
