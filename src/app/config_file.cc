@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -184,8 +185,15 @@ void ApplyConfigSettings(CLI::App* cmd, const std::vector<ConfigSetting>& settin
     CLI::Option* option =
         s.name.starts_with('-') ? nullptr : cmd->get_option_no_throw("--" + s.name);
     if (option == nullptr || option == cmd->get_help_ptr() || option == cmd->get_help_all_ptr()) {
-      fail(s.line, "unknown setting '" + s.name + "' (the names are keyward serve's flags " +
-                       "without their --)");
+      // Echoed only when it looks like a name: a pasted URL before its first '=' could hold a
+      // password.
+      const bool name_like =
+          s.name.size() <= 64 && std::all_of(s.name.begin(), s.name.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+          });
+      fail(s.line, (name_like ? "unknown setting '" + s.name + "'"
+                              : std::string("not a setting name before '='")) +
+                       " (the names are keyward serve's flags without their --)");
     }
     const auto [at, first] = seen.try_emplace(option, Seen{s.line, SetElsewhere(*option)});
     if (!first && option->get_items_expected_max() <= 1) {
@@ -195,7 +203,9 @@ void ApplyConfigSettings(CLI::App* cmd, const std::vector<ConfigSetting>& settin
     if (IsBoolean(*option) && s.value != "true" && s.value != "false") {
       fail(s.line, s.name + " takes true or false");
     }
-    if (at->second.set_elsewhere) continue;
+    // An empty value leaves the setting at its default: the generated keyward.conf writes
+    // `# db =` for a setting without one, and uncommenting it changes nothing.
+    if (at->second.set_elsewhere || s.value.empty()) continue;
     try {
       option->add_result(s.value);
       option->run_callback();

@@ -11,11 +11,14 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "app/config.h"
 #include "app/serve_flags.h"
+#include "cli/generate.h"
 #include "common/status_matchers.h"
 
 namespace keyward {
@@ -278,6 +281,45 @@ TEST_F(ConfigFileTest, ErrorsInTheFileCountEvenWhereAFlagWins) {
               HasSubstr(":1: unknown setting"));
   // ...but a value the command line replaces is not used, so its option does not check it.
   EXPECT_EQ(ErrorOf({"--config", Write("max-validity = 3x\n"), "--max-validity", "1d"}), "");
+}
+
+// The generated keyward.conf (cli/generate.h, installed as /etc/keyward/keyward.conf) with every
+// `# name = default` line uncommented is a file that changes nothing: each default parses, an
+// empty one (`db =`, `token-audience =`) included, and the result is the default server.
+TEST_F(ConfigFileTest, TheGeneratedFileUncommentedChangesNothing) {
+  CLI::App app;
+  Config defaults;
+  CLI::App* serve = app.add_subcommand("serve");
+  AddServeFlags(serve, defaults);
+  const Result<std::string> generated = ConfigTemplate(*serve, {});
+  ASSERT_THAT(generated.status(), IsOk());
+  const std::string& text = *generated;
+  const std::regex setting("^# ([a-z][a-z0-9-]*) =( .*)?$");
+  std::istringstream lines(text);
+  std::string uncommented;
+  int settings = 0;
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_match(line, m, setting) && serve->get_option_no_throw("--" + m[1].str())) {
+      line = line.substr(2);
+      ++settings;
+    }
+    uncommented += line + "\n";
+  }
+  EXPECT_GT(settings, 40) << text;
+  const Config c = ParseServe({"--config", Write(uncommented)});
+  EXPECT_THAT(Validate(c), IsOk());
+  EXPECT_EQ(c.listen, defaults.listen);
+  EXPECT_EQ(c.data_dir, defaults.data_dir);
+  EXPECT_EQ(c.db, defaults.db);
+  EXPECT_EQ(c.log_level, defaults.log_level);
+  EXPECT_EQ(c.service.default_validity, defaults.service.default_validity);
+  EXPECT_EQ(c.service.max_validity, defaults.service.max_validity);
+  EXPECT_TRUE(c.token.audiences.empty());
+  EXPECT_TRUE(c.token.gateway_audiences.empty());
+  EXPECT_EQ(c.allow_query_key, defaults.allow_query_key);
+  EXPECT_EQ(c.usage_counting, defaults.usage_counting);
+  EXPECT_EQ(c.last_used_interval, defaults.last_used_interval);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,11 +27,12 @@ void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
-// The code block after "<!-- checked: config-example" in docs/server.md, without its fences.
-std::string DocExample() {
-  const std::string doc = ReadFile(std::string(KEYWARD_SOURCE_DIR) + "/docs/server.md");
-  const std::size_t mark = doc.find("<!-- checked: config-example ");
-  EXPECT_NE(mark, std::string::npos) << "docs/server.md lost its example config file";
+// The code block after "<!-- checked: NAME" in docs/PAGE, without its fences.
+std::string DocExample(const std::string& page = "server.md",
+                       const std::string& name = "config-example") {
+  const std::string doc = ReadFile(std::string(KEYWARD_SOURCE_DIR) + "/docs/" + page);
+  const std::size_t mark = doc.find("<!-- checked: " + name + " ");
+  EXPECT_NE(mark, std::string::npos) << "docs/" << page << " lost its example config file";
   if (mark == std::string::npos) return "";
   const std::size_t body = doc.find('\n', doc.find("```", mark));
   const std::size_t close = doc.find("\n```", body);
@@ -167,6 +169,25 @@ TEST_F(ServeConfigFile, BadFilesStopTheStartWithFileAndLine) {
                              "directory"),
             std::string::npos)
       << missing.err;
+}
+
+// docs/install.md's example for the package's /etc/keyward/keyward.conf: it parses, and its
+// settings are at work where flags do not replace them (the harness's --listen and --data-dir,
+// and --db "" here for its PostgreSQL, which is not on this machine): every log line is JSON.
+TEST_F(ServeConfigFile, TheInstallPagesExampleParsesAndItsLogFormatWorks) {
+  const std::string example = DocExample("install.md", "config-install");
+  ASSERT_NE(example.find("log-format = json"), std::string::npos) << example;
+  const std::string conf = dir_ + "/install.conf";
+  WriteFile(conf, example);
+  auto server = ServerProcess::Start({"--config", conf, "--db", ""});
+  ASSERT_NE(server->port(), 0);
+  const std::string log = server->Log();
+  ASSERT_FALSE(log.empty());
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_TRUE(line.starts_with("{\"time\":")) << line;
+  }
+  EXPECT_EQ(server->Stop(), 0);
 }
 
 }  // namespace
