@@ -85,7 +85,8 @@ data in /var/lib/keyward.")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # keyward opens libpq and libcurl on first use (src/common/shared_library.h), so dpkg-shlibdeps,
 # which reads the binary's start-up needs, does not see them: they are named here.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, libpq5, libcurl4")
+# Versions: CURLOPT_PROTOCOLS_STR and CURLOPT_CA_CACHE_TIMEOUT need curl 7.87, Debian 12's 7.88.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, libpq5 (>= 15), libcurl4 (>= 7.88)")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${keyward_deb}/postinst ${keyward_deb}/prerm ${keyward_deb}/postrm)
 if(keyward_conffiles)

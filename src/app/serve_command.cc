@@ -20,6 +20,7 @@
 
 #include "app/serve_flags.h"
 #include "app/server_app.h"
+#include "common/libcurl_loader.h"
 #include "common/log.h"
 #include "common/random.h"
 #include "common/sd_notify.h"
@@ -136,6 +137,13 @@ int Serve(const Config& config) {
   };
   // Flags that cannot be served together are a usage error: exit 2, naming the flag.
   if (Status s = Validate(config); !s.ok()) {
+    log::Error("{}", s.message());
+    return 2;
+  }
+  // libcurl is opened on first use (common/shared_library.h) and the webhook dispatcher needs
+  // it: a missing one is a configuration error here (exit 2, which the unit does not restart),
+  // not an abort later.
+  if (Status s = LoadLibcurl(); !s.ok()) {
     log::Error("{}", s.message());
     return 2;
   }

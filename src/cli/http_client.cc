@@ -188,7 +188,7 @@ Result<HttpClient::Reply> HttpClient::Perform(std::string_view method, const std
   // Certificates and host names are always checked (libcurl's defaults, made explicit).
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(curl, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+  curl_easy_setopt(curl, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
   if (!ca_file_.empty()) {
     // Added to the system's CAs, not in their place (CURLOPT_CAINFO would replace the bundle).
     // The store is this connection's own, not one cached for other connections.

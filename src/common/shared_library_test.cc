@@ -37,6 +37,9 @@ TEST(SharedLibraryTest, LibcurlForwardersReachTheLibrary) {
   EXPECT_EQ(curl_easy_setopt(curl, CURLOPT_URL, "http://127.0.0.1:9/"), CURLE_OK);  // pointer
   EXPECT_EQ(curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, curl_off_t{1} << 40),
             CURLE_OK);  // off_t
+  // A negative size is refused: the 64-bit value arrived whole.
+  EXPECT_EQ(curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, curl_off_t{-1}),
+            CURLE_BAD_FUNCTION_ARGUMENT);
   EXPECT_EQ(curl_easy_setopt(curl, CURLOPT_SSLVERSION, 999L), CURLE_BAD_FUNCTION_ARGUMENT);
   char* url = nullptr;
   EXPECT_EQ(curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &url), CURLE_OK);

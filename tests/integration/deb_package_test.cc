@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <regex>
 #include <sstream>
@@ -221,6 +222,12 @@ TEST_F(DebPackageTest, InstallsRunsAsItsUserAndPurgesToNothing) {
   ProcessResult install = RunProcess({"dpkg", "-i", "--no-triggers", deb});
   ASSERT_EQ(install.exit_code, 0) << Output(install);
   lap("dpkg -i");
+  // Where systemd runs, postinst started the unit, which holds the data folder: stopped, so
+  // that the run below (the unit's command line, as its user) is the one checked. No machine
+  // here runs systemd; the unit under systemd itself is not exercised by this test.
+  if (fs::exists("/run/systemd/system")) {
+    ASSERT_EQ(RunProcess({"systemctl", "stop", "keyward.service"}).exit_code, 0);
+  }
 
   // The user and its state directory.
   ProcessResult user = RunProcess({"getent", "passwd", "keyward"});
@@ -340,6 +347,23 @@ TEST_F(DebPackageTest, InstallsRunsAsItsUserAndPurgesToNothing) {
   server_ = -1;
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFile(log_path);
   ExpectNoSecretsIn({log_path});
+
+  // A changed config file is the administrator's: installing the package again (the upgrade
+  // path of the maintainer scripts) keeps it, its owner and mode, and the data. `dpkg -r`
+  // removes the program but keeps the config file, the data and the user; only purge takes them.
+  { std::ofstream(kConf, std::ios::app) << "# changed by deb_package_test\n"; }
+  ProcessResult again = RunProcess({"dpkg", "-i", "--no-triggers", deb});
+  ASSERT_EQ(again.exit_code, 0) << Output(again);
+  EXPECT_NE(ReadFile(kConf).find("# changed by deb_package_test"), std::string::npos);
+  EXPECT_EQ(Mode(kConf), "0640");
+  EXPECT_TRUE(fs::exists("/var/lib/keyward/keyward.db"));
+  ProcessResult remove = RunProcess({"dpkg", "-r", "--no-triggers", "keyward"});
+  ASSERT_EQ(remove.exit_code, 0) << Output(remove);
+  EXPECT_FALSE(fs::exists("/usr/bin/keyward"));
+  EXPECT_NE(ReadFile(kConf).find("# changed by deb_package_test"), std::string::npos);
+  EXPECT_TRUE(fs::exists("/var/lib/keyward/keyward.db"));
+  EXPECT_EQ(RunProcess({"getent", "passwd", "keyward"}).exit_code, 0) << "remove took the user";
+  lap("reinstall, remove");
 
   ProcessResult purge = RunProcess({"dpkg", "--purge", "--no-triggers", "keyward"});
   ASSERT_EQ(purge.exit_code, 0) << Output(purge);
