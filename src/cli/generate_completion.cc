@@ -166,7 +166,9 @@ std::string ZshSpecs(const CLI::App& app) {
       const std::string suffix = !TakesValue(*o) ? "" : n.size() == 2 ? "+" : "=";
       // Spellings of one option exclude each other, unless it repeats.
       const std::string exclude = repeat ? "*" : names.size() > 1 ? "(" + Join(names) + ")" : "";
-      text += "    " + Quote(exclude + n + suffix + help + value) + " \\\n";
+      std::string spec = exclude;
+      spec.append(n).append(suffix).append(help).append(value);
+      text.append("    ").append(Quote(spec)).append(" \\\n");
     }
   }
   return text;

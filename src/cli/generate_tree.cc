@@ -72,7 +72,7 @@ std::string ValueName(const CLI::Option& option) {
 }
 
 std::string DefaultValue(const CLI::Option& option) {
-  const std::string value = option.get_default_str();
+  std::string value = option.get_default_str();
   if (ValueName(option) != "BOOLEAN") return value;
   if (value == "1") return "true";
   if (value == "0") return "false";
@@ -83,7 +83,7 @@ std::string CommandPath(const CLI::App& app) {
   std::string path = app.get_name();
   for (const CLI::App* parent = app.get_parent(); parent != nullptr;
        parent = parent->get_parent()) {
-    path = parent->get_name() + " " + path;
+    path.insert(0, parent->get_name() + " ");
   }
   return path;
 }
