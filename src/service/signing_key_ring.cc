@@ -303,7 +303,11 @@ Result<RingKey> SigningKeyRing::Rotate(const Caller& caller, bool now) {
   if (!added.ok()) return added.status();
   log::Info("signing key {} ({}, generation {}) added by {}; it signs from {}", added->kid,
             added->alg, added->generation, caller.user.id, FormatRfc3339(added->activates_at));
-  for (const RingKey& key : snapshot()->keys) {
+  // Held while it is read: in a range-for over snapshot()->keys the shared_ptr was a temporary
+  // gone before the loop, and a refresh on another thread could free the keys under it
+  // (ThreadSanitizer saw it: TokenIssuerClusterTest, an emergency rotation).
+  const std::shared_ptr<const RingSnapshot> snap = snapshot();
+  for (const RingKey& key : snap->keys) {
     if (key.record.kid == added->kid) return key;
   }
   return Status::Internal("the new signing key is not in the ring");
