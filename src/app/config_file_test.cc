@@ -14,10 +14,12 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "app/config.h"
 #include "app/serve_flags.h"
+#include "app/serve_flags_test_util.h"
 #include "cli/generate.h"
 #include "common/status_matchers.h"
 
@@ -27,17 +29,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// Parses `args` (after "serve") into a Config the way `keyward serve` does.
-Config ParseServe(std::vector<std::string> args) {
-  CLI::App app;
-  Config config;
-  CLI::App* cmd = app.add_subcommand("serve");
-  AddServeFlags(cmd, config);
-  args.insert(args.begin(), "serve");
-  std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
-  app.parse(args);
-  return config;
-}
+Config ParseServe(std::vector<std::string> args) { return ParseServeArgs(std::move(args)); }
 
 // A file holding `text`, removed with the fixture.
 class ConfigFileTest : public ::testing::Test {

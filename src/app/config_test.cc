@@ -8,25 +8,17 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "app/serve_flags.h"
+#include "app/serve_flags_test_util.h"
 #include "common/status_matchers.h"
 
 namespace keyward {
 namespace {
 
-// Parses `args` (after "serve") into a Config the way `keyward serve` does.
-Config Parse(std::vector<std::string> args) {
-  CLI::App app;
-  Config config;
-  CLI::App* cmd = app.add_subcommand("serve");
-  AddServeFlags(cmd, config);
-  args.insert(args.begin(), "serve");
-  std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
-  app.parse(args);
-  return config;
-}
+Config Parse(std::vector<std::string> args) { return ParseServeArgs(std::move(args)); }
 
 TEST(ServeFlags, DefaultsAreConfigDefaults) {
   const Config parsed = Parse({});

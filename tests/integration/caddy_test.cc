@@ -108,21 +108,7 @@ class CaddyGateway : public ::testing::Test {
     }
   }
 
-  void StopCaddy() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 250; ++i) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  void StopCaddy() { StopGently(pid_); }
 
   HttpResult Get(std::uint16_t port, const Headers& headers = {}) {
     return Call(port, "GET", "/things/42?x=1", "", headers);

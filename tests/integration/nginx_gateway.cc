@@ -152,21 +152,23 @@ int Nginx::Hits(std::uint16_t port) const {
   return hits;
 }
 
-void Nginx::Stop() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
+void StopGently(pid_t& pid) {
+  if (pid <= 0) return;
+  ::kill(pid, SIGTERM);
   int status = 0;
   for (int i = 0; i < 250; ++i) {
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      pid = -1;
       return;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+  pid = -1;
 }
+
+void Nginx::Stop() { StopGently(pid_); }
 
 void NginxGateway::StartGateway(const std::vector<std::string>& keyward_args, bool ipv6) {
   keyward_ = ServerProcess::Start(keyward_args);

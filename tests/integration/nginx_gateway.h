@@ -30,6 +30,9 @@ std::uint16_t FreePort();
 // Whether something accepts connections on 127.0.0.1:port.
 bool PortAnswers(std::uint16_t port);
 
+// SIGTERM to `pid`, SIGKILL after 5 s; waits for it and sets `pid` to -1. Nothing when <= 0.
+void StopGently(pid_t& pid);
+
 // Replaces every `from` in `text` with `to`; returns how many there were.
 int ReplaceAll(std::string& text, const std::string& from, const std::string& to);
 
