@@ -63,7 +63,7 @@ test: test-deps
 # clang-tidy (.clang-tidy) on every file, tests too, file by file (`make test` checks the code
 # that ships, by unity file): needs build/tidy configured, not built.
 tidy: test-deps
-	cmake --preset tsan -B build/tidy -DKEYWARD_UNITY=OFF >/dev/null
+	cmake --preset tsan -B build/tidy -DKEYWARD_UNITY=OFF -DKEYWARD_SYSTEM_TESTS=ON >/dev/null
 	JOBS=$(JOBS) scripts/clang-tidy build/tidy
 
 # Not part of `test`: builds a release binary and benchmarks /auth against nginx (minutes; see
@@ -76,8 +76,8 @@ bench: deps
 SOAK_ROUNDS ?= 50
 soak: deps
 	cmake --preset ci >/dev/null
-	cmake --build --preset ci -j $(JOBS) --target crash_durability_test
-	KEYWARD_CRASH_ROUNDS=$(SOAK_ROUNDS) build/ci/tests/integration/crash_durability_test
+	cmake --build --preset ci -j $(JOBS) --target keyward integration_test
+	KEYWARD_CRASH_ROUNDS=$(SOAK_ROUNDS) build/ci/tests/integration/integration_test --gtest_filter='CrashDurabilityTest.*'
 
 # Not part of `test` (which replays the seed corpora): builds the fuzz targets with clang and
 # libFuzzer (+ASan, UBSan) in build/fuzz and runs each for FUZZ_SECONDS (default 60), printing

@@ -24,10 +24,6 @@ namespace json = boost::json;
 constexpr char kCarolPassword[] = "carol-password-5b8e21";
 constexpr char kWrongPassword[] = "carol-wrong-password-9d4f";
 
-std::string Str(const json::value& v, const char* key) {
-  return std::string(v.at(key).as_string());
-}
-
 // "action actor user target address outcome" of each event, in the order given.
 std::vector<std::string> Lines(const json::array& events) {
   std::vector<std::string> lines;
@@ -164,9 +160,9 @@ const std::vector<std::string> kScriptEvents = {
 };
 
 TEST_P(AuditTest, AScriptedSequenceLeavesExactlyItsEvents) {
-  const UnixSeconds started = Clock::System().Now();
+  const UnixSeconds started = keyward::Clock::System().Now();
   auto [admin, carol] = RunScript();
-  const UnixSeconds ended = Clock::System().Now();
+  const UnixSeconds ended = keyward::Clock::System().Now();
 
   json::array events = Audit(admin);
   EXPECT_EQ(Lines(events), kScriptEvents);

@@ -35,11 +35,6 @@ namespace json = boost::json;
 using SteadyClock = std::chrono::steady_clock;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-std::string Str(const json::value& v, const char* member) {
-  const json::value* m = v.as_object().if_contains(member);
-  return m != nullptr && m->is_string() ? std::string(m->as_string()) : std::string();
-}
-
 // The answer without what differs between any two calls: Date, and the API's X-Request-Id.
 std::string Comparable(const HttpResult& r) {
   std::string out = std::to_string(r.status) + "\n";
@@ -329,7 +324,7 @@ TEST_F(CanaryTest, DocsExamplesRun) {
   WebhookReceiver alerts;
   const std::string home = MakeTempDir();
   const std::string server = "http://127.0.0.1:" + std::to_string(server_->port());
-  const std::string bin = std::filesystem::path(KEYWARD_BINARY).parent_path().string();
+  const std::string bin = std::filesystem::path(KeywardBinary()).parent_path().string();
   auto run = [&](const std::string& block) {
     std::string script = Replace(block, "http://127.0.0.1:8080", server);
     script = Replace(script, "https://alerts.example.com/keyward", alerts.Url("/keyward"));

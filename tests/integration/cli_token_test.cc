@@ -56,10 +56,6 @@ std::vector<std::string> SortedStrings(const json::value& array) {
   return out;
 }
 
-std::string Str(const json::value& v, const char* key) {
-  return std::string(v.at(key).as_string());
-}
-
 class TokenCliTest : public ::testing::Test {
  protected:
   void SetUp() override {

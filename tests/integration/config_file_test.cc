@@ -57,7 +57,7 @@ class ServeConfigFile : public ::testing::Test {
   std::uint16_t StartBare(const std::vector<std::string>& args,
                           std::map<std::string, std::string> env) {
     log_ = dir_ + "/bare-" + std::to_string(++starts_) + ".log";
-    std::vector<std::string> argv = {KEYWARD_BINARY, "serve"};
+    std::vector<std::string> argv = {KeywardBinary(), "serve"};
     argv.insert(argv.end(), args.begin(), args.end());
     env.try_emplace("KEYWARD_ADMIN_PASSWORD", kAdminPassword);
     pid_ = Spawn(argv, log_, env);

@@ -284,11 +284,28 @@ pid_t Spawn(std::vector<std::string> args, const std::string& log_path,
   return pid;
 }
 
+const std::string& KeywardBinary() {
+  static const std::string binary = [] {
+    const char* set = std::getenv("KEYWARD_BINARY");
+    return std::string(set != nullptr && *set != '\0' ? set : KEYWARD_BUILT_BINARY);
+  }();
+  return binary;
+}
+
 ProcessResult RunKeyward(const std::vector<std::string>& args,
                          const std::map<std::string, std::string>& env, const std::string& input) {
-  std::vector<std::string> argv = {KEYWARD_BINARY};
+  std::vector<std::string> argv = {KeywardBinary()};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunProcess(argv, env, input);
+}
+
+int AuthStatus(const ServerProcess& server, const std::string& key) {
+  return Call(server.port(), "GET", "/auth", "", {{"Authorization", "Bearer " + key}}).status;
+}
+
+std::string Str(const boost::json::value& v, const char* key) {
+  const boost::json::value* member = v.is_object() ? v.as_object().if_contains(key) : nullptr;
+  return member != nullptr && member->is_string() ? std::string(member->as_string()) : "";
 }
 
 std::string Base64(std::string_view in) {
@@ -395,8 +412,8 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(std::vector<std::string> ext
   p->log_path_ = p->root_ + "/server.log";
   env.try_emplace("KEYWARD_ADMIN_PASSWORD", kAdminPassword);
 
-  std::vector<std::string> args = {KEYWARD_BINARY, "serve",      "--listen",  "127.0.0.1:0",
-                                   "--data-dir",   p->data_dir_, "--threads", "2"};
+  std::vector<std::string> args = {KeywardBinary(), "serve",      "--listen",  "127.0.0.1:0",
+                                   "--data-dir",    p->data_dir_, "--threads", "2"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_t pid = Spawn(args, p->log_path_, env);
   p->pid_ = pid;

@@ -23,6 +23,12 @@ namespace keyward::testing {
 
 inline constexpr const char* kAdminPassword = "admin-password-for-tests";
 
+// The `keyward` binary under test: $KEYWARD_BINARY when set, else the one built beside the tests
+// (KEYWARD_BUILT_BINARY). `make test` builds the integration tests once, with the ci preset, and
+// runs them against the binaries of the asan and tsan builds through the variable
+// (scripts/test-all).
+const std::string& KeywardBinary();
+
 struct HttpResult {
   int status = 0;
   std::string body;
@@ -94,6 +100,9 @@ class ServerProcess {
   std::string root_;  // holds the log, and the data dir unless one was given
 };
 
+// The status of GET /auth with `key` as the bearer credential (a key or a token).
+int AuthStatus(const ServerProcess& server, const std::string& key);
+
 struct ProcessResult {
   int exit_code = -1;  // -1 when killed by a signal
   std::string out;     // standard output
@@ -118,6 +127,10 @@ ProcessResult RunKeyward(const std::vector<std::string>& args,
 
 // Standard base64 with padding (HTTP Basic credentials).
 std::string Base64(std::string_view in);
+
+// The string member `key` of a JSON object, or "" when `v` is not an object or has no such
+// string member (a test comparing it then fails on the value, with the value in its message).
+std::string Str(const boost::json::value& v, const char* key);
 
 // `key` with one character of its secret changed, so that its checksum no longer matches.
 std::string WithTypo(std::string key);

@@ -32,15 +32,6 @@ using Wall = std::chrono::system_clock;
 constexpr auto kWriterInterval = std::chrono::seconds(1);  // the shortest it takes
 constexpr char kKeys[] = "/api/v1/users/me/apikeys";
 
-std::string Str(const json::value& v, const char* key) {
-  const auto* m = v.is_object() ? v.as_object().if_contains(key) : nullptr;
-  return m != nullptr && m->is_string() ? std::string(m->as_string()) : "";
-}
-
-int AuthStatus(const ServerProcess& node, const std::string& token) {
-  return Call(node.port(), "GET", "/auth", "", {{"Authorization", "Bearer " + token}}).status;
-}
-
 double MillisSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }

@@ -79,7 +79,7 @@ std::vector<std::string> SectionBlocks(const std::string& title) {
 }
 
 std::map<std::string, std::string> BaseEnv(std::map<std::string, std::string> env = {}) {
-  std::string path = fs::path(KEYWARD_BINARY).parent_path().string() + ":" + std::getenv("PATH");
+  std::string path = fs::path(KeywardBinary()).parent_path().string() + ":" + std::getenv("PATH");
   if (const char* pg_bin = std::getenv("KEYWARD_TEST_PG_BIN"))
     path = std::string(pg_bin) + ":" + path;
   env["PATH"] = path;
@@ -124,10 +124,6 @@ std::string Sqlite(const std::string& db, const std::string& sql) {
   ProcessResult r = RunProcess({"sqlite3", db, ".timeout 5000", sql});
   EXPECT_EQ(r.exit_code, 0) << sql << "\n" << r.err;
   return r.out;
-}
-
-int AuthStatus(const ServerProcess& server, const std::string& key) {
-  return Call(server.port(), "GET", "/auth", "", {{"Authorization", "Bearer " + key}}).status;
 }
 
 std::string RevealedToken(const ServerProcess& server, const std::string& session,

@@ -51,7 +51,7 @@ std::vector<std::string> Commands(const std::string& block) {
 
 // Runs one example with bash, `keyward` on PATH, and the given environment.
 ProcessResult RunShell(const std::string& command, std::map<std::string, std::string> env = {}) {
-  std::string bin_dir = std::filesystem::path(KEYWARD_BINARY).parent_path().string();
+  std::string bin_dir = std::filesystem::path(KeywardBinary()).parent_path().string();
   env["PATH"] = bin_dir + ":" + std::getenv("PATH");
   return RunProcess({"bash", "-c", command}, env);
 }

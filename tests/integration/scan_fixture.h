@@ -128,7 +128,7 @@ class ScanTestBase : public ::testing::Test {
   static ProcessResult Shell(const std::string& cwd, const std::string& script,
                              std::map<std::string, std::string> env = {}) {
     env["PATH"] =
-        std::filesystem::path(KEYWARD_BINARY).parent_path().string() + ":" + std::getenv("PATH");
+        std::filesystem::path(KeywardBinary()).parent_path().string() + ":" + std::getenv("PATH");
     env.try_emplace("GIT_CONFIG_GLOBAL", "/dev/null");
     env["SCAN_CWD"] = cwd;
     return RunProcess({"/bin/sh", "-c", "cd \"$SCAN_CWD\" && " + script}, env);

@@ -651,7 +651,7 @@ TEST(ServerThreads, DefaultNetworkThreadsFollowTheAffinityMask) {
   ASSERT_EQ(sched_getaffinity(0, sizeof(mine), &mine), 0);
   int cpu = 0;
   while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &mine)) ++cpu;
-  const pid_t pid = Spawn({"/usr/bin/taskset", "-c", std::to_string(cpu), KEYWARD_BINARY, "serve",
+  const pid_t pid = Spawn({"/usr/bin/taskset", "-c", std::to_string(cpu), KeywardBinary(), "serve",
                            "--listen", "127.0.0.1:0", "--data-dir", root + "/data"},
                           log_path, {{"KEYWARD_ADMIN_PASSWORD", kAdminPassword}});
   ASSERT_GT(pid, 0);

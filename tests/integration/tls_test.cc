@@ -330,8 +330,8 @@ TEST_F(TlsTest, CaFileAddsToTheSystemCas) {
     RememberSecret(kAdminPassword);
     return RunProcess(
         {"unshare", "-m", "sh", "-c", "mount --bind \"$1\" \"$2\" && shift 2 && exec \"$@\"", "sh",
-         dir + "/ca.pem", bundle, KEYWARD_BINARY, "login", "--server", Https(server), "-u", "admin",
-         "--password-stdin", "--ca-file", Pki("ca.pem")},
+         dir + "/ca.pem", bundle, KeywardBinary(), "login", "--server", Https(server), "-u",
+         "admin", "--password-stdin", "--ca-file", Pki("ca.pem")},
         {{"HOME", home_}, {"XDG_CONFIG_HOME", ""}, {"KEYWARD_CA_FILE", ""}},
         std::string(kAdminPassword) + "\n");
   };
@@ -488,14 +488,14 @@ TEST_F(TlsTest, ForwardAuthOverTls) {
 // Start-up errors: one line naming what is wrong, a non-zero exit, and no first user created
 // whose generated password nobody was shown.
 TEST_F(TlsTest, StartupErrors) {
-  struct Case {
+  struct StartupCase {
     std::vector<std::string> args;
     std::map<std::string, std::string> env;
     std::string error;
   };
   const std::string together =
       "--tls-cert and --tls-key go together: give both (HTTPS) or neither (plain HTTP)";
-  const std::vector<Case> cases = {
+  const std::vector<StartupCase> cases = {
       {{"--tls-cert", Pki("server-chain.pem")}, {}, together},
       {{"--tls-key", Pki("server.key")}, {}, together},
       {{}, {{"KEYWARD_TLS_CERT", Pki("server-chain.pem")}}, together},
@@ -521,7 +521,7 @@ TEST_F(TlsTest, StartupErrors) {
        "the TLS key in " + Pki("other.key") + " does not belong to the certificate in " +
            Pki("server-chain.pem")},
   };
-  for (const Case& c : cases) {
+  for (const StartupCase& c : cases) {
     const std::string data = MakeTempDir();
     std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0", "--data-dir", data};
     args.insert(args.end(), c.args.begin(), c.args.end());

@@ -27,11 +27,6 @@ using Clock = std::chrono::steady_clock;
 constexpr char kIssuer[] = "http://issuer.keyward.test";
 constexpr char kForm[] = "application/x-www-form-urlencoded";
 
-std::string Str(const json::value& v, const char* key) {
-  const auto* m = v.is_object() ? v.as_object().if_contains(key) : nullptr;
-  return m != nullptr && m->is_string() ? std::string(m->as_string()) : "";
-}
-
 class TokenIssuerClusterTest : public PostgresClusterTest {
  protected:
   TokenIssuerClusterTest() : PostgresClusterTest("kw_tokens_") {}

@@ -17,11 +17,6 @@ namespace {
 
 namespace json = boost::json;
 
-std::string Str(const json::value& v, const char* key) {
-  const auto* m = v.is_object() ? v.as_object().if_contains(key) : nullptr;
-  return m != nullptr && m->is_string() ? std::string(m->as_string()) : "";
-}
-
 TEST(WebhookSsrfTest, LocalAndPrivateTargetsAreRefusedWithoutTheFlag) {
   WebhookReceiver receiver;  // a real listener on 127.0.0.1: refused all the same
   auto server = ServerProcess::Start();
