@@ -4,6 +4,7 @@
 #include <immintrin.h>
 #endif
 
+#include <algorithm>
 #include <cstdint>
 
 namespace keyward::scan {
@@ -104,14 +105,42 @@ __attribute__((target("avx2"))) std::size_t FindSeparatorAvx2(const char* p, std
   return FindSeparatorBytewise(p, i, n);
 }
 
+// CountNewlines' vector loops count in byte-wide counters: a compare gives -1 in each byte that
+// is '\n', and subtracting it adds 1 there. Four vectors a turn, so a counter gains at most 4 a
+// turn: after kTurns (63) turns, 252 at most, the counters are summed (a sum of absolute
+// differences with zero) and start again. About a load, a compare and a subtract per vector,
+// where a mask and a popcount per vector cost three times as much: the count re-reads the text
+// between two findings, a third of the scan's time before.
+constexpr std::size_t kTurns = 63;
+
+// -1 in each byte of the 32 at p that is '\n', 0 in the others.
+__attribute__((target("avx2"))) inline __m256i NewlinesAvx2(const char* p, __m256i newline) {
+  return _mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)), newline);
+}
+
 __attribute__((target("avx2,popcnt"))) std::size_t CountNewlinesAvx2(const char* p, std::size_t n) {
   const __m256i newline = _mm256_set1_epi8('\n');
+  const __m256i zero = _mm256_setzero_si256();
   std::size_t count = 0;
   std::size_t i = 0;
+  while (i + 128 <= n) {
+    const std::size_t turns = std::min((n - i) / 128, kTurns);
+    __m256i counters = zero;
+    for (std::size_t turn = 0; turn < turns; ++turn, i += 128) {
+      const __m256i two =
+          _mm256_add_epi8(NewlinesAvx2(p + i, newline), NewlinesAvx2(p + i + 32, newline));
+      const __m256i other_two =
+          _mm256_add_epi8(NewlinesAvx2(p + i + 64, newline), NewlinesAvx2(p + i + 96, newline));
+      counters = _mm256_sub_epi8(counters, _mm256_add_epi8(two, other_two));
+    }
+    const __m256i sums = _mm256_sad_epu8(counters, zero);  // four 64-bit sums
+    count +=
+        static_cast<std::size_t>(_mm256_extract_epi64(sums, 0) + _mm256_extract_epi64(sums, 1) +
+                                 _mm256_extract_epi64(sums, 2) + _mm256_extract_epi64(sums, 3));
+  }
   for (; i + 32 <= n; i += 32) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
     count += static_cast<std::size_t>(__builtin_popcount(
-        static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, newline)))));
+        static_cast<std::uint32_t>(_mm256_movemask_epi8(NewlinesAvx2(p + i, newline)))));
   }
   for (; i < n; ++i) count += p[i] == '\n' ? 1 : 0;
   return count;
@@ -119,12 +148,27 @@ __attribute__((target("avx2,popcnt"))) std::size_t CountNewlinesAvx2(const char*
 
 std::size_t CountNewlinesSse2(const char* p, std::size_t n) {
   const __m128i newline = _mm_set1_epi8('\n');
+  const __m128i zero = _mm_setzero_si128();
+  const auto at = [&](std::size_t i) {
+    return _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), newline);
+  };
   std::size_t count = 0;
   std::size_t i = 0;
+  while (i + 64 <= n) {
+    const std::size_t turns = std::min((n - i) / 64, kTurns);
+    __m128i counters = zero;
+    for (std::size_t turn = 0; turn < turns; ++turn, i += 64) {
+      const __m128i two = _mm_add_epi8(at(i), at(i + 16));
+      const __m128i other_two = _mm_add_epi8(at(i + 32), at(i + 48));
+      counters = _mm_sub_epi8(counters, _mm_add_epi8(two, other_two));
+    }
+    const __m128i sums = _mm_sad_epu8(counters, zero);  // two 64-bit sums
+    count += static_cast<std::size_t>(_mm_cvtsi128_si64(sums) +
+                                      _mm_cvtsi128_si64(_mm_unpackhi_epi64(sums, sums)));
+  }
   for (; i + 16 <= n; i += 16) {
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    count += static_cast<std::size_t>(__builtin_popcount(
-        static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, newline)))));
+    count += static_cast<std::size_t>(
+        __builtin_popcount(static_cast<std::uint32_t>(_mm_movemask_epi8(at(i)))));
   }
   for (; i < n; ++i) count += p[i] == '\n' ? 1 : 0;
   return count;

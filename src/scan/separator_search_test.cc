@@ -121,5 +121,19 @@ TEST(SeparatorSearchTest, CountNewlinesCountsEveryNewlineAtAnyLengthAndPlace) {
   }
 }
 
+// The vector loops count in byte-wide counters summed every 63 turns: text of newlines only, long
+// enough for several sums, must not wrap one; nor may any length around a turn's end.
+TEST(SeparatorSearchTest, CountNewlinesCountsLongRunsOfNewlinesExactly) {
+  const std::string newlines(200'000, '\n');
+  for (std::size_t n : {std::size_t{63 * 128 - 1}, std::size_t{63 * 128}, std::size_t{63 * 128 + 1},
+                        std::size_t{64 * 128}, std::size_t{126 * 128 + 77}, newlines.size()}) {
+    EXPECT_EQ(CountNewlines(newlines.data(), n), n) << n;
+#if defined(__x86_64__)
+    EXPECT_EQ(CountNewlinesSse2(newlines.data(), n), n) << n;
+    if (__builtin_cpu_supports("avx2")) EXPECT_EQ(CountNewlinesAvx2(newlines.data(), n), n) << n;
+#endif
+  }
+}
+
 }  // namespace
 }  // namespace keyward::scan
