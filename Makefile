@@ -51,11 +51,11 @@ package: deps
 	cmake --build --preset release -j $(JOBS) --target keyward_package_contents
 	cd build/release && cpack
 
-# Every test on the optimised build (the browser test too), the unit and integration tests
-# again built with AddressSanitizer + UndefinedBehaviorSanitizer, the concurrency tests built
-# with ThreadSanitizer by clang (which also checks the lock annotations, -Wthread-safety), and
-# clang-tidy beside them; any sanitizer report or finding fails the run. scripts/test-all says
-# how, tests/README.md what runs where.
+# Every test: the unit tests built with AddressSanitizer + UndefinedBehaviorSanitizer and the
+# integration tests against a server built so, the concurrency tests again with ThreadSanitizer
+# (clang, which also checks the lock annotations, -Wthread-safety), the browser, Node and
+# package tests on the optimised build, and clang-tidy beside them; any sanitizer report or
+# finding fails the run. scripts/test-all says how, tests/README.md what runs where.
 test: test-deps
 	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
 	JOBS=$(JOBS) scripts/test-all
