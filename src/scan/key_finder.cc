@@ -81,8 +81,12 @@ KeyFinder::KeyFinder(std::vector<std::string> prefixes) : prefixes_(std::move(pr
   }
 }
 
-std::size_t KeyFinder::NextSeparator(std::string_view text, std::size_t from) const {
-  return single_end_ != '\0' ? FindCandidate(text, from, single_end_) : FindSeparator(text, from);
+std::size_t KeyFinder::NextSeparator(std::string_view text, std::size_t from,
+                                     std::size_t& newlines) const {
+  if (single_end_ != '\0') return FindCandidateCountingNewlines(text, from, single_end_, newlines);
+  const std::size_t next = FindSeparator(text, from);
+  if (next > from) newlines += CountNewlines(text.data() + from, next - from);
+  return next;
 }
 
 bool KeyFinder::MatchAt(std::string_view text, std::size_t sep, std::size_t sep_len,
@@ -118,7 +122,10 @@ bool KeyFinder::MatchAt(std::string_view text, std::size_t sep, std::size_t sep_
 void KeyFinder::Find(std::string_view text,
                      const std::function<void(const KeyMatch&)>& on_match) const {
   KeyMatch match;
-  for (std::size_t sep = NextSeparator(text, 0); sep < text.size();) {
+  // The '\n' bytes before `sep`. None lies between a separator and where the search resumes
+  // (the separator, or a key's own letters and digits), nor in the prefix before a separator.
+  std::size_t newlines = 0;
+  for (std::size_t sep = NextSeparator(text, 0, newlines); sep < text.size();) {
     std::size_t sep_len = 1;
     if (text[sep] == '%') {
       const bool encoded = sep + 2 < text.size() && text[sep + 1] == '5' &&
@@ -127,10 +134,11 @@ void KeyFinder::Find(std::string_view text,
     }
     std::size_t resume = sep + 1;
     if (sep_len != 0 && MatchAt(text, sep, sep_len, match)) {
+      match.newlines = newlines;
       on_match(match);
       resume = match.offset + match.length;
     }
-    sep = NextSeparator(text, resume);
+    sep = NextSeparator(text, resume, newlines);
   }
 }
 

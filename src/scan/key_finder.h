@@ -22,9 +22,10 @@
 namespace keyward::scan {
 
 struct KeyMatch {
-  std::size_t offset = 0;  // byte offset of the first character of the prefix in the text
-  std::size_t length = 0;  // bytes the match covers in the text (the '_' may be "%5F")
-  std::string key;         // the key as the server knows it ("%5F" decoded to '_')
+  std::size_t offset = 0;    // byte offset of the first character of the prefix in the text
+  std::size_t length = 0;    // bytes the match covers in the text (the '_' may be "%5F")
+  std::string key;           // the key as the server knows it ("%5F" decoded to '_')
+  std::size_t newlines = 0;  // '\n' bytes in the text before `offset` (its line is newlines + 1)
 };
 
 class KeyFinder {
@@ -43,8 +44,9 @@ class KeyFinder {
   // `match` and returns true.
   bool MatchAt(std::string_view text, std::size_t sep, std::size_t sep_len, KeyMatch& match) const;
 
-  // The next place a separator may start at or after `from` (text.size() if none).
-  std::size_t NextSeparator(std::string_view text, std::size_t from) const;
+  // The next place a separator may start at or after `from` (text.size() if none); adds to
+  // `newlines` the '\n' bytes of text[from, that place).
+  std::size_t NextSeparator(std::string_view text, std::size_t from, std::size_t& newlines) const;
 
   std::vector<std::string> prefixes_;
   std::array<bool, 256> ends_prefix_{};  // the last bytes of the prefixes

@@ -23,7 +23,133 @@ std::size_t FindCandidateBytewise(const char* p, std::size_t from, std::size_t n
   return n;
 }
 
+std::size_t FindCandidateCountingBytewise(const char* p, std::size_t from, std::size_t n,
+                                          char before, std::size_t& newlines) {
+  std::size_t count = 0;
+  if (from == 0 && n > 0 && p[0] == '\n') ++count;  // never a candidate, but a line's end
+  std::size_t i = from == 0 ? 1 : from;
+  for (; i < n; ++i) {
+    if (p[i] == '%' || (p[i] == '_' && p[i - 1] == before)) break;
+    if (p[i] == '\n') ++count;
+  }
+  newlines += count;
+  return std::min(i, n);
+}
+
 #if defined(__x86_64__)
+
+namespace {
+
+// The sum of the 32 byte-wide counters of `counters`.
+__attribute__((target("avx2"))) inline std::size_t SumBytesAvx2(__m256i counters) {
+  const __m256i sums = _mm256_sad_epu8(counters, _mm256_setzero_si256());
+  return static_cast<std::size_t>(_mm256_extract_epi64(sums, 0) + _mm256_extract_epi64(sums, 1) +
+                                  _mm256_extract_epi64(sums, 2) + _mm256_extract_epi64(sums, 3));
+}
+
+inline std::size_t SumBytesSse2(__m128i counters) {
+  const __m128i sums = _mm_sad_epu8(counters, _mm_setzero_si128());
+  return static_cast<std::size_t>(_mm_cvtsi128_si64(sums) +
+                                  _mm_cvtsi128_si64(_mm_unpackhi_epi64(sums, sums)));
+}
+
+}  // namespace
+
+// FindCandidateAvx2's loop, counting the '\n' bytes it passes in byte-wide counters (as
+// CountNewlinesAvx2 does: at most 2 a turn, summed every 127 turns) and, in the 64 bytes where
+// it stops, those before the candidate.
+__attribute__((target("avx2,popcnt"))) std::size_t FindCandidateCountingAvx2(
+    const char* p, std::size_t from, std::size_t n, char before, std::size_t& newlines) {
+  const __m256i underscore = _mm256_set1_epi8('_');
+  const __m256i percent = _mm256_set1_epi8('%');
+  const __m256i end = _mm256_set1_epi8(before);
+  const __m256i newline = _mm256_set1_epi8('\n');
+  std::size_t count = 0;
+  if (from == 0 && n > 0 && p[0] == '\n') ++count;
+  std::size_t i = from == 0 ? 1 : from;  // p[i - 1] is read
+  __m256i counters = _mm256_setzero_si256();
+  int turns = 0;
+  for (; i + 64 <= n; i += 64) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 32));
+    const __m256i newline_a = _mm256_cmpeq_epi8(a, newline);
+    const __m256i newline_b = _mm256_cmpeq_epi8(b, newline);
+    const __m256i underscore_a = _mm256_cmpeq_epi8(a, underscore);
+    const __m256i underscore_b = _mm256_cmpeq_epi8(b, underscore);
+    const __m256i percent_a = _mm256_cmpeq_epi8(a, percent);
+    const __m256i percent_b = _mm256_cmpeq_epi8(b, percent);
+    const __m256i any = _mm256_or_si256(_mm256_or_si256(underscore_a, underscore_b),
+                                        _mm256_or_si256(percent_a, percent_b));
+    if (_mm256_testz_si256(any, any) == 0) {
+      const __m256i prev_a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i - 1));
+      const __m256i prev_b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 31));
+      const __m256i hit_a = _mm256_or_si256(
+          _mm256_and_si256(underscore_a, _mm256_cmpeq_epi8(prev_a, end)), percent_a);
+      const __m256i hit_b = _mm256_or_si256(
+          _mm256_and_si256(underscore_b, _mm256_cmpeq_epi8(prev_b, end)), percent_b);
+      const std::uint64_t mask =
+          static_cast<std::uint32_t>(_mm256_movemask_epi8(hit_a)) |
+          std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(hit_b))} << 32;
+      if (mask != 0) {
+        const int at = __builtin_ctzll(mask);
+        const std::uint64_t lines =
+            static_cast<std::uint32_t>(_mm256_movemask_epi8(newline_a)) |
+            std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(newline_b))} << 32;
+        count +=
+            static_cast<std::size_t>(__builtin_popcountll(lines & ((std::uint64_t{1} << at) - 1)));
+        newlines += count + SumBytesAvx2(counters);
+        return i + static_cast<std::size_t>(at);
+      }
+    }
+    counters = _mm256_sub_epi8(counters, _mm256_add_epi8(newline_a, newline_b));
+    if (++turns == 127) {
+      count += SumBytesAvx2(counters);
+      counters = _mm256_setzero_si256();
+      turns = 0;
+    }
+  }
+  newlines += count + SumBytesAvx2(counters);
+  return FindCandidateCountingBytewise(p, i, n, before, newlines);
+}
+
+// FindCandidateSse2's loop, counting as FindCandidateCountingAvx2 does (at most 1 a turn,
+// summed every 255 turns).
+std::size_t FindCandidateCountingSse2(const char* p, std::size_t from, std::size_t n, char before,
+                                      std::size_t& newlines) {
+  const __m128i underscore = _mm_set1_epi8('_');
+  const __m128i percent = _mm_set1_epi8('%');
+  const __m128i end = _mm_set1_epi8(before);
+  const __m128i newline = _mm_set1_epi8('\n');
+  std::size_t count = 0;
+  if (from == 0 && n > 0 && p[0] == '\n') ++count;
+  std::size_t i = from == 0 ? 1 : from;  // p[i - 1] is read
+  __m128i counters = _mm_setzero_si128();
+  int turns = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i prev = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i - 1));
+    const __m128i lines = _mm_cmpeq_epi8(a, newline);
+    const __m128i hit =
+        _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(a, underscore), _mm_cmpeq_epi8(prev, end)),
+                     _mm_cmpeq_epi8(a, percent));
+    const int mask = _mm_movemask_epi8(hit);
+    if (mask != 0) {
+      const int at = __builtin_ctz(static_cast<unsigned>(mask));
+      const auto line_mask = static_cast<unsigned>(_mm_movemask_epi8(lines));
+      count += static_cast<std::size_t>(__builtin_popcount(line_mask & ((1u << at) - 1)));
+      newlines += count + SumBytesSse2(counters);
+      return i + static_cast<std::size_t>(at);
+    }
+    counters = _mm_sub_epi8(counters, lines);
+    if (++turns == 255) {
+      count += SumBytesSse2(counters);
+      counters = _mm_setzero_si128();
+      turns = 0;
+    }
+  }
+  newlines += count + SumBytesSse2(counters);
+  return FindCandidateCountingBytewise(p, i, n, before, newlines);
+}
 
 __attribute__((target("avx2"))) std::size_t FindCandidateAvx2(const char* p, std::size_t from,
                                                               std::size_t n, char before) {
@@ -221,6 +347,23 @@ std::size_t FindSeparator(std::string_view text, std::size_t from) {
   return search(text.data(), from, text.size());
 #else
   return FindSeparatorBytewise(text.data(), from, text.size());
+#endif
+}
+
+std::size_t FindCandidateCountingNewlines(std::string_view text, std::size_t from, char before,
+                                          std::size_t& newlines) {
+  if (from >= text.size()) return text.size();
+#if defined(__x86_64__)
+  using Search = std::size_t (*)(const char*, std::size_t, std::size_t, char, std::size_t&);
+  static const Search search = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")
+               ? FindCandidateCountingAvx2
+               : FindCandidateCountingSse2;
+  }();
+  return search(text.data(), from, text.size(), before, newlines);
+#else
+  return FindCandidateCountingBytewise(text.data(), from, text.size(), before, newlines);
 #endif
 }
 

@@ -17,6 +17,12 @@ std::size_t FindSeparator(std::string_view text, std::size_t from);
 // always. A '_' at offset 0 has no byte before it and is never returned.
 std::size_t FindCandidate(std::string_view text, std::size_t from, char before);
 
+// As FindCandidate, and adds to `newlines` how many '\n' bytes text[from, the result) holds: the
+// line numbers of findings counted in the same pass as the search, not by reading the text again
+// (CountNewlines).
+std::size_t FindCandidateCountingNewlines(std::string_view text, std::size_t from, char before,
+                                          std::size_t& newlines);
+
 // How many '\n' bytes p[0, n) holds: for the line numbers of findings, counted between one
 // finding and the next (text the search has just read, so from the cache). AVX2 or SSE2.
 std::size_t CountNewlines(const char* p, std::size_t n);
@@ -24,9 +30,16 @@ std::size_t CountNewlines(const char* p, std::size_t n);
 // The variants FindSeparator picks from, for tests: the same contract over p[0, n).
 std::size_t FindSeparatorBytewise(const char* p, std::size_t from, std::size_t n);
 std::size_t FindCandidateBytewise(const char* p, std::size_t from, std::size_t n, char before);
+std::size_t FindCandidateCountingBytewise(const char* p, std::size_t from, std::size_t n,
+                                          char before, std::size_t& newlines);
 #if defined(__x86_64__)
 std::size_t FindCandidateSse2(const char* p, std::size_t from, std::size_t n, char before);
 std::size_t FindCandidateAvx2(const char* p, std::size_t from, std::size_t n, char before);
+std::size_t FindCandidateCountingSse2(const char* p, std::size_t from, std::size_t n, char before,
+                                      std::size_t& newlines);
+// Only on a CPU with AVX2 (and POPCNT, which every CPU with AVX2 has).
+std::size_t FindCandidateCountingAvx2(const char* p, std::size_t from, std::size_t n, char before,
+                                      std::size_t& newlines);
 std::size_t FindSeparatorSse2(const char* p, std::size_t from, std::size_t n);
 // Only on a CPU with AVX2.
 std::size_t FindSeparatorAvx2(const char* p, std::size_t from, std::size_t n);

@@ -121,6 +121,54 @@ TEST(SeparatorSearchTest, CountNewlinesCountsEveryNewlineAtAnyLengthAndPlace) {
   }
 }
 
+// The counting search returns what FindCandidate returns and counts exactly the '\n' bytes it
+// passed: random text of newlines, '_', '%', the `before` byte and others, every start, and long
+// texts of newlines only (each counter's sum: every 127 turns with AVX2, 255 with SSE2) with one
+// candidate near their end.
+TEST(SeparatorSearchTest, EveryCountingVariantFindsTheCandidateAndCountsTheNewlinesBefore) {
+  std::mt19937 rng(11);
+  const auto check = [](const std::string& text, std::size_t from) {
+    const std::size_t want = FindCandidate(text, from, 'w');
+    const auto lines = static_cast<std::size_t>(
+        std::count(text.begin() + static_cast<std::ptrdiff_t>(from),
+                   text.begin() + static_cast<std::ptrdiff_t>(want), '\n'));
+    const std::size_t n = text.size();
+    std::size_t counted = 7;  // added to, not set
+    EXPECT_EQ(FindCandidateCountingNewlines(text, from, 'w', counted), want) << n << " " << from;
+    EXPECT_EQ(counted, 7 + lines) << n << " " << from;
+    counted = 0;
+    EXPECT_EQ(FindCandidateCountingBytewise(text.data(), from, n, 'w', counted), want);
+    EXPECT_EQ(counted, lines) << n << " " << from;
+#if defined(__x86_64__)
+    counted = 0;
+    EXPECT_EQ(FindCandidateCountingSse2(text.data(), from, n, 'w', counted), want);
+    EXPECT_EQ(counted, lines) << n << " " << from;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) {
+      counted = 0;
+      EXPECT_EQ(FindCandidateCountingAvx2(text.data(), from, n, 'w', counted), want);
+      EXPECT_EQ(counted, lines) << n << " " << from;
+    }
+#endif
+  };
+  for (std::size_t n = 1; n <= 200; ++n) {
+    std::string text(n, 'a');
+    for (char& c : text) {
+      const unsigned r = rng() % 12;
+      c = r == 0 ? '\n' : r == 1 ? '_' : r == 2 ? 'w' : r == 3 && rng() % 4 == 0 ? '%' : 'a';
+    }
+    for (std::size_t from = 0; from < n; ++from) check(text, from);
+  }
+  for (std::size_t n :
+       {std::size_t{127 * 64 + 5}, std::size_t{255 * 16 + 5}, std::size_t{100'000}}) {
+    std::string text(n, '\n');
+    check(text, 0);
+    text[n - 3] = 'w';
+    text[n - 2] = '_';
+    check(text, 0);
+    check(text, 1);
+  }
+}
+
 // The vector loops count in byte-wide counters summed every 63 turns: text of newlines only, long
 // enough for several sums, must not wrap one; nor may any length around a turn's end.
 TEST(SeparatorSearchTest, CountNewlinesCountsLongRunsOfNewlinesExactly) {

@@ -34,6 +34,25 @@ class Locator {
     f.utf16_column = units_ + 1;
   }
 
+  // As Locate, for a text seen whole, with the '\n' bytes before `offset` already counted (the
+  // finder counts them as it searches): only the line's start is searched for, back from
+  // `offset` to the newest of them.
+  void LocateCounted(std::string_view text, std::size_t offset, std::size_t newlines, Finding& f) {
+    if (newlines + 1 > line_) {
+      const void* last = ::memrchr(text.data() + pos_, '\n', offset - pos_);
+      line_start_ = static_cast<std::size_t>(static_cast<const char*>(last) - text.data()) + 1;
+      line_ = newlines + 1;
+      units_at_ = line_start_;
+      units_ = 0;
+    }
+    units_ += Utf16Units(text.substr(units_at_, offset - units_at_));
+    units_at_ = offset;
+    pos_ = offset;
+    f.line = line_;
+    f.column = offset - line_start_ + 1;
+    f.utf16_column = units_ + 1;
+  }
+
   // Counts lines and UTF-16 units up to `offset` (nothing if already past it).
   void Advance(std::string_view window, std::size_t base, std::size_t offset) {
     if (offset <= pos_) return;
@@ -101,7 +120,7 @@ void ScanText(std::string_view text, const KeyFinder& finder, const std::string&
   Locator locator;
   finder.Find(text, [&](const KeyMatch& m) {
     Finding f = MakeFinding(m, path, commit);
-    locator.Locate(text, 0, m.offset, f);
+    locator.LocateCounted(text, m.offset, m.newlines, f);
     out.push_back(std::move(f));
   });
 }
