@@ -167,6 +167,15 @@ TEST(SeparatorSearchTest, EveryCountingVariantFindsTheCandidateAndCountsTheNewli
     check(text, 0);
     check(text, 1);
   }
+  // A candidate inside a vector block after one or more sums (not in the byte-by-byte tail), at
+  // each place of its 64 bytes.
+  for (std::size_t at = 127 * 64 * 2 + 1; at < 127 * 64 * 2 + 1 + 64; ++at) {
+    std::string text(127 * 64 * 3, '\n');
+    text[at - 1] = 'w';
+    text[at] = '_';
+    check(text, 0);
+    check(text, 5);
+  }
 }
 
 // The vector loops count in byte-wide counters summed every 63 turns: text of newlines only, long
@@ -178,7 +187,9 @@ TEST(SeparatorSearchTest, CountNewlinesCountsLongRunsOfNewlinesExactly) {
     EXPECT_EQ(CountNewlines(newlines.data(), n), n) << n;
 #if defined(__x86_64__)
     EXPECT_EQ(CountNewlinesSse2(newlines.data(), n), n) << n;
-    if (__builtin_cpu_supports("avx2")) EXPECT_EQ(CountNewlinesAvx2(newlines.data(), n), n) << n;
+    if (__builtin_cpu_supports("avx2")) {
+      EXPECT_EQ(CountNewlinesAvx2(newlines.data(), n), n) << n;
+    }
 #endif
   }
 }

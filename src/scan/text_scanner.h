@@ -1,6 +1,7 @@
-// Findings with their line and column from text: the finder gives byte offsets, and lines are
-// counted only from one match to the next (a vectorised count of '\n', CountNewlines), so that a
-// large file costs no more than the search itself. A text is either one buffer (ScanText) or read
+// Findings with their line and column from text: the finder gives byte offsets and, for a text
+// seen whole, the '\n' bytes before each (counted by the search as it passes them); in blocks,
+// lines are counted from one match to the next (a vectorised count, CountNewlines). Either way a
+// large file costs little more than the search itself. A text is either one buffer (ScanText) or read
 // block by block (ScanBlocks), with the same findings, lines and columns.
 #pragma once
 
