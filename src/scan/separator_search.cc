@@ -16,13 +16,6 @@ std::size_t FindSeparatorBytewise(const char* p, std::size_t from, std::size_t n
   return n;
 }
 
-std::size_t FindCandidateBytewise(const char* p, std::size_t from, std::size_t n, char before) {
-  for (std::size_t i = from == 0 ? 1 : from; i < n; ++i) {
-    if (p[i] == '%' || (p[i] == '_' && p[i - 1] == before)) return i;
-  }
-  return n;
-}
-
 std::size_t FindCandidateCountingBytewise(const char* p, std::size_t from, std::size_t n,
                                           char before, std::size_t& newlines) {
   std::size_t count = 0;
@@ -34,6 +27,12 @@ std::size_t FindCandidateCountingBytewise(const char* p, std::size_t from, std::
   }
   newlines += count;
   return std::min(i, n);
+}
+
+// The searches without the count are the counting ones, the count left unread: one loop each.
+std::size_t FindCandidateBytewise(const char* p, std::size_t from, std::size_t n, char before) {
+  std::size_t newlines = 0;
+  return FindCandidateCountingBytewise(p, from, n, before, newlines);
 }
 
 #if defined(__x86_64__)
@@ -55,9 +54,10 @@ inline std::size_t SumBytesSse2(__m128i counters) {
 
 }  // namespace
 
-// FindCandidateAvx2's loop, counting the '\n' bytes it passes in byte-wide counters (as
-// CountNewlinesAvx2 does: at most 2 a turn, summed every 127 turns) and, in the 64 bytes where
-// it stops, those before the candidate.
+// 64 bytes a turn; the bytes before are read only when a '_' or '%' is among them (in most text,
+// not). The '\n' bytes it passes are counted in byte-wide counters (as CountNewlinesAvx2 does:
+// at most 2 a turn, summed every 127 turns) and, in the 64 bytes where it stops, those before
+// the candidate.
 __attribute__((target("avx2,popcnt"))) std::size_t FindCandidateCountingAvx2(
     const char* p, std::size_t from, std::size_t n, char before, std::size_t& newlines) {
   const __m256i underscore = _mm256_set1_epi8('_');
@@ -112,8 +112,8 @@ __attribute__((target("avx2,popcnt"))) std::size_t FindCandidateCountingAvx2(
   return FindCandidateCountingBytewise(p, i, n, before, newlines);
 }
 
-// FindCandidateSse2's loop, counting as FindCandidateCountingAvx2 does (at most 1 a turn,
-// summed every 255 turns).
+// 16 bytes a turn, counting as FindCandidateCountingAvx2 does (at most 1 a turn, summed every
+// 255 turns).
 std::size_t FindCandidateCountingSse2(const char* p, std::size_t from, std::size_t n, char before,
                                       std::size_t& newlines) {
   const __m128i underscore = _mm_set1_epi8('_');
@@ -151,62 +151,14 @@ std::size_t FindCandidateCountingSse2(const char* p, std::size_t from, std::size
   return FindCandidateCountingBytewise(p, i, n, before, newlines);
 }
 
-__attribute__((target("avx2"))) std::size_t FindCandidateAvx2(const char* p, std::size_t from,
-                                                              std::size_t n, char before) {
-  const __m256i underscore = _mm256_set1_epi8('_');
-  const __m256i percent = _mm256_set1_epi8('%');
-  const __m256i end = _mm256_set1_epi8(before);
-  std::size_t i = from == 0 ? 1 : from;  // p[i - 1] is read
-  // 64 bytes a turn; the bytes before are read only when a '_' or '%' is among them (in most
-  // text, not).
-  for (; i + 64 <= n; i += 64) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
-    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 32));
-    const __m256i underscore_a = _mm256_cmpeq_epi8(a, underscore);
-    const __m256i underscore_b = _mm256_cmpeq_epi8(b, underscore);
-    const __m256i percent_a = _mm256_cmpeq_epi8(a, percent);
-    const __m256i percent_b = _mm256_cmpeq_epi8(b, percent);
-    const __m256i any = _mm256_or_si256(_mm256_or_si256(underscore_a, underscore_b),
-                                        _mm256_or_si256(percent_a, percent_b));
-    if (_mm256_testz_si256(any, any) != 0) continue;
-    const __m256i prev_a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i - 1));
-    const __m256i prev_b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 31));
-    const __m256i hit_a =
-        _mm256_or_si256(_mm256_and_si256(underscore_a, _mm256_cmpeq_epi8(prev_a, end)), percent_a);
-    const __m256i hit_b =
-        _mm256_or_si256(_mm256_and_si256(underscore_b, _mm256_cmpeq_epi8(prev_b, end)), percent_b);
-    const std::uint64_t mask =
-        static_cast<std::uint32_t>(_mm256_movemask_epi8(hit_a)) |
-        std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(hit_b))} << 32;
-    if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctzll(mask));
-  }
-  for (; i + 32 <= n; i += 32) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
-    const __m256i prev = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i - 1));
-    const __m256i hit = _mm256_or_si256(
-        _mm256_and_si256(_mm256_cmpeq_epi8(a, underscore), _mm256_cmpeq_epi8(prev, end)),
-        _mm256_cmpeq_epi8(a, percent));
-    const auto mask = static_cast<std::uint32_t>(_mm256_movemask_epi8(hit));
-    if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(mask));
-  }
-  return FindCandidateBytewise(p, i, n, before);
+std::size_t FindCandidateAvx2(const char* p, std::size_t from, std::size_t n, char before) {
+  std::size_t newlines = 0;
+  return FindCandidateCountingAvx2(p, from, n, before, newlines);
 }
 
 std::size_t FindCandidateSse2(const char* p, std::size_t from, std::size_t n, char before) {
-  const __m128i underscore = _mm_set1_epi8('_');
-  const __m128i percent = _mm_set1_epi8('%');
-  const __m128i end = _mm_set1_epi8(before);
-  std::size_t i = from == 0 ? 1 : from;  // p[i - 1] is read
-  for (; i + 16 <= n; i += 16) {
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    const __m128i prev = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i - 1));
-    const __m128i hit =
-        _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(a, underscore), _mm_cmpeq_epi8(prev, end)),
-                     _mm_cmpeq_epi8(a, percent));
-    const int mask = _mm_movemask_epi8(hit);
-    if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
-  }
-  return FindCandidateBytewise(p, i, n, before);
+  std::size_t newlines = 0;
+  return FindCandidateCountingSse2(p, from, n, before, newlines);
 }
 
 __attribute__((target("avx2"))) std::size_t FindSeparatorAvx2(const char* p, std::size_t from,
@@ -260,10 +212,7 @@ __attribute__((target("avx2,popcnt"))) std::size_t CountNewlinesAvx2(const char*
           _mm256_add_epi8(NewlinesAvx2(p + i + 64, newline), NewlinesAvx2(p + i + 96, newline));
       counters = _mm256_sub_epi8(counters, _mm256_add_epi8(two, other_two));
     }
-    const __m256i sums = _mm256_sad_epu8(counters, zero);  // four 64-bit sums
-    count +=
-        static_cast<std::size_t>(_mm256_extract_epi64(sums, 0) + _mm256_extract_epi64(sums, 1) +
-                                 _mm256_extract_epi64(sums, 2) + _mm256_extract_epi64(sums, 3));
+    count += SumBytesAvx2(counters);
   }
   for (; i + 32 <= n; i += 32) {
     count += static_cast<std::size_t>(__builtin_popcount(
@@ -289,9 +238,7 @@ std::size_t CountNewlinesSse2(const char* p, std::size_t n) {
       const __m128i other_two = _mm_add_epi8(at(i + 32), at(i + 48));
       counters = _mm_sub_epi8(counters, _mm_add_epi8(two, other_two));
     }
-    const __m128i sums = _mm_sad_epu8(counters, zero);  // two 64-bit sums
-    count += static_cast<std::size_t>(_mm_cvtsi128_si64(sums) +
-                                      _mm_cvtsi128_si64(_mm_unpackhi_epi64(sums, sums)));
+    count += SumBytesSse2(counters);
   }
   for (; i + 16 <= n; i += 16) {
     count += static_cast<std::size_t>(
@@ -368,17 +315,8 @@ std::size_t FindCandidateCountingNewlines(std::string_view text, std::size_t fro
 }
 
 std::size_t FindCandidate(std::string_view text, std::size_t from, char before) {
-  if (from >= text.size()) return text.size();
-#if defined(__x86_64__)
-  using Search = std::size_t (*)(const char*, std::size_t, std::size_t, char);
-  static const Search search = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") ? FindCandidateAvx2 : FindCandidateSse2;
-  }();
-  return search(text.data(), from, text.size(), before);
-#else
-  return FindCandidateBytewise(text.data(), from, text.size(), before);
-#endif
+  std::size_t newlines = 0;
+  return FindCandidateCountingNewlines(text, from, before, newlines);
 }
 
 }  // namespace keyward::scan

@@ -1,8 +1,8 @@
 // Findings with their line and column from text: the finder gives byte offsets and, for a text
 // seen whole, the '\n' bytes before each (counted by the search as it passes them); in blocks,
 // lines are counted from one match to the next (a vectorised count, CountNewlines). Either way a
-// large file costs little more than the search itself. A text is either one buffer (ScanText) or read
-// block by block (ScanBlocks), with the same findings, lines and columns.
+// large file costs little more than the search itself. A text is either one buffer (ScanText) or
+// read block by block (ScanBlocks), with the same findings, lines and columns.
 #pragma once
 
 #include <sys/types.h>
