@@ -5,11 +5,8 @@
 #include <iostream>
 #include <string>
 
-#include "app/backup_command.h"
+#include "app/commands.h"
 #include "app/config_file.h"
-#include "app/serve_command.h"
-#include "cli/client_commands.h"
-#include "cli/generate.h"
 #include "cli/output.h"
 
 namespace {
@@ -28,20 +25,7 @@ int Run(int argc, char** argv) {
   CLI::App app{"Keyward: API keys and tokens, self-hosted", "keyward"};
   app.require_subcommand(1);
   int exit_code = 0;
-  keyward::AddServeCommand(app, &exit_code);
-  keyward::AddLoginCommands(app, &exit_code);
-  keyward::AddUserCommands(app, &exit_code);
-  keyward::AddAuditCommands(app, &exit_code);
-  keyward::AddTokenCommands(app, &exit_code);
-  keyward::AddSigningKeyCommands(app, &exit_code);
-  keyward::AddWebhookCommands(app, &exit_code);
-  keyward::AddScanCommand(app, &exit_code);
-  keyward::AddBackupCommands(app, &exit_code);
-  app.add_subcommand("version", "Print the version")->callback([] {
-    std::cout << "keyward " << KEYWARD_VERSION << "\n";
-  });
-  // Last: it reads every command above (hidden; the build runs it for man pages and completion).
-  keyward::AddGenerateCommand(app, &exit_code);
+  keyward::AddCommands(app, &exit_code, argc > 1 ? argv[1] : "");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
