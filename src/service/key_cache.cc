@@ -28,6 +28,15 @@ void KeyCache::MarkUsed(Shard& shard, const std::shared_ptr<const CacheEntry>& e
   shard.used.push_back(entry);
 }
 
+void KeyCache::SweepStale(Shard& shard, UnixSeconds now) const {
+  if (now < shard.swept_at + std::max<std::int64_t>(options_.ttl, 1)) return;
+  shard.swept_at = now;
+  std::erase_if(shard.entries,
+                [&](const auto& kv) { return kv.second->cached_at + options_.ttl <= now; });
+  std::erase_if(shard.unknown,
+                [&](const auto& kv) { return kv.second.cached_at + options_.ttl <= now; });
+}
+
 void KeyCache::Insert(const Principal& principal, UnixSeconds now, std::uint64_t generation,
                       bool by_token) {
   Hash h;
@@ -41,6 +50,7 @@ void KeyCache::Insert(const Principal& principal, UnixSeconds now, std::uint64_t
   Shard& shard = ShardOf(h);
   WriterLock lock(shard.mu);
   if (generation_.load(std::memory_order_acquire) != generation) return;
+  SweepStale(shard, now);
   if (shard.entries.size() >= per_shard_max_ && !shard.entries.contains(h)) {
     shard.entries.erase(shard.entries.begin());
   }
@@ -78,6 +88,7 @@ void KeyCache::InsertUnknown(std::string_view hash, UnixSeconds now, std::uint64
   Shard& shard = ShardOf(h);
   WriterLock lock(shard.mu);
   if (generation_.load(std::memory_order_acquire) != generation) return;
+  SweepStale(shard, now);
   if (shard.unknown.size() >= per_shard_max_negative_ && !shard.unknown.contains(h)) {
     shard.unknown.erase(shard.unknown.begin());
   }
@@ -129,6 +140,15 @@ std::vector<std::pair<std::string, UnixSeconds>> KeyCache::TakeUsed() {
     }
   }
   return out;
+}
+
+std::size_t KeyCache::negative_size() const {
+  std::size_t n = 0;
+  for (const Shard& shard : shards_) {
+    ReaderLock lock(shard.mu);
+    n += shard.unknown.size();
+  }
+  return n;
 }
 
 std::size_t KeyCache::size() const {

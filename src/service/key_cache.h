@@ -4,7 +4,9 @@
 // lookups on different threads rarely meet. Bounded: at most `max_entries` verified keys and
 // `max_negative` unknown ones (garbage cannot flood memory or the store); a full shard drops an
 // arbitrary entry. Every entry also ages out after `ttl` seconds, a safety net should an
-// invalidation ever be missed; a key's own expiry is checked on every hit.
+// invalidation ever be missed; a key's own expiry is checked on every hit. Entries past their
+// ttl are dropped by the next insert into their shard (at most once a ttl per shard), so the
+// cache holds about what was looked up in the last ttl, not everything ever looked up.
 //
 // Invalidation is immediate and race-free: Erase/EraseUser/Clear bump a generation counter
 // before they drop entries, and Insert is skipped when the generation moved since the caller
@@ -116,6 +118,7 @@ class KeyCache {
   std::vector<std::pair<std::string, UnixSeconds>> TakeUsed();
 
   std::size_t size() const;
+  std::size_t negative_size() const;  // unknown keys remembered
   std::uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
   std::uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
   std::uint64_t negative_hits() const { return negative_hits_.load(std::memory_order_relaxed); }
@@ -142,6 +145,8 @@ class KeyCache {
     mutable SharedMutex mu;
     std::unordered_map<Hash, std::shared_ptr<const CacheEntry>, HashHasher> entries GUARDED_BY(mu);
     std::unordered_map<Hash, Unknown, HashHasher> unknown GUARDED_BY(mu);
+    // When stale entries were last dropped (SweepStale).
+    UnixSeconds swept_at GUARDED_BY(mu) = 0;
     mutable Mutex used_mu;
     mutable std::vector<std::shared_ptr<const CacheEntry>> used GUARDED_BY(used_mu);
   };
@@ -154,6 +159,12 @@ class KeyCache {
   Shard& ShardOf(const Hash& h) const { return shards_[h[8] % kShards]; }
   void MarkUsed(Shard& shard, const std::shared_ptr<const CacheEntry>& entry,
                 UnixSeconds now) const;
+  // Drops the shard's entries older than the ttl (Find answers kMiss for them anyway), at most
+  // once a ttl per shard. Without it an entry nobody asks for again — an issued token used once,
+  // a session signed out elsewhere — stayed until its shard was full: `max_entries` of them
+  // (about 500 MB) before the first was dropped. The soak test found it (tests/integration/
+  // soak_test.cc: 2.6 MB a minute under mixed load).
+  void SweepStale(Shard& shard, UnixSeconds now) const REQUIRES(shard.mu);
 
   const KeyCacheOptions options_;
   const std::size_t per_shard_max_;

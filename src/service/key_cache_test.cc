@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "common/random.h"
 #include "core/api_key.h"
@@ -146,6 +148,34 @@ TEST_F(KeyCacheTest, BoundedInMemory) {
   }
   EXPECT_LE(cache.size(), 640u);
   EXPECT_GE(cache.size(), 500u);
+}
+
+// Entries nobody asks for again (a token used once) leave with the next inserts after their ttl,
+// not when their shard is full: the cache holds what the last ttl looked up.
+TEST_F(KeyCacheTest, EntriesPastTheTtlLeaveWithLaterInserts) {
+  KeyCache cache({.max_entries = 1'000'000, .max_negative = 100'000, .ttl = 5});
+  std::vector<std::string> recent;
+  for (int i = 0; i < 10'000; ++i) {
+    cache.Insert(MakePrincipal("u", NewHash(), 10'000), 100, cache.Generation());
+    cache.InsertUnknown(NewHash(), 100, cache.Generation());
+  }
+  for (int i = 0; i < 100; ++i) {
+    recent.push_back(NewHash());
+    cache.Insert(MakePrincipal("u", recent.back(), 10'000), 103, cache.Generation());
+  }
+  EXPECT_EQ(cache.size(), 10'100u);
+  EXPECT_EQ(cache.negative_size(), 10'000u);
+  // At 105 the first 10,000 are stale; 2,000 inserts reach every one of the 64 shards.
+  for (int i = 0; i < 2'000; ++i) {
+    cache.Insert(MakePrincipal("u", NewHash(), 10'000), 105, cache.Generation());
+    cache.InsertUnknown(NewHash(), 105, cache.Generation());
+  }
+  EXPECT_EQ(cache.size(), 2'100u);
+  EXPECT_EQ(cache.negative_size(), 2'000u);
+  // Those inserted at 103 are still within their ttl: kept, and found.
+  for (const std::string& h : recent) {
+    EXPECT_EQ(cache.Find(h, 107, [](const CacheEntry&) {}), KeyCache::Outcome::kValid);
+  }
 }
 
 TEST_F(KeyCacheTest, UsedKeysAreBatchedOncePerSecond) {
