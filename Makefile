@@ -71,12 +71,16 @@ tidy: test-deps
 bench: deps
 	bench/run.sh
 
-# Not part of `test`: the crash durability test (SIGKILL while 64 clients create and delete
-# keys, then a restart) for SOAK_ROUNDS rounds instead of 5 (minutes; prints each round).
+# Not part of `test` (which runs both briefly): mixed load on one server for SOAK_SECONDS (an
+# hour) with its resident memory, descriptors and cache sampled (SoakTest, prints the trend),
+# then the crash durability test (SIGKILL while 64 clients create and delete keys, then a
+# restart) for SOAK_ROUNDS rounds instead of 5 (minutes; prints each round).
+SOAK_SECONDS ?= 3600
 SOAK_ROUNDS ?= 50
 soak: deps
 	cmake --preset ci >/dev/null
 	cmake --build --preset ci -j $(JOBS) --target keyward integration_test
+	KEYWARD_SOAK_SECONDS=$(SOAK_SECONDS) build/ci/tests/integration/integration_test --gtest_filter='SoakTest.*'
 	KEYWARD_CRASH_ROUNDS=$(SOAK_ROUNDS) build/ci/tests/integration/integration_test --gtest_filter='CrashDurabilityTest.*'
 
 # Not part of `test` (which replays the seed corpora): builds the fuzz targets with clang and

@@ -62,6 +62,8 @@ class ServerProcess {
   ~ServerProcess();
 
   std::uint16_t port() const { return port_; }
+  // The server's process id while it runs (for /proc: its memory, its descriptors).
+  pid_t pid() const { return pid_; }
   const std::string& data_dir() const { return data_dir_; }
   const std::string& log_path() const { return log_path_; }
   std::string Log() const;
