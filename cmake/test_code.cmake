@@ -14,7 +14,8 @@ function(kw_test_code_options dir)
   foreach(target IN LISTS targets)
     get_target_property(type ${target} TYPE)
     if(type MATCHES "^(EXECUTABLE|STATIC_LIBRARY)$"
-       AND (target MATCHES "(_test|_pgtest)$" OR target MATCHES "^kw_(store_v002_fixture|test_main)$"
+       AND (target MATCHES "(_test|_pgtest)$"
+            OR target MATCHES "^kw_(store_upgrade_fixture|test_main)$"
             OR relative MATCHES "^tests(/|$)"))
       target_compile_options(${target} PRIVATE ${kw_test_code_options})
     endif()

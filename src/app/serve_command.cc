@@ -160,7 +160,14 @@ int Serve(const Config& config) {
     lock.emplace(std::move(*locked));
   }
   auto app = ServerApp::Create(config);
-  if (!app.ok()) return fail(app.status());
+  if (!app.ok()) {
+    // A database this build cannot serve (its schema is newer: store/migration.h) is no internal
+    // error and no restart mends it: its one line as it is, and exit 2 (the unit's
+    // RestartPreventExitStatus).
+    if (app.status().code() != StatusCode::kFailedPrecondition) return fail(app.status());
+    log::Error("{}", app.status().message());
+    return 2;
+  }
   if (Status s = BootstrapAdmin(**app); !s.ok()) return fail(s);
   LogStart(**app);
   // systemd (Type=notify) counts the service started from here: it listens, and the first

@@ -21,14 +21,16 @@ struct Migration {
   std::string_view sql;   // the file's text, one or more statements, no BEGIN/COMMIT
 };
 
-// Internal when the database records a schema version newer than any of `migrations`: an
-// older build must not run on a schema it does not know.
+// FailedPrecondition when the database records a schema version newer than any of
+// `migrations`: an older build must not run on a schema it does not know. Not Internal: the
+// operator can act on it (keyward serve says it as it is and exits 2, which systemd does not
+// restart), and the message names both versions.
 inline Status CheckSchemaNotNewer(std::int64_t recorded, std::span<const Migration> migrations) {
   const int known = migrations.empty() ? 0 : migrations.back().version;
   if (recorded <= known) return Status::Ok();
-  return Status::Internal(
-      fmt::format("the database has schema version {} but this build knows only up to {}; use a "
-                  "newer keyward",
+  return Status::FailedPrecondition(
+      fmt::format("the database has schema version {} but this keyward knows only up to {}; use "
+                  "a newer keyward",
                   recorded, known));
 }
 

@@ -24,7 +24,8 @@ struct StoreOptions {
 // (postgres/postgres_store.h, default options) and data_dir is not used; otherwise SQLite in
 // data_dir. InvalidArgument for a missing data folder, an unsupported or malformed URL;
 // otherwise the errors of the backend's open (Unavailable when the database cannot be reached or
-// stays locked, Internal for the rest).
+// stays locked, FailedPrecondition when its schema is newer than this build, Internal for the
+// rest).
 Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options);
 
 }  // namespace keyward

@@ -94,9 +94,10 @@ Status ApplyMigrations(Connection& connection, std::span<const Migration> migrat
   MigrationLock lock(connection);
   Status status = lock.Take();
   if (status.ok()) status = ApplyLocked(connection, migrations, clock);
-  // A lost connection or a timeout stays Unavailable; any other failure is Internal.
+  // A lost connection or a timeout stays Unavailable, a schema newer than this build
+  // FailedPrecondition (CheckSchemaNotNewer); any other failure is Internal.
   if (status.ok() || status.code() == StatusCode::kUnavailable ||
-      status.code() == StatusCode::kInternal) {
+      status.code() == StatusCode::kFailedPrecondition || status.code() == StatusCode::kInternal) {
     return status;
   }
   return Status::Internal(status.detail().empty() ? status.message() : status.detail());

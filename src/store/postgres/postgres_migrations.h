@@ -26,8 +26,8 @@ std::span<const Migration> PostgresMigrations();
 // migration whose version it does not record, in order, each in its own transaction together
 // with its row in schema_migrations, then releases the lock. So nodes starting together migrate
 // exactly once. Unavailable if the connection is lost or the lock wait times out
-// (statement_timeout); Internal if a script fails or the database records a version newer than
-// the last one given (a newer build wrote it).
+// (statement_timeout); FailedPrecondition, applying nothing, if the database records a version
+// newer than the last one given (a newer build wrote it); Internal if a script fails.
 Status ApplyMigrations(Connection& connection, std::span<const Migration> migrations,
                        const Clock& clock);
 

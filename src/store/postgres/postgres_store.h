@@ -46,8 +46,8 @@ struct PostgresStoreOptions {
 // Connects to `url` (postgresql://user:password@host:port/database?..., or key=value pairs) and
 // applies the pending migrations under an advisory lock (postgres/postgres_migrations.h), so
 // nodes starting together migrate once. InvalidArgument if `url` cannot be parsed; Unavailable if
-// the server cannot be reached within connect_timeout; Internal if the schema is newer than this
-// build or a migration fails.
+// the server cannot be reached within connect_timeout; FailedPrecondition if the schema is newer
+// than this build; Internal if a migration fails.
 Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url,
                                                  const PostgresStoreOptions& options = {});
 

@@ -19,8 +19,9 @@ std::span<const Migration> SqliteMigrations();
 // Creates schema_migrations(version, name, applied_at) if needed, then applies each migration
 // whose version it does not record, in order, each in its own write transaction together with
 // its row in schema_migrations. Safe when several processes open the same file at once.
-// Internal if a script fails or if the database records a version newer than the last one
-// given (a newer build wrote it); Unavailable if the database stays locked.
+// FailedPrecondition, applying nothing, if the database records a version newer than the last
+// one given (a newer build wrote it); Internal if a script fails; Unavailable if the database
+// stays locked.
 Status ApplyMigrations(Connection& connection, std::span<const Migration> migrations,
                        const Clock& clock);
 

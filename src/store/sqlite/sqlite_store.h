@@ -25,8 +25,8 @@ struct SqliteStoreOptions {
 // Opens the database at `path`, creating the file readable by its owner only (mode 0600, like
 // its -wal and -shm files; an existing file is set to 0600 too). Its directory must exist.
 // Applies the pending migrations (sqlite/sqlite_migrations.h).
-// Unavailable if the file cannot be opened or stays locked; Internal if the schema is newer than
-// this build or a migration fails.
+// Unavailable if the file cannot be opened or stays locked; FailedPrecondition if the schema is
+// newer than this build; Internal if a migration fails.
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
                                                const SqliteStoreOptions& options = {});
 

@@ -202,12 +202,19 @@ TEST(SqliteStoreTest, RunnerAppliesOnlyPendingMigrationsAndRollsBackAFailedOne) 
   EXPECT_TRUE(raw.Query("SELECT name FROM sqlite_schema WHERE name = 'three'").empty());
 }
 
+// Not Internal: the operator is told which versions disagree and what to do (keyward serve exits
+// 2 with this line: tests/integration/upgrade_test.cc).
 TEST(SqliteStoreTest, DatabaseFromANewerBuildIsRefused) {
   TempDir dir;
   const std::string path = dir.File("keyward.db");
   { KW_ASSERT_OK_AND_ASSIGN(auto store, OpenSqliteStore(path)); }
   RawDb(path).Exec("INSERT INTO schema_migrations VALUES (999999, 'future', 1)");
-  KW_EXPECT_CODE(OpenSqliteStore(path), StatusCode::kInternal);
+  Result<std::unique_ptr<Store>> refused = OpenSqliteStore(path);
+  KW_EXPECT_CODE(refused, StatusCode::kFailedPrecondition);
+  EXPECT_EQ(refused.status().message(),
+            "the database has schema version 999999 but this keyward knows only up to " +
+                std::to_string(sqlite::SqliteMigrations().back().version) +
+                "; use a newer keyward");
 }
 
 TEST(SqliteStoreTest, OpenInMissingFolderIsUnavailable) {

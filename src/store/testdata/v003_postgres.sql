@@ -1,0 +1,49 @@
+-- Data as Keyward wrote it at schema V003, which added key grants: a key's scopes, tags and allowed
+-- addresses, full_access; audit detail: an upgrade fixture (src/store/upgrade_fixture.h). The test
+-- makes the schema with the migration runner and the V001 to V003 files themselves (so
+-- schema_migrations records versions 1 to 3 exactly as that release did), then runs this, then
+-- opens the store so that the later migrations run on these rows. The same rows as v003_sqlite.sql,
+-- in PostgreSQL's literals. Test data only: every key is a throw-away key of no server whose
+-- SHA-256 is the stored hash; upgrade_fixture.h lists them with the state each must keep. Sealed
+-- values are placeholders that no master key opens.
+
+INSERT INTO users (id, name, type, password_hash, created_at) VALUES
+  ('alice', 'Alice Example', 'person', '$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g',
+   1700000000),
+  ('bob', 'presto-driver', 'application', '', 1700000050);
+
+INSERT INTO user_tags (user_id, tag) VALUES
+  ('alice', 'roles:id:operator'),
+  ('alice', 'team:a'),
+  ('bob', 'team:b');
+
+INSERT INTO api_keys (user_id, name, hash, sealed, masked, created_at, expires_at, last_used_at,
+  scopes, tags, allowed_addresses, full_access)
+VALUES
+  ('alice', 'driver-key',
+   decode('77daeb81a787c89201333141eaded57031d8b3bebd386e1b1da108ef38ad7998', 'hex'),
+   decode('00112233445566778899aabbccddeeff0011223344556677c0ffee', 'hex'), 'kw_W2wQ…9feP',
+   1700000100, 4102444800, 1700000200, '', NULL, '', 1),
+  ('bob', 'old',
+   decode('e04d95eb2596e1c501bdb90c53490e743d8a65900e8ba5215ec768bd8d9a6b0d', 'hex'),
+   decode('', 'hex'), 'kw_9toc…96G2', 1700000060, 1700000070, 0, '', NULL, '', 1),
+  ('alice', 'scoped',
+   decode('3c3a7ab4306a3e3abc8737d195c6f21ae875f3fbac0dc32fba1ae60aac34a00b', 'hex'),
+   decode('a1a2a3a4', 'hex'), 'kw_FK0M…aMPX', 1710000000, 4102444800, 1710000500,
+   'keys:read keys:write', 'team:a', '127.0.0.0/8', 0),
+  ('bob', 'ci', decode('fb47e493350214b8d6cf7b5f53e6624fbb1d8f2a31483b1d2cd5f26e20b4e50a', 'hex'),
+   decode('', 'hex'), 'kw_tuMl…5qWa', 1710000100, 4102444800, 0, '', NULL, '', 0);
+
+INSERT INTO sessions (hash, user_id, created_at, expires_at) VALUES
+  (decode('5e5510115e5510115e5510115e5510115e5510115e5510115e5510115e551011', 'hex'), 'alice',
+   1700000000, 4102444800);
+
+INSERT INTO audit_events (occurred_at, actor, action, user_id, target, address, outcome, reason,
+  detail)
+VALUES
+  (1700000000, 'alice', 'signin', 'alice', '', '127.0.0.1', 'success', '', ''),
+  (1700000100, 'alice', 'key.create', 'alice', 'driver-key', '2001:db8::7', 'success', '', ''),
+  (1700000110, 'bob', 'key.reveal', 'alice', 'driver-key', '10.1.2.3', 'failure',
+   'no such user or key', ''),
+  (1710000000, 'alice', 'key.create', 'alice', 'scoped', '127.0.0.1', 'success', '',
+   'scopes=keys:read,keys:write tags=team:a addresses=127.0.0.0/8');
