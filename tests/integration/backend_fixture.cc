@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <random>
 #include <utility>
+#include <vector>
 
 namespace keyward::testing {
 
@@ -16,6 +17,18 @@ std::string Psql(const std::string& url, const std::string& sql) {
   EXPECT_EQ(r.exit_code, 0) << sql << "\n" << r.err;
   while (!r.out.empty() && (r.out.back() == '\n' || r.out.back() == ' ')) r.out.pop_back();
   return r.out;
+}
+
+void PgCtl(const std::string& action, const std::string& stop_mode) {
+  const char* bin = std::getenv("KEYWARD_TEST_PG_BIN");
+  const char* data = std::getenv("KEYWARD_TEST_PG_DATA");
+  ASSERT_TRUE(bin != nullptr && data != nullptr) << "scripts/with-postgres sets KEYWARD_TEST_PG_*";
+  std::vector<std::string> args = {
+      "runuser", "-u", "postgres", "--", std::string(bin) + "/pg_ctl",          "-D",  data,
+      "-w",      "-t", "30",       "-l", std::string(data) + "/../restart.log", action};
+  if (action == "stop") args.insert(args.end(), {"-m", stop_mode});
+  ProcessResult r = RunProcess(args);
+  ASSERT_EQ(r.exit_code, 0) << action << ": " << r.err << r.out;
 }
 
 bool PostgresTestDatabase::Create(const std::string& prefix) {

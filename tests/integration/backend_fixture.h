@@ -23,6 +23,14 @@ void PrintTo(Backend backend, std::ostream* os);
 // and spaces, failing the test when psql fails.
 std::string Psql(const std::string& url, const std::string& sql);
 
+// Runs pg_ctl on the test server of scripts/with-postgres (KEYWARD_TEST_PG_BIN and _DATA) as its
+// owner: "start", or "stop" in `stop_mode` ("fast": clients are disconnected and the server shuts
+// down cleanly; "immediate": it quits at once, as in a crash, and recovers from its WAL at the
+// next start). Waits for it (at most 30 s); fails the test when pg_ctl fails. Tests that call it
+// stop the server every other test uses: they run alone (RUN_SERIAL, tests/integration/
+// CMakeLists.txt).
+void PgCtl(const std::string& action, const std::string& stop_mode = "fast");
+
 // A database of one test's own on the PostgreSQL test server.
 class PostgresTestDatabase {
  public:
