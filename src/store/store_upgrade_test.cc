@@ -147,7 +147,7 @@ class StoreUpgradeTest : public ::testing::TestWithParam<UpgradeBackend> {
 const std::vector<std::int64_t> kV002 = {1, 2};
 const std::vector<std::int64_t> kV004 = {1, 2, 3, 4};
 const std::vector<std::int64_t> kV005 = {1, 2, 3, 4, 5};
-const std::vector<std::int64_t> kLatest = {1, 2, 3, 4, 5, 6, 7};
+const std::vector<std::int64_t> kLatest = {1, 2, 3, 4, 5, 6, 7, 8};
 
 // What V005 gives every key that existed before it: the lifecycle of keys made before.
 void ExpectLifecycleDefaults(const KeyRecord& key) {
