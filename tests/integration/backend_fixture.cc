@@ -35,6 +35,31 @@ void PostgresTestDatabase::Drop() {
   }
 }
 
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : "";
+}
+
+}  // namespace
+
+void PgCtl(const std::string& action) {
+  std::vector<std::string> args = {Env("KEYWARD_TEST_PG_BIN") + "/pg_ctl",
+                                   "-D",
+                                   Env("KEYWARD_TEST_PG_DATA"),
+                                   "-w",
+                                   "-t",
+                                   "30",
+                                   "-l",
+                                   Env("KEYWARD_TEST_PG_DATA") + "/../restart.log",
+                                   action};
+  if (action == "stop") args.insert(args.end(), {"-m", "fast"});
+  args.insert(args.begin(), {"runuser", "-u", "postgres", "--"});
+  ProcessResult r = RunProcess(args);
+  ASSERT_EQ(r.exit_code, 0) << action << ": " << r.err << r.out;
+}
+
 void StopAndScan(std::unique_ptr<ServerProcess>& server, bool sqlite) {
   if (!server) return;
   server->Stop();

@@ -41,6 +41,12 @@ class PostgresTestDatabase {
   std::string admin_url_, name_, url_;
 };
 
+// Runs pg_ctl `action` ("stop", fast mode, or "start") on the test PostgreSQL server of
+// scripts/with-postgres (KEYWARD_TEST_PG_BIN, KEYWARD_TEST_PG_DATA) as its owner, failing the
+// test if it fails. Every database of the server goes with it: a test that calls it runs alone
+// (RUN_SERIAL, tests/integration/CMakeLists.txt).
+void PgCtl(const std::string& action);
+
 // Stops `server` when set, fails the test for any remembered secret in its log and, when
 // `sqlite`, in its SQLite database and WAL, and resets it.
 void StopAndScan(std::unique_ptr<ServerProcess>& server, bool sqlite);
