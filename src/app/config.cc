@@ -65,8 +65,8 @@ Status ValidateToken(const Config& config) {
   return Status::Ok();
 }
 
-// The issue-15 flags (housekeeping and webhook deliveries) and issue 16's (usage retention, rate
-// limit nodes), each within its documented range.
+// The issue-15 flags (housekeeping and webhook deliveries), issue 16's (usage retention, rate
+// limit nodes), 17's (leak reports) and 19's (sign-in throttle), each within its documented range.
 Status ValidateLifecycle(const Config& config) {
   const std::int64_t interval = config.service.housekeeping_interval_ms;
   if (interval < 1000 || interval > 3600 * 1000) {
@@ -97,6 +97,17 @@ Status ValidateLifecycle(const Config& config) {
   if (config.service.leak_reports_per_minute < 1 ||
       config.service.leak_reports_per_minute > 10000) {
     return Status::InvalidArgument("--leak-reports-per-minute must be between 1 and 10000");
+  }
+  const ServiceOptions& s = config.service;
+  if (s.login_free_failures < 0 || s.login_free_failures > 1000) {
+    return Status::InvalidArgument("--login-free-failures must be between 0 and 1000");
+  }
+  if (s.login_free_failures_per_address < 0 || s.login_free_failures_per_address > 100000) {
+    return Status::InvalidArgument(
+        "--login-free-failures-per-address must be between 0 and 100000");
+  }
+  if (s.login_max_backoff < 1 || s.login_max_backoff > 86400) {
+    return Status::InvalidArgument("--login-max-backoff must be between 1s and 1d");
   }
   return Status::Ok();
 }

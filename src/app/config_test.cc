@@ -329,6 +329,35 @@ TEST(ServeFlags, LeakFlags) {
   EXPECT_EQ(Validate(many).message(), "--leak-reports-per-minute must be between 1 and 10000");
 }
 
+// Issue 19: the sign-in throttle's settings, which tests shorten (the cluster test waits out the
+// backoff).
+TEST(ServeFlags, SignInThrottleFlags) {
+  const Config defaults = Parse({});
+  EXPECT_EQ(defaults.service.login_free_failures, 5);
+  EXPECT_EQ(defaults.service.login_free_failures_per_address, 20);
+  EXPECT_EQ(defaults.service.login_max_backoff, 15 * 60);
+  const Config c = Parse({"--login-free-failures", "3", "--login-free-failures-per-address", "0",
+                          "--login-max-backoff", "2s"});
+  EXPECT_EQ(c.service.login_free_failures, 3);
+  EXPECT_EQ(c.service.login_free_failures_per_address, 0);
+  EXPECT_EQ(c.service.login_max_backoff, 2);
+  EXPECT_THAT(Validate(c), IsOk());
+  EXPECT_THROW(Parse({"--login-max-backoff", "soon"}), CLI::ValidationError);
+  EXPECT_THROW(Parse({"--login-free-failures", "five"}), CLI::ParseError);
+  Config bad;
+  bad.service.login_free_failures = -1;
+  EXPECT_EQ(Validate(bad).message(), "--login-free-failures must be between 0 and 1000");
+  bad = Config{};
+  bad.service.login_free_failures_per_address = 100001;
+  EXPECT_EQ(Validate(bad).message(),
+            "--login-free-failures-per-address must be between 0 and 100000");
+  bad = Config{};
+  bad.service.login_max_backoff = 0;
+  EXPECT_EQ(Validate(bad).message(), "--login-max-backoff must be between 1s and 1d");
+  bad.service.login_max_backoff = 86401;
+  EXPECT_EQ(Validate(bad).message(), "--login-max-backoff must be between 1s and 1d");
+}
+
 // NOLINTBEGIN(concurrency-mt-unsafe): setenv in a test that runs no other thread.
 TEST(ServeFlags, LifecycleVariables) {
   ::setenv("KEYWARD_EXPIRY_WARNINGS", "3d", 1);

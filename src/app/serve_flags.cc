@@ -331,6 +331,20 @@ void AddLeakFlags(CLI::App* cmd, Config& c) {
            "10000); more get 429 with Retry-After");
 }
 
+// Issue 19: the sign-in throttle (docs/api.md, "Sign-in throttling"); Validate checks the ranges.
+void AddSignInFlags(CLI::App* cmd, Config& c) {
+  AddValue(cmd, "--login-free-failures", c.service.login_free_failures,
+           "KEYWARD_LOGIN_FREE_FAILURES",
+           "failed sign-ins for one user name before each further attempt waits out a backoff "
+           "(0 to 1000)");
+  AddValue(cmd, "--login-free-failures-per-address", c.service.login_free_failures_per_address,
+           "KEYWARD_LOGIN_FREE_FAILURES_PER_ADDRESS",
+           "failed sign-ins from one client address before its attempts wait out a backoff (0 to "
+           "100000)");
+  AddDuration(cmd, "--login-max-backoff", c.service.login_max_backoff, "KEYWARD_LOGIN_MAX_BACKOFF",
+              "longest backoff after failed sign-ins, which doubles from 1s (1s to 1d)");
+}
+
 }  // namespace
 
 void AddServeFlags(CLI::App* cmd, Config& config) {
@@ -342,6 +356,7 @@ void AddServeFlags(CLI::App* cmd, Config& config) {
   AddLifecycleFlags(cmd, config);
   AddUsageFlags(cmd, config);
   AddLeakFlags(cmd, config);
+  AddSignInFlags(cmd, config);
 }
 
 }  // namespace keyward

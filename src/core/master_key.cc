@@ -149,4 +149,17 @@ Result<std::string> MasterKey::Open(std::string_view sealed, std::string_view as
   return out;
 }
 
+std::string MasterKey::DeriveKey(std::string_view purpose) const {
+  const std::string input = "keyward/" + std::string(purpose);
+  std::string out(crypto_auth_hmacsha256_BYTES, '\0');
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(bytes_.data()),
+                              bytes_.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(input.data()),
+                                input.size());
+  crypto_auth_hmacsha256_final(&state, reinterpret_cast<unsigned char*>(out.data()));
+  sodium_memzero(&state, sizeof state);
+  return out;
+}
+
 }  // namespace keyward

@@ -35,6 +35,10 @@ class MasterKey {
   // The plaintext, or Internal when the value was tampered with, moved or sealed under
   // another master key.
   Result<std::string> Open(std::string_view sealed, std::string_view associated) const;
+  // A 32-byte key of its own for `purpose` (such as "sign-in throttle"): HMAC-SHA-256 of
+  // "keyward/" + purpose under the master key. The same on every node given the same master
+  // key; telling nothing of the master key or of another purpose's key.
+  std::string DeriveKey(std::string_view purpose) const;
 
  private:
   explicit MasterKey(std::string bytes) : bytes_(std::move(bytes)) {}

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/hex.h"
 #include "common/random.h"
 #include "common/status_matchers.h"
 
@@ -56,6 +57,26 @@ TEST_F(MasterKeyTest, AnotherMasterKeyCannotOpen) {
   MasterKey a = MasterKey::FromBytes(RandomBytes(32));
   MasterKey b = MasterKey::FromBytes(RandomBytes(32));
   EXPECT_THAT(b.Open(a.Seal("x", "h"), "h"), StatusIs(StatusCode::kInternal));
+}
+
+// Issue 19: every node derives the same key for a purpose from the same master key, and nothing
+// else gives it.
+TEST_F(MasterKeyTest, DerivedKeysAreOnePerPurposeAndMasterKey) {
+  const std::string bytes = RandomBytes(32);
+  MasterKey a = MasterKey::FromBytes(bytes);
+  MasterKey same = MasterKey::FromBytes(bytes);
+  MasterKey other = MasterKey::FromBytes(RandomBytes(32));
+  const std::string key = a.DeriveKey("sign-in throttle");
+  EXPECT_EQ(key.size(), 32u);
+  EXPECT_EQ(key, same.DeriveKey("sign-in throttle"));
+  EXPECT_NE(key, a.DeriveKey("sign-in throttle "));
+  EXPECT_NE(key, other.DeriveKey("sign-in throttle"));
+  EXPECT_NE(key, bytes);
+  // HMAC-SHA-256 as RFC 2104 has it (Python's hmac module gives the same).
+  std::string counting(32, '\0');
+  for (int i = 0; i < 32; ++i) counting[i] = static_cast<char>(i);
+  EXPECT_EQ(ToHex(MasterKey::FromBytes(counting).DeriveKey("sign-in throttle")),
+            "b1e744ce396d2d5d32f4637f790e095b7dc7e65e19f865feb997ed10b1111b0a");
 }
 
 TEST_F(MasterKeyTest, FileIsCreatedOwnerOnlyAndReloads) {

@@ -72,6 +72,10 @@ HousekeepingCounts Housekeeper::RunOnce() {
   if (auto pruned = store_.PruneUsage(now - options_.usage_retention); !pruned.ok()) {
     log::Warn("housekeeping: could not prune key usage: {}", pruned.status().ToString());
   }
+  if (auto pruned = store_.PruneSignInCounters(now); !pruned.ok()) {
+    log::Warn("housekeeping: could not forget expired sign-in failures: {}",
+              pruned.status().ToString());
+  }
   if (RateLimiter* limiter = limiter_.load()) limiter->Prune(RateLimiter::SteadyNow());
   const bool enqueued = counts.expiring + counts.expired + counts.idle_revoked > 0;
   if (enqueued && on_events_) on_events_();

@@ -2,7 +2,8 @@
 // ServiceOptions::expiry_warnings threshold, once), key.expired, idle revocation
 // (key.idle_revoked, the key deleted) — and pruning of old secrets past their own expiry and of
 // delivered or failed webhook events over 30 days old, and (issue 16) of usage hours older than
-// ServiceOptions::usage_retention and of idle rate-limit buckets (set_rate_limiter). Each
+// ServiceOptions::usage_retention and of idle rate-limit buckets (set_rate_limiter), and (issue
+// 19) of expired sign-in failure counters (service/login_throttle.h). Each
 // announcement is a conditional store write (Store::AnnounceExpiry, RevokeIdleKey) with its event
 // in the same transaction, so with several nodes each is made once. A pass acts on the store's
 // lists of keys still due (Store::ListKeysToWarn per threshold, smallest first;

@@ -13,6 +13,7 @@
 
 #include "core/api_key.h"
 #include "service/lifecycle_test_world.h"
+#include "service/login_throttle.h"
 #include "store/forwarding_store.h"
 
 namespace keyward {
@@ -190,6 +191,18 @@ TEST_F(HousekeeperTest, PrunesUsageOlderThanTheRetention) {
   KW_ASSERT_OK(usage.status());
   ASSERT_THAT(usage->hours, SizeIs(1));
   EXPECT_EQ(usage->hours[0].start, young.hour_start);
+}
+
+// Issue 19: the counts of failed sign-ins are forgotten once expired, so the table stays bounded.
+TEST_F(HousekeeperTest, ForgetsExpiredSignInFailures) {
+  LoginThrottle throttle(*store_, 5, 20, 900);
+  ASSERT_THAT(throttle.Admit("someone", "10.0.0.1", clock_.Now()), IsOk());
+  clock_.Advance(600);
+  ASSERT_THAT(throttle.Admit("someone-else", "10.0.0.2", clock_.Now()), IsOk());
+  clock_.Advance(LoginThrottle::kForgetAfter - 600);  // the first attempt's counters expire now
+  house_->RunOnce();
+  KW_ASSERT_OK_AND_ASSIGN(std::int64_t left, store_->PruneSignInCounters(clock_.Now() + 600));
+  EXPECT_EQ(left, 2) << "the second attempt's name and address were kept until their expiry";
 }
 
 TEST_F(HousekeeperTest, TwoHousekeepersOnOneStoreAnnounceEachThingOnce) {

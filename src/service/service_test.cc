@@ -187,6 +187,46 @@ TEST_F(ServiceTest, LoginLogoutAndThrottle) {
   EXPECT_THAT(sign_in.Login("alice", "alice-password", "127.0.0.1", &retry), IsOk());
 }
 
+// A store that fails as an unreachable database does: sign-in counting from the
+// `count_fails_after`-th call on, and it says how often a user was read (a password checked).
+class SignInFailingStore final : public ForwardingStore {
+ public:
+  explicit SignInFailingStore(Store& store) : ForwardingStore(store) {}
+  Status UpdateSignInCounters(const std::vector<std::string>& subjects,
+                              const SignInCounterUpdate& update) override {
+    if (counts_left-- <= 0) return Status::Unavailable("the database is unavailable", "test");
+    return store_.UpdateSignInCounters(subjects, update);
+  }
+  Result<User> GetUser(std::string_view id) override {
+    ++users_read;
+    return store_.GetUser(id);
+  }
+  int counts_left = 0;
+  int users_read = 0;
+};
+
+// Issue 19: a throttle that cannot count admits nothing. No password is checked, the answer is
+// Unavailable (503) with a message that says why; and a right password whose success cannot be
+// recorded gives no session.
+TEST_F(ServiceTest, ASignInThatCannotBeCountedChecksNoPassword) {
+  SignInFailingStore failing(*store_);
+  SignInService sign_in(failing, options_, clock_, &cache_);
+  std::int64_t retry = 0;
+  for (const char* password : {"alice-password", "wrong-password"}) {
+    auto refused = sign_in.Login("alice", password, "127.0.0.1", &retry);
+    EXPECT_THAT(refused, StatusIs(StatusCode::kUnavailable));
+    EXPECT_EQ(refused.status().message(), kThrottleUnavailable);
+    EXPECT_EQ(retry, 0);
+  }
+  EXPECT_EQ(failing.users_read, 0) << "a password was checked without being counted";
+  failing.counts_left = 1;  // admitted, then the success cannot be taken back
+  EXPECT_THAT(sign_in.Login("alice", "alice-password", "127.0.0.1", &retry),
+              StatusIs(StatusCode::kUnavailable));
+  EXPECT_EQ(failing.users_read, 1);
+  failing.counts_left = 1000;  // back
+  EXPECT_THAT(sign_in.Login("alice", "alice-password", "127.0.0.1", &retry), IsOk());
+}
+
 TEST_F(ServiceTest, SessionsExpire) {
   SignInService sign_in(*store_, options_, clock_, &cache_);
   Authenticator auth(*store_, options_, clock_, &cache_);

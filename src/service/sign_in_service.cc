@@ -1,5 +1,6 @@
 #include "service/sign_in_service.h"
 
+#include "common/log.h"
 #include "core/api_key.h"
 #include "core/password.h"
 
@@ -7,6 +8,13 @@ namespace keyward {
 namespace {
 
 Status WrongCredentials() { return Status::Unauthenticated("wrong username or password"); }
+
+// A throttle that cannot count admits nothing: the store's Unavailable, said for sign-in (the
+// store's own message and detail go to the log with the request).
+Status CannotCount(const Status& status) {
+  if (status.code() != StatusCode::kUnavailable) return status;
+  return Status::Unavailable(kThrottleUnavailable, status.message() + ": " + status.detail());
+}
 
 }  // namespace
 
@@ -30,10 +38,12 @@ Result<SignIn> SignInService::SignInOnce(std::string_view username, std::string_
                                          std::string_view client_address,
                                          std::int64_t* retry_after) {
   const UnixSeconds now = clock_.Now();
-  if (std::int64_t wait = throttle_.Admit(username, client_address, now); wait > 0) {
-    if (retry_after != nullptr) *retry_after = wait;
+  Result<std::int64_t> wait = throttle_.Admit(username, client_address, now);
+  if (!wait.ok()) return CannotCount(wait.status());
+  if (*wait > 0) {
+    if (retry_after != nullptr) *retry_after = *wait;
     return Status::ResourceExhausted("too many failed sign-ins; try again in " +
-                                     std::to_string(wait) + " s");
+                                     std::to_string(*wait) + " s");
   }
   std::string hash;
   std::string user_id;
@@ -43,14 +53,19 @@ Result<SignIn> SignInService::SignInOnce(std::string_view username, std::string_
       hash = user->password_hash;
       user_id = user->id;
     } else if (user.status().code() != StatusCode::kNotFound) {
-      throttle_.Release(username, client_address);
+      // Undecided: it counts for nothing. If the store fails this too, the attempt stays
+      // counted as a failure, which errs on the safe side.
+      if (Status released = throttle_.Release(username, client_address, now); !released.ok()) {
+        log::Warn("sign-in: a failed store call's attempt stays counted: {}", released.ToString());
+      }
       return user.status();
     }
   }
   // Always runs Argon2id, against a dummy hash when there is no user or no password.
   // The attempt already counts as a failure (Admit); only a success takes it back.
   if (!VerifyPassword(password, hash) || user_id.empty()) return WrongCredentials();
-  throttle_.RecordSuccess(username, client_address);
+  // Not taken back, the success would still count as a failure: no session without it.
+  KW_RETURN_IF_ERROR(CannotCount(throttle_.RecordSuccess(username, client_address, now)));
 
   SignIn out;
   out.token = GenerateKey(options_.key_prefix);

@@ -138,6 +138,13 @@ class ForwardingStore : public Store {
     return store_.TopUsage(by, since, limit);
   }
   Result<std::int64_t> PruneUsage(UnixSeconds before) override { return store_.PruneUsage(before); }
+  Status UpdateSignInCounters(const std::vector<std::string>& subjects,
+                              const SignInCounterUpdate& update) override {
+    return store_.UpdateSignInCounters(subjects, update);
+  }
+  Result<std::int64_t> PruneSignInCounters(UnixSeconds now) override {
+    return store_.PruneSignInCounters(now);
+  }
   Status CheckReady() override { return store_.CheckReady(); }
   void Subscribe(StoreEvents events) override { store_.Subscribe(std::move(events)); }
 

@@ -271,6 +271,31 @@ Result<WebhookListColumns> WriteWebhookLists(const Webhook& webhook) {
   return columns;
 }
 
+SignInCounter ReadSignInCounter(const RowReader& row) {
+  return {.failures = row.Int(0), .locked_until = row.Int(1), .expires_at = row.Int(2)};
+}
+
+Result<std::vector<std::size_t>> SignInLockOrder(const std::vector<std::string>& subjects) {
+  if (subjects.empty() || subjects.size() > Store::kMaxSignInSubjects) {
+    return Status::InvalidArgument("a sign-in counter update names 1 to 8 subjects");
+  }
+  std::vector<std::size_t> order(subjects.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    if (subjects[i].empty() || subjects[i].size() > 64) {
+      return Status::InvalidArgument("a sign-in counter's subject is 1 to 64 bytes");
+    }
+    order[i] = i;
+  }
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return subjects[a] < subjects[b]; });
+  for (std::size_t i = 1; i < order.size(); ++i) {
+    if (subjects[order[i - 1]] == subjects[order[i]]) {
+      return Status::InvalidArgument("a sign-in counter update names a subject twice");
+    }
+  }
+  return order;
+}
+
 Status InvalidText(std::string detail) {
   return {StatusCode::kInvalidArgument, "text must be UTF-8 without NUL characters",
           std::move(detail)};

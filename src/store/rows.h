@@ -17,6 +17,7 @@
 #include "core/usage.h"
 #include "core/user.h"
 #include "core/webhook.h"
+#include "store/store.h"
 
 namespace keyward {
 
@@ -195,6 +196,15 @@ class RowReader {
   " > 0 ORDER BY " rank " DESC, k.user_id, k.name LIMIT " limit
 #define KW_ROW_PRUNE_USAGE(before) "DELETE FROM key_usage WHERE hour_start < " before
 
+// The sign-in counters (Store::UpdateSignInCounters, PruneSignInCounters; migration V008).
+#define KW_ROW_SIGN_IN_COUNTER_COLUMNS "failures, locked_until, expires_at"
+#define KW_ROW_STORE_SIGN_IN_COUNTER(subject, failures, locked_until, expires_at)     \
+  "UPDATE sign_in_failures SET failures = " failures ", locked_until = " locked_until \
+  ", expires_at = " expires_at " WHERE subject = " subject
+#define KW_ROW_DELETE_SIGN_IN_COUNTER(subject) \
+  "DELETE FROM sign_in_failures WHERE subject = " subject
+#define KW_ROW_PRUNE_SIGN_IN_COUNTERS(now) "DELETE FROM sign_in_failures WHERE expires_at <= " now
+
 // Every signing key, by generation ascending.
 #define KW_ROW_LIST_SIGNING_KEYS \
   "SELECT " KW_ROW_SIGNING_KEY_COLUMNS " FROM signing_keys ORDER BY generation"
@@ -237,6 +247,13 @@ SessionRecord ReadSession(const RowReader& row);
 Result<AuditEvent> ReadAudit(const RowReader& row);
 // KW_ROW_SIGNING_KEY_COLUMNS.
 SigningKeyRecord ReadSigningKey(const RowReader& row);
+
+// KW_ROW_SIGN_IN_COUNTER_COLUMNS.
+SignInCounter ReadSignInCounter(const RowReader& row);
+// The order in which a backend takes the counters of `subjects` (Store::UpdateSignInCounters):
+// indexes into it, by the subjects' bytes, the same on every node. InvalidArgument unless there
+// are 1 to Store::kMaxSignInSubjects distinct subjects of 1 to 64 bytes each.
+Result<std::vector<std::size_t>> SignInLockOrder(const std::vector<std::string>& subjects);
 
 // The range of 32-byte hashes that start with `prefix`, for Find*ByHashPrefix: hash >= prefix
 // AND (no upper bound, or hash < upper). `upper` is the prefix with its trailing 0xff bytes

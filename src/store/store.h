@@ -13,6 +13,8 @@
 // No backend type appears in this header.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -40,6 +42,18 @@ struct StoreEvents {
   // A token-signing key was added (an emergency rotation signs at once): read them again.
   std::function<void()> signing_keys_changed;
 };
+
+// A count of failed sign-ins (service/login_throttle.h, issue 19): of one user name or one
+// client address, which the store knows only by an opaque digest (its "subject").
+struct SignInCounter {
+  std::int64_t failures = 0;
+  UnixSeconds locked_until = 0;  // no attempt is admitted before then; 0: not locked
+  UnixSeconds expires_at = 0;    // PruneSignInCounters forgets it from then on
+};
+
+// Changes the counters UpdateSignInCounters passes it, in the order of their subjects; true to
+// store them, false to leave the store as it was.
+using SignInCounterUpdate = std::function<bool(std::vector<SignInCounter>& counters)>;
 
 class Store {
  public:
@@ -226,6 +240,23 @@ class Store {
                                                       int limit) = 0;
   // Forgets hours that start before `before`; returns how many hour rows went.
   virtual Result<std::int64_t> PruneUsage(UnixSeconds before) = 0;
+
+  // --- sign-in throttle (service/login_throttle.h; issue 19) ---
+  // One read-modify-write of the counters of `subjects` (1 to kMaxSignInSubjects distinct
+  // digests of 1 to 64 bytes), atomic across every store on the same database: each counter is
+  // read (an absent one as all zeros) and held against any other UpdateSignInCounters naming it,
+  // on this node or another, until this one has stored its change or given up; `update` gets
+  // them in the order of `subjects`. When it returns true they are stored as it left them (a
+  // counter left with failures ≤ 0 is deleted), else nothing changes. The store only counts: what
+  // a count means is `update`'s. `update` must decide from its argument alone, and may run twice
+  // (a transaction retried on a new connection): only its last run counts. Nodes lock the
+  // counters in one order (of the subjects' bytes), so they never deadlock. InvalidArgument for
+  // subjects outside those bounds.
+  static constexpr std::size_t kMaxSignInSubjects = 8;
+  virtual Status UpdateSignInCounters(const std::vector<std::string>& subjects,
+                                      const SignInCounterUpdate& update) = 0;
+  // Forgets the counters whose expires_at ≤ `now`; returns how many.
+  virtual Result<std::int64_t> PruneSignInCounters(UnixSeconds now) = 0;
 
   // --- readiness (GET /readyz) ---
   // OK when the database answers a trivial query and records the schema version of the last

@@ -82,11 +82,11 @@ TEST_F(ClusterTest, NodesStartingTogetherMigrateOnce) {
   EXPECT_GT(a_->port(), 0);
   EXPECT_GT(b_->port(), 0);
   // Each migration (V001 init, V002 audit log, V003 key grants, V004 signing keys, V005 key
-  // lifecycle and webhooks, V006 usage and rate limits, V007 canary keys) recorded once, by one of
-  // them.
+  // lifecycle and webhooks, V006 usage and rate limits, V007 canary keys, V008 sign-in failures)
+  // recorded once, by one of them.
   EXPECT_EQ(
       Psql(url_, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"),
-      "1,2,3,4,5,6,7");
+      "1,2,3,4,5,6,7,8");
   EXPECT_EQ(Psql(url_, "SELECT count(*) FROM users WHERE id = 'admin'"), "1");
   EXPECT_EQ(Call(a_->port(), "GET", "/healthz").status, 200);
   EXPECT_EQ(Call(b_->port(), "GET", "/healthz").status, 200);

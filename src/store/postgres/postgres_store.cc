@@ -543,6 +543,25 @@ class PostgresStore final : public Store {
     return WriteResult<std::int64_t>(
         [&](Connection& conn) { return pg::PruneUsage(conn, before); });
   }
+  // --- issue 19: postgres_sign_in.cc ---
+  Status UpdateSignInCounters(const std::vector<std::string>& subjects,
+                              const SignInCounterUpdate& update) override {
+    // A refused attempt changes nothing: its transaction ends in ROLLBACK, which Write does for
+    // a failed body, so the body reports "unchanged" as a status of its own, taken back here.
+    const Status unchanged(StatusCode::kFailedPrecondition, "sign-in counters unchanged");
+    Status status = Write([&](Connection& conn) -> Status {
+      KW_ASSIGN_OR_RETURN(bool changed, pg::UpdateSignInCounters(conn, subjects, update));
+      return changed ? Status::Ok() : unchanged;
+    });
+    if (status.code() == unchanged.code() && status.message() == unchanged.message()) {
+      return Status::Ok();
+    }
+    return status;
+  }
+  Result<std::int64_t> PruneSignInCounters(UnixSeconds now) override {
+    return WriteResult<std::int64_t>(
+        [&](Connection& conn) { return pg::PruneSignInCounters(conn, now); });
+  }
 
   void Subscribe(StoreEvents events) override {
     MutexLock lock(listener_mu_);

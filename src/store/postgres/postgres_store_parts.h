@@ -15,6 +15,7 @@
 #include "core/webhook.h"
 #include "store/postgres/pg_connection.h"
 #include "store/rows.h"
+#include "store/store.h"
 
 namespace keyward::pg {
 
@@ -82,5 +83,13 @@ Result<KeyUsage> GetUsage(Connection& conn, std::string_view user_id, std::strin
 Result<std::vector<KeyUsageTotal>> TopUsage(Connection& conn, UsageRanking by, UnixSeconds since,
                                             int limit);  // Read
 Result<std::int64_t> PruneUsage(Connection& conn, UnixSeconds before);
+
+// --- postgres_sign_in.cc --- (store.h, issue 19)
+// In a Write. Each counter is taken by an upsert (INSERT ... ON CONFLICT DO UPDATE), which locks
+// its row whether it existed, was being inserted by another node (then it waits for that one) or
+// not; in SignInLockOrder. Returns false when `update` changed nothing: the caller rolls back.
+Result<bool> UpdateSignInCounters(Connection& conn, const std::vector<std::string>& subjects,
+                                  const SignInCounterUpdate& update);
+Result<std::int64_t> PruneSignInCounters(Connection& conn, UnixSeconds now);
 
 }  // namespace keyward::pg

@@ -549,6 +549,16 @@ class SqliteStore final : public Store {
     MutexLock lock(mu_);
     return sqlite::PruneUsage(*db_, before);
   }
+  // --- issue 19: sqlite_sign_in.cc ---
+  Status UpdateSignInCounters(const std::vector<std::string>& subjects,
+                              const SignInCounterUpdate& update) override {
+    MutexLock lock(mu_);
+    return sqlite::UpdateSignInCounters(*db_, subjects, update);
+  }
+  Result<std::int64_t> PruneSignInCounters(UnixSeconds now) override {
+    MutexLock lock(mu_);
+    return sqlite::PruneSignInCounters(*db_, now);
+  }
 
   Result<std::string> Pragma(const char* sql) {
     MutexLock lock(mu_);

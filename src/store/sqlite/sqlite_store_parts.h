@@ -15,6 +15,7 @@
 #include "core/webhook.h"
 #include "store/rows.h"
 #include "store/sqlite/sqlite_db.h"
+#include "store/store.h"
 
 namespace keyward::sqlite {
 
@@ -72,5 +73,13 @@ Result<KeyUsage> GetUsage(Connection& db, std::string_view user_id, std::string_
 Result<std::vector<KeyUsageTotal>> TopUsage(Connection& db, UsageRanking by, UnixSeconds since,
                                             int limit);
 Result<std::int64_t> PruneUsage(Connection& db, UnixSeconds before);
+
+// --- sqlite_sign_in.cc --- (store.h, issue 19)
+// In a write transaction (BEGIN IMMEDIATE): no other connection writes meanwhile, and one that
+// reads what `update` decided sees it whole. Rolled back, never written, when `update` changes
+// nothing.
+Status UpdateSignInCounters(Connection& db, const std::vector<std::string>& subjects,
+                            const SignInCounterUpdate& update);
+Result<std::int64_t> PruneSignInCounters(Connection& db, UnixSeconds now);
 
 }  // namespace keyward::sqlite
