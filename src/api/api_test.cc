@@ -24,6 +24,7 @@ TEST(HttpStatusTest, OneRowPerCode) {
   EXPECT_EQ(HttpStatusFor(StatusCode::kResourceExhausted), 429);
   EXPECT_EQ(HttpStatusFor(StatusCode::kInternal), 500);
   EXPECT_EQ(HttpStatusFor(StatusCode::kUnavailable), 503);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kInsufficientStorage), 507);
 }
 
 http::Request WithHeaders(const std::vector<std::pair<std::string, std::string>>& headers) {

@@ -24,6 +24,8 @@ int HttpStatusFor(StatusCode code) {
       return 500;
     case StatusCode::kUnavailable:
       return 503;
+    case StatusCode::kInsufficientStorage:
+      return 507;  // RFC 4918 §11.5: the server cannot store what the request needs, for now
   }
   return 500;
 }

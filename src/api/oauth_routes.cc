@@ -164,6 +164,9 @@ OAuthError RefusedKey(const Status& status, bool subject) {
     case StatusCode::kUnavailable:
       return OAuthError{"temporarily_unavailable", "the key store cannot be reached; try again",
                         503};
+    case StatusCode::kInsufficientStorage:  // as FromStatus in token_service.cc
+      return OAuthError{"temporarily_unavailable", "the server's disk is full; try again later",
+                        503};
     default:
       return OAuthError{"server_error", "the token could not be issued", 500};
   }

@@ -73,6 +73,7 @@ TEST(ExitCodeTest, OneCodePerKind) {
   EXPECT_EQ(ExitCodeFor(StatusCode::kUnavailable), 7);
   EXPECT_EQ(ExitCodeFor(StatusCode::kResourceExhausted), 8);
   EXPECT_EQ(ExitCodeFor(StatusCode::kFailedPrecondition), 9);
+  EXPECT_EQ(ExitCodeFor(StatusCode::kInsufficientStorage), 10);
 }
 
 class ConfigTest : public ::testing::Test {

@@ -24,6 +24,8 @@ int ExitCodeFor(StatusCode code) {
       return 8;
     case StatusCode::kFailedPrecondition:
       return 9;
+    case StatusCode::kInsufficientStorage:
+      return 10;
   }
   return 1;
 }

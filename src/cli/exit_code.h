@@ -8,7 +8,8 @@ namespace keyward {
 // 0 ok · 1 internal error · 2 usage or invalid argument · 3 not signed in or key not valid ·
 // 4 permission denied · 5 not found · 6 already exists · 7 server unavailable or unreachable ·
 // 8 rate limited · 9 failed precondition (the server lacks what the call needs, such as the
-// master key for webhooks)
+// master key for webhooks) · 10 the server's disk is full (nothing was changed; retry once space
+// is freed)
 int ExitCodeFor(StatusCode code);
 
 }  // namespace keyward

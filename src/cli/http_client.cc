@@ -52,6 +52,8 @@ Status ErrorFromReply(long http_status, const std::string& body) {
     case 503:
     case 504:
       return Status::Unavailable("the server is unavailable (" + std::to_string(http_status) + ")");
+    case 507:
+      return Status::InsufficientStorage("the server's disk is full; retry later");
     default:
       return Status::Internal("unexpected answer " + std::to_string(http_status));
   }

@@ -27,12 +27,14 @@ std::string_view StatusCodeName(StatusCode code) {
       return "failed_precondition";
     case StatusCode::kInternal:
       return "internal";
+    case StatusCode::kInsufficientStorage:
+      return "insufficient_storage";
   }
   return "internal";
 }
 
 std::optional<StatusCode> StatusCodeFromName(std::string_view name) {
-  for (int c = 0; c <= static_cast<int>(StatusCode::kInternal); ++c) {
+  for (int c = 0; c <= static_cast<int>(kLastStatusCode); ++c) {
     const auto code = static_cast<StatusCode>(c);
     if (StatusCodeName(code) == name) return code;
   }
@@ -44,6 +46,12 @@ std::string Status::ToString() const {
   if (!message_.empty()) s += ": " + message_;
   if (!detail_.empty()) s += " (" + detail_ + ")";
   return s;
+}
+
+Status ExplainDiskFull(Status status, std::string_view not_done) {
+  if (status.code() != StatusCode::kInsufficientStorage) return status;
+  return Status::InsufficientStorage(
+      "the server's disk is full: " + std::string(not_done) + "; retry later", status.detail());
 }
 
 namespace detail {

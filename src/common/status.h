@@ -25,7 +25,14 @@ enum class StatusCode {
   kUnavailable,         // a dependency (the store) cannot be reached; retrying may help
   kFailedPrecondition,  // the thing changed meanwhile, or the server is not set up for this
   kInternal,            // a bug or an unexpected failure
+  // A write the store could not keep because its disk is full (or over quota); nothing was
+  // changed, reads still work, and retrying after space is freed succeeds. Its own code, not
+  // kUnavailable, so that clients, alerts and logs can tell a full disk from a store that
+  // cannot be reached (HTTP 507, not 503).
+  kInsufficientStorage,
 };
+// The last code: a loop over every code ends here (a new code goes before it and moves it).
+inline constexpr StatusCode kLastStatusCode = StatusCode::kInsufficientStorage;
 
 // Stable lower-case name of a code, used in JSON errors: "invalid_argument", ...
 std::string_view StatusCodeName(StatusCode code);
@@ -60,6 +67,10 @@ class [[nodiscard]] Status {
   static Status Unavailable(std::string m, std::string detail = {}) {
     return {StatusCode::kUnavailable, std::move(m), std::move(detail)};
   }
+  // `detail` is logged, never sent: the store's error and the OS's (ENOSPC, EDQUOT).
+  static Status InsufficientStorage(std::string m, std::string detail = {}) {
+    return {StatusCode::kInsufficientStorage, std::move(m), std::move(detail)};
+  }
   static Status Internal(std::string detail) {
     return {StatusCode::kInternal, "internal error", std::move(detail)};
   }
@@ -76,6 +87,11 @@ class [[nodiscard]] Status {
   std::string message_;
   std::string detail_;
 };
+
+// `status` with a message that says what a full disk stopped, when it is InsufficientStorage:
+// "the server's disk is full: <not_done>; retry later" (its detail kept). Any other status is
+// returned as it is.
+Status ExplainDiskFull(Status status, std::string_view not_done);
 
 namespace detail {
 // Prints "<what>: <status>" to stderr and aborts: a Result used against its contract is a bug,

@@ -39,8 +39,19 @@ TEST(StatusTest, CodeNamesAreStable) {
   EXPECT_EQ(StatusCodeName(StatusCode::kUnauthenticated), "unauthenticated");
 }
 
+TEST(StatusTest, ExplainDiskFullNamesWhatWasNotDone) {
+  Status full = ExplainDiskFull(Status::InsufficientStorage("full", "SQLITE_FULL"),
+                                "the key was not created");
+  EXPECT_EQ(full.code(), StatusCode::kInsufficientStorage);
+  EXPECT_EQ(full.message(), "the server's disk is full: the key was not created; retry later");
+  EXPECT_EQ(full.detail(), "SQLITE_FULL");
+  // Any other error is left as it is.
+  EXPECT_EQ(ExplainDiskFull(Status::NotFound("no such key"), "x").message(), "no such key");
+  EXPECT_TRUE(ExplainDiskFull(Status::Ok(), "x").ok());
+}
+
 TEST(StatusTest, CodeNamesRoundTrip) {
-  for (int c = 0; c <= static_cast<int>(StatusCode::kInternal); ++c) {
+  for (int c = 0; c <= static_cast<int>(kLastStatusCode); ++c) {
     auto code = static_cast<StatusCode>(c);
     EXPECT_EQ(StatusCodeFromName(StatusCodeName(code)), code) << StatusCodeName(code);
   }

@@ -95,6 +95,9 @@ void AuditLog::RecordAfter(const AuditRecord& record, const Status& outcome) con
   AuditEvent event = MakeEvent(record, outcome, clock_.Now());
   Status recorded = store_.AppendAudit(event).status();
   if (recorded.ok()) return;
+  // A full disk refuses every write, so a warning per event would be one per request: the
+  // store says it once, with the count of writes refused (sqlite_db.h, DiskFullLog).
+  if (recorded.code() == StatusCode::kInsufficientStorage) return;
   // The action is done and stands; only its record is missing. The event's cleaned names and
   // the store's error: neither ever holds a secret.
   log::Warn("audit: could not record {} by {} of user {} ({}): {}", AuditActionName(event.action),

@@ -4,10 +4,12 @@
 // Records go to the Store (Store::AppendAudit) with the clock's time. An event never holds a
 // key, a password or a token, nor a hash of one; text that is not a valid id, name or tag is
 // replaced or cut short (see Record). The services call Record or RecordAfter:
-//   - a reveal is recorded before the key is returned, and fails (Unavailable) when its record
-//     cannot be written: no key leaves without a record (fail closed);
+//   - a reveal is recorded before the key is returned, and fails (Unavailable, or
+//     InsufficientStorage on a full disk) when its record cannot be written: no key leaves
+//     without a record (fail closed);
 //   - every other action is recorded after it is done; when that write fails, the action
 //     stands, the failure is logged as a warning (without secrets) and the caller is answered.
+//     A full disk is not warned about per event: the store reports it once (DiskFullLog).
 //
 // Reading the log needs the scope audit:read (core/policy.h: RequireScope) from an API key;
 // operators see every event; other users only the events whose actor or user is themselves
@@ -68,7 +70,8 @@ class AuditLog {
   // a password typed into the wrong field is not kept.
   Status Record(const AuditRecord& record, const Status& outcome) const;
   // Record for an action already done: a failure to record is logged as a warning (names and
-  // the store's error only) and otherwise ignored, so the action's own answer stands.
+  // the store's error only; none for a full disk, which the store reports) and otherwise
+  // ignored, so the action's own answer stands.
   void RecordAfter(const AuditRecord& record, const Status& outcome) const;
 
   // The events `filter` selects that `caller` may see, newest first. PermissionDenied for a key

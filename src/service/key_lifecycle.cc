@@ -259,7 +259,7 @@ Result<KeyView> KeyService::RotateKey(const Caller& caller, const std::string& t
   EraseSecrets(*record);
   if (!stored.ok()) {
     SecureWipe(token);
-    return MapKeyError(stored);
+    return ExplainDiskFull(MapKeyError(stored), "the key was not rotated");
   }
   *detail = "grace=" + DurationText(grace);
   if (idle > 0) *detail += " retire_when_idle=" + DurationText(idle);
@@ -314,7 +314,7 @@ Result<KeyView> KeyService::UpdateKey(const Caller& caller, const std::string& t
       message += target;
       return Status::AlreadyExists(std::move(message));
     }
-    if (!stored.ok()) return MapKeyError(stored);
+    if (!stored.ok()) return ExplainDiskFull(MapKeyError(stored), "the key was not changed");
     auto changed = store_.GetKey(target, new_name);
     if (!changed.ok()) return MapKeyError(changed.status());
     return ToView(*changed, now);

@@ -189,6 +189,10 @@ Status KeyService::RecordReveal(const Caller& caller, std::string_view target_us
   if (recorded.ok()) return recorded;
   // Fail closed: a key is never shown without a record of it. The store's error is detail,
   // for the log.
+  if (recorded.code() == StatusCode::kInsufficientStorage) {
+    return ExplainDiskFull(recorded,
+                           "the key cannot be revealed, as its reveal cannot be recorded");
+  }
   return Status::Unavailable(
       "the key cannot be revealed now: the audit log cannot record it; try again later",
       recorded.ToString());
@@ -274,7 +278,7 @@ Result<KeyView> KeyService::CreateKey(const Caller& caller, const std::string& t
       return Status::AlreadyExists("a key named \"" + key_name + "\" already exists for " + target);
     }
     if (stored.code() == StatusCode::kNotFound) return KeyNotFound();
-    return stored;
+    return ExplainDiskFull(stored, "the key was not created");
   }
   KeyView view = ToView(record, now);
   view.token = std::move(token);
@@ -400,7 +404,7 @@ Status KeyService::DeleteKey(const Caller& caller, const std::string& target,
   // Whatever the store says, the key must not stay valid in this node's cache.
   EraseSecrets(*record);
   if (deleted.code() == StatusCode::kNotFound) return KeyNotFound();
-  return deleted;
+  return ExplainDiskFull(deleted, "the key was not deleted and stays valid");
 }
 
 }  // namespace keyward

@@ -45,8 +45,11 @@ void WriteInChunks(std::vector<T>& items, std::vector<T>& kept, std::string_view
   for (std::size_t begin = 0; begin < items.size(); begin += kChunk) {
     auto chunk = ChunkOf(items, begin);
     if (Status s = write(chunk); !s.ok()) {
-      log::Warn("could not record the {} of {} keys (retried at the next flush): {}", what,
-                chunk.size(), s.ToString());
+      // Not once a flush while the disk is full: the store says that once (DiskFullLog).
+      if (s.code() != StatusCode::kInsufficientStorage) {
+        log::Warn("could not record the {} of {} keys (retried at the next flush): {}", what,
+                  chunk.size(), s.ToString());
+      }
       Retain(chunk, kept);
     }
   }

@@ -78,7 +78,7 @@ Result<SignIn> SignInService::SignInOnce(std::string_view username, std::string_
   session.expires_at = out.expires_at;
   Status stored = store_.CreateSession(session);
   if (stored.code() == StatusCode::kNotFound) return WrongCredentials();  // deleted meanwhile
-  KW_RETURN_IF_ERROR(stored);
+  KW_RETURN_IF_ERROR(ExplainDiskFull(stored, "you were not signed in"));
   return out;
 }
 
@@ -89,7 +89,7 @@ Status SignInService::Logout(const Principal& caller) {
   Status deleted = store_.DeleteSession(caller.token_hash);
   if (cache_ != nullptr) cache_->Erase(caller.token_hash);
   if (deleted.code() == StatusCode::kNotFound) return Status::Ok();  // already gone
-  return deleted;
+  return ExplainDiskFull(deleted, "the session was not ended and stays valid");
 }
 
 }  // namespace keyward

@@ -27,6 +27,10 @@ OAuthError FromStatus(const Status& status) {
                      401);
     case StatusCode::kUnavailable:
       return Refused("temporarily_unavailable", "the key store cannot be reached; try again", 503);
+    case StatusCode::kInsufficientStorage:
+      // OAuth has one error for "not now" and RFC 6749 pairs it with 503, so OAuth clients
+      // retry it; the description says why.
+      return Refused("temporarily_unavailable", "the server's disk is full; try again later", 503);
     default:
       return Refused("server_error", "the token could not be issued", 500);
   }

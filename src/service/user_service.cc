@@ -74,7 +74,7 @@ Result<User> UserService::CreateUser(const Caller& caller, const NewUser& in) co
   if (created.code() == StatusCode::kAlreadyExists) {
     return Status::AlreadyExists("a user with id \"" + in.id + "\" already exists");
   }
-  KW_RETURN_IF_ERROR(created);
+  KW_RETURN_IF_ERROR(ExplainDiskFull(created, "the user was not created"));
   return user;
 }
 
@@ -90,7 +90,7 @@ Status UserService::DeleteUser(const Caller& caller, const std::string& target) 
   if (target == caller.user.id) return Status::InvalidArgument("you cannot delete yourself");
   Status deleted = store_.DeleteUser(target);
   Forget(target);
-  return MapNotFound(deleted);
+  return ExplainDiskFull(MapNotFound(deleted), "the user was not deleted");
 }
 
 Result<User> UserService::AddTag(const Caller& caller, std::string_view id,
@@ -107,7 +107,7 @@ Result<User> UserService::AddUserTag(const Caller& caller, const std::string& ta
   KW_RETURN_IF_ERROR(ValidateTag(tag));
   Status added = store_.AddTag(target, tag);
   Forget(target);
-  KW_RETURN_IF_ERROR(MapNotFound(added));
+  KW_RETURN_IF_ERROR(ExplainDiskFull(MapNotFound(added), "the tag was not added"));
   auto user = store_.GetUser(target);
   if (!user.ok()) return MapNotFound(user.status());
   return user;
@@ -132,7 +132,7 @@ Result<User> UserService::RemoveUserTag(const Caller& caller, const std::string&
   if (removed.code() == StatusCode::kNotFound) {
     return Status::NotFound("no such user, or the user has no tag \"" + std::string(tag) + "\"");
   }
-  KW_RETURN_IF_ERROR(removed);
+  KW_RETURN_IF_ERROR(ExplainDiskFull(removed, "the tag was not removed"));
   auto user = store_.GetUser(target);
   if (!user.ok()) return MapNotFound(user.status());
   return user;

@@ -88,7 +88,7 @@ Result<CreatedWebhook> WebhookService::Create(const Caller& caller, const NewWeb
     webhook.created_at = clock_.Now();
     created.secret = NewWebhookSecret();
     webhook.sealed_secret = master_key_->Seal(created.secret, webhook.id);
-    return store_.CreateWebhook(webhook);
+    return ExplainDiskFull(store_.CreateWebhook(webhook), "the webhook was not created");
   }();
   if (audit_ != nullptr) {
     audit_->RecordAfter({.action = AuditAction::kWebhookCreate,
@@ -119,7 +119,10 @@ Result<Webhook> WebhookService::Get(const Caller& caller, std::string_view id) c
 
 Status WebhookService::Delete(const Caller& caller, std::string_view id) const {
   Status status = CheckWebhookAccess(caller, scope::kWebhooksWrite, id);
-  if (status.ok()) status = MapWebhookNotFound(store_.DeleteWebhook(id));
+  if (status.ok()) {
+    status = ExplainDiskFull(MapWebhookNotFound(store_.DeleteWebhook(id)),
+                             "the webhook was not deleted");
+  }
   if (audit_ != nullptr) {
     // A malformed id is not recorded as given: the audit log keeps only what was valid.
     audit_->RecordAfter({.action = AuditAction::kWebhookDelete,

@@ -9,7 +9,6 @@
 // is not a Keyward database or is damaged; a backup onto an existing file without --force, and
 // of a PostgreSQL store.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -35,28 +34,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kCreators = 64;
 constexpr int kVerifiers = 8;
-
-// The answer of PRAGMA integrity_check on `path` (opened read-only), or SQLite's error.
-std::string IntegrityCheck(const std::string& path) {
-  sqlite3* db = nullptr;
-  std::string answer;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    answer = "cannot open: " + std::string(sqlite3_errmsg(db));
-  } else {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, nullptr) == SQLITE_OK) {
-      while (sqlite3_step(stmt) == SQLITE_ROW) {
-        if (!answer.empty()) answer += "\n";
-        answer += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-      }
-    } else {
-      answer = sqlite3_errmsg(db);
-    }
-    sqlite3_finalize(stmt);
-  }
-  sqlite3_close_v2(db);
-  return answer;
-}
 
 // The files of `dir`, by name.
 std::vector<std::string> FilesIn(const std::string& dir) {

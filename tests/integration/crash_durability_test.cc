@@ -20,7 +20,6 @@
 // KEYWARD_CRASH_ROUNDS sets the number of rounds (default 5; `make soak` runs 50) and
 // KEYWARD_CRASH_SEED repeats the kill delays of an earlier run.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -142,29 +141,6 @@ void KillOnce(Phase& phase) {
 int EnvInt(const char* name, int fallback) {
   const char* value = std::getenv(name);
   return value != nullptr && *value != '\0' ? std::atoi(value) : fallback;
-}
-
-// The rows of `PRAGMA integrity_check` ("ok" when sound), read with a read-only connection.
-std::string IntegrityCheck(const std::string& db_path) {
-  sqlite3* db = nullptr;
-  std::string out;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    out = std::string("cannot open: ") + sqlite3_errmsg(db);
-    sqlite3_close(db);
-    return out;
-  }
-  sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, nullptr);
-  if (rc == SQLITE_OK) {
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-      if (!out.empty()) out += "\n";
-      out += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-  }
-  if (rc != SQLITE_DONE) out += std::string("\nerror: ") + sqlite3_errmsg(db);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return out;
 }
 
 // Runs `work(client_index, client)` on kClients threads, each with its own connection, all

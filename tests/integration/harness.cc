@@ -376,6 +376,28 @@ void SqliteExec(const std::string& path, const std::string& sql) {
   sqlite3_close_v2(db);
 }
 
+std::string IntegrityCheck(const std::string& path) {
+  sqlite3* db = nullptr;
+  std::string out;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    out = std::string("cannot open: ") + sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return out;
+  }
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, nullptr);
+  if (rc == SQLITE_OK) {
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      if (!out.empty()) out += "\n";
+      out += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+  }
+  if (rc != SQLITE_DONE) out += std::string("\nerror: ") + sqlite3_errmsg(db);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;

@@ -151,6 +151,9 @@ std::string ReadFile(const std::string& path);
 // Runs `sql` on a running server's SQLite file (`path`) through a second connection, failing the
 // test if it does not succeed.
 void SqliteExec(const std::string& path, const std::string& sql);
+// The rows of `PRAGMA integrity_check` on the SQLite file `path` ("ok" when sound), read with a
+// read-only connection; SQLite's error when it cannot run.
+std::string IntegrityCheck(const std::string& path);
 
 // Secrets recorded here are looked for by ExpectNoSecretsIn.
 void RememberSecret(const std::string& secret);

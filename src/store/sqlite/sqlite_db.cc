@@ -50,8 +50,27 @@ Status TightenModeIfPresent(const std::string& path) {
   return Status::Ok();
 }
 
-Status ErrorStatus(int rc, std::string_view what, std::string_view sqlite_message) {
+bool IsDiskFull(int rc, int system_errno) {
+  switch (rc & 0xff) {  // the primary code of an extended one
+    case SQLITE_FULL:
+      return true;
+    case SQLITE_IOERR:
+      return system_errno == ENOSPC || system_errno == EDQUOT;
+    default:
+      return false;
+  }
+}
+
+Status ErrorStatus(int rc, std::string_view what, std::string_view sqlite_message,
+                   int system_errno) {
   std::string detail = fmt::format("{}: {} ({})", what, sqlite_message, rc);
+  if (system_errno != 0) {
+    detail +=
+        fmt::format(" [{}]", std::error_code(system_errno, std::generic_category()).message());
+  }
+  if (IsDiskFull(rc, system_errno)) {
+    return Status::InsufficientStorage(kDiskFullMessage, std::move(detail));
+  }
   switch (rc) {
     case SQLITE_CONSTRAINT_UNIQUE:
     case SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -68,6 +87,41 @@ Status ErrorStatus(int rc, std::string_view what, std::string_view sqlite_messag
     default:
       return Status::Internal(std::move(detail));
   }
+}
+
+// --- DiskFullLog ---
+
+void DiskFullLog::Refused(const Status& status) {
+  ++refused_;
+  ++refused_total_;
+  const auto now = std::chrono::steady_clock::now();
+  if (!full_) {
+    full_ = true;
+    last_line_ = now;
+    refused_ = 0;
+    log::Warn(
+        "store: the disk holding {} is full: writes (new keys, deletions, sign-ins, audit "
+        "records) are refused (the API answers 507) until space is freed, then succeed again "
+        "without a restart; stored keys still verify ({})",
+        path_, status.detail());
+    return;
+  }
+  if (now - last_line_ < kRemindEvery) return;
+  log::Warn("store: the disk holding {} is still full: {} writes refused in the last {} s ({})",
+            path_, refused_,
+            std::chrono::duration_cast<std::chrono::seconds>(now - last_line_).count(),
+            status.detail());
+  last_line_ = now;
+  refused_ = 0;
+}
+
+void DiskFullLog::Recovered() {
+  log::Info(
+      "store: {} is written again: the disk has room; {} writes were refused while it was full",
+      path_, refused_total_);
+  full_ = false;
+  refused_ = 0;
+  refused_total_ = 0;
 }
 
 // --- Statement ---
@@ -111,8 +165,17 @@ Result<bool> Statement::Step() {
   }
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  return ErrorStatus(rc, sqlite3_sql(stmt_), sqlite3_errmsg(db_));
+  if (rc == SQLITE_DONE) {
+    // A change outside BEGIN commits as its statement completes: rows changed reached the file.
+    // (A statement that changed none wrote nothing, so it says nothing about the disk; COMMIT
+    // counts as read-only here, and Transaction::Commit reports it.)
+    if (!sqlite3_stmt_readonly(stmt_) && sqlite3_get_autocommit(db_) != 0 &&
+        sqlite3_changes64(db_) > 0) {
+      connection_->Wrote();
+    }
+    return false;
+  }
+  return connection_->Failure(rc, sqlite3_sql(stmt_), sqlite3_errmsg(db_));
 }
 
 Status Statement::Run() {
@@ -150,7 +213,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   // Even on failure SQLite usually returns a handle that must be closed.
-  std::unique_ptr<Connection> connection(new Connection(raw));
+  std::unique_ptr<Connection> connection(new Connection(raw, path));
   if (rc != SQLITE_OK) {
     std::string message = raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
     return Status::Unavailable("cannot open the database",
@@ -184,7 +247,13 @@ Result<Statement> Connection::Prepare(const char* sql) {
   if (sqlite3_stmt_busy(it->second.get())) {
     return Status::Internal(fmt::format("statement already in use: {}", sql));
   }
-  return Statement(db_, it->second.get());
+  return Statement(*this, db_, it->second.get());
+}
+
+Status Connection::Failure(int rc, std::string_view what, std::string_view sqlite_message) {
+  Status status = ErrorStatus(rc, what, sqlite_message, sqlite3_system_errno(db_));
+  if (status.code() == StatusCode::kInsufficientStorage) disk_full_log_.Refused(status);
+  return status;
 }
 
 Status Connection::Exec(const char* sql, std::string_view what) {
@@ -193,7 +262,7 @@ Status Connection::Exec(const char* sql, std::string_view what) {
   if (rc == SQLITE_OK) return Status::Ok();
   std::string message = error != nullptr ? error : sqlite3_errmsg(db_);
   sqlite3_free(error);
-  return ErrorStatus(rc, what, message);
+  return Failure(rc, what, message);
 }
 
 Result<std::string> Connection::QueryText(const char* sql) {
@@ -228,12 +297,16 @@ Status Transaction::Begin(Mode mode) {
   KW_RETURN_IF_ERROR(
       RunControl(connection_, mode == Mode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED"));
   open_ = true;
+  changes_at_begin_ = sqlite3_total_changes64(connection_.raw());
   return Status::Ok();
 }
 
 Status Transaction::Commit() {
   KW_RETURN_IF_ERROR(RunControl(connection_, "COMMIT"));
   open_ = false;
+  // Only a transaction that changed rows wrote to the file: one that changed none (an UPDATE
+  // that matched nothing) commits on a full disk too, and must not be taken for room again.
+  if (sqlite3_total_changes64(connection_.raw()) != changes_at_begin_) connection_.Wrote();
   return Status::Ok();
 }
 

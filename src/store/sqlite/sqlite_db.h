@@ -28,18 +28,63 @@ Status CreateOwnerOnlyFile(const std::string& path);
 // Sets the mode of `path` to 0600 if the file exists (for the -wal and -shm files).
 Status TightenModeIfPresent(const std::string& path);
 
+// Whether an (extended) result code and the OS error SQLite saw with it (sqlite3_system_errno)
+// mean that the disk is full or over quota. The unix VFS turns ENOSPC from write() into
+// SQLITE_FULL, but EDQUOT from write(), and either from growing the -shm file or from
+// ftruncate(), into an SQLITE_IOERR_* code (_WRITE, _SHMSIZE, _TRUNCATE, ...), in a statement, in
+// the WAL's COMMIT or in a checkpoint alike.
+bool IsDiskFull(int rc, int system_errno);
+
+// The message of a write refused for a full disk (IsDiskFull). A failed statement or COMMIT
+// leaves nothing of its transaction behind (Transaction rolls back what SQLite has not), so
+// "nothing was changed" holds; the service names what was not done (ExplainDiskFull).
+inline constexpr char kDiskFullMessage[] =
+    "the server's disk is full: nothing was changed; retry later";
+
 // Maps an SQLite result code to a Status: a UNIQUE or PRIMARY KEY violation is AlreadyExists, a
 // FOREIGN KEY violation is NotFound (the row it names, a user or a key, is absent), BUSY and
-// LOCKED are Unavailable, anything else is Internal. detail() holds `what` and SQLite's message.
-Status ErrorStatus(int rc, std::string_view what, std::string_view sqlite_message);
+// LOCKED are Unavailable, a full disk (IsDiskFull, with `system_errno`) is InsufficientStorage,
+// anything else is Internal. detail() holds `what`, SQLite's message and the OS error if any.
+Status ErrorStatus(int rc, std::string_view what, std::string_view sqlite_message,
+                   int system_errno = 0);
+
+class Connection;
+
+// Tells the operator about a full disk once, not once per refused write: a warning when a write
+// first fails for lack of space, a reminder with the count of refused writes at most every
+// `kRemindEvery` while they go on failing, and a line when a write succeeds again. Neither
+// ever holds a value of a row. Not thread safe (used under its Connection's owner's lock).
+class DiskFullLog {
+ public:
+  static constexpr std::chrono::seconds kRemindEvery{60};
+
+  explicit DiskFullLog(std::string path) : path_(std::move(path)) {}
+  // A write failed with `status` (InsufficientStorage).
+  void Refused(const Status& status);
+  // A write reached the database.
+  void Wrote() {
+    if (full_) Recovered();
+  }
+
+ private:
+  void Recovered();
+
+  std::string path_;  // the database file, named in the lines
+  bool full_ = false;
+  std::int64_t refused_ = 0;        // since the last line
+  std::int64_t refused_total_ = 0;  // since the disk filled
+  std::chrono::steady_clock::time_point last_line_{};
+};
 
 // A prepared statement borrowed from a Connection for one use; resets it and clears its
 // bindings when destroyed. Movable, not copyable.
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(Connection& connection, sqlite3* db, sqlite3_stmt* stmt)
+      : connection_(&connection), db_(db), stmt_(stmt) {}
   Statement(Statement&& other) noexcept
-      : db_(other.db_),
+      : connection_(other.connection_),
+        db_(other.db_),
         stmt_(std::exchange(other.stmt_, nullptr)),
         bind_error_(other.bind_error_),
         invalid_text_(other.invalid_text_) {}
@@ -72,6 +117,7 @@ class Statement {
  private:
   void NoteBindError(int rc);
 
+  Connection* connection_;  // borrowed, as db_ is
   sqlite3* db_;
   sqlite3_stmt* stmt_;
   int bind_error_ = SQLITE_OK;
@@ -99,15 +145,23 @@ class Connection {
 
   sqlite3* raw() { return db_; }
 
+  // The Status of a call that failed with `rc` (ErrorStatus, with the OS error SQLite saw);
+  // a full disk is also told to the operator, once (DiskFullLog).
+  Status Failure(int rc, std::string_view what, std::string_view sqlite_message);
+  // Rows changed reached the database (a change committed): the disk has room again, if it was
+  // full.
+  void Wrote() { disk_full_log_.Wrote(); }
+
  private:
   struct StatementDeleter {
     void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
   };
   using StatementPtr = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
 
-  explicit Connection(sqlite3* db) : db_(db) {}
+  Connection(sqlite3* db, std::string path) : db_(db), disk_full_log_(std::move(path)) {}
 
   sqlite3* db_;  // owned; closed in the destructor after the statements are finalised
+  DiskFullLog disk_full_log_;
   std::unordered_map<const char*, StatementPtr> statements_;
 };
 
@@ -125,11 +179,14 @@ class Transaction {
   ~Transaction();  // NOLINT(bugprone-exception-escape): see sqlite_db.cc
 
   Status Begin(Mode mode);
+  // After a failed COMMIT the transaction may still be open (SQLite keeps it on BUSY and may
+  // on a full disk); the destructor then rolls it back, so a failed write leaves nothing.
   Status Commit();
 
  private:
   Connection& connection_;
   bool open_ = false;
+  std::int64_t changes_at_begin_ = 0;  // sqlite3_total_changes64 when it began
 };
 
 }  // namespace keyward::sqlite
