@@ -194,7 +194,7 @@ class SignInFailingStore final : public ForwardingStore {
   explicit SignInFailingStore(Store& store) : ForwardingStore(store) {}
   Status UpdateSignInCounters(const std::vector<std::string>& subjects,
                               const SignInCounterUpdate& update) override {
-    if (counts_left-- <= 0) return Status::Unavailable("the database is unavailable", "test");
+    if (counts_left-- <= 0) return failure;
     return store_.UpdateSignInCounters(subjects, update);
   }
   Result<User> GetUser(std::string_view id) override {
@@ -203,6 +203,7 @@ class SignInFailingStore final : public ForwardingStore {
   }
   int counts_left = 0;
   int users_read = 0;
+  Status failure = Status::Unavailable("the database is unavailable", "test");
 };
 
 // Issue 19: a throttle that cannot count admits nothing. No password is checked, the answer is
@@ -225,6 +226,23 @@ TEST_F(ServiceTest, ASignInThatCannotBeCountedChecksNoPassword) {
   EXPECT_EQ(failing.users_read, 1);
   failing.counts_left = 1000;  // back
   EXPECT_THAT(sign_in.Login("alice", "alice-password", "127.0.0.1", &retry), IsOk());
+}
+
+// Issue 19: on a full disk (SQLite) the count, sign-in's first write, is refused: 507 with the
+// message of a full disk, and still no password checked.
+TEST_F(ServiceTest, ASignInOnAFullDiskSaysSoAndChecksNoPassword) {
+  SignInFailingStore failing(*store_);
+  failing.failure = Status::InsufficientStorage(
+      "the server's disk is full: nothing was changed; retry later", "test");
+  SignInService sign_in(failing, options_, clock_, &cache_);
+  auto refused = sign_in.Login("alice", "alice-password", "127.0.0.1", nullptr);
+  EXPECT_THAT(refused, StatusIs(StatusCode::kInsufficientStorage));
+  EXPECT_EQ(refused.status().message(),
+            "the server's disk is full: you were not signed in; retry later");
+  EXPECT_EQ(failing.users_read, 0) << "a password was checked without being counted";
+  failing.counts_left = 1;  // admitted, then the success cannot be taken back
+  EXPECT_THAT(sign_in.Login("alice", "alice-password", "127.0.0.1", nullptr),
+              StatusIs(StatusCode::kInsufficientStorage));
 }
 
 TEST_F(ServiceTest, SessionsExpire) {

@@ -10,8 +10,12 @@ namespace {
 Status WrongCredentials() { return Status::Unauthenticated("wrong username or password"); }
 
 // A throttle that cannot count admits nothing: the store's Unavailable, said for sign-in (the
-// store's own message and detail go to the log with the request).
+// store's own message and detail go to the log with the request); a full disk (InsufficientStorage,
+// 507), said as the session's would be: counting is sign-in's first write.
 Status CannotCount(const Status& status) {
+  if (status.code() == StatusCode::kInsufficientStorage) {
+    return ExplainDiskFull(status, "you were not signed in");
+  }
   if (status.code() != StatusCode::kUnavailable) return status;
   return Status::Unavailable(kThrottleUnavailable, status.message() + ": " + status.detail());
 }

@@ -8,7 +8,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -22,10 +21,6 @@ namespace keyward::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
 
 // The code block after "<!-- checked: NAME" in docs/PAGE, without its fences.
 std::string DocExample(const std::string& page = "server.md",

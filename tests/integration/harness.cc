@@ -398,6 +398,10 @@ std::string IntegrityCheck(const std::string& path) {
   return out;
 }
 
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;

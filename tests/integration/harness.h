@@ -148,6 +148,8 @@ std::string MakeTempDir();
 void RemoveTree(const std::string& path);
 
 std::string ReadFile(const std::string& path);
+// Writes `text` to `path` (created or replaced), as bytes.
+void WriteFile(const std::string& path, const std::string& text);
 // Runs `sql` on a running server's SQLite file (`path`) through a second connection, failing the
 // test if it does not succeed.
 void SqliteExec(const std::string& path, const std::string& sql);

@@ -1,9 +1,10 @@
-// Soak (issue 19): mixed load on one server for KEYWARD_SOAK_SECONDS (default 40; `make soak`
+// Soak (issue 19): mixed load on one server for KEYWARD_SOAK_SECONDS (default 60; `make soak`
 // runs an hour; at least 60) — key creates and deletes, /auth verifications, sign-ins with a
 // request and a sign-out, token issues and their verification — while the server's resident memory
 // (VmRSS) and open file descriptors are sampled every half second, with the verification cache's
 // size (keyward_cache_entries on /metrics). After a warm-up (a quarter of the run, at least 30 s),
-// every RSS sample must stay within 10 % of the warm-up's last samples (their median); the cache
+// no RSS sample may exceed the warm-up's last samples (their median) by more than 10 % (less is
+// no leak: the allocator may give memory back); the cache
 // must hold no more than a ttl's worth of what the load looks up; once the load has stopped and
 // its connections are closed, the server holds no more descriptors than it did before the load
 // began. No answer may be a 5xx or missing.
@@ -299,7 +300,6 @@ TEST(SoakTest, MemoryAndDescriptorsStayFlatUnderMixedLoad) {
     fds_max = std::max(fds_max, s.fds);
     EXPECT_LE(s.rss_kib, rss0 * 11 / 10)
         << "RSS at " << s.at << " s grew past 110 % of " << rss0 << " KiB";
-    EXPECT_GE(s.rss_kib, rss0 * 9 / 10) << "RSS at " << s.at << " s";
   }
   // The RSS every tenth of the run, to show a trend a failure would have.
   std::cout << "soak: RSS (KiB) over time:";

@@ -19,7 +19,6 @@
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <regex>
@@ -41,10 +40,6 @@ void OpenSsl(const std::string& dir, const std::vector<std::string>& args) {
   for (const auto& arg : args) command += " '" + arg + "'";
   ProcessResult r = RunProcess({"sh", "-c", command});
   ASSERT_EQ(r.exit_code, 0) << "openssl " << args[0] << " failed:\n" << r.err;
-}
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
 }
 
 // A P-256 key `name`.key and a certificate `name`.pem signed by `issuer` (.pem and .key) with
