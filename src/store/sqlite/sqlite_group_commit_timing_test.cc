@@ -4,7 +4,8 @@
 // this run, in interleaved rounds, on a database on a real disk (the build folder; never a
 // tmpfs, where fsync costs nothing). And a lone create is not slower for it: nothing waits for
 // a timer. Label `system`, run alone (RUN_SERIAL) by the ci build only: timings under a
-// sanitizer say nothing. Fixed work: 5 rounds of 64 × 32 creates and 200 alone, each way; about 6 s here.
+// sanitizer say nothing. Fixed work: 5 rounds of 64 × 32 creates and 200 alone, each way;
+// 5 to 10 s on the shared 2-core machine.
 #include <gtest/gtest.h>
 #include <linux/magic.h>
 #include <sys/vfs.h>
