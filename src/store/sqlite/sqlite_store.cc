@@ -1,7 +1,10 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <fmt/format.h>
+#include <sqlite3.h>
 
+#include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -10,6 +13,7 @@
 
 #include "common/thread_annotations.h"
 #include "store/rows.h"
+#include "store/sqlite/group_commit.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_migrations.h"
 #include "store/sqlite/sqlite_store_parts.h"
@@ -98,7 +102,11 @@ constexpr char kListSigningKeys[] = KW_ROW_LIST_SIGNING_KEYS;
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(std::unique_ptr<Connection> db) : db_(std::move(db)) {}
+  SqliteStore(std::unique_ptr<Connection> db, std::size_t creates_per_commit) : db_(std::move(db)) {
+    if (creates_per_commit > 1) {
+      creates_ = std::make_unique<sqlite::GroupCommit<PendingCreate>>(creates_per_commit);
+    }
+  }
 
   Status CreateUser(const User& user) override {
     MutexLock lock(mu_);
@@ -210,44 +218,14 @@ class SqliteStore final : public Store {
 
   Status CreateKey(const KeyRecord& key, const EventList& events) override {
     KW_ASSIGN_OR_RETURN(GrantColumns grant, WriteGrant(key.grant));
-    MutexLock lock(mu_);
-    Transaction transaction(*db_);
-    KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kWrite));
-    {
-      KW_ASSIGN_OR_RETURN(Statement insert, db_->Prepare(kInsertKey));
-      insert.BindText(1, key.user_id);
-      insert.BindText(2, key.name);
-      insert.BindBlob(3, key.hash);
-      insert.BindBlob(4, key.sealed);
-      insert.BindText(5, key.masked);
-      insert.BindInt(6, key.created_at);
-      insert.BindInt(7, key.expires_at);
-      insert.BindInt(8, key.last_used_at);
-      insert.BindText(9, grant.scopes);
-      if (grant.tags) {
-        insert.BindText(10, *grant.tags);
-      } else {
-        insert.BindNull(10);
-      }
-      insert.BindText(11, grant.allowed_addresses);
-      insert.BindInt(12, grant.full_access);
-      insert.BindText(13, key.description);
-      insert.BindInt(14, key.disabled ? 1 : 0);
-      insert.BindInt(15, key.validity);
-      insert.BindInt(16, key.idle_timeout);
-      insert.BindInt(17, key.revoke_on_reuse ? 1 : 0);
-      insert.BindInt(18, key.rotated_at);
-      insert.BindInt(19, key.announced_within);
-      const RateLimit limit = StoredRateLimit(key.rate_limit);
-      insert.BindInt(20, limit.requests);
-      insert.BindInt(21, limit.per);
-      insert.BindInt(22, key.canary ? 1 : 0);
-      // A missing user fails the foreign key (NotFound); a taken name, the UNIQUE constraint.
-      KW_RETURN_IF_ERROR(
-          Reword(insert.Run(), StatusCode::kAlreadyExists, "a key with this name already exists"));
+    if (creates_ == nullptr) {  // creates_per_commit 1: a transaction each
+      MutexLock lock(mu_);
+      return CreateKeyAlone(key, events, grant);
     }
-    KW_RETURN_IF_ERROR(sqlite::InsertEvents(*db_, events));
-    return transaction.Commit();
+    PendingCreate create(key, events, grant);
+    creates_->Submit(create,
+                     [this](const std::vector<PendingCreate*>& batch) { WriteCreates(batch); });
+    return create.result;
   }
 
   Result<std::vector<KeyRecord>> ListKeys(std::string_view user_id) override {
@@ -560,6 +538,15 @@ class SqliteStore final : public Store {
     return sqlite::PruneSignInCounters(*db_, now);
   }
 
+  SqliteCreateBatchStats CreateBatchStats() {
+    if (creates_ == nullptr) return {};
+    const sqlite::GroupCommitStats stats = creates_->stats();
+    return {.batches = stats.batches,
+            .creates = stats.requests,
+            .largest_batch = stats.largest_batch,
+            .queued = stats.queued};
+  }
+
   Result<std::string> Pragma(const char* sql) {
     MutexLock lock(mu_);
     return db_->QueryText(sql);
@@ -572,6 +559,118 @@ class SqliteStore final : public Store {
     insert.BindText(1, id);
     insert.BindText(2, tag);
     return insert.Run();
+  }
+
+  // A key create waiting for a batch (GroupCommit): what it writes, borrowed from its caller,
+  // and its own result, set by the leader that writes it.
+  struct PendingCreate {
+    PendingCreate(const KeyRecord& k, const EventList& e, const GrantColumns& g)
+        : key(&k), events(&e), grant(&g) {}
+
+    const KeyRecord* key;
+    const EventList* events;
+    const GrantColumns* grant;
+    Status result;
+  };
+
+  // The key's row and its outbox events, in the caller's transaction.
+  Status InsertKey(const KeyRecord& key, const EventList& events, const GrantColumns& grant)
+      REQUIRES(mu_) {
+    {
+      KW_ASSIGN_OR_RETURN(Statement insert, db_->Prepare(kInsertKey));
+      insert.BindText(1, key.user_id);
+      insert.BindText(2, key.name);
+      insert.BindBlob(3, key.hash);
+      insert.BindBlob(4, key.sealed);
+      insert.BindText(5, key.masked);
+      insert.BindInt(6, key.created_at);
+      insert.BindInt(7, key.expires_at);
+      insert.BindInt(8, key.last_used_at);
+      insert.BindText(9, grant.scopes);
+      if (grant.tags) {
+        insert.BindText(10, *grant.tags);
+      } else {
+        insert.BindNull(10);
+      }
+      insert.BindText(11, grant.allowed_addresses);
+      insert.BindInt(12, grant.full_access);
+      insert.BindText(13, key.description);
+      insert.BindInt(14, key.disabled ? 1 : 0);
+      insert.BindInt(15, key.validity);
+      insert.BindInt(16, key.idle_timeout);
+      insert.BindInt(17, key.revoke_on_reuse ? 1 : 0);
+      insert.BindInt(18, key.rotated_at);
+      insert.BindInt(19, key.announced_within);
+      const RateLimit limit = StoredRateLimit(key.rate_limit);
+      insert.BindInt(20, limit.requests);
+      insert.BindInt(21, limit.per);
+      insert.BindInt(22, key.canary ? 1 : 0);
+      // A missing user fails the foreign key (NotFound); a taken name, the UNIQUE constraint.
+      KW_RETURN_IF_ERROR(
+          Reword(insert.Run(), StatusCode::kAlreadyExists, "a key with this name already exists"));
+    }
+    return sqlite::InsertEvents(*db_, events);
+  }
+
+  // One create in a transaction of its own.
+  Status CreateKeyAlone(const KeyRecord& key, const EventList& events, const GrantColumns& grant)
+      REQUIRES(mu_) {
+    Transaction transaction(*db_);
+    KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kWrite));
+    KW_RETURN_IF_ERROR(InsertKey(key, events, grant));
+    return transaction.Commit();
+  }
+
+  Status RunSql(const char* sql) REQUIRES(mu_) {
+    KW_ASSIGN_OR_RETURN(Statement statement, db_->Prepare(sql));
+    return statement.Run();
+  }
+
+  // A GroupCommit batch: every create in one transaction, each in a SAVEPOINT of its own, so a
+  // create that fails (a taken name, a missing user or webhook) is undone alone and the others
+  // commit. Each create's result is set only once the COMMIT has returned: OK when its row is
+  // on disk; when the COMMIT (or BEGIN, or a failure that ends the whole transaction, such as
+  // a full disk) fails, that error for every create not refused on its own: none was stored.
+  void WriteCreates(const std::vector<PendingCreate*>& batch) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    if (batch.size() == 1) {  // nothing to share the transaction with: no savepoint either
+      PendingCreate& create = *batch.front();
+      create.result = CreateKeyAlone(*create.key, *create.events, *create.grant);
+      return;
+    }
+    // Until the COMMIT says otherwise, a create refused on its own has its error here and one
+    // written in the transaction has OK.
+    auto fail_all = [&](const Status& failure) {
+      for (PendingCreate* create : batch) {
+        if (create->result.ok()) create->result = failure;
+      }
+    };
+    Transaction transaction(*db_);
+    if (Status begun = transaction.Begin(Transaction::Mode::kWrite); !begun.ok()) {
+      return fail_all(begun);
+    }
+    for (PendingCreate* create : batch) {
+      if (Status saved = RunSql("SAVEPOINT kw_create"); !saved.ok()) return fail_all(saved);
+      Status inserted = InsertKey(*create->key, *create->events, *create->grant);
+      if (inserted.ok()) {
+        if (Status released = RunSql("RELEASE kw_create"); !released.ok()) {
+          return fail_all(released);
+        }
+        continue;
+      }
+      // SQLite ends the whole transaction itself on some errors (a full disk, I/O, out of
+      // memory): then what the batch wrote before this create is gone too.
+      if (sqlite3_get_autocommit(db_->raw()) != 0) return fail_all(inserted);
+      if (Status undone = RunSql("ROLLBACK TO kw_create"); !undone.ok()) {
+        return fail_all(undone);
+      }
+      if (Status released = RunSql("RELEASE kw_create"); !released.ok()) {
+        return fail_all(released);
+      }
+      create->result = std::move(inserted);
+    }
+    // The transaction's destructor rolls back whatever a failed COMMIT left open.
+    if (Status committed = transaction.Commit(); !committed.ok()) fail_all(committed);
   }
 
   // The keys of a KW_ROW_KEYS_WITH_OLD_SECRETS statement, with their old secrets.
@@ -614,6 +713,9 @@ class SqliteStore final : public Store {
 
   Mutex mu_;  // guards db_, its cached statements and every call into SQLite
   std::unique_ptr<Connection> db_ GUARDED_BY(mu_);
+  // Key creates, batched into shared transactions; null when each gets its own. Its batches
+  // are written under mu_, which it takes itself: never call it with mu_ held.
+  std::unique_ptr<sqlite::GroupCommit<PendingCreate>> creates_;
 };
 
 }  // namespace
@@ -634,7 +736,8 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
   // SQLite creates them with the database's mode; this also fixes ones left by older versions.
   KW_RETURN_IF_ERROR(sqlite::TightenModeIfPresent(path + "-wal"));
   KW_RETURN_IF_ERROR(sqlite::TightenModeIfPresent(path + "-shm"));
-  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(db)));
+  return std::unique_ptr<Store>(
+      std::make_unique<SqliteStore>(std::move(db), options.creates_per_commit));
 }
 
 Result<std::string> SqlitePragmaForTesting(Store& store, std::string_view name) {
@@ -650,6 +753,12 @@ Result<std::string> SqlitePragmaForTesting(Store& store, std::string_view name) 
     return Status::InvalidArgument("not an SQLite store or not an allowed pragma");
   }
   return sqlite_store->Pragma(it->second);
+}
+
+Result<SqliteCreateBatchStats> SqliteCreateBatchStatsForTesting(Store& store) {
+  auto* sqlite_store = dynamic_cast<SqliteStore*>(&store);
+  if (sqlite_store == nullptr) return Status::InvalidArgument("not an SQLite store");
+  return sqlite_store->CreateBatchStats();
 }
 
 }  // namespace keyward

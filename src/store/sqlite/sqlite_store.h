@@ -3,11 +3,17 @@
 // Thread safe: one connection, used under a mutex, so calls from several blocking threads are
 // serialised (other processes may open the same file; SQLite's locks and the busy timeout
 // arbitrate). Every write is committed with synchronous=FULL in WAL mode, so a method that
-// returns OK has reached the disk. Errors follow store.h; in addition TouchKeys never moves a
-// key's last_used_at backwards (batches from several sources may arrive out of order).
+// returns OK has reached the disk. Key creates are group-committed (sqlite/group_commit.h): the
+// creates that queue up while one transaction is being written share the next one, each in a
+// SAVEPOINT of its own, so each still gets its own outcome (AlreadyExists, NotFound, ...); a
+// failed COMMIT fails every create it held, and none of them is stored. Errors follow store.h; in
+// addition TouchKeys never moves a key's last_used_at backwards (batches from several sources may
+// arrive out of order).
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,6 +26,9 @@ namespace keyward {
 struct SqliteStoreOptions {
   // How long a call waits for another connection's lock before it gives up with Unavailable.
   std::chrono::milliseconds busy_timeout{5000};
+  // The most key creates one transaction holds (group commit). 1 writes each in a transaction
+  // of its own, as before issue 19: for tests and benchmarks that compare the two.
+  std::size_t creates_per_commit = 64;
 };
 
 // Opens the database at `path`, creating the file readable by its owner only (mode 0600, like
@@ -34,5 +43,16 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
 // the names journal_mode, synchronous, foreign_keys and busy_timeout. InvalidArgument for any
 // other name or a store that is not an SQLite store.
 Result<std::string> SqlitePragmaForTesting(Store& store, std::string_view name);
+
+// For tests and benchmarks: what the store's group commit of key creates has done (batches
+// written, creates in them, the largest, creates queued now). InvalidArgument for a store that
+// is not an SQLite store; all zero when creates_per_commit is 1.
+struct SqliteCreateBatchStats {
+  std::int64_t batches = 0;
+  std::int64_t creates = 0;
+  std::int64_t largest_batch = 0;
+  std::int64_t queued = 0;
+};
+Result<SqliteCreateBatchStats> SqliteCreateBatchStatsForTesting(Store& store);
 
 }  // namespace keyward
