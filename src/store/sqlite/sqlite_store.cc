@@ -100,9 +100,30 @@ constexpr char kListSigningKeys[] = KW_ROW_LIST_SIGNING_KEYS;
 
 #undef KW_USER_COLUMNS
 
+// Runs `write` (one transaction of bookkeeping: last-used marks, usage counts) with
+// synchronous = NORMAL, then sets FULL again. In WAL mode such a commit survives the process being
+// killed (kill -9), only not a power cut before the next FULL commit (any create, delete or
+// sign-in), which makes it durable too; what is lost then is a few seconds of last-used times and
+// counts, which are approximate anyway. Without its fsync a batch holds the connection (and mu_)
+// for its CPU time only, so the writes queued behind it wait less.
+template <typename Write>
+Status WithoutFsync(Connection& db, Write write) {
+  KW_RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = NORMAL", "relax synchronous"));
+  Status written = write(db);
+  // Never leave the connection relaxed: every other commit must reach the disk before it returns.
+  Status restored = db.Exec("PRAGMA synchronous = FULL", "restore synchronous");
+  return written.ok() ? restored : written;
+}
+
 class SqliteStore final : public Store {
  public:
-  SqliteStore(std::unique_ptr<Connection> db, std::size_t creates_per_commit) : db_(std::move(db)) {
+  // `reader` is a second connection to the same file, used only for the lookups that verify a
+  // credential (FindKeyByHash, FindSessionByHash and GetUser): in WAL mode a reader never waits
+  // for the writer, so a cache miss at /auth is not queued behind a create's or the last-used
+  // writer's commit (and its fsync). Each sees every transaction committed before it began.
+  SqliteStore(std::unique_ptr<Connection> db, std::unique_ptr<Connection> reader,
+              std::size_t creates_per_commit)
+      : db_(std::move(db)), reader_(std::move(reader)) {
     if (creates_per_commit > 1) {
       creates_ = std::make_unique<sqlite::GroupCommit<PendingCreate>>(creates_per_commit);
     }
@@ -127,25 +148,8 @@ class SqliteStore final : public Store {
   }
 
   Result<User> GetUser(std::string_view id) override {
-    MutexLock lock(mu_);
-    Transaction transaction(*db_);
-    KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kRead));
-    User user;
-    {
-      KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kGetUser));
-      select.BindText(1, id);
-      KW_ASSIGN_OR_RETURN(bool found, select.Step());
-      if (!found) return Status::NotFound("user not found");
-      KW_ASSIGN_OR_RETURN(user, ReadUser(StatementRow(select)));
-    }
-    KW_ASSIGN_OR_RETURN(Statement tags, db_->Prepare(kUserTags));
-    tags.BindText(1, id);
-    while (true) {
-      KW_ASSIGN_OR_RETURN(bool row, tags.Step());
-      if (!row) break;
-      user.tags.push_back(tags.ColumnText(0));
-    }
-    return user;  // the read transaction ends in the destructor
+    MutexLock lock(read_mu_);
+    return LoadUser(*reader_, id);
   }
 
   Result<std::vector<User>> ListUsers() override {
@@ -259,16 +263,17 @@ class SqliteStore final : public Store {
   }
 
   Result<KeyRecord> FindKeyByHash(std::string_view hash) override {
-    MutexLock lock(mu_);
-    Transaction transaction(*db_);  // both lookups in one snapshot
+    MutexLock lock(read_mu_);
+    Connection& db = *reader_;
+    Transaction transaction(db);  // both lookups in one snapshot
     KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kRead));
     {
-      KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kFindKey));
+      KW_ASSIGN_OR_RETURN(Statement select, db.Prepare(kFindKey));
       select.BindBlob(1, hash);
       KW_ASSIGN_OR_RETURN(bool found, select.Step());
       if (found) return ReadKey(StatementRow(select));
     }
-    KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kFindKeyByOldSecret));
+    KW_ASSIGN_OR_RETURN(Statement select, db.Prepare(kFindKeyByOldSecret));
     select.BindBlob(1, hash);
     KW_ASSIGN_OR_RETURN(bool found, select.Step());
     if (!found) return Status::NotFound("key not found");
@@ -282,17 +287,19 @@ class SqliteStore final : public Store {
   Status TouchKeys(const std::vector<std::pair<std::string, UnixSeconds>>& used) override {
     if (used.empty()) return Status::Ok();
     MutexLock lock(mu_);
-    Transaction transaction(*db_);
-    KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kWrite));
-    for (const auto& [hash, when] : used) {
-      for (const char* sql : {kTouchKey, kTouchOldSecret}) {
-        KW_ASSIGN_OR_RETURN(Statement update, db_->Prepare(sql));
-        update.BindBlob(1, hash);
-        update.BindInt(2, when);
-        KW_RETURN_IF_ERROR(update.Run());
+    return WithoutFsync(*db_, [&](Connection& db) -> Status {
+      Transaction transaction(db);
+      KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kWrite));
+      for (const auto& [hash, when] : used) {
+        for (const char* sql : {kTouchKey, kTouchOldSecret}) {
+          KW_ASSIGN_OR_RETURN(Statement update, db.Prepare(sql));
+          update.BindBlob(1, hash);
+          update.BindInt(2, when);
+          KW_RETURN_IF_ERROR(update.Run());
+        }
       }
-    }
-    return transaction.Commit();
+      return transaction.Commit();
+    });
   }
 
   Status CreateSession(const SessionRecord& session) override {
@@ -306,8 +313,8 @@ class SqliteStore final : public Store {
   }
 
   Result<SessionRecord> FindSessionByHash(std::string_view hash) override {
-    MutexLock lock(mu_);
-    KW_ASSIGN_OR_RETURN(Statement select, db_->Prepare(kFindSession));
+    MutexLock lock(read_mu_);
+    KW_ASSIGN_OR_RETURN(Statement select, reader_->Prepare(kFindSession));
     select.BindBlob(1, hash);
     KW_ASSIGN_OR_RETURN(bool found, select.Step());
     if (!found) return Status::NotFound("session not found");
@@ -511,7 +518,7 @@ class SqliteStore final : public Store {
   Status RecordUsage(const std::vector<UsageDelta>& deltas) override {
     if (deltas.empty()) return Status::Ok();
     MutexLock lock(mu_);
-    return sqlite::RecordUsage(*db_, deltas);
+    return WithoutFsync(*db_, [&](Connection& db) { return sqlite::RecordUsage(db, deltas); });
   }
   Result<KeyUsage> GetUsage(std::string_view user_id, std::string_view name, UnixSeconds since,
                             UnixSeconds until) override {
@@ -711,11 +718,35 @@ class SqliteStore final : public Store {
     return record;
   }
 
-  Mutex mu_;  // guards db_, its cached statements and every call into SQLite
+  // The user with its tags, in one read transaction on `db`.
+  static Result<User> LoadUser(Connection& db, std::string_view id) {
+    Transaction transaction(db);
+    KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kRead));
+    User user;
+    {
+      KW_ASSIGN_OR_RETURN(Statement select, db.Prepare(kGetUser));
+      select.BindText(1, id);
+      KW_ASSIGN_OR_RETURN(bool found, select.Step());
+      if (!found) return Status::NotFound("user not found");
+      KW_ASSIGN_OR_RETURN(user, ReadUser(StatementRow(select)));
+    }
+    KW_ASSIGN_OR_RETURN(Statement tags, db.Prepare(kUserTags));
+    tags.BindText(1, id);
+    while (true) {
+      KW_ASSIGN_OR_RETURN(bool row, tags.Step());
+      if (!row) break;
+      user.tags.push_back(tags.ColumnText(0));
+    }
+    return user;  // the read transaction ends in the destructor
+  }
+
+  Mutex mu_;  // guards db_, its cached statements and every call into SQLite through it
   std::unique_ptr<Connection> db_ GUARDED_BY(mu_);
   // Key creates, batched into shared transactions; null when each gets its own. Its batches
   // are written under mu_, which it takes itself: never call it with mu_ held.
   std::unique_ptr<sqlite::GroupCommit<PendingCreate>> creates_;
+  Mutex read_mu_;  // the same for reader_; never held together with mu_
+  std::unique_ptr<Connection> reader_ GUARDED_BY(read_mu_);
 };
 
 }  // namespace
@@ -736,8 +767,12 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
   // SQLite creates them with the database's mode; this also fixes ones left by older versions.
   KW_RETURN_IF_ERROR(sqlite::TightenModeIfPresent(path + "-wal"));
   KW_RETURN_IF_ERROR(sqlite::TightenModeIfPresent(path + "-shm"));
+  // The readers' connection opens after the migrations, on the schema they made; it never writes.
+  KW_ASSIGN_OR_RETURN(std::unique_ptr<Connection> reader,
+                      Connection::Open(path, options.busy_timeout));
+  KW_RETURN_IF_ERROR(reader->Exec("PRAGMA query_only = ON", "make the reader read-only"));
   return std::unique_ptr<Store>(
-      std::make_unique<SqliteStore>(std::move(db), options.creates_per_commit));
+      std::make_unique<SqliteStore>(std::move(db), std::move(reader), options.creates_per_commit));
 }
 
 Result<std::string> SqlitePragmaForTesting(Store& store, std::string_view name) {
