@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -125,7 +126,7 @@ class SqliteStore final : public Store {
               std::size_t creates_per_commit)
       : db_(std::move(db)), reader_(std::move(reader)) {
     if (creates_per_commit > 1) {
-      creates_ = std::make_unique<sqlite::GroupCommit<PendingCreate>>(creates_per_commit);
+      writes_ = std::make_unique<sqlite::GroupCommit<PendingWrite>>(creates_per_commit);
     }
   }
 
@@ -222,14 +223,7 @@ class SqliteStore final : public Store {
 
   Status CreateKey(const KeyRecord& key, const EventList& events) override {
     KW_ASSIGN_OR_RETURN(GrantColumns grant, WriteGrant(key.grant));
-    if (creates_ == nullptr) {  // creates_per_commit 1: a transaction each
-      MutexLock lock(mu_);
-      return CreateKeyAlone(key, events, grant);
-    }
-    PendingCreate create(key, events, grant);
-    creates_->Submit(create,
-                     [this](const std::vector<PendingCreate*>& batch) { WriteCreates(batch); });
-    return create.result;
+    return Write([&]() REQUIRES(mu_) { return InsertKey(key, events, grant); });
   }
 
   Result<std::vector<KeyRecord>> ListKeys(std::string_view user_id) override {
@@ -335,8 +329,18 @@ class SqliteStore final : public Store {
     return remove.Changes();
   }
 
+  // Batched like key creates (Write): a create's audit record, written after the key, would
+  // otherwise cost a durable transaction of its own.
   Result<std::int64_t> AppendAudit(const AuditEvent& event) override {
-    MutexLock lock(mu_);
+    std::int64_t id = 0;
+    KW_RETURN_IF_ERROR(Write([&]() REQUIRES(mu_) -> Status {
+      KW_ASSIGN_OR_RETURN(id, InsertAudit(event));
+      return Status::Ok();
+    }));
+    return id;
+  }
+
+  Result<std::int64_t> InsertAudit(const AuditEvent& event) REQUIRES(mu_) {
     KW_ASSIGN_OR_RETURN(Statement insert, db_->Prepare(kInsertAudit));
     insert.BindInt(1, event.time);
     insert.BindText(2, event.actor);
@@ -350,7 +354,7 @@ class SqliteStore final : public Store {
     KW_ASSIGN_OR_RETURN(bool row, insert.Step());
     if (!row) return Status::Internal("INSERT ... RETURNING returned no row");
     std::int64_t id = insert.ColumnInt(0);
-    // Steps past the row so the statement completes (and the autocommit commits) now.
+    // Steps past the row so the statement completes now.
     KW_ASSIGN_OR_RETURN(bool more, insert.Step());
     if (more) return Status::Internal("INSERT ... RETURNING returned two rows");
     return id;
@@ -546,8 +550,8 @@ class SqliteStore final : public Store {
   }
 
   SqliteCreateBatchStats CreateBatchStats() {
-    if (creates_ == nullptr) return {};
-    const sqlite::GroupCommitStats stats = creates_->stats();
+    if (writes_ == nullptr) return {};
+    const sqlite::GroupCommitStats stats = writes_->stats();
     return {.batches = stats.batches,
             .creates = stats.requests,
             .largest_batch = stats.largest_batch,
@@ -568,17 +572,31 @@ class SqliteStore final : public Store {
     return insert.Run();
   }
 
-  // A key create waiting for a batch (GroupCommit): what it writes, borrowed from its caller,
-  // and its own result, set by the leader that writes it.
-  struct PendingCreate {
-    PendingCreate(const KeyRecord& k, const EventList& e, const GrantColumns& g)
-        : key(&k), events(&e), grant(&g) {}
-
-    const KeyRecord* key;
-    const EventList* events;
-    const GrantColumns* grant;
+  // A write waiting for a batch (GroupCommit): a key create or an audit record. `write` runs
+  // under mu_ inside the batch's transaction (borrowing its caller's values); `result` is set by
+  // the leader that writes it.
+  struct PendingWrite {
+    std::function<Status()> write;
     Status result;
   };
+
+  // Runs `write` (which needs mu_) in a durable transaction: shared with the writes that queued
+  // while the previous one committed (GroupCommit), or alone when creates_per_commit is 1.
+  template <typename Fn>
+  Status Write(Fn write) EXCLUDES(mu_) {
+    PendingWrite pending;
+    pending.write = [&]() {
+      mu_.AssertHeld();
+      return write();
+    };
+    if (writes_ == nullptr) {
+      MutexLock lock(mu_);
+      return WriteAlone(pending);
+    }
+    writes_->Submit(pending,
+                    [this](const std::vector<PendingWrite*>& batch) { WriteBatch(batch); });
+    return pending.result;
+  }
 
   // The key's row and its outbox events, in the caller's transaction.
   Status InsertKey(const KeyRecord& key, const EventList& events, const GrantColumns& grant)
@@ -619,12 +637,11 @@ class SqliteStore final : public Store {
     return sqlite::InsertEvents(*db_, events);
   }
 
-  // One create in a transaction of its own.
-  Status CreateKeyAlone(const KeyRecord& key, const EventList& events, const GrantColumns& grant)
-      REQUIRES(mu_) {
+  // One write in a transaction of its own.
+  Status WriteAlone(const PendingWrite& pending) REQUIRES(mu_) {
     Transaction transaction(*db_);
     KW_RETURN_IF_ERROR(transaction.Begin(Transaction::Mode::kWrite));
-    KW_RETURN_IF_ERROR(InsertKey(key, events, grant));
+    KW_RETURN_IF_ERROR(pending.write());
     return transaction.Commit();
   }
 
@@ -638,17 +655,16 @@ class SqliteStore final : public Store {
   // commit. Each create's result is set only once the COMMIT has returned: OK when its row is
   // on disk; when the COMMIT (or BEGIN, or a failure that ends the whole transaction, such as
   // a full disk) fails, that error for every create not refused on its own: none was stored.
-  void WriteCreates(const std::vector<PendingCreate*>& batch) EXCLUDES(mu_) {
+  void WriteBatch(const std::vector<PendingWrite*>& batch) EXCLUDES(mu_) {
     MutexLock lock(mu_);
     if (batch.size() == 1) {  // nothing to share the transaction with: no savepoint either
-      PendingCreate& create = *batch.front();
-      create.result = CreateKeyAlone(*create.key, *create.events, *create.grant);
+      batch.front()->result = WriteAlone(*batch.front());
       return;
     }
     // Until the COMMIT says otherwise, a create refused on its own has its error here and one
     // written in the transaction has OK.
     auto fail_all = [&](const Status& failure) {
-      for (PendingCreate* create : batch) {
+      for (PendingWrite* create : batch) {
         if (create->result.ok()) create->result = failure;
       }
     };
@@ -656,9 +672,9 @@ class SqliteStore final : public Store {
     if (Status begun = transaction.Begin(Transaction::Mode::kWrite); !begun.ok()) {
       return fail_all(begun);
     }
-    for (PendingCreate* create : batch) {
+    for (PendingWrite* create : batch) {
       if (Status saved = RunSql("SAVEPOINT kw_create"); !saved.ok()) return fail_all(saved);
-      Status inserted = InsertKey(*create->key, *create->events, *create->grant);
+      Status inserted = create->write();
       if (inserted.ok()) {
         if (Status released = RunSql("RELEASE kw_create"); !released.ok()) {
           return fail_all(released);
@@ -742,9 +758,10 @@ class SqliteStore final : public Store {
 
   Mutex mu_;  // guards db_, its cached statements and every call into SQLite through it
   std::unique_ptr<Connection> db_ GUARDED_BY(mu_);
-  // Key creates, batched into shared transactions; null when each gets its own. Its batches
-  // are written under mu_, which it takes itself: never call it with mu_ held.
-  std::unique_ptr<sqlite::GroupCommit<PendingCreate>> creates_;
+  // Key creates and audit records, batched into shared transactions; null when each gets its
+  // own (creates_per_commit 1). Its batches are written under mu_, which it takes itself: never
+  // call it with mu_ held.
+  std::unique_ptr<sqlite::GroupCommit<PendingWrite>> writes_;
   Mutex read_mu_;  // the same for reader_; never held together with mu_
   std::unique_ptr<Connection> reader_ GUARDED_BY(read_mu_);
 };

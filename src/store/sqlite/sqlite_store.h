@@ -26,8 +26,8 @@ namespace keyward {
 struct SqliteStoreOptions {
   // How long a call waits for another connection's lock before it gives up with Unavailable.
   std::chrono::milliseconds busy_timeout{5000};
-  // The most key creates one transaction holds (group commit). 1 writes each in a transaction
-  // of its own, as before issue 19: for tests and benchmarks that compare the two.
+  // The most key creates and audit records one transaction holds (group commit). 1 writes each
+  // in a transaction of its own, as before issue 19: for tests and benchmarks that compare them.
   std::size_t creates_per_commit = 64;
 };
 
