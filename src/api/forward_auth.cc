@@ -159,9 +159,12 @@ void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::
   Admission admission;
   std::string refused_user;  // for the access line: who was refused (only while it is on)
   std::string refused_key;
+  std::string refresh;  // the entry's hash, when it is due to be read again (ClaimRefresh)
   auto on_valid = [&](const CacheEntry& e) {
+    const UnixSeconds now = clock_.Now();
+    if (authenticator_.ClaimRefresh(e, now)) refresh = e.principal.token_hash;
     admission = Admit(e.principal, e.meters, ClientAddress(request, peer.address, trusted_proxies_),
-                      UserAgentOf(request), required, clock_.Now());
+                      UserAgentOf(request), required, now);
     if (!admission.admitted()) {
       if (log::AccessEnabled()) {
         refused_user = e.principal.user.id;
@@ -184,6 +187,8 @@ void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::
       allowed = Refuse(version, keep_alive, admission, WantsLimitAs403(request));
     }
     Finish(respond, std::move(allowed), VerifyOutcome::kValid, trace, refused_user, refused_key);
+    // Dropped when the queue is full: the entry then ages out and a request reads the store.
+    if (!refresh.empty()) static_cast<void>(refresher_.Submit(std::move(refresh)));
     return;
   }
   if (cached == KeyCache::Outcome::kInvalid) {

@@ -38,6 +38,7 @@
 #include "core/grant.h"
 #include "http/server.h"
 #include "service/authenticator.h"
+#include "service/key_refresher.h"
 #include "service/token_service.h"
 
 namespace keyward {
@@ -59,7 +60,8 @@ class ForwardAuth {
         blocking_(blocking),
         metrics_(metrics),
         allow_query_key_(allow_query_key),
-        trusted_proxies_(trusted_proxies) {}
+        trusted_proxies_(trusted_proxies),
+        refresher_(authenticator) {}
 
   // `peer` is the TCP peer; the client address is taken from it (and, for a trusted proxy,
   // from the request's forwarding headers).
@@ -94,6 +96,9 @@ class ForwardAuth {
   Metrics& metrics_;
   const bool allow_query_key_;
   const std::vector<Cidr>& trusted_proxies_;
+  // Reads cached keys again before their entries age out (KeyCache::ClaimRefresh), so that a
+  // key in steady use is never a miss a request waits for.
+  KeyRefresher refresher_;
 };
 
 }  // namespace keyward

@@ -193,6 +193,11 @@ std::string Metrics::Render(const KeyCache* cache, const UsageRecorder* usage) c
     out += "# HELP keyward_cache_misses_total Verifications that read the store.\n";
     out += "# TYPE keyward_cache_misses_total counter\n";
     out += fmt::format("keyward_cache_misses_total {}\n", cache->misses());
+    out +=
+        "# HELP keyward_cache_refreshes_total Cached keys read again before their entry aged "
+        "out, off the request path.\n";
+    out += "# TYPE keyward_cache_refreshes_total counter\n";
+    out += fmt::format("keyward_cache_refreshes_total {}\n", cache->refreshes());
     out += "# HELP keyward_cache_entries Verified keys in the cache.\n";
     out += "# TYPE keyward_cache_entries gauge\n";
     out += fmt::format("keyward_cache_entries {}\n", cache->size());

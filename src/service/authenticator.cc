@@ -50,6 +50,16 @@ Result<Principal> Authenticator::Authenticate(std::string_view token,
   return loaded;
 }
 
+void Authenticator::Refresh(const std::string& hash) const {
+  if (cache_ == nullptr) return;
+  const UnixSeconds now = clock_.Now();
+  const std::uint64_t generation = cache_->Generation();
+  std::optional<UsageOutcome> refused;
+  std::shared_ptr<const CanaryKey> canary;
+  auto loaded = Load(hash, now, ClientInfo{}, &refused, &canary);
+  if (loaded.ok() && !loaded->old_secret) cache_->Insert(*loaded, now, generation);
+}
+
 std::shared_ptr<UsageSlot> Authenticator::CountRefusal(const std::string& hash,
                                                        UsageOutcome outcome, UnixSeconds now,
                                                        const ClientInfo& client) const {

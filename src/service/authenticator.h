@@ -100,6 +100,16 @@ class Authenticator {
     }
     return found;
   }
+  // Reads the key or session of `hash` (a cache entry ClaimRefresh picked) from the store again
+  // and caches it anew, as a miss does. Blocking: for a background thread, never a request's.
+  // Counts and reports nothing; when the key no longer verifies (deleted, expired, disabled, its
+  // owner gone) or the store fails, it leaves the entry to age out, so that the next request
+  // takes the miss path, which decides, counts and reports as always.
+  void Refresh(const std::string& hash) const;
+  // KeyCache::ClaimRefresh, for a TryCached on_valid: true when its caller should Refresh.
+  bool ClaimRefresh(const CacheEntry& entry, UnixSeconds now) const {
+    return cache_ != nullptr && cache_->ClaimRefresh(entry, now);
+  }
   // The same, a canary's use reported without its client (for tests and tools).
   template <typename F>
   KeyCache::Outcome TryCached(std::string_view token, F&& on_valid) const {

@@ -60,6 +60,16 @@ void KeyCache::Insert(const Principal& principal, UnixSeconds now, std::uint64_t
   shard.entries.insert_or_assign(h, std::move(entry));
 }
 
+bool KeyCache::ClaimRefresh(const CacheEntry& entry, UnixSeconds now) const {
+  const Principal& p = entry.principal;
+  if (options_.ttl < 2 || p.old_secret || !p.parent_key_hash.empty()) return false;
+  const std::int64_t window = std::max<std::int64_t>(1, options_.ttl / 5);
+  if (now < entry.cached_at + options_.ttl - window) return false;
+  if (entry.refresh_claimed.exchange(true, std::memory_order_relaxed)) return false;
+  refreshes_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
 void KeyCache::AttachMeters(UsageRecorder* usage, RateLimiter* limits) {
   usage_ = usage;
   limits_ = limits;

@@ -4,9 +4,12 @@
 // lookups on different threads rarely meet. Bounded: at most `max_entries` verified keys and
 // `max_negative` unknown ones (garbage cannot flood memory or the store); a full shard drops an
 // arbitrary entry. Every entry also ages out after `ttl` seconds, a safety net should an
-// invalidation ever be missed; a key's own expiry is checked on every hit. Entries past their
-// ttl are dropped by the next insert into their shard (at most once a ttl per shard), so the
-// cache holds about what was looked up in the last ttl, not everything ever looked up.
+// invalidation ever be missed; a key's own expiry is checked on every hit. An entry in use is
+// read again before it ages out (ClaimRefresh): in its last fifth of the ttl (at least its last
+// second) the first hit asks its caller to reload it in the background, so that a key in steady
+// use never turns into a miss its request must wait for. Entries past their ttl are dropped by the
+// next insert into their shard (at most once a ttl per shard), so the cache holds about what was
+// looked up in the last ttl, not everything ever looked up.
 //
 // Invalidation is immediate and race-free: Erase/EraseUser/Clear bump a generation counter
 // before they drop entries, and Insert is skipped when the generation moved since the caller
@@ -57,6 +60,7 @@ struct CacheEntry {
   KeyMeters meters;
   mutable std::atomic<UnixSeconds> last_used{0};
   mutable std::atomic<bool> marked{false};
+  mutable std::atomic<bool> refresh_claimed{false};  // ClaimRefresh said yes once
 };
 
 // X-Keyward-Scopes of a grant: its scopes comma-joined, "*" for full access.
@@ -93,6 +97,14 @@ class KeyCache {
   // on, the bucket of RateKeyId(user.id, key_name). Nothing for a session or a token issued
   // from one.
   static KeyMeters MetersFor(const Principal& principal, UsageRecorder* usage, RateLimiter* limits);
+
+  // True once per entry, for the first hit in the last fifth of the ttl (at least its last
+  // second; never with a ttl under 2 s): its caller should then read the key again off the
+  // request path (Authenticator::Refresh), which replaces the entry before it ages out. Only an
+  // API key's or a session's own entry (not an old secret's, whose reload can retire it, nor an
+  // issued token's). Call it from Find's on_valid.
+  bool ClaimRefresh(const CacheEntry& entry, UnixSeconds now) const;
+  std::uint64_t refreshes() const { return refreshes_.load(std::memory_order_relaxed); }
 
   // The generation to pass to Insert: read it before reading the store.
   std::uint64_t Generation() const { return generation_.load(std::memory_order_acquire); }
@@ -176,6 +188,7 @@ class KeyCache {
   mutable std::atomic<std::uint64_t> hits_{0};
   mutable std::atomic<std::uint64_t> misses_{0};
   mutable std::atomic<std::uint64_t> negative_hits_{0};
+  mutable std::atomic<std::uint64_t> refreshes_{0};
 };
 
 template <typename F>

@@ -81,6 +81,53 @@ TEST_F(KeyCacheTest, EntriesAgeOutAfterTheTtl) {
   EXPECT_EQ(cache.Find(u, 105, [](const CacheEntry&) {}), KeyCache::Outcome::kMiss);
 }
 
+// Issue 19: an entry in use is claimed for a reload once, in the last fifth of its ttl (at least
+// its last second), so that its key is read again before a request would miss it.
+TEST_F(KeyCacheTest, AnEntryIsClaimedForARefreshOnceInItsLastSecond) {
+  KeyCache cache({.max_entries = 100, .max_negative = 100, .ttl = 5});
+  std::string h = NewHash();
+  cache.Insert(MakePrincipal("alice", h, 10'000), 100, cache.Generation());
+  auto claims = [&](UnixSeconds now) {
+    bool claimed = false;
+    EXPECT_EQ(
+        cache.Find(h, now, [&](const CacheEntry& e) { claimed = cache.ClaimRefresh(e, now); }),
+        KeyCache::Outcome::kValid);
+    return claimed;
+  };
+  EXPECT_FALSE(claims(100));
+  EXPECT_FALSE(claims(103));
+  EXPECT_TRUE(claims(104));
+  EXPECT_FALSE(claims(104));  // once: the reload is on its way
+  EXPECT_EQ(cache.refreshes(), 1u);
+  // The reload replaces the entry: a new one, claimed again a ttl later.
+  cache.Insert(MakePrincipal("alice", h, 10'000), 104, cache.Generation());
+  EXPECT_FALSE(claims(107));
+  EXPECT_TRUE(claims(108));
+  EXPECT_EQ(cache.refreshes(), 2u);
+}
+
+TEST_F(KeyCacheTest, OldSecretsTokensAndShortTtlsAreNeverClaimedForARefresh) {
+  KeyCache cache({.max_entries = 100, .max_negative = 100, .ttl = 5});
+  Principal old = MakePrincipal("alice", NewHash(), 10'000);
+  old.old_secret = true;  // its reload can retire it: a request decides that
+  Principal token = MakePrincipal("alice", NewHash(), 10'000);
+  token.parent_key_hash = NewHash();  // an issued token's entry
+  for (const Principal& p : {old, token}) {
+    cache.Insert(p, 100, cache.Generation());
+    EXPECT_EQ(cache.Find(p.token_hash, 104,
+                         [&](const CacheEntry& e) { EXPECT_FALSE(cache.ClaimRefresh(e, 104)); }),
+              KeyCache::Outcome::kValid);
+  }
+  KeyCache short_lived({.max_entries = 100, .max_negative = 100, .ttl = 1});
+  std::string h = NewHash();
+  short_lived.Insert(MakePrincipal("alice", h, 10'000), 100, short_lived.Generation());
+  EXPECT_EQ(
+      short_lived.Find(
+          h, 100, [&](const CacheEntry& e) { EXPECT_FALSE(short_lived.ClaimRefresh(e, 100)); }),
+      KeyCache::Outcome::kValid);
+  EXPECT_EQ(cache.refreshes() + short_lived.refreshes(), 0u);
+}
+
 // Issue 17: a canary key's negative entry hands the key to every hit's caller (who reports the
 // use), an ordinary unknown one never; an invalidation drops it like any entry.
 TEST_F(KeyCacheTest, ACanaryEntryNamesItsKeyOnEveryHit) {

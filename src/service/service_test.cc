@@ -2,10 +2,14 @@
 // tests move by hand.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "common/random.h"
 #include "common/status_matchers.h"
 #include "core/api_key.h"
 #include "service/authenticator.h"
+#include "service/key_refresher.h"
 #include "service/key_service.h"
 #include "service/last_used_writer.h"
 #include "service/sign_in_service.h"
@@ -110,6 +114,69 @@ TEST_F(ServiceTest, TryCachedRefusesMalformedKeysAndPassesACachedOne) {
               KeyCache::Outcome::kInvalid)
         << bad;
   }
+}
+
+// Issue 19: a key in use is read again before its entry ages out (KeyCache::ClaimRefresh), so that
+// a request never waits for the store: the reload picks up what changed in the store and is not
+// a miss; a key that no longer verifies is left to age out, and then the miss path refuses it.
+TEST_F(ServiceTest, RefreshReadsAKeyAgainAndLeavesARevokedOneToAgeOut) {
+  KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
+  auto kept = keys.Create(alice_, "me", {.name = "kept"});
+  auto gone = keys.Create(alice_, "me", {.name = "gone"});
+  ASSERT_THAT(kept, IsOk());
+  ASSERT_THAT(gone, IsOk());
+  Authenticator auth(*store_, options_, clock_, &cache_);
+  ASSERT_THAT(auth.Authenticate(kept->token), IsOk());
+  ASSERT_THAT(auth.Authenticate(gone->token), IsOk());
+  const std::uint64_t misses = cache_.misses();
+  // Changed behind the cache's back, as another node would: a tag, and a deleted key.
+  ASSERT_THAT(store_->AddTag("alice", "team:x"), IsOk());
+  ASSERT_THAT(store_->DeleteKey("alice", "gone"), IsOk());
+  clock_.Advance(4);  // the entries' last second (ttl 5)
+  for (const std::string& token : {kept->token, gone->token}) {
+    bool claimed = false;
+    EXPECT_EQ(auth.TryCached(token,
+                             [&](const CacheEntry& e) {
+                               EXPECT_EQ(e.tags_header, "");  // still the cached entry
+                               claimed = auth.ClaimRefresh(e, clock_.Now());
+                             }),
+              KeyCache::Outcome::kValid);
+    EXPECT_TRUE(claimed);
+    auth.Refresh(HashKey(token));
+  }
+  clock_.Advance(1);  // past the ttl of the entries cached at first
+  std::string tags;
+  EXPECT_EQ(auth.TryCached(kept->token, [&](const CacheEntry& e) { tags = e.tags_header; }),
+            KeyCache::Outcome::kValid);
+  EXPECT_EQ(tags, "team:x");
+  EXPECT_EQ(cache_.misses(), misses);
+  EXPECT_EQ(auth.TryCached(gone->token, [](const CacheEntry&) { ADD_FAILURE(); }),
+            KeyCache::Outcome::kMiss);
+  EXPECT_THAT(auth.Authenticate(gone->token), StatusIs(StatusCode::kUnauthenticated));
+}
+
+// The refresher reads what it is handed on its own thread; a full queue drops, never blocks.
+TEST_F(ServiceTest, TheRefresherReloadsOnItsThreadAndDropsWhenFull) {
+  KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
+  auto key = keys.Create(alice_, "me", {.name = "k"});
+  ASSERT_THAT(key, IsOk());
+  Authenticator auth(*store_, options_, clock_, &cache_);
+  ASSERT_THAT(auth.Authenticate(key->token), IsOk());
+  ASSERT_THAT(store_->AddTag("alice", "team:y"), IsOk());
+  clock_.Advance(4);
+  {
+    KeyRefresher full(auth, /*max_queued=*/0);
+    EXPECT_FALSE(full.Submit(HashKey(key->token)));
+  }
+  KeyRefresher refresher(auth);
+  EXPECT_TRUE(refresher.Submit(HashKey(key->token)));
+  std::string tags;
+  for (int i = 0; i < 500 && tags != "team:y"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(auth.TryCached(key->token, [&](const CacheEntry& e) { tags = e.tags_header; }),
+              KeyCache::Outcome::kValid);
+  }
+  EXPECT_EQ(tags, "team:y");
 }
 
 TEST_F(ServiceTest, OthersKeysAreNotFoundOperatorsReachThem) {
