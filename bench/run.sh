@@ -13,7 +13,8 @@
 #   limited  the hit run on another copy whose keys are all rate-limited to 1e9 per 1s (never
 #         refused): the token bucket's cost, against nginx
 # and prints req/s, p50 and p99 (medians over the rounds) and the ratio to nginx; then runs
-# bench/tokens.sh (access tokens) and bench/scan.sh (`keyward scan` beside ripgrep). See
+# bench/tokens.sh (access tokens), bench/scan.sh (`keyward scan` beside ripgrep) and
+# bench/scale.sh (10,000,000 keys in SQLite and PostgreSQL; BENCH_SCALE=0 skips it). See
 # bench/README.md. Everything listens on 127.0.0.1; everything started here is stopped, and the
 # temporary folder removed, when the script exits.
 #
@@ -25,6 +26,7 @@
 #   BENCH_KEYWARD_ARGS="--log-level warn"   extra flags for `keyward serve`
 #   BENCH_BUILD_DIR=build/…                 build there (Release) instead of the release preset
 #   BENCH_SKIP_BUILD=1                      use the binaries already in the build folder
+#   BENCH_SCALE=0                           skip bench/scale.sh (BENCH_SCALE_* set it up)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,8 +37,6 @@ source "$ROOT/bench/lib.sh"
 SMALL_KEYS=${BENCH_SMALL_KEYS:-10000}
 LARGE_KEYS=${BENCH_LARGE_KEYS:-1000000}
 HIT_KEYS=${BENCH_HIT_KEYS:-1000}
-KW_THREADS=${BENCH_KEYWARD_THREADS:-0}
-KW_ARGS=${BENCH_KEYWARD_ARGS:---log-level warn}
 SCOPE=${BENCH_SCOPE:-minerva:query}
 
 for v in SECS ROUNDS CONNS WRK_THREADS WARMUP SERVER_CPU CLIENT_CPU SMALL_KEYS LARGE_KEYS \
@@ -54,7 +54,6 @@ done
 for tool in wrk nginx curl taskset timeout sqlite3; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
 done
-HZ=$(getconf CLK_TCK)
 CPUS=$(nproc --all)
 if ((SERVER_CPU >= CPUS || CLIENT_CPU >= CPUS)); then
   die "needs CPUs $SERVER_CPU and $CLIENT_CPU, this machine has $CPUS (set BENCH_*_CPU)"
@@ -69,91 +68,15 @@ SEED=$ROOT/$BUILD_DIR/bench/keyward_seed_keys
 # --- processes and clean-up --------------------------------------------------------------------
 
 bench_start_tmp keyward-bench
-declare -A DATA=()
-
-start_keyward() {  # start_keyward NAME [FLAG...]: on DATA[NAME], port PORT[NAME], pinned to SERVER_CPU
-  local name=$1
-  shift
-  # shellcheck disable=SC2086  # KW_ARGS is a list of flags
-  KEYWARD_ADMIN_PASSWORD=$ADMIN_PASSWORD taskset -c "$SERVER_CPU" "$KEYWARD" serve \
-    --listen "127.0.0.1:${PORT[$name]}" --data-dir "${DATA[$name]}" --threads "$KW_THREADS" \
-    $KW_ARGS "$@" >>"$TMP/$name.log" 2>&1 &
-  PID[$name]=$!
-  wait_http "$name" "http://127.0.0.1:${PORT[$name]}/healthz"
-}
-
-seed() {  # seed NAME COUNT KEYS_FILE: with the server stopped; every key granted SCOPE
-  log "Seeding $2 keys with the scope $SCOPE into ${DATA[$1]}"
-  timeout --foreground 900 "$SEED" --data-dir "${DATA[$1]}" --count "$2" --out "$3" \
-    --scope "$SCOPE" 2>>"$TMP/$1.log" ||
-    { tail -n 5 "$TMP/$1.log" >&2; die "seeding $1 failed"; }
-  tail -n 1 "$TMP/$1.log" >&2
-}
 
 # --- wrk runs and their numbers ----------------------------------------------------------------
 
 RESULTS=$TMP/results.tsv  # scenario round req/s p50_ms p99_ms errors note
 : >"$RESULTS"
 
-# CPU time (clock ticks) of the two benchmark CPUs, "busy total": busy is user + nice + system +
-# steal; idle, iowait and interrupt time are left out of busy (interrupts are charged to no task).
-cpu_ticks() {
-  awk -v a="cpu$SERVER_CPU" -v b="cpu$CLIENT_CPU" '$1 == a || ($1 == b && a != b) {
-      busy += $2 + $3 + $4 + $9; for (i = 2; i <= 9; i++) total += $i }
-    END { print busy, total }' /proc/stat
-}
-
-# Clock ticks used by this shell's finished children (the wrk runs), from `times`. Call it in this
-# shell, not in $(…): a subshell starts counting its children from zero. Sets CHILD_TICKS.
-child_ticks() {
-  times >"$TMP/times"
-  CHILD_TICKS=$(awk -v hz="$HZ" 'NR == 2 {
-    s = 0; for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); s += t[1] * 60 + t[2] }
-    printf "%d", s * hz + 0.5 }' "$TMP/times")
-}
-
-# wrk_run SCENARIO ROUND SERVER URL [SCRIPT ARGS...]: one bounded wrk run against the server
-# PID[SERVER]; its numbers go to RESULTS. "other" is the share of the two CPUs' time that went to
-# neither the server nor wrk while it ran: other processes (a build, tests) competing for them.
-wrk_run() {
-  local scenario=$1 round=$2 server=$3 url=$4 out="$TMP/wrk-$1-$2.txt"
-  shift 4
-  local cpu0 srv0 kid0 cpu1 srv1 kid1
-  cpu0=$(cpu_ticks)
-  srv0=$(server_ticks "${PID[$server]}")
-  child_ticks
-  kid0=$CHILD_TICKS
-  wrk_measure "$out" "$scenario" "$url" "$@"
-  cpu1=$(cpu_ticks)
-  srv1=$(server_ticks "${PID[$server]}")
-  child_ticks
-  kid1=$CHILD_TICKS
-  local other
-  other=$(awk -v c0="$cpu0" -v c1="$cpu1" -v ours=$((srv1 - srv0 + kid1 - kid0)) 'BEGIN {
-      split(c0, a, " "); split(c1, b, " "); busy = b[1] - a[1]; total = b[2] - a[2]
-      o = total > 0 ? 100 * (busy - ours) / total : 0
-      printf "%.0f", (o < 0 ? 0 : o) }')
-  wrk_read "$out"
-  local rps=$WRK_RPS p50=$WRK_P50 p99=$WRK_P99 requests=$WRK_REQUESTS errors=$WRK_ERRORS note
-  note=$(grep -o 'WRAPPED' "$out" || true)
-  # The server's share of its core, and its CPU time per answered request: when the server's core
-  # is not saturated, wrk (the client) set the pace, and only CPU per request compares servers.
-  local busy us_per_req
-  busy=$(awk -v t=$((srv1 - srv0)) -v hz="$HZ" -v s="$SECS" \
-    'BEGIN {printf "%.0f", 100 * t / hz / s}')
-  us_per_req=$(awk -v t=$((srv1 - srv0)) -v hz="$HZ" -v n="$requests" \
-    'BEGIN {printf "%.2f", (n > 0 ? 1e6 * t / hz / n : 0)}')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$round" "$rps" "$p50" "$p99" \
-    "$errors" "${note:--}" "$other" "$busy" "$us_per_req" >>"$RESULTS"
-  log "$(printf '  round %s  %-10s %7.0f req/s  p50 %6.3f ms  p99 %7.3f ms  server %3d%% CPU,' \
-    "$round" "$scenario" "$rps" "$p50" "$p99" "$busy")$(printf ' %5.2f us/req  other %2d%%%s%s' \
-    "$us_per_req" "$other" "$( ((errors == 0)) || echo "  $errors errors/non-2xx")" \
-    "$([[ -z $note ]] || echo "  (keys ran out: WRAPPED)")")"
-}
 
 # --- servers -----------------------------------------------------------------------------------
 
-ADMIN_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 # Ports drawn at random may collide; draw each again until it differs from those before it.
 taken=" "
 for name in small large nginx nocount limited; do
@@ -199,17 +122,6 @@ URL_SCOPE="$URL_SMALL?scope=$SCOPE"
 URL_NOCOUNT="http://127.0.0.1:${PORT[nocount]}/auth"
 URL_LIMITED="http://127.0.0.1:${PORT[limited]}/auth"
 
-# /auth must exist and tell a valid key from a missing one, or the numbers mean nothing.
-check_auth() {  # check_auth URL KEYS_FILE
-  local url=$1 keys=$2 code headers
-  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url")
-  [[ $code == 401 ]] || die "$url without a key answered $code, not 401 (is /auth built yet?)"
-  headers=$(curl -s -o /dev/null -D - --max-time 5 -H "Authorization: Bearer $(head -n 1 "$keys")" \
-    "$url")
-  code=$(head -n 1 <<<"$headers" | awk '{print $2}')
-  [[ $code == 200 ]] || die "$url with a seeded key answered ${code:-nothing}, not 200"
-  grep -qi '^X-Keyward-User: admin' <<<"$headers" || die "$url: no X-Keyward-User: admin header"
-}
 check_auth "$URL_SMALL" "$KEYS_SMALL"
 check_auth "$URL_LARGE" "$KEYS_LARGE"
 check_auth "$URL_SCOPE" "$KEYS_SMALL"
@@ -304,23 +216,6 @@ done
 
 NGINX_RPS=$(median nginx 3)
 NGINX_US=$(median nginx 10)
-row() {  # row LABEL STORED SCENARIO: medians over the scenario's rounds
-  local label=$1 stored=$2 scenario=$3 rps p50 p99 busy us errors notes other
-  rps=$(median "$scenario" 3)
-  p50=$(median "$scenario" 4)
-  p99=$(median "$scenario" 5)
-  busy=$(median "$scenario" 9)
-  us=$(median "$scenario" 10)
-  errors=$(awk -F'\t' -v s="$scenario" '$1 == s {n += $6} END {print n + 0}' "$RESULTS")
-  notes=$(awk -F'\t' -v s="$scenario" '$1 == s && $7 != "-" {print "keys wrapped"; exit}' \
-    "$RESULTS")
-  ((errors == 0)) || notes="${notes:+$notes, }$errors errors or non-2xx"
-  other=$(awk -F'\t' -v s="$scenario" '$1 == s && $8 > m {m = $8} END {print m + 0}' "$RESULTS")
-  printf '%-22s %9s %8.0f %7.3f %8.3f %6.2f %5.0f%% %7.2f %6.2f %5s%s\n' "$label" "$stored" \
-    "$rps" "$p50" "$p99" "$(awk -v a="$rps" -v b="$NGINX_RPS" 'BEGIN {print a / b}')" "$busy" \
-    "$us" "$(awk -v a="$us" -v b="$NGINX_US" 'BEGIN {print (b > 0 ? a / b : 0)}')" "$other%" \
-    "${notes:+  $notes}"
-}
 
 echo
 echo "Keyward /auth vs nginx 'return 200': medians of $ROUNDS rounds of ${SECS} s each" \
@@ -328,19 +223,14 @@ echo "Keyward /auth vs nginx 'return 200': medians of $ROUNDS rounds of ${SECS} 
 echo "servers on CPU $SERVER_CPU, wrk -t$WRK_THREADS -c$CONNS on CPU $CLIENT_CPU;" \
   "$CPUS CPUs, Linux $(uname -r)"
 echo
-printf '%-22s %9s %8s %7s %8s %6s %6s %7s %6s %5s\n' scenario "keys" "req/s" "p50 ms" \
-  "p99 ms" "/nginx" "server" "CPU us" "/nginx" other
-printf '%-22s %9s %8s %7s %8s %6s %6s %7s %6s %5s\n' "" "stored" "" "" "" "req/s" "CPU" \
-  "per req" "CPU" CPU
-printf '%-22s %9s %8s %7s %8s %6s %6s %7s %6s %5s\n' ---------------------- --------- -------- \
-  ------- -------- ------ ------ ------- ------ -----
-row "nginx return 200" - nginx
-row "/auth hit" "$SMALL_KEYS" hit-small
-row "/auth hit, no counting" "$SMALL_KEYS" hit-nocount
-row "/auth hit, rate-limited" "$SMALL_KEYS" hit-limited
-row "/auth hit, scope req." "$SMALL_KEYS" hit-scope
-row "/auth hit" "$LARGE_KEYS" hit-large
-row "/auth miss" "$LARGE_KEYS" miss-large
+result_header
+result_row "nginx return 200" - nginx
+result_row "/auth hit" "$SMALL_KEYS" hit-small
+result_row "/auth hit, no counting" "$SMALL_KEYS" hit-nocount
+result_row "/auth hit, rate-limited" "$SMALL_KEYS" hit-limited
+result_row "/auth hit, scope req." "$SMALL_KEYS" hit-scope
+result_row "/auth hit" "$LARGE_KEYS" hit-large
+result_row "/auth miss" "$LARGE_KEYS" miss-large
 echo
 echo "hit: $HIT_KEYS keys in rotation, served from the cache; scope req.: the same keys and server"
 echo "at /auth?scope=$SCOPE, which every key has; miss: each key sent once to a freshly"
@@ -352,9 +242,7 @@ echo "server CPU below ~95% means wrk, not the server, set the pace: then compar
 echo "other CPU: the largest share of the two CPUs' time, in any round, used by processes other"
 echo "than the server and wrk. Above a few percent something else competed for the CPUs: rerun on"
 echo "a quiet machine before trusting the numbers."
-NOISY=$(awk -F'\t' '$8 > 5 {n++} END {print n + 0}' "$RESULTS")
-((NOISY == 0)) ||
-  echo "WARNING: $NOISY of $(wc -l <"$RESULTS") runs had more than 5% other CPU use."
+noisy_warning
 echo
 echo "Targets (reported, not asserted):"
 awk -v s="$(median hit-small 3)" -v l="$(median hit-large 3)" -v n="$NGINX_RPS" \
@@ -391,3 +279,10 @@ BENCH_SKIP_BUILD=1 BENCH_BUILD_DIR=$BUILD_DIR "$ROOT/bench/tokens.sh"
 # both on the server's core; no server runs.
 echo
 BENCH_SKIP_BUILD=1 BENCH_BUILD_DIR=$BUILD_DIR "$ROOT/bench/scan.sh"
+
+# Scale (bench/scale.sh, issue 19): /auth with 10,000,000 keys in SQLite and in PostgreSQL beside
+# 10,000; seeds its own stores (minutes, gigabytes: see bench/README.md). BENCH_SCALE=0 skips it.
+if [[ ${BENCH_SCALE:-1} != 0 ]]; then
+  echo
+  BENCH_SKIP_BUILD=1 BENCH_BUILD_DIR=$BUILD_DIR "$ROOT/bench/scale.sh"
+fi

@@ -61,7 +61,6 @@ CORPUS_TOOL=$ROOT/$BUILD_DIR/bench/keyward_scan_corpus
 [[ -x $KEYWARD && -x $CORPUS_TOOL ]] || die "no keyward or keyward_scan_corpus in $BUILD_DIR"
 
 bench_start_tmp keyward-scan
-HZ=$(getconf CLK_TCK)
 RESULTS=$TMP/results.tsv  # corpus tool round seconds_wall seconds_cpu
 : >"$RESULTS"
 
@@ -76,15 +75,6 @@ run_keyward() {
 run_rg() {
   timeout --foreground 300 taskset -c "$SERVER_CPU" rg --no-ignore --count-matches "$REGEX" "$1" \
     >/dev/null || die "rg over $1 failed or matched nothing"
-}
-
-# Clock ticks used by this shell's finished children, from `times` (call it in this shell, not
-# in $(…)). Sets CHILD_TICKS.
-child_ticks() {
-  times >"$TMP/times"
-  CHILD_TICKS=$(awk -v hz="$HZ" 'NR == 2 {
-    s = 0; for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); s += t[1] * 60 + t[2] }
-    printf "%d", s * hz + 0.5 }' "$TMP/times")
 }
 
 # measure CORPUS TOOL ROUND FILE: REPEAT runs of TOOL (keyward or rg); wall and CPU seconds go

@@ -2,6 +2,7 @@
 //
 //   keyward_seed_keys --data-dir DIR --count N --out keys.txt [--user admin] [--prefix kw]
 //                     [--first 0] [--validity-days 30] [--scope SCOPE]...
+//   keyward_seed_keys --copy-out FILE|- --count N --out keys.txt [the same options]
 //
 // Opens the store the normal way first, so its migrations run and the file modes are Keyward's,
 // and creates the user if it does not exist yet (without a password: start the server once
@@ -15,6 +16,14 @@
 // Keys are stored as the server stores them (SHA-256 hash, masked form) but without the sealed
 // copy, so they verify and list but cannot be revealed. Run it while the server is stopped, so the
 // benchmark starts from a server whose cache has seen none of the keys.
+//
+// With --copy-out instead of --data-dir, nothing is opened: the same keys become rows of
+// PostgreSQL's COPY text format, written to FILE (mode 0600) or standard output, for
+//   \copy api_keys (user_id, name, hash, sealed, masked, created_at, expires_at, last_used_at,
+//                   scopes, full_access) FROM …
+// (kCopyColumns) into a database a `keyward serve --database-url` has migrated and whose user
+// exists (the server creates `admin`). The scopes and full_access columns are always written:
+// the granted scopes and 0, or '' and 1 without --scope (PostgreSQL's default is 0 since V003).
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -47,9 +56,14 @@ namespace {
 
 constexpr std::string_view kDatabaseFile = "keyward.db";
 constexpr std::int64_t kSecondsPerDay = 24 * 60 * 60;
+// The columns of each --copy-out row, in order.
+constexpr std::string_view kCopyColumns =
+    "user_id, name, hash, sealed, masked, created_at, expires_at, last_used_at, scopes, "
+    "full_access";
 
 struct Flags {
   std::string data_dir;
+  std::string copy_out;  // "-": standard output
   std::int64_t count = 0;
   std::string out;
   std::string user = "admin";
@@ -139,6 +153,109 @@ struct Db {
   }
 };
 
+// Text escaped for a field of COPY's text format: backslash, tab, newline and carriage return.
+void AppendCopyText(std::string& out, std::string_view text) {
+  for (char c : text) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+}
+
+// Bytes as a bytea field of COPY's text format: \\x and hex digits (COPY turns "\\" into "\").
+void AppendCopyBytea(std::string& out, std::string_view bytes) {
+  constexpr char kHex[] = "0123456789abcdef";
+  out += "\\\\x";
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xf]);
+  }
+}
+
+// --copy-out: the keys as rows of COPY's text format (kCopyColumns), no database opened.
+int SeedCopy(const Flags& flags, const std::string& scopes) {
+  int out = OpenOwnerOnly(flags.out);
+  if (out < 0)
+    return Fail("cannot create " + flags.out + ": " + std::generic_category().message(errno));
+  const bool to_stdout = flags.copy_out == "-";
+  int rows = to_stdout ? STDOUT_FILENO : OpenOwnerOnly(flags.copy_out);
+  if (rows < 0) {
+    ::close(out);
+    return Fail("cannot create " + flags.copy_out + ": " + std::generic_category().message(errno));
+  }
+  struct CloseOnExit {
+    int fd;
+    bool close;
+    ~CloseOnExit() {
+      if (close) ::close(fd);
+    }
+  } close_out{out, true}, close_rows{rows, !to_stdout};
+
+  const auto started = std::chrono::steady_clock::now();
+  const UnixSeconds now = Clock::System().Now();
+  const UnixSeconds expires = now + flags.validity_days * kSecondsPerDay;
+  // Everything but the name, hash and masked form is the same in every row.
+  std::string user_field;
+  AppendCopyText(user_field, flags.user);
+  std::string tail = "\t" + std::to_string(now) + "\t" + std::to_string(expires) + "\t0\t";
+  AppendCopyText(tail, scopes);
+  tail += flags.scopes.empty() ? "\t1\n" : "\t0\n";
+
+  constexpr std::size_t kFlushAt = (1 << 20) - 512;
+  std::string keys;
+  std::string copy;
+  keys.reserve(1 << 20);
+  copy.reserve(1 << 20);
+  for (std::int64_t i = 0; i < flags.count; ++i) {
+    const std::string key = GenerateKey(flags.prefix);
+    copy += user_field;
+    copy += "\tbench-";
+    copy += std::to_string(flags.first + i);
+    copy.push_back('\t');
+    AppendCopyBytea(copy, HashKey(key));
+    copy += "\t\\\\x\t";  // sealed: no encrypted copy
+    AppendCopyText(copy, MaskKey(key));
+    copy += tail;
+    keys.append(key).push_back('\n');
+    if (keys.size() >= kFlushAt) {
+      if (!WriteAll(out, keys))
+        return Fail(flags.out + ": " + std::generic_category().message(errno));
+      keys.clear();
+    }
+    if (copy.size() >= kFlushAt) {
+      if (!WriteAll(rows, copy))
+        return Fail(flags.copy_out + ": " + std::generic_category().message(errno));
+      copy.clear();
+    }
+  }
+  // The keys file is complete before the last rows are written, so before the keys can exist.
+  if (!WriteAll(out, keys) || ::fsync(out) != 0)
+    return Fail(flags.out + ": " + std::generic_category().message(errno));
+  if (!WriteAll(rows, copy))
+    return Fail(flags.copy_out + ": " + std::generic_category().message(errno));
+
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::cerr << "keyward_seed_keys: " << flags.count << " rows of api_keys (" << kCopyColumns
+            << ") for user " << flags.user << " in COPY text format in " << seconds << " s -> "
+            << (to_stdout ? "standard output" : flags.copy_out) << "; keys -> " << flags.out
+            << "\n";
+  return 0;
+}
+
 int Seed(const Flags& flags) {
   if (!InitCrypto()) return Fail("cannot initialise libsodium");
   if (flags.count < 0) return Fail("--count must not be negative");
@@ -147,6 +264,9 @@ int Seed(const Flags& flags) {
   if (Status s = ValidateUserId(flags.user); !s.ok()) return Fail(s.message());
   Result<std::string> scopes = ScopesColumn(flags.scopes);
   if (!scopes.ok()) return Fail(scopes.status().message());
+  if (flags.data_dir.empty() == flags.copy_out.empty())
+    return Fail("give either --data-dir or --copy-out");
+  if (!flags.copy_out.empty()) return SeedCopy(flags, *scopes);
 
   std::error_code error;
   std::filesystem::create_directories(flags.data_dir, error);
@@ -253,7 +373,11 @@ int Seed(const Flags& flags) {
 int main(int argc, char** argv) try {
   keyward::bench::Flags flags;
   CLI::App app{"Seeds a Keyward data folder with API keys for the benchmarks."};
-  app.add_option("--data-dir", flags.data_dir, "Keyward data folder")->required();
+  app.add_option("--data-dir", flags.data_dir,
+                 "Keyward data folder (SQLite) to insert the keys into");
+  app.add_option("--copy-out", flags.copy_out,
+                 "instead: write the keys' rows in PostgreSQL's COPY text format to this file "
+                 "(- for standard output)");
   app.add_option("--count", flags.count, "number of keys to insert")->required();
   app.add_option("--out", flags.out, "file that receives the keys, one per line (mode 0600)")
       ->required();

@@ -144,13 +144,11 @@ if [[ ! -x $KEYWARD ]] || ! "$KEYWARD" serve --help 2>/dev/null | grep -- '--iss
 fi
 
 bench_start_tmp keyward-tokens
-HZ=$(getconf CLK_TCK)
 
 PORT[keyward]=$(free_port)
 PORT[nginx]=$(free_port)
 while [[ ${PORT[nginx]} == "${PORT[keyward]}" ]]; do PORT[nginx]=$(free_port); done
 BASE="http://127.0.0.1:${PORT[keyward]}"
-ADMIN_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 mkdir -m 700 "$TMP/data"
 
 log "End to end: Keyward --issuer $BASE --token-alg $ALG and nginx on CPU $SERVER_CPU..."
