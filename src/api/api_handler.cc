@@ -105,7 +105,8 @@ ApiHandler::ApiHandler(Services& services, BlockingPool& blocking)
     : services_(services),
       blocking_(blocking),
       forward_auth_(services.authenticator, services.tokens, ClockOf(services), blocking,
-                    services.metrics, services.allow_query_key, services.trusted_proxies) {
+                    services.metrics, services.allow_query_key, services.trusted_proxies,
+                    services.refresher) {
   AddApiRoutes(router_, services_);
   AddOAuthRoutes(router_, services_);
 }

@@ -162,7 +162,9 @@ void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::
   std::string refresh;  // the entry's hash, when it is due to be read again (ClaimRefresh)
   auto on_valid = [&](const CacheEntry& e) {
     const UnixSeconds now = clock_.Now();
-    if (authenticator_.ClaimRefresh(e, now)) refresh = e.principal.token_hash;
+    if (refresher_ != nullptr && authenticator_.ClaimRefresh(e, now)) {
+      refresh = e.principal.token_hash;
+    }
     admission = Admit(e.principal, e.meters, ClientAddress(request, peer.address, trusted_proxies_),
                       UserAgentOf(request), required, now);
     if (!admission.admitted()) {
@@ -188,7 +190,7 @@ void ForwardAuth::Handle(http::Request&& request, const http::Peer& peer, http::
     }
     Finish(respond, std::move(allowed), VerifyOutcome::kValid, trace, refused_user, refused_key);
     // Dropped when the queue is full: the entry then ages out and a request reads the store.
-    if (!refresh.empty()) static_cast<void>(refresher_.Submit(std::move(refresh)));
+    if (!refresh.empty()) static_cast<void>(refresher_->Submit(std::move(refresh)));
     return;
   }
   if (cached == KeyCache::Outcome::kInvalid) {

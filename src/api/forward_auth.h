@@ -53,7 +53,7 @@ class ForwardAuth {
   // usage is counted in). A miss gets its key's meters from the Authenticator (MetersOf).
   ForwardAuth(const Authenticator& authenticator, const TokenService* tokens, const Clock& clock,
               BlockingPool& blocking, Metrics& metrics, bool allow_query_key,
-              const std::vector<Cidr>& trusted_proxies)
+              const std::vector<Cidr>& trusted_proxies, KeyRefresher* refresher = nullptr)
       : authenticator_(authenticator),
         tokens_(tokens),
         clock_(clock),
@@ -61,7 +61,7 @@ class ForwardAuth {
         metrics_(metrics),
         allow_query_key_(allow_query_key),
         trusted_proxies_(trusted_proxies),
-        refresher_(authenticator) {}
+        refresher_(refresher) {}
 
   // `peer` is the TCP peer; the client address is taken from it (and, for a trusted proxy,
   // from the request's forwarding headers).
@@ -96,9 +96,9 @@ class ForwardAuth {
   Metrics& metrics_;
   const bool allow_query_key_;
   const std::vector<Cidr>& trusted_proxies_;
-  // Reads cached keys again before their entries age out (KeyCache::ClaimRefresh), so that a
-  // key in steady use is never a miss a request waits for.
-  KeyRefresher refresher_;
+  // Reloads cached keys before their entries age out (KeyCache::ClaimRefresh), so that a key in
+  // steady use is never a miss a request waits for; null: none are.
+  KeyRefresher* const refresher_;
 };
 
 }  // namespace keyward

@@ -194,8 +194,8 @@ std::string Metrics::Render(const KeyCache* cache, const UsageRecorder* usage) c
     out += "# TYPE keyward_cache_misses_total counter\n";
     out += fmt::format("keyward_cache_misses_total {}\n", cache->misses());
     out +=
-        "# HELP keyward_cache_refreshes_total Cached keys read again before their entry aged "
-        "out, off the request path.\n";
+        "# HELP keyward_cache_refreshes_total Cached keys handed to a background reload before "
+        "their entry aged out.\n";
     out += "# TYPE keyward_cache_refreshes_total counter\n";
     out += fmt::format("keyward_cache_refreshes_total {}\n", cache->refreshes());
     out += "# HELP keyward_cache_entries Verified keys in the cache.\n";

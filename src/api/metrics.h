@@ -13,6 +13,8 @@
 //                                                expired | revoked | disabled | scope | tag |
 //                                                address | rate_limited
 //   keyward_cache_hits_total, _misses_total, _negative_hits_total, keyward_cache_entries
+//   keyward_cache_refreshes_total                cached keys handed to a background reload in
+//                                                their entry's last second(s) (KeyRefresher)
 //   keyward_tokens_issued_total{grant}           client_credentials | token_exchange
 //   keyward_tokens_refused_total{reason}         the OAuth error code (invalid_request, …)
 //   keyward_token_signing_seconds                histogram, time signing one token

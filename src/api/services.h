@@ -10,6 +10,7 @@
 #include "service/authenticator.h"
 #include "service/canary_alerts.h"
 #include "service/health_service.h"
+#include "service/key_refresher.h"
 #include "service/key_service.h"
 #include "service/leak_service.h"
 #include "service/options.h"
@@ -60,6 +61,9 @@ struct Services {
   const CanaryAlerts* canary_alerts = nullptr;
   // Issue 18: GET /readyz (null: it answers 503).
   const HealthService* health = nullptr;
+  // Issue 19: reloads keys in use before their cache entries age out (null: none are, and a key
+  // in steady use is a miss every --cache-ttl).
+  KeyRefresher* refresher = nullptr;
 };
 
 // The clock usage is counted by: services.clock, or the system clock.

@@ -34,6 +34,7 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
       store_(std::move(store)),
       last_used_(cache_, *store_, config.last_used_interval, &usage_),
       authenticator_(*store_, options_, clock, &cache_),
+      refresher_(authenticator_),
       audit_(*store_, clock),
       dispatcher_(std::make_unique<WebhookDispatcher>(
           *store_, master_key_ ? &*master_key_ : nullptr, webhook_options_, clock)),
@@ -77,7 +78,8 @@ ServiceGraph::ServiceGraph(const Config& config, std::unique_ptr<Store> store,
                 .usage_service = &usage_service_,
                 .leaks = &leaks_,
                 .canary_alerts = &canary_alerts_,
-                .health = &health_},
+                .health = &health_,
+                .refresher = &refresher_},
       // ServerApp hands over the count it resolved; the CPUs are counted here only for a graph
       // made without one (the fuzz harness, the benchmarks, tests).
       blocking_threads_(config.blocking_threads > 0
@@ -147,6 +149,7 @@ void ServiceGraph::Stop() {
   if (housekeeper_ != nullptr) housekeeper_->Stop();
   dispatcher_->Stop();
   ticker_.reset();
+  refresher_.Stop();  // reads the store and marks keys used: before the last-used writer's end
   blocking_.Join();
   // After the pool: an Authenticate still running there may report a canary use, which is
   // written now (its nudge of the stopped dispatcher is harmless; the delivery waits for the

@@ -127,6 +127,9 @@ class ServiceGraph {
   LastUsedWriter last_used_;
   Metrics metrics_;
   Authenticator authenticator_;
+  // Issue 19: reloads cached keys off the request path (ForwardAuth hands them over); stopped
+  // by Stop() before the last-used writer.
+  KeyRefresher refresher_;
   AuditLog audit_;
   // Delivers the webhook outbox from construction to Stop(); after the store, before what
   // enqueues (the services nudge it).

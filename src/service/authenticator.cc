@@ -54,10 +54,19 @@ void Authenticator::Refresh(const std::string& hash) const {
   if (cache_ == nullptr) return;
   const UnixSeconds now = clock_.Now();
   const std::uint64_t generation = cache_->Generation();
-  std::optional<UsageOutcome> refused;
-  std::shared_ptr<const CanaryKey> canary;
-  auto loaded = Load(hash, now, ClientInfo{}, &refused, &canary);
-  if (loaded.ok() && !loaded->old_secret) cache_->Insert(*loaded, now, generation);
+  // Not through Load: a hash that has become an old secret meanwhile (the key was rotated) must
+  // not be judged there, where a retired one is reported as reused, and can revoke the key, when
+  // no client presented it. Such an entry, like a canary's, is left to age out.
+  Result<Principal> loaded = InvalidCredential();
+  if (auto key = store_.FindKeyByHash(hash); key.ok()) {
+    if (key->by_old_secret || key->canary) return;
+    loaded = PrincipalOfKey(std::move(key).value(), now);
+  } else if (key.status().code() == StatusCode::kNotFound) {
+    auto session = store_.FindSessionByHash(hash);
+    if (!session.ok()) return;
+    loaded = PrincipalOfSession(*session, now);
+  }
+  if (loaded.ok()) cache_->Insert(*loaded, now, generation);
 }
 
 std::shared_ptr<UsageSlot> Authenticator::CountRefusal(const std::string& hash,

@@ -10,13 +10,14 @@ namespace keyward {
 KeyRefresher::KeyRefresher(const Authenticator& authenticator, std::size_t max_queued)
     : authenticator_(authenticator), max_queued_(max_queued), thread_([this] { Run(); }) {}
 
-KeyRefresher::~KeyRefresher() {
+void KeyRefresher::Stop() {
   {
     MutexLock lock(mu_);
     stopping_ = true;
   }
   wake_.NotifyOne();
-  thread_.join();
+  MutexLock lock(join_mu_);
+  if (thread_.joinable()) thread_.join();
 }
 
 bool KeyRefresher::Submit(std::string hash) {

@@ -23,7 +23,10 @@ class KeyRefresher {
  public:
   // `authenticator` must outlive this object.
   explicit KeyRefresher(const Authenticator& authenticator, std::size_t max_queued = 100'000);
-  ~KeyRefresher();  // stops; what is still queued is dropped (those entries age out)
+  ~KeyRefresher() { Stop(); }
+  // Ends the thread once the reload under way is done; what is still queued is dropped (those
+  // entries age out), and Submit drops from then on. Idempotent.
+  void Stop() EXCLUDES(mu_);
   KeyRefresher(const KeyRefresher&) = delete;
   KeyRefresher& operator=(const KeyRefresher&) = delete;
 
@@ -40,6 +43,7 @@ class KeyRefresher {
   CondVar wake_;
   std::deque<std::string> queue_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
+  Mutex join_mu_;       // Stop() from two threads joins once
   std::thread thread_;  // last: it runs Run
 };
 

@@ -155,6 +155,29 @@ TEST_F(ServiceTest, RefreshReadsAKeyAgainAndLeavesARevokedOneToAgeOut) {
   EXPECT_THAT(auth.Authenticate(gone->token), StatusIs(StatusCode::kUnauthenticated));
 }
 
+// A reload handed over just before a rotation finds the hash an old secret: it is left alone —
+// never judged as a presentation, which would report a retired secret as reused (and revoke a
+// key set to revoke on reuse) when no client presented it.
+TEST_F(ServiceTest, ARefreshOfASecretRotatedMeanwhileReportsNoReuse) {
+  struct CountingListener final : ReuseListener {
+    void ReuseDetected(const KeyRecord&, const ClientInfo&) const override { ++reports; }
+    mutable int reports = 0;
+  } listener;
+  KeyService keys(*store_, master_.get(), options_, clock_, &cache_);
+  auto key = keys.Create(alice_, "me", {.name = "k"});
+  ASSERT_THAT(key, IsOk());
+  Authenticator auth(*store_, options_, clock_, &cache_);
+  auth.set_reuse_listener(&listener);
+  ASSERT_THAT(auth.Authenticate(key->token), IsOk());
+  ASSERT_THAT(keys.Rotate(alice_, "me", "k", {.grace = "0s"}), IsOk());
+  clock_.Advance(4);
+  auth.Refresh(HashKey(key->token));
+  EXPECT_EQ(listener.reports, 0);
+  // A client presenting it is judged, and reported, as before.
+  EXPECT_THAT(auth.Authenticate(key->token), StatusIs(StatusCode::kUnauthenticated));
+  EXPECT_EQ(listener.reports, 1);
+}
+
 // The refresher reads what it is handed on its own thread; a full queue drops, never blocks.
 TEST_F(ServiceTest, TheRefresherReloadsOnItsThreadAndDropsWhenFull) {
   KeyService keys(*store_, master_.get(), options_, clock_, &cache_);

@@ -1,4 +1,5 @@
-// Leader/follower group commit, for the SQLite store's key creates (sqlite_store.cc): writes
+// Leader/follower group commit, for the SQLite store's key creates and audit records
+// (sqlite_store.cc): writes
 // that arrive while a transaction is being written and synced queue up; when it is done, the
 // first of them becomes the next leader and writes everything queued, up to a bound, in one
 // transaction of its own, then hands every caller its own result. A caller that finds nobody

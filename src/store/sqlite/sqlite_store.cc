@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/log.h"
 #include "common/thread_annotations.h"
 #include "store/rows.h"
 #include "store/sqlite/group_commit.h"
@@ -113,6 +114,10 @@ Status WithoutFsync(Connection& db, Write write) {
   Status written = write(db);
   // Never leave the connection relaxed: every other commit must reach the disk before it returns.
   Status restored = db.Exec("PRAGMA synchronous = FULL", "restore synchronous");
+  if (!restored.ok()) {
+    log::Error("the database connection could not be set back to synchronous=FULL: {}",
+               restored.ToString());
+  }
   return written.ok() ? restored : written;
 }
 

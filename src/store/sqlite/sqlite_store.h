@@ -1,14 +1,18 @@
 // The SQLite backend of Store: one database file, for a single `keyward serve` node.
 //
-// Thread safe: one connection, used under a mutex, so calls from several blocking threads are
-// serialised (other processes may open the same file; SQLite's locks and the busy timeout
+// Thread safe: one connection for writes (and most reads), used under a mutex, so calls from
+// several blocking threads are serialised, and a second, read-only one for the lookups that
+// verify a credential (FindKeyByHash, FindSessionByHash, GetUser), which in WAL mode never wait
+// for the writer (other processes may open the same file; SQLite's locks and the busy timeout
 // arbitrate). Every write is committed with synchronous=FULL in WAL mode, so a method that
-// returns OK has reached the disk. Key creates are group-committed (sqlite/group_commit.h): the
-// creates that queue up while one transaction is being written share the next one, each in a
-// SAVEPOINT of its own, so each still gets its own outcome (AlreadyExists, NotFound, ...); a
-// failed COMMIT fails every create it held, and none of them is stored. Errors follow store.h; in
-// addition TouchKeys never moves a key's last_used_at backwards (batches from several sources may
-// arrive out of order).
+// returns OK has reached the disk — except TouchKeys and RecordUsage, bookkeeping committed at
+// synchronous=NORMAL: they survive the process being killed, and a power cut loses what they
+// wrote since the last FULL commit. Key creates and audit records are group-committed
+// (sqlite/group_commit.h): those that queue up while one transaction is being written share the
+// next one, each in a SAVEPOINT of its own, so each still gets its own outcome (AlreadyExists,
+// NotFound, ...); a failed COMMIT fails every write it held, and none of them is stored. Errors
+// follow store.h; in addition TouchKeys never moves a key's last_used_at backwards (batches from
+// several sources may arrive out of order).
 #pragma once
 
 #include <chrono>

@@ -217,6 +217,27 @@ TEST(SqliteStoreTest, DatabaseFromANewerBuildIsRefused) {
                 "; use a newer keyward");
 }
 
+// Issue 19: the bookkeeping batches commit at synchronous=NORMAL; FULL is back afterwards, so
+// every other commit still waits for the disk — also after a batch that failed.
+TEST(SqliteStoreTest, BookkeepingBatchesLeaveTheConnectionAtFullSync) {
+  TempDir dir;
+  const std::string path = dir.File("keyward.db");
+  KW_ASSERT_OK_AND_ASSIGN(auto store,
+                          OpenSqliteStore(path, {.busy_timeout = std::chrono::milliseconds(50)}));
+  KW_ASSERT_OK(store->CreateUser(MakeUser("alice")));
+  const KeyRecord key = store_test::MakeKey("alice", "ci", 1);
+  KW_ASSERT_OK(store->CreateKey(key));
+  KW_ASSERT_OK(store->TouchKeys({{key.hash, 1'700'000'000}}));
+  EXPECT_EQ(SqlitePragmaForTesting(*store, "synchronous").value(), "2");  // FULL
+  KW_ASSERT_OK(store->RecordUsage({UsageDelta{.hash = key.hash, .hour_start = 1'699'999'200}}));
+  EXPECT_EQ(SqlitePragmaForTesting(*store, "synchronous").value(), "2");
+  RawDb other(path);
+  other.Exec("BEGIN IMMEDIATE");  // holds the write lock: the next batch fails (busy)
+  KW_EXPECT_CODE(store->TouchKeys({{key.hash, 1'700'000'001}}), StatusCode::kUnavailable);
+  other.Exec("ROLLBACK");
+  EXPECT_EQ(SqlitePragmaForTesting(*store, "synchronous").value(), "2");
+}
+
 TEST(SqliteStoreTest, OpenInMissingFolderIsUnavailable) {
   TempDir dir;
   KW_EXPECT_CODE(OpenSqliteStore(dir.File("missing/keyward.db")), StatusCode::kUnavailable);
