@@ -32,7 +32,7 @@ bool KeyRefresher::Submit(std::string hash) {
 
 void KeyRefresher::Run() {
   // On a busy core the threads answering requests go first.
-  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
   MutexLock lock(mu_);
   while (true) {
     wake_.Wait(mu_, [this] {

@@ -1,5 +1,5 @@
 // Reads cached keys again before their cache entries age out (KeyCache::ClaimRefresh), off the
-// request path, on one thread of its own at nice 10.
+// request path, on one thread of its own at nice 19.
 //
 // Why a thread of its own and not the blocking pool: keys cached together (a gateway's keys at
 // start-up, after a restart) come due together, a ttl later and every ttl after that. A
